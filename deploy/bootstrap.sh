@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Creates or refreshes .venv at the repository root with a Python >= 3.12.
+#   deploy/bootstrap.sh          runtime dependencies
+#   deploy/bootstrap.sh test     also the test dependencies and the system tools the tests use
+# Set LLM_DLP_PYTHON to pick the interpreter yourself.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv="$root/.venv"
+profile=${1:-run}
+
+is_suitable() {  # prints nothing; true when "$1" runs and is Python >= 3.12
+  "$1" -c 'import sys, venv; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1
+}
+
+find_python() {
+  local candidates=()
+  [ -n "${LLM_DLP_PYTHON:-}" ] && candidates+=("$LLM_DLP_PYTHON")
+  candidates+=(python3.13 python3.12 python3 python)
+  if command -v pyenv >/dev/null 2>&1; then
+    local pyroot; pyroot=$(pyenv root)
+    # newest first
+    while IFS= read -r p; do candidates+=("$p"); done < <(ls -d "$pyroot"/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV)
+  fi
+  for p in /usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9]; do [ -x "$p" ] && candidates+=("$p"); done
+  for c in "${candidates[@]}"; do
+    local path; path=$(command -v "$c" 2>/dev/null) || continue
+    if is_suitable "$path"; then echo "$path"; return 0; fi
+  done
+  return 1
+}
+
+if [ ! -x "$venv/bin/python" ] || ! is_suitable "$venv/bin/python"; then
+  if ! py=$(find_python); then
+    echo "llm-dlp: no Python >= 3.12 found (tried LLM_DLP_PYTHON, python3.13, python3.12, python3, pyenv versions)." >&2
+    echo "llm-dlp: install Python 3.12 or newer, or set LLM_DLP_PYTHON=/path/to/python3.12" >&2
+    exit 1
+  fi
+  echo "llm-dlp: creating .venv with $py ($("$py" -V 2>&1))" >&2
+  rm -rf "$venv"
+  "$py" -m venv "$venv"
+fi
+
+stamp="$venv/.llm-dlp-installed"
+hash=$(sha256sum "$root/pyproject.toml" | cut -d' ' -f1)
+installed=$(cat "$stamp" 2>/dev/null || true)
+# a "test" install is a superset of a "run" install
+if [ "$installed" != "$hash test" ] && [ "$installed" != "$hash $profile" ]; then
+  extras=""; [ "$profile" = test ] && extras="[test]"
+  echo "llm-dlp: installing Python dependencies into .venv" >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root$extras" >&2
+  echo "$hash $profile" > "$stamp"
+fi
+
+if [ "$profile" = test ]; then
+  missing=()
+  for tool in curl openssl; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "llm-dlp: installing system packages for the tests: ${missing[*]}" >&2
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+    else sudo apt-get update -qq >&2 && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2; fi
+  fi
+fi
