@@ -1,2 +1,192 @@
-def main():
-    pass
+"""The ``llm-dlp`` command: run the proxy, scan files offline, check and test rule files."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import sys
+from pathlib import Path
+
+from . import __version__
+from .rulefiles import RuleFileError, bundled_rules_dir
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llm-dlp", description="Data loss prevention egress proxy for LLM traffic.")
+    parser.add_argument("--version", action="version", version=f"llm-dlp {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the proxy", description="Run the proxy (mitmproxy in-process with the llm-dlp addon).")
+    run.add_argument("--listen", type=_host_port, default=("127.0.0.1", 8080), metavar="HOST:PORT", help="proxy address (default 127.0.0.1:8080; port 0 picks a free one)")
+    run.add_argument("--rules", type=Path, default=None, metavar="DIR", help="rules directory (default: the bundled rules/)")
+    run.add_argument("--audit-log", default="llm-dlp-audit.jsonl", metavar="PATH", help="audit log, JSON lines; '-' for stdout (default ./llm-dlp-audit.jsonl)")
+    run.add_argument("--metrics-listen", default="127.0.0.1:9464", metavar="HOST:PORT", help="Prometheus /metrics address (default 127.0.0.1:9464); 'off' disables")
+    run.add_argument("--upstream-ca", type=Path, metavar="FILE", help="extra CA bundle (PEM) trusted for upstream TLS, in addition to the system's")
+    run.add_argument("--confdir", default="~/.mitmproxy", metavar="DIR", help="mitmproxy confdir: CA certificate and key, placeholder key (default ~/.mitmproxy)")
+    run.add_argument("--mode", default=None, metavar="MODE", help="mitmproxy proxy mode, e.g. regular (default) or transparent")
+    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="setoptions", help="set a mitmproxy or llm_dlp_* option (repeatable)")
+    run.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+
+    scan = sub.add_parser("scan", help="scan a file or request body offline", description="Scan a file, or a captured API request body, with the same engine as the proxy. Exit 0: clean, 1: findings, 2: error.")
+    scan.add_argument("input", metavar="FILE|-", help="file to scan, '-' for stdin")
+    scan.add_argument("--rules", type=Path, default=None, metavar="DIR", help="rules directory (default: the bundled rules/)")
+    scan.add_argument("--protocol", choices=["openai", "anthropic", "gemini", "generic", "text"], help="treat the input as a request body of this API ('text': raw text). Default: JSON input is a request body, anything else raw text")
+    scan.add_argument("--json", action="store_true", help="one JSON object per finding")
+    scan.add_argument("--redact", action="store_true", help="print the input with every finding replaced by its placeholder")
+
+    rules = sub.add_parser("rules", help="check or test rule files")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    for name, text in (("check", "validate every rule file against the schema"), ("test", "run every rule's examples")):
+        p = rules_sub.add_parser(name, help=text, description=text.capitalize() + ".")
+        p.add_argument("dir", nargs="?", type=Path, default=None, help="rules directory (default: the bundled rules/)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"run": cmd_run, "scan": cmd_scan, "rules": cmd_rules}[args.command]
+    return handler(args)
+
+
+# ---- rules ------------------------------------------------------------------------------------
+def cmd_rules(args) -> int:
+    from .ruleset import load_ruleset, test_examples
+
+    directory = args.dir or bundled_rules_dir()
+    try:
+        ruleset = load_ruleset(directory)
+    except RuleFileError as exc:
+        for err in exc.errors:
+            print(f"error: {err}", file=sys.stderr)
+        return EXIT_FINDINGS
+    if args.rules_command == "check":
+        for pid in sorted(ruleset.detector.slow_patterns):
+            print(f"warning: a pattern of rule {ruleset.detector._patterns[pid][0].id} cannot be prefiltered and runs slowly", file=sys.stderr)
+        print(f"ok: {directory}: {len(ruleset.rules)} secret rules, {len(ruleset.catalog.endpoints)} endpoints, {len(ruleset.tools.signatures)} tool signatures")
+        return EXIT_CLEAN
+    count, failures = test_examples(ruleset)
+    for failure in failures:
+        print(f"FAIL {failure}")
+    print(f"{count - len(failures)} passed, {len(failures)} failed")
+    return EXIT_FINDINGS if failures else EXIT_CLEAN
+
+
+# ---- scan -------------------------------------------------------------------------------------
+def cmd_scan(args) -> int:
+    from .adapters import ParsedBody, Segment, parse_body
+    from .pipeline import scan_segments
+    from .placeholders import KEY_ENV, Keyring
+    from .ruleset import load_ruleset
+
+    try:
+        ruleset = load_ruleset(args.rules or bundled_rules_dir())
+        raw = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+    except RuleFileError as exc:
+        print(f"llm-dlp scan: invalid rules:\n{exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"llm-dlp scan: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
+        return EXIT_ERROR
+    protocol = args.protocol or "generic"
+    if args.protocol == "text":
+        text = raw.decode("utf-8", "surrogateescape")
+        parsed = ParsedBody(None, [Segment((), text, "raw")], None, False)
+    else:
+        parsed = parse_body(raw, protocol, "")
+    # a stable key when one is configured, else a throwaway one: placeholders are still unique per value
+    keyring = Keyring(os.environ.get(KEY_ENV, "").encode() or secrets.token_bytes(32))
+    located = scan_segments(ruleset.detector, parsed.segments)
+    for seg, f in located:
+        line = seg.text.count("\n", 0, f.start) + 1
+        record = {"rule": f.rule.id, "kind": f.rule.kind, "action": f.rule.action, "start": f.start, "end": f.end, "line": line}
+        if parsed.is_json:
+            record["field"] = seg.field
+        if args.json:
+            print(json.dumps(record))
+        elif not args.redact:
+            where = f"{args.input}:{record['field']}:{line}" if parsed.is_json else f"{args.input}:{line}"
+            print(f"{where}: {f.rule.id} ({f.rule.kind}, {f.rule.action}) at {f.start}-{f.end}")
+    if args.redact:
+        for seg in parsed.segments:
+            mine = sorted((f for s, f in located if s is seg), key=lambda f: f.start, reverse=True)
+            for f in mine:
+                seg.text = seg.text[: f.start] + keyring.placeholder(f.rule.id, f.value) + seg.text[f.end :]
+        sys.stdout.buffer.write(parsed.render() if located else raw)
+    return EXIT_FINDINGS if located else EXIT_CLEAN
+
+
+# ---- run --------------------------------------------------------------------------------------
+def cmd_run(args) -> int:
+    try:
+        return asyncio.run(_run(args))
+    except KeyboardInterrupt:
+        return 0
+
+
+def _upstream_bundle(extra: Path, confdir: Path) -> str:
+    """The system's CA bundle plus ``extra``: --upstream-ca adds trust, it does not replace it."""
+    import certifi
+
+    bundle = confdir / "llm-dlp-upstream-ca.pem"
+    confdir.mkdir(parents=True, exist_ok=True)
+    bundle.write_text(Path(certifi.where()).read_text() + "\n" + extra.read_text())
+    return str(bundle)
+
+
+async def _run(args) -> int:
+    import logging
+
+    from mitmproxy import exceptions, options
+    from mitmproxy.tools.dump import DumpMaster
+
+    from .addon import LlmDlp
+
+    confdir = Path(os.path.expanduser(args.confdir))
+    opts = options.Options(listen_host=args.listen[0], listen_port=args.listen[1], confdir=str(confdir))
+    master = DumpMaster(opts, with_termlog=True, with_dumper=False)
+    logging.getLogger().setLevel(logging.WARNING if args.quiet else logging.INFO)
+    master.addons.add(LlmDlp())
+    try:
+        updates = dict(
+            llm_dlp_rules=str(args.rules or bundled_rules_dir()),
+            llm_dlp_audit_log=args.audit_log,
+            llm_dlp_metrics_listen="" if args.metrics_listen == "off" else args.metrics_listen,
+            llm_dlp_key_file="",
+        )
+        if args.mode:
+            updates["mode"] = [args.mode]
+        if args.upstream_ca:
+            updates["ssl_verify_upstream_trusted_ca"] = _upstream_bundle(args.upstream_ca, confdir)
+        # llm_dlp_* values given with --set win over the flags
+        opts.set(*args.setoptions, defer=True)
+        for name in list(opts.deferred):
+            updates.pop(name, None)
+        opts.update(**updates)
+        opts.process_deferred()
+        if opts.deferred:
+            raise exceptions.OptionsError(f"unknown options: {', '.join(opts.deferred)}")
+    except (exceptions.OptionsError, OSError) as exc:
+        print(f"llm-dlp: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, master.shutdown)
+    await master.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""The mitmproxy addon: the only module that touches mitmproxy's types.
+
+Flow: requestheaders (catalog match, early refusals) -> request (inspect off the event loop,
+then redact, block or forward) -> responseheaders (stream and restore) -> response / error
+(one audit record, metrics). Every hook catches its own errors: mitmproxy would log an
+exception and let the flow go on, which for a DLP proxy means forwarding uninspected data."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mitmproxy import ctx, exceptions, http
+
+from .audit import AuditLog
+from .catalog import Endpoint
+from .errors import error_body
+from .metrics import Metrics
+from .pipeline import BLOCK, REDACT, Inspection, inspect_request
+from .placeholders import Keyring, load_key
+from .restore import Restorer, StreamRestorer
+from .rulefiles import RuleFileError, bundled_rules_dir
+from .ruleset import RuleSet, directory_digest, load_ruleset
+
+log = logging.getLogger("llm_dlp")
+
+METADATA_KEY = "llm_dlp"
+NEVER_MATCHES = r"(?!)"  # an empty allow_hosts list would mean "decrypt everything"
+STREAMING_TYPES = ("text/event-stream", "application/x-ndjson", "application/jsonl", "application/json-seq")
+
+
+@dataclass
+class FlowState:
+    """What the addon knows about one flow to a catalogued endpoint (kept in flow.metadata)."""
+
+    endpoint: Endpoint
+    tool: str
+    started: float = field(default_factory=time.time)
+    decision: str | None = None
+    reason: str | None = None
+    inspection: Inspection | None = None
+    restored: int = 0
+
+
+class LlmDlp:
+    def __init__(self) -> None:
+        self.ruleset: RuleSet | None = None
+        self.metrics = Metrics()
+        self.audit: AuditLog | None = None
+        self.keyring: Keyring | None = None
+        self._reload_task: asyncio.Task | None = None
+        self._metrics_port: int | None = None
+
+    # ---- options and configuration -------------------------------------------------------
+    def load(self, loader) -> None:
+        loader.add_option("llm_dlp_rules", str, str(bundled_rules_dir()), "Directory (or file) of llm-dlp rule files.")
+        loader.add_option("llm_dlp_audit_log", str, "llm-dlp-audit.jsonl", "Audit log path, or '-' for stdout.")
+        loader.add_option("llm_dlp_metrics_listen", str, "127.0.0.1:9464", "HOST:PORT for Prometheus /metrics; empty to disable.")
+        loader.add_option("llm_dlp_max_body_bytes", int, 32 * 1024 * 1024, "Larger request bodies to LLM endpoints are blocked.")
+        loader.add_option("llm_dlp_key_file", str, "", "Placeholder key file (default: generated in confdir; env LLM_DLP_PLACEHOLDER_KEY wins).")
+        loader.add_option("llm_dlp_reload_seconds", float, 2.0, "How often rule files are checked for changes; 0 disables.")
+
+    def configure(self, updated: set[str]) -> None:
+        if "llm_dlp_rules" in updated:
+            try:
+                self._install(load_ruleset(Path(ctx.options.llm_dlp_rules)))
+            except RuleFileError as exc:
+                raise exceptions.OptionsError(f"llm-dlp rules are invalid:\n{exc}") from None
+        if "llm_dlp_audit_log" in updated:
+            if self.audit:
+                self.audit.close()
+            self.audit = AuditLog(ctx.options.llm_dlp_audit_log)
+        if "llm_dlp_key_file" in updated or "confdir" in updated:
+            try:
+                self.keyring = Keyring(load_key(ctx.options.llm_dlp_key_file or None, ctx.options.confdir))
+            except (OSError, ValueError) as exc:
+                raise exceptions.OptionsError(f"llm-dlp placeholder key: {exc}") from None
+        if "llm_dlp_metrics_listen" in updated and ctx.options.llm_dlp_metrics_listen and self._metrics_port is None:
+            host, _, port = ctx.options.llm_dlp_metrics_listen.rpartition(":")
+            self._metrics_port = self.metrics.serve(host.strip("[]") or "127.0.0.1", int(port))
+            log.info(f"llm-dlp metrics at http://{host}:{self._metrics_port}/metrics")
+
+    def _install(self, ruleset: RuleSet) -> None:
+        """Make ``ruleset`` live, and decrypt exactly its catalogued hosts."""
+        self.ruleset = ruleset
+        self.metrics.rules_loaded.set(len(ruleset.rules))
+        ctx.options.update(allow_hosts=ruleset.catalog.allow_hosts() or [NEVER_MATCHES])
+
+    def running(self) -> None:
+        if self.audit:
+            self.audit.write("start", rules=self.ruleset.source if self.ruleset else None, rule_count=len(self.ruleset.rules) if self.ruleset else 0)
+        if ctx.options.llm_dlp_reload_seconds > 0 and self._reload_task is None:
+            self._reload_task = asyncio.get_running_loop().create_task(self._watch_rules())
+
+    def done(self) -> None:
+        if self._reload_task:
+            self._reload_task.cancel()
+        if self.audit:
+            self.audit.write("stop")
+
+    async def _watch_rules(self) -> None:
+        last_failed = None
+        while True:
+            await asyncio.sleep(ctx.options.llm_dlp_reload_seconds)
+            source = Path(ctx.options.llm_dlp_rules)
+            try:
+                digest = await asyncio.to_thread(directory_digest, source)
+            except RuleFileError:
+                digest = "missing"
+            if self.ruleset is None or digest in (self.ruleset.digest, last_failed):
+                continue
+            last_failed = await self.reload(source, digest)
+
+    async def reload(self, source: Path, digest: str) -> str | None:
+        """Load ``source`` and swap it in; on failure keep the live rules. Return the failed digest."""
+        try:
+            ruleset = await asyncio.to_thread(load_ruleset, source)
+        except RuleFileError as exc:
+            self.metrics.reloads.labels("failure").inc()
+            log.error(f"llm-dlp: rule reload failed, previous rules stay live:\n{exc}")
+            self._audit("reload_failed", errors=[str(e) for e in exc.errors][:50])
+            return digest
+        self._install(ruleset)
+        self.metrics.reloads.labels("success").inc()
+        log.info(f"llm-dlp: rules reloaded from {source} ({len(ruleset.rules)} secret rules)")
+        self._audit("reload", rules=str(source), rule_count=len(ruleset.rules))
+        return None
+
+    # ---- request side -----------------------------------------------------------------------
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live or self.ruleset is None:
+            return
+        try:
+            self._classify(flow)
+        except Exception as exc:
+            log.error(f"llm-dlp: error in requestheaders: {type(exc).__name__}\n{frames_only(exc)}")
+            self._fail_closed(flow, "internal_error", "llm-dlp could not classify this request")
+
+    def _classify(self, flow: http.HTTPFlow) -> None:
+        req = flow.request
+        endpoint = self.ruleset.catalog.match(req.pretty_host, req.port, req.path)
+        if endpoint is None or (endpoint.plain_http != (req.scheme == "http")):
+            return
+        state = FlowState(endpoint, self.ruleset.tools.classify(req.headers))
+        flow.metadata[METADATA_KEY] = state
+        req.stream = False  # the body must be whole before it can be inspected
+        # the response stream must be readable for restoration (streamed bytes are not decoded)
+        req.headers["accept-encoding"] = "identity"
+        if endpoint.klass != "approved":
+            self._refuse(flow, 403, "endpoint_unapproved", f"{endpoint.id} is not an approved AI endpoint for this organisation.")
+            return
+        limit = ctx.options.llm_dlp_max_body_bytes
+        length = req.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            self._refuse(flow, 413, "body_too_large", f"request body of {length} bytes exceeds the inspection limit of {limit} bytes")
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        state: FlowState | None = flow.metadata.get(METADATA_KEY)
+        if state is None or flow.response or flow.error or not flow.live:
+            return
+        try:
+            await self._inspect(flow, state)
+        except Exception as exc:
+            log.error(f"llm-dlp: inspection failed for {state.endpoint.id}: {type(exc).__name__}\n{frames_only(exc)}")
+            self._fail_closed(flow, type(exc).__name__, "llm-dlp could not inspect this request")
+
+    async def _inspect(self, flow: http.HTTPFlow, state: FlowState) -> None:
+        req = flow.request
+        if req.raw_content is None:
+            self._fail_closed(flow, "body_streamed", "the request body was streamed and could not be inspected")
+            return
+        limit = ctx.options.llm_dlp_max_body_bytes
+        if len(req.raw_content) > limit:
+            self._refuse(flow, 413, "body_too_large", f"request body exceeds the inspection limit of {limit} bytes")
+            return
+        try:
+            raw = req.get_content(strict=True)
+        except ValueError:
+            self._fail_closed(flow, "undecodable_body", f"the request body could not be decoded (Content-Encoding: {req.headers.get('content-encoding', '?')})")
+            return
+        ruleset, keyring = self.ruleset, self.keyring
+        inspection = await asyncio.to_thread(inspect_request, raw, state.endpoint.protocol, req.path, ruleset.detector, keyring)
+        state.inspection = inspection
+        state.decision = inspection.decision
+        if inspection.decision == BLOCK:
+            self._respond(flow, 403, "llm_dlp_blocked", inspection.block_message())
+        elif inspection.decision == REDACT:
+            req.content = inspection.body  # re-encoded with the request's Content-Encoding
+
+    def _refuse(self, flow: http.HTTPFlow, status: int, reason: str, message: str) -> None:
+        state: FlowState = flow.metadata[METADATA_KEY]
+        state.decision, state.reason = "refuse", reason
+        self._respond(flow, status, f"llm_dlp_{reason}", f"Request refused by llm-dlp: {message}")
+
+    def _fail_closed(self, flow: http.HTTPFlow, reason: str, message: str) -> None:
+        state: FlowState | None = flow.metadata.get(METADATA_KEY)
+        endpoint = state.endpoint.id if state else "unknown"
+        self.metrics.inspection_errors.labels(endpoint, reason).inc()
+        if state:
+            state.decision, state.reason = "error", reason
+        self._respond(flow, 500 if reason != "undecodable_body" else 400, "llm_dlp_inspection_error",
+                      f"Request blocked by llm-dlp: {message}. Nothing was sent to the AI service.")
+
+    def _respond(self, flow: http.HTTPFlow, status: int, code: str, message: str) -> None:
+        state: FlowState | None = flow.metadata.get(METADATA_KEY)
+        protocol = state.endpoint.protocol if state else "generic"
+        flow.response = http.Response.make(status, error_body(protocol, status, code, message), {"content-type": "application/json", "x-llm-dlp": code})
+
+    # ---- response side ----------------------------------------------------------------------
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        state: FlowState | None = flow.metadata.get(METADATA_KEY)
+        if state is None or flow.response is None or flow.response.headers.get("x-llm-dlp"):
+            return
+        try:
+            ctype = flow.response.headers.get("content-type", "").lower()
+            if any(t in ctype for t in STREAMING_TYPES):
+                flow.response.stream = StreamRestorer(self._restorer(state, ctype)) if self._mapping(state) else True
+        except Exception as exc:
+            log.error(f"llm-dlp: error in responseheaders: {type(exc).__name__}\n{frames_only(exc)}")
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        state: FlowState | None = flow.metadata.get(METADATA_KEY)
+        if state is None:
+            return
+        try:
+            resp = flow.response
+            if self._mapping(state) and not resp.stream and not resp.headers.get("x-llm-dlp") and resp.raw_content:
+                content = resp.get_content(strict=False)
+                restored = self._restorer(state, resp.headers.get("content-type", "").lower())(content)
+                if restored != content:
+                    resp.content = restored
+        except Exception as exc:
+            log.error(f"llm-dlp: error restoring placeholders: {type(exc).__name__}\n{frames_only(exc)}")
+        self._finish(flow, state)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        state: FlowState | None = flow.metadata.get(METADATA_KEY)
+        if state is None:
+            return
+        self.metrics.upstream_errors.labels(state.endpoint.id).inc()
+        self._finish(flow, state)
+
+    def _mapping(self, state: FlowState) -> dict[str, str]:
+        return state.inspection.restore if state.inspection else {}
+
+    def _restorer(self, state: FlowState, ctype: str) -> Restorer:
+        def counted(n: int) -> None:
+            state.restored += n
+            self.metrics.restorations.labels(state.endpoint.id).inc(n)
+
+        return Restorer(self._mapping(state), json_escape="json" in ctype or "event-stream" in ctype, on_restore=counted)
+
+    # ---- audit and metrics ------------------------------------------------------------------
+    def _finish(self, flow: http.HTTPFlow, state: FlowState) -> None:
+        try:
+            decision = state.decision or ("allow" if flow.response else "error")
+            ins = state.inspection
+            endpoint = state.endpoint.id
+            self.metrics.requests.labels(endpoint, state.tool, decision).inc()
+            if ins:
+                self.metrics.inspection_seconds.labels(endpoint).observe(ins.seconds)
+                self.metrics.inspected_bytes.labels(endpoint).inc(ins.bytes_inspected)
+                for f in ins.findings:
+                    self.metrics.findings.labels(f.rule, f.action).inc()
+            self._audit(
+                "request",
+                request_id=flow.id,
+                client=flow.client_conn.peername[0] if flow.client_conn.peername else None,
+                tool=state.tool,
+                endpoint=endpoint,
+                protocol=state.endpoint.protocol,
+                host=flow.request.pretty_host,
+                method=flow.request.method,
+                path=flow.request.path.split("?", 1)[0],
+                model=ins.model if ins else None,
+                decision=decision,
+                reason=state.reason,
+                findings=[f.to_dict() for f in ins.findings] if ins else [],
+                request_bytes=ins.bytes_inspected if ins else len(flow.request.raw_content or b""),
+                inspection_ms=round(ins.seconds * 1000, 3) if ins else None,
+                status=flow.response.status_code if flow.response else None,
+                upstream_error=flow.error.msg if flow.error and not flow.response else None,
+                restored_placeholders=state.restored,
+                duration_ms=round((time.time() - state.started) * 1000, 3),
+            )
+        except Exception as exc:
+            log.error(f"llm-dlp: error writing the audit record: {type(exc).__name__}\n{frames_only(exc)}")
+
+    def _audit(self, event: str, **fields) -> None:
+        if self.audit:
+            self.audit.write(event, **fields)
+
+
+def frames_only(exc: BaseException) -> str:
+    """Where an exception happened, without its message: messages can quote request content."""
+    return "".join(traceback.format_tb(exc.__traceback__))

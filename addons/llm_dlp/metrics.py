@@ -1,0 +1,31 @@
+"""Prometheus metrics of the proxy process. Labels are low-cardinality: endpoint, tool, rule,
+action, decision and reason come from the rule files, never from request content."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, start_http_server
+
+from . import __version__
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.requests = Counter("llm_dlp_requests", "Requests to catalogued LLM endpoints, by outcome.", ["endpoint", "tool", "decision"], registry=r)
+        self.findings = Counter("llm_dlp_findings", "Secrets found in requests, by rule and action.", ["rule", "action"], registry=r)
+        self.inspection_seconds = Histogram("llm_dlp_inspection_seconds", "Time spent inspecting one request body.", ["endpoint"], buckets=_LATENCY_BUCKETS, registry=r)
+        self.inspected_bytes = Counter("llm_dlp_inspected_bytes", "Request body bytes inspected (decoded).", ["endpoint"], registry=r)
+        self.inspection_errors = Counter("llm_dlp_inspection_errors", "Requests blocked because inspection failed.", ["endpoint", "reason"], registry=r)
+        self.upstream_errors = Counter("llm_dlp_upstream_errors", "Inspected requests that ended in a connection error.", ["endpoint"], registry=r)
+        self.restorations = Counter("llm_dlp_placeholder_restorations", "Placeholders restored to their original value in responses.", ["endpoint"], registry=r)
+        self.reloads = Counter("llm_dlp_rule_reloads", "Rule reload attempts, by result.", ["result"], registry=r)
+        self.rules_loaded = Gauge("llm_dlp_rules_loaded", "Secret rules in the live rule set.", registry=r)
+        self.build = Info("llm_dlp_build", "Version of the running proxy.", registry=r)
+        self.build.info({"version": __version__})
+
+    def serve(self, host: str, port: int) -> int:
+        """Serve /metrics; return the bound port (``port`` may be 0)."""
+        server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        return server.server_address[1]

@@ -1,0 +1,130 @@
+"""The request pipeline without any proxy: body -> segments -> findings -> decision and edits.
+
+Pure Python over plain data, so the CLI, the proxy and the benchmarks share it."""
+
+from __future__ import annotations
+
+import bisect
+import time
+from dataclasses import dataclass, field
+
+from .adapters import ParsedBody, Segment, parse_body
+from .engine.detector import Detector, Finding
+from .placeholders import Keyring
+
+# Segments are joined for one scan; no rule pattern can match across this separator's NUL.
+_SEPARATOR = "\n\x00\n"
+
+ALLOW, REDACT, WARN, BLOCK = "allow", "redact", "warn", "block"
+
+
+@dataclass(frozen=True)
+class Reported:
+    """A finding as the outside world may see it: where and which rule, never the value."""
+
+    rule: str
+    kind: str
+    severity: str
+    action: str
+    field: str
+    role: str
+    path: str | None
+    line: int
+    start: int
+    end: int
+    value_hash: str
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        if d["path"] is None:
+            del d["path"]
+        return d
+
+
+@dataclass
+class Inspection:
+    decision: str
+    findings: list[Reported]
+    protocol: str
+    model: str | None
+    bytes_inspected: int
+    segments: int
+    seconds: float
+    body: bytes | None = None  # the rewritten body, when anything was redacted
+    restore: dict[str, str] = field(default_factory=dict)  # placeholder -> original value
+
+    def block_message(self) -> str:
+        blocking = [f for f in self.findings if f.action == BLOCK]
+        shown = "; ".join(f"rule {f.rule} ({f.kind}) in {f.field or 'body'} line {f.line}" for f in blocking[:5])
+        more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
+        return f"Request blocked by llm-dlp: {shown}{more}. Remove the secret and retry; ask your security team if this is wrong."
+
+
+def scan_segments(detector: Detector, segments: list[Segment]) -> list[tuple[Segment, Finding]]:
+    """One detector pass over all segments; findings mapped back to (segment, offsets in it)."""
+    if not segments:
+        return []
+    starts, pos = [], 0
+    for seg in segments:
+        starts.append(pos)
+        pos += len(seg.text) + len(_SEPARATOR)
+    joined = _SEPARATOR.join(seg.text for seg in segments)
+    out = []
+    for f in detector.scan(joined):
+        i = bisect.bisect_right(starts, f.start) - 1
+        base = starts[i]
+        if f.end - base <= len(segments[i].text):
+            out.append((segments[i], Finding(f.rule, f.start - base, f.end - base, f.value)))
+    return out
+
+
+def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, keyring: Keyring) -> Inspection:
+    started = time.perf_counter()
+    parsed = parse_body(raw, protocol, path)
+    located = scan_segments(detector, parsed.segments)
+    reported = [_report(seg, f, keyring) for seg, f in located]
+    actions = {f.action for _, f in located}
+    decision = BLOCK if BLOCK in actions else REDACT if REDACT in actions else WARN if WARN in actions else ALLOW
+    inspection = Inspection(
+        decision, reported, protocol, parsed.model, len(raw), len(parsed.segments), 0.0
+    )
+    if decision == REDACT:
+        inspection.body, inspection.restore = _redact(parsed, located, keyring)
+    inspection.seconds = time.perf_counter() - started
+    return inspection
+
+
+def _report(seg: Segment, f: Finding, keyring: Keyring) -> Reported:
+    return Reported(
+        rule=f.rule.id,
+        kind=f.rule.kind,
+        severity=f.rule.severity,
+        action=f.rule.action,
+        field=seg.field,
+        role=seg.role,
+        path=seg.path,
+        line=seg.text.count("\n", 0, f.start) + 1,
+        start=f.start,
+        end=f.end,
+        value_hash=keyring.fingerprint(f.value),
+    )
+
+
+def _redact(parsed: ParsedBody, located: list[tuple[Segment, Finding]], keyring: Keyring) -> tuple[bytes, dict[str, str]]:
+    restore: dict[str, str] = {}
+    by_segment: dict[int, list[Finding]] = {}
+    for seg, f in located:
+        if f.action == REDACT:
+            by_segment.setdefault(id(seg), []).append(f)
+    for seg in parsed.segments:
+        findings = by_segment.get(id(seg))
+        if not findings:
+            continue
+        text = seg.text
+        for f in sorted(findings, key=lambda f: f.start, reverse=True):
+            placeholder = keyring.placeholder(f.rule.id, f.value)
+            if f.rule.restore:
+                restore[placeholder] = f.value
+            text = text[: f.start] + placeholder + text[f.end :]
+        seg.text = text
+    return parsed.render(), restore

@@ -1,0 +1,153 @@
+"""Loading and validating rule files (YAML), with errors that name file, line and field.
+
+Every rule file follows one JSON Schema (``schemas/rules.schema.json``); a directory of rule
+files is merged into one ``RuleDocument`` (the sections of all files concatenated)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SECTIONS = ("secrets", "endpoints", "tools", "allow")
+RULE_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class RuleError:
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field or '(file)'}: {self.message}"
+
+
+class RuleFileError(Exception):
+    """One or more rule files are invalid; ``errors`` lists each problem."""
+
+    def __init__(self, errors: list[RuleError]):
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+@dataclass
+class Located:
+    """A rule-file entry with where it came from, for error messages."""
+
+    data: dict[str, Any]
+    file: str
+    pointer: str
+    lines: dict[str, int] = field(repr=False, default_factory=dict)
+
+    def line(self, key: str = "") -> int | None:
+        return self.lines.get(f"{self.pointer}/{key}" if key else self.pointer)
+
+    def error(self, key: str, message: str) -> RuleError:
+        return RuleError(self.file, self.line(key) or self.line(), f"{self.pointer}/{key}".lstrip("/"), message)
+
+
+@dataclass
+class RuleDocument:
+    files: list[str] = field(default_factory=list)
+    secrets: list[Located] = field(default_factory=list)
+    endpoints: list[Located] = field(default_factory=list)
+    tools: list[Located] = field(default_factory=list)
+    allow: list[Located] = field(default_factory=list)
+
+
+@cache
+def schema() -> dict[str, Any]:
+    text = resources.files("llm_dlp").joinpath("schemas/rules.schema.json").read_text()
+    return json.loads(text)
+
+
+def bundled_rules_dir() -> Path:
+    return Path(str(resources.files("llm_dlp").joinpath("bundled_rules"))).resolve()
+
+
+def rule_files(directory: Path) -> list[Path]:
+    if directory.is_file():
+        return [directory]
+    if not directory.is_dir():
+        raise RuleFileError([RuleError(str(directory), None, "", "no such rules directory")])
+    return sorted(p for p in directory.iterdir() if p.suffix in RULE_SUFFIXES and p.is_file())
+
+
+def _line_map(node: yaml.Node, pointer: str, out: dict[str, int]) -> None:
+    """Map every JSON pointer in a composed YAML tree to its 1-based line."""
+    out[pointer] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = f"{pointer}/{key.value}"
+            out[child] = key.start_mark.line + 1
+            _line_map(value, child, out)
+            out[child] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_map(item, f"{pointer}/{i}", out)
+
+
+def load_file(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleFileError([RuleError(name, None, "", f"cannot read: {exc}")]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RuleFileError([RuleError(name, line, "", f"YAML syntax error: {problem}")]) from None
+    data = {} if data is None else data
+    lines: dict[str, int] = {}
+    if node is not None:
+        _line_map(node, "", lines)
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = []
+    for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        pointer = "".join(f"/{p}" for p in err.absolute_path)
+        errors.append(RuleError(name, lines.get(pointer), pointer.lstrip("/"), _short(err)))
+    if errors:
+        raise RuleFileError(errors)
+    return data, lines
+
+
+def _short(err: jsonschema.ValidationError) -> str:
+    if err.validator == "additionalProperties":
+        return err.message.replace("Additional properties are not allowed", "unknown field(s)")
+    return err.message if len(err.message) < 300 else err.message[:300] + "…"
+
+
+def load_directory(directory: Path) -> RuleDocument:
+    """Load and schema-check every rule file; raise RuleFileError listing all problems."""
+    doc = RuleDocument()
+    errors: list[RuleError] = []
+    for path in rule_files(directory):
+        try:
+            data, lines = load_file(path)
+        except RuleFileError as exc:
+            errors.extend(exc.errors)
+            continue
+        doc.files.append(str(path))
+        for section in SECTIONS:
+            entries = data.get(section, [])
+            if section == "allow":
+                entries = [entries] if entries else []
+                doc.allow.extend(Located(e, str(path), "/allow", lines) for e in entries)
+                continue
+            target = getattr(doc, section)
+            target.extend(Located(e, str(path), f"/{section}/{i}", lines) for i, e in enumerate(entries))
+    if errors:
+        raise RuleFileError(errors)
+    return doc
