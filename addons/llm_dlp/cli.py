@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
 # ---- rules ------------------------------------------------------------------------------------
 def cmd_rules(args) -> int:
-    from .ruleset import load_ruleset, test_examples
+    from .ruleset import load_ruleset, run_examples
 
     directory = args.dir or bundled_rules_dir()
     try:
@@ -77,7 +77,7 @@ def cmd_rules(args) -> int:
             print(f"warning: a pattern of rule {ruleset.detector._patterns[pid][0].id} cannot be prefiltered and runs slowly", file=sys.stderr)
         print(f"ok: {directory}: {len(ruleset.rules)} secret rules, {len(ruleset.catalog.endpoints)} endpoints, {len(ruleset.tools.signatures)} tool signatures")
         return EXIT_CLEAN
-    count, failures = test_examples(ruleset)
+    count, failures = run_examples(ruleset)
     for failure in failures:
         print(f"FAIL {failure}")
     print(f"{count - len(failures)} passed, {len(failures)} failed")

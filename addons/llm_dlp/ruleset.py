@@ -79,7 +79,7 @@ class ExampleFailure:
         return f"{self.rule}: expected {self.expected}: {self.example!r}"
 
 
-def test_examples(ruleset: RuleSet) -> tuple[int, list[ExampleFailure]]:
+def run_examples(ruleset: RuleSet) -> tuple[int, list[ExampleFailure]]:
     """Run every rule's examples through the full detector; return (examples run, failures)."""
     failures: list[ExampleFailure] = []
     count = 0
@@ -95,4 +95,4 @@ def test_examples(ruleset: RuleSet) -> tuple[int, list[ExampleFailure]]:
     return count, failures
 
 
-__all__ = ["RuleSet", "RuleFileError", "load_ruleset", "test_examples", "directory_digest"]
+__all__ = ["RuleSet", "RuleFileError", "load_ruleset", "run_examples", "directory_digest"]

@@ -149,9 +149,15 @@ def _secret_span(m: re.Match[str]) -> tuple[int, int]:
     return m.span()
 
 
+_ACTION_RANK = {"block": 0, "redact": 1, "warn": 2}
+
+
 def _resolve_overlaps(candidates: list[tuple[int, Finding]]) -> list[Finding]:
-    """Keep the widest finding where findings overlap; on equal width, the earlier rule."""
-    ordered = sorted(set(candidates), key=lambda c: (-(c[1].end - c[1].start), c[0], c[1].start))
+    """Where findings overlap keep one: the strictest action (a block is never hidden behind a
+    redaction), then the widest span, then the earlier rule."""
+    ordered = sorted(
+        set(candidates), key=lambda c: (_ACTION_RANK[c[1].action], -(c[1].end - c[1].start), c[0], c[1].start)
+    )
     kept: list[Finding] = []
     taken: list[tuple[int, int]] = []
     for _, f in ordered:

@@ -1,0 +1,105 @@
+"""The addon in-process with mitmproxy's test helpers: fail closed, reload, mitmdump -s."""
+
+import asyncio
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mitmproxy.test import taddons, tflow
+
+from llm_dlp.addon import LlmDlp
+from llm_dlp.rulefiles import bundled_rules_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def configured(tctx, addon, tmp_path, rules=None):
+    tctx.configure(addon, llm_dlp_rules=str(rules or bundled_rules_dir()), llm_dlp_audit_log=str(tmp_path / "a.jsonl"),
+                   llm_dlp_metrics_listen="", confdir=str(tmp_path), llm_dlp_reload_seconds=0)
+
+
+def openai_flow(content: bytes):
+    f = tflow.tflow()
+    f.request.host, f.request.port, f.request.scheme = "api.openai.com", 443, "https"
+    f.request.path, f.request.method = "/v1/chat/completions", "POST"
+    f.request.headers["content-type"] = "application/json"
+    f.request.content = content
+    return f
+
+
+async def test_inspection_crash_blocks_request(tmp_path, monkeypatch):
+    addon = LlmDlp()
+    with taddons.context(addon) as tctx:
+        configured(tctx, addon, tmp_path)
+        import llm_dlp.addon as mod
+
+        def boom(*a, **k):
+            raise RuntimeError("secret-looking text ghp_must_not_leak")
+
+        monkeypatch.setattr(mod, "inspect_request", boom)
+        f = openai_flow(b'{"messages": []}')
+        addon.requestheaders(f)
+        await addon.request(f)
+        assert f.response.status_code == 500
+        assert b"could not inspect" in f.response.content and b"ghp_must_not_leak" not in f.response.content
+        assert f.metadata["llm_dlp"].decision == "error"
+
+
+async def test_streamed_request_body_fails_closed(tmp_path):
+    addon = LlmDlp()
+    with taddons.context(addon) as tctx:
+        configured(tctx, addon, tmp_path)
+        f = openai_flow(b"")
+        addon.requestheaders(f)
+        f.request.data.content = None  # as if another addon had streamed it
+        await addon.request(f)
+        assert f.response.status_code == 500 and b"streamed" in f.response.content
+
+
+async def test_catalog_drives_allow_hosts_and_uncatalogued_is_untouched(tmp_path):
+    addon = LlmDlp()
+    with taddons.context(addon) as tctx:
+        configured(tctx, addon, tmp_path)
+        assert any("api\\.openai\\.com" in r for r in tctx.options.allow_hosts)
+        f = openai_flow(b'{"x": "ghp_' + b"a1" * 18 + b'"}')
+        f.request.host = "example.org"
+        addon.requestheaders(f)
+        await addon.request(f)
+        assert f.response is None and "llm_dlp" not in f.metadata
+
+
+async def test_broken_reload_keeps_old_rules(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(bundled_rules_dir(), rules)
+    addon = LlmDlp()
+    with taddons.context(addon) as tctx:
+        configured(tctx, addon, tmp_path, rules)
+        live = addon.ruleset
+        (rules / "secrets.yaml").write_text("secrets: [broken\n")
+        from llm_dlp.ruleset import directory_digest
+
+        failed = await addon.reload(rules, directory_digest(rules))
+        assert failed and addon.ruleset is live
+        assert addon.metrics.reloads.labels("failure")._value.get() == 1
+        (rules / "secrets.yaml").write_text("secrets:\n  - id: only\n    action: block\n    patterns: ['ONLY-[0-9]{4}']\n")
+        assert await addon.reload(rules, directory_digest(rules)) is None
+        assert [r.id for r in addon.ruleset.rules] == ["only"]
+
+
+def test_loads_into_stock_mitmdump(tmp_path):
+    mitmdump = Path(sys.executable).parent / "mitmdump"
+    proc = subprocess.Popen([str(mitmdump), "-s", str(ROOT / "addons" / "mitmdump_entry.py"), "--listen-port", "0",
+                             "--set", f"confdir={tmp_path}", "--set", f"llm_dlp_audit_log={tmp_path / 'a.jsonl'}",
+                             "--set", "llm_dlp_metrics_listen="], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not (tmp_path / "a.jsonl").exists():
+            time.sleep(0.2)
+        assert '"event": "start"' in (tmp_path / "a.jsonl").read_text()
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=20)[0]
+    assert "Addon error" not in out and "Traceback" not in out
