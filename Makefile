@@ -11,4 +11,5 @@ test:
 
 bench:
 	@deploy/bootstrap.sh test
-	.venv/bin/python bench/run_all.py $(ARGS)
+	.venv/bin/python bench/engine_bench.py $(ARGS)
+	.venv/bin/python bench/proxy_latency.py

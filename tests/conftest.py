@@ -63,7 +63,10 @@ class PKI:
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory) -> PKI:
-    d = tmp_path_factory.mktemp("pki")
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def make_pki(d: Path) -> PKI:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = _cert(_name("llm-dlp test upstream CA"), _name("llm-dlp test upstream CA"), ca_key, ca_key, ca=True)
     key = ec.generate_private_key(ec.SECP256R1())
@@ -119,6 +122,7 @@ def _last_user_text(doc: dict) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # otherwise delayed ACKs add ~40 ms to direct requests
     upstream: Upstream
 
     def log_message(self, *args):
