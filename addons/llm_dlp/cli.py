@@ -73,8 +73,8 @@ def cmd_rules(args) -> int:
             print(f"error: {err}", file=sys.stderr)
         return EXIT_FINDINGS
     if args.rules_command == "check":
-        for pid in sorted(ruleset.detector.slow_patterns):
-            print(f"warning: a pattern of rule {ruleset.detector._patterns[pid][0].id} cannot be prefiltered and runs slowly", file=sys.stderr)
+        for rule_id in ruleset.detector.slow_rule_ids():
+            print(f"warning: a pattern of rule {rule_id} cannot be prefiltered and runs slowly", file=sys.stderr)
         print(f"ok: {directory}: {len(ruleset.rules)} secret rules, {len(ruleset.catalog.endpoints)} endpoints, {len(ruleset.tools.signatures)} tool signatures")
         return EXIT_CLEAN
     count, failures = run_examples(ruleset)

@@ -87,6 +87,10 @@ class Detector:
             log.warning("rule %s: pattern runs without prefilter (slow): %s", self._patterns[i][0].id, self._patterns[i][1].pattern)
         self._local = threading.local()
 
+    def slow_rule_ids(self) -> list[str]:
+        """Rules with a pattern that runs without the hyperscan prefilter."""
+        return sorted({self._patterns[i][0].id for i in self.slow_patterns})
+
     def _scratch(self):
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
