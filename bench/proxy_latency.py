@@ -69,7 +69,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         base = Path(d)
         pki = conftest.make_pki(base)
-        server, upstream = conftest._serve(pki)
+        server, upstream = conftest.serve_upstream(pki)
         (base / "dlp").mkdir()
         dlp = conftest.start_proxy(base / "dlp", pki, upstream.port)
         mitm, mitm_port, mitm_ca = start_mitmdump(base, pki)

@@ -189,7 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def _serve(pki: PKI) -> tuple[ThreadingHTTPServer, Upstream]:
+def serve_upstream(pki: PKI) -> tuple[ThreadingHTTPServer, Upstream]:
     upstream = Upstream(0)
     handler = type("Handler", (_Handler,), {"upstream": upstream})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -203,7 +203,7 @@ def _serve(pki: PKI) -> tuple[ThreadingHTTPServer, Upstream]:
 
 @pytest.fixture(scope="session")
 def upstream(pki):
-    server, up = _serve(pki)
+    server, up = serve_upstream(pki)
     yield up
     server.shutdown()
 
@@ -211,7 +211,7 @@ def upstream(pki):
 @pytest.fixture(scope="session")
 def other_site(pki):
     """A TLS site that is not in the catalog."""
-    server, up = _serve(pki)
+    server, up = serve_upstream(pki)
     yield up
     server.shutdown()
 

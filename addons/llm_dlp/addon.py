@@ -137,7 +137,7 @@ class LlmDlp:
         try:
             self._classify(flow)
         except Exception as exc:
-            log.error(f"llm-dlp: error in requestheaders: {type(exc).__name__}\n{frames_only(exc)}")
+            log_failure("error in requestheaders", exc)
             self._fail_closed(flow, "internal_error", "llm-dlp could not classify this request")
 
     def _classify(self, flow: http.HTTPFlow) -> None:
@@ -165,7 +165,7 @@ class LlmDlp:
         try:
             await self._inspect(flow, state)
         except Exception as exc:
-            log.error(f"llm-dlp: inspection failed for {state.endpoint.id}: {type(exc).__name__}\n{frames_only(exc)}")
+            log_failure(f"inspection failed for {state.endpoint.id}", exc)
             self._fail_closed(flow, type(exc).__name__, "llm-dlp could not inspect this request")
 
     async def _inspect(self, flow: http.HTTPFlow, state: FlowState) -> None:
@@ -180,7 +180,8 @@ class LlmDlp:
         try:
             raw = req.get_content(strict=True)
         except ValueError:
-            self._fail_closed(flow, "undecodable_body", f"the request body could not be decoded (Content-Encoding: {req.headers.get('content-encoding', '?')})")
+            encoding = req.headers.get("content-encoding", "?")
+            self._fail_closed(flow, "undecodable_body", f"the request body could not be decoded (Content-Encoding: {encoding})", 400)
             return
         ruleset, keyring = self.ruleset, self.keyring
         inspection = await asyncio.to_thread(inspect_request, raw, state.endpoint.protocol, req.path, ruleset.detector, keyring)
@@ -196,13 +197,13 @@ class LlmDlp:
         state.decision, state.reason = "refuse", reason
         self._respond(flow, status, f"llm_dlp_{reason}", f"Request refused by llm-dlp: {message}")
 
-    def _fail_closed(self, flow: http.HTTPFlow, reason: str, message: str) -> None:
+    def _fail_closed(self, flow: http.HTTPFlow, reason: str, message: str, status: int = 500) -> None:
         state: FlowState | None = flow.metadata.get(METADATA_KEY)
         endpoint = state.endpoint.id if state else "unknown"
         self.metrics.inspection_errors.labels(endpoint, reason).inc()
         if state:
             state.decision, state.reason = "error", reason
-        self._respond(flow, 500 if reason != "undecodable_body" else 400, "llm_dlp_inspection_error",
+        self._respond(flow, status, "llm_dlp_inspection_error",
                       f"Request blocked by llm-dlp: {message}. Nothing was sent to the AI service.")
 
     def _respond(self, flow: http.HTTPFlow, status: int, code: str, message: str) -> None:
@@ -220,7 +221,7 @@ class LlmDlp:
             if any(t in ctype for t in STREAMING_TYPES):
                 flow.response.stream = StreamRestorer(self._restorer(state, ctype)) if self._mapping(state) else True
         except Exception as exc:
-            log.error(f"llm-dlp: error in responseheaders: {type(exc).__name__}\n{frames_only(exc)}")
+            log_failure("error in responseheaders", exc)
 
     def response(self, flow: http.HTTPFlow) -> None:
         state: FlowState | None = flow.metadata.get(METADATA_KEY)
@@ -234,7 +235,7 @@ class LlmDlp:
                 if restored != content:
                     resp.content = restored
         except Exception as exc:
-            log.error(f"llm-dlp: error restoring placeholders: {type(exc).__name__}\n{frames_only(exc)}")
+            log_failure("error restoring placeholders", exc)
         self._finish(flow, state)
 
     def error(self, flow: http.HTTPFlow) -> None:
@@ -288,13 +289,13 @@ class LlmDlp:
                 duration_ms=round((time.time() - state.started) * 1000, 3),
             )
         except Exception as exc:
-            log.error(f"llm-dlp: error writing the audit record: {type(exc).__name__}\n{frames_only(exc)}")
+            log_failure("error writing the audit record", exc)
 
     def _audit(self, event: str, **fields) -> None:
         if self.audit:
             self.audit.write(event, **fields)
 
 
-def frames_only(exc: BaseException) -> str:
-    """Where an exception happened, without its message: messages can quote request content."""
-    return "".join(traceback.format_tb(exc.__traceback__))
+def log_failure(what: str, exc: BaseException) -> None:
+    """Log where an exception happened, without its message: messages can quote request content."""
+    log.error(f"llm-dlp: {what}: {type(exc).__name__}\n{''.join(traceback.format_tb(exc.__traceback__))}")

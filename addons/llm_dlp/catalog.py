@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from .rulefiles import Located, RuleError
 
@@ -20,12 +21,16 @@ class Endpoint:
     plain_http: bool = False
     description: str = ""
 
-    @property
+    @cached_property
     def host_regex(self) -> str:
         return "|".join(_host_regex(h) for h in self.hosts)
 
+    @cached_property
+    def _host_matcher(self) -> re.Pattern[str]:
+        return re.compile(self.host_regex)
+
     def matches(self, host: str, port: int) -> bool:
-        return port in self.ports and re.fullmatch(self.host_regex, host.lower().rstrip(".")) is not None
+        return port in self.ports and self._host_matcher.fullmatch(host.lower().rstrip(".")) is not None
 
     def matches_path(self, path: str) -> bool:
         return not self.path_prefixes or any(path.startswith(p) for p in self.path_prefixes)

@@ -86,8 +86,8 @@ def cmd_rules(args) -> int:
 
 # ---- scan -------------------------------------------------------------------------------------
 def cmd_scan(args) -> int:
-    from .adapters import ParsedBody, Segment, parse_body
-    from .pipeline import scan_segments
+    from .adapters import parse_body, raw_body
+    from .pipeline import BLOCK, REDACT, WARN, apply_placeholders, line_of, scan_segments
     from .placeholders import KEY_ENV, Keyring
     from .ruleset import load_ruleset
 
@@ -100,17 +100,12 @@ def cmd_scan(args) -> int:
     except OSError as exc:
         print(f"llm-dlp scan: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
         return EXIT_ERROR
-    protocol = args.protocol or "generic"
-    if args.protocol == "text":
-        text = raw.decode("utf-8", "surrogateescape")
-        parsed = ParsedBody(None, [Segment((), text, "raw")], None, False)
-    else:
-        parsed = parse_body(raw, protocol, "")
+    parsed = raw_body(raw) if args.protocol == "text" else parse_body(raw, args.protocol or "generic", "")
     # a stable key when one is configured, else a throwaway one: placeholders are still unique per value
     keyring = Keyring(os.environ.get(KEY_ENV, "").encode() or secrets.token_bytes(32))
     located = scan_segments(ruleset.detector, parsed.segments)
     for seg, f in located:
-        line = seg.text.count("\n", 0, f.start) + 1
+        line = line_of(seg.text, f.start)
         record = {"rule": f.rule.id, "kind": f.rule.kind, "action": f.rule.action, "start": f.start, "end": f.end, "line": line}
         if parsed.is_json:
             record["field"] = seg.field
@@ -120,10 +115,7 @@ def cmd_scan(args) -> int:
             where = f"{args.input}:{record['field']}:{line}" if parsed.is_json else f"{args.input}:{line}"
             print(f"{where}: {f.rule.id} ({f.rule.kind}, {f.rule.action}) at {f.start}-{f.end}")
     if args.redact:
-        for seg in parsed.segments:
-            mine = sorted((f for s, f in located if s is seg), key=lambda f: f.start, reverse=True)
-            for f in mine:
-                seg.text = seg.text[: f.start] + keyring.placeholder(f.rule.id, f.value) + seg.text[f.end :]
+        apply_placeholders(located, keyring, {BLOCK, REDACT, WARN})
         sys.stdout.buffer.write(parsed.render() if located else raw)
     return EXIT_FINDINGS if located else EXIT_CLEAN
 

@@ -8,7 +8,7 @@ import bisect
 import time
 from dataclasses import dataclass, field
 
-from .adapters import ParsedBody, Segment, parse_body
+from .adapters import Segment, parse_body
 from .engine.detector import Detector, Finding
 from .placeholders import Keyring
 
@@ -89,7 +89,8 @@ def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, ke
         decision, reported, protocol, parsed.model, len(raw), len(parsed.segments), 0.0
     )
     if decision == REDACT:
-        inspection.body, inspection.restore = _redact(parsed, located, keyring)
+        inspection.restore = apply_placeholders(located, keyring, {REDACT})
+        inspection.body = parsed.render()
     inspection.seconds = time.perf_counter() - started
     return inspection
 
@@ -103,23 +104,26 @@ def _report(seg: Segment, f: Finding, keyring: Keyring) -> Reported:
         field=seg.field,
         role=seg.role,
         path=seg.path,
-        line=seg.text.count("\n", 0, f.start) + 1,
+        line=line_of(seg.text, f.start),
         start=f.start,
         end=f.end,
         value_hash=keyring.fingerprint(f.value),
     )
 
 
-def _redact(parsed: ParsedBody, located: list[tuple[Segment, Finding]], keyring: Keyring) -> tuple[bytes, dict[str, str]]:
+def line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def apply_placeholders(located: list[tuple[Segment, Finding]], keyring: Keyring, actions: set[str]) -> dict[str, str]:
+    """Replace, in their segments, the findings whose action is in ``actions`` by placeholders.
+    Returns placeholder -> original value for the rules that allow restoring."""
     restore: dict[str, str] = {}
-    by_segment: dict[int, list[Finding]] = {}
+    by_segment: dict[int, tuple[Segment, list[Finding]]] = {}
     for seg, f in located:
-        if f.action == REDACT:
-            by_segment.setdefault(id(seg), []).append(f)
-    for seg in parsed.segments:
-        findings = by_segment.get(id(seg))
-        if not findings:
-            continue
+        if f.action in actions:
+            by_segment.setdefault(id(seg), (seg, []))[1].append(f)
+    for seg, findings in by_segment.values():
         text = seg.text
         for f in sorted(findings, key=lambda f: f.start, reverse=True):
             placeholder = keyring.placeholder(f.rule.id, f.value)
@@ -127,4 +131,4 @@ def _redact(parsed: ParsedBody, located: list[tuple[Segment, Finding]], keyring:
                 restore[placeholder] = f.value
             text = text[: f.start] + placeholder + text[f.end :]
         seg.text = text
-    return parsed.render(), restore
+    return restore

@@ -88,9 +88,8 @@ def _line_map(node: yaml.Node, pointer: str, out: dict[str, int]) -> None:
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             child = f"{pointer}/{key.value}"
-            out[child] = key.start_mark.line + 1
             _line_map(value, child, out)
-            out[child] = key.start_mark.line + 1
+            out[child] = key.start_mark.line + 1  # a field's line is its key's line
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _line_map(item, f"{pointer}/{i}", out)
@@ -99,9 +98,12 @@ def _line_map(node: yaml.Node, pointer: str, out: dict[str, int]) -> None:
 def load_file(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleFileError([RuleError(name, None, "", f"cannot read: {exc}")]) from None
     except yaml.YAMLError as exc:

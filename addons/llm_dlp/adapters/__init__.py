@@ -101,6 +101,12 @@ class ParsedBody:
         return json.dumps(self.doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
 
 
+def raw_body(raw: bytes) -> ParsedBody:
+    """A body inspected as one piece of raw text."""
+    text = raw.decode("utf-8", "surrogateescape")
+    return ParsedBody(None, [Segment((), text, "raw")] if text else [], None, False)
+
+
 def parse_body(raw: bytes, protocol: str, path: str) -> ParsedBody:
     """Parse a request body for ``protocol``; anything that is not JSON is inspected as raw text."""
     from . import anthropic, gemini, openai
@@ -112,7 +118,7 @@ def parse_body(raw: bytes, protocol: str, path: str) -> ParsedBody:
     except ValueError:
         doc = None
     if doc is None:
-        return ParsedBody(None, [Segment((), text, "raw")] if text else [], None, False)
+        return raw_body(raw)
     annotate = annotators.get(protocol)
     notes = annotate(doc, path) if annotate and isinstance(doc, dict) else Annotations()
     return ParsedBody(doc, segments_of(doc, notes), notes.model or _top_model(doc), True)
