@@ -95,6 +95,7 @@ class Upstream:
     port: int
     received: list[Received] = field(default_factory=list)
     stream_delay: float = 0.05
+    stream_finished_at: float = 0.0
 
     @property
     def url(self) -> str:
@@ -166,23 +167,65 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
     def _stream(self, path, doc, echo):
+        """Streams the echo in 7-character events; with tools, also a tool call whose JSON
+        arguments carry the echo, in 5-character fragments."""
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
-        pieces = [echo[i : i + 7] for i in range(0, len(echo), 7)]
-        for piece in pieces:
-            if path.endswith("/messages"):
-                ev = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
-                data = f"event: content_block_delta\ndata: {json.dumps(ev)}\n\n"
-            else:
-                ev = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": doc.get("model"),
-                      "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
-                data = f"data: {json.dumps(ev)}\n\n"
+        anthropic = path.endswith("/messages")
+        args = json.dumps({"file_path": "notes.txt", "content": echo})
+        def sse(kind, ev):  # an Anthropic event
+            return f"event: {kind}\ndata: {json.dumps(ev)}\n\n"
+
+        events = []
+        if anthropic:
+            events.append(sse("message_start", {"type": "message_start", "message": {
+                "id": "msg_1", "type": "message", "role": "assistant", "model": doc.get("model"), "content": [],
+                "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 0}}}))
+            events.append(sse("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}))
+        events += [self._text_event(anthropic, doc, echo[i : i + 7]) for i in range(0, len(echo), 7)]
+        if anthropic:
+            events.append(sse("content_block_stop", {"type": "content_block_stop", "index": 0}))
+        if doc.get("tools"):
+            if anthropic:
+                events.append(sse("content_block_start", {"type": "content_block_start", "index": 1,
+                                                          "content_block": {"type": "tool_use", "id": "toolu_1", "name": "write_file", "input": {}}}))
+            events += [self._args_event(anthropic, doc, args[i : i + 5], i == 0) for i in range(0, len(args), 5)]
+            if anthropic:
+                events.append(sse("content_block_stop", {"type": "content_block_stop", "index": 1}))
+        if anthropic:
+            events.append(sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 5}}))
+            events.append(sse("message_stop", {"type": "message_stop"}))
+        else:
+            events.append("data: [DONE]\n\n")
+        for i, data in enumerate(events):
+            if i == len(events) - 1:  # set before the client can see the end of the stream
+                self.upstream.stream_finished_at = time.monotonic()
             self._chunk(data.encode())
             time.sleep(self.upstream.stream_delay)
-        self._chunk(b"data: [DONE]\n\n")
         self.wfile.write(b"0\r\n\r\n")
+
+    @staticmethod
+    def _text_event(anthropic, doc, piece):
+        if anthropic:
+            ev = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
+            return f"event: content_block_delta\ndata: {json.dumps(ev)}\n\n"
+        ev = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": doc.get("model"),
+              "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+        return f"data: {json.dumps(ev)}\n\n"
+
+    @staticmethod
+    def _args_event(anthropic, doc, piece, first):
+        if anthropic:
+            ev = {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": piece}}
+            return f"event: content_block_delta\ndata: {json.dumps(ev)}\n\n"
+        call = {"index": 0, "function": {"arguments": piece}}
+        if first:
+            call.update(id="call_1", type="function", function={"name": "write_file", "arguments": piece})
+        ev = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": doc.get("model"),
+              "choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]}
+        return f"data: {json.dumps(ev)}\n\n"
 
     def _chunk(self, data: bytes):
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

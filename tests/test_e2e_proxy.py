@@ -9,6 +9,7 @@ import random
 import secrets as pysecrets
 import ssl
 import subprocess
+import time
 
 import anthropic
 import httpx
@@ -87,15 +88,39 @@ def test_openai_responses_api(proxy_env, upstream):
     assert token in resp.output_text
 
 
-def test_openai_streaming_restores_placeholders(proxy_env, upstream):
+def test_openai_streaming_restores_placeholders_in_text_and_tool_arguments(proxy_env, upstream):
     token = fresh_github_token()
     oai = openai.OpenAI(base_url=f"{upstream.url}/v1", api_key="sk-test", http_client=client(proxy_env))
-    stream = oai.chat.completions.create(model="gpt-4o", stream=True, messages=[{"role": "user", "content": f"token {token} ok"}])
-    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    tools = [{"type": "function", "function": {"name": "write_file", "parameters": {"type": "object"}}}]
+    first_event_at = None
+    text, args = "", ""
+    stream = oai.chat.completions.create(model="gpt-4o", stream=True, tools=tools, messages=[{"role": "user", "content": f"token {token} ok"}])
+    for chunk in stream:
+        first_event_at = first_event_at or time.monotonic()
+        if chunk.choices:
+            text += chunk.choices[0].delta.content or ""
+            for call in chunk.choices[0].delta.tool_calls or []:
+                args += call.function.arguments or ""
     assert token not in upstream.last().body.decode()
-    # the placeholder was split over several 7-character SSE events: byte-level holdback is
-    # not enough for that, so the developer sees the placeholder (restored events: issue 5)
-    assert text.startswith("You said: token ")
+    # the upstream sent the placeholder in 7-character events; the developer gets the value
+    assert text == f"You said: token {token} ok"
+    assert json.loads(args)["content"] == text
+    # streamed, not buffered: the first event arrived before the upstream had finished
+    assert first_event_at < upstream.stream_finished_at
+    assert proxy_env.records()[-1]["restored_placeholders"] == 2
+
+
+def test_anthropic_sdk_stream_restores_placeholders(proxy_env, upstream):
+    token = fresh_github_token()
+    ant = anthropic_client(proxy_env, upstream)
+    tools = [{"name": "write_file", "description": "w", "input_schema": {"type": "object"}}]
+    with ant.messages.stream(model="claude-test-model", max_tokens=100, tools=tools,
+                             messages=[{"role": "user", "content": f"key {token}"}]) as stream:
+        text = "".join(stream.text_stream)
+        message = stream.get_final_message()
+    assert token not in upstream.last().body.decode()
+    assert text == f"You said: key {token}"
+    assert [b.input for b in message.content if b.type == "tool_use"] == [{"file_path": "notes.txt", "content": text}]
 
 
 def test_anthropic_sdk_blocks_and_redacts(proxy_env, upstream):

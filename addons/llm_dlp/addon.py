@@ -22,7 +22,9 @@ from .errors import error_body
 from .metrics import Metrics
 from .pipeline import BLOCK, REDACT, Inspection, inspect_request
 from .placeholders import Keyring, load_key
-from .restore import Restorer, StreamRestorer
+from .output import OutputInspector
+from .restore import Restorer
+from .streaming import StreamRewriter, framing_for
 from .rulefiles import RuleFileError, bundled_rules_dir
 from .ruleset import RuleSet, directory_digest, load_ruleset
 
@@ -30,7 +32,7 @@ log = logging.getLogger("llm_dlp")
 
 METADATA_KEY = "llm_dlp"
 NEVER_MATCHES = r"(?!)"  # an empty allow_hosts list would mean "decrypt everything"
-STREAMING_TYPES = ("text/event-stream", "application/x-ndjson", "application/jsonl", "application/json-seq")
+STREAMING_TYPES = ("text/event-stream", "application/x-ndjson", "application/jsonl", "application/json-seq", "application/vnd.amazon.eventstream")
 
 
 @dataclass
@@ -43,6 +45,7 @@ class FlowState:
     decision: str | None = None
     reason: str | None = None
     inspection: Inspection | None = None
+    output: OutputInspector | None = None
     restored: int = 0
 
 
@@ -217,9 +220,14 @@ class LlmDlp:
         if state is None or flow.response is None or flow.response.headers.get("x-llm-dlp"):
             return
         try:
+            state.output = OutputInspector(self.ruleset.detector, self.keyring, self._restorer(state))
             ctype = flow.response.headers.get("content-type", "").lower()
-            if any(t in ctype for t in STREAMING_TYPES):
-                flow.response.stream = StreamRestorer(self._restorer(state, ctype)) if self._mapping(state) else True
+            framing = framing_for(ctype, flow.request.path)
+            if framing:
+                rewriter = StreamRewriter(framing, state.output.process, on_anomaly=lambda kind: self._anomaly(state, kind))
+                flow.response.stream = SafeStream(rewriter, lambda: self._anomaly(state, "rewriter_error"))
+            elif any(t in ctype for t in STREAMING_TYPES):
+                flow.response.stream = True  # a stream we cannot read: passed through as it comes
         except Exception as exc:
             log_failure("error in responseheaders", exc)
 
@@ -229,13 +237,13 @@ class LlmDlp:
             return
         try:
             resp = flow.response
-            if self._mapping(state) and not resp.stream and not resp.headers.get("x-llm-dlp") and resp.raw_content:
+            if state.output and not resp.stream and resp.raw_content:
                 content = resp.get_content(strict=False)
-                restored = self._restorer(state, resp.headers.get("content-type", "").lower())(content)
-                if restored != content:
-                    resp.content = restored
+                rewritten = state.output.rewrite_body(content)
+                if rewritten != content:
+                    resp.content = rewritten
         except Exception as exc:
-            log_failure("error restoring placeholders", exc)
+            log_failure("error inspecting a response", exc)
         self._finish(flow, state)
 
     def error(self, flow: http.HTTPFlow) -> None:
@@ -245,15 +253,15 @@ class LlmDlp:
         self.metrics.upstream_errors.labels(state.endpoint.id).inc()
         self._finish(flow, state)
 
-    def _mapping(self, state: FlowState) -> dict[str, str]:
-        return state.inspection.restore if state.inspection else {}
-
-    def _restorer(self, state: FlowState, ctype: str) -> Restorer:
+    def _restorer(self, state: FlowState) -> Restorer:
         def counted(n: int) -> None:
             state.restored += n
             self.metrics.restorations.labels(state.endpoint.id).inc(n)
 
-        return Restorer(self._mapping(state), json_escape="json" in ctype or "event-stream" in ctype, on_restore=counted)
+        return Restorer(state.inspection.restore if state.inspection else {}, on_restore=counted)
+
+    def _anomaly(self, state: FlowState, kind: str) -> None:
+        self.metrics.stream_anomalies.labels(state.endpoint.id, kind).inc()
 
     # ---- audit and metrics ------------------------------------------------------------------
     def _finish(self, flow: http.HTTPFlow, state: FlowState) -> None:
@@ -267,6 +275,9 @@ class LlmDlp:
                 self.metrics.inspected_bytes.labels(endpoint).inc(ins.bytes_inspected)
                 for f in ins.findings:
                     self.metrics.findings.labels(f.rule, f.action).inc()
+            output = state.output.findings if state.output else []
+            for f in output:
+                self.metrics.response_findings.labels(f.rule, f.action).inc()
             self._audit(
                 "request",
                 request_id=flow.id,
@@ -281,6 +292,7 @@ class LlmDlp:
                 decision=decision,
                 reason=state.reason,
                 findings=[f.to_dict() for f in ins.findings] if ins else [],
+                response_findings=[f.to_dict() for f in output],
                 request_bytes=ins.bytes_inspected if ins else len(flow.request.raw_content or b""),
                 inspection_ms=round(ins.seconds * 1000, 3) if ins else None,
                 status=flow.response.status_code if flow.response else None,
@@ -294,6 +306,27 @@ class LlmDlp:
     def _audit(self, event: str, **fields) -> None:
         if self.audit:
             self.audit.write(event, **fields)
+
+
+class SafeStream:
+    """Wraps a stream rewriter: if it fails, the rest of the stream passes through unchanged
+    (counted) instead of breaking the developer's response."""
+
+    def __init__(self, rewriter: StreamRewriter, on_failure):
+        self._rewriter = rewriter
+        self._on_failure = on_failure
+        self._failed = False
+
+    def __call__(self, chunk: bytes) -> bytes:
+        if self._failed:
+            return chunk
+        try:
+            return self._rewriter(chunk)
+        except Exception as exc:
+            log_failure("error rewriting a response stream; passing the rest through", exc)
+            self._failed = True
+            self._on_failure()
+            return self._rewriter.salvage() + chunk
 
 
 def log_failure(what: str, exc: BaseException) -> None:

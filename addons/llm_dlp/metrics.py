@@ -19,6 +19,8 @@ class Metrics:
         self.inspected_bytes = Counter("llm_dlp_inspected_bytes", "Request body bytes inspected (decoded).", ["endpoint"], registry=r)
         self.inspection_errors = Counter("llm_dlp_inspection_errors", "Requests blocked because inspection failed.", ["endpoint", "reason"], registry=r)
         self.upstream_errors = Counter("llm_dlp_upstream_errors", "Inspected requests that ended in a connection error.", ["endpoint"], registry=r)
+        self.response_findings = Counter("llm_dlp_response_findings", "Secrets found in model output, by rule and action.", ["rule", "action"], registry=r)
+        self.stream_anomalies = Counter("llm_dlp_stream_anomalies", "Response streams that were malformed, cut off or could not be rewritten.", ["endpoint", "kind"], registry=r)
         self.restorations = Counter("llm_dlp_placeholder_restorations", "Placeholders restored to their original value in responses.", ["endpoint"], registry=r)
         self.reloads = Counter("llm_dlp_rule_reloads", "Rule reload attempts, by result.", ["result"], registry=r)
         self.rules_loaded = Gauge("llm_dlp_rules_loaded", "Secret rules in the live rule set.", registry=r)

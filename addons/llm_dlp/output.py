@@ -1,0 +1,68 @@
+"""Inspecting what the model hands back: secrets it emits are redacted and recorded, and
+placeholders from the request are restored. Used for streamed and whole responses alike."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .adapters import set_at, string_leaves
+from .engine.detector import Detector
+from .placeholders import Keyring
+from .restore import Restorer
+from .streaming import looks_like_json
+
+
+@dataclass(frozen=True)
+class OutputFinding:
+    rule: str
+    kind: str
+    severity: str
+    action: str
+    value_hash: str
+    partly_sent: bool  # it began in text that had already gone to the client
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+class OutputInspector:
+    def __init__(self, detector: Detector, keyring: Keyring, restorer: Restorer):
+        self._detector = detector
+        self._keyring = keyring
+        self._restore = restorer
+        self.findings: list[OutputFinding] = []
+
+    def process(self, text: str, context: str = "", is_json: bool = False) -> str:
+        """Model text -> client text. ``context`` is what the model said just before (already
+        sent): rules that need a keyword before the value still see it."""
+        base = len(context)
+        edits = []
+        for f in self._detector.scan(context + text):
+            if f.end <= base:
+                continue  # handled when that text went out
+            self.findings.append(OutputFinding(f.rule.id, f.rule.kind, f.rule.severity, f.action, self._keyring.fingerprint(f.value), f.start < base))
+            if f.action != "warn":
+                edits.append((max(f.start, base) - base, f.end - base, self._keyring.placeholder(f.rule.id, f.value)))
+        for start, end, placeholder in sorted(edits, reverse=True):
+            text = text[:start] + placeholder + text[end:]
+        return self._restore(text, json_escape=is_json)
+
+    def rewrite_body(self, raw: bytes) -> bytes:
+        """A whole response body: every string of a JSON body, or the body as text."""
+        text = raw.decode("utf-8", "surrogateescape")
+        try:
+            doc = json.loads(text) if text.lstrip()[:1] in ("{", "[") else None
+        except ValueError:
+            doc = None
+        if doc is None:
+            return self.process(text).encode("utf-8", "surrogateescape")
+        changed = False
+        for pointer, value in list(string_leaves(doc)):
+            new = self.process(value, "", looks_like_json(value))
+            if new != value:
+                set_at(doc, pointer, new)
+                changed = True
+        if not changed:
+            return raw
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")

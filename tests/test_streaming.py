@@ -1,0 +1,180 @@
+"""The stream rewriter: placeholders restored across events and chunk boundaries, secrets in
+model output redacted, every event delivered, bad streams passed through."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from llm_dlp.output import OutputInspector
+from llm_dlp.placeholders import Keyring
+from llm_dlp.restore import Restorer
+from llm_dlp.rulefiles import bundled_rules_dir
+from llm_dlp.ruleset import load_ruleset
+from llm_dlp.streaming import JsonArrayFraming, NdjsonFraming, SseFraming, StreamRewriter
+from secretgen import Gen, provider_tokens
+
+KEYRING = Keyring(b"k" * 32)
+SECRET = 'Pa55"w\\ord-é-9'
+PH = KEYRING.placeholder("secret-assignment", SECRET)
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return load_ruleset(bundled_rules_dir()).detector
+
+
+def rewriter(detector, framing=None, anomalies=None):
+    inspector = OutputInspector(detector, KEYRING, Restorer({PH: SECRET}))
+    rw = StreamRewriter(framing or SseFraming(), inspector.process, on_anomaly=(anomalies if anomalies is not None else []).append)
+    return rw, inspector
+
+
+def run(rw, data: bytes, cuts=()) -> bytes:
+    points = sorted(set(cuts))
+    chunks = [data[a:b] for a, b in zip([0, *points], [*points, len(data)])]
+    return b"".join(rw(c) for c in chunks if c) + rw(b"")
+
+
+def pieces(text: str, n: int = 5) -> list[str]:
+    return [text[i : i + n] for i in range(0, len(text), n)]
+
+
+def openai_stream(text: str, args: str, sep: str = "\n\n") -> bytes:
+    events = [{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}]
+    events += [{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"content": p}}]} for p in pieces(text)]
+    events.append({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "write", "arguments": ""}}]}}]})
+    events += [{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": p}}]}}]} for p in pieces(args, 4)]
+    events.append({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    return "".join(f"data: {json.dumps(e)}{sep}" for e in events).encode() + f"data: [DONE]{sep}".encode()
+
+
+def client_view(out: bytes) -> tuple[str, str, int]:
+    """What an OpenAI client accumulates: text, tool arguments, number of events."""
+    text, args, n = "", "", 0
+    for block in out.replace(b"\r\n", b"\n").split(b"\n\n"):
+        if not block.startswith(b"data: {"):
+            continue
+        n += 1
+        delta = json.loads(block[6:])["choices"][0]["delta"]
+        text += delta.get("content") or ""
+        for call in delta.get("tool_calls") or []:
+            args += call["function"].get("arguments") or ""
+    return text, args, n
+
+
+TEXT = f"Use é {PH} here. Also {PH}"
+ARGS = json.dumps({"path": "a.py", "content": f"PASSWORD = '{PH}'\n"})
+EXPECTED_ARGS = json.dumps({"path": "a.py", "content": f"PASSWORD = '{SECRET}'\n"})
+
+
+@pytest.mark.parametrize("sep", ["\n\n", "\r\n\r\n"])
+def test_placeholders_split_over_events_are_restored_at_every_split_point(detector, sep):
+    data = openai_stream(TEXT, ARGS, sep)
+    n_in = data.count(b"data: {")
+    for i in range(0, len(data) + 1, 7):
+        rw, inspector = rewriter(detector)
+        text, args, n_out = client_view(run(rw, data, [i]))
+        assert text == TEXT.replace(PH, SECRET), i
+        assert json.loads(args) == json.loads(EXPECTED_ARGS), i
+        assert n_out >= n_in  # no event is swallowed
+        assert inspector.findings == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=4000), max_size=15))
+def test_any_chunking_including_inside_multibyte_characters(detector, cuts):
+    data = openai_stream(TEXT, ARGS)
+    rw, _ = rewriter(detector)
+    text, args, _ = client_view(run(rw, data, [c % (len(data) + 1) for c in cuts]))
+    assert text == TEXT.replace(PH, SECRET) and json.loads(args) == json.loads(EXPECTED_ARGS)
+
+
+def test_events_go_out_as_they_complete(detector):
+    data = openai_stream("hello world and more", "{}")
+    first_event_end = data.index(b"\n\n") + 2
+    rw, _ = rewriter(detector)
+    assert rw(data[:first_event_end]).startswith(b"data: {")  # not held until the end
+
+
+def test_secret_emitted_by_model_is_redacted_even_when_split(detector):
+    token = dict(provider_tokens(Gen(random.Random())))["github-pat"]
+    rw, inspector = rewriter(detector)
+    text, _, _ = client_view(run(rw, openai_stream(f"try export GITHUB_TOKEN={token} now", "{}")))
+    assert token not in text and "[REDACTED:github-token:" in text
+    assert [f.rule for f in inspector.findings] == ["github-token"]
+
+
+def test_anthropic_text_and_tool_json(detector):
+    def ev(kind, doc):
+        return f"event: {kind}\ndata: {json.dumps(doc)}\n\n"
+
+    body = ev("message_start", {"type": "message_start", "message": {"id": "m"}})
+    body += ev("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+    for p in pieces(f"see {PH}", 3):
+        body += ev("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}})
+    body += ev("content_block_stop", {"type": "content_block_stop", "index": 0})
+    for p in pieces(json.dumps({"file_path": "x", "content": PH}), 6):
+        body += ev("content_block_delta", {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": p}})
+    body += ev("message_stop", {"type": "message_stop"})
+    rw, _ = rewriter(detector)
+    out = run(rw, body.encode(), [50, 333])
+    text, js = "", ""
+    for block in out.decode().split("\n\n"):
+        if "content_block_delta" in block:
+            assert block.startswith("event: content_block_delta\n")
+            d = json.loads(block.split("data: ", 1)[1])["delta"]
+            text += d.get("text", "")
+            js += d.get("partial_json", "")
+    assert text == f"see {SECRET}" and json.loads(js)["content"] == SECRET
+    # the flush of block 0 comes before its content_block_stop
+    assert out.decode().index(SECRET[-3:]) < out.decode().index("content_block_stop")
+
+
+def test_gemini_json_array_and_ndjson(detector):
+    chunks = [{"candidates": [{"content": {"role": "model", "parts": [{"text": p}]}}]} for p in pieces(f"ok {PH} done", 4)]
+    data = ("[" + ",\r\n".join(json.dumps(c) for c in chunks) + "]").encode()
+    rw, _ = rewriter(detector, JsonArrayFraming())
+    out = run(rw, data, [3, 40, 41, 97])
+    parsed = json.loads(out)
+    assert "".join(c["candidates"][0]["content"]["parts"][0]["text"] for c in parsed) == f"ok {SECRET} done"
+    lines = [{"message": {"role": "assistant", "content": p}, "done": False} for p in pieces(f"x {PH} y", 4)] + [{"done": True}]
+    rw, _ = rewriter(detector, NdjsonFraming())
+    out = run(rw, "".join(json.dumps(x) + "\n" for x in lines).encode(), [10])
+    docs = [json.loads(line) for line in out.decode().splitlines()]
+    assert "".join(d.get("message", {}).get("content", "") for d in docs) == f"x {SECRET} y"
+    assert docs[-1] == {"done": True}
+
+
+def test_bad_streams_pass_through_and_are_counted(detector):
+    anomalies = []
+    rw, _ = rewriter(detector, anomalies=anomalies)
+    data = b"data: {not json\n\n: comment\n\ndata: [DONE]\n\ndata: {\"choices\": [{\"delta\": {\"content\": \"cut"
+    assert run(rw, data, [9]) == data
+    assert anomalies == ["malformed_event", "truncated_event"]
+
+
+def test_unknown_placeholder_and_literal_brackets_unchanged(detector):
+    text = "a [REDACTED:github-token:0000000000] b [REDAC c [x]"
+    rw, _ = rewriter(detector)
+    assert client_view(run(rw, openai_stream(text, "{}")))[0] == text
+
+
+def test_whole_json_body(detector):
+    inspector = OutputInspector(detector, KEYRING, Restorer({PH: SECRET}))
+    body = json.dumps({"choices": [{"message": {"content": f"a {PH}", "tool_calls": [{"function": {"arguments": json.dumps({"v": PH})}}]}}]}).encode()
+    doc = json.loads(inspector.rewrite_body(body))
+    msg = doc["choices"][0]["message"]
+    assert msg["content"] == f"a {SECRET}" and json.loads(msg["tool_calls"][0]["function"]["arguments"]) == {"v": SECRET}
+    plain = b'{"a": "nothing here"}'
+    assert inspector.rewrite_body(plain) is plain
+
+
+def test_placeholders_are_stable_and_keyed():
+    assert KEYRING.placeholder("r", "v") == Keyring(b"k" * 32).placeholder("r", "v")
+    assert KEYRING.placeholder("r", "v") != Keyring(b"j" * 32).placeholder("r", "v")
+    assert KEYRING.placeholder("r", "v") != KEYRING.placeholder("s", "v")
