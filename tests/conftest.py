@@ -140,7 +140,9 @@ class _Handler(BaseHTTPRequestHandler):
             doc = json.loads(plain)
         except ValueError:
             return self._send(400, b'{"error": {"message": "bad json"}}', "application/json")
-        echo = "You said: " + _last_user_text(doc)
+        said = _last_user_text(doc)
+        # "REVERSE:<text>" makes the fake model write text the request never contained
+        echo = "You said: " + (said[len("REVERSE:"):][::-1] if said.startswith("REVERSE:") else said)
         path = self.path.split("?")[0]
         if doc.get("stream") or "streamGenerateContent" in path:
             return self._stream(path, doc, echo)

@@ -42,9 +42,9 @@ def anthropic_client(proxy, upstream) -> anthropic.Anthropic:
 
 
 def test_openai_sdk_secret_redacted_every_occurrence_and_restored(proxy_env, upstream):
+    mark = len(proxy_env.records())
     token = fresh_github_token()
     oai = openai.OpenAI(base_url=f"{upstream.url}/v1", api_key="sk-test-not-a-real-key", http_client=client(proxy_env))
-    n = len(proxy_env.records())
     reply = oai.chat.completions.create(
         model="gpt-4o",
         messages=[
@@ -59,7 +59,7 @@ def test_openai_sdk_secret_redacted_every_occurrence_and_restored(proxy_env, ups
     assert sent["messages"][0]["content"] == "You are a coding assistant."
     # the fake model echoes the prompt: the developer gets the original value back
     assert reply.choices[0].message.content.count(token) == 2
-    rec = proxy_env.wait_for_record(n + 1)
+    rec = proxy_env.wait_for_record(mark + 1)
     assert rec["decision"] == "redact" and rec["endpoint"] == "test-openai" and rec["tool"] == "openai-sdk-python"
     assert rec["model"] == "gpt-4o"
     assert {f["rule"] for f in rec["findings"]} == {"github-token"}
@@ -89,6 +89,7 @@ def test_openai_responses_api(proxy_env, upstream):
 
 
 def test_openai_streaming_restores_placeholders_in_text_and_tool_arguments(proxy_env, upstream):
+    mark = len(proxy_env.records())
     token = fresh_github_token()
     oai = openai.OpenAI(base_url=f"{upstream.url}/v1", api_key="sk-test", http_client=client(proxy_env))
     tools = [{"type": "function", "function": {"name": "write_file", "parameters": {"type": "object"}}}]
@@ -107,7 +108,7 @@ def test_openai_streaming_restores_placeholders_in_text_and_tool_arguments(proxy
     assert json.loads(args)["content"] == text
     # streamed, not buffered: the first event arrived before the upstream had finished
     assert first_event_at < upstream.stream_finished_at
-    assert proxy_env.records()[-1]["restored_placeholders"] == 2
+    assert proxy_env.wait_for_record(mark + 1)["restored_placeholders"] == 2
 
 
 def test_anthropic_sdk_stream_restores_placeholders(proxy_env, upstream):
@@ -124,6 +125,7 @@ def test_anthropic_sdk_stream_restores_placeholders(proxy_env, upstream):
 
 
 def test_anthropic_sdk_blocks_and_redacts(proxy_env, upstream):
+    mark = len(proxy_env.records())
     ant = anthropic_client(proxy_env, upstream)
     g = Gen(random.Random())
     aws = dict(provider_tokens(g))["aws-access-key-id"]
@@ -140,7 +142,7 @@ def test_anthropic_sdk_blocks_and_redacts(proxy_env, upstream):
     assert aws not in sent.body.decode()
     assert "[REDACTED:aws-access-key-id:" in sent.json()["messages"][2]["content"][0]["content"]
     assert msg.content[0].text == "You said: what is wrong?"
-    rec = proxy_env.records()[-1]
+    rec = proxy_env.wait_for_record(mark + 1)
     assert rec["endpoint"] == "test-anthropic" and rec["tool"] == "anthropic-sdk-python"
     finding = rec["findings"][0]
     assert finding["role"] == "tool_result" and finding["path"] == "/repo/.env"
@@ -151,6 +153,7 @@ def test_anthropic_sdk_blocks_and_redacts(proxy_env, upstream):
 
 
 def test_gemini_with_httpx_and_gzip_body(proxy_env, upstream):
+    mark = len(proxy_env.records())
     g = Gen(random.Random())
     key = dict(provider_tokens(g))["stripe-live"]
     body = {"contents": [{"role": "user", "parts": [{"text": f"stripe.api_key = '{key}'"}]}]}
@@ -164,13 +167,14 @@ def test_gemini_with_httpx_and_gzip_body(proxy_env, upstream):
         decoded = json.loads(gzip.decompress(sent.body))
         assert key not in json.dumps(decoded) and "[REDACTED:stripe-key:" in decoded["contents"][0]["parts"][0]["text"]
         assert key in r.json()["candidates"][0]["content"]["parts"][0]["text"]
-        rec = proxy_env.records()[-1]
+        rec = proxy_env.wait_for_record(mark + 1)
         assert rec["model"] == "gemini-2.5-pro" and rec["tool"] == "python-httpx"
         blocked = c.post(f"{upstream.url}/v1beta/models/m:generateContent", json={"contents": [{"parts": [{"text": "BLOCKME-" + pysecrets.token_hex(8)}]}]})
         assert blocked.status_code == 403 and blocked.json()["error"]["status"] == "PERMISSION_DENIED"
 
 
 def test_curl_through_https_proxy(proxy, upstream):
+    mark = len(proxy.records())
     token = fresh_github_token()
     env = {"https_proxy": proxy.url, "PATH": "/usr/bin:/bin"}
     body = json.dumps({"model": "m", "messages": [{"role": "user", "content": f"x {token}"}]})
@@ -178,17 +182,18 @@ def test_curl_through_https_proxy(proxy, upstream):
                           f"{upstream.url}/v1/chat/completions"], env=env, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert token not in upstream.last().body.decode()
-    assert proxy.records()[-1]["tool"] == "curl"
+    assert proxy.wait_for_record(mark + 1)["tool"] == "curl"
 
 
 def test_undecodable_body_fails_closed(proxy_env, upstream):
+    mark = len(proxy_env.records())
     before = len(upstream.received)
     with client(proxy_env) as c:
         r = c.post(f"{upstream.url}/v1/chat/completions", content=b"this is not gzip at all",
                    headers={"content-type": "application/json", "content-encoding": "gzip"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "llm_dlp_inspection_error"
     assert len(upstream.received) == before
-    rec = proxy_env.records()[-1]
+    rec = proxy_env.wait_for_record(mark + 1)
     assert rec["decision"] == "error" and rec["reason"] == "undecodable_body"
 
 
@@ -224,11 +229,12 @@ def test_uncatalogued_host_is_tunnelled_not_decrypted(proxy, other_site, pki):
 
 
 def test_warn_forwards_unchanged_and_records(proxy_env, upstream):
+    mark = len(proxy_env.records())
     marker = "WARNME-" + pysecrets.token_hex(8)
     with client(proxy_env) as c:
         c.post(f"{upstream.url}/v1/chat/completions", json={"messages": [{"role": "user", "content": marker}]})
     assert marker in upstream.last().body.decode()
-    rec = proxy_env.records()[-1]
+    rec = proxy_env.wait_for_record(mark + 1)
     assert rec["decision"] == "warn" and rec["findings"][0]["rule"] == "test-warn-marker"
 
 
@@ -240,3 +246,32 @@ def test_metrics_count_requests_and_findings(proxy_env, upstream):
     assert 'llm_dlp_requests_total{decision="redact",endpoint="test-openai",tool="python-httpx"}' in page
     assert 'llm_dlp_findings_total{action="redact",rule="github-token"}' in page
     assert "llm_dlp_inspection_seconds_bucket" in page and "llm_dlp_rules_loaded" in page
+
+
+def test_unapproved_package_warning_reaches_the_developer_and_the_audit(proxy_env, upstream):
+    mark = len(proxy_env.records())
+    oai = openai.OpenAI(base_url=f"{upstream.url}/v1", api_key="sk-test", http_client=client(proxy_env))
+    reply = oai.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "pip install fastjsonx-turbo-ai"}])
+    assert "not on the approved package list: `fastjsonx-turbo-ai` (pypi)" in reply.choices[0].message.content
+    rec = proxy_env.wait_for_record(mark + 1)
+    assert rec["packages"] == [{"name": "fastjsonx-turbo-ai", "ecosystem": "pypi", "status": "unapproved"}] and rec["model"] == "gpt-4o"
+    ant = anthropic_client(proxy_env, upstream)
+    with ant.messages.stream(model="claude-test-model", max_tokens=50, messages=[{"role": "user", "content": "try npm install left-padder-ai"}]) as stream:
+        text = "".join(stream.text_stream)
+    assert text.startswith("You said: try npm install left-padder-ai") and "`left-padder-ai` (npm)" in text
+    assert 'llm_dlp_package_warnings_total{ecosystem="npm",status="unapproved"}' in proxy_env.metrics()
+
+
+def test_secret_in_model_output_is_redacted_and_audited(proxy_env, upstream):
+    mark = len(proxy_env.records())
+    token = fresh_github_token()
+    oai = openai.OpenAI(base_url=f"{upstream.url}/v1", api_key="sk-test", http_client=client(proxy_env))
+    # the request holds the token reversed (no secret); the fake model writes it out forwards,
+    # split over 7-character events
+    stream = oai.chat.completions.create(model="gpt-4o", stream=True, messages=[{"role": "user", "content": "REVERSE:" + token[::-1] + " :nekot"}])
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert token[::-1] in upstream.last().body.decode()
+    assert token not in text and text.startswith("You said: token: [REDACTED:github-token:")
+    rec = proxy_env.wait_for_record(mark + 1)
+    assert [f["rule"] for f in rec["response_findings"]] == ["github-token"] and token not in json.dumps(rec)
+    assert 'llm_dlp_response_findings_total{action="redact",rule="github-token"}' in proxy_env.metrics()

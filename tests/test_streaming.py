@@ -178,3 +178,15 @@ def test_placeholders_are_stable_and_keyed():
     assert KEYRING.placeholder("r", "v") == Keyring(b"k" * 32).placeholder("r", "v")
     assert KEYRING.placeholder("r", "v") != Keyring(b"j" * 32).placeholder("r", "v")
     assert KEYRING.placeholder("r", "v") != KEYRING.placeholder("s", "v")
+
+
+def test_package_note_appended_to_text_not_to_tool_arguments(detector):
+    from llm_dlp.packages import PackagePolicy, EcosystemPolicy
+
+    policy = PackagePolicy({"pypi": EcosystemPolicy("pypi", ("requests",), None, True)})
+    inspector = OutputInspector(detector, KEYRING, Restorer({}), policy)
+    rw = StreamRewriter(SseFraming(), inspector.process, on_channel_end=inspector.end_channel)
+    text, args, _ = client_view(run(rw, openai_stream("Run pip install requests fastjsonx-pro now.", json.dumps({"cmd": "pip install other-made-up"}))))
+    assert text.startswith("Run pip install requests fastjsonx-pro now.") and "llm-dlp: not on the approved package list: `fastjsonx-pro` (pypi" in text
+    assert json.loads(args) == {"cmd": "pip install other-made-up"}
+    assert [f.name for f in inspector.package_findings] == ["fastjsonx-pro", "other-made-up"]

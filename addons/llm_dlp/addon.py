@@ -220,11 +220,12 @@ class LlmDlp:
         if state is None or flow.response is None or flow.response.headers.get("x-llm-dlp"):
             return
         try:
-            state.output = OutputInspector(self.ruleset.detector, self.keyring, self._restorer(state))
+            state.output = OutputInspector(self.ruleset.detector, self.keyring, self._restorer(state), self.ruleset.packages)
             ctype = flow.response.headers.get("content-type", "").lower()
             framing = framing_for(ctype, flow.request.path)
             if framing:
-                rewriter = StreamRewriter(framing, state.output.process, on_anomaly=lambda kind: self._anomaly(state, kind))
+                rewriter = StreamRewriter(framing, state.output.process, on_anomaly=lambda kind: self._anomaly(state, kind),
+                                          on_channel_end=state.output.end_channel)
                 flow.response.stream = SafeStream(rewriter, lambda: self._anomaly(state, "rewriter_error"))
             elif any(t in ctype for t in STREAMING_TYPES):
                 flow.response.stream = True  # a stream we cannot read: passed through as it comes
@@ -278,6 +279,9 @@ class LlmDlp:
             output = state.output.findings if state.output else []
             for f in output:
                 self.metrics.response_findings.labels(f.rule, f.action).inc()
+            packages = state.output.package_findings if state.output else []
+            for p in packages:
+                self.metrics.package_warnings.labels(p.ecosystem, p.status).inc()
             self._audit(
                 "request",
                 request_id=flow.id,
@@ -293,6 +297,7 @@ class LlmDlp:
                 reason=state.reason,
                 findings=[f.to_dict() for f in ins.findings] if ins else [],
                 response_findings=[f.to_dict() for f in output],
+                packages=[p.to_dict() for p in packages],
                 request_bytes=ins.bytes_inspected if ins else len(flow.request.raw_content or b""),
                 inspection_ms=round(ins.seconds * 1000, 3) if ins else None,
                 status=flow.response.status_code if flow.response else None,

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from .adapters import set_at, string_leaves
 from .engine.detector import Detector
+from .packages import PackageFinding, PackagePolicy
 from .placeholders import Keyring
 from .restore import Restorer
-from .streaming import looks_like_json
+from .streaming import Channel, looks_like_json
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,25 @@ class OutputFinding:
 
 
 class OutputInspector:
-    def __init__(self, detector: Detector, keyring: Keyring, restorer: Restorer):
+    def __init__(self, detector: Detector, keyring: Keyring, restorer: Restorer, packages: PackagePolicy | None = None):
         self._detector = detector
         self._keyring = keyring
         self._restore = restorer
+        self._packages = packages
         self.findings: list[OutputFinding] = []
+        self.package_findings: list[PackageFinding] = []
+
+    def check_packages(self, text: str, with_note: bool) -> str:
+        """Record the unapproved packages ``text`` suggests; return the note to append, if any."""
+        if not self._packages:
+            return ""
+        new = [f for f in self._packages.check(text) if f not in self.package_findings]
+        self.package_findings += new
+        return self._packages.note(new) if with_note else ""
+
+    def end_channel(self, key: tuple, channel: Channel) -> str:
+        """StreamRewriter hook: a channel's text is complete. Notes go into text, not tool arguments."""
+        return self.check_packages("".join(channel.text), with_note=not channel.template[3].is_json)
 
     def process(self, text: str, context: str = "", is_json: bool = False) -> str:
         """Model text -> client text. ``context`` is what the model said just before (already
@@ -56,10 +71,12 @@ class OutputInspector:
         except ValueError:
             doc = None
         if doc is None:
-            return self.process(text).encode("utf-8", "surrogateescape")
+            return (self.process(text) + self.check_packages(text, with_note=False)).encode("utf-8", "surrogateescape")
         changed = False
         for pointer, value in list(string_leaves(doc)):
-            new = self.process(value, "", looks_like_json(value))
+            is_json = looks_like_json(value)
+            new = self.process(value, "", is_json)
+            new += self.check_packages(value, with_note=not is_json)
             if new != value:
                 set_at(doc, pointer, new)
                 changed = True

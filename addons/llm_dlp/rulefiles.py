@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-SECTIONS = ("secrets", "endpoints", "tools", "allow")
+SECTIONS = ("secrets", "endpoints", "tools", "allow", "packages")
 RULE_SUFFIXES = (".yaml", ".yml")
 
 
@@ -62,6 +62,7 @@ class RuleDocument:
     endpoints: list[Located] = field(default_factory=list)
     tools: list[Located] = field(default_factory=list)
     allow: list[Located] = field(default_factory=list)
+    packages: list[Located] = field(default_factory=list)
 
 
 @cache

@@ -11,6 +11,7 @@ from .catalog import Catalog, compile_endpoints
 from .engine.detector import Detector
 from .engine.rules import AllowList, SecretRule, compile_allow, compile_rule
 from .rulefiles import RuleError, RuleFileError, load_directory, rule_files
+from .packages import PackagePolicy, compile_packages
 from .tools import ToolClassifier, compile_tools
 
 
@@ -21,6 +22,7 @@ class RuleSet:
     detector: Detector
     catalog: Catalog
     tools: ToolClassifier
+    packages: PackagePolicy
 
     @property
     def rules(self) -> tuple[SecretRule, ...]:
@@ -63,9 +65,10 @@ def load_ruleset(directory: Path) -> RuleSet:
             errors.append(entry.error("patterns", f"invalid regex: {exc}"))
     catalog = compile_endpoints(doc.endpoints, errors)
     tools = compile_tools(doc.tools, errors)
+    packages = compile_packages(doc.packages, {f: Path(f).parent for f in doc.files}, errors)
     if errors:
         raise RuleFileError(errors)
-    return RuleSet(str(directory), digest, Detector(rules, allow), catalog, tools)
+    return RuleSet(str(directory), digest, Detector(rules, allow), catalog, tools, packages)
 
 
 @dataclass(frozen=True)
