@@ -96,6 +96,7 @@ class Upstream:
     received: list[Received] = field(default_factory=list)
     stream_delay: float = 0.05
     stream_finished_at: float = 0.0
+    sent_times: list[float] = field(default_factory=list)  # when each event of the last stream went out
 
     @property
     def url(self) -> str:
@@ -201,7 +202,9 @@ class _Handler(BaseHTTPRequestHandler):
             events.append(sse("message_stop", {"type": "message_stop"}))
         else:
             events.append("data: [DONE]\n\n")
+        self.upstream.sent_times = []
         for i, data in enumerate(events):
+            self.upstream.sent_times.append(time.monotonic())
             if i == len(events) - 1:  # set before the client can see the end of the stream
                 self.upstream.stream_finished_at = time.monotonic()
             self._chunk(data.encode())
