@@ -91,3 +91,14 @@ def test_documented_examples_are_not_findings():
 def test_rules_check_bundled_ok():
     out = run("rules", "check")
     assert out.returncode == 0 and "secret rules" in out.stdout
+
+
+def test_partly_overlapping_findings_widen_instead_of_leaving_a_tail(tmp_path):
+    (tmp_path / "r.yaml").write_text(
+        "secrets:\n"
+        "  - id: long\n    action: redact\n    patterns: ['AAAA[0-9]{12}']\n"
+        "  - id: short\n    action: redact\n    patterns: ['[0-9]{8}ZZZZ']\n")
+    det = load_ruleset(tmp_path).detector
+    text = "x AAAA123456789012ZZZZ y"
+    (f,) = det.scan(text)
+    assert (f.rule_id, text[f.start:f.end]) == ("long", "AAAA123456789012ZZZZ")

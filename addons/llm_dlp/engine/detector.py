@@ -130,7 +130,7 @@ class Detector:
                     if self.allow.allows(value) or not rule.accepts(value, text, s, e):
                         continue
                     candidates.append((priority, Finding(rule, s, e, value)))
-        kept = _resolve_overlaps(candidates)
+        kept = _resolve_overlaps(candidates, text)
         return _with_repeats(text, kept)
 
 
@@ -156,19 +156,22 @@ def _secret_span(m: re.Match[str]) -> tuple[int, int]:
 _ACTION_RANK = {"block": 0, "redact": 1, "warn": 2}
 
 
-def _resolve_overlaps(candidates: list[tuple[int, Finding]]) -> list[Finding]:
+def _resolve_overlaps(candidates: list[tuple[int, Finding]], text: str) -> list[Finding]:
     """Where findings overlap keep one: the strictest action (a block is never hidden behind a
-    redaction), then the widest span, then the earlier rule."""
+    redaction), then the widest span, then the earlier rule. A finding that sticks out of the
+    one kept widens it, so no part of either secret is left in clear text."""
     ordered = sorted(
         set(candidates), key=lambda c: (_ACTION_RANK[c[1].action], -(c[1].end - c[1].start), c[0], c[1].start)
     )
     kept: list[Finding] = []
-    taken: list[tuple[int, int]] = []
     for _, f in ordered:
-        if any(f.start < e and s < f.end for s, e in taken):
-            continue
-        kept.append(f)
-        taken.append((f.start, f.end))
+        i = next((i for i, k in enumerate(kept) if f.start < k.end and k.start < f.end), None)
+        if i is None:
+            kept.append(f)
+        elif f.start < kept[i].start or f.end > kept[i].end:
+            k = kept[i]
+            start, end = min(k.start, f.start), max(k.end, f.end)
+            kept[i] = Finding(k.rule, start, end, text[start:end])
     return sorted(kept, key=lambda f: f.start)
 
 
