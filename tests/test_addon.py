@@ -41,7 +41,7 @@ async def test_inspection_crash_blocks_request(tmp_path, monkeypatch):
 
         monkeypatch.setattr(mod, "inspect_request", boom)
         f = openai_flow(b'{"messages": []}')
-        addon.requestheaders(f)
+        await addon.requestheaders(f)
         await addon.request(f)
         assert f.response.status_code == 500
         assert b"could not inspect" in f.response.content and b"ghp_must_not_leak" not in f.response.content
@@ -53,7 +53,7 @@ async def test_streamed_request_body_fails_closed(tmp_path):
     with taddons.context(addon) as tctx:
         configured(tctx, addon, tmp_path)
         f = openai_flow(b"")
-        addon.requestheaders(f)
+        await addon.requestheaders(f)
         f.request.data.content = None  # as if another addon had streamed it
         await addon.request(f)
         assert f.response.status_code == 500 and b"streamed" in f.response.content
@@ -66,7 +66,7 @@ async def test_catalog_drives_allow_hosts_and_uncatalogued_is_untouched(tmp_path
         assert any("api\\.openai\\.com" in r for r in tctx.options.allow_hosts)
         f = openai_flow(b'{"x": "ghp_' + b"a1" * 18 + b'"}')
         f.request.host = "example.org"
-        addon.requestheaders(f)
+        await addon.requestheaders(f)
         await addon.request(f)
         assert f.response is None and "llm_dlp" not in f.metadata
 

@@ -11,17 +11,20 @@ import asyncio
 import logging
 import time
 import traceback
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mitmproxy import ctx, exceptions, http
+from mitmproxy import connection, ctx, exceptions, http
 
 from .audit import AuditLog
 from .catalog import Endpoint
-from .errors import error_body
+from .errors import error_body, refusal_page
+from .identity import Identity, parse_basic
 from .metrics import Metrics
 from .pipeline import BLOCK, REDACT, Inspection, inspect_request
 from .placeholders import Keyring, load_key
+from .policy import Grant, Refusal
 from .output import OutputInspector
 from .restore import Restorer
 from .streaming import StreamRewriter, framing_for
@@ -41,6 +44,7 @@ class FlowState:
 
     endpoint: Endpoint
     tool: str
+    grant: Grant | None = None
     started: float = field(default_factory=time.time)
     decision: str | None = None
     reason: str | None = None
@@ -57,6 +61,8 @@ class LlmDlp:
         self.keyring: Keyring | None = None
         self._reload_task: asyncio.Task | None = None
         self._metrics_port: int | None = None
+        # users authenticated on a CONNECT, for the flows inside that tunnel (no passwords kept)
+        self._connection_users: weakref.WeakKeyDictionary[connection.Client, Identity] = weakref.WeakKeyDictionary()
 
     # ---- options and configuration -------------------------------------------------------
     def load(self, loader) -> None:
@@ -92,6 +98,8 @@ class LlmDlp:
         self.ruleset = ruleset
         self.metrics.rules_loaded.set(len(ruleset.rules))
         ctx.options.update(allow_hosts=ruleset.catalog.allow_hosts() or [NEVER_MATCHES])
+        # known only where mitmproxy's TLS addon is loaded (not in unit-test contexts)
+        ctx.options.update_known(request_client_cert=ruleset.policy.client_cert is not None)
 
     def running(self) -> None:
         if self.audit:
@@ -133,33 +141,119 @@ class LlmDlp:
         self._audit("reload", rules=str(source), rule_count=len(ruleset.rules))
         return None
 
+    # ---- identity and policy ------------------------------------------------------------------
+    async def http_connect(self, flow: http.HTTPFlow) -> None:
+        """Strict segment mode refuses uncatalogued destinations; proxy credentials on a CONNECT
+        to an AI endpoint are checked here, once for the whole tunnel."""
+        if self.ruleset is None or flow.response:
+            return
+        try:
+            policy = self.ruleset.policy
+            endpoint = self.ruleset.catalog.match(flow.request.host, flow.request.port)
+            if endpoint is None:
+                if policy.strict:
+                    self._audit("refusal", client=_client(flow), host=flow.request.host, port=flow.request.port, reason="strict_segment")
+                    self.metrics.refusals.labels("strict_segment").inc()
+                    flow.response = http.Response.make(403, b"llm-dlp: only approved AI endpoints are reachable from this network segment.\n",
+                                                       {"content-type": "text/plain"})
+                return
+            if policy.htpasswd and not await self._proxy_login(flow) and not self._other_identity_possible(flow):
+                self._challenge(flow, b"llm-dlp: proxy authentication is required for AI services.\n")
+        except Exception as exc:
+            log_failure("error in http_connect", exc)
+            flow.response = http.Response.make(500, b"llm-dlp: internal error; nothing was forwarded.\n", {"content-type": "text/plain"})
+
+    async def _proxy_login(self, flow: http.HTTPFlow) -> bool:
+        """Check Proxy-Authorization (off the event loop: bcrypt is slow) and remember the user
+        for this client connection. The header is removed: it is never forwarded or logged."""
+        header = flow.request.headers.pop("proxy-authorization", None)
+        credentials = parse_basic(header) if header else None
+        if credentials is None:
+            return flow.client_conn in self._connection_users
+        htpasswd = self.ruleset.policy.htpasswd
+        if await asyncio.to_thread(htpasswd.verify, *credentials):
+            self._connection_users[flow.client_conn] = self.ruleset.policy.with_groups(credentials[0], "proxy_auth")
+            return True
+        self._connection_users.pop(flow.client_conn, None)
+        return False
+
+    def _other_identity_possible(self, flow: http.HTTPFlow) -> bool:
+        policy = self.ruleset.policy
+        return policy.client_cert is not None or (policy.source_map is not None and policy.source_map.user(_client(flow) or "") is not None)
+
+    def _challenge(self, flow: http.HTTPFlow, body: bytes) -> None:
+        realm = self.ruleset.policy.realm.replace('"', "")
+        flow.response = http.Response.make(407, body, {"content-type": "text/plain", "proxy-authenticate": f'Basic realm="{realm}"'})
+
+    def _identify(self, flow: http.HTTPFlow) -> Identity | None:
+        policy = self.ruleset.policy
+        if policy.client_cert and flow.client_conn.certificate_list:
+            user = policy.client_cert.user([c.to_cryptography() for c in flow.client_conn.certificate_list])
+            if user:
+                return policy.with_groups(user, "client_cert")
+        if flow.client_conn in self._connection_users:
+            return self._connection_users[flow.client_conn]
+        if policy.source_map and (user := policy.source_map.user(_client(flow) or "")):
+            return policy.with_groups(user, "source_address")
+        return None
+
     # ---- request side -----------------------------------------------------------------------
-    def requestheaders(self, flow: http.HTTPFlow) -> None:
+    async def requestheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response or flow.error or not flow.live or self.ruleset is None:
             return
         try:
-            self._classify(flow)
+            if self._classify(flow) and self.ruleset.policy.htpasswd and flow.request.headers.get("proxy-authorization"):
+                await self._proxy_login(flow)  # a plain-HTTP request through the proxy carries its own credentials
+            if (state := flow.metadata.get(METADATA_KEY)) and not flow.response:
+                self._authorize(flow, state)
         except Exception as exc:
             log_failure("error in requestheaders", exc)
             self._fail_closed(flow, "internal_error", "llm-dlp could not classify this request")
 
-    def _classify(self, flow: http.HTTPFlow) -> None:
+    def _classify(self, flow: http.HTTPFlow) -> bool:
+        """Tag a flow to a catalogued endpoint; refuse what can be refused from the headers."""
         req = flow.request
         endpoint = self.ruleset.catalog.match(req.pretty_host, req.port, req.path)
         if endpoint is None or (endpoint.plain_http != (req.scheme == "http")):
-            return
+            if self.ruleset.policy.strict and endpoint is None and flow.request.scheme == "http":
+                flow.response = http.Response.make(403, b"llm-dlp: only approved AI endpoints are reachable from this network segment.\n")
+            return False
         state = FlowState(endpoint, self.ruleset.tools.classify(req.headers))
         flow.metadata[METADATA_KEY] = state
         req.stream = False  # the body must be whole before it can be inspected
         # the response stream must be readable for restoration (streamed bytes are not decoded)
         req.headers["accept-encoding"] = "identity"
         if endpoint.klass != "approved":
-            self._refuse(flow, 403, "endpoint_unapproved", f"{endpoint.id} is not an approved AI endpoint for this organisation.")
-            return
+            self._refuse(flow, 403, "endpoint_unapproved", f"{endpoint.id} is not an approved AI service for this organisation. Use an approved endpoint instead.")
+            return True
         limit = ctx.options.llm_dlp_max_body_bytes
         length = req.headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:
             self._refuse(flow, 413, "body_too_large", f"request body of {length} bytes exceeds the inspection limit of {limit} bytes")
+        return True
+
+    def _authorize(self, flow: http.HTTPFlow, state: FlowState) -> None:
+        policy = self.ruleset.policy
+        result = policy.authorize(self._identify(flow), state.endpoint.id, state.tool)
+        if isinstance(result, Refusal):
+            self._refuse(flow, result.status, result.reason, result.message)
+            if result.status == 407:
+                flow.response.headers["proxy-authenticate"] = f'Basic realm="{policy.realm}"'
+            return
+        state.grant = result
+        if not policy.key_allowed(state.endpoint.id, self._key_hash(flow)):
+            self._refuse(flow, 403, "api_key_not_allowed", "This API key is not an approved organisation key. Personal or free-tier keys cannot be used.")
+            return
+        for name, value in policy.headers_for(state.endpoint.id).items():
+            flow.request.headers[name] = value  # replaces every copy the client sent
+
+    def _key_hash(self, flow: http.HTTPFlow) -> str | None:
+        h = flow.request.headers
+        key = h.get("x-api-key") or h.get("api-key") or h.get("x-goog-api-key") or flow.request.query.get("key")
+        auth = h.get("authorization", "")
+        if not key and auth.lower().startswith("bearer "):
+            key = auth[7:].strip()
+        return self.keyring.fingerprint(key) if key else None
 
     async def request(self, flow: http.HTTPFlow) -> None:
         state: FlowState | None = flow.metadata.get(METADATA_KEY)
@@ -187,10 +281,13 @@ class LlmDlp:
             self._fail_closed(flow, "undecodable_body", f"the request body could not be decoded (Content-Encoding: {encoding})", 400)
             return
         ruleset, keyring = self.ruleset, self.keyring
-        inspection = await asyncio.to_thread(inspect_request, raw, state.endpoint.protocol, req.path, ruleset.detector, keyring)
+        overrides = state.grant.access.actions if state.grant else {}
+        inspection = await asyncio.to_thread(inspect_request, raw, state.endpoint.protocol, req.path, ruleset.detector, keyring, overrides)
         state.inspection = inspection
         state.decision = inspection.decision
-        if inspection.decision == BLOCK:
+        if state.grant and (refusal := ruleset.policy.check_model(state.grant, inspection.model)):
+            self._refuse(flow, refusal.status, refusal.reason, refusal.message)
+        elif inspection.decision == BLOCK:
             self._respond(flow, 403, "llm_dlp_blocked", inspection.block_message())
         elif inspection.decision == REDACT:
             req.content = inspection.body  # re-encoded with the request's Content-Encoding
@@ -198,6 +295,7 @@ class LlmDlp:
     def _refuse(self, flow: http.HTTPFlow, status: int, reason: str, message: str) -> None:
         state: FlowState = flow.metadata[METADATA_KEY]
         state.decision, state.reason = "refuse", reason
+        self.metrics.refusals.labels(reason).inc()
         self._respond(flow, status, f"llm_dlp_{reason}", f"Request refused by llm-dlp: {message}")
 
     def _fail_closed(self, flow: http.HTTPFlow, reason: str, message: str, status: int = 500) -> None:
@@ -211,6 +309,9 @@ class LlmDlp:
 
     def _respond(self, flow: http.HTTPFlow, status: int, code: str, message: str) -> None:
         state: FlowState | None = flow.metadata.get(METADATA_KEY)
+        if "text/html" in flow.request.headers.get("accept", ""):  # a browser: a page, not JSON
+            flow.response = http.Response.make(status, refusal_page(message), {"content-type": "text/html; charset=utf-8", "x-llm-dlp": code})
+            return
         protocol = state.endpoint.protocol if state else "generic"
         flow.response = http.Response.make(status, error_body(protocol, status, code, message), {"content-type": "application/json", "x-llm-dlp": code})
 
@@ -285,7 +386,10 @@ class LlmDlp:
             self._audit(
                 "request",
                 request_id=flow.id,
-                client=flow.client_conn.peername[0] if flow.client_conn.peername else None,
+                client=_client(flow),
+                user=state.grant.identity.user if state.grant else None,
+                groups=list(state.grant.identity.groups) if state.grant else [],
+                identity_source=state.grant.identity.source if state.grant else None,
                 tool=state.tool,
                 endpoint=endpoint,
                 protocol=state.endpoint.protocol,
@@ -311,6 +415,10 @@ class LlmDlp:
     def _audit(self, event: str, **fields) -> None:
         if self.audit:
             self.audit.write(event, **fields)
+
+
+def _client(flow: http.HTTPFlow) -> str | None:
+    return flow.client_conn.peername[0] if flow.client_conn.peername else None
 
 
 class SafeStream:

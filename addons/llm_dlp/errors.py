@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 _STATUS_NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 413: "INVALID_ARGUMENT", 500: "INTERNAL", 502: "UNAVAILABLE"}
@@ -17,3 +18,11 @@ def error_body(protocol: str, status: int, code: str, message: str) -> bytes:
     else:  # openai and everything OpenAI-compatible
         doc = {"error": {"message": message, "type": "llm_dlp_policy" if status == 403 else "llm_dlp_error", "param": None, "code": code}}
     return json.dumps(doc).encode()
+
+
+def refusal_page(message: str) -> bytes:
+    """A small page for browsers that reach a refused AI service."""
+    safe = html.escape(message)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Blocked by llm-dlp</title></head>"
+            f"<body style='font-family:sans-serif;max-width:40em;margin:4em auto'><h1>Blocked by llm-dlp</h1>"
+            f"<p>{safe}</p></body></html>").encode()

@@ -22,6 +22,7 @@ class Metrics:
         self.response_findings = Counter("llm_dlp_response_findings", "Secrets found in model output, by rule and action.", ["rule", "action"], registry=r)
         self.stream_anomalies = Counter("llm_dlp_stream_anomalies", "Response streams that were malformed, cut off or could not be rewritten.", ["endpoint", "kind"], registry=r)
         self.package_warnings = Counter("llm_dlp_package_warnings", "Packages suggested by the model that are not approved.", ["ecosystem", "status"], registry=r)
+        self.refusals = Counter("llm_dlp_refusals", "Requests refused by policy, by reason.", ["reason"], registry=r)
         self.restorations = Counter("llm_dlp_placeholder_restorations", "Placeholders restored to their original value in responses.", ["endpoint"], registry=r)
         self.reloads = Counter("llm_dlp_rule_reloads", "Rule reload attempts, by result.", ["result"], registry=r)
         self.rules_loaded = Gauge("llm_dlp_rules_loaded", "Secret rules in the live rule set.", registry=r)

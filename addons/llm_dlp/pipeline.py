@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import bisect
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .adapters import Segment, parse_body
 from .engine.detector import Detector, Finding
@@ -78,10 +78,14 @@ def scan_segments(detector: Detector, segments: list[Segment]) -> list[tuple[Seg
     return out
 
 
-def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, keyring: Keyring) -> Inspection:
+def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, keyring: Keyring,
+                    actions: dict[str, str] | None = None) -> Inspection:
+    """``actions``: rule id -> action overriding the rule's own (a group's stricter rule set)."""
     started = time.perf_counter()
     parsed = parse_body(raw, protocol, path)
     located = scan_segments(detector, parsed.segments)
+    if actions:
+        located = [(seg, _with_action(f, actions.get(f.rule.id))) for seg, f in located]
     reported = [_report(seg, f, keyring) for seg, f in located]
     actions = {f.action for _, f in located}
     decision = BLOCK if BLOCK in actions else REDACT if REDACT in actions else WARN if WARN in actions else ALLOW
@@ -109,6 +113,10 @@ def _report(seg: Segment, f: Finding, keyring: Keyring) -> Reported:
         end=f.end,
         value_hash=keyring.fingerprint(f.value),
     )
+
+
+def _with_action(f: Finding, action: str | None) -> Finding:
+    return f if action is None else Finding(replace(f.rule, action=action), f.start, f.end, f.value)
 
 
 def line_of(text: str, offset: int) -> int:

@@ -15,7 +15,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-SECTIONS = ("secrets", "endpoints", "tools", "allow", "packages")
+SECTIONS = ("secrets", "endpoints", "tools", "allow", "packages", "policy")
+OBJECT_SECTIONS = ("allow", "policy")  # one object per file, not a list
 RULE_SUFFIXES = (".yaml", ".yml")
 
 
@@ -63,6 +64,7 @@ class RuleDocument:
     tools: list[Located] = field(default_factory=list)
     allow: list[Located] = field(default_factory=list)
     packages: list[Located] = field(default_factory=list)
+    policy: list[Located] = field(default_factory=list)
 
 
 @cache
@@ -145,12 +147,11 @@ def load_directory(directory: Path) -> RuleDocument:
         doc.files.append(str(path))
         for section in SECTIONS:
             entries = data.get(section, [])
-            if section == "allow":
-                entries = [entries] if entries else []
-                doc.allow.extend(Located(e, str(path), "/allow", lines) for e in entries)
-                continue
             target = getattr(doc, section)
-            target.extend(Located(e, str(path), f"/{section}/{i}", lines) for i, e in enumerate(entries))
+            if section in OBJECT_SECTIONS:
+                target.extend([Located(entries, str(path), f"/{section}", lines)] if entries else [])
+            else:
+                target.extend(Located(e, str(path), f"/{section}/{i}", lines) for i, e in enumerate(entries))
     if errors:
         raise RuleFileError(errors)
     return doc

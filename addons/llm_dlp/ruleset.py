@@ -12,6 +12,7 @@ from .engine.detector import Detector
 from .engine.rules import AllowList, SecretRule, compile_allow, compile_rule
 from .rulefiles import RuleError, RuleFileError, load_directory, rule_files
 from .packages import PackagePolicy, compile_packages
+from .policy import Policy, compile_policy
 from .tools import ToolClassifier, compile_tools
 
 
@@ -23,6 +24,7 @@ class RuleSet:
     catalog: Catalog
     tools: ToolClassifier
     packages: PackagePolicy
+    policy: Policy
 
     @property
     def rules(self) -> tuple[SecretRule, ...]:
@@ -66,9 +68,15 @@ def load_ruleset(directory: Path) -> RuleSet:
     catalog = compile_endpoints(doc.endpoints, errors)
     tools = compile_tools(doc.tools, errors)
     packages = compile_packages(doc.packages, {f: Path(f).parent for f in doc.files}, errors)
+    policy = compile_policy(doc.policy, errors)
+    known = {r.id for r in rules}
+    for i, access in enumerate(policy.access):
+        for rule_id in access.actions:
+            if rule_id not in known:
+                errors.append(doc.policy[0].error(f"access/{i}/actions", f"no secret rule named {rule_id!r}"))
     if errors:
         raise RuleFileError(errors)
-    return RuleSet(str(directory), digest, Detector(rules, allow), catalog, tools, packages)
+    return RuleSet(str(directory), digest, Detector(rules, allow), catalog, tools, packages, policy)
 
 
 @dataclass(frozen=True)
