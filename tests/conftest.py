@@ -332,10 +332,14 @@ secrets:
 """
 
 
-def start_proxy(tmp: Path, pki: PKI, upstream_port: int, extra_args=()) -> Proxy:
+def start_proxy(tmp: Path, pki: PKI, upstream_port: int, extra_args=(), files: dict[str, str | bytes] | None = None) -> Proxy:
+    """``files``: more files for the rules directory (a policy, an htpasswd file...); a file
+    named like a bundled one replaces it."""
     rules = tmp / "rules"
     shutil.copytree(ROOT / "rules", rules)
     (rules / "zz-test.yaml").write_text(TEST_RULES.format(port=upstream_port))
+    for name, content in (files or {}).items():
+        (rules / name).write_bytes(content if isinstance(content, bytes) else content.encode())
     log = tmp / "proxy.log"
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("https_proxy", "http_proxy", "all_proxy", "no_proxy")}
     env["LLM_DLP_PLACEHOLDER_KEY"] = "test-placeholder-key-0123456789"

@@ -157,19 +157,24 @@ class LlmDlp:
                     flow.response = http.Response.make(403, b"llm-dlp: only approved AI endpoints are reachable from this network segment.\n",
                                                        {"content-type": "text/plain"})
                 return
-            if policy.htpasswd and not await self._proxy_login(flow) and not self._other_identity_possible(flow):
-                self._challenge(flow, b"llm-dlp: proxy authentication is required for AI services.\n")
+            if policy.htpasswd:
+                login = await self._proxy_login(flow)
+                if login is False or (login is None and not self._other_identity_possible(flow)):
+                    self._challenge(flow, b"llm-dlp: proxy authentication is required for AI services.\n")
         except Exception as exc:
             log_failure("error in http_connect", exc)
             flow.response = http.Response.make(500, b"llm-dlp: internal error; nothing was forwarded.\n", {"content-type": "text/plain"})
 
-    async def _proxy_login(self, flow: http.HTTPFlow) -> bool:
+    async def _proxy_login(self, flow: http.HTTPFlow) -> bool | None:
         """Check Proxy-Authorization (off the event loop: bcrypt is slow) and remember the user
-        for this client connection. The header is removed: it is never forwarded or logged."""
+        for this client connection. The header is removed: it is never forwarded or logged.
+        None: no credentials were given (and none are remembered for this connection)."""
         header = flow.request.headers.pop("proxy-authorization", None)
         credentials = parse_basic(header) if header else None
+        if header and credentials is None:
+            return False
         if credentials is None:
-            return flow.client_conn in self._connection_users
+            return True if flow.client_conn in self._connection_users else None
         htpasswd = self.ruleset.policy.htpasswd
         if await asyncio.to_thread(htpasswd.verify, *credentials):
             self._connection_users[flow.client_conn] = self.ruleset.policy.with_groups(credentials[0], "proxy_auth")
