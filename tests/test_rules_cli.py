@@ -102,3 +102,12 @@ def test_partly_overlapping_findings_widen_instead_of_leaving_a_tail(tmp_path):
     text = "x AAAA123456789012ZZZZ y"
     (f,) = det.scan(text)
     assert (f.rule_id, text[f.start:f.end]) == ("long", "AAAA123456789012ZZZZ")
+
+
+def test_keyhash_matches_the_proxy(tmp_path, monkeypatch):
+    from llm_dlp.placeholders import Keyring
+
+    env_key = "k" * 32
+    out = subprocess.run([*LLM_DLP, "keyhash", "--confdir", str(tmp_path)], input="sk-org-123\n", capture_output=True, text=True,
+                         env={"LLM_DLP_PLACEHOLDER_KEY": env_key, "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert out.stdout.strip() == Keyring(env_key.encode()).fingerprint("sk-org-123")

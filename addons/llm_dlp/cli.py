@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--json", action="store_true", help="one JSON object per finding")
     scan.add_argument("--redact", action="store_true", help="print the input with every finding replaced by its placeholder")
 
+    keyhash = sub.add_parser("keyhash", help="hash an API key for the policy's api_keys allow-list",
+                             description="Read an API key from standard input (never from the command line, so it stays out of shell history) and print its keyed hash, as the proxy computes it with the same placeholder key.")
+    keyhash.add_argument("--confdir", default="~/.mitmproxy", metavar="DIR", help="where the proxy's placeholder key lives (LLM_DLP_PLACEHOLDER_KEY wins)")
+    keyhash.add_argument("--key-file", default=None, metavar="FILE", help="the placeholder key file, if not the confdir default")
+
     rules = sub.add_parser("rules", help="check or test rule files")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     for name, text in (("check", "validate every rule file against the schema"), ("test", "run every rule's examples")):
@@ -57,8 +62,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": cmd_run, "scan": cmd_scan, "rules": cmd_rules}[args.command]
+    handler = {"run": cmd_run, "scan": cmd_scan, "rules": cmd_rules, "keyhash": cmd_keyhash}[args.command]
     return handler(args)
+
+
+# ---- keyhash ----------------------------------------------------------------------------------
+def cmd_keyhash(args) -> int:
+    from .placeholders import Keyring, load_key
+
+    key = sys.stdin.readline().strip()
+    if not key:
+        print("llm-dlp keyhash: give the API key on standard input", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        keyring = Keyring(load_key(args.key_file, os.path.expanduser(args.confdir)))
+    except (OSError, ValueError) as exc:
+        print(f"llm-dlp keyhash: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(keyring.fingerprint(key))
+    return EXIT_CLEAN
 
 
 # ---- rules ------------------------------------------------------------------------------------
