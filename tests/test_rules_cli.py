@@ -111,3 +111,22 @@ def test_keyhash_matches_the_proxy(tmp_path, monkeypatch):
     out = subprocess.run([*LLM_DLP, "keyhash", "--confdir", str(tmp_path)], input="sk-org-123\n", capture_output=True, text=True,
                          env={"LLM_DLP_PLACEHOLDER_KEY": env_key, "PATH": "/usr/bin:/bin"}, timeout=60)
     assert out.stdout.strip() == Keyring(env_key.encode()).fingerprint("sk-org-123")
+
+
+@pytest.mark.parametrize("headers, tool", [
+    ({"user-agent": "GitHubCopilotChat/0.22.4", "copilot-integration-id": "vscode-chat", "editor-version": "vscode/1.95.0"}, "copilot-chat"),
+    ({"user-agent": "GithubCopilot/1.250.0", "editor-plugin-version": "copilot/1.250.0", "editor-version": "vscode/1.95.0"}, "copilot-completions"),
+    ({"user-agent": "claude-cli/2.0.14 (external, cli)", "x-app": "cli", "anthropic-beta": "claude-code-20250219"}, "claude-code"),
+    ({"user-agent": "codex_cli_rs/0.46.0 (Debian 12; x86_64)", "originator": "codex_cli_rs"}, "codex-cli"),
+    ({"user-agent": "litellm/1.50.0", "x-stainless-lang": "python"}, "aider"),
+    ({"user-agent": "GeminiCLI/0.9.0 (linux; x64)"}, "gemini-cli"),
+    ({"user-agent": "OpenAI/Python 1.54.0", "x-stainless-lang": "python"}, "openai-sdk-python"),
+    ({"user-agent": "Anthropic/Python 0.40.0"}, "anthropic-sdk-python"),
+    ({"user-agent": "curl/7.88.1"}, "curl"),
+    ({"user-agent": "SomethingElse/1.0"}, "unknown"),
+])
+def test_tool_signatures(headers, tool):
+    from mitmproxy.http import Headers
+
+    classifier = load_ruleset(bundled_rules_dir()).tools
+    assert classifier.classify(Headers(**{k.replace("-", "_"): v for k, v in headers.items()})) == tool
