@@ -54,8 +54,12 @@ fi
 
 if [ "$profile" = test ]; then
   missing=()
-  for tool in curl openssl; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  # tool:Debian package
+  for need in curl:curl openssl:openssl prometheus:prometheus promtool:prometheus; do
+    command -v "${need%%:*}" >/dev/null 2>&1 || missing+=("${need##*:}")
+  done
   if [ ${#missing[@]} -gt 0 ]; then
+    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
     echo "llm-dlp: installing system packages for the tests: ${missing[*]}" >&2
     if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
     else sudo apt-get update -qq >&2 && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2; fi

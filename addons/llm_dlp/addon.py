@@ -68,6 +68,8 @@ class LlmDlp:
     def load(self, loader) -> None:
         loader.add_option("llm_dlp_rules", str, str(bundled_rules_dir()), "Directory (or file) of llm-dlp rule files.")
         loader.add_option("llm_dlp_audit_log", str, "llm-dlp-audit.jsonl", "Audit log path, or '-' for stdout.")
+        loader.add_option("llm_dlp_audit_max_bytes", int, 100 * 1024 * 1024, "Rotate the audit log when it reaches this size; 0: never.")
+        loader.add_option("llm_dlp_audit_rotate_seconds", float, 86400.0, "Rotate the audit log when it is this old; 0: never.")
         loader.add_option("llm_dlp_metrics_listen", str, "127.0.0.1:9464", "HOST:PORT for Prometheus /metrics; empty to disable.")
         loader.add_option("llm_dlp_max_body_bytes", int, 32 * 1024 * 1024, "Larger request bodies to LLM endpoints are blocked.")
         loader.add_option("llm_dlp_key_file", str, "", "Placeholder key file (default: generated in confdir; env LLM_DLP_PLACEHOLDER_KEY wins).")
@@ -79,15 +81,16 @@ class LlmDlp:
                 self._install(load_ruleset(Path(ctx.options.llm_dlp_rules)))
             except RuleFileError as exc:
                 raise exceptions.OptionsError(f"llm-dlp rules are invalid:\n{exc}") from None
-        if "llm_dlp_audit_log" in updated:
-            if self.audit:
-                self.audit.close()
-            self.audit = AuditLog(ctx.options.llm_dlp_audit_log)
         if "llm_dlp_key_file" in updated or "confdir" in updated:
             try:
                 self.keyring = Keyring(load_key(ctx.options.llm_dlp_key_file or None, ctx.options.confdir))
             except (OSError, ValueError) as exc:
                 raise exceptions.OptionsError(f"llm-dlp placeholder key: {exc}") from None
+        if updated & {"llm_dlp_audit_log", "llm_dlp_audit_max_bytes", "llm_dlp_audit_rotate_seconds", "llm_dlp_key_file", "confdir"}:
+            if self.audit:
+                self.audit.close()
+            self.audit = AuditLog(ctx.options.llm_dlp_audit_log, self.keyring.chain_key,
+                                  ctx.options.llm_dlp_audit_max_bytes, ctx.options.llm_dlp_audit_rotate_seconds)
         if "llm_dlp_metrics_listen" in updated and ctx.options.llm_dlp_metrics_listen and self._metrics_port is None:
             host, _, port = ctx.options.llm_dlp_metrics_listen.rpartition(":")
             self._metrics_port = self.metrics.serve(host.strip("[]") or "127.0.0.1", int(port))

@@ -49,8 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     keyhash = sub.add_parser("keyhash", help="hash an API key for the policy's api_keys allow-list",
                              description="Read an API key from standard input (never from the command line, so it stays out of shell history) and print its keyed hash, as the proxy computes it with the same placeholder key.")
-    keyhash.add_argument("--confdir", default="~/.mitmproxy", metavar="DIR", help="where the proxy's placeholder key lives (LLM_DLP_PLACEHOLDER_KEY wins)")
-    keyhash.add_argument("--key-file", default=None, metavar="FILE", help="the placeholder key file, if not the confdir default")
+
+    audit = sub.add_parser("audit", help="verify audit logs")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check the tamper-evident chain of audit files",
+                                  description="Check audit files (oldest first, rotated files before the live one). Reports the first edited, deleted, reordered or truncated record of each file; exit 1 if there is one.")
+    verify.add_argument("files", nargs="+", metavar="FILE")
+    for p in (keyhash, verify):
+        p.add_argument("--confdir", default="~/.mitmproxy", metavar="DIR", help="where the proxy's placeholder key lives (LLM_DLP_PLACEHOLDER_KEY wins)")
+        p.add_argument("--key-file", default=None, metavar="FILE", help="the placeholder key file, if not the confdir default")
 
     rules = sub.add_parser("rules", help="check or test rule files")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
@@ -62,25 +69,46 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": cmd_run, "scan": cmd_scan, "rules": cmd_rules, "keyhash": cmd_keyhash}[args.command]
+    handler = {"run": cmd_run, "scan": cmd_scan, "rules": cmd_rules, "keyhash": cmd_keyhash, "audit": cmd_audit}[args.command]
     return handler(args)
 
 
-# ---- keyhash ----------------------------------------------------------------------------------
-def cmd_keyhash(args) -> int:
+# ---- keyhash and audit ----------------------------------------------------------------------------
+def _keyring(args, command: str):
     from .placeholders import Keyring, load_key
 
+    try:
+        return Keyring(load_key(args.key_file, os.path.expanduser(args.confdir)))
+    except (OSError, ValueError) as exc:
+        print(f"llm-dlp {command}: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_keyhash(args) -> int:
     key = sys.stdin.readline().strip()
     if not key:
         print("llm-dlp keyhash: give the API key on standard input", file=sys.stderr)
         return EXIT_ERROR
-    try:
-        keyring = Keyring(load_key(args.key_file, os.path.expanduser(args.confdir)))
-    except (OSError, ValueError) as exc:
-        print(f"llm-dlp keyhash: {exc}", file=sys.stderr)
+    if (keyring := _keyring(args, "keyhash")) is None:
         return EXIT_ERROR
     print(keyring.fingerprint(key))
     return EXIT_CLEAN
+
+
+def cmd_audit(args) -> int:
+    from .audit import verify
+
+    if (keyring := _keyring(args, "audit verify")) is None:
+        return EXIT_ERROR
+    try:
+        count, problems = verify(args.files, keyring.chain_key)
+    except OSError as exc:
+        print(f"llm-dlp audit verify: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return EXIT_ERROR
+    for problem in problems:
+        print(f"TAMPERED {problem}")
+    print(f"{count} records verified in {len(args.files)} file(s), {len(problems)} problem(s)")
+    return EXIT_FINDINGS if problems else EXIT_CLEAN
 
 
 # ---- rules ------------------------------------------------------------------------------------

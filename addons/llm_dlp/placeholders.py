@@ -22,6 +22,7 @@ class Keyring:
             raise ValueError("the placeholder key must be at least 16 bytes")
         self._placeholder_key = hmac.new(key, b"llm-dlp placeholder v1", hashlib.sha256).digest()
         self._audit_key = hmac.new(key, b"llm-dlp audit v1", hashlib.sha256).digest()
+        self.chain_key = hmac.new(key, b"llm-dlp audit chain v1", hashlib.sha256).digest()  # audit record MACs
 
     def placeholder(self, rule_id: str, value: str) -> str:
         mac = hmac.new(self._placeholder_key, f"{rule_id}\0{value}".encode("utf-8", "surrogatepass"), hashlib.sha256)

@@ -1,0 +1,118 @@
+"""The audit trail: schema of every record, tamper evidence, rotation without loss."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import httpx
+import jsonschema
+import pytest
+
+from conftest import start_proxy, stop_proxy
+from llm_dlp.audit import AuditLog, verify
+from llm_dlp.placeholders import Keyring
+
+LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
+KEY = "test-placeholder-key-0123456789"  # conftest.start_proxy's key
+CHAIN_KEY = Keyring(KEY.encode()).chain_key
+SCHEMA = json.loads(resources.files("llm_dlp").joinpath("schemas/audit.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def real_audit(tmp_path_factory, pki, upstream):
+    """An audit file from a real proxy run: redaction, block, broken body, stream, stop."""
+    import ssl
+
+    tmp = tmp_path_factory.mktemp("audit")
+    proxy = start_proxy(tmp, pki, upstream.port)
+    try:
+        with httpx.Client(proxy=proxy.url, verify=ssl.create_default_context(cafile=str(proxy.ca)), timeout=20) as c:
+            url = f"{upstream.url}/v1/chat/completions"
+            for content in ("ghp_" + "aB3" * 12, "BLOCKME-0123456789abcdef", "plain", "pip install nope-not-real"):
+                c.post(url, json={"model": "m", "messages": [{"role": "user", "content": content}]})
+            c.post(url, content=b"\x00garbage", headers={"content-encoding": "gzip"})
+            with c.stream("POST", url, json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "stream me"}]}) as r:
+                r.read()
+        proxy.wait_for_record(6)
+    finally:
+        stop_proxy(proxy)
+    return proxy.audit
+
+
+def lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+def run_verify(*files: Path):
+    return subprocess.run([LLM_DLP, "audit", "verify", *map(str, files)], capture_output=True, text=True, timeout=60,
+                          env={"LLM_DLP_PLACEHOLDER_KEY": KEY, "PATH": "/usr/bin:/bin"})
+
+
+def test_every_record_matches_the_schema_and_the_chain_verifies(real_audit):
+    records = [json.loads(line) for line in lines(real_audit)]
+    assert [r["event"] for r in records][0] == "start" and records[-1]["event"] == "stop"
+    assert len([r for r in records if r["event"] == "request"]) == 6
+    for r in records:
+        jsonschema.validate(r, SCHEMA)
+    out = run_verify(real_audit)
+    assert out.returncode == 0 and f"{len(records)} records verified" in out.stdout
+
+
+@pytest.mark.parametrize("tamper, expected", [
+    ("edit", "was edited"),
+    ("delete", "were deleted"),
+    ("reorder", "reordered"),
+    ("truncate", "truncated"),
+])
+def test_tampering_is_caught_and_named(real_audit, tmp_path, tamper, expected):
+    copy = tmp_path / "audit.jsonl"
+    recs = lines(real_audit)
+    if tamper == "edit":
+        doc = json.loads(recs[3])
+        doc["request_bytes"] += 1
+        recs[3] = (json.dumps(doc) + "\n").encode()
+    elif tamper == "delete":
+        del recs[3]
+    elif tamper == "reorder":
+        recs[3], recs[4] = recs[4], recs[3]
+    elif tamper == "truncate":
+        recs[-1] = recs[-1][:40]
+    copy.write_bytes(b"".join(recs))
+    out = run_verify(copy)
+    assert out.returncode == 1 and expected in out.stdout
+    line = len(recs) if tamper == "truncate" else 4
+    assert f"audit.jsonl:{line}:" in out.stdout
+
+
+def test_rotation_loses_and_splits_nothing(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(str(path), CHAIN_KEY, max_bytes=2000)
+    for i in range(60):
+        log.write("request", n=i, padding="x" * 50)
+    log.close()
+    files = sorted(tmp_path.glob("audit.jsonl.*")) + [path]
+    assert len(files) > 3
+    count, problems = verify([str(f) for f in files], CHAIN_KEY)
+    assert problems == []
+    numbers = [r["n"] for f in files for r in map(json.loads, lines(f)) if r["event"] == "request"]
+    assert numbers == list(range(60))
+    # a record deleted from the end of a rotated file shows in the next file's link
+    first = lines(files[0])
+    files[0].write_bytes(b"".join(first[:-1]))
+    _, problems = verify([str(f) for f in files], CHAIN_KEY)
+    assert problems and "does not continue the file before it" in problems[0].message
+
+
+def test_restart_continues_the_chain(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    for run in range(2):
+        log = AuditLog(str(path), CHAIN_KEY)
+        log.write("start")
+        log.write("stop")
+        log.close()
+    assert verify([str(path)], CHAIN_KEY) == (4, [])
