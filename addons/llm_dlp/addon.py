@@ -51,6 +51,7 @@ class FlowState:
     inspection: Inspection | None = None
     output: OutputInspector | None = None
     restored: int = 0
+    streaming: bool = False
 
 
 class LlmDlp:
@@ -71,6 +72,7 @@ class LlmDlp:
         loader.add_option("llm_dlp_audit_max_bytes", int, 100 * 1024 * 1024, "Rotate the audit log when it reaches this size; 0: never.")
         loader.add_option("llm_dlp_audit_rotate_seconds", float, 86400.0, "Rotate the audit log when it is this old; 0: never.")
         loader.add_option("llm_dlp_metrics_listen", str, "127.0.0.1:9464", "HOST:PORT for Prometheus /metrics; empty to disable.")
+        loader.add_option("llm_dlp_metrics_user_labels", bool, False, "Also count requests per user name in metrics (high cardinality; off by default).")
         loader.add_option("llm_dlp_max_body_bytes", int, 32 * 1024 * 1024, "Larger request bodies to LLM endpoints are blocked.")
         loader.add_option("llm_dlp_key_file", str, "", "Placeholder key file (default: generated in confdir; env LLM_DLP_PLACEHOLDER_KEY wins).")
         loader.add_option("llm_dlp_reload_seconds", float, 2.0, "How often rule files are checked for changes; 0 disables.")
@@ -105,16 +107,14 @@ class LlmDlp:
         ctx.options.update_known(request_client_cert=ruleset.policy.client_cert is not None)
 
     def running(self) -> None:
-        if self.audit:
-            self.audit.write("start", rules=self.ruleset.source if self.ruleset else None, rule_count=len(self.ruleset.rules) if self.ruleset else 0)
+        self._audit("start", rules=self.ruleset.source if self.ruleset else None, rule_count=len(self.ruleset.rules) if self.ruleset else 0)
         if ctx.options.llm_dlp_reload_seconds > 0 and self._reload_task is None:
             self._reload_task = asyncio.get_running_loop().create_task(self._watch_rules())
 
     def done(self) -> None:
         if self._reload_task:
             self._reload_task.cancel()
-        if self.audit:
-            self.audit.write("stop")
+        self._audit("stop")
 
     async def _watch_rules(self) -> None:
         last_failed = None
@@ -267,8 +267,10 @@ class LlmDlp:
         state: FlowState | None = flow.metadata.get(METADATA_KEY)
         if state is None or flow.response or flow.error or not flow.live:
             return
+        started = time.perf_counter()
         try:
             await self._inspect(flow, state)
+            self.metrics.added_latency.labels(state.endpoint.id).observe(time.perf_counter() - started)
         except Exception as exc:
             log_failure(f"inspection failed for {state.endpoint.id}", exc)
             self._fail_closed(flow, type(exc).__name__, "llm-dlp could not inspect this request")
@@ -335,7 +337,10 @@ class LlmDlp:
             if framing:
                 rewriter = StreamRewriter(framing, state.output.process, on_anomaly=lambda kind: self._anomaly(state, kind),
                                           on_channel_end=state.output.end_channel)
-                flow.response.stream = SafeStream(rewriter, lambda: self._anomaly(state, "rewriter_error"))
+                flow.response.stream = SafeStream(rewriter, lambda: self._anomaly(state, "rewriter_error"),
+                                                  self.metrics.response_bytes.labels(state.endpoint.id))
+                state.streaming = True
+                self.metrics.active_streams.inc()
             elif any(t in ctype for t in STREAMING_TYPES):
                 flow.response.stream = True  # a stream we cannot read: passed through as it comes
         except Exception as exc:
@@ -352,6 +357,8 @@ class LlmDlp:
                 rewritten = state.output.rewrite_body(content)
                 if rewritten != content:
                     resp.content = rewritten
+            if not resp.stream:
+                self.metrics.response_bytes.labels(state.endpoint.id).inc(len(resp.raw_content or b""))
         except Exception as exc:
             log_failure("error inspecting a response", exc)
         self._finish(flow, state)
@@ -375,11 +382,16 @@ class LlmDlp:
 
     # ---- audit and metrics ------------------------------------------------------------------
     def _finish(self, flow: http.HTTPFlow, state: FlowState) -> None:
+        if state.streaming:
+            state.streaming = False
+            self.metrics.active_streams.dec()
         try:
             decision = state.decision or ("allow" if flow.response else "error")
             ins = state.inspection
             endpoint = state.endpoint.id
             self.metrics.requests.labels(endpoint, state.tool, decision).inc()
+            if ctx.options.llm_dlp_metrics_user_labels and state.grant:
+                self.metrics.user_requests.labels(state.grant.identity.user).inc()
             if ins:
                 self.metrics.inspection_seconds.labels(endpoint).observe(ins.seconds)
                 self.metrics.inspected_bytes.labels(endpoint).inc(ins.bytes_inspected)
@@ -418,11 +430,16 @@ class LlmDlp:
                 duration_ms=round((time.time() - state.started) * 1000, 3),
             )
         except Exception as exc:
-            log_failure("error writing the audit record", exc)
+            log_failure("error recording the request", exc)
 
     def _audit(self, event: str, **fields) -> None:
-        if self.audit:
+        if not self.audit:
+            return
+        try:
             self.audit.write(event, **fields)
+        except Exception as exc:  # a full disk must not take requests down; it is counted and alerted on
+            self.metrics.audit_failures.inc()
+            log_failure("error writing an audit record", exc)
 
 
 def _client(flow: http.HTTPFlow) -> str | None:
@@ -433,12 +450,18 @@ class SafeStream:
     """Wraps a stream rewriter: if it fails, the rest of the stream passes through unchanged
     (counted) instead of breaking the developer's response."""
 
-    def __init__(self, rewriter: StreamRewriter, on_failure):
+    def __init__(self, rewriter: StreamRewriter, on_failure, out_bytes):
         self._rewriter = rewriter
         self._on_failure = on_failure
+        self._out_bytes = out_bytes  # a counter of bytes sent to the client
         self._failed = False
 
     def __call__(self, chunk: bytes) -> bytes:
+        out = self._rewrite(chunk)
+        self._out_bytes.inc(len(out))
+        return out
+
+    def _rewrite(self, chunk: bytes) -> bytes:
         if self._failed:
             return chunk
         try:

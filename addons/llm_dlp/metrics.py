@@ -24,8 +24,13 @@ class Metrics:
         self.package_warnings = Counter("llm_dlp_package_warnings", "Packages suggested by the model that are not approved.", ["ecosystem", "status"], registry=r)
         self.refusals = Counter("llm_dlp_refusals", "Requests refused by policy, by reason.", ["reason"], registry=r)
         self.restorations = Counter("llm_dlp_placeholder_restorations", "Placeholders restored to their original value in responses.", ["endpoint"], registry=r)
+        self.added_latency = Histogram("llm_dlp_added_latency_seconds", "Time a request spent in llm-dlp between its body arriving and it going upstream (or being answered).", ["endpoint"], buckets=_LATENCY_BUCKETS, registry=r)
+        self.response_bytes = Counter("llm_dlp_response_bytes", "Response body bytes passed back to clients from catalogued endpoints.", ["endpoint"], registry=r)
+        self.active_streams = Gauge("llm_dlp_active_streams", "Streamed responses in flight.", registry=r)
+        self.audit_failures = Counter("llm_dlp_audit_write_failures", "Audit records that could not be written.", registry=r)
         self.reloads = Counter("llm_dlp_rule_reloads", "Rule reload attempts, by result.", ["result"], registry=r)
         self.rules_loaded = Gauge("llm_dlp_rules_loaded", "Secret rules in the live rule set.", registry=r)
+        self.user_requests = Counter("llm_dlp_user_requests", "Requests per user (only with llm_dlp_metrics_user_labels; high cardinality).", ["user"], registry=r)
         self.build = Info("llm_dlp_build", "Version of the running proxy.", registry=r)
         self.build.info({"version": __version__})
 
