@@ -25,6 +25,7 @@ from .metrics import Metrics
 from .pipeline import BLOCK, REDACT, Inspection, inspect_request
 from .placeholders import Keyring, load_key
 from .policy import Grant, Refusal
+from .lineage import Fingerprinter, LineageRecorder
 from .output import OutputInspector
 from .restore import Restorer
 from .streaming import StreamRewriter, framing_for
@@ -331,12 +332,15 @@ class LlmDlp:
         if state is None or flow.response is None or flow.response.headers.get("x-llm-dlp"):
             return
         try:
-            state.output = OutputInspector(self.ruleset.detector, self.keyring, self._restorer(state), self.ruleset.packages)
+            path = flow.request.path.split("?")[0]
+            lineage = LineageRecorder(Fingerprinter(self.keyring.lineage_key), state.inspection.texts if state.inspection else [],
+                                      whole_is_code=path.endswith("/completions") and not path.endswith("/chat/completions"))
+            state.output = OutputInspector(self.ruleset.detector, self.keyring, self._restorer(state), self.ruleset.packages, lineage)
             ctype = flow.response.headers.get("content-type", "").lower()
             framing = framing_for(ctype, flow.request.path)
             if framing:
                 rewriter = StreamRewriter(framing, state.output.process, on_anomaly=lambda kind: self._anomaly(state, kind),
-                                          on_channel_end=state.output.end_channel)
+                                          on_channel_end=state.output.end_channel, on_event=state.output.observe)
                 flow.response.stream = SafeStream(rewriter, lambda: self._anomaly(state, "rewriter_error"),
                                                   self.metrics.response_bytes.labels(state.endpoint.id))
                 state.streaming = True
@@ -417,11 +421,13 @@ class LlmDlp:
                 method=flow.request.method,
                 path=flow.request.path.split("?", 1)[0],
                 model=ins.model if ins else None,
+                served_model=state.output.served_model if state.output else None,
                 decision=decision,
                 reason=state.reason,
                 findings=[f.to_dict() for f in ins.findings] if ins else [],
                 response_findings=[f.to_dict() for f in output],
                 packages=[p.to_dict() for p in packages],
+                generated=[g.to_dict() for g in state.output.lineage.generations] if state.output and state.output.lineage else [],
                 request_bytes=ins.bytes_inspected if ins else len(flow.request.raw_content or b""),
                 inspection_ms=round(ins.seconds * 1000, 3) if ins else None,
                 status=flow.response.status_code if flow.response else None,

@@ -55,7 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit_sub.add_parser("verify", help="check the tamper-evident chain of audit files",
                                   description="Check audit files (oldest first, rotated files before the live one). Reports the first edited, deleted, reordered or truncated record of each file; exit 1 if there is one.")
     verify.add_argument("files", nargs="+", metavar="FILE")
-    for p in (keyhash, verify):
+    lineage = sub.add_parser("lineage", help="attribute code in a working tree to AI generations")
+    lineage_sub = lineage.add_subparsers(dest="lineage_command", required=True)
+    lscan = lineage_sub.add_parser("scan", help="find code that AI models generated",
+                                   description="Report which lines of the given files or directories match code that a model generated through the proxy, with engine, model, tool, user and date from the audit records.")
+    lscan.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    lscan.add_argument("--audit", nargs="+", required=True, metavar="FILE", help="audit files to read generations from")
+    lscan.add_argument("--json", action="store_true", help="one JSON object per matched range")
+    lscan.add_argument("--trailers", action="store_true", help="print git commit trailers (AI-Assisted: ...) instead of a table")
+    for p in (keyhash, verify, lscan):
         p.add_argument("--confdir", default="~/.mitmproxy", metavar="DIR", help="where the proxy's placeholder key lives (LLM_DLP_PLACEHOLDER_KEY wins)")
         p.add_argument("--key-file", default=None, metavar="FILE", help="the placeholder key file, if not the confdir default")
 
@@ -69,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": cmd_run, "scan": cmd_scan, "rules": cmd_rules, "keyhash": cmd_keyhash, "audit": cmd_audit}[args.command]
+    handler = {"run": cmd_run, "scan": cmd_scan, "rules": cmd_rules, "keyhash": cmd_keyhash, "audit": cmd_audit, "lineage": cmd_lineage}[args.command]
     return handler(args)
 
 
@@ -109,6 +117,32 @@ def cmd_audit(args) -> int:
         print(f"TAMPERED {problem}")
     print(f"{count} records verified in {len(args.files)} file(s), {len(problems)} problem(s)")
     return EXIT_FINDINGS if problems else EXIT_CLEAN
+
+
+def cmd_lineage(args) -> int:
+    from .audit import read_records
+    from .lineage import Fingerprinter, index_audit, scan_paths
+
+    if (keyring := _keyring(args, "lineage scan")) is None:
+        return EXIT_ERROR
+    try:
+        index = index_audit(read_records(args.audit))
+    except OSError as exc:
+        print(f"llm-dlp lineage scan: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return EXIT_ERROR
+    matches = scan_paths(args.paths, index, Fingerprinter(keyring.lineage_key))
+    if args.json:
+        for m in matches:
+            print(json.dumps(m.to_dict()))
+    elif args.trailers:
+        for trailer in dict.fromkeys(m.provenance.trailer() for m in matches):
+            print(trailer)
+    else:
+        for m in matches:
+            p = m.provenance
+            print(f"{m.file}:{m.start}-{m.end}\t{p.model or '?'}\tvia {p.tool} ({p.endpoint})\t{p.user or '?'}\t{p.ts}")
+        print(f"{len(matches)} AI-generated range(s), {sum(m.end - m.start + 1 for m in matches)} lines")
+    return EXIT_CLEAN
 
 
 # ---- rules ------------------------------------------------------------------------------------

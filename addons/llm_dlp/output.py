@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from .adapters import set_at, string_leaves
 from .engine.detector import Detector
+from .lineage import LineageRecorder
 from .packages import PackageFinding, PackagePolicy
 from .placeholders import Keyring
 from .restore import Restorer
@@ -28,13 +29,27 @@ class OutputFinding:
 
 
 class OutputInspector:
-    def __init__(self, detector: Detector, keyring: Keyring, restorer: Restorer, packages: PackagePolicy | None = None):
+    def __init__(self, detector: Detector, keyring: Keyring, restorer: Restorer, packages: PackagePolicy | None = None,
+                 lineage: LineageRecorder | None = None):
         self._detector = detector
         self._keyring = keyring
         self._restore = restorer
         self._packages = packages
+        self.lineage = lineage
         self.findings: list[OutputFinding] = []
         self.package_findings: list[PackageFinding] = []
+        self.served_model: str | None = None
+
+    def observe(self, doc: object) -> None:
+        """Note which model served the response (events and bodies name it)."""
+        if self.served_model or not isinstance(doc, dict):
+            return
+        for holder in (doc, doc.get("message"), doc.get("response")):
+            if isinstance(holder, dict):
+                model = holder.get("model") or holder.get("modelVersion")
+                if isinstance(model, str):
+                    self.served_model = model
+                    return
 
     def check_packages(self, text: str, with_note: bool) -> str:
         """Record the unapproved packages ``text`` suggests; return the note to append, if any."""
@@ -46,7 +61,10 @@ class OutputInspector:
 
     def end_channel(self, key: tuple, channel: Channel) -> str:
         """StreamRewriter hook: a channel's text is complete. Notes go into text, not tool arguments."""
-        return self.check_packages("".join(channel.text), with_note=not channel.template[3].is_json)
+        text, is_json = "".join(channel.text), channel.template[3].is_json
+        if self.lineage:
+            self.lineage.add(text, is_json)
+        return self.check_packages(text, with_note=not is_json)
 
     def process(self, text: str, context: str = "", is_json: bool = False) -> str:
         """Model text -> client text. ``context`` is what the model said just before (already
@@ -72,9 +90,12 @@ class OutputInspector:
             doc = None
         if doc is None:
             return (self.process(text) + self.check_packages(text, with_note=False)).encode("utf-8", "surrogateescape")
+        self.observe(doc)
         changed = False
         for pointer, value in list(string_leaves(doc)):
             is_json = looks_like_json(value)
+            if self.lineage:  # whole texts of a completion are code; other strings only hold fenced code
+                self.lineage.add(value, is_json, whole_is_code=None if pointer[-1:] == ("text",) else False)
             new = self.process(value, "", is_json)
             new += self.check_packages(value, with_note=not is_json)
             if new != value:

@@ -52,6 +52,7 @@ class Inspection:
     seconds: float
     body: bytes | None = None  # the rewritten body, when anything was redacted
     restore: dict[str, str] = field(default_factory=dict)  # placeholder -> original value
+    texts: list[str] = field(default_factory=list, repr=False)  # what was sent: code the model echoes is not "generated"
 
     def block_message(self) -> str:
         blocking = [f for f in self.findings if f.action == BLOCK]
@@ -87,10 +88,10 @@ def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, ke
     if actions:
         located = [(seg, _with_action(f, actions.get(f.rule.id))) for seg, f in located]
     reported = [_report(seg, f, keyring) for seg, f in located]
-    actions = {f.action for _, f in located}
-    decision = BLOCK if BLOCK in actions else REDACT if REDACT in actions else WARN if WARN in actions else ALLOW
+    used = {f.action for _, f in located}
+    decision = BLOCK if BLOCK in used else REDACT if REDACT in used else WARN if WARN in used else ALLOW
     inspection = Inspection(
-        decision, reported, protocol, parsed.model, len(raw), len(parsed.segments), 0.0
+        decision, reported, protocol, parsed.model, len(raw), len(parsed.segments), 0.0, texts=[seg.text for seg in parsed.segments]
     )
     if decision == REDACT:
         inspection.restore = apply_placeholders(located, keyring, {REDACT})

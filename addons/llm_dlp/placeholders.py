@@ -23,6 +23,7 @@ class Keyring:
         self._placeholder_key = hmac.new(key, b"llm-dlp placeholder v1", hashlib.sha256).digest()
         self._audit_key = hmac.new(key, b"llm-dlp audit v1", hashlib.sha256).digest()
         self.chain_key = hmac.new(key, b"llm-dlp audit chain v1", hashlib.sha256).digest()  # audit record MACs
+        self.lineage_key = hmac.new(key, b"llm-dlp lineage v1", hashlib.sha256).digest()  # generated-code fingerprints
 
     def placeholder(self, rule_id: str, value: str) -> str:
         mac = hmac.new(self._placeholder_key, f"{rule_id}\0{value}".encode("utf-8", "surrogatepass"), hashlib.sha256)

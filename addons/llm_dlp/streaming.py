@@ -248,7 +248,7 @@ class StreamRewriter:
     """A mitmproxy stream callable (``bytes -> bytes``, ``b""`` at the end)."""
 
     def __init__(self, framing: Framing, process: Callable[[str, str, bool], str], on_anomaly: Callable[[str], None] = lambda r: None,
-                 on_channel_end: Callable[[str, Channel], str] = lambda key, ch: ""):
+                 on_channel_end: Callable[[str, Channel], str] = lambda key, ch: "", on_event: Callable[[Any], None] = lambda doc: None):
         """``process(text, context, is_json)`` turns released model text into what the client gets
         (output redaction, restoration); ``context`` is recent text of the channel.
         ``on_channel_end`` may return text to append to the channel (a warning note)."""
@@ -256,6 +256,7 @@ class StreamRewriter:
         self._process = process
         self._on_anomaly = on_anomaly
         self._on_channel_end = on_channel_end
+        self._on_event = on_event
         self._channels: dict[tuple, Channel] = {}
         self._last_key: tuple | None = None
 
@@ -280,6 +281,8 @@ class StreamRewriter:
                 doc = json.loads(body)
             except ValueError:
                 self._on_anomaly("malformed_event")
+        if doc is not None:
+            self._on_event(doc)
         deltas = find_deltas(doc)
         keys = {d.key for d in deltas}
         flushed = self._flush_all(keep=keys)
