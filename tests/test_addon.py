@@ -96,7 +96,8 @@ def test_loads_into_stock_mitmdump(tmp_path):
                              "--set", "llm_dlp_metrics_listen="], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.time() + 60
-        while time.time() < deadline and not (tmp_path / "a.jsonl").exists():
+        audit = tmp_path / "a.jsonl"
+        while time.time() < deadline and not (audit.exists() and '"event": "start"' in audit.read_text()):
             time.sleep(0.2)
         assert '"event": "start"' in (tmp_path / "a.jsonl").read_text()
     finally:
