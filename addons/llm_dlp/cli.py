@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--confdir", default="~/.mitmproxy", metavar="DIR", help="where the proxy's placeholder key lives (LLM_DLP_PLACEHOLDER_KEY wins)")
         p.add_argument("--key-file", default=None, metavar="FILE", help="the placeholder key file, if not the confdir default")
 
+    report = sub.add_parser("report", help="write an HTML governance report from audit files",
+                            description="A self-contained HTML report (inline SVG charts): adoption by tool, model and group over time, findings and blocks by rule, refused endpoints, unapproved packages.")
+    report.add_argument("--audit", nargs="+", required=True, metavar="FILE")
+    report.add_argument("--html", required=True, type=Path, metavar="OUT")
+
     rules = sub.add_parser("rules", help="check or test rule files")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     for name, text in (("check", "validate every rule file against the schema"), ("test", "run every rule's examples")):
@@ -77,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": cmd_run, "scan": cmd_scan, "rules": cmd_rules, "keyhash": cmd_keyhash, "audit": cmd_audit, "lineage": cmd_lineage}[args.command]
+    handler = {"run": cmd_run, "scan": cmd_scan, "rules": cmd_rules, "keyhash": cmd_keyhash, "audit": cmd_audit, "lineage": cmd_lineage, "report": cmd_report}[args.command]
     return handler(args)
 
 
@@ -142,6 +147,19 @@ def cmd_lineage(args) -> int:
             p = m.provenance
             print(f"{m.file}:{m.start}-{m.end}\t{p.model or '?'}\tvia {p.tool} ({p.endpoint})\t{p.user or '?'}\t{p.ts}")
         print(f"{len(matches)} AI-generated range(s), {sum(m.end - m.start + 1 for m in matches)} lines")
+    return EXIT_CLEAN
+
+
+def cmd_report(args) -> int:
+    from .audit import read_records
+    from .report import render
+
+    try:
+        args.html.write_text(render(read_records(args.audit)), encoding="utf-8")
+    except OSError as exc:
+        print(f"llm-dlp report: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"wrote {args.html}")
     return EXIT_CLEAN
 
 
