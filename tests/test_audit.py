@@ -116,3 +116,31 @@ def test_restart_continues_the_chain(tmp_path):
         log.write("stop")
         log.close()
     assert verify([str(path)], CHAIN_KEY) == (4, [])
+
+
+def test_incident_store_is_off_by_default_and_redacted_when_on(tmp_path, pki, upstream):
+    import os
+    import ssl
+    import time as _time
+
+    incidents = tmp_path / "incidents"
+    incidents.mkdir()
+    stale = incidents / "incidents-2000-01-01.jsonl"
+    stale.write_text("{}\n")
+    os.utime(stale, (_time.time() - 40 * 86400,) * 2)
+    (tmp_path / "p").mkdir()
+    proxy = start_proxy(tmp_path / "p", pki, upstream.port, ["--set", f"llm_dlp_incident_dir={incidents}", "--set", "llm_dlp_incident_retention_days=30"])
+    token, marker = "ghp_" + "xY7" * 12, "WARNME-0123456789abcdef"
+    try:
+        with httpx.Client(proxy=proxy.url, verify=ssl.create_default_context(cafile=str(proxy.ca)), timeout=20) as c:
+            c.post(f"{upstream.url}/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": f"{token} {marker}"}]})
+        proxy.wait_for_record(1)
+    finally:
+        stop_proxy(proxy)
+    assert not stale.exists()  # past its retention
+    (day_file,) = incidents.glob("incidents-*.jsonl")
+    record = json.loads(day_file.read_text())
+    text = json.dumps(record)
+    assert token not in text and marker not in text  # even the warned value is not kept
+    assert "[REDACTED:github-token:" in record["request"] and "[REDACTED:test-warn-marker:" in record["response"]
+    assert not list((tmp_path / "p").rglob("incidents-*"))  # nothing where it was not asked for

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 
 import httpx
 import pytest
 
-from conftest import start_proxy, stop_proxy
+from conftest import LLM_DLP, start_proxy, stop_proxy
 from secretgen import corpus
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +38,10 @@ def test_no_raw_secret_in_any_output(tmp_path, pki, upstream):
             metrics = proxy.metrics()
     finally:
         stop_proxy(proxy)
-    outputs = {"audit": proxy.audit.read_text(), "log": proxy.log.read_text(), "metrics": metrics, "errors": "\n".join(error_bodies)}
+    report = tmp_path / "report.html"
+    subprocess.run([str(LLM_DLP), "report", "--audit", str(proxy.audit), "--html", str(report)], check=True, timeout=60)
+    outputs = {"audit": proxy.audit.read_text(), "log": proxy.log.read_text(), "metrics": metrics, "errors": "\n".join(error_bodies),
+               "report": report.read_text()}
     assert len(proxy.records()) >= 3 * (len(cases) // 25)
     for name, text in outputs.items():
         leaked = [s for s in canaries if s in text]

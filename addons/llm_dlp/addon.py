@@ -21,6 +21,7 @@ from .audit import AuditLog
 from .catalog import Endpoint
 from .errors import error_body, refusal_page
 from .identity import Identity, parse_basic
+from .incidents import IncidentLog
 from .metrics import Metrics
 from .pipeline import BLOCK, REDACT, Inspection, inspect_request
 from .placeholders import Keyring, load_key
@@ -61,6 +62,7 @@ class LlmDlp:
         self.metrics = Metrics()
         self.audit: AuditLog | None = None
         self.keyring: Keyring | None = None
+        self.incidents: IncidentLog | None = None
         self._reload_task: asyncio.Task | None = None
         self._metrics_port: int | None = None
         # users authenticated on a CONNECT, for the flows inside that tunnel (no passwords kept)
@@ -71,12 +73,14 @@ class LlmDlp:
         loader.add_option("llm_dlp_rules", str, str(bundled_rules_dir()), "Directory (or file) of llm-dlp rule files.")
         loader.add_option("llm_dlp_audit_log", str, "llm-dlp-audit.jsonl", "Audit log path, or '-' for stdout.")
         loader.add_option("llm_dlp_audit_max_bytes", int, 100 * 1024 * 1024, "Rotate the audit log when it reaches this size; 0: never.")
-        loader.add_option("llm_dlp_audit_rotate_seconds", float, 86400.0, "Rotate the audit log when it is this old; 0: never.")
+        loader.add_option("llm_dlp_audit_rotate_seconds", int, 86400, "Rotate the audit log when it is this old; 0: never.")
+        loader.add_option("llm_dlp_incident_dir", str, "", "Directory for the optional incident-review store of redacted prompts and responses; empty: off.")
+        loader.add_option("llm_dlp_incident_retention_days", int, 30, "Days the incident-review files are kept.")
         loader.add_option("llm_dlp_metrics_listen", str, "127.0.0.1:9464", "HOST:PORT for Prometheus /metrics; empty to disable.")
         loader.add_option("llm_dlp_metrics_user_labels", bool, False, "Also count requests per user name in metrics (high cardinality; off by default).")
         loader.add_option("llm_dlp_max_body_bytes", int, 32 * 1024 * 1024, "Larger request bodies to LLM endpoints are blocked.")
         loader.add_option("llm_dlp_key_file", str, "", "Placeholder key file (default: generated in confdir; env LLM_DLP_PLACEHOLDER_KEY wins).")
-        loader.add_option("llm_dlp_reload_seconds", float, 2.0, "How often rule files are checked for changes; 0 disables.")
+        loader.add_option("llm_dlp_reload_seconds", int, 2, "How often rule files are checked for changes; 0 disables.")
 
     def configure(self, updated: set[str]) -> None:
         if "llm_dlp_rules" in updated:
@@ -94,6 +98,9 @@ class LlmDlp:
                 self.audit.close()
             self.audit = AuditLog(ctx.options.llm_dlp_audit_log, self.keyring.chain_key,
                                   ctx.options.llm_dlp_audit_max_bytes, ctx.options.llm_dlp_audit_rotate_seconds)
+        if updated & {"llm_dlp_incident_dir", "llm_dlp_incident_retention_days"}:
+            directory = ctx.options.llm_dlp_incident_dir
+            self.incidents = IncidentLog(directory, ctx.options.llm_dlp_incident_retention_days) if directory else None
         if "llm_dlp_metrics_listen" in updated and ctx.options.llm_dlp_metrics_listen and self._metrics_port is None:
             host, _, port = ctx.options.llm_dlp_metrics_listen.rpartition(":")
             self._metrics_port = self.metrics.serve(host.strip("[]") or "127.0.0.1", int(port))
@@ -293,7 +300,8 @@ class LlmDlp:
             return
         ruleset, keyring = self.ruleset, self.keyring
         overrides = state.grant.access.actions if state.grant else {}
-        inspection = await asyncio.to_thread(inspect_request, raw, state.endpoint.protocol, req.path, ruleset.detector, keyring, overrides)
+        inspection = await asyncio.to_thread(inspect_request, raw, state.endpoint.protocol, req.path, ruleset.detector, keyring, overrides,
+                                             self.incidents is not None)
         state.inspection = inspection
         state.decision = inspection.decision
         if state.grant and (refusal := ruleset.policy.check_model(state.grant, inspection.model)):
@@ -336,6 +344,8 @@ class LlmDlp:
             lineage = LineageRecorder(Fingerprinter(self.keyring.lineage_key), state.inspection.texts if state.inspection else [],
                                       whole_is_code=path.endswith("/completions") and not path.endswith("/chat/completions"))
             state.output = OutputInspector(self.ruleset.detector, self.keyring, self._restorer(state), self.ruleset.packages, lineage)
+            if self.incidents:
+                state.output.review = []
             ctype = flow.response.headers.get("content-type", "").lower()
             framing = framing_for(ctype, flow.request.path)
             if framing:
@@ -435,6 +445,10 @@ class LlmDlp:
                 restored_placeholders=state.restored,
                 duration_ms=round((time.time() - state.started) * 1000, 3),
             )
+            if self.incidents and ins and ins.review_text is not None:
+                self.incidents.write({"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "request_id": flow.id, "endpoint": endpoint,
+                                      "user": state.grant.identity.user if state.grant else None, "decision": decision,
+                                      "request": ins.review_text, "response": "".join(state.output.review) if state.output and state.output.review is not None else None})
         except Exception as exc:
             log_failure("error recording the request", exc)
 

@@ -39,6 +39,7 @@ class OutputInspector:
         self.findings: list[OutputFinding] = []
         self.package_findings: list[PackageFinding] = []
         self.served_model: str | None = None
+        self.review: list[str] | None = None  # model text with output secrets redacted, not restored (incident store)
 
     def observe(self, doc: object) -> None:
         """Note which model served the response (events and bodies name it)."""
@@ -75,11 +76,10 @@ class OutputInspector:
             if f.end <= base:
                 continue  # handled when that text went out
             self.findings.append(OutputFinding(f.rule.id, f.rule.kind, f.rule.severity, f.action, self._keyring.fingerprint(f.value), f.start < base))
-            if f.action != "warn":
-                edits.append((max(f.start, base) - base, f.end - base, self._keyring.placeholder(f.rule.id, f.value)))
-        for start, end, placeholder in sorted(edits, reverse=True):
-            text = text[:start] + placeholder + text[end:]
-        return self._restore(text, json_escape=is_json)
+            edits.append((max(f.start, base) - base, f.end - base, self._keyring.placeholder(f.rule.id, f.value), f.action))
+        if self.review is not None:  # the incident store keeps nothing a rule found, warned or not
+            self.review.append(_apply(text, edits))
+        return self._restore(_apply(text, [e for e in edits if e[3] != "warn"]), json_escape=is_json)
 
     def rewrite_body(self, raw: bytes) -> bytes:
         """A whole response body: every string of a JSON body, or the body as text."""
@@ -104,3 +104,9 @@ class OutputInspector:
         if not changed:
             return raw
         return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
+
+
+def _apply(text: str, edits: list[tuple[int, int, str, str]]) -> str:
+    for start, end, placeholder, _ in sorted(edits, reverse=True):
+        text = text[:start] + placeholder + text[end:]
+    return text

@@ -5,6 +5,7 @@ Pure Python over plain data, so the CLI, the proxy and the benchmarks share it."
 from __future__ import annotations
 
 import bisect
+import copy
 import time
 from dataclasses import dataclass, field, replace
 
@@ -53,6 +54,7 @@ class Inspection:
     body: bytes | None = None  # the rewritten body, when anything was redacted
     restore: dict[str, str] = field(default_factory=dict)  # placeholder -> original value
     texts: list[str] = field(default_factory=list, repr=False)  # what was sent: code the model echoes is not "generated"
+    review_text: str | None = field(default=None, repr=False)  # for the incident store: every finding redacted
 
     def block_message(self) -> str:
         blocking = [f for f in self.findings if f.action == BLOCK]
@@ -80,8 +82,9 @@ def scan_segments(detector: Detector, segments: list[Segment]) -> list[tuple[Seg
 
 
 def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, keyring: Keyring,
-                    actions: dict[str, str] | None = None) -> Inspection:
-    """``actions``: rule id -> action overriding the rule's own (a group's stricter rule set)."""
+                    actions: dict[str, str] | None = None, review: bool = False) -> Inspection:
+    """``actions``: rule id -> action overriding the rule's own (a group's stricter rule set).
+    ``review``: also produce ``review_text``, the body with every finding redacted."""
     started = time.perf_counter()
     parsed = parse_body(raw, protocol, path)
     located = scan_segments(detector, parsed.segments)
@@ -93,6 +96,11 @@ def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, ke
     inspection = Inspection(
         decision, reported, protocol, parsed.model, len(raw), len(parsed.segments), 0.0, texts=[seg.text for seg in parsed.segments]
     )
+    if review:  # on a copy: the forwarded body keeps what was only warned about
+        copied = copy.deepcopy(parsed)
+        position = {id(seg): i for i, seg in enumerate(parsed.segments)}
+        apply_placeholders([(copied.segments[position[id(seg)]], f) for seg, f in located], keyring, {BLOCK, REDACT, WARN})
+        inspection.review_text = (copied.render() if located else raw).decode("utf-8", "replace")
     if decision == REDACT:
         inspection.restore = apply_placeholders(located, keyring, {REDACT})
         inspection.body = parsed.render()
