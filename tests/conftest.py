@@ -108,18 +108,23 @@ class Upstream:
 
 def _last_user_text(doc: dict) -> str:
     """The text a fake model echoes back: the last user message, whatever the API."""
+    if "prompt" in doc:
+        return doc["prompt"] if isinstance(doc["prompt"], str) else doc["prompt"][0]
     if "contents" in doc or "request" in doc:
         contents = (doc.get("request") or doc)["contents"]
-        return "".join(p.get("text", "") for p in contents[-1]["parts"])
+        return "".join(p.get("text", "") or json.dumps(p.get("functionResponse", "")) for p in contents[-1]["parts"])
     if "input" in doc and "messages" not in doc:
         inp = doc["input"]
         if isinstance(inp, str):
             return inp
-        return "".join(c.get("text", "") for c in inp[-1]["content"]) if isinstance(inp[-1].get("content"), list) else inp[-1].get("content", "")
+        last = inp[-1]
+        if isinstance(last.get("content"), list):
+            return "".join(c.get("text", "") for c in last["content"])
+        return last.get("content") or last.get("output") or last.get("arguments") or ""
     content = doc["messages"][-1]["content"]
     if isinstance(content, str):
         return content
-    return "".join(b.get("text", "") for b in content if isinstance(b, dict))
+    return "".join(b.get("text", "") if b.get("type") != "tool_result" else str(b.get("content")) for b in content if isinstance(b, dict))
 
 
 class _Handler(BaseHTTPRequestHandler):

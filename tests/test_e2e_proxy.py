@@ -133,7 +133,7 @@ def test_anthropic_sdk_blocks_and_redacts(proxy_env, upstream):
         model="claude-test-model", max_tokens=100, system=[{"type": "text", "text": "sys"}],
         messages=[
             {"role": "user", "content": "read config"},
-            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "/repo/.env"}}]},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "/repo/settings.py"}}]},
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": f"AWS_ACCESS_KEY_ID={aws}\n"},
                                          {"type": "text", "text": "what is wrong?"}]},
         ],
@@ -141,11 +141,11 @@ def test_anthropic_sdk_blocks_and_redacts(proxy_env, upstream):
     sent = upstream.last()
     assert aws not in sent.body.decode()
     assert "[REDACTED:aws-access-key-id:" in sent.json()["messages"][2]["content"][0]["content"]
-    assert msg.content[0].text == "You said: what is wrong?"
+    assert msg.content[0].text == f"You said: AWS_ACCESS_KEY_ID={aws}\nwhat is wrong?"  # restored in the echo
     rec = proxy_env.wait_for_record(mark + 1)
     assert rec["endpoint"] == "test-anthropic" and rec["tool"] == "anthropic-sdk-python"
     finding = rec["findings"][0]
-    assert finding["role"] == "tool_result" and finding["path"] == "/repo/.env"
+    assert finding["role"] == "tool_result" and finding["path"] == "/repo/settings.py"
     with pytest.raises(anthropic.PermissionDeniedError) as err:
         ant.messages.create(model="claude-test-model", max_tokens=10, messages=[{"role": "user", "content": "BLOCKME-" + pysecrets.token_hex(8)}])
     assert err.value.body["error"]["type"] == "permission_error"

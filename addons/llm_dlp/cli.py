@@ -189,6 +189,7 @@ def cmd_rules(args) -> int:
 # ---- scan -------------------------------------------------------------------------------------
 def cmd_scan(args) -> int:
     from .adapters import parse_body, raw_body
+    from .paths import find_path_hits, withhold
     from .pipeline import BLOCK, REDACT, WARN, apply_placeholders, line_of, scan_segments
     from .placeholders import KEY_ENV, Keyring
     from .ruleset import load_ruleset
@@ -205,6 +206,16 @@ def cmd_scan(args) -> int:
     parsed = raw_body(raw) if args.protocol == "text" else parse_body(raw, args.protocol or "generic", "")
     # a stable key when one is configured, else a throwaway one: placeholders are still unique per value
     keyring = Keyring(os.environ.get(KEY_ENV, "").encode() or secrets.token_bytes(32))
+    hits = find_path_hits(parsed.segments, ruleset.paths, ())  # offline: rules scoped to groups are left out
+    for h in hits:
+        seg = parsed.segments[h.segment]
+        record = {"rule": h.rule.id, "kind": "protected-path", "action": h.rule.action, "start": h.start, "end": h.end,
+                  "line": line_of(seg.text, h.start), "path": h.path}
+        if parsed.is_json:
+            record["field"] = seg.field
+        print(json.dumps(record) if args.json else f"{args.input}:{record.get('field', '')}: {h.rule.id} (protected path {h.path}, {h.rule.action})") if not args.redact else None
+    if args.redact:
+        withhold(parsed.segments, hits)
     located = scan_segments(ruleset.detector, parsed.segments)
     for seg, f in located:
         line = line_of(seg.text, f.start)
@@ -218,8 +229,8 @@ def cmd_scan(args) -> int:
             print(f"{where}: {f.rule.id} ({f.rule.kind}, {f.rule.action}) at {f.start}-{f.end}")
     if args.redact:
         apply_placeholders(located, keyring, {BLOCK, REDACT, WARN})
-        sys.stdout.buffer.write(parsed.render() if located else raw)
-    return EXIT_FINDINGS if located else EXIT_CLEAN
+        sys.stdout.buffer.write(parsed.render() if located or hits else raw)
+    return EXIT_FINDINGS if located or hits else EXIT_CLEAN
 
 
 # ---- run --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from .adapters import Segment, parse_body
 from .engine.detector import Detector, Finding
+from .paths import PathHit, PathRule, find_path_hits, withhold
 from .placeholders import Keyring
 
 # Segments are joined for one scan; no rule pattern can match across this separator's NUL.
@@ -58,7 +59,10 @@ class Inspection:
 
     def block_message(self) -> str:
         blocking = [f for f in self.findings if f.action == BLOCK]
-        shown = "; ".join(f"rule {f.rule} ({f.kind}) in {f.field or 'body'} line {f.line}" for f in blocking[:5])
+        shown = "; ".join(
+            f"protected path {f.path} (rule {f.rule})" if f.kind == "protected-path" else f"rule {f.rule} ({f.kind}) in {f.field or 'body'} line {f.line}"
+            for f in blocking[:5]
+        )
         more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
         return f"Request blocked by llm-dlp: {shown}{more}. Remove the secret and retry; ask your security team if this is wrong."
 
@@ -82,16 +86,21 @@ def scan_segments(detector: Detector, segments: list[Segment]) -> list[tuple[Seg
 
 
 def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, keyring: Keyring,
-                    actions: dict[str, str] | None = None, review: bool = False) -> Inspection:
+                    actions: dict[str, str] | None = None, review: bool = False,
+                    path_rules: tuple[PathRule, ...] = (), groups: tuple[str, ...] = ()) -> Inspection:
     """``actions``: rule id -> action overriding the rule's own (a group's stricter rule set).
-    ``review``: also produce ``review_text``, the body with every finding redacted."""
+    ``review``: also produce ``review_text``, the body with every finding redacted.
+    ``path_rules`` (for a user in ``groups``): protected files are handled before secrets."""
     started = time.perf_counter()
     parsed = parse_body(raw, protocol, path)
+    hits = find_path_hits(parsed.segments, path_rules, groups)
+    path_reported = [_report_path(parsed.segments[h.segment], h, keyring) for h in hits]
+    withhold(parsed.segments, hits)
     located = scan_segments(detector, parsed.segments)
     if actions:
         located = [(seg, _with_action(f, actions.get(f.rule.id))) for seg, f in located]
-    reported = [_report(seg, f, keyring) for seg, f in located]
-    used = {f.action for _, f in located}
+    reported = path_reported + [_report(seg, f, keyring) for seg, f in located]
+    used = {f.action for f in reported}
     decision = BLOCK if BLOCK in used else REDACT if REDACT in used else WARN if WARN in used else ALLOW
     inspection = Inspection(
         decision, reported, protocol, parsed.model, len(raw), len(parsed.segments), 0.0, texts=[seg.text for seg in parsed.segments]
@@ -121,6 +130,14 @@ def _report(seg: Segment, f: Finding, keyring: Keyring) -> Reported:
         start=f.start,
         end=f.end,
         value_hash=keyring.fingerprint(f.value),
+    )
+
+
+def _report_path(seg: Segment, hit: PathHit, keyring: Keyring) -> Reported:
+    return Reported(
+        rule=hit.rule.id, kind="protected-path", severity="high", action=hit.rule.action, field=seg.field, role=seg.role,
+        path=hit.path, line=line_of(seg.text, hit.start), start=hit.start, end=hit.end,
+        value_hash=keyring.fingerprint(seg.text[hit.start : hit.end]),
     )
 
 

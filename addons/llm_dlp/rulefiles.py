@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-SECTIONS = ("secrets", "endpoints", "tools", "allow", "packages", "policy")
+SECTIONS = ("secrets", "endpoints", "tools", "allow", "packages", "policy", "paths")
 OBJECT_SECTIONS = ("allow", "policy")  # one object per file, not a list
 RULE_SUFFIXES = (".yaml", ".yml")
 
@@ -65,6 +65,7 @@ class RuleDocument:
     allow: list[Located] = field(default_factory=list)
     packages: list[Located] = field(default_factory=list)
     policy: list[Located] = field(default_factory=list)
+    paths: list[Located] = field(default_factory=list)
 
 
 @cache

@@ -12,6 +12,7 @@ from .engine.detector import Detector
 from .engine.rules import AllowList, SecretRule, compile_allow, compile_rule
 from .rulefiles import RuleError, RuleFileError, load_directory, rule_files
 from .packages import PackagePolicy, compile_packages
+from .paths import PathRule, compile_paths
 from .policy import Policy, compile_policy
 from .tools import ToolClassifier, compile_tools
 
@@ -25,6 +26,7 @@ class RuleSet:
     tools: ToolClassifier
     packages: PackagePolicy
     policy: Policy
+    paths: tuple[PathRule, ...] = ()
 
     @property
     def rules(self) -> tuple[SecretRule, ...]:
@@ -69,6 +71,7 @@ def load_ruleset(directory: Path) -> RuleSet:
     tools = compile_tools(doc.tools, errors)
     packages = compile_packages(doc.packages, {f: Path(f).parent for f in doc.files}, errors)
     policy = compile_policy(doc.policy, errors)
+    paths = compile_paths(doc.paths, errors)
     known = {r.id for r in rules}
     for i, access in enumerate(policy.access):
         for rule_id in access.actions:
@@ -76,7 +79,7 @@ def load_ruleset(directory: Path) -> RuleSet:
                 errors.append(doc.policy[0].error(f"access/{i}/actions", f"no secret rule named {rule_id!r}"))
     if errors:
         raise RuleFileError(errors)
-    return RuleSet(str(directory), digest, Detector(rules, allow), catalog, tools, packages, policy)
+    return RuleSet(str(directory), digest, Detector(rules, allow), catalog, tools, packages, policy, paths)
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,38 @@ def set_at(doc: Any, pointer: Pointer, value: str) -> None:
     target[pointer[-1]] = value
 
 
+PATH_KEYS = ("file_path", "filePath", "path", "filename", "fileName", "relativeFilePath", "uri", "notebook_path")
+CONTENT_KEYS = ("content", "text", "snippet", "code", "source", "contents")
+
+
+def path_in(args: Any) -> str | None:
+    """The file a tool call's arguments name (a dict, or a JSON string of one)."""
+    if isinstance(args, str):
+        try:
+            args = json.loads(args)
+        except ValueError:
+            return None
+    if isinstance(args, dict):
+        return next((args[k] for k in PATH_KEYS if isinstance(args.get(k), str) and args[k]), None)
+    return None
+
+
+def attribute_file_objects(doc: Any, notes: Annotations, pointer: Pointer = ()) -> None:
+    """Any object pairing a path with content ({"path": ..., "content": ...}: neighbour snippets,
+    editor state, file attachments) marks that content as the file's, unless already attributed."""
+    if isinstance(doc, dict):
+        path = path_in(doc)
+        if path:
+            for key in CONTENT_KEYS:
+                if isinstance(doc.get(key), (str, list)) and (pointer + (key,)) not in notes.paths:
+                    notes.mark(pointer + (key,), "file", path)
+        for k, v in doc.items():
+            attribute_file_objects(v, notes, pointer + (k,))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            attribute_file_objects(v, notes, pointer + (i,))
+
+
 def segments_of(doc: Any, notes: Annotations) -> list[Segment]:
     out = []
     for pointer, text in string_leaves(doc):
@@ -121,6 +153,7 @@ def parse_body(raw: bytes, protocol: str, path: str) -> ParsedBody:
         return raw_body(raw)
     annotate = annotators.get(protocol)
     notes = annotate(doc, path) if annotate and isinstance(doc, dict) else Annotations()
+    attribute_file_objects(doc, notes)
     return ParsedBody(doc, segments_of(doc, notes), notes.model or _top_model(doc), True)
 
 

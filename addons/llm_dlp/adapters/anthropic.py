@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import Annotations
-
-FILE_PATH_KEYS = ("file_path", "path", "filePath", "notebook_path")
+from . import Annotations, path_in
 
 
 def annotate(doc: dict[str, Any], path: str) -> Annotations:
@@ -33,8 +31,7 @@ def _block(notes: Annotations, at: tuple, block: Any, tool_paths: dict[str, str]
     if kind in ("image", "document") and isinstance(block.get("source"), dict) and block["source"].get("type") == "base64":
         notes.skip.add(at + ("source", "data"))
     elif kind in ("tool_use", "server_tool_use"):
-        inputs = block.get("input") if isinstance(block.get("input"), dict) else {}
-        file_path = next((inputs[k] for k in FILE_PATH_KEYS if isinstance(inputs.get(k), str)), None)
+        file_path = path_in(block.get("input"))
         if file_path and isinstance(block.get("id"), str):
             tool_paths[block["id"]] = file_path
         notes.mark(at, "tool_call", file_path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import Annotations
+from . import Annotations, path_in
 
 _MODEL_IN_PATH = re.compile(r"/models/([^/:]+):")
 
@@ -19,6 +19,7 @@ def annotate(doc: dict[str, Any], path: str) -> Annotations:
     for key in ("systemInstruction", "system_instruction"):
         if key in inner:
             notes.mark(at + (key,), "system")
+    call_paths: dict[str, str] = {}  # function name -> file of its latest call
     for i, content in enumerate(inner.get("contents") or []):
         if not isinstance(content, dict):
             continue
@@ -31,8 +32,12 @@ def annotate(doc: dict[str, Any], path: str) -> Annotations:
             if "inlineData" in part or "inline_data" in part:
                 notes.skip.add(p_at + ("inlineData", "data"))
                 notes.skip.add(p_at + ("inline_data", "data"))
-            elif "functionCall" in part:
-                notes.mark(p_at, "tool_call")
-            elif "functionResponse" in part:
-                notes.mark(p_at, "tool_result")
+            elif isinstance(part.get("functionCall"), dict):
+                call = part["functionCall"]
+                file = path_in(call.get("args"))
+                if file:
+                    call_paths[call.get("name")] = file
+                notes.mark(p_at, "tool_call", file)
+            elif isinstance(part.get("functionResponse"), dict):
+                notes.mark(p_at, "tool_result", call_paths.pop(part["functionResponse"].get("name"), None))
     return notes

@@ -1,0 +1,140 @@
+"""Protected paths: content that comes from files the organisation marks as off-limits is
+blocked, withheld (replaced by a short note) or recorded, wherever the tools put it.
+
+A segment's file comes from the adapters (tool results matched to their calls, Copilot's
+``Path:`` marker, objects that pair a path with content). Inside free text, regions are found
+from the markers tools write: ``<attachment filePath="…">``, ``// FILEPATH: …`` lines, and
+fenced code blocks headed by a file name (Aider, Continue)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+
+from .rulefiles import Located, RuleError
+
+NOTE = "[llm-dlp: the content of {path} was withheld by policy {rule}. Ask the developer to describe it instead.]"
+MIN_COPY = 40  # a withheld file's content is also removed where it is copied, if at least this long
+
+
+@dataclass(frozen=True)
+class PathRule:
+    id: str
+    action: str
+    patterns: tuple[re.Pattern[str], ...]
+    groups: tuple[str, ...] = ()  # empty: everyone
+    description: str = ""
+
+    def matches(self, path: str) -> bool:
+        path = path.replace("\\", "/")
+        return any(p.search(path) for p in self.patterns)
+
+    def applies_to(self, groups: tuple[str, ...]) -> bool:
+        return not self.groups or bool(set(self.groups) & set(groups))
+
+
+def glob_regex(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
+    """``**`` crosses directories, ``*`` and ``?`` do not. A pattern starting with ``/`` is
+    absolute; any other matches the end of a path at a directory boundary (repo-relative)."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    body = "".join(out)
+    anchor = "^" if pattern.startswith("/") else r"(?:^|/)"
+    return re.compile(anchor + body + "$", 0 if case_sensitive else re.IGNORECASE)
+
+
+def compile_paths(entries: list[Located], errors: list[RuleError]) -> tuple[PathRule, ...]:
+    rules = []
+    for entry in entries:
+        d = entry.data
+        cs = d.get("case_sensitive", False)
+        patterns = tuple(glob_regex(p[2:] if p.startswith("./") else p, cs) for p in d["patterns"])
+        rules.append(PathRule(d["id"], d["action"], patterns, tuple(d.get("groups", ())), d.get("description", "")))
+    return tuple(rules)
+
+
+# ---- file regions inside free text -----------------------------------------------------------
+_ATTACHMENT = re.compile(r"<attachment\b[^>]*?\bfilePath=\"([^\"]+)\"[^>]*>(.*?)</attachment>", re.DOTALL)
+_FILEPATH_MARK = re.compile(r"^[ \t]*(?://|#|--|;|<!--)[ \t]*FILEPATH:[ \t]*(\S[^\n]*?)[ \t]*(?:-->)?[ \t]*$", re.MULTILINE)
+_FENCE_WITH_NAME = re.compile(r"(?:^|\n)(?:[ \t]*(?:[#*`]*\s*)?([\w./\\-]+\.[\w]+)`?[ \t]*:?[ \t]*\n)?```[ \t]*([\w+.#-]*)(?:[ \t]+([\w./\\-]+\.[\w]+))?[^\n]*\n(.*?)```", re.DOTALL)
+
+
+def file_regions(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, path) of file content inside free text."""
+    regions = [(m.start(2), m.end(2), m.group(1)) for m in _ATTACHMENT.finditer(text)]
+    marks = list(_FILEPATH_MARK.finditer(text))
+    for n, m in enumerate(marks):
+        # a marked excerpt runs to the next marker, or to the end of its code fence
+        stop = marks[n + 1].start() if n + 1 < len(marks) else len(text)
+        fence_end = text.find("```", m.end(), stop)
+        regions.append((m.end(), fence_end if fence_end >= 0 else stop, m.group(1)))
+    for m in _FENCE_WITH_NAME.finditer(text):
+        path = m.group(3) or m.group(1)
+        if path and not any(s <= m.start(4) < e for s, e, _ in regions):
+            regions.append((m.start(4), m.end(4), path))
+    return sorted(regions)
+
+
+@dataclass(frozen=True)
+class PathHit:
+    rule: PathRule
+    path: str
+    segment: int  # index into the request's segments
+    start: int
+    end: int
+
+
+def find_path_hits(segments, rules: tuple[PathRule, ...], groups: tuple[str, ...]) -> list[PathHit]:
+    active = [r for r in rules if r.applies_to(groups)]
+    if not active:
+        return []
+    hits = []
+    for i, seg in enumerate(segments):
+        spans = [(0, len(seg.text), seg.path)] if seg.path else []
+        spans += file_regions(seg.text) if "FILEPATH" in seg.text or "```" in seg.text or "<attachment" in seg.text else []
+        for start, end, path in spans:
+            rule = next((r for r in active if r.matches(path)), None)
+            if rule and end > start:
+                hits.append(PathHit(rule, path, i, start, end))
+    return hits
+
+
+def withhold(segments, hits: list[PathHit]) -> None:
+    """Replace the content of every ``redact`` hit, and its copies elsewhere, by a note."""
+    redact = [h for h in hits if h.rule.action == "redact"]
+    copies: dict[str, str] = {}
+    for seg_index in {h.segment for h in redact}:
+        seg = segments[seg_index]
+        text = seg.text
+        mine = sorted((h for h in redact if h.segment == seg_index), key=lambda h: h.start, reverse=True)
+        taken: list[tuple[int, int]] = []
+        for h in mine:
+            if any(h.start < e and s < h.end for s, e in taken):
+                continue  # the whole segment is withheld already
+            taken.append((h.start, h.end))
+            content = text[h.start : h.end]
+            note = NOTE.format(path=h.path, rule=h.rule.id)
+            if len(content.strip()) >= MIN_COPY:
+                copies[content.strip()] = note
+            text = text[: h.start] + note + text[h.end :]
+        seg.text = text
+    for seg in segments:
+        for content, note in copies.items():
+            if content in seg.text:
+                seg.text = seg.text.replace(content, note)
