@@ -302,7 +302,7 @@ class LlmDlp:
         overrides = state.grant.access.actions if state.grant else {}
         groups = state.grant.identity.groups if state.grant else ()
         inspection = await asyncio.to_thread(inspect_request, raw, state.endpoint.protocol, req.path, ruleset.detector, keyring, overrides,
-                                             self.incidents is not None, ruleset.paths, groups)
+                                             self.incidents is not None, ruleset.paths, groups, ruleset.fingerprints)
         state.inspection = inspection
         state.decision = inspection.decision
         if state.grant and (refusal := ruleset.policy.check_model(state.grant, inspection.model)):

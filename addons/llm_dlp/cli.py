@@ -67,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--confdir", default="~/.mitmproxy", metavar="DIR", help="where the proxy's placeholder key lives (LLM_DLP_PLACEHOLDER_KEY wins)")
         p.add_argument("--key-file", default=None, metavar="FILE", help="the placeholder key file, if not the confdir default")
 
+    fingerprint = sub.add_parser("fingerprint", help="fingerprint private repositories")
+    fp_sub = fingerprint.add_subparsers(dest="fingerprint_command", required=True)
+    fp_index = fp_sub.add_parser("index", help="build a fingerprint index of proprietary code",
+                                 description="Index the source files under each REPO_DIR (winnowing fingerprints, renaming- and re-indentation-proof). Re-runs are incremental; fingerprints also found in --public code or in more than --max-files indexed files are dropped.")
+    fp_index.add_argument("repos", nargs="+", type=Path, metavar="REPO_DIR")
+    fp_index.add_argument("--out", required=True, type=Path, metavar="INDEX")
+    fp_index.add_argument("--public", nargs="*", type=Path, default=[], metavar="DIR", help="public or boilerplate code whose fingerprints are left out")
+    fp_index.add_argument("--max-files", type=int, default=10, help="drop fingerprints found in more indexed files than this (default 10)")
+
     report = sub.add_parser("report", help="write an HTML governance report from audit files",
                             description="A self-contained HTML report (inline SVG charts): adoption by tool, model and group over time, findings and blocks by rule, refused endpoints, unapproved packages.")
     report.add_argument("--audit", nargs="+", required=True, metavar="FILE")
@@ -82,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": cmd_run, "scan": cmd_scan, "rules": cmd_rules, "keyhash": cmd_keyhash, "audit": cmd_audit, "lineage": cmd_lineage, "report": cmd_report}[args.command]
+    handler = {"run": cmd_run, "scan": cmd_scan, "rules": cmd_rules, "keyhash": cmd_keyhash, "audit": cmd_audit, "lineage": cmd_lineage, "report": cmd_report, "fingerprint": cmd_fingerprint}[args.command]
     return handler(args)
 
 
@@ -147,6 +156,22 @@ def cmd_lineage(args) -> int:
             p = m.provenance
             print(f"{m.file}:{m.start}-{m.end}\t{p.model or '?'}\tvia {p.tool} ({p.endpoint})\t{p.user or '?'}\t{p.ts}")
         print(f"{len(matches)} AI-generated range(s), {sum(m.end - m.start + 1 for m in matches)} lines")
+    return EXIT_CLEAN
+
+
+def cmd_fingerprint(args) -> int:
+    import time
+
+    from .fingerprint import build_index, print_progress
+
+    missing = [str(p) for p in [*args.repos, *args.public] if not p.is_dir()]
+    if missing:
+        print(f"llm-dlp fingerprint index: not a directory: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_ERROR
+    started = time.perf_counter()
+    stats = build_index(args.repos, args.out, args.public, args.max_files, progress=print_progress)
+    print(f"{args.out}: {stats['files']} files, {stats['lines']} lines, {stats['fingerprints']} fingerprints, "
+          f"{stats['bytes'] / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s")
     return EXIT_CLEAN
 
 

@@ -98,6 +98,52 @@ class PathHit:
     segment: int  # index into the request's segments
     start: int
     end: int
+    kind: str = "protected-path"  # or protected-code: a fingerprint match, the path is the indexed file
+
+
+@dataclass(frozen=True)
+class FingerprintRule:
+    rule: PathRule  # id, action, groups
+    index: object  # a FingerprintIndex
+    threshold: int
+    window_lines: int
+
+
+def compile_fingerprints(entries: list[Located], errors: list[RuleError]) -> tuple[FingerprintRule, ...]:
+    from pathlib import Path
+
+    from .fingerprint import FingerprintIndex
+
+    out = []
+    for entry in entries:
+        d = entry.data
+        try:
+            index = FingerprintIndex(Path(entry.file).parent / d["index"])
+        except (OSError, ValueError) as exc:
+            errors.append(entry.error("index", f"cannot load the fingerprint index: {exc}"))
+            continue
+        out.append(FingerprintRule(PathRule(d["id"], d["action"], (), tuple(d.get("groups", ())), d.get("description", "")),
+                                   index, d.get("threshold", 8), d.get("window_lines", 30)))
+    return tuple(out)
+
+
+def find_code_hits(segments, rules: tuple[FingerprintRule, ...], groups: tuple[str, ...]) -> list[PathHit]:
+    """Segments holding code from an indexed repository: the matched lines, as hits."""
+    from .fingerprint import match
+
+    active = [r for r in rules if r.rule.applies_to(groups)]
+    hits = []
+    for i, seg in enumerate(segments):
+        if not active or len(seg.text) < 200:
+            continue
+        starts: list[int] = []  # line start offsets, computed on the first match
+        for fr in active:
+            for m in match(fr.index, seg.text, fr.threshold, fr.window_lines):
+                starts = starts or [0] + [n.end() for n in re.finditer("\n", seg.text)]
+                start = starts[m.first_line - 1]
+                end = starts[m.last_line] - 1 if m.last_line < len(starts) else len(seg.text)
+                hits.append(PathHit(fr.rule, m.file, i, start, end, "protected-code"))
+    return hits
 
 
 def find_path_hits(segments, rules: tuple[PathRule, ...], groups: tuple[str, ...]) -> list[PathHit]:
@@ -129,7 +175,7 @@ def withhold(segments, hits: list[PathHit]) -> None:
                 continue  # the whole segment is withheld already
             taken.append((h.start, h.end))
             content = text[h.start : h.end]
-            note = NOTE.format(path=h.path, rule=h.rule.id)
+            note = NOTE.format(path=h.path if h.kind == "protected-path" else f"code matching {h.path}", rule=h.rule.id)
             if len(content.strip()) >= MIN_COPY:
                 copies[content.strip()] = note
             text = text[: h.start] + note + text[h.end :]

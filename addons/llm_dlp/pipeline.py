@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from .adapters import Segment, parse_body
 from .engine.detector import Detector, Finding
-from .paths import PathHit, PathRule, find_path_hits, withhold
+from .paths import FingerprintRule, PathHit, PathRule, find_code_hits, find_path_hits, withhold
 from .placeholders import Keyring
 
 # Segments are joined for one scan; no rule pattern can match across this separator's NUL.
@@ -60,7 +60,9 @@ class Inspection:
     def block_message(self) -> str:
         blocking = [f for f in self.findings if f.action == BLOCK]
         shown = "; ".join(
-            f"protected path {f.path} (rule {f.rule})" if f.kind == "protected-path" else f"rule {f.rule} ({f.kind}) in {f.field or 'body'} line {f.line}"
+            f"protected path {f.path} (rule {f.rule})" if f.kind == "protected-path"
+            else f"code from the protected repository file {f.path} (rule {f.rule})" if f.kind == "protected-code"
+            else f"rule {f.rule} ({f.kind}) in {f.field or 'body'} line {f.line}"
             for f in blocking[:5]
         )
         more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
@@ -87,13 +89,16 @@ def scan_segments(detector: Detector, segments: list[Segment]) -> list[tuple[Seg
 
 def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, keyring: Keyring,
                     actions: dict[str, str] | None = None, review: bool = False,
-                    path_rules: tuple[PathRule, ...] = (), groups: tuple[str, ...] = ()) -> Inspection:
+                    path_rules: tuple[PathRule, ...] = (), groups: tuple[str, ...] = (),
+                    code_rules: tuple[FingerprintRule, ...] = ()) -> Inspection:
     """``actions``: rule id -> action overriding the rule's own (a group's stricter rule set).
     ``review``: also produce ``review_text``, the body with every finding redacted.
     ``path_rules`` (for a user in ``groups``): protected files are handled before secrets."""
     started = time.perf_counter()
     parsed = parse_body(raw, protocol, path)
     hits = find_path_hits(parsed.segments, path_rules, groups)
+    withheld = {h.segment for h in hits if h.start == 0}
+    hits += [h for h in find_code_hits(parsed.segments, code_rules, groups) if h.segment not in withheld]
     path_reported = [_report_path(parsed.segments[h.segment], h, keyring) for h in hits]
     withhold(parsed.segments, hits)
     located = scan_segments(detector, parsed.segments)
@@ -135,7 +140,7 @@ def _report(seg: Segment, f: Finding, keyring: Keyring) -> Reported:
 
 def _report_path(seg: Segment, hit: PathHit, keyring: Keyring) -> Reported:
     return Reported(
-        rule=hit.rule.id, kind="protected-path", severity="high", action=hit.rule.action, field=seg.field, role=seg.role,
+        rule=hit.rule.id, kind=hit.kind, severity="high", action=hit.rule.action, field=seg.field, role=seg.role,
         path=hit.path, line=line_of(seg.text, hit.start), start=hit.start, end=hit.end,
         value_hash=keyring.fingerprint(seg.text[hit.start : hit.end]),
     )

@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-SECTIONS = ("secrets", "endpoints", "tools", "allow", "packages", "policy", "paths")
+SECTIONS = ("secrets", "endpoints", "tools", "allow", "packages", "policy", "paths", "fingerprints")
 OBJECT_SECTIONS = ("allow", "policy")  # one object per file, not a list
 RULE_SUFFIXES = (".yaml", ".yml")
 
@@ -66,6 +66,7 @@ class RuleDocument:
     packages: list[Located] = field(default_factory=list)
     policy: list[Located] = field(default_factory=list)
     paths: list[Located] = field(default_factory=list)
+    fingerprints: list[Located] = field(default_factory=list)
 
 
 @cache

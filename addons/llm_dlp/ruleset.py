@@ -12,7 +12,7 @@ from .engine.detector import Detector
 from .engine.rules import AllowList, SecretRule, compile_allow, compile_rule
 from .rulefiles import RuleError, RuleFileError, load_directory, rule_files
 from .packages import PackagePolicy, compile_packages
-from .paths import PathRule, compile_paths
+from .paths import FingerprintRule, PathRule, compile_fingerprints, compile_paths
 from .policy import Policy, compile_policy
 from .tools import ToolClassifier, compile_tools
 
@@ -27,6 +27,7 @@ class RuleSet:
     packages: PackagePolicy
     policy: Policy
     paths: tuple[PathRule, ...] = ()
+    fingerprints: tuple[FingerprintRule, ...] = ()
 
     @property
     def rules(self) -> tuple[SecretRule, ...]:
@@ -34,7 +35,8 @@ class RuleSet:
 
 
 def directory_digest(directory: Path) -> str:
-    """A digest of the rule files' names and contents: it changes when any of them does."""
+    """A digest of the rule files' names and contents, and of the other files beside them
+    (htpasswd, CAs, fingerprint indexes) by size and time: it changes when any of them does."""
     h = hashlib.sha256()
     for path in rule_files(directory):
         h.update(path.name.encode() + b"\0")
@@ -42,6 +44,10 @@ def directory_digest(directory: Path) -> str:
             h.update(path.read_bytes())
         except OSError:
             h.update(b"<unreadable>")
+    if directory.is_dir():
+        for other in sorted(p for p in directory.iterdir() if p.is_file() and p.suffix not in (".yaml", ".yml")):
+            stat = other.stat()
+            h.update(f"{other.name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
     return h.hexdigest()
 
 
@@ -72,6 +78,7 @@ def load_ruleset(directory: Path) -> RuleSet:
     packages = compile_packages(doc.packages, {f: Path(f).parent for f in doc.files}, errors)
     policy = compile_policy(doc.policy, errors)
     paths = compile_paths(doc.paths, errors)
+    fingerprints = compile_fingerprints(doc.fingerprints, errors)
     known = {r.id for r in rules}
     for i, access in enumerate(policy.access):
         for rule_id in access.actions:
@@ -79,7 +86,7 @@ def load_ruleset(directory: Path) -> RuleSet:
                 errors.append(doc.policy[0].error(f"access/{i}/actions", f"no secret rule named {rule_id!r}"))
     if errors:
         raise RuleFileError(errors)
-    return RuleSet(str(directory), digest, Detector(rules, allow), catalog, tools, packages, policy, paths)
+    return RuleSet(str(directory), digest, Detector(rules, allow), catalog, tools, packages, policy, paths, fingerprints)
 
 
 @dataclass(frozen=True)
