@@ -11,22 +11,16 @@ llm-dlp may add an event (a held fragment flushed), so events are not matched on
 from __future__ import annotations
 
 import argparse
-import json
-import ssl
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import conftest  # noqa: E402
-from proxy_latency import start_mitmdump  # noqa: E402
+from harness import three_paths  # noqa: E402
 
 
 def one_stream(client: httpx.Client, url: str, upstream) -> tuple[float, float, list[float]]:
@@ -51,43 +45,27 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=15)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as d:
-        base = Path(d)
-        pki = conftest.make_pki(base)
-        server, upstream = conftest.serve_upstream(pki)
-        (base / "dlp").mkdir()
-        dlp = conftest.start_proxy(base / "dlp", pki, upstream.port)
-        mitm, mitm_port, mitm_ca = start_mitmdump(base, pki)
+    with three_paths() as (upstream, clients):
         url = f"{upstream.url}/v1/chat/completions"
-        clients = {
-            "direct": httpx.Client(verify=ssl.create_default_context(cafile=str(pki.ca_file)), timeout=30),
-            "mitmproxy": httpx.Client(proxy=f"http://127.0.0.1:{mitm_port}", verify=ssl.create_default_context(cafile=str(mitm_ca)), timeout=30),
-            "llm-dlp": httpx.Client(proxy=dlp.url, verify=ssl.create_default_context(cafile=str(dlp.ca)), timeout=30),
-        }
         results = {k: ([], [], []) for k in clients}
-        try:
-            for c in clients.values():
-                one_stream(c, url, upstream)  # connections set up before timing
-            for _ in range(args.runs):  # interleaved
-                for name, c in clients.items():
-                    ttfb, up_first, lags = one_stream(c, url, upstream)
-                    results[name][0].append(ttfb)
-                    results[name][1].append(ttfb - up_first)
-                    results[name][2].extend(lags)
-        finally:
-            conftest.stop_proxy(dlp)
-            mitm.terminate()
-            server.shutdown()
-        print(f"{args.runs} streams each; times in ms (median; p95 for lag)")
-        print(f"{'':12}{'TTFB':>10}{'first event after upstream sent it':>38}{'event lag p50':>16}{'p95':>10}")
-        for name, (ttfb, after, lags) in results.items():
-            lags_sorted = sorted(lags)
-            p95 = lags_sorted[int(len(lags_sorted) * 0.95) - 1] if lags_sorted else float("nan")
-            print(f"{name:12}{statistics.median(ttfb) * 1000:>10.2f}{statistics.median(after) * 1000:>38.2f}"
-                  f"{statistics.median(lags) * 1000 if lags else float('nan'):>16.2f}{p95 * 1000:>10.2f}")
-        d_ttfb = statistics.median(results["llm-dlp"][0]) - statistics.median(results["mitmproxy"][0])
-        print(f"llm-dlp TTFB vs plain mitmproxy: {d_ttfb * 1000:+.2f} ms; vs direct: "
-              f"{(statistics.median(results['llm-dlp'][0]) - statistics.median(results['direct'][0])) * 1000:+.2f} ms")
+        for c in clients.values():
+            one_stream(c, url, upstream)  # connections set up before timing
+        for _ in range(args.runs):  # interleaved
+            for name, c in clients.items():
+                ttfb, up_first, lags = one_stream(c, url, upstream)
+                results[name][0].append(ttfb)
+                results[name][1].append(ttfb - up_first)
+                results[name][2].extend(lags)
+    print(f"{args.runs} streams each; times in ms (median; p95 for lag)")
+    print(f"{'':12}{'TTFB':>10}{'first event after upstream sent it':>38}{'event lag p50':>16}{'p95':>10}")
+    for name, (ttfb, after, lags) in results.items():
+        lags_sorted = sorted(lags)
+        p95 = lags_sorted[int(len(lags_sorted) * 0.95) - 1] if lags_sorted else float("nan")
+        print(f"{name:12}{statistics.median(ttfb) * 1000:>10.2f}{statistics.median(after) * 1000:>38.2f}"
+              f"{statistics.median(lags) * 1000 if lags else float('nan'):>16.2f}{p95 * 1000:>10.2f}")
+    d_ttfb = statistics.median(results["llm-dlp"][0]) - statistics.median(results["mitmproxy"][0])
+    print(f"llm-dlp TTFB vs plain mitmproxy: {d_ttfb * 1000:+.2f} ms; vs direct: "
+          f"{(statistics.median(results['llm-dlp'][0]) - statistics.median(results['direct'][0])) * 1000:+.2f} ms")
 
 
 if __name__ == "__main__":

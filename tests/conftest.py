@@ -149,6 +149,8 @@ class _Handler(BaseHTTPRequestHandler):
         said = _last_user_text(doc)
         # "REVERSE:<text>" makes the fake model write text the request never contained
         echo = "You said: " + (said[len("REVERSE:"):][::-1] if said.startswith("REVERSE:") else said)
+        if self.headers.get("x-fake-reply") == "short":  # benchmarks: a small answer to a big prompt
+            echo = "ok"
         path = self.path.split("?")[0]
         if doc.get("stream") or "streamGenerateContent" in path:
             return self._stream(path, doc, echo)

@@ -1,13 +1,11 @@
 """The addon in-process with mitmproxy's test helpers: fail closed, reload, mitmdump -s."""
 
-import asyncio
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
 from mitmproxy.test import taddons, tflow
 
 from llm_dlp.addon import LlmDlp

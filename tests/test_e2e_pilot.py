@@ -14,7 +14,6 @@ import time
 import bcrypt
 import httpx
 import pytest
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import socket
 import ssl
 import subprocess
 import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +18,6 @@ import pytest
 from conftest import ROOT, start_proxy, stop_proxy
 
 MONITORING = ROOT / "deploy" / "monitoring"
-pytestmark = pytest.mark.skipif(not shutil.which("promtool"), reason="prometheus is installed by deploy/bootstrap.sh test")
 
 
 def test_alert_rules_check_and_unit_tests():

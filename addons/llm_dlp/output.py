@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .adapters import set_at, string_leaves
+from .adapters import load_json, set_at, string_leaves
 from .engine.detector import Detector
 from .lineage import LineageRecorder
 from .packages import PackageFinding, PackagePolicy
@@ -83,11 +83,7 @@ class OutputInspector:
 
     def rewrite_body(self, raw: bytes) -> bytes:
         """A whole response body: every string of a JSON body, or the body as text."""
-        text = raw.decode("utf-8", "surrogateescape")
-        try:
-            doc = json.loads(text) if text.lstrip()[:1] in ("{", "[") else None
-        except ValueError:
-            doc = None
+        text, doc = load_json(raw)
         if doc is None:
             return (self.process(text) + self.check_packages(text, with_note=False)).encode("utf-8", "surrogateescape")
         self.observe(doc)

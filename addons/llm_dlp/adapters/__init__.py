@@ -139,16 +139,21 @@ def raw_body(raw: bytes) -> ParsedBody:
     return ParsedBody(None, [Segment((), text, "raw")] if text else [], None, False)
 
 
+def load_json(raw: bytes) -> tuple[str, Any]:
+    """The body as text, and its JSON document (None when it is not JSON)."""
+    text = raw.decode("utf-8", "surrogateescape")
+    try:
+        return text, json.loads(text) if text.lstrip()[:1] in ("{", "[") else None
+    except ValueError:
+        return text, None
+
+
 def parse_body(raw: bytes, protocol: str, path: str) -> ParsedBody:
     """Parse a request body for ``protocol``; anything that is not JSON is inspected as raw text."""
     from . import anthropic, gemini, openai
 
     annotators = {"openai": openai.annotate, "anthropic": anthropic.annotate, "gemini": gemini.annotate}
-    text = raw.decode("utf-8", "surrogateescape")
-    try:
-        doc = json.loads(text) if text.lstrip()[:1] in ("{", "[") else None
-    except ValueError:
-        doc = None
+    _, doc = load_json(raw)
     if doc is None:
         return raw_body(raw)
     annotate = annotators.get(protocol)
