@@ -76,6 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
     fp_index.add_argument("--public", nargs="*", type=Path, default=[], metavar="DIR", help="public or boilerplate code whose fingerprints are left out")
     fp_index.add_argument("--max-files", type=int, default=10, help="drop fingerprints found in more indexed files than this (default 10)")
 
+    pac = sub.add_parser("pac", help="print a PAC file for developer machines",
+                         description="A proxy auto-config script that sends the catalog's AI endpoints through the proxy (with no DIRECT fallback: fail closed) and everything else direct or to --fallback.")
+    pac.add_argument("--proxy", required=True, metavar="HOST:PORT", help="the llm-dlp proxy as clients reach it")
+    pac.add_argument("--rules", type=Path, default=None, metavar="DIR", help="rules directory (default: the bundled rules/)")
+    pac.add_argument("--fallback", default="DIRECT", metavar="PAC_RESULT", help="for other traffic, e.g. 'PROXY corp-proxy:3128' (default DIRECT)")
+
+    ca = sub.add_parser("ca", help="export the proxy's CA certificate")
+    ca_sub = ca.add_subparsers(dest="ca_command", required=True)
+    ca_export = ca_sub.add_parser("export", help="write the CA certificate (never its key)",
+                                  description="Write the proxy's CA certificate for trust stores: PEM (Linux, curl, Python, Node), DER (Windows, Java keytool), or a key-less PKCS#12 bundle.")
+    ca_export.add_argument("--format", choices=["pem", "der", "p12"], default="pem")
+    ca_export.add_argument("--confdir", default="~/.mitmproxy", metavar="DIR")
+    ca_export.add_argument("--out", type=Path, default=None, metavar="FILE", help="default: standard output")
+
     report = sub.add_parser("report", help="write an HTML governance report from audit files",
                             description="A self-contained HTML report (inline SVG charts): adoption by tool, model and group over time, findings and blocks by rule, refused endpoints, unapproved packages.")
     report.add_argument("--audit", nargs="+", required=True, metavar="FILE")
@@ -91,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": cmd_run, "scan": cmd_scan, "rules": cmd_rules, "keyhash": cmd_keyhash, "audit": cmd_audit, "lineage": cmd_lineage, "report": cmd_report, "fingerprint": cmd_fingerprint}[args.command]
+    handler = {"run": cmd_run, "scan": cmd_scan, "rules": cmd_rules, "keyhash": cmd_keyhash, "audit": cmd_audit, "lineage": cmd_lineage, "report": cmd_report, "fingerprint": cmd_fingerprint, "pac": cmd_pac, "ca": cmd_ca}[args.command]
     return handler(args)
 
 
@@ -172,6 +186,30 @@ def cmd_fingerprint(args) -> int:
     stats = build_index(args.repos, args.out, args.public, args.max_files, progress=print_progress)
     print(f"{args.out}: {stats['files']} files, {stats['lines']} lines, {stats['fingerprints']} fingerprints, "
           f"{stats['bytes'] / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s")
+    return EXIT_CLEAN
+
+
+def cmd_pac(args) -> int:
+    from .clientsetup import pac
+    from .ruleset import load_ruleset
+
+    try:
+        catalog = load_ruleset(args.rules or bundled_rules_dir()).catalog
+    except RuleFileError as exc:
+        print(f"llm-dlp pac: invalid rules:\n{exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(pac(catalog, args.proxy, args.fallback), end="")
+    return EXIT_CLEAN
+
+
+def cmd_ca(args) -> int:
+    from .clientsetup import export_ca
+
+    data = export_ca(Path(os.path.expanduser(args.confdir)), args.format)
+    if args.out:
+        args.out.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
     return EXIT_CLEAN
 
 
