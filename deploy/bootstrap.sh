@@ -55,7 +55,7 @@ fi
 if [ "$profile" = test ]; then
   missing=()
   # tool:Debian package
-  for need in curl:curl openssl:openssl prometheus:prometheus promtool:prometheus chromium:chromium; do
+  for need in curl:curl openssl:openssl prometheus:prometheus promtool:prometheus chromium:chromium node:nodejs; do
     command -v "${need%%:*}" >/dev/null 2>&1 || missing+=("${need##*:}")
   done
   if [ ${#missing[@]} -gt 0 ]; then
