@@ -2,19 +2,26 @@
 algorithm behind MOSS), to recognise proprietary code pasted without any path.
 
 Code is tokenised by one language-agnostic tokenizer (Pygments per language was measured
-6-7x slower to index and needs the language at query time, which pasted code does not name):
-comments and whitespace are dropped, identifiers become ``v``, strings ``s`` and numbers ``n``;
-keywords (of the common languages) and punctuation stay. Every k-gram of tokens is hashed and, in
-each window of w hashes, the smallest is kept with its line. Renaming identifiers,
-re-indenting and removing comments change none of the kept fingerprints.
+6-7x slower to index and needs the language at query time, which pasted code does not name).
+Comments and whitespace are dropped. Each token becomes a small code:
+
+- punctuation stays itself; reserved words of the common languages keep their own codes;
+- a string literal becomes a hash of its content (renaming and re-indenting leave string
+  contents alone, and this is what tells one table of strings from another);
+- every number becomes one code;
+- an identifier becomes the distance in words back to the previous use of the same name
+  (0 when none within CAP words): renaming keeps this pattern, while "v = v + 1" and
+  "a = b + 1" stop looking alike.
+
+Every k-gram of codes is hashed, and in each window of w hashes the rightmost smallest is kept
+with its line. The pipeline runs in numpy over whole arrays, so a 256 KB request costs a few
+regex passes and vector operations rather than a Python step per token.
 
 Index file: a JSON header (files, parameters) and three arrays sorted by hash, read through
 mmap, so a large index costs page cache, not Python objects."""
 
 from __future__ import annotations
 
-import array
-import bisect
 import hashlib
 import json
 import mmap
@@ -22,151 +29,219 @@ import os
 import re
 import struct
 import sys
-from collections import Counter, defaultdict
+import threading
+import zlib
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-K = 25  # tokens per k-gram
-W = 16  # winnowing window
-MASK = (1 << 64) - 1
-BASE = 1_000_003
-MAGIC = b"LLMDLPFP1"
-KEYWORDS = frozenset(
-    "and as assert async await break case catch class const continue def default defer del delete do elif else enum except export "
-    "extends final finally fn for from func function go goto if impl import in instanceof interface is lambda let loop match mod "
-    "module mut new nonlocal not null or package pass private protected pub public raise return self static struct super switch "
-    "this throw throws trait try type typeof union unsafe use var void volatile where while with yield true false none nil".split()
-)
-_COMMENT_OR_LITERAL = re.compile(
-    r"""(?P<c>\#[^\n]*|//[^\n]*|/\*.*?\*/|--[^\n]*)|(?P<s>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`\n]*`)|(?P<n>\b\d[\w.]*)""",
+import numpy as np
+
+K = 20  # tokens per k-gram
+W = 10  # winnowing window
+CAP = 16  # how far back (in words) an identifier's previous use still counts
+MAGIC = b"LLMDLPFP2"
+VERSION = {"k": K, "w": W, "cap": CAP, "tokenizer": 2}  # a cache or index built otherwise is rebuilt / refused
+
+# Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
+# default... are left out: they are ordinary identifiers somewhere and a renamer may touch them).
+KEYWORDS = tuple(sorted(set(
+    "and as assert async await break case catch class const continue def del delete do elif else enum except extends "
+    "finally fn for from func function if implements import in instanceof interface is lambda let nil nonlocal not null "
+    "or pass private protected public raise return static struct switch throw throws try typeof var void while with "
+    "yield True False None true false".split()
+)))
+# Code points: ASCII punctuation as is, then strings, numbers, keywords and identifier distances.
+STRINGS, STRING_BUCKETS = 0x80, 256
+NUMBER = STRINGS + STRING_BUCKETS
+KEYWORD_BASE = 0x200
+IDENT_BASE = KEYWORD_BASE + len(KEYWORDS)
+PRIVATE = 0xE000  # token codes travel through the text as private-use characters
+WORD = NUMBER + 1  # a word's placeholder, before it is told apart
+_WORD_CHAR = chr(PRIVATE + WORD)
+_FIXED_CODE = {k: KEYWORD_BASE + i for i, k in enumerate(KEYWORDS)}
+_TABLE = np.random.default_rng(20031009).integers(1, 2**63, size=IDENT_BASE + CAP + 1, dtype=np.uint64)
+_BASE = np.uint64(1_000_003)
+
+_COMMENT_OR_STRING = re.compile(
+    r"""(?=[#/"'`-])"""  # lets the regex engine skip ahead quickly
+    r"""(?:(?P<c>\#[^\n]*|//[^\n]*|/\*.*?\*/|--[ \t][^\n]*)"""
+    r"""|(?P<s>\"\"\"(?P<t2>.*?)\"\"\"|'''(?P<t1>.*?)'''|"(?P<d>(?:[^"\\\n]|\\.)*)"|'(?P<q>(?:[^'\\\n]|\\.)*)'|`(?P<b>[^`]*)`))""",
     re.DOTALL,
 )
 _FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)[^\n]*$", re.MULTILINE)
-_WORD_OR_MARK = re.compile(r"[A-Za-z_$][\w$]*|[^\s\w]")
-_TOKEN_IDS: dict[str, int] = {}
+_WORD = re.compile(r"[^\W\d][\w$]*|\$[\w$]*|\d[\w.]*")
+_SPACE = np.isin(np.arange(34), [9, 11, 12, 13, 32])  # whitespace other than newlines, by code point
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 
 
-def _token_id(token: str) -> int:
-    tid = _TOKEN_IDS.get(token)
-    if tid is None:
-        tid = _TOKEN_IDS[token] = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
-    return tid
-
-
-def _literal(m: re.Match[str]) -> str:
-    """Comments vanish, strings become s and numbers n; newlines are kept for line numbers."""
+def _comment_or_string(m: re.Match[str]) -> str:
+    """Comments vanish; a string becomes the code of its content's hash. Newlines inside stay,
+    so line numbers hold."""
     newlines = "\n" * m.group().count("\n")
-    kind = m.lastgroup
-    return newlines if kind == "c" else f" {kind} {newlines}"
+    if m.group("c") is not None:
+        return newlines
+    content = next(g for g in m.group("t2", "t1", "d", "q", "b") if g is not None)
+    return chr(PRIVATE + STRINGS + zlib.crc32(content.encode("utf-8", "surrogatepass")) % STRING_BUCKETS) + newlines
 
 
-def tokenise(text: str) -> tuple[list[str], list[int]]:
-    """Normalised tokens and their line numbers. One language-agnostic tokenizer serves the
-    index and the proxy alike, so pasted code matches whatever language it is, at regex speed."""
-    text = _FENCE_LINE.sub("", text)  # markdown fences around pasted code are not code
-    text = _COMMENT_OR_LITERAL.sub(_literal, text)
-    tokens: list[str] = []
-    lines: list[int] = []
-    for number, line in enumerate(text.split("\n"), 1):
-        found = _WORD_OR_MARK.findall(line)
-        if found:
-            tokens += [t if t in KEYWORDS or not (t[0].isalpha() or t[0] in "_$") or t in ("s", "n") else "v" for t in found]
-            lines += [number] * len(found)
-    return tokens, lines
+def tokenise(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Token codes and their line numbers (numpy arrays)."""
+    text = _PRIVATE_USE.sub("\x7f", text)  # that range carries token codes below
+    if "```" in text or "~~~" in text:
+        text = _FENCE_LINE.sub("", text)  # markdown fences around pasted code are not code
+    text = _COMMENT_OR_STRING.sub(_comment_or_string, text)
+    words = _WORD.findall(text)
+    points = np.frombuffer(_WORD.sub(_WORD_CHAR, text).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    points = points[~_SPACE[np.minimum(points, 33)]]
+    newline = points == 10
+    lines = np.cumsum(newline)[~newline] + 1
+    points = points[~newline]
+    ours = (points >= PRIVATE) & (points < PRIVATE + len(_TABLE))
+    codes = np.where(ours, points - PRIVATE, np.minimum(points, 0x7F)).astype(np.int64)
+    if words:
+        codes[codes == WORD] = _word_codes(words)
+    return codes, lines
 
 
-def winnow(tokenised: tuple[list[str], list[int]]) -> list[tuple[int, int]]:
-    """(hash, line) fingerprints chosen by winnowing (the rightmost minimum of each window)."""
-    tokens, lines = tokenised
-    if len(tokens) < K:
-        return []
-    ids = [_token_id(t) for t in tokens]
-    top = pow(BASE, K - 1, 1 << 64)
-    h = 0
-    for t in ids[:K]:
-        h = (h * BASE + t) & MASK
-    hashes = [h]
-    for i in range(K, len(ids)):
-        h = ((h - ids[i - K] * top) * BASE + ids[i]) & MASK
-        hashes.append(h)
-    chosen: list[tuple[int, int]] = []
-    last = -1
-    for start in range(max(1, len(hashes) - W + 1)):
-        window = hashes[start : start + W]
-        low = min(window)
-        pos = start + len(window) - 1 - window[::-1].index(low)
-        if pos != last:
-            chosen.append((low, lines[pos]))
-            last = pos
-    return chosen
+def _word_codes(words: list[str]) -> np.ndarray:
+    """Keywords and numbers get their codes; an identifier, how many words back the same name
+    was last used (not within CAP: as if new)."""
+    ids: dict[str, int] = {}
+    name_ids = np.array([ids.setdefault(w, len(ids)) for w in words])
+    order = np.argsort(name_ids, kind="stable")  # each name's uses, in text order
+    sorted_ids = name_ids[order]
+    distance = np.zeros(len(words), dtype=np.int64)
+    distance[order[1:]] = np.where(sorted_ids[1:] == sorted_ids[:-1], order[1:] - order[:-1], 0)
+    distance[distance > CAP] = 0
+    fixed = np.array([NUMBER if w[0].isdigit() else _FIXED_CODE.get(w, -1) for w in ids])[name_ids]
+    return np.where(fixed >= 0, fixed, IDENT_BASE + distance)
+
+
+def winnow(tokenised: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Fingerprint hashes and their lines, chosen by winnowing (the rightmost minimum of each
+    window of W k-gram hashes)."""
+    codes, lines = tokenised
+    n = len(codes) - K + 1
+    if n <= 0:
+        return np.empty(0, np.uint64), np.empty(0, np.int64)
+    values = _TABLE[codes]
+    with np.errstate(over="ignore"):  # the hash is polynomial modulo 2**64
+        hashes = values[:n].copy()
+        for j in range(1, K):
+            hashes = hashes * _BASE + values[j : j + n]
+    if n <= W:
+        chosen = np.array([n - 1 - int(np.argmin(hashes[::-1]))])
+    else:
+        windows = np.lib.stride_tricks.sliding_window_view(hashes, W)[:, ::-1]
+        chosen = np.unique(np.arange(len(windows)) + W - 1 - np.argmin(windows, axis=1))
+    return hashes[chosen], lines[chosen]
+
+
+def fingerprints(text: str) -> tuple[np.ndarray, np.ndarray]:
+    return winnow(tokenise(text))
+
+
+class _Recent:
+    """Fingerprints of recently seen texts, by digest. Assistants resend the whole conversation
+    with every request, so most segments of a request were fingerprinted moments ago."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._items: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def fingerprints(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        found = fingerprints(text)
+        with self._lock:
+            self._items[key] = found
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return found
+
+
+_RECENT = _Recent(1024)
 
 
 # ---- the index ------------------------------------------------------------------------------
-@dataclass
-class IndexBuild:
-    files: list[str]
-    fingerprints: list[tuple[int, int, int]]  # (hash, file id, line)
-
-
 def build_index(repos: list[Path], out: Path, public: list[Path] = (), max_files_per_fp: int = 10, progress=None) -> dict:
-    """Index every source file under ``repos``; drop fingerprints found in ``public`` code or in
-    more than ``max_files_per_fp`` indexed files (licence headers, generated code). A cache
-    beside ``out`` makes re-runs incremental."""
+    """Index every source file under ``repos``; drop fingerprints found in ``public`` code
+    (licence texts included) or in more than ``max_files_per_fp`` indexed files (licence
+    headers, generated code). A cache beside ``out`` makes re-runs incremental."""
     cache_path = out.with_name(out.name + ".cache.json")
     try:
         cache = json.loads(cache_path.read_text())
-    except (OSError, ValueError):
+        cache = cache["files"] if cache.get("version") == VERSION else {}
+    except (OSError, ValueError, KeyError, AttributeError):
         cache = {}
     sources = [p for repo in repos for p in sorted(repo.rglob("*")) if _is_source(p)]
-    files: list[str] = []
-    per_file: list[list[tuple[int, int]]] = []
-    lines = 0
+    files, hashes, lines, line_count = [], [], [], 0
     for n, path in enumerate(sources, 1):
         stat = path.stat()
         key = str(path.resolve())
         entry = cache.get(key)
         if not entry or entry["mtime"] != stat.st_mtime or entry["size"] != stat.st_size:
             text = path.read_text(encoding="utf-8", errors="replace")
-            entry = {"mtime": stat.st_mtime, "size": stat.st_size, "lines": text.count("\n") + 1, "fp": winnow(tokenise(text))}
-            cache[key] = entry
+            h, ln = fingerprints(text)
+            entry = cache[key] = {"mtime": stat.st_mtime, "size": stat.st_size, "lines": text.count("\n") + 1,
+                                  "h": h.tolist(), "l": ln.tolist()}
         files.append(str(path))
-        per_file.append([tuple(x) for x in entry["fp"]])
-        lines += entry["lines"]
+        hashes.append(np.array(entry["h"], dtype=np.uint64))
+        lines.append(np.array(entry["l"], dtype=np.uint32))
+        line_count += entry["lines"]
         if progress:
             progress(n, len(sources))
     indexed = {str(Path(f).resolve()) for f in files}
-    cache_path.write_text(json.dumps({k: v for k, v in cache.items() if k in indexed}))
-    common = {h for p in public for f in p.rglob("*") if _is_source(f) for h, _ in winnow(tokenise(f.read_text(encoding="utf-8", errors="replace")))}
-    spread = Counter(h for fps in per_file for h in {h for h, _ in fps})
-    rows = sorted(
-        (h, fid, line)
-        for fid, fps in enumerate(per_file)
-        for h, line in fps
-        if h not in common and spread[h] <= max_files_per_fp
-    )
+    cache_path.write_text(json.dumps({"version": VERSION, "files": {k: v for k, v in cache.items() if k in indexed}}))
+    all_hashes = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
+    fids = np.repeat(np.arange(len(files), dtype=np.uint32), [len(h) for h in hashes])
+    keep = ~np.isin(all_hashes, _common(hashes, max_files_per_fp)) & ~np.isin(all_hashes, _public_hashes(public))
+    order = np.argsort(all_hashes[keep], kind="stable")
+    rows = (all_hashes[keep][order], fids[keep][order], np.concatenate(lines or [np.empty(0, np.uint32)])[keep][order])
     _write_index(out, files, rows)
-    return {"files": len(files), "lines": lines, "fingerprints": len(rows), "bytes": out.stat().st_size}
+    return {"files": len(files), "lines": line_count, "fingerprints": len(rows[0]), "bytes": out.stat().st_size}
+
+
+def _common(per_file: list[np.ndarray], max_files: int) -> np.ndarray:
+    """Fingerprints that occur in more than ``max_files`` files."""
+    if not per_file:
+        return np.empty(0, np.uint64)
+    values, counts = np.unique(np.concatenate([np.unique(h) for h in per_file]), return_counts=True)
+    return values[counts > max_files]
+
+
+def _public_hashes(dirs: list[Path]) -> np.ndarray:
+    found = [fingerprints(f.read_text(encoding="utf-8", errors="replace"))[0]
+             for d in dirs for f in sorted(d.rglob("*")) if _is_source(f) or _is_licence(f)]
+    return np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
 
 
 def _is_source(path: Path) -> bool:
     return path.is_file() and ".git" not in path.parts and path.suffix in _SOURCE_SUFFIXES and path.stat().st_size < 2_000_000
 
 
+def _is_licence(path: Path) -> bool:
+    return path.is_file() and path.name.upper().startswith(("LICENSE", "LICENCE", "COPYING", "NOTICE"))
+
+
 _SOURCE_SUFFIXES = {".py", ".js", ".ts", ".tsx", ".jsx", ".java", ".kt", ".go", ".rs", ".c", ".h", ".cc", ".cpp", ".hpp", ".cs",
                     ".rb", ".php", ".scala", ".swift", ".m", ".sql", ".sh", ".lua", ".dart"}
 
 
-def _write_index(out: Path, files: list[str], rows: list[tuple[int, int, int]]) -> None:
-    header = json.dumps({"k": K, "w": W, "files": files}).encode()
-    hashes = array.array("Q", (r[0] for r in rows))
-    fids = array.array("I", (r[1] for r in rows))
-    lines = array.array("I", (r[2] for r in rows))
+def _write_index(out: Path, files: list[str], rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    header = json.dumps({**VERSION, "files": files}).encode()
     tmp = out.with_name(out.name + ".tmp")
     with open(tmp, "wb") as f:
-        f.write(MAGIC + struct.pack("<QQ", len(header), len(rows)) + header)
+        f.write(MAGIC + struct.pack("<QQ", len(header), len(rows[0])) + header)
         f.write(b"\0" * (-f.tell() % 8))
-        for arr in (hashes, fids, lines):
-            f.write(arr.tobytes())
+        for arr, dtype in zip(rows, ("<u8", "<u4", "<u4")):
+            f.write(arr.astype(dtype).tobytes())
     os.replace(tmp, out)  # the proxy never sees a half-written index
 
 
@@ -178,24 +253,24 @@ class FingerprintIndex:
         with open(path, "rb") as f:
             self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         if self._map[: len(MAGIC)] != MAGIC:
-            raise ValueError(f"{path} is not an llm-dlp fingerprint index")
+            raise ValueError(f"{path} is not an llm-dlp fingerprint index of this version (rebuild it with llm-dlp fingerprint index)")
         hlen, count = struct.unpack_from("<QQ", self._map, len(MAGIC))
         start = len(MAGIC) + 16
         self.meta = json.loads(self._map[start : start + hlen])
         offset = start + hlen + (-(start + hlen) % 8)
-        view = memoryview(self._map)
-        self._hashes = view[offset : offset + 8 * count].cast("Q")
-        self._fids = view[offset + 8 * count : offset + 12 * count].cast("I")
-        self._lines = view[offset + 12 * count : offset + 16 * count].cast("I")
+        self._hashes = np.frombuffer(self._map, dtype="<u8", count=count, offset=offset)
+        self._fids = np.frombuffer(self._map, dtype="<u4", count=count, offset=offset + 8 * count)
+        self._lines = np.frombuffer(self._map, dtype="<u4", count=count, offset=offset + 12 * count)
         self.files = self.meta["files"]
 
-    def lookup(self, h: int) -> list[tuple[int, int]]:
-        i = bisect.bisect_left(self._hashes, h)
-        out = []
-        while i < len(self._hashes) and self._hashes[i] == h:
-            out.append((self._fids[i], self._lines[i]))
-            i += 1
-        return out
+    def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each index entry sharing a hash with ``hashes``: (position in ``hashes``, file id)."""
+        lo = np.searchsorted(self._hashes, hashes, side="left")
+        hi = np.searchsorted(self._hashes, hashes, side="right")
+        counts = hi - lo
+        query = np.repeat(np.arange(len(hashes)), counts)
+        entries = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        return query, self._fids[entries]
 
 
 @dataclass(frozen=True)
@@ -212,19 +287,22 @@ MIN_LINES = 3  # matched fingerprints must spread over this many lines (one long
 def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int) -> list[CodeMatch]:
     """Indexed files from which at least ``threshold`` distinct fingerprints fall within
     ``window_lines`` lines of ``text``, over at least MIN_LINES lines."""
+    hashes, lines = _RECENT.fingerprints(text)
+    query, fids = index.lookup(hashes)
     by_file: dict[int, dict[int, int]] = defaultdict(dict)  # file -> fingerprint -> first line seen
-    for h, line in winnow(tokenise(text)):
-        for fid, _ in index.lookup(h):
-            by_file[fid].setdefault(h, line)
+    for q, fid in zip(query.tolist(), fids.tolist()):
+        by_file[fid].setdefault(int(hashes[q]), int(lines[q]))
     out = []
     for fid, seen in by_file.items():
-        lines = sorted(seen.values())
+        if len(seen) < threshold:
+            continue
+        found = sorted(seen.values())
         lo = 0
-        for hi in range(len(lines)):
-            while lines[hi] - lines[lo] > window_lines:
+        for hi in range(len(found)):
+            while found[hi] - found[lo] > window_lines:
                 lo += 1
-            if hi - lo + 1 >= threshold and len(set(lines[lo : hi + 1])) >= MIN_LINES:
-                out.append(CodeMatch(index.files[fid], hi - lo + 1, lines[lo], lines[hi]))
+            if hi - lo + 1 >= threshold and len(set(found[lo : hi + 1])) >= MIN_LINES:
+                out.append(CodeMatch(index.files[fid], hi - lo + 1, found[lo], found[hi]))
                 break
     return out
 

@@ -122,7 +122,7 @@ def compile_fingerprints(entries: list[Located], errors: list[RuleError]) -> tup
             errors.append(entry.error("index", f"cannot load the fingerprint index: {exc}"))
             continue
         out.append(FingerprintRule(PathRule(d["id"], d["action"], (), tuple(d.get("groups", ())), d.get("description", "")),
-                                   index, d.get("threshold", 8), d.get("window_lines", 30)))
+                                   index, d.get("threshold", 6), d.get("window_lines", 30)))
     return tuple(out)
 
 
