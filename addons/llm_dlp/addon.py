@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 import traceback
 import weakref
@@ -22,6 +23,7 @@ from .catalog import Endpoint
 from .errors import error_body, refusal_page
 from .identity import Identity, parse_basic
 from .incidents import IncidentLog
+from .lifecycle import Lifecycle, serve
 from .metrics import Metrics
 from .pipeline import BLOCK, REDACT, Inspection, inspect_request
 from .placeholders import Keyring, load_key
@@ -63,6 +65,8 @@ class LlmDlp:
         self.audit: AuditLog | None = None
         self.keyring: Keyring | None = None
         self.incidents: IncidentLog | None = None
+        self.lifecycle = Lifecycle()
+        self._tasks: set[asyncio.Task] = set()
         self._reload_task: asyncio.Task | None = None
         self._metrics_port: int | None = None
         # users authenticated on a CONNECT, for the flows inside that tunnel (no passwords kept)
@@ -81,13 +85,21 @@ class LlmDlp:
         loader.add_option("llm_dlp_max_body_bytes", int, 32 * 1024 * 1024, "Larger request bodies to LLM endpoints are blocked.")
         loader.add_option("llm_dlp_key_file", str, "", "Placeholder key file (default: generated in confdir; env LLM_DLP_PLACEHOLDER_KEY wins).")
         loader.add_option("llm_dlp_reload_seconds", int, 2, "How often rule files are checked for changes; 0 disables.")
+        loader.add_option("llm_dlp_wait_for_rules", bool, False,
+                          "Start even when the rules are invalid: refuse every connection and report not ready on /readyz until valid rules appear.")
+        loader.add_option("llm_dlp_shutdown_grace_seconds", int, 30,
+                          "On SIGTERM or SIGINT, stop taking connections and let requests and streams in flight finish for up to this long.")
 
     def configure(self, updated: set[str]) -> None:
         if "llm_dlp_rules" in updated:
             try:
                 self._install(load_ruleset(Path(ctx.options.llm_dlp_rules)))
             except RuleFileError as exc:
-                raise exceptions.OptionsError(f"llm-dlp rules are invalid:\n{exc}") from None
+                if self.ruleset is not None or not ctx.options.llm_dlp_wait_for_rules:
+                    raise exceptions.OptionsError(f"llm-dlp rules are invalid:\n{exc}") from None
+                # a warning: mitmproxy exits on any error logged during start-up
+                log.warning(f"llm-dlp: rules are invalid; refusing all connections until they are fixed:\n{exc}")
+                self.lifecycle.rules_invalid = True
         if "llm_dlp_key_file" in updated or "confdir" in updated:
             try:
                 self.keyring = Keyring(load_key(ctx.options.llm_dlp_key_file or None, ctx.options.confdir))
@@ -103,12 +115,13 @@ class LlmDlp:
             self.incidents = IncidentLog(directory, ctx.options.llm_dlp_incident_retention_days) if directory else None
         if "llm_dlp_metrics_listen" in updated and ctx.options.llm_dlp_metrics_listen and self._metrics_port is None:
             host, _, port = ctx.options.llm_dlp_metrics_listen.rpartition(":")
-            self._metrics_port = self.metrics.serve(host.strip("[]") or "127.0.0.1", int(port))
-            log.info(f"llm-dlp metrics at http://{host}:{self._metrics_port}/metrics")
+            self._metrics_port = serve(host.strip("[]") or "127.0.0.1", int(port), self.metrics.registry, self.lifecycle)
+            log.info(f"llm-dlp metrics at http://{host}:{self._metrics_port}/metrics (and /healthz, /readyz)")
 
     def _install(self, ruleset: RuleSet) -> None:
         """Make ``ruleset`` live, and decrypt exactly its catalogued hosts."""
         self.ruleset = ruleset
+        self.lifecycle.rules_invalid = False
         self.metrics.rules_loaded.set(len(ruleset.rules))
         ctx.options.update(allow_hosts=ruleset.catalog.allow_hosts() or [NEVER_MATCHES])
         # known only where mitmproxy's TLS addon is loaded (not in unit-test contexts)
@@ -118,6 +131,44 @@ class LlmDlp:
         self._audit("start", rules=self.ruleset.source if self.ruleset else None, rule_count=len(self.ruleset.rules) if self.ruleset else 0)
         if ctx.options.llm_dlp_reload_seconds > 0 and self._reload_task is None:
             self._reload_task = asyncio.get_running_loop().create_task(self._watch_rules())
+        self._handle_signals()
+        self.lifecycle.started = True
+
+    def _handle_signals(self) -> None:
+        """SIGHUP reloads the rules now; SIGTERM and SIGINT drain, then stop (a second one stops
+        at once). Replaces mitmproxy's own handlers, which stop immediately."""
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload_now()))
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self._stop)
+        except (NotImplementedError, RuntimeError, ValueError):
+            log.info("llm-dlp: not in the main thread; signals keep their default handling")
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._tasks.discard)
+
+    def _stop(self) -> None:
+        if self.lifecycle.draining:
+            ctx.master.shutdown()
+            return
+        self._spawn(self._drain_and_stop())
+
+    async def _drain_and_stop(self) -> None:
+        grace = ctx.options.llm_dlp_shutdown_grace_seconds
+        log.info(f"llm-dlp: shutting down; waiting up to {grace} s for {self.lifecycle.inflight} request(s) in flight")
+        left = await self.lifecycle.drain(grace)
+        if left:
+            log.warning(f"llm-dlp: grace period over, {left} request(s) still in flight are cut off")
+        ctx.master.shutdown()
+
+    # mitmproxy hook: while the rules are invalid or the proxy is draining, no new connections
+    def client_connected(self, client: connection.Client) -> None:
+        if not self.lifecycle.accepts_connections():
+            client.error = "llm-dlp is not ready: " + (self.lifecycle.readiness() or "")
+            self.metrics.refusals.labels("not_ready").inc()
 
     def done(self) -> None:
         if self._reload_task:
@@ -133,9 +184,17 @@ class LlmDlp:
                 digest = await asyncio.to_thread(directory_digest, source)
             except RuleFileError:
                 digest = "missing"
-            if self.ruleset is None or digest in (self.ruleset.digest, last_failed):
+            if digest in (self.ruleset.digest if self.ruleset else None, last_failed):
                 continue
             last_failed = await self.reload(source, digest)
+
+    async def reload_now(self) -> None:
+        source = Path(ctx.options.llm_dlp_rules)
+        try:
+            digest = await asyncio.to_thread(directory_digest, source)
+        except RuleFileError:
+            digest = "missing"
+        await self.reload(source, digest)
 
     async def reload(self, source: Path, digest: str) -> str | None:
         """Load ``source`` and swap it in; on failure keep the live rules. Return the failed digest."""
@@ -215,6 +274,7 @@ class LlmDlp:
 
     # ---- request side -----------------------------------------------------------------------
     async def requestheaders(self, flow: http.HTTPFlow) -> None:
+        self.lifecycle.begin(flow.id)  # until response or error: what a graceful shutdown waits for
         if flow.response or flow.error or not flow.live or self.ruleset is None:
             return
         try:
@@ -362,6 +422,7 @@ class LlmDlp:
             log_failure("error in responseheaders", exc)
 
     def response(self, flow: http.HTTPFlow) -> None:
+        self.lifecycle.end(flow.id)
         state: FlowState | None = flow.metadata.get(METADATA_KEY)
         if state is None:
             return
@@ -379,6 +440,7 @@ class LlmDlp:
         self._finish(flow, state)
 
     def error(self, flow: http.HTTPFlow) -> None:
+        self.lifecycle.end(flow.id)
         state: FlowState | None = flow.metadata.get(METADATA_KEY)
         if state is None:
             return

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import secrets
-import signal
 import sys
 from pathlib import Path
 
@@ -38,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--confdir", default="~/.mitmproxy", metavar="DIR", help="mitmproxy confdir: CA certificate and key, placeholder key (default ~/.mitmproxy)")
     run.add_argument("--mode", default=None, metavar="MODE", help="mitmproxy proxy mode, e.g. regular (default) or transparent")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="setoptions", help="set a mitmproxy or llm_dlp_* option (repeatable)")
+    run.add_argument("--wait-for-rules", action="store_true", help="start even when the rules are invalid: refuse every connection and report not ready on /readyz until valid rules appear (for orchestrators)")
     run.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
 
     scan = sub.add_parser("scan", help="scan a file or request body offline", description="Scan a file, or a captured API request body, with the same engine as the proxy. Exit 0: clean, 1: findings, 2: error.")
@@ -333,6 +333,7 @@ async def _run(args) -> int:
             llm_dlp_audit_log=args.audit_log,
             llm_dlp_metrics_listen="" if args.metrics_listen == "off" else args.metrics_listen,
             llm_dlp_key_file="",
+            llm_dlp_wait_for_rules=args.wait_for_rules,
         )
         if args.mode:
             updates["mode"] = [args.mode]
@@ -349,10 +350,7 @@ async def _run(args) -> int:
     except (exceptions.OptionsError, OSError) as exc:
         print(f"llm-dlp: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, master.shutdown)
-    await master.run()
+    await master.run()  # the addon handles SIGTERM/SIGINT (graceful) and SIGHUP (reload)
     return 0
 
 

@@ -3,7 +3,7 @@ action, decision and reason come from the rule files, never from request content
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from . import __version__
 
@@ -33,8 +33,3 @@ class Metrics:
         self.user_requests = Counter("llm_dlp_user_requests", "Requests per user (only with llm_dlp_metrics_user_labels; high cardinality).", ["user"], registry=r)
         self.build = Info("llm_dlp_build", "Version of the running proxy.", registry=r)
         self.build.info({"version": __version__})
-
-    def serve(self, host: str, port: int) -> int:
-        """Serve /metrics; return the bound port (``port`` may be 0)."""
-        server, _thread = start_http_server(port, addr=host, registry=self.registry)
-        return server.server_address[1]

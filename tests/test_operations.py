@@ -1,0 +1,163 @@
+"""Operations, through the real proxy process: liveness and readiness endpoints, start-up with
+invalid rules, reload on SIGHUP without dropping a stream, and graceful shutdown."""
+
+from __future__ import annotations
+
+import json
+import signal
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import httpx
+import pytest
+
+from conftest import serve_upstream, start_proxy, stop_proxy
+
+pytestmark = pytest.mark.e2e
+
+
+def probe(proxy, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{proxy.metrics_port}{path}", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def wait_until(check, timeout: float = 15) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {check}")
+
+
+@pytest.fixture
+def slow_upstream(pki):
+    server, up = serve_upstream(pki)
+    up.stream_delay = 0.1
+    yield up
+    server.shutdown()
+
+
+def client(proxy) -> httpx.Client:
+    return httpx.Client(proxy=proxy.url, verify=ssl.create_default_context(cafile=str(proxy.ca)), timeout=30)
+
+
+def chat(upstream, text: str, stream: bool = False) -> dict:
+    return {"model": "m", "stream": stream, "messages": [{"role": "user", "content": text}]}
+
+
+class Streamer(threading.Thread):
+    """A streamed chat completion read event by event in the background."""
+
+    def __init__(self, proxy, upstream, text: str):
+        super().__init__(daemon=True)
+        self.proxy, self.upstream, self.text = proxy, upstream, text
+        self.events: list[str] = []
+        self.error: Exception | None = None
+        self.started_streaming = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with client(self.proxy) as c, c.stream("POST", f"{self.upstream.url}/v1/chat/completions", json=chat(self.upstream, self.text, True)) as r:
+                for line in r.iter_lines():
+                    if line.startswith("data: "):
+                        self.events.append(line[6:])
+                        self.started_streaming.set()
+        except Exception as exc:  # noqa: BLE001 - the test asserts on it
+            self.error = exc
+
+    def text_received(self) -> str:
+        return "".join(json.loads(e)["choices"][0]["delta"].get("content") or "" for e in self.events if e != "[DONE]")
+
+
+def test_health_and_readiness(tmp_path, pki, upstream):
+    proxy = start_proxy(tmp_path, pki, upstream.port)
+    try:
+        assert probe(proxy, "/healthz") == (200, "ok\n")
+        wait_until(lambda: probe(proxy, "/readyz") == (200, "ready\n"))
+        assert "llm_dlp_requests" in probe(proxy, "/metrics")[1]
+    finally:
+        stop_proxy(proxy)
+
+
+def test_invalid_rules_at_start_up_keep_it_unready_and_closed_until_fixed(tmp_path, pki, upstream):
+    broken = "secrets:\n  - id: half-written\n    patterns: ['unclosed\n"
+    proxy = start_proxy(tmp_path, pki, upstream.port, ["--wait-for-rules"], files={"broken.yaml": broken})
+    try:
+        status, body = probe(proxy, "/readyz")
+        assert status == 503 and "rules are invalid" in body
+        with client(proxy) as c, pytest.raises(httpx.TransportError):
+            c.post(f"{upstream.url}/v1/chat/completions", json=chat(upstream, "hello"))  # never forwarded uninspected
+        (proxy.rules / "broken.yaml").unlink()
+        wait_until(lambda: probe(proxy, "/readyz")[0] == 200)
+        with client(proxy) as c:
+            marker = "BLOCKME-0123456789abcdef"
+            assert c.post(f"{upstream.url}/v1/chat/completions", json=chat(upstream, marker)).status_code == 403
+            assert c.post(f"{upstream.url}/v1/chat/completions", json=chat(upstream, "hello")).status_code == 200
+    finally:
+        stop_proxy(proxy)
+
+
+def test_invalid_rules_at_start_up_stop_the_proxy_by_default(tmp_path, pki, upstream):
+    with pytest.raises(RuntimeError, match="llm-dlp rules are invalid"):
+        start_proxy(tmp_path, pki, upstream.port, files={"broken.yaml": "secrets: {"})
+
+
+def test_sighup_reloads_rules_without_dropping_a_stream(tmp_path, pki, slow_upstream):
+    proxy = start_proxy(tmp_path, pki, slow_upstream.port, ["--set", "llm_dlp_reload_seconds=0"])
+    try:
+        streamer = Streamer(proxy, slow_upstream, "a long answer, streamed slowly " * 3)
+        streamer.start()
+        assert streamer.started_streaming.wait(10)
+        (proxy.rules / "new.yaml").write_text("secrets:\n  - id: new-marker\n    kind: test\n    action: block\n    patterns: ['NEWRULE-[0-9]{8}']\n")
+        proxy.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: proxy.records("reload"))
+        assert streamer.is_alive()  # the reload happened mid-stream
+        streamer.join(30)
+        assert streamer.error is None and streamer.text_received() == "You said: " + "a long answer, streamed slowly " * 3
+        with client(proxy) as c:
+            assert c.post(f"{slow_upstream.url}/v1/chat/completions", json=chat(slow_upstream, "NEWRULE-12345678")).status_code == 403
+    finally:
+        stop_proxy(proxy)
+
+
+def test_sigterm_finishes_streams_in_flight_then_stops(tmp_path, pki, slow_upstream):
+    proxy = start_proxy(tmp_path, pki, slow_upstream.port)
+    try:
+        streamer = Streamer(proxy, slow_upstream, "finish me before you go " * 3)
+        streamer.start()
+        assert streamer.started_streaming.wait(10)
+        proxy.process.send_signal(signal.SIGTERM)
+        wait_until(lambda: probe(proxy, "/readyz")[0] == 503)
+        assert "shutting down" in probe(proxy, "/readyz")[1]
+        with client(proxy) as c, pytest.raises(httpx.TransportError):
+            c.post(f"{slow_upstream.url}/v1/chat/completions", json=chat(slow_upstream, "too late"))
+        assert proxy.process.poll() is None  # still serving the stream
+        streamer.join(30)
+        assert streamer.error is None and streamer.text_received() == "You said: " + "finish me before you go " * 3
+        assert proxy.process.wait(timeout=15) == 0
+        assert proxy.records("stop") and len(proxy.records()) == 1  # the stream's own audit record was written
+    finally:
+        stop_proxy(proxy)
+
+
+def test_sigterm_cuts_streams_off_after_the_grace_period(tmp_path, pki, slow_upstream):
+    slow_upstream.stream_delay = 0.5
+    proxy = start_proxy(tmp_path, pki, slow_upstream.port, ["--set", "llm_dlp_shutdown_grace_seconds=1"])
+    try:
+        streamer = Streamer(proxy, slow_upstream, "this answer takes far longer than the grace period " * 2)
+        streamer.start()
+        assert streamer.started_streaming.wait(10)
+        proxy.process.send_signal(signal.SIGTERM)
+        assert proxy.process.wait(timeout=15) == 0
+        streamer.join(10)
+        assert not streamer.is_alive()
+        assert len(streamer.text_received()) < len("You said: " + "this answer takes far longer than the grace period " * 2)
+    finally:
+        stop_proxy(proxy)
