@@ -55,7 +55,8 @@ fi
 if [ "$profile" = test ]; then
   missing=()
   # tool:Debian package
-  for need in curl:curl openssl:openssl prometheus:prometheus promtool:prometheus chromium:chromium node:nodejs; do
+  for need in curl:curl openssl:openssl prometheus:prometheus promtool:prometheus chromium:chromium node:nodejs \
+      nft:nftables ip:iproute2 setpriv:util-linux systemd-analyze:systemd; do
     command -v "${need%%:*}" >/dev/null 2>&1 || missing+=("${need##*:}")
   done
   if [ ${#missing[@]} -gt 0 ]; then

@@ -66,11 +66,12 @@ def pki(tmp_path_factory) -> PKI:
     return make_pki(tmp_path_factory.mktemp("pki"))
 
 
-def make_pki(d: Path) -> PKI:
+def make_pki(d: Path, names: tuple[str, ...] = ()) -> PKI:
+    """A test CA and one server certificate for localhost, 127.0.0.1 and ``names``."""
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = _cert(_name("llm-dlp test upstream CA"), _name("llm-dlp test upstream CA"), ca_key, ca_key, ca=True)
     key = ec.generate_private_key(ec.SECP256R1())
-    sans = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    sans = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")), *map(x509.DNSName, names)]
     cert = _cert(_name("localhost"), ca.subject, key, ca_key, ca=False, sans=sans)
     pki = PKI(d / "ca.pem", d / "server.pem", d / "server.key")
     pki.ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
@@ -244,10 +245,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def serve_upstream(pki: PKI) -> tuple[ThreadingHTTPServer, Upstream]:
+def serve_upstream(pki: PKI, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, Upstream]:
     upstream = Upstream(0)
     handler = type("Handler", (_Handler,), {"upstream": upstream})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer((host, port), handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(pki.cert_file, pki.key_file)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)

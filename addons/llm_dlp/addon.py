@@ -126,6 +126,8 @@ class LlmDlp:
         ctx.options.update(allow_hosts=ruleset.catalog.allow_hosts() or [NEVER_MATCHES])
         # known only where mitmproxy's TLS addon is loaded (not in unit-test contexts)
         ctx.options.update_known(request_client_cert=ruleset.policy.client_cert is not None)
+        if ruleset.policy.strict:  # connect only once the TLS SNI is known, so destinations are checked by name
+            ctx.options.update_known(connection_strategy="lazy")
 
     def running(self) -> None:
         self._audit("start", rules=self.ruleset.source if self.ruleset else None, rule_count=len(self.ruleset.rules) if self.ruleset else 0)
@@ -212,6 +214,24 @@ class LlmDlp:
         return None
 
     # ---- identity and policy ------------------------------------------------------------------
+    def server_connect(self, data) -> None:
+        """Strict segment mode, for connections that had no CONNECT to refuse (transparent mode):
+        an uncatalogued destination is never connected to, TLS passthrough included."""
+        try:
+            if self.ruleset is None or not self.ruleset.policy.strict or not data.server.address:
+                return
+            host, port = data.server.address[0], data.server.address[1]
+            names = [n for n in (host, data.server.sni, data.client.sni) if n]  # transparent mode: an address, and the TLS SNI
+            if any(self.ruleset.catalog.match(n, port) for n in names):
+                return
+            self._audit("refusal", client=data.client.peername[0] if data.client.peername else None, host=names[-1],
+                        port=port, reason="strict_segment")
+            self.metrics.refusals.labels("strict_segment").inc()
+            data.server.error = "llm-dlp: only approved AI endpoints are reachable from this network segment"
+        except Exception as exc:
+            log_failure("error in server_connect", exc)
+            data.server.error = "llm-dlp: internal error while checking the destination"
+
     async def http_connect(self, flow: http.HTTPFlow) -> None:
         """Strict segment mode refuses uncatalogued destinations; proxy credentials on a CONNECT
         to an AI endpoint are checked here, once for the whole tunnel."""
