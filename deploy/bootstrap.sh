@@ -53,6 +53,16 @@ if [ "$installed" != "$hash test" ] && [ "$installed" != "$hash $profile" ]; the
 fi
 
 if [ "$profile" = test ]; then
+  # The Compose Specification's JSON Schema, for validating deploy/docker/compose.yaml: the last
+  # Python docker-compose release ships it (only the schema is used, the package is not installed).
+  spec="$venv/share/llm-dlp/compose_spec.json"
+  if [ ! -s "$spec" ]; then
+    wheels="$(mktemp -d)"
+    "$venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps --dest "$wheels" docker-compose==1.29.2 >&2
+    mkdir -p "$(dirname "$spec")"
+    "$venv/bin/python" -c 'import glob, sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(glob.glob(sys.argv[1] + "/*.whl")[0]).read("compose/config/compose_spec.json"))' "$wheels" > "$spec"
+    rm -rf "$wheels"
+  fi
   missing=()
   # tool:Debian package
   for need in curl:curl openssl:openssl prometheus:prometheus promtool:prometheus chromium:chromium node:nodejs \

@@ -318,15 +318,16 @@ async def _run(args) -> int:
     import logging
 
     from mitmproxy import exceptions, options
+    from mitmproxy.addons import termlog
     from mitmproxy.tools.dump import DumpMaster
 
     from .addon import LlmDlp
 
     confdir = Path(os.path.expanduser(args.confdir))
     opts = options.Options(listen_host=args.listen[0], listen_port=args.listen[1], confdir=str(confdir))
-    master = DumpMaster(opts, with_termlog=True, with_dumper=False)
+    master = DumpMaster(opts, with_termlog=False, with_dumper=False)
     logging.getLogger().setLevel(logging.WARNING if args.quiet else logging.INFO)
-    master.addons.add(LlmDlp())
+    master.addons.add(termlog.TermLog(out=sys.stderr), LlmDlp())  # stdout stays clean for --audit-log -
     try:
         updates = dict(
             llm_dlp_rules=str(args.rules or bundled_rules_dir()),
