@@ -4,6 +4,8 @@ invalid rules, reload on SIGHUP without dropping a stream, and graceful shutdown
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import ssl
 import threading
@@ -159,5 +161,36 @@ def test_sigterm_cuts_streams_off_after_the_grace_period(tmp_path, pki, slow_ups
         streamer.join(10)
         assert not streamer.is_alive()
         assert len(streamer.text_received()) < len("You said: " + "this answer takes far longer than the grace period " * 2)
+    finally:
+        stop_proxy(proxy)
+
+
+def test_a_configmap_style_rules_update_is_reloaded(tmp_path, pki, upstream):
+    """Kubernetes mounts a ConfigMap as symlinks into a hidden ..data directory and swaps that
+    link atomically on update; the watcher must see the swap and load each file once."""
+    proxy = start_proxy(tmp_path, pki, upstream.port, ["--set", "llm_dlp_reload_seconds=1"])
+    try:
+        wait_until(lambda: probe(proxy, "/readyz")[0] == 200)
+        rules, layout = proxy.rules, proxy.rules.with_name("rules.configmap")
+        first = layout / "..2026_11_23_00_00_00.000000001"
+        shutil.copytree(rules, first)
+        (layout / "..data").symlink_to(first.name)
+        for name in sorted(p.name for p in first.iterdir()):
+            (layout / name).symlink_to(f"..data/{name}")
+        rules.rename(rules.with_name("rules.before"))
+        layout.rename(rules)  # same names and contents: nothing to reload
+        time.sleep(2.5)
+        failures_before = len(proxy.records("reload_failed"))  # the rename's brief gap may count one
+        first = rules / first.name
+        second = rules / "..2026_11_23_00_05_00.000000002"
+        shutil.copytree(first, second)
+        (second / "new.yaml").write_text("secrets:\n  - id: cm-marker\n    kind: test\n    action: block\n    patterns: ['CMRULE-[0-9]{8}']\n")
+        (rules / "..data_tmp").symlink_to(second.name)
+        os.replace(rules / "..data_tmp", rules / "..data")  # the kubelet's atomic swap
+        (rules / "new.yaml").symlink_to("..data/new.yaml")
+        wait_until(lambda: any(r.get("rule_count") for r in proxy.records("reload")))
+        assert len(proxy.records("reload_failed")) == failures_before  # nothing under ..data was loaded twice
+        with client(proxy) as c:
+            assert c.post(f"{upstream.url}/v1/chat/completions", json=chat(upstream, "CMRULE-12345678")).status_code == 403
     finally:
         stop_proxy(proxy)
