@@ -8,6 +8,7 @@ exception and let the flow go on, which for a DLP proxy means forwarding uninspe
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import time
@@ -28,6 +29,8 @@ from .metrics import Metrics
 from .pipeline import BLOCK, REDACT, Inspection, inspect_request
 from .placeholders import Keyring, load_key
 from .policy import Grant, Refusal
+from .doctor import DIAGNOSTIC_PATH, diagnosis
+from . import __version__
 from .lineage import Fingerprinter, LineageRecorder
 from .output import OutputInspector
 from .restore import Restorer
@@ -301,7 +304,10 @@ class LlmDlp:
             if self._classify(flow) and self.ruleset.policy.htpasswd and flow.request.headers.get("proxy-authorization"):
                 await self._proxy_login(flow)  # a plain-HTTP request through the proxy carries its own credentials
             if (state := flow.metadata.get(METADATA_KEY)) and not flow.response:
-                self._authorize(flow, state)
+                if flow.request.path.split("?")[0] == DIAGNOSTIC_PATH:
+                    self._diagnose(flow, state)
+                else:
+                    self._authorize(flow, state)
         except Exception as exc:
             log_failure("error in requestheaders", exc)
             self._fail_closed(flow, "internal_error", "llm-dlp could not classify this request")
@@ -342,6 +348,16 @@ class LlmDlp:
             return
         for name, value in policy.headers_for(state.endpoint.id).items():
             flow.request.headers[name] = value  # replaces every copy the client sent
+
+    def _diagnose(self, flow: http.HTTPFlow, state: FlowState) -> None:
+        """``llm-dlp doctor``'s request: answered here, never forwarded. It proves the client
+        reached this proxy, trusted its CA and was inspected, and says who the proxy took it for."""
+        identity = self._identify(flow)
+        result = self.ruleset.policy.authorize(identity, state.endpoint.id, state.tool)
+        state.decision = "diagnostic"
+        body = diagnosis(__version__, self.audit.instance if self.audit else None, _client(flow), state.endpoint.id, state.tool,
+                         identity, None if isinstance(result, Grant) else result)
+        flow.response = http.Response.make(200, json.dumps(body).encode(), {"content-type": "application/json", "cache-control": "no-store"})
 
     def _key_hash(self, flow: http.HTTPFlow) -> str | None:
         h = flow.request.headers
