@@ -71,7 +71,8 @@ def compile_paths(entries: list[Located], errors: list[RuleError]) -> tuple[Path
 # ---- file regions inside free text -----------------------------------------------------------
 _ATTACHMENT = re.compile(r"<attachment\b[^>]*?\bfilePath=\"([^\"]+)\"[^>]*>(.*?)</attachment>", re.DOTALL)
 _FILEPATH_MARK = re.compile(r"^[ \t]*(?://|#|--|;|<!--)[ \t]*FILEPATH:[ \t]*(\S[^\n]*?)[ \t]*(?:-->)?[ \t]*$", re.MULTILINE)
-_FENCE_WITH_NAME = re.compile(r"(?:^|\n)(?:[ \t]*(?:[#*`]*\s*)?([\w./\\-]+\.[\w]+)`?[ \t]*:?[ \t]*\n)?```[ \t]*([\w+.#-]*)(?:[ \t]+([\w./\\-]+\.[\w]+))?[^\n]*\n(.*?)```", re.DOTALL)
+_FENCE = re.compile(r"^```[ \t]*[\w+.#-]*(?:[ \t]+([\w./\\-]+\.\w+))?[^\n]*\n(.*?)```", re.DOTALL | re.MULTILINE)
+_NAME_LINE = re.compile(r"[ \t]*(?:[#*`]*[ \t]*)?([\w./\\-]+\.\w+)`?[ \t]*:?[ \t]*")  # the line above a fence
 
 
 def file_regions(text: str) -> list[tuple[int, int, str]]:
@@ -83,11 +84,19 @@ def file_regions(text: str) -> list[tuple[int, int, str]]:
         stop = marks[n + 1].start() if n + 1 < len(marks) else len(text)
         fence_end = text.find("```", m.end(), stop)
         regions.append((m.end(), fence_end if fence_end >= 0 else stop, m.group(1)))
-    for m in _FENCE_WITH_NAME.finditer(text):
-        path = m.group(3) or m.group(1)
-        if path and not any(s <= m.start(4) < e for s, e, _ in regions):
-            regions.append((m.start(4), m.end(4), path))
+    for m in _FENCE.finditer(text):
+        path = m.group(1) or _name_above(text, m.start())
+        if path and not any(s <= m.start(2) < e for s, e, _ in regions):
+            regions.append((m.start(2), m.end(2), path))
     return sorted(regions)
+
+
+def _name_above(text: str, fence: int) -> str | None:
+    """A file name alone on the line just above a fence (Aider, Continue: ``app/models.py``)."""
+    if fence == 0:
+        return None
+    above = _NAME_LINE.fullmatch(text, text.rfind("\n", 0, fence - 1) + 1, fence - 1)
+    return above.group(1) if above else None
 
 
 @dataclass(frozen=True)
