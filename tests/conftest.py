@@ -272,6 +272,16 @@ def other_site(pki):
     server.shutdown()
 
 
+def wait_for(check, what: str, timeout: float = 30):
+    """Poll ``check`` until it returns something true, and return that."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 # ---- the proxy ----------------------------------------------------------------------------------
 @dataclass
 class Proxy:
@@ -296,13 +306,7 @@ class Proxy:
         return [r for r in map(json.loads, lines) if r["event"] == event]
 
     def wait_for_record(self, request_count: int, timeout: float = 10) -> dict:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            recs = self.records()
-            if len(recs) >= request_count:
-                return recs[request_count - 1]
-            time.sleep(0.05)
-        raise AssertionError(f"no audit record #{request_count}")
+        return wait_for(lambda: self.records()[request_count - 1 : request_count], f"audit record #{request_count}", timeout)[0]
 
     def metrics(self) -> str:
         return urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).read().decode()

@@ -12,7 +12,6 @@ import shutil
 import ssl
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -22,7 +21,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import ROOT, TEST_RULES
+from conftest import ROOT, TEST_RULES, wait_for
 from llm_dlp.cli import build_parser
 
 LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
@@ -91,14 +90,14 @@ def test_the_image_command_is_the_one_tested(tmp_path, pki, upstream):
     out, err = open(tmp_path / "stdout", "wb"), open(tmp_path / "stderr", "wb")
     proc = subprocess.Popen([LLM_DLP, *args[1:]], stdout=out, stderr=err)
     try:
-        port = _wait_for(lambda: re.search(r"listening at .*?:(\d+)", (tmp_path / "stderr").read_text()), "the proxy")
-        metrics = _wait_for(lambda: re.search(r"metrics at http://[^:]+:(\d+)/", (tmp_path / "stderr").read_text()), "metrics")
-        _wait_for(lambda: _status(f"http://127.0.0.1:{metrics.group(1)}/readyz") == 200, "readiness")
+        port = wait_for(lambda: re.search(r"listening at .*?:(\d+)", (tmp_path / "stderr").read_text()), "the proxy")
+        metrics = wait_for(lambda: re.search(r"metrics at http://[^:]+:(\d+)/", (tmp_path / "stderr").read_text()), "metrics")
+        wait_for(lambda: _status(f"http://127.0.0.1:{metrics.group(1)}/readyz") == 200, "readiness")
         ca = ssl.create_default_context(cafile=str(tmp_path / "conf" / "mitmproxy-ca-cert.pem"))
         with httpx.Client(proxy=f"http://127.0.0.1:{port.group(1)}", verify=ca, timeout=20) as c:
             body = {"model": "m", "messages": [{"role": "user", "content": "BLOCKME-0123456789abcdef"}]}
             assert c.post(f"{upstream.url}/v1/chat/completions", json=body).status_code == 403
-        records = _wait_for(lambda: [json.loads(x) for x in (tmp_path / "stdout").read_text().splitlines()][1:], "the audit record")
+        records = wait_for(lambda: [json.loads(x) for x in (tmp_path / "stdout").read_text().splitlines()][1:], "the audit record")
         assert [r["event"] for r in records] == ["request"] and records[0]["decision"] == "block"
     finally:
         proc.terminate()
@@ -112,15 +111,6 @@ def _status(url: str) -> int:
         return e.code
     except OSError:
         return 0
-
-
-def _wait_for(check, what: str, timeout: float = 60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # ---- compose ---------------------------------------------------------------------------------

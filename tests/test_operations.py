@@ -16,7 +16,7 @@ import urllib.request
 import httpx
 import pytest
 
-from conftest import serve_upstream, start_proxy, stop_proxy
+from conftest import serve_upstream, start_proxy, stop_proxy, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -27,15 +27,6 @@ def probe(proxy, path: str) -> tuple[int, str]:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
-
-
-def wait_until(check, timeout: float = 15) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {check}")
 
 
 @pytest.fixture
@@ -82,7 +73,7 @@ def test_health_and_readiness(tmp_path, pki, upstream):
     proxy = start_proxy(tmp_path, pki, upstream.port)
     try:
         assert probe(proxy, "/healthz") == (200, "ok\n")
-        wait_until(lambda: probe(proxy, "/readyz") == (200, "ready\n"))
+        wait_for(lambda: probe(proxy, "/readyz") == (200, "ready\n"), "readiness")
         assert "llm_dlp_requests" in probe(proxy, "/metrics")[1]
     finally:
         stop_proxy(proxy)
@@ -97,7 +88,7 @@ def test_invalid_rules_at_start_up_keep_it_unready_and_closed_until_fixed(tmp_pa
         with client(proxy) as c, pytest.raises(httpx.TransportError):
             c.post(f"{upstream.url}/v1/chat/completions", json=chat(upstream, "hello"))  # never forwarded uninspected
         (proxy.rules / "broken.yaml").unlink()
-        wait_until(lambda: probe(proxy, "/readyz")[0] == 200)
+        wait_for(lambda: probe(proxy, "/readyz")[0] == 200, "readiness")
         with client(proxy) as c:
             marker = "BLOCKME-0123456789abcdef"
             assert c.post(f"{upstream.url}/v1/chat/completions", json=chat(upstream, marker)).status_code == 403
@@ -119,7 +110,7 @@ def test_sighup_reloads_rules_without_dropping_a_stream(tmp_path, pki, slow_upst
         assert streamer.started_streaming.wait(10)
         (proxy.rules / "new.yaml").write_text("secrets:\n  - id: new-marker\n    kind: test\n    action: block\n    patterns: ['NEWRULE-[0-9]{8}']\n")
         proxy.process.send_signal(signal.SIGHUP)
-        wait_until(lambda: proxy.records("reload"))
+        wait_for(lambda: proxy.records("reload"), "the reload")
         assert streamer.is_alive()  # the reload happened mid-stream
         streamer.join(30)
         assert streamer.error is None and streamer.text_received() == "You said: " + "a long answer, streamed slowly " * 3
@@ -136,7 +127,7 @@ def test_sigterm_finishes_streams_in_flight_then_stops(tmp_path, pki, slow_upstr
         streamer.start()
         assert streamer.started_streaming.wait(10)
         proxy.process.send_signal(signal.SIGTERM)
-        wait_until(lambda: probe(proxy, "/readyz")[0] == 503)
+        wait_for(lambda: probe(proxy, "/readyz")[0] == 503, "unreadiness")
         assert "shutting down" in probe(proxy, "/readyz")[1]
         with client(proxy) as c, pytest.raises(httpx.TransportError):
             c.post(f"{slow_upstream.url}/v1/chat/completions", json=chat(slow_upstream, "too late"))
@@ -170,7 +161,7 @@ def test_a_configmap_style_rules_update_is_reloaded(tmp_path, pki, upstream):
     link atomically on update; the watcher must see the swap and load each file once."""
     proxy = start_proxy(tmp_path, pki, upstream.port, ["--set", "llm_dlp_reload_seconds=1"])
     try:
-        wait_until(lambda: probe(proxy, "/readyz")[0] == 200)
+        wait_for(lambda: probe(proxy, "/readyz")[0] == 200, "readiness")
         rules, layout = proxy.rules, proxy.rules.with_name("rules.configmap")
         first = layout / "..2026_11_23_00_00_00.000000001"
         shutil.copytree(rules, first)
@@ -188,7 +179,7 @@ def test_a_configmap_style_rules_update_is_reloaded(tmp_path, pki, upstream):
         (rules / "..data_tmp").symlink_to(second.name)
         os.replace(rules / "..data_tmp", rules / "..data")  # the kubelet's atomic swap
         (rules / "new.yaml").symlink_to("..data/new.yaml")
-        wait_until(lambda: any(r.get("rule_count") for r in proxy.records("reload")))
+        wait_for(lambda: any(r.get("rule_count") for r in proxy.records("reload")), "the reload")
         assert len(proxy.records("reload_failed")) == failures_before  # nothing under ..data was loaded twice
         with client(proxy) as c:
             assert c.post(f"{upstream.url}/v1/chat/completions", json=chat(upstream, "CMRULE-12345678")).status_code == 403

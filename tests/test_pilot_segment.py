@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, make_pki
+from conftest import ROOT, make_pki, wait_for
 from secretgen import Gen, provider_tokens
 
 pytestmark = pytest.mark.e2e
@@ -96,15 +96,6 @@ class Segment:
         assert out.returncode == 0, out.stderr
         payload, _, status = out.stdout.rpartition("\n")
         return int(status), payload
-
-
-def wait_for(check, what: str, timeout: float = 20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def build_network() -> None:
