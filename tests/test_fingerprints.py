@@ -140,3 +140,13 @@ def test_an_index_from_another_version_is_refused_clearly(tmp_path):
     old.write_bytes(b"LLMDLPFP1" + b"\0" * 64)
     with pytest.raises(ValueError, match="rebuild it"):
         FingerprintIndex(old)
+
+
+def test_results_are_remembered_per_index_and_settings(private):
+    repo, index_file = private
+    pasted = disguise(chunk(repo / "_connection.py", 246))
+    index = FingerprintIndex(index_file)
+    first = match(index, pasted, threshold=6, window_lines=30)
+    assert first and match(index, pasted, threshold=6, window_lines=30) is first  # a resent text costs a digest
+    assert match(index, pasted, threshold=10_000, window_lines=30) == []  # other settings, computed afresh
+    assert match(FingerprintIndex(index_file), pasted, threshold=6, window_lines=30) == first  # a reloaded index starts empty

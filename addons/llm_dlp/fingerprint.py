@@ -14,8 +14,8 @@ Comments and whitespace are dropped. Each token becomes a small code:
   "a = b + 1" stop looking alike.
 
 Every k-gram of codes is hashed, and in each window of w hashes the rightmost smallest is kept
-with its line. The pipeline runs in numpy over whole arrays, so a 256 KB request costs a few
-regex passes and vector operations rather than a Python step per token.
+with its line. After one regex pass for comments and strings, the pipeline runs in numpy over
+whole arrays, not a Python step per token.
 
 Index file: a JSON header (files, parameters) and three arrays sorted by hash, read through
 mmap, so a large index costs page cache, not Python objects."""
@@ -40,8 +40,8 @@ import numpy as np
 K = 20  # tokens per k-gram
 W = 10  # winnowing window
 CAP = 16  # how far back (in words) an identifier's previous use still counts
-MAGIC = b"LLMDLPFP2"
-VERSION = {"k": K, "w": W, "cap": CAP, "tokenizer": 2}  # a cache or index built otherwise is rebuilt / refused
+MAGIC = b"LLMDLPFP3"
+VERSION = {"k": K, "w": W, "cap": CAP, "tokenizer": 3}  # a cache or index built otherwise is rebuilt / refused
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
 # default... are left out: they are ordinary identifiers somewhere and a renamer may touch them).
@@ -51,15 +51,12 @@ KEYWORDS = tuple(sorted(set(
     "or pass private protected public raise return static struct switch throw throws try typeof var void while with "
     "yield True False None true false".split()
 )))
-# Code points: ASCII punctuation as is, then strings, numbers, keywords and identifier distances.
+# Token codes: ASCII punctuation as is, then strings, numbers, keywords and identifier distances.
+STRING_MARK = 1  # a string literal, in the text between the regex pass and the array pass
 STRINGS, STRING_BUCKETS = 0x80, 256
 NUMBER = STRINGS + STRING_BUCKETS
-KEYWORD_BASE = 0x200
+KEYWORD_BASE = NUMBER + 1
 IDENT_BASE = KEYWORD_BASE + len(KEYWORDS)
-PRIVATE = 0xE000  # token codes travel through the text as private-use characters
-WORD = NUMBER + 1  # a word's placeholder, before it is told apart
-_WORD_CHAR = chr(PRIVATE + WORD)
-_FIXED_CODE = {k: KEYWORD_BASE + i for i, k in enumerate(KEYWORDS)}
 _TABLE = np.random.default_rng(20031009).integers(1, 2**63, size=IDENT_BASE + CAP + 1, dtype=np.uint64)
 _BASE = np.uint64(1_000_003)
 
@@ -70,52 +67,87 @@ _COMMENT_OR_STRING = re.compile(
     re.DOTALL,
 )
 _FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)[^\n]*$", re.MULTILINE)
-_WORD = re.compile(r"[^\W\d][\w$]*|\$[\w$]*|\d[\w.]*")
-_SPACE = np.isin(np.arange(34), [9, 11, 12, 13, 32])  # whitespace other than newlines, by code point
-_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+# By code point below 0x80 (everything above is a word character: letters of any script)
+_WORD_CHAR = np.isin(np.arange(0x80), [ord(c) for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$"])
+_NOT_A_TOKEN = np.isin(np.arange(0x80), [9, 10, 11, 12, 13, 32])  # whitespace, newlines included
+_LETTER_WEIGHTS = np.cumprod(np.full(64, 0x100000001B3, dtype=np.uint64))  # the n-th letter of a word, for its hash
 
 
-def _comment_or_string(m: re.Match[str]) -> str:
-    """Comments vanish; a string becomes the code of its content's hash. Newlines inside stay,
-    so line numbers hold."""
-    newlines = "\n" * m.group().count("\n")
-    if m.group("c") is not None:
-        return newlines
-    content = next(g for g in m.group("t2", "t1", "d", "q", "b") if g is not None)
-    return chr(PRIVATE + STRINGS + zlib.crc32(content.encode("utf-8", "surrogatepass")) % STRING_BUCKETS) + newlines
+class _Strings:
+    """The regex pass's callback: comments vanish, a string becomes one mark and its content's
+    hash is kept, in order. Newlines inside either stay, so line numbers hold."""
+
+    def __init__(self) -> None:
+        self.buckets: list[int] = []
+
+    def __call__(self, m: re.Match[str]) -> str:
+        newlines = "\n" * m.group().count("\n")
+        if m.group("c") is not None:
+            return newlines
+        content = next(g for g in m.group("t2", "t1", "d", "q", "b") if g is not None)
+        self.buckets.append(zlib.crc32(content.encode("utf-8", "surrogatepass")) % STRING_BUCKETS)
+        return chr(STRING_MARK) + newlines
 
 
 def tokenise(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """Token codes and their line numbers (numpy arrays)."""
-    text = _PRIVATE_USE.sub("\x7f", text)  # that range carries token codes below
+    """Token codes and their line numbers (numpy arrays). One regex pass takes out comments and
+    strings; words, punctuation and lines are then found with array operations over the code
+    points, and words are told apart by a hash of their letters."""
+    text = text.replace(chr(STRING_MARK), " ")
     if "```" in text or "~~~" in text:
         text = _FENCE_LINE.sub("", text)  # markdown fences around pasted code are not code
-    text = _COMMENT_OR_STRING.sub(_comment_or_string, text)
-    words = _WORD.findall(text)
-    points = np.frombuffer(_WORD.sub(_WORD_CHAR, text).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    points = points[~_SPACE[np.minimum(points, 33)]]
-    newline = points == 10
-    lines = np.cumsum(newline)[~newline] + 1
-    points = points[~newline]
-    ours = (points >= PRIVATE) & (points < PRIVATE + len(_TABLE))
-    codes = np.where(ours, points - PRIVATE, np.minimum(points, 0x7F)).astype(np.int64)
-    if words:
-        codes[codes == WORD] = _word_codes(words)
+    strings = _Strings()
+    text = _COMMENT_OR_STRING.sub(strings, text)
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    ascii_ = np.minimum(points, 0x7F)
+    word = (points >= 0x80) | _WORD_CHAR[ascii_]
+    first = word & ~np.concatenate(([False], word[:-1]))
+    tokens = np.flatnonzero(first | ~(word | _NOT_A_TOKEN[ascii_]))
+    lines = (np.cumsum(points == 10) + 1)[tokens]
+    codes = ascii_[tokens].astype(np.int64)  # punctuation is itself
+    codes[codes == STRING_MARK] = STRINGS + np.array(strings.buckets, dtype=np.int64)
+    starts = np.flatnonzero(first)
+    if len(starts):
+        codes[first[tokens]] = _word_codes(_word_hashes(points, word, starts), points[starts])
     return codes, lines
 
 
-def _word_codes(words: list[str]) -> np.ndarray:
+def _word_hashes(points: np.ndarray, word: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each word's letters (runs of word characters starting at ``starts``)."""
+    letters = np.flatnonzero(word)
+    run = np.searchsorted(starts, letters, side="right") - 1
+    nth = np.minimum(letters - starts[run], len(_LETTER_WEIGHTS) - 1)
+    with np.errstate(over="ignore"):
+        weighted = points[letters].astype(np.uint64) * _LETTER_WEIGHTS[nth]
+    return np.add.reduceat(weighted, np.flatnonzero(nth == 0))
+
+
+def _word_hash(word: str) -> np.uint64:
+    points = np.frombuffer(word.encode("utf-32-le"), dtype=np.uint32)
+    return _word_hashes(points, np.ones(len(points), bool), np.array([0]))[0]
+
+
+_KEYWORD_HASHES = np.array([_word_hash(k) for k in KEYWORDS], dtype=np.uint64)
+
+
+def _word_codes(hashes: np.ndarray, first_points: np.ndarray) -> np.ndarray:
     """Keywords and numbers get their codes; an identifier, how many words back the same name
     was last used (not within CAP: as if new)."""
-    ids: dict[str, int] = {}
-    name_ids = np.array([ids.setdefault(w, len(ids)) for w in words])
-    order = np.argsort(name_ids, kind="stable")  # each name's uses, in text order
-    sorted_ids = name_ids[order]
-    distance = np.zeros(len(words), dtype=np.int64)
-    distance[order[1:]] = np.where(sorted_ids[1:] == sorted_ids[:-1], order[1:] - order[:-1], 0)
+    order = np.argsort(hashes, kind="stable")  # each name's uses, in text order
+    sorted_hashes = hashes[order]
+    distance = np.zeros(len(hashes), dtype=np.int64)
+    distance[order[1:]] = np.where(sorted_hashes[1:] == sorted_hashes[:-1], order[1:] - order[:-1], 0)
     distance[distance > CAP] = 0
-    fixed = np.array([NUMBER if w[0].isdigit() else _FIXED_CODE.get(w, -1) for w in ids])[name_ids]
-    return np.where(fixed >= 0, fixed, IDENT_BASE + distance)
+    codes = IDENT_BASE + distance
+    keyword = np.searchsorted(_SORTED_KEYWORD_HASHES, hashes).clip(0, len(KEYWORDS) - 1)
+    is_keyword = _SORTED_KEYWORD_HASHES[keyword] == hashes
+    codes[is_keyword] = KEYWORD_BASE + _KEYWORD_ORDER[keyword[is_keyword]]
+    codes[(first_points >= 48) & (first_points <= 57)] = NUMBER
+    return codes
+
+
+_KEYWORD_ORDER = np.argsort(_KEYWORD_HASHES)
+_SORTED_KEYWORD_HASHES = _KEYWORD_HASHES[_KEYWORD_ORDER]
 
 
 def winnow(tokenised: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -143,30 +175,27 @@ def fingerprints(text: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Recent:
-    """Fingerprints of recently seen texts, by digest. Assistants resend the whole conversation
-    with every request, so most segments of a request were fingerprinted moments ago."""
+    """Results for recently seen texts, by digest, least recently used first out. Assistants
+    resend the whole conversation with every request, so most segments of a request were
+    matched moments ago."""
 
     def __init__(self, size: int):
         self._size = size
-        self._items: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._items: OrderedDict[bytes, list] = OrderedDict()
+        self._lock = threading.Lock()  # matching runs in worker threads
 
-    def fingerprints(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    def get(self, key: bytes, compute):
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
                 return found
-        found = fingerprints(text)
+        found = compute()
         with self._lock:
             self._items[key] = found
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
         return found
-
-
-_RECENT = _Recent(1024)
 
 
 # ---- the index ------------------------------------------------------------------------------
@@ -262,6 +291,7 @@ class FingerprintIndex:
         self._fids = np.frombuffer(self._map, dtype="<u4", count=count, offset=offset + 8 * count)
         self._lines = np.frombuffer(self._map, dtype="<u4", count=count, offset=offset + 12 * count)
         self.files = self.meta["files"]
+        self.recent = _Recent(4096)  # a reloaded index is a new object, with no stale results
 
     def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each index entry sharing a hash with ``hashes``: (position in ``hashes``, file id)."""
@@ -287,7 +317,12 @@ MIN_LINES = 3  # matched fingerprints must spread over this many lines (one long
 def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int) -> list[CodeMatch]:
     """Indexed files from which at least ``threshold`` distinct fingerprints fall within
     ``window_lines`` lines of ``text``, over at least MIN_LINES lines."""
-    hashes, lines = _RECENT.fingerprints(text)
+    key = hashlib.blake2b(f"{threshold}:{window_lines}:{text}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return index.recent.get(key, lambda: _match(index, text, threshold, window_lines))
+
+
+def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int) -> list[CodeMatch]:
+    hashes, lines = fingerprints(text)
     query, fids = index.lookup(hashes)
     by_file: dict[int, dict[int, int]] = defaultdict(dict)  # file -> fingerprint -> first line seen
     for q, fid in zip(query.tolist(), fids.tolist()):
