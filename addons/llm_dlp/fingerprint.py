@@ -103,19 +103,20 @@ def tokenise(text: str) -> tuple[np.ndarray, np.ndarray]:
     word = (points >= 0x80) | _WORD_CHAR[ascii_]
     first = word & ~np.concatenate(([False], word[:-1]))
     tokens = np.flatnonzero(first | ~(word | _NOT_A_TOKEN[ascii_]))
-    lines = (np.cumsum(points == 10) + 1)[tokens]
+    lines = np.cumsum(points == 10, dtype=np.int32)[tokens] + 1
     codes = ascii_[tokens].astype(np.int64)  # punctuation is itself
     codes[codes == STRING_MARK] = STRINGS + np.array(strings.buckets, dtype=np.int64)
     starts = np.flatnonzero(first)
     if len(starts):
-        codes[first[tokens]] = _word_codes(_word_hashes(points, word, starts), points[starts])
+        codes[first[tokens]] = _word_codes(_word_hashes(points, word, first, starts), points[starts])
     return codes, lines
 
 
-def _word_hashes(points: np.ndarray, word: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each word's letters (runs of word characters starting at ``starts``)."""
+def _word_hashes(points: np.ndarray, word: np.ndarray, first: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each word's letters (runs of word characters; ``first`` marks where each
+    starts, at ``starts``)."""
     letters = np.flatnonzero(word)
-    run = np.searchsorted(starts, letters, side="right") - 1
+    run = np.cumsum(first, dtype=np.int32)[letters] - 1
     nth = np.minimum(letters - starts[run], len(_LETTER_WEIGHTS) - 1)
     with np.errstate(over="ignore"):
         weighted = points[letters].astype(np.uint64) * _LETTER_WEIGHTS[nth]
@@ -124,7 +125,9 @@ def _word_hashes(points: np.ndarray, word: np.ndarray, starts: np.ndarray) -> np
 
 def _word_hash(word: str) -> np.uint64:
     points = np.frombuffer(word.encode("utf-32-le"), dtype=np.uint32)
-    return _word_hashes(points, np.ones(len(points), bool), np.array([0]))[0]
+    first = np.zeros(len(points), bool)
+    first[0] = True
+    return _word_hashes(points, np.ones(len(points), bool), first, np.array([0]))[0]
 
 
 _KEYWORD_HASHES = np.array([_word_hash(k) for k in KEYWORDS], dtype=np.uint64)
@@ -165,9 +168,23 @@ def winnow(tokenised: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.nda
     if n <= W:
         chosen = np.array([n - 1 - int(np.argmin(hashes[::-1]))])
     else:
-        windows = np.lib.stride_tricks.sliding_window_view(hashes, W)[:, ::-1]
-        chosen = np.unique(np.arange(len(windows)) + W - 1 - np.argmin(windows, axis=1))
+        positions = _rightmost_minima(hashes)  # never decreasing: neighbours repeat
+        chosen = positions[np.concatenate(([True], positions[1:] != positions[:-1]))]
     return hashes[chosen], lines[chosen]
+
+
+def _rightmost_minima(hashes: np.ndarray) -> np.ndarray:
+    """For each window of W hashes, the position of its rightmost minimum: W shifted
+    comparisons, rather than a reduction over a strided view."""
+    starts = len(hashes) - W + 1
+    low = hashes[:starts].copy()
+    for j in range(1, W):
+        np.minimum(low, hashes[j : j + starts], out=low)
+    position = np.full(starts, -1, dtype=np.int64)
+    for j in range(W - 1, -1, -1):  # from the right: the first hit is the rightmost
+        hit = (position < 0) & (hashes[j : j + starts] == low)
+        position[hit] = np.flatnonzero(hit) + j
+    return position
 
 
 def fingerprints(text: str) -> tuple[np.ndarray, np.ndarray]:
