@@ -122,16 +122,16 @@ def test_fingerprints_ignore_renaming_reindenting_and_comments_in_any_language()
   for (const d of a) { c += d.e * d.g; }
   return h.i(c * (1 + b) * 100) / 100;
 }"""
-    assert fingerprints(js)[0].tolist() == fingerprints(renamed)[0].tolist() != []
+    assert fingerprints(js).hashes.tolist() == fingerprints(renamed).hashes.tolist() != []
     different = renamed.replace("c += d.e * d.g", "c += d.e * c.g")  # one name's use pattern changes
-    assert fingerprints(different)[0].tolist() != fingerprints(js)[0].tolist()
+    assert fingerprints(different).hashes.tolist() != fingerprints(js).hashes.tolist()
 
 
 def test_any_text_tokenises(tmp_path):
     from llm_dlp.fingerprint import fingerprints
 
     odd = "x = '\ue001\ue200' + \"\U0001f600\" # \udcff\n" * 40 + "ünïcödé = ‹x› ∑ y\n" * 20 + "`unterminated\n\"open"
-    hashes, lines = fingerprints(odd)
+    hashes, lines, _ = fingerprints(odd)
     assert len(hashes) == len(lines) > 0 and lines.max() <= odd.count("\n") + 1
 
 
@@ -150,3 +150,32 @@ def test_results_are_remembered_per_index_and_settings(private):
     assert first and match(index, pasted, threshold=6, window_lines=30) is first  # a resent text costs a digest
     assert match(index, pasted, threshold=10_000, window_lines=30) == []  # other settings, computed afresh
     assert match(FingerprintIndex(index_file), pasted, threshold=6, window_lines=30) == first  # a reloaded index starts empty
+
+
+def test_scan_finds_pasted_code_offline(private, tmp_path):
+    repo, index_file = private
+    rules = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
+    shutil.copy(index_file, rules / "private.fpidx")
+    (rules / "fp.yaml").write_text("fingerprints:\n  - id: private-h11\n    index: private.fpidx\n    action: redact\n")
+    pasted = tmp_path / "question.md"
+    pasted.write_text(f"Why is this slow?\n```python\n{disguise(chunk(repo / '_connection.py', 246))}\n```\nThanks!\n")
+    out = subprocess.run([LLM_DLP, "scan", str(pasted), "--rules", str(rules), "--json"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1, out.stderr
+    (finding,) = [json.loads(line) for line in out.stdout.splitlines()]
+    assert (finding["rule"], finding["kind"]) == ("private-h11", "protected-code") and finding["path"].endswith("_connection.py")
+    redacted = subprocess.run([LLM_DLP, "scan", str(pasted), "--rules", str(rules), "--redact"], capture_output=True, text=True, timeout=60)
+    assert "withheld by policy private-h11" in redacted.stdout and "n14.n18" not in redacted.stdout
+    assert redacted.stdout.startswith("Why is this slow?")
+    clean = tmp_path / "other.py"
+    clean.write_text(chunk(SITE / "httpx" / "_client.py", 300, 80))
+    assert subprocess.run([LLM_DLP, "scan", str(clean), "--rules", str(rules)], capture_output=True, timeout=60).returncode == 0
+
+
+def test_a_long_paste_is_covered_whole(private):
+    """Not only the first window that reaches the threshold: every line of a long paste."""
+    repo, index_file = private
+    pasted = disguise(chunk(repo / "_connection.py", 246, 160))
+    (hit,) = match(FingerprintIndex(index_file), pasted, threshold=6, window_lines=30)
+    last_code = pasted.split("\n").index("  @property") + 1  # then two long docstrings, four lines of code
+    assert hit.first_line <= 3 and hit.last_line >= last_code, hit

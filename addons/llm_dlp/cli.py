@@ -280,7 +280,7 @@ def cmd_rules(args) -> int:
 # ---- scan -------------------------------------------------------------------------------------
 def cmd_scan(args) -> int:
     from .adapters import parse_body, raw_body
-    from .paths import find_path_hits, withhold
+    from .paths import find_protected, withhold
     from .pipeline import BLOCK, REDACT, WARN, apply_placeholders, line_of, scan_segments
     from .placeholders import KEY_ENV, Keyring
     from .ruleset import load_ruleset
@@ -297,14 +297,15 @@ def cmd_scan(args) -> int:
     parsed = raw_body(raw) if args.protocol == "text" else parse_body(raw, args.protocol or "generic", "")
     # a stable key when one is configured, else a throwaway one: placeholders are still unique per value
     keyring = Keyring(os.environ.get(KEY_ENV, "").encode() or secrets.token_bytes(32))
-    hits = find_path_hits(parsed.segments, ruleset.paths, ())  # offline: rules scoped to groups are left out
+    hits = find_protected(parsed.segments, ruleset.paths, ruleset.fingerprints, ())  # offline: rules scoped to groups are left out
     for h in hits:
         seg = parsed.segments[h.segment]
-        record = {"rule": h.rule.id, "kind": "protected-path", "action": h.rule.action, "start": h.start, "end": h.end,
+        record = {"rule": h.rule.id, "kind": h.kind, "action": h.rule.action, "start": h.start, "end": h.end,
                   "line": line_of(seg.text, h.start), "path": h.path}
         if parsed.is_json:
             record["field"] = seg.field
-        print(json.dumps(record) if args.json else f"{args.input}:{record.get('field', '')}: {h.rule.id} (protected path {h.path}, {h.rule.action})") if not args.redact else None
+        what = "protected path" if h.kind == "protected-path" else "code matching"
+        print(json.dumps(record) if args.json else f"{args.input}:{record.get('field', '')}: {h.rule.id} ({what} {h.path}, {h.rule.action})") if not args.redact else None
     if args.redact:
         withhold(parsed.segments, hits)
     located = scan_segments(ruleset.detector, parsed.segments)

@@ -33,6 +33,7 @@ import threading
 import zlib
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -153,13 +154,18 @@ _KEYWORD_ORDER = np.argsort(_KEYWORD_HASHES)
 _SORTED_KEYWORD_HASHES = _KEYWORD_HASHES[_KEYWORD_ORDER]
 
 
-def winnow(tokenised: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Fingerprint hashes and their lines, chosen by winnowing (the rightmost minimum of each
-    window of W k-gram hashes)."""
+class Prints(NamedTuple):
+    hashes: np.ndarray  # uint64
+    lines: np.ndarray  # where each fingerprinted k-gram starts...
+    end_lines: np.ndarray  # ...and ends
+
+
+def winnow(tokenised: tuple[np.ndarray, np.ndarray]) -> Prints:
+    """Fingerprints chosen by winnowing (the rightmost minimum of each window of W k-gram hashes)."""
     codes, lines = tokenised
     n = len(codes) - K + 1
     if n <= 0:
-        return np.empty(0, np.uint64), np.empty(0, np.int64)
+        return Prints(np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.int64))
     values = _TABLE[codes]
     with np.errstate(over="ignore"):  # the hash is polynomial modulo 2**64
         hashes = values[:n].copy()
@@ -170,7 +176,7 @@ def winnow(tokenised: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.nda
     else:
         positions = _rightmost_minima(hashes)  # never decreasing: neighbours repeat
         chosen = positions[np.concatenate(([True], positions[1:] != positions[:-1]))]
-    return hashes[chosen], lines[chosen]
+    return Prints(hashes[chosen], lines[chosen], lines[chosen + K - 1])
 
 
 def _rightmost_minima(hashes: np.ndarray) -> np.ndarray:
@@ -187,7 +193,7 @@ def _rightmost_minima(hashes: np.ndarray) -> np.ndarray:
     return position
 
 
-def fingerprints(text: str) -> tuple[np.ndarray, np.ndarray]:
+def fingerprints(text: str) -> Prints:
     return winnow(tokenise(text))
 
 
@@ -234,7 +240,7 @@ def build_index(repos: list[Path], out: Path, public: list[Path] = (), max_files
         entry = cache.get(key)
         if not entry or entry["mtime"] != stat.st_mtime or entry["size"] != stat.st_size:
             text = path.read_text(encoding="utf-8", errors="replace")
-            h, ln = fingerprints(text)
+            h, ln, _ = fingerprints(text)
             entry = cache[key] = {"mtime": stat.st_mtime, "size": stat.st_size, "lines": text.count("\n") + 1,
                                   "h": h.tolist(), "l": ln.tolist()}
         files.append(str(path))
@@ -263,7 +269,7 @@ def _common(per_file: list[np.ndarray], max_files: int) -> np.ndarray:
 
 
 def _public_hashes(dirs: list[Path]) -> np.ndarray:
-    found = [fingerprints(f.read_text(encoding="utf-8", errors="replace"))[0]
+    found = [fingerprints(f.read_text(encoding="utf-8", errors="replace")).hashes
              for d in dirs for f in sorted(d.rglob("*")) if _is_source(f) or _is_licence(f)]
     return np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
 
@@ -339,24 +345,34 @@ def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int)
 
 
 def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int) -> list[CodeMatch]:
-    hashes, lines = fingerprints(text)
-    query, fids = index.lookup(hashes)
-    by_file: dict[int, dict[int, int]] = defaultdict(dict)  # file -> fingerprint -> first line seen
+    prints = fingerprints(text)
+    query, fids = index.lookup(prints.hashes)
+    by_file: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)  # file -> fingerprint -> (start, end line)
     for q, fid in zip(query.tolist(), fids.tolist()):
-        by_file[fid].setdefault(int(hashes[q]), int(lines[q]))
-    out = []
-    for fid, seen in by_file.items():
-        if len(seen) < threshold:
-            continue
-        found = sorted(seen.values())
-        lo = 0
-        for hi in range(len(found)):
-            while found[hi] - found[lo] > window_lines:
-                lo += 1
-            if hi - lo + 1 >= threshold and len(set(found[lo : hi + 1])) >= MIN_LINES:
-                out.append(CodeMatch(index.files[fid], hi - lo + 1, found[lo], found[hi]))
-                break
-    return out
+        by_file[fid].setdefault(int(prints.hashes[q]), (int(prints.lines[q]), int(prints.end_lines[q])))
+    return [CodeMatch(index.files[fid], count, first, last)
+            for fid, seen in by_file.items() if len(seen) >= threshold
+            for count, first, last in _regions(sorted(seen.values()), threshold, window_lines)]
+
+
+def _regions(spans: list[tuple[int, int]], threshold: int, window_lines: int) -> list[tuple[int, int, int]]:
+    """(fingerprints, first line, last line) of every stretch of the text covered by windows of
+    ``window_lines`` lines holding ``threshold`` fingerprints over MIN_LINES lines; overlapping
+    windows merge, so a long paste is covered whole."""
+    merged: list[list[int]] = []
+    lo = 0
+    for hi in range(len(spans)):
+        while spans[hi][0] - spans[lo][0] > window_lines:
+            lo += 1
+        if hi - lo + 1 >= threshold and len({s for s, _ in spans[lo : hi + 1]}) >= MIN_LINES:
+            first, last = spans[lo][0], max(e for _, e in spans[lo : hi + 1])
+            if merged and first <= merged[-1][2] + 1:
+                merged[-1][2] = max(merged[-1][2], last)
+            else:
+                merged.append([0, first, last])
+    for region in merged:
+        region[0] = sum(region[1] <= s <= region[2] for s, _ in spans)
+    return [tuple(r) for r in merged]
 
 
 def print_progress(done: int, total: int) -> None:

@@ -135,6 +135,14 @@ def compile_fingerprints(entries: list[Located], errors: list[RuleError]) -> tup
     return tuple(out)
 
 
+def find_protected(segments, path_rules: tuple[PathRule, ...], code_rules: tuple[FingerprintRule, ...],
+                   groups: tuple[str, ...]) -> list[PathHit]:
+    """Files under protected paths, then indexed code in what those did not withhold whole."""
+    hits = find_path_hits(segments, path_rules, groups)
+    withheld = {h.segment for h in hits if h.start == 0}
+    return hits + [h for h in find_code_hits(segments, code_rules, groups) if h.segment not in withheld]
+
+
 def find_code_hits(segments, rules: tuple[FingerprintRule, ...], groups: tuple[str, ...]) -> list[PathHit]:
     """Segments holding code from an indexed repository: the matched lines, as hits."""
     from .fingerprint import match

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from .adapters import Segment, parse_body
 from .engine.detector import Detector, Finding
-from .paths import FingerprintRule, PathHit, PathRule, find_code_hits, find_path_hits, withhold
+from .paths import FingerprintRule, PathHit, PathRule, find_protected, withhold
 from .placeholders import Keyring
 
 # Segments are joined for one scan; no rule pattern can match across this separator's NUL.
@@ -96,9 +96,7 @@ def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, ke
     ``path_rules`` (for a user in ``groups``): protected files are handled before secrets."""
     started = time.perf_counter()
     parsed = parse_body(raw, protocol, path)
-    hits = find_path_hits(parsed.segments, path_rules, groups)
-    withheld = {h.segment for h in hits if h.start == 0}
-    hits += [h for h in find_code_hits(parsed.segments, code_rules, groups) if h.segment not in withheld]
+    hits = find_protected(parsed.segments, path_rules, code_rules, groups)
     path_reported = [_report_path(parsed.segments[h.segment], h, keyring) for h in hits]
     withhold(parsed.segments, hits)
     located = scan_segments(detector, parsed.segments)
