@@ -144,7 +144,10 @@ def segment(tmp_path_factory):
     subprocess.run(["ip", "netns", "del", f"{PREFIX}-probe"], check=True)
     tmp = tmp_path_factory.mktemp("segment")
     processes: list[subprocess.Popen] = []
+    hosts = Path("/etc/netns") / DEV  # ip netns exec mounts this over /etc/hosts in the developer namespace
     try:
+        hosts.mkdir(parents=True)
+        (hosts / "hosts").write_text(f"127.0.0.1 localhost\n10.77.2.2 {LLM_HOST}\n10.77.2.3 {OTHER_HOST}\n")
         build_network()
         apply_shipped_firewall(tmp)
         pki = make_pki(tmp, names=(LLM_HOST, OTHER_HOST))
@@ -178,6 +181,7 @@ def segment(tmp_path_factory):
                 proc.kill()
         for ns in (DEV, GW, NET):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        shutil.rmtree(hosts, ignore_errors=True)
 
 
 def test_the_proxy_runs_without_any_capability(segment):
@@ -200,6 +204,17 @@ def test_an_unconfigured_client_is_inspected(segment):
 
     status, body = segment.chat("BLOCKME-0123456789abcdef")
     assert status == 403 and "pilot-block-marker" in body
+
+
+def test_doctor_on_an_unconfigured_machine(segment):
+    trust = {v: str(segment.confdir / "mitmproxy-ca-cert.pem")
+             for v in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE")}
+    env = {**{k: v for k, v in os.environ.items() if "proxy" not in k.lower()}, **trust}
+    out = run(LLM_DLP, "doctor", "--url", f"https://{LLM_HOST}", "--json", ns=DEV, check=False, env=env)
+    found = {c["name"]: c for c in json.loads(out.stdout)}
+    assert out.returncode == 0, out.stdout
+    assert found["proxy"]["status"] == "skip" and found["inspected"]["status"] == "ok"
+    assert "alice (groups: devs; from source_address)" in found["identity"]["detail"]
 
 
 def test_a_non_pilot_address_is_refused(segment):

@@ -3,8 +3,8 @@
 The proxy answers one diagnostic path itself, on any catalogued endpoint (never forwarded):
 reaching that answer over HTTPS proves the client went through this proxy, trusted its CA and
 was inspected, and the answer says who the proxy took the client for. The same request is made
-the way each family of tools makes it (Python's ssl defaults, the certifi bundle of Python SDKs,
-Node, curl), because each has its own trust store and its own proxy and CA variables."""
+the way each family of tools makes it (Python's ssl defaults, httpx, requests, Node, curl),
+because each has its own trust store and its own CA variables."""
 
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def run_checks(proxy: str | None, url: str) -> list[Check]:
     if checks[0].status == "fail":
         return checks
     answers: list[dict] = []
-    for name, fetch in (("python", _python_ssl), ("python-sdks", _python_certifi), ("node", _node), ("curl", _curl)):
+    for name, fetch in (("python", _python_ssl), ("python-httpx", _python_httpx), ("python-requests", _python_requests),
+                        ("node", _node), ("curl", _curl)):
         check, answer = _client_check(name, fetch, proxy, target)
         checks.append(check)
         if answer:
@@ -96,8 +97,8 @@ def _client_check(name: str, fetch, proxy: str | None, target: str) -> tuple[Che
 def _hint(name: str, error: str) -> str:
     if "certif" not in error.lower() and "verify" not in error.lower() and "issuer" not in error.lower():
         return ""
-    variable = {"python": "SSL_CERT_FILE", "python-sdks": "SSL_CERT_FILE and REQUESTS_CA_BUNDLE", "node": "NODE_EXTRA_CA_CERTS",
-                "curl": "CURL_CA_BUNDLE (or the system trust store)"}[name]
+    variable = {"python": "SSL_CERT_FILE", "python-httpx": "SSL_CERT_FILE", "python-requests": "REQUESTS_CA_BUNDLE",
+                "node": "NODE_EXTRA_CA_CERTS", "curl": "CURL_CA_BUNDLE (or the system trust store)"}[name]
     return f"the proxy's CA is not trusted here: export it (llm-dlp ca export) and set {variable}; see docs/clients.md"
 
 
@@ -138,12 +139,18 @@ def _python_ssl(proxy: str | None, target: str) -> dict:
     return _urllib(proxy, target, ssl.create_default_context())
 
 
-def _python_certifi(proxy: str | None, target: str) -> dict:
-    """What requests and httpx (the OpenAI and Anthropic SDKs, Aider) trust: the certifi bundle,
-    unless REQUESTS_CA_BUNDLE or SSL_CERT_FILE names another."""
+def _python_httpx(proxy: str | None, target: str) -> dict:
+    """What httpx trusts (the OpenAI and Anthropic SDKs, LiteLLM): SSL_CERT_FILE, else certifi's bundle."""
     import certifi
 
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or certifi.where()
+    return _urllib(proxy, target, ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE") or certifi.where()))
+
+
+def _python_requests(proxy: str | None, target: str) -> dict:
+    """What requests trusts: REQUESTS_CA_BUNDLE, then CURL_CA_BUNDLE, else certifi's bundle."""
+    import certifi
+
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
     return _urllib(proxy, target, ssl.create_default_context(cafile=bundle))
 
 
@@ -210,9 +217,9 @@ def report(checks: list[Check]) -> str:
     marks = {"ok": "ok  ", "fail": "FAIL", "skip": "skip"}
     lines = []
     for c in checks:
-        lines.append(f"  {marks[c.status]}  {c.name:<12} {c.detail}")
+        lines.append(f"  {marks[c.status]}  {c.name:<15} {c.detail}")
         if c.hint and c.status == "fail":
-            lines.append(f"        {'':<12} -> {c.hint}")
+            lines.append(f"        {'':<15} -> {c.hint}")
     return "\n".join(lines)
 
 
