@@ -21,9 +21,10 @@ LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
 TRUST_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE", "NIX_SSL_CERT_FILE")
 
 
-def doctor(proxy_url: str, upstream, ca: Path | None, *extra: str) -> subprocess.CompletedProcess:
+def doctor(proxy_url: str, upstream, ca: Path | None, *extra: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower() and k not in TRUST_VARIABLES}
     env["HTTPS_PROXY"] = proxy_url
+    env.update(extra_env or {})
     if ca:
         env.update({v: str(ca) for v in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE")})
     return subprocess.run([LLM_DLP, "doctor", "--url", f"https://127.0.0.1:{upstream.port}", *extra], capture_output=True, text=True, env=env, timeout=90)
@@ -118,3 +119,9 @@ policy:
         assert plain.returncode == 1 and "asks for credentials (407)" in plain.stdout and password not in plain.stdout
     finally:
         stop_proxy(proxy)
+
+
+def test_no_proxy_covering_the_endpoint_is_named(proxy, upstream):
+    out = doctor(proxy.url, upstream, proxy.ca, "--json", extra_env={"NO_PROXY": "localhost,127.0.0.1"})
+    found = checks(out)
+    assert out.returncode == 1 and found["no-proxy"]["status"] == "fail" and "NO_PROXY" in found["no-proxy"]["hint"]

@@ -51,6 +51,10 @@ def run_checks(proxy: str | None, url: str) -> list[Check]:
     checks = [_proxy_check(proxy)]
     if checks[0].status == "fail":
         return checks
+    if proxy and urllib.request.proxy_bypass_environment(urlsplit(url).hostname or ""):
+        checks.append(Check("no-proxy", "fail", f"NO_PROXY covers {urlsplit(url).hostname}: tools that honour it go around the proxy",
+                            "remove the AI endpoints from NO_PROXY / no_proxy"))
+        proxy = None  # what those tools would do
     answers: list[dict] = []
     for name, fetch in (("python", _python_ssl), ("python-httpx", _python_httpx), ("python-requests", _python_requests),
                         ("node", _node), ("curl", _curl)):
