@@ -6,6 +6,7 @@ Kubernetes manifests (Kubernetes schemas, and consistency between them) and the 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -213,3 +214,21 @@ def test_shipped_nftables_rules_parse():
         pytest.fail("nft is missing: deploy/bootstrap.sh test installs nftables")
     out = subprocess.run(["nft", "-c", "-f", str(DEPLOY / "pilot-segment" / "nftables.conf")], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_the_package_installs_complete_as_in_the_image(tmp_path):
+    """The image installs the package from a wheel, not from the checkout: the bundled rules and
+    schemas must be inside it, and the installed copy must work on its own rules."""
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "wheel"), str(ROOT)],
+                           capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    (wheel,) = (tmp_path / "wheel").glob("*.whl")
+    site = tmp_path / "site"
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)], capture_output=True, text=True, timeout=300)
+    assert install.returncode == 0, install.stderr
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = subprocess.run([sys.executable, "-c", "import llm_dlp; print(llm_dlp.__file__)"], capture_output=True, text=True, env=env)
+    assert where.stdout.startswith(str(site)), where.stdout + where.stderr  # the installed copy, not the checkout
+    for command in (["rules", "check"], ["rules", "test"]):
+        out = subprocess.run([sys.executable, "-m", "llm_dlp.cli", *command], capture_output=True, text=True, env=env, timeout=120)
+        assert out.returncode == 0, out.stdout + out.stderr
