@@ -219,7 +219,13 @@ def test_shipped_nftables_rules_parse():
 def test_the_package_installs_complete_as_in_the_image(tmp_path):
     """The image installs the package from a wheel, not from the checkout: the bundled rules and
     schemas must be inside it, and the installed copy must work on its own rules."""
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "wheel"), str(ROOT)],
+    source = tmp_path / "src"  # what the Dockerfile copies into its build stage, and nothing else
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source)
+    for name in ("addons", "rules"):
+        shutil.copytree(ROOT / name, source / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "wheel"), str(source)],
                            capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr
     (wheel,) = (tmp_path / "wheel").glob("*.whl")
