@@ -221,10 +221,14 @@ def test_the_package_installs_complete_as_in_the_image(tmp_path):
     schemas must be inside it, and the installed copy must work on its own rules."""
     source = tmp_path / "src"  # what the Dockerfile copies into its build stage, and nothing else
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source)
-    for name in ("addons", "rules"):
-        shutil.copytree(ROOT / name, source / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    build_stage = (DEPLOY / "docker" / "Dockerfile").read_text().split("\nFROM ")[0]
+    copied = [name for line in re.findall(r"^COPY (.+) \S+$", build_stage, re.M) for name in line.split()]
+    assert "addons" in copied and "pyproject.toml" in copied
+    for name in copied:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy(ROOT / name, source)
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "wheel"), str(source)],
                            capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr
