@@ -221,7 +221,7 @@ def test_the_package_installs_complete_as_in_the_image(tmp_path):
     schemas must be inside it, and the installed copy must work on its own rules."""
     source = tmp_path / "src"  # what the Dockerfile copies into its build stage, and nothing else
     source.mkdir()
-    build_stage = (DEPLOY / "docker" / "Dockerfile").read_text().split("\nFROM ")[0]
+    build_stage = (DEPLOY / "docker" / "Dockerfile").read_text().split("\nFROM ")[1]
     copied = [name for line in re.findall(r"^COPY (.+) \S+$", build_stage, re.M) for name in line.split()]
     assert "addons" in copied and "pyproject.toml" in copied
     for name in copied:
