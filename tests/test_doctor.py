@@ -115,8 +115,10 @@ policy:
         assert out.returncode == 0, out.stdout
         assert "carol (groups: devs; from proxy_auth)" in checks(out)["identity"]["detail"]
         assert password not in out.stdout + out.stderr  # never echoed back
-        plain = doctor(proxy.url, upstream, proxy.ca)
-        assert plain.returncode == 1 and "asks for credentials (407)" in plain.stdout and password not in plain.stdout
+        plain = doctor(proxy.url, upstream, proxy.ca, "--json")
+        assert plain.returncode == 1 and password not in plain.stdout
+        for name in ("python", "python-httpx", "python-requests", "node", "curl"):
+            assert checks(plain)[name]["detail"] == "the proxy asks for credentials (407)", checks(plain)[name]
     finally:
         stop_proxy(proxy)
 

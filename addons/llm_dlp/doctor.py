@@ -132,10 +132,8 @@ def _urllib(proxy: str | None, target: str, context: ssl.SSLContext) -> dict:
     except urllib.error.HTTPError as exc:
         return {"status": exc.code, "body": exc.read().decode(errors="replace")}
     except OSError as exc:  # URLError, ssl errors, timeouts, proxy tunnel errors
-        reason = getattr(exc, "reason", exc)
-        if isinstance(reason, str) and "407" in reason:
-            return {"status": 407}
-        return {"error": str(reason)}
+        reason = str(getattr(exc, "reason", exc))
+        return {"status": 407} if "407" in reason else {"error": reason}
 
 
 def _python_ssl(proxy: str | None, target: str) -> dict:
