@@ -82,7 +82,7 @@ def test_disguised_chunk_is_caught_and_unrelated_code_is_not(private):
     index = FingerprintIndex(index_file)
     pasted = disguise(chunk(repo / "_connection.py", 246))
     hits = match(index, "Please review:\n" + pasted, threshold=6, window_lines=30)
-    assert [Path(h.file).name for h in hits] == ["_connection.py"]
+    assert [h.file for h in hits] == ["repo/_connection.py"]
     unrelated = chunk(SITE / "httpx" / "_client.py", 300, 80)
     assert match(index, unrelated, threshold=6, window_lines=30) == []
 
@@ -100,7 +100,8 @@ def test_pasted_code_without_a_path_is_withheld_through_the_proxy(private, tmp_p
             assert "code matching" in sent and "withheld by policy private-h11" in sent
             assert sent.startswith("Why is this slow?") and sent.endswith("Thanks!")
             rec = proxy.wait_for_record(1)
-            assert rec["findings"][0]["kind"] == "protected-code" and rec["findings"][0]["path"].endswith("_connection.py")
+            assert (rec["findings"][0]["kind"], rec["findings"][0]["repository"], rec["findings"][0]["path"]) == ("protected-code", "repo", "_connection.py")
+            assert "_connection.py" not in sent and str(repo) not in sent  # the indexed file's name stays here
             unrelated = {"model": "m", "messages": [{"role": "user", "content": chunk(SITE / "httpx" / "_client.py", 300, 80)}]}
             c.post(f"{upstream.url}/v1/chat/completions", json=unrelated)
             assert json.loads(upstream.last().body) == unrelated
@@ -163,7 +164,7 @@ def test_scan_finds_pasted_code_offline(private, tmp_path):
     out = subprocess.run([LLM_DLP, "scan", str(pasted), "--rules", str(rules), "--json"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1, out.stderr
     (finding,) = [json.loads(line) for line in out.stdout.splitlines()]
-    assert (finding["rule"], finding["kind"]) == ("private-h11", "protected-code") and finding["path"].endswith("_connection.py")
+    assert (finding["rule"], finding["kind"], finding["repository"], finding["path"]) == ("private-h11", "protected-code", "repo", "_connection.py")
     redacted = subprocess.run([LLM_DLP, "scan", str(pasted), "--rules", str(rules), "--redact"], capture_output=True, text=True, timeout=60)
     assert "withheld by policy private-h11" in redacted.stdout and "n14.n18" not in redacted.stdout
     assert redacted.stdout.startswith("Why is this slow?")

@@ -300,8 +300,9 @@ def cmd_scan(args) -> int:
     hits = find_protected(parsed.segments, ruleset.paths, ruleset.fingerprints, ())  # offline: rules scoped to groups are left out
     for h in hits:
         seg = parsed.segments[h.segment]
+        repository, path = h.located()
         record = {"rule": h.rule.id, "kind": h.kind, "action": h.rule.action, "start": h.start, "end": h.end,
-                  "line": line_of(seg.text, h.start), "path": h.path}
+                  "line": line_of(seg.text, h.start), "path": path, **({"repository": repository} if repository else {})}
         if parsed.is_json:
             record["field"] = seg.field
         what = "protected path" if h.kind == "protected-path" else "code matching"

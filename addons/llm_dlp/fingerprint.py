@@ -232,9 +232,9 @@ def build_index(repos: list[Path], out: Path, public: list[Path] = (), max_files
         cache = cache["files"] if cache.get("version") == VERSION else {}
     except (OSError, ValueError, KeyError, AttributeError):
         cache = {}
-    sources = [p for repo in repos for p in sorted(repo.rglob("*")) if _is_source(p)]
+    sources = [(repo, p) for repo in repos for p in sorted(repo.rglob("*")) if _is_source(p)]
     files, hashes, lines, line_count = [], [], [], 0
-    for n, path in enumerate(sources, 1):
+    for n, (repo, path) in enumerate(sources, 1):
         stat = path.stat()
         key = str(path.resolve())
         entry = cache.get(key)
@@ -243,13 +243,13 @@ def build_index(repos: list[Path], out: Path, public: list[Path] = (), max_files
             h, ln, _ = fingerprints(text)
             entry = cache[key] = {"mtime": stat.st_mtime, "size": stat.st_size, "lines": text.count("\n") + 1,
                                   "h": h.tolist(), "l": ln.tolist()}
-        files.append(str(path))
+        files.append(f"{repo.resolve().name}/{path.relative_to(repo).as_posix()}")  # repository/file: no local paths
         hashes.append(np.array(entry["h"], dtype=np.uint64))
         lines.append(np.array(entry["l"], dtype=np.uint32))
         line_count += entry["lines"]
         if progress:
             progress(n, len(sources))
-    indexed = {str(Path(f).resolve()) for f in files}
+    indexed = {str(path.resolve()) for _, path in sources}
     cache_path.write_text(json.dumps({"version": VERSION, "files": {k: v for k, v in cache.items() if k in indexed}}))
     all_hashes = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
     fids = np.repeat(np.arange(len(files), dtype=np.uint32), [len(h) for h in hashes])
@@ -328,7 +328,7 @@ class FingerprintIndex:
 
 @dataclass(frozen=True)
 class CodeMatch:
-    file: str  # the indexed file
+    file: str  # the indexed file: "repository/path/in/it"
     fingerprints: int
     first_line: int  # in the inspected text
     last_line: int

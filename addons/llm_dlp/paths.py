@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .rulefiles import Located, RuleError
 
-NOTE = "[llm-dlp: the content of {path} was withheld by policy {rule}. Ask the developer to describe it instead.]"
+NOTE = "[llm-dlp: {what} was withheld by policy {rule}. Ask the developer to describe it instead.]"
 MIN_COPY = 40  # a withheld file's content is also removed where it is copied, if at least this long
 
 
@@ -108,6 +108,13 @@ class PathHit:
     end: int
     kind: str = "protected-path"  # or protected-code: a fingerprint match, the path is the indexed file
 
+    def located(self) -> tuple[str | None, str]:
+        """(repository, file): an indexed file is "repository/file in it"; a path has no repository."""
+        if self.kind == "protected-code":
+            repository, _, path = self.path.partition("/")
+            return repository, path
+        return None, self.path
+
 
 @dataclass(frozen=True)
 class FingerprintRule:
@@ -191,7 +198,9 @@ def withhold(segments, hits: list[PathHit]) -> None:
                 continue  # the whole segment is withheld already
             taken.append((h.start, h.end))
             content = text[h.start : h.end]
-            note = NOTE.format(path=h.path if h.kind == "protected-path" else f"code matching {h.path}", rule=h.rule.id)
+            # the request named the file itself; an indexed file's name is ours, and stays here
+            note = NOTE.format(what=f"the content of {h.path}" if h.kind == "protected-path" else "code matching a protected repository",
+                               rule=h.rule.id)
             if len(content.strip()) >= MIN_COPY:
                 copies[content.strip()] = note
             text = text[: h.start] + note + text[h.end :]

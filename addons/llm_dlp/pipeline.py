@@ -35,12 +35,11 @@ class Reported:
     start: int
     end: int
     value_hash: str
+    repository: str | None = None  # for code matching an indexed repository; path is then the file in it
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        if d["path"] is None:
-            del d["path"]
-        return d
+        return {k: v for k, v in d.items() if v is not None or k not in ("path", "repository")}
 
 
 @dataclass
@@ -137,10 +136,11 @@ def _report(seg: Segment, f: Finding, keyring: Keyring) -> Reported:
 
 
 def _report_path(seg: Segment, hit: PathHit, keyring: Keyring) -> Reported:
+    repository, path = hit.located()
     return Reported(
         rule=hit.rule.id, kind=hit.kind, severity="high", action=hit.rule.action, field=seg.field, role=seg.role,
-        path=hit.path, line=line_of(seg.text, hit.start), start=hit.start, end=hit.end,
-        value_hash=keyring.fingerprint(seg.text[hit.start : hit.end]),
+        path=path, line=line_of(seg.text, hit.start), start=hit.start, end=hit.end,
+        value_hash=keyring.fingerprint(seg.text[hit.start : hit.end]), repository=repository,
     )
 
 
