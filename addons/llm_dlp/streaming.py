@@ -29,18 +29,20 @@ class Framing:
     suffix): body is the JSON payload (or None when the event has none), prefix and suffix the
     bytes around it, passed through as they were."""
 
+    def __init__(self) -> None:
+        self._buf = b""  # bytes of an event not yet complete
+
     def feed(self, data: bytes) -> list[tuple[bytes, bytes | None, bytes]]:
         raise NotImplementedError
 
     def rest(self) -> bytes:
-        raise NotImplementedError
+        """What is left when the stream ends (an incomplete event), passed through as is."""
+        rest, self._buf = self._buf, b""
+        return rest
 
 
 class SseFraming(Framing):
     _END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
-
-    def __init__(self) -> None:
-        self._buf = b""
 
     def feed(self, data):
         self._buf += data
@@ -65,15 +67,8 @@ class SseFraming(Framing):
         prefix = b"".join(lines[:i]) + b"data:" + sep
         return prefix, payload, newline + b"".join(lines[i + 1 :]) + end
 
-    def rest(self):
-        rest, self._buf = self._buf, b""
-        return rest
-
 
 class NdjsonFraming(Framing):
-    def __init__(self) -> None:
-        self._buf = b""
-
     def feed(self, data):
         self._buf += data
         out = []
@@ -83,16 +78,12 @@ class NdjsonFraming(Framing):
             out.append((b"", body if body.strip() else None, line[len(body) :] + b"\n"))
         return out
 
-    def rest(self):
-        rest, self._buf = self._buf, b""
-        return rest
-
 
 class JsonArrayFraming(Framing):
     """A streamed JSON array ``[{...},\\r\\n{...}]``: each top-level element is an event."""
 
     def __init__(self) -> None:
-        self._buf = b""
+        super().__init__()
         self._pos = 0  # scanned up to here
         self._start = -1  # start of the current element
         self._depth = 0
@@ -133,8 +124,8 @@ class JsonArrayFraming(Framing):
         return out
 
     def rest(self):
-        rest, self._buf, self._pos = self._buf, b"", 0
-        return rest
+        self._pos = 0
+        return super().rest()
 
 
 def framing_for(content_type: str, path: str) -> Framing | None:
