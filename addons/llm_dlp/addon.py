@@ -185,21 +185,14 @@ class LlmDlp:
         while True:
             await asyncio.sleep(ctx.options.llm_dlp_reload_seconds)
             source = Path(ctx.options.llm_dlp_rules)
-            try:
-                digest = await asyncio.to_thread(directory_digest, source)
-            except RuleFileError:
-                digest = "missing"
+            digest = await _digest(source)
             if digest in (self.ruleset.digest if self.ruleset else None, last_failed):
                 continue
             last_failed = await self.reload(source, digest)
 
     async def reload_now(self) -> None:
         source = Path(ctx.options.llm_dlp_rules)
-        try:
-            digest = await asyncio.to_thread(directory_digest, source)
-        except RuleFileError:
-            digest = "missing"
-        await self.reload(source, digest)
+        await self.reload(source, await _digest(source))
 
     async def reload(self, source: Path, digest: str) -> str | None:
         """Load ``source`` and swap it in; on failure keep the live rules. Return the failed digest."""
@@ -559,6 +552,14 @@ class LlmDlp:
         except Exception as exc:  # a full disk must not take requests down; it is counted and alerted on
             self.metrics.audit_failures.inc()
             log_failure("error writing an audit record", exc)
+
+
+async def _digest(source: Path) -> str:
+    """The rules directory's digest, read off the event loop ("missing" when it is gone)."""
+    try:
+        return await asyncio.to_thread(directory_digest, source)
+    except RuleFileError:
+        return "missing"
 
 
 def _client(flow: http.HTTPFlow) -> str | None:

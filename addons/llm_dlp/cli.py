@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="check or test rule files")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     doctor = sub.add_parser("doctor", help="check this machine's set-up: proxy, CA trust, inspection, identity",
-                            description="From a developer machine: is the proxy reachable, do Python, the Python SDKs, Node and curl trust its CA, "
+                            description="From a developer machine: is the proxy reachable, do Python (its defaults, httpx, requests), Node and curl trust its CA, "
                                         "is a request to an approved endpoint inspected (the proxy answers a diagnostic path itself; nothing goes upstream), "
                                         "and who does the proxy take you for. Exit code 0 when every check passes, 1 otherwise.")
     doctor.add_argument("--proxy", default=None, metavar="URL", help="the proxy (default: HTTPS_PROXY or ALL_PROXY; none: direct, as in a transparent segment)")
@@ -222,23 +222,16 @@ def cmd_ca(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    from .doctor import as_json, report, run_checks
+    from .doctor import as_json, proxy_without_credentials, report, run_checks
 
     proxy = args.proxy or next((os.environ[v] for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy") if os.environ.get(v)), None)
     checks = run_checks(proxy, args.url)
     if args.json:
         print(as_json(checks))
     else:
-        print(f"llm-dlp doctor: {args.url} through {_without_credentials(proxy) if proxy else 'no proxy'}")
+        print(f"llm-dlp doctor: {args.url} through {proxy_without_credentials(proxy) if proxy else 'no proxy'}")
         print(report(checks))
     return EXIT_FINDINGS if any(c.status == "fail" for c in checks) else EXIT_CLEAN
-
-
-def _without_credentials(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    return f"{parts.scheme}://{parts.hostname}:{parts.port}" if parts.port else f"{parts.scheme}://{parts.hostname}"
 
 
 def cmd_report(args) -> int:

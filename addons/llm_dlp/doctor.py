@@ -66,10 +66,19 @@ def run_checks(proxy: str | None, url: str) -> list[Check]:
     return checks
 
 
+def _proxy_parts(proxy: str):
+    return urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+
+
+def proxy_without_credentials(proxy: str) -> str:
+    parts = _proxy_parts(proxy)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port}" if parts.port else f"{parts.scheme}://{parts.hostname}"
+
+
 def _proxy_check(proxy: str | None) -> Check:
     if not proxy:
         return Check("proxy", "skip", "no proxy configured (HTTPS_PROXY, --proxy): checking direct, as in a transparent pilot segment")
-    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    parts = _proxy_parts(proxy)
     try:
         socket.create_connection((parts.hostname, parts.port or 8080), timeout=TIMEOUT).close()
     except OSError as exc:
