@@ -107,18 +107,17 @@ def tokenise(text: str) -> tuple[np.ndarray, np.ndarray]:
     lines = np.cumsum(points == 10, dtype=np.int32)[tokens] + 1
     codes = ascii_[tokens].astype(np.int64)  # punctuation is itself
     codes[codes == STRING_MARK] = STRINGS + np.array(strings.buckets, dtype=np.int64)
-    starts = np.flatnonzero(first)
-    if len(starts):
-        codes[first[tokens]] = _word_codes(_word_hashes(points, word, first, starts), points[starts])
+    if first.any():
+        codes[first[tokens]] = _word_codes(_word_hashes(points, word, first), points[first])
     return codes, lines
 
 
-def _word_hashes(points: np.ndarray, word: np.ndarray, first: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def _word_hashes(points: np.ndarray, word: np.ndarray, first: np.ndarray) -> np.ndarray:
     """A 64-bit hash of each word's letters (runs of word characters; ``first`` marks where each
-    starts, at ``starts``)."""
+    starts)."""
     letters = np.flatnonzero(word)
     run = np.cumsum(first, dtype=np.int32)[letters] - 1
-    nth = np.minimum(letters - starts[run], len(_LETTER_WEIGHTS) - 1)
+    nth = np.minimum(letters - np.flatnonzero(first)[run], len(_LETTER_WEIGHTS) - 1)
     with np.errstate(over="ignore"):
         weighted = points[letters].astype(np.uint64) * _LETTER_WEIGHTS[nth]
     return np.add.reduceat(weighted, np.flatnonzero(nth == 0))
@@ -128,7 +127,7 @@ def _word_hash(word: str) -> np.uint64:
     points = np.frombuffer(word.encode("utf-32-le"), dtype=np.uint32)
     first = np.zeros(len(points), bool)
     first[0] = True
-    return _word_hashes(points, np.ones(len(points), bool), first, np.array([0]))[0]
+    return _word_hashes(points, np.ones(len(points), bool), first)[0]
 
 
 _KEYWORD_HASHES = np.array([_word_hash(k) for k in KEYWORDS], dtype=np.uint64)
