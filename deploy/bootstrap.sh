@@ -40,11 +40,28 @@ if [ ! -x "$venv/bin/python" ] || ! is_suitable "$venv/bin/python"; then
   "$py" -m venv "$venv"
 fi
 
+need_compiler() {  # the fingerprint extension (addons/llm_dlp/_winnow.c) is compiled on install
+  if ! command -v cc >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "llm-dlp: installing a C compiler (gcc) for the fingerprint extension" >&2
+      apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >&2
+    else
+      echo "llm-dlp: a C compiler is needed to build the fingerprint extension: install gcc (or set CC)" >&2
+      exit 1
+    fi
+  fi
+  if ! "$venv/bin/python" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
+    echo "llm-dlp: the Python headers (Python.h) of $("$venv/bin/python" -V 2>&1) are missing: install its development package (e.g. python3.12-dev)" >&2
+    exit 1
+  fi
+}
+
 stamp="$venv/.llm-dlp-installed"
-hash=$(sha256sum "$root/pyproject.toml" | cut -d' ' -f1)
+hash=$(cat "$root/pyproject.toml" "$root"/addons/llm_dlp/*.c | sha256sum | cut -d' ' -f1)
 installed=$(cat "$stamp" 2>/dev/null || true)
-# a "test" install is a superset of a "run" install
-if [ "$installed" != "$hash test" ] && [ "$installed" != "$hash $profile" ]; then
+# a "test" install is a superset of a "run" install; a deleted build of the extension is rebuilt
+if { [ "$installed" != "$hash test" ] && [ "$installed" != "$hash $profile" ]; } || ! "$venv/bin/python" -c 'import llm_dlp._winnow' 2>/dev/null; then
+  need_compiler
   extras=""; [ "$profile" = test ] && extras="[test]"
   echo "llm-dlp: installing Python dependencies into .venv" >&2
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2

@@ -1,9 +1,10 @@
 """Fingerprints of private repositories (winnowing, Schleimer, Wilkerson and Aiken 2003, the
 algorithm behind MOSS), to recognise proprietary code pasted without any path.
 
-Code is tokenised by one language-agnostic tokenizer (Pygments per language was measured
-6-7x slower to index and needs the language at query time, which pasted code does not name).
-Comments and whitespace are dropped. Each token becomes a small code:
+Code is tokenised by one language-agnostic lexer: pasted code does not name its language, and
+the index and the request must be tokenised alike. (Pygments' lexer for one language takes
+about 450 ms per 256 KB; bench/fingerprint_bench.py measures it beside ours.) Markdown fence
+lines, comments (#, //, /* */, "-- ") and whitespace are dropped. Each token becomes a code:
 
 - punctuation stays itself; reserved words of the common languages keep their own codes;
 - a string literal becomes a hash of its content (renaming and re-indenting leave string
@@ -13,9 +14,9 @@ Comments and whitespace are dropped. Each token becomes a small code:
   (0 when none within CAP words): renaming keeps this pattern, while "v = v + 1" and
   "a = b + 1" stop looking alike.
 
-Every k-gram of codes is hashed, and in each window of w hashes the rightmost smallest is kept
-with its line. After one regex pass for comments and strings, the pipeline runs in numpy over
-whole arrays, not a Python step per token.
+Every k-gram of codes is hashed, and in each window of W hashes the rightmost smallest is kept
+with its line. The lexer and winnowing are compiled (``_winnow.c``): linear in the text
+whatever it holds, and off the GIL, so matching in a worker thread does not hold up the proxy.
 
 Index file: a JSON header (files, parameters) and three arrays sorted by hash, read through
 mmap, so a large index costs page cache, not Python objects."""
@@ -26,23 +27,24 @@ import hashlib
 import json
 import mmap
 import os
-import re
 import struct
 import sys
 import threading
-import zlib
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
 
+from . import _winnow
+
 K = 20  # tokens per k-gram
 W = 10  # winnowing window
 CAP = 16  # how far back (in words) an identifier's previous use still counts
+SEED = 20031009  # of the random value each token code contributes to a k-gram hash
 MAGIC = b"LLMDLPFP3"
-VERSION = {"k": K, "w": W, "cap": CAP, "tokenizer": 3}  # a cache or index built otherwise is rebuilt / refused
+VERSION = {"k": K, "w": W, "cap": CAP, "tokenizer": 4}  # a cache or index built otherwise is rebuilt / refused
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
 # default... are left out: they are ordinary identifiers somewhere and a renamer may touch them).
@@ -52,105 +54,12 @@ KEYWORDS = tuple(sorted(set(
     "or pass private protected public raise return static struct switch throw throws try typeof var void while with "
     "yield True False None true false".split()
 )))
-# Token codes: ASCII punctuation as is, then strings, numbers, keywords and identifier distances.
-STRING_MARK = 1  # a string literal, in the text between the regex pass and the array pass
-STRINGS, STRING_BUCKETS = 0x80, 256
-NUMBER = STRINGS + STRING_BUCKETS
-KEYWORD_BASE = NUMBER + 1
-IDENT_BASE = KEYWORD_BASE + len(KEYWORDS)
-_TABLE = np.random.default_rng(20031009).integers(1, 2**63, size=IDENT_BASE + CAP + 1, dtype=np.uint64)
-_BASE = np.uint64(1_000_003)
-
-_COMMENT_OR_STRING = re.compile(
-    r"""(?=[#/"'`-])"""  # lets the regex engine skip ahead quickly
-    r"""(?:(?P<c>\#[^\n]*|//[^\n]*|/\*.*?\*/|--[ \t][^\n]*)"""
-    r"""|(?P<s>\"\"\"(?P<t2>.*?)\"\"\"|'''(?P<t1>.*?)'''|"(?P<d>(?:[^"\\\n]|\\.)*)"|'(?P<q>(?:[^'\\\n]|\\.)*)'|`(?P<b>[^`]*)`))""",
-    re.DOTALL,
-)
-_FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)[^\n]*$", re.MULTILINE)
-# By code point below 0x80 (everything above is a word character: letters of any script)
-_WORD_CHAR = np.isin(np.arange(0x80), [ord(c) for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$"])
-_NOT_A_TOKEN = np.isin(np.arange(0x80), [9, 10, 11, 12, 13, 32])  # whitespace, newlines included
-_LETTER_WEIGHTS = np.cumprod(np.full(64, 0x100000001B3, dtype=np.uint64))  # the n-th letter of a word, for its hash
-
-
-class _Strings:
-    """The regex pass's callback: comments vanish, a string becomes one mark and its content's
-    hash is kept, in order. Newlines inside either stay, so line numbers hold."""
-
-    def __init__(self) -> None:
-        self.buckets: list[int] = []
-
-    def __call__(self, m: re.Match[str]) -> str:
-        newlines = "\n" * m.group().count("\n")
-        if m.group("c") is not None:
-            return newlines
-        content = next(g for g in m.group("t2", "t1", "d", "q", "b") if g is not None)
-        self.buckets.append(zlib.crc32(content.encode("utf-8", "surrogatepass")) % STRING_BUCKETS)
-        return chr(STRING_MARK) + newlines
 
 
 def tokenise(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """Token codes and their line numbers (numpy arrays). One regex pass takes out comments and
-    strings; words, punctuation and lines are then found with array operations over the code
-    points, and words are told apart by a hash of their letters."""
-    text = text.replace(chr(STRING_MARK), " ")
-    if "```" in text or "~~~" in text:
-        text = _FENCE_LINE.sub("", text)  # markdown fences around pasted code are not code
-    strings = _Strings()
-    text = _COMMENT_OR_STRING.sub(strings, text)
-    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    ascii_ = np.minimum(points, 0x7F)
-    word = (points >= 0x80) | _WORD_CHAR[ascii_]
-    first = word & ~np.concatenate(([False], word[:-1]))
-    tokens = np.flatnonzero(first | ~(word | _NOT_A_TOKEN[ascii_]))
-    lines = np.cumsum(points == 10, dtype=np.int32)[tokens] + 1
-    codes = ascii_[tokens].astype(np.int64)  # punctuation is itself
-    codes[codes == STRING_MARK] = STRINGS + np.array(strings.buckets, dtype=np.int64)
-    if first.any():
-        codes[first[tokens]] = _word_codes(_word_hashes(points, word, first), points[first])
-    return codes, lines
-
-
-def _word_hashes(points: np.ndarray, word: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each word's letters (runs of word characters; ``first`` marks where each
-    starts)."""
-    letters = np.flatnonzero(word)
-    run = np.cumsum(first, dtype=np.int32)[letters] - 1
-    nth = np.minimum(letters - np.flatnonzero(first)[run], len(_LETTER_WEIGHTS) - 1)
-    with np.errstate(over="ignore"):
-        weighted = points[letters].astype(np.uint64) * _LETTER_WEIGHTS[nth]
-    return np.add.reduceat(weighted, np.flatnonzero(nth == 0))
-
-
-def _word_hash(word: str) -> np.uint64:
-    points = np.frombuffer(word.encode("utf-32-le"), dtype=np.uint32)
-    first = np.zeros(len(points), bool)
-    first[0] = True
-    return _word_hashes(points, np.ones(len(points), bool), first)[0]
-
-
-_KEYWORD_HASHES = np.array([_word_hash(k) for k in KEYWORDS], dtype=np.uint64)
-
-
-def _word_codes(hashes: np.ndarray, first_points: np.ndarray) -> np.ndarray:
-    """Keywords and numbers get their codes; an identifier, how many words back the same name
-    was last used (not within CAP: as if new)."""
-    order = np.argsort(hashes, kind="stable")  # each name's uses, in text order
-    sorted_hashes = hashes[order]
-    distance = np.zeros(len(hashes), dtype=np.int64)
-    distance[order[1:]] = np.where(sorted_hashes[1:] == sorted_hashes[:-1], order[1:] - order[:-1], 0)
-    distance[distance > CAP] = 0
-    codes = IDENT_BASE + distance
-    keyword = np.searchsorted(_SORTED_KEYWORD_HASHES, hashes).clip(0, len(KEYWORDS) - 1)
-    is_keyword = _SORTED_KEYWORD_HASHES[keyword] == hashes
-    codes[is_keyword] = KEYWORD_BASE + _KEYWORD_ORDER[keyword[is_keyword]]
-    codes[(first_points >= 48) & (first_points <= 57)] = NUMBER
-    return codes
-
-
-_KEYWORD_ORDER = np.argsort(_KEYWORD_HASHES)
-_SORTED_KEYWORD_HASHES = _KEYWORD_HASHES[_KEYWORD_ORDER]
+    """Token codes (uint32) and their line numbers (int32, from 1)."""
+    codes, lines = _winnow.tokens(text, KEYWORDS, CAP)
+    return np.frombuffer(codes, np.uint32), np.frombuffer(lines, np.int32)
 
 
 class Prints(NamedTuple):
@@ -159,41 +68,9 @@ class Prints(NamedTuple):
     end_lines: np.ndarray  # ...and ends
 
 
-def winnow(tokenised: tuple[np.ndarray, np.ndarray]) -> Prints:
-    """Fingerprints chosen by winnowing (the rightmost minimum of each window of W k-gram hashes)."""
-    codes, lines = tokenised
-    n = len(codes) - K + 1
-    if n <= 0:
-        return Prints(np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.int64))
-    values = _TABLE[codes]
-    with np.errstate(over="ignore"):  # the hash is polynomial modulo 2**64
-        hashes = values[:n].copy()
-        for j in range(1, K):
-            hashes = hashes * _BASE + values[j : j + n]
-    if n <= W:
-        chosen = np.array([n - 1 - int(np.argmin(hashes[::-1]))])
-    else:
-        positions = _rightmost_minima(hashes)  # never decreasing: neighbours repeat
-        chosen = positions[np.concatenate(([True], positions[1:] != positions[:-1]))]
-    return Prints(hashes[chosen], lines[chosen], lines[chosen + K - 1])
-
-
-def _rightmost_minima(hashes: np.ndarray) -> np.ndarray:
-    """For each window of W hashes, the position of its rightmost minimum: W shifted
-    comparisons, rather than a reduction over a strided view."""
-    starts = len(hashes) - W + 1
-    low = hashes[:starts].copy()
-    for j in range(1, W):
-        np.minimum(low, hashes[j : j + starts], out=low)
-    position = np.full(starts, -1, dtype=np.int64)
-    for j in range(W - 1, -1, -1):  # from the right: the first hit is the rightmost
-        hit = (position < 0) & (hashes[j : j + starts] == low)
-        position[hit] = np.flatnonzero(hit) + j
-    return position
-
-
 def fingerprints(text: str) -> Prints:
-    return winnow(tokenise(text))
+    hashes, lines, end_lines = _winnow.fingerprints(text, KEYWORDS, K, W, CAP, SEED)
+    return Prints(np.frombuffer(hashes, np.uint64), np.frombuffer(lines, np.int32), np.frombuffer(end_lines, np.int32))
 
 
 class _Recent:
@@ -303,11 +180,14 @@ class FingerprintIndex:
         self.path = path
         with open(path, "rb") as f:
             self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        stale = ValueError(f"{path} is not an llm-dlp fingerprint index of this version (rebuild it with llm-dlp fingerprint index)")
         if self._map[: len(MAGIC)] != MAGIC:
-            raise ValueError(f"{path} is not an llm-dlp fingerprint index of this version (rebuild it with llm-dlp fingerprint index)")
+            raise stale
         hlen, count = struct.unpack_from("<QQ", self._map, len(MAGIC))
         start = len(MAGIC) + 16
         self.meta = json.loads(self._map[start : start + hlen])
+        if {key: self.meta.get(key) for key in VERSION} != VERSION:  # fingerprints of another tokenizer never match
+            raise stale
         offset = start + hlen + (-(start + hlen) % 8)
         self._hashes = np.frombuffer(self._map, dtype="<u8", count=count, offset=offset)
         self._fids = np.frombuffer(self._map, dtype="<u4", count=count, offset=offset + 8 * count)
@@ -318,8 +198,9 @@ class FingerprintIndex:
     def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each index entry sharing a hash with ``hashes``: (position in ``hashes``, file id)."""
         lo = np.searchsorted(self._hashes, hashes, side="left")
-        hi = np.searchsorted(self._hashes, hashes, side="right")
-        counts = hi - lo
+        present = self._hashes[np.minimum(lo, len(self._hashes) - 1)] == hashes if len(self._hashes) else np.zeros(len(hashes), bool)
+        counts = np.zeros(len(hashes), dtype=np.int64)  # most of a request is not in the index: one search each
+        counts[present] = np.searchsorted(self._hashes, hashes[present], side="right") - lo[present]
         query = np.repeat(np.arange(len(hashes)), counts)
         entries = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         return query, self._fids[entries]
@@ -346,12 +227,25 @@ def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int)
 def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int) -> list[CodeMatch]:
     prints = fingerprints(text)
     query, fids = index.lookup(prints.hashes)
-    by_file: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)  # file -> fingerprint -> (start, end line)
-    for q, fid in zip(query.tolist(), fids.tolist()):
-        by_file[fid].setdefault(int(prints.hashes[q]), (int(prints.lines[q]), int(prints.end_lines[q])))
-    return [CodeMatch(index.files[fid], count, first, last)
-            for fid, seen in by_file.items() if len(seen) >= threshold
-            for count, first, last in _regions(sorted(seen.values()), threshold, window_lines)]
+    if not len(query):
+        return []
+    # One hit per indexed file and fingerprint, at its first place in the text; then by file.
+    order = np.lexsort((query, prints.hashes[query], fids))
+    query, fids = query[order], fids[order]
+    hashes = prints.hashes[query]
+    first = np.concatenate(([True], (fids[1:] != fids[:-1]) | (hashes[1:] != hashes[:-1])))
+    query, fids = query[first], fids[first]
+    starts = np.flatnonzero(np.concatenate(([True], fids[1:] != fids[:-1])))
+    ends = np.append(starts[1:], len(fids))
+    found = []
+    for lo, hi in zip(starts[ends - starts >= threshold].tolist(), ends[ends - starts >= threshold].tolist()):
+        q = np.sort(query[lo:hi])  # text order: start lines, then end lines, ascending
+        lines = prints.lines[q]
+        in_window = np.arange(len(q)) - np.searchsorted(lines, lines - window_lines) + 1
+        if in_window.max() >= threshold:  # else no window holds enough: skip the exact pass
+            spans = list(zip(lines.tolist(), prints.end_lines[q].tolist()))
+            found += [CodeMatch(index.files[int(fids[lo])], *region) for region in _regions(spans, threshold, window_lines)]
+    return found
 
 
 def _regions(spans: list[tuple[int, int]], threshold: int, window_lines: int) -> list[tuple[int, int, int]]:
