@@ -17,9 +17,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import start_proxy, stop_proxy
-from llm_dlp.fingerprint import FingerprintIndex, match
+from llm_dlp.fingerprint import FingerprintIndex, fingerprints, match, tokenise
 
 LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
 SITE = Path(sysconfig.get_paths()["purelib"])
@@ -110,8 +112,6 @@ def test_pasted_code_without_a_path_is_withheld_through_the_proxy(private, tmp_p
 
 
 def test_fingerprints_ignore_renaming_reindenting_and_comments_in_any_language():
-    from llm_dlp.fingerprint import fingerprints
-
     js = """function total(items, rate) {
     // sum the order lines, then apply the tax rate
     let sum = 0;
@@ -129,18 +129,23 @@ def test_fingerprints_ignore_renaming_reindenting_and_comments_in_any_language()
 
 
 def test_any_text_tokenises(tmp_path):
-    from llm_dlp.fingerprint import fingerprints
-
     odd = "x = '\ue001\ue200' + \"\U0001f600\" # \udcff\n" * 40 + "ünïcödé = ‹x› ∑ y\n" * 20 + "`unterminated\n\"open"
     hashes, lines, _ = fingerprints(odd)
     assert len(hashes) == len(lines) > 0 and lines.max() <= odd.count("\n") + 1
 
 
-def test_an_index_from_another_version_is_refused_clearly(tmp_path):
+def test_an_index_from_another_version_is_refused_clearly(tmp_path, private):
     old = tmp_path / "old.fpidx"
     old.write_bytes(b"LLMDLPFP1" + b"\0" * 64)
     with pytest.raises(ValueError, match="rebuild it"):
         FingerprintIndex(old)
+    # The same file format written by another tokenizer: its fingerprints would never match.
+    _, index_file = private
+    other = index_file.read_bytes().replace(b'"tokenizer": 4', b'"tokenizer": 3', 1)
+    assert other != index_file.read_bytes()
+    (tmp_path / "other.fpidx").write_bytes(other)
+    with pytest.raises(ValueError, match="rebuild it"):
+        FingerprintIndex(tmp_path / "other.fpidx")
 
 
 def test_results_are_remembered_per_index_and_settings(private):
@@ -180,3 +185,72 @@ def test_a_long_paste_is_covered_whole(private):
     (hit,) = match(FingerprintIndex(index_file), pasted, threshold=6, window_lines=30)
     last_code = pasted.split("\n").index("  @property") + 1  # then two long docstrings, four lines of code
     assert hit.first_line <= 3 and hit.last_line >= last_code, hit
+
+
+CODE = """def settle(orders, fees):
+    total = 0
+    for order in orders:
+        if order.state == "open" and order.amount > fees.minimum:
+            total += order.amount * (1 - fees.rate)
+    return round(total, 2)
+"""
+
+
+def hashes(text: str) -> list[int]:
+    return fingerprints(text).hashes.tolist()
+
+
+def test_fence_lines_and_comments_of_every_syntax_leave_fingerprints_alone():
+    assert hashes(CODE) != []
+    assert hashes("```python\n" + CODE + "```\n") == hashes("~~~\n" + CODE + "  ~~~\n") == hashes(CODE)
+    commented = (CODE.replace("    total = 0\n", "    total = 0  # running sum\n    /* a block\n       comment */\n")
+                 .replace("    return", "    // done\n    -- SQL style\n    return"))
+    assert hashes(commented) == hashes(CODE)
+    assert hashes(CODE.replace("total = 0", "total/**/=/* x */0")) == hashes(CODE)
+
+
+def test_string_contents_count_and_comment_marks_inside_strings_are_not_comments():
+    assert hashes(CODE.replace('"open"', '"closed"')) != hashes(CODE)
+    marked = CODE.replace('"open"', '"#open // -- /*"')
+    assert hashes(marked.replace("#open", "#shut")) != hashes(marked)  # still inside the string
+    assert hashes(CODE.replace('"open"', "'open'")) == hashes(CODE)  # the content counts, not the quotes
+
+
+def test_a_text_with_nothing_in_the_index_matches_nothing(private):
+    _, index_file = private
+    index = FingerprintIndex(index_file)
+    prose = "We met on Tuesday to plan the release; the notes follow.\n" * 200
+    assert len(fingerprints(prose).hashes) and match(index, prose, threshold=6, window_lines=30) == []
+    assert match(index, "", threshold=6, window_lines=30) == []
+
+
+ODD_PIECES = list("ab_$9 \t\n\r\\\"'`#/*-~{}()=;.") + ["\u00e9", "\u4e2d", "\U0001f600", "\ud800", "\x00", "```\n", '"""', "'''", "/*", "*/", "-- "]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(ODD_PIECES), max_size=300).map("".join))
+def test_any_text_gives_well_formed_fingerprints(text):
+    lines_in_text = text.count("\n") + 1
+    codes, lines = tokenise(text)
+    assert len(codes) == len(lines) and (lines >= 1).all() and (lines <= lines_in_text).all()
+    assert (lines[1:] >= lines[:-1]).all()
+    prints = fingerprints(text)
+    assert len(prints.hashes) == len(prints.lines) == len(prints.end_lines) <= len(codes)
+    assert (prints.lines <= prints.end_lines).all() and (prints.end_lines <= lines_in_text).all()
+    assert prints.hashes.tolist() == hashes(text)  # deterministic
+
+
+PATHOLOGICAL = """
+from llm_dlp.fingerprint import fingerprints
+for unit in ["'\\\\", '"\\\\', "/*", '\"\"\"x', "'''x", "`x", "-- ", "#"]:
+    fingerprints(unit * (16 * 2**20 // len(unit)))
+print("done")
+"""
+
+
+def test_unterminated_strings_and_comments_cost_linear_time():
+    """A backtracking regular expression took 8 s for 32 KB of '\\'\\... and held the GIL, so
+    one request could stall the proxy for hours. 16 MB of each such pattern must finish: a hang
+    guard far above the expected second, not a timing threshold."""
+    done = subprocess.run([sys.executable, "-c", PATHOLOGICAL], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr
