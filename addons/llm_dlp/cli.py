@@ -70,11 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     fingerprint = sub.add_parser("fingerprint", help="fingerprint private repositories")
     fp_sub = fingerprint.add_subparsers(dest="fingerprint_command", required=True)
     fp_index = fp_sub.add_parser("index", help="build a fingerprint index of proprietary code",
-                                 description="Index the source files under each REPO_DIR (winnowing fingerprints, renaming- and re-indentation-proof). Re-runs are incremental; fingerprints also found in --public code or in more than --max-files indexed files are dropped.")
+                                 description="Index the source files under each REPO_DIR (winnowing fingerprints, renaming- and re-indentation-proof). Re-runs are incremental. Vendored directories (vendor/, node_modules/, third_party/...) and generated files (DO NOT EDIT, @generated, *_pb2.py, *.min.js...) inside REPO_DIR count as public code; fingerprints found in public code or in more than --max-files indexed files are dropped.")
     fp_index.add_argument("repos", nargs="+", type=Path, metavar="REPO_DIR")
     fp_index.add_argument("--out", required=True, type=Path, metavar="INDEX")
     fp_index.add_argument("--public", nargs="*", type=Path, default=[], metavar="DIR", help="public or boilerplate code whose fingerprints are left out")
     fp_index.add_argument("--max-files", type=int, default=10, help="drop fingerprints found in more indexed files than this (default 10)")
+    fp_index.add_argument("--index-all", action="store_true", help="index vendored directories and generated files as proprietary code too")
 
     pac = sub.add_parser("pac", help="print a PAC file for developer machines",
                          description="A proxy auto-config script that sends the catalog's AI endpoints through the proxy (with no DIRECT fallback: fail closed) and everything else direct or to --fallback.")
@@ -191,9 +192,10 @@ def cmd_fingerprint(args) -> int:
         print(f"llm-dlp fingerprint index: not a directory: {', '.join(missing)}", file=sys.stderr)
         return EXIT_ERROR
     started = time.perf_counter()
-    stats = build_index(args.repos, args.out, args.public, args.max_files, progress=print_progress)
+    stats = build_index(args.repos, args.out, args.public, args.max_files, progress=print_progress, index_all=args.index_all)
     print(f"{args.out}: {stats['files']} files, {stats['lines']} lines, {stats['fingerprints']} fingerprints, "
-          f"{stats['bytes'] / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s")
+          f"{stats['bytes'] / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s; "
+          f"{stats['vendored_or_generated']} vendored or generated files counted as public (--index-all to index them)")
     return EXIT_CLEAN
 
 
