@@ -281,3 +281,27 @@ def test_vendored_and_generated_code_inside_a_repository_counts_as_public(tmp_pa
         assert match(index, public, 6, 30) == []
     everything = subprocess.run([LLM_DLP, "fingerprint", "index", str(repo), "--out", str(tmp_path / "all.fpidx"), "--index-all"], capture_output=True, text=True, timeout=120)
     assert everything.returncode == 0 and len(FingerprintIndex(tmp_path / "all.fpidx").files) == 4
+
+
+def test_a_re_run_reads_only_what_changed_and_writes_what_a_fresh_run_writes(tmp_path):
+    repo = tmp_path / "engine"
+    shutil.copytree(SITE / "h11", repo, ignore=shutil.ignore_patterns("__pycache__"))
+    index = tmp_path / "rules" / "engine.fpidx"
+    index.parent.mkdir()
+
+    def run(out: Path) -> str:
+        done = subprocess.run([LLM_DLP, "fingerprint", "index", str(repo), "--out", str(out)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    first = run(index)
+    assert f"({len(list(repo.rglob('*.py')))} files read" in first and (tmp_path / "rules" / "engine.fpidx.cache.npz").exists()
+    assert "(0 files read" in run(index)
+    (repo / "_util.py").write_text((repo / "_util.py").read_text() + "\n\ndef added(x):\n    return [x] * 3\n")
+    shutil.copy(SITE / "httpx" / "_client.py", repo / "client.py")
+    (repo / "_abnf.py").unlink()
+    assert "(2 files read" in run(index)
+    fresh = tmp_path / "fresh.fpidx"
+    run(fresh)
+    assert index.read_bytes() == fresh.read_bytes()
+    assert "engine/_abnf.py" not in FingerprintIndex(index).files and "engine/client.py" in FingerprintIndex(index).files

@@ -194,7 +194,7 @@ def cmd_fingerprint(args) -> int:
     started = time.perf_counter()
     stats = build_index(args.repos, args.out, args.public, args.max_files, progress=print_progress, index_all=args.index_all)
     print(f"{args.out}: {stats['files']} files, {stats['lines']} lines, {stats['fingerprints']} fingerprints, "
-          f"{stats['bytes'] / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s; "
+          f"{stats['bytes'] / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s ({stats['read']} files read, the rest unchanged); "
           f"{stats['vendored_or_generated']} vendored or generated files counted as public (--index-all to index them)")
     return EXIT_CLEAN
 

@@ -27,6 +27,7 @@ import hashlib
 import json
 import mmap
 import os
+from stat import S_ISREG
 import struct
 import sys
 import threading
@@ -98,50 +99,82 @@ class _Recent:
 
 
 # ---- the index ------------------------------------------------------------------------------
+class _Entry(NamedTuple):
+    mtime: float
+    size: int
+    lines: int  # in the file
+    hashes: np.ndarray
+    starts: np.ndarray  # the line of each fingerprint
+
+
+class _Cache:
+    """Fingerprints of the files indexed last time, by path, modification time and size, so a
+    re-run reads only what changed. Kept beside the index as INDEX.cache.npz (it names the
+    indexing machine's paths: ship the index, not its cache)."""
+
+    def __init__(self, index: Path):
+        self.path = index.with_name(index.name + ".cache.npz")
+        self.entries: dict[str, _Entry] = {}
+        try:
+            with np.load(self.path, allow_pickle=False) as saved:
+                meta = json.loads(saved["meta"].tobytes())
+                if meta["version"] == VERSION:
+                    hashes, starts = saved["hashes"], saved["starts"]
+                    self.entries = {key: _Entry(mtime, size, lines, hashes[at : at + n], starts[at : at + n])
+                                    for key, (mtime, size, lines, at, n) in meta["files"].items()}
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no cache, or an unreadable one: index from scratch
+
+    def get(self, key: str, stat: os.stat_result) -> _Entry | None:
+        entry = self.entries.get(key)
+        return entry if entry and (entry.mtime, entry.size) == (stat.st_mtime, stat.st_size) else None
+
+    def save(self, entries: dict[str, _Entry]) -> None:
+        at = np.cumsum([0] + [len(e.hashes) for e in entries.values()]).tolist()
+        meta = {"version": VERSION, "files": {key: [e.mtime, e.size, e.lines, at[i], len(e.hashes)] for i, (key, e) in enumerate(entries.items())}}
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "wb") as f:
+            np.savez(f, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
+                     hashes=np.concatenate([e.hashes for e in entries.values()] or [np.empty(0, np.uint64)]).astype(np.uint64),
+                     starts=np.concatenate([e.starts for e in entries.values()] or [np.empty(0, np.uint32)]).astype(np.uint32))
+        os.replace(tmp, self.path)
+
+
 def build_index(repos: list[Path], out: Path, public: list[Path] = (), max_files_per_fp: int = 10, progress=None,
                 index_all: bool = False) -> dict:
     """Index every source file under ``repos``; drop fingerprints found in public code (the
     ``public`` directories, licence texts included, and, unless ``index_all``, vendored
     directories and generated files inside ``repos``) or in more than ``max_files_per_fp``
-    indexed files (licence headers, boilerplate). A cache beside ``out`` makes re-runs
-    incremental."""
-    cache_path = out.with_name(out.name + ".cache.json")
-    try:
-        cache = json.loads(cache_path.read_text())
-        cache = cache["files"] if cache.get("version") == VERSION else {}
-    except (OSError, ValueError, KeyError, AttributeError):
-        cache = {}
-    found = [(repo, p) for repo in repos for p in sorted(repo.rglob("*")) if _is_source(p)]
-    borrowed = [] if index_all else [p for repo, p in found if _is_vendored_or_generated(repo, p)]
+    indexed files (licence headers, boilerplate). Re-runs read only files changed since."""
+    cache = _Cache(out)
+    found = [(repo.resolve(), *source) for repo in repos for source in _source_files(repo)]
+    borrowed = [] if index_all else [path for _, within, path, _ in found if _is_vendored_or_generated(within, path)]
     skipped = set(borrowed)
-    sources = [(repo, p) for repo, p in found if p not in skipped]
-    files, hashes, lines, line_count = [], [], [], 0
-    for n, (repo, path) in enumerate(sources, 1):
-        stat = path.stat()
-        key = str(path.resolve())
-        entry = cache.get(key)
-        if not entry or entry["mtime"] != stat.st_mtime or entry["size"] != stat.st_size:
-            text = path.read_text(encoding="utf-8", errors="replace")
-            h, ln, _ = fingerprints(text)
-            entry = cache[key] = {"mtime": stat.st_mtime, "size": stat.st_size, "lines": text.count("\n") + 1,
-                                  "h": h.tolist(), "l": ln.tolist()}
-        files.append(f"{repo.resolve().name}/{path.relative_to(repo).as_posix()}")  # repository/file: no local paths
-        hashes.append(np.array(entry["h"], dtype=np.uint64))
-        lines.append(np.array(entry["l"], dtype=np.uint32))
-        line_count += entry["lines"]
+    sources = [source for source in found if source[2] not in skipped]
+    names, entries, read = [], {}, 0
+    for n, (repo, within, path, stat) in enumerate(sources, 1):
+        names.append(f"{repo.name}/{within}")  # repository/file: no local paths
+        key = f"{repo}/{within}"
+        entry = cache.get(key, stat)
+        if entry is None:
+            text = _read(path)
+            hashes, starts, _ = fingerprints(text)
+            entry, read = _Entry(stat.st_mtime, stat.st_size, text.count("\n") + 1, hashes, starts.astype(np.uint32)), read + 1
+        entries[key] = entry
         if progress:
             progress(n, len(sources))
-    indexed = {str(path.resolve()) for _, path in sources}
-    cache_path.write_text(json.dumps({"version": VERSION, "files": {k: v for k, v in cache.items() if k in indexed}}))
-    all_hashes = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
-    fids = np.repeat(np.arange(len(files), dtype=np.uint32), [len(h) for h in hashes])
-    public_files = borrowed + [f for d in public for f in sorted(d.rglob("*")) if _is_source(f) or _is_licence(f)]
-    keep = ~np.isin(all_hashes, _common(hashes, max_files_per_fp)) & ~np.isin(all_hashes, _hashes_of(public_files))
+    cache.save(entries)
+    per_file = [e.hashes for e in entries.values()]
+    all_hashes = np.concatenate(per_file) if per_file else np.empty(0, np.uint64)
+    fids = np.repeat(np.arange(len(names), dtype=np.uint32), [len(h) for h in per_file])
+    public_files = borrowed + [path for d in public for _, path, _ in _source_files(d, licences=True)]
+    keep = ~np.isin(all_hashes, _common(per_file, max_files_per_fp)) & ~np.isin(all_hashes, _hashes_of(public_files))
     order = np.argsort(all_hashes[keep], kind="stable")
-    rows = (all_hashes[keep][order], fids[keep][order], np.concatenate(lines or [np.empty(0, np.uint32)])[keep][order])
-    _write_index(out, files, rows)
-    return {"files": len(files), "lines": line_count, "fingerprints": len(rows[0]), "bytes": out.stat().st_size,
-            "vendored_or_generated": len(borrowed)}
+    starts = np.concatenate([e.starts for e in entries.values()] or [np.empty(0, np.uint32)])
+    rows = (all_hashes[keep][order], fids[keep][order], starts[keep][order])
+    _write_index(out, names, rows)
+    return {"files": len(names), "lines": sum(e.lines for e in entries.values()), "fingerprints": len(rows[0]),
+            "bytes": out.stat().st_size, "read": read, "vendored_or_generated": len(borrowed)}
 
 
 def _common(per_file: list[np.ndarray], max_files: int) -> np.ndarray:
@@ -152,8 +185,13 @@ def _common(per_file: list[np.ndarray], max_files: int) -> np.ndarray:
     return values[counts > max_files]
 
 
-def _hashes_of(files: list[Path]) -> np.ndarray:
-    found = [fingerprints(f.read_text(encoding="utf-8", errors="replace")).hashes for f in files]
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def _hashes_of(files: list[str]) -> np.ndarray:
+    found = [fingerprints(_read(f)).hashes for f in files]
     return np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
 
 
@@ -167,22 +205,35 @@ GENERATED_MARKS = ("DO NOT EDIT", "@generated", "<auto-generated", "This file is
                    "This file was automatically generated", "Generated by the protocol buffer compiler")
 
 
-def _is_vendored_or_generated(repo: Path, path: Path) -> bool:
-    if VENDORED_DIRS.intersection(path.relative_to(repo).parts[:-1]) or path.name.endswith(GENERATED_SUFFIXES):
+def _is_vendored_or_generated(within: str, path: str) -> bool:
+    """``within``: the file's path inside its repository."""
+    if VENDORED_DIRS.intersection(within.split("/")[:-1]) or within.endswith(GENERATED_SUFFIXES):
         return True
     with open(path, encoding="utf-8", errors="replace") as f:
         head = f.read(1024)  # generators mark the top of the file
     return any(mark in head for mark in GENERATED_MARKS)
 
 
-def _is_source(path: Path) -> bool:
-    return path.is_file() and ".git" not in path.parts and path.suffix in _SOURCE_SUFFIXES and path.stat().st_size < 2_000_000
+def _source_files(root: Path, licences: bool = False) -> list[tuple[str, str, os.stat_result]]:
+    """(path inside root, path, stat) of each source file under root (by suffix, under 2 MB,
+    outside .git), and with ``licences`` of each licence text, sorted by path."""
+    found = []
+    for top, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        inside = os.path.relpath(top, root)
+        for name in files:
+            if os.path.splitext(name)[1] in _SOURCE_SUFFIXES or (licences and name.upper().startswith(_LICENCE_NAMES)):
+                path = os.path.join(top, name)
+                try:
+                    stat = os.stat(path)
+                except OSError:
+                    continue  # a dangling link or a file gone meanwhile
+                if S_ISREG(stat.st_mode) and stat.st_size < 2_000_000:
+                    found.append((name if inside == "." else f"{inside}/{name}", path, stat))
+    return sorted(found)
 
 
-def _is_licence(path: Path) -> bool:
-    return path.is_file() and path.name.upper().startswith(("LICENSE", "LICENCE", "COPYING", "NOTICE"))
-
-
+_LICENCE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE")
 _SOURCE_SUFFIXES = {".py", ".js", ".ts", ".tsx", ".jsx", ".java", ".kt", ".go", ".rs", ".c", ".h", ".cc", ".cpp", ".hpp", ".cs",
                     ".rb", ".php", ".scala", ".swift", ".m", ".sql", ".sh", ".lua", ".dart"}
 
