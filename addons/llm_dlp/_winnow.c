@@ -27,7 +27,6 @@ enum {
     MAX_CAP = 63,
     RECENT = 64, /* ring of the last words' hashes: a power of two above MAX_CAP */
 };
-#define STRING_MARK 0x110000u /* above every code point: a string literal (plus its bucket) */
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME 0x100000001b3ull
 #define KGRAM_BASE 1000003ull
@@ -66,9 +65,9 @@ static uint64_t mix(uint64_t x) /* splitmix64's finaliser */
 }
 
 /* What an ASCII character is to the lexer; everything from 0x80 up is a word character
-   (letters of any script), string marks excepted. */
-enum { PUNCTUATION, SPACE, NEWLINE, WORD };
-static uint8_t ascii_class[128], ascii_opens[128]; /* opens: may open a comment or a string */
+   (letters of any script). An opener may open a comment or a string, else it is punctuation. */
+enum { PUNCTUATION, SPACE, NEWLINE, WORD, OPENER };
+static uint8_t ascii_class[128];
 
 static void classify_ascii(void)
 {
@@ -80,12 +79,10 @@ static void classify_ascii(void)
     for (const char *c = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$"; *c; c++)
         ascii_class[(int)*c] = WORD;
     for (const char *c = "#/-\"'`"; *c; c++)
-        ascii_opens[(int)*c] = 1;
+        ascii_class[(int)*c] = OPENER;
 }
 
-static int char_class(uint32_t c) { return c < 128 ? ascii_class[c] : c < STRING_MARK ? WORD : PUNCTUATION; }
-
-static int may_open(uint32_t c) { return c < 128 && ascii_opens[c]; }
+static int char_class(uint32_t c) { return c < 128 ? ascii_class[c] : WORD; }
 
 /* ---- pass 1: empty markdown fence lines (``` or ~~~), in place -------------------------- */
 
@@ -112,7 +109,7 @@ static Py_ssize_t drop_fence_lines(uint32_t *buf, Py_ssize_t n)
     return w;
 }
 
-/* ---- pass 2: drop comments, turn each string literal into one mark ---------------------- */
+/* ---- comments and string literals ------------------------------------------------------- */
 
 typedef struct {
     int exhausted[4];          /* no more closing * /, """, ''' or ` from here on */
@@ -208,46 +205,15 @@ static Py_ssize_t count_newlines(const uint32_t *buf, Py_ssize_t from, Py_ssize_
     return count;
 }
 
-/* In place: a comment becomes its newlines (or one space, so it still separates words), a
-   string becomes STRING_MARK + a hash of its content, then its newlines. Line numbers hold,
-   and nothing is written past what was read. */
-static Py_ssize_t strip_comments_mark_strings(uint32_t *buf, Py_ssize_t n)
+static uint32_t string_bucket(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to)
 {
-    Memo memo = {{0}, {0, 0}};
-    Py_ssize_t w = 0, r = 0;
-    while (r < n) {
-        Py_ssize_t end, from, to, plain = r;
-        while (r < n && !may_open(buf[r]))
-            r++;
-        if (w != plain)
-            memmove(buf + w, buf + plain, (size_t)(r - plain) * sizeof *buf);
-        w += r - plain;
-        if (r == n)
-            break;
-        if ((end = comment_end(buf, r, n, &memo)) > r) {
-            Py_ssize_t newlines = count_newlines(buf, r, end);
-            if (newlines == 0)
-                buf[w++] = ' ';
-            while (newlines--)
-                buf[w++] = '\n';
-        } else if ((end = string_end(buf, r, n, &from, &to, &memo)) > r) {
-            uint64_t h = FNV_OFFSET;
-            for (Py_ssize_t i = from; i < to; i++)
-                h = (h ^ buf[i]) * FNV_PRIME;
-            Py_ssize_t newlines = count_newlines(buf, r, end);
-            buf[w++] = STRING_MARK + (uint32_t)(mix(h) % STRING_BUCKETS);
-            while (newlines--)
-                buf[w++] = '\n';
-        } else {
-            buf[w++] = buf[r];
-            end = r + 1;
-        }
-        r = end;
-    }
-    return w;
+    uint64_t h = FNV_OFFSET;
+    for (Py_ssize_t i = from; i < to; i++)
+        h = (h ^ buf[i]) * FNV_PRIME;
+    return (uint32_t)(mix(h) % STRING_BUCKETS);
 }
 
-/* ---- pass 3: tokens, each a code and its line ---------------------------------------------- */
+/* ---- pass 2: tokens, each a code and its line; comments are skipped ---------------- */
 
 /* The keyword with hash h, or the empty slot where it would go. */
 static Keyword *keyword_slot(const Params *p, uint64_t h)
@@ -273,12 +239,26 @@ static uint32_t word_code(const Params *p, uint64_t h, uint32_t first, const uin
 static void tokenise(const uint32_t *buf, Py_ssize_t n, const Params *p, Tokens *t)
 {
     uint64_t recent[RECENT]; /* the last words' hashes, a ring */
-    Py_ssize_t words = 0, r = 0;
+    Memo memo = {{0}, {0, 0}};
+    Py_ssize_t words = 0, r = 0, end, from, to;
     int32_t line = 1;
     t->count = 0;
     while (r < n) {
         uint32_t c = buf[r], code;
         int kind = char_class(c);
+        if (kind == OPENER && (end = comment_end(buf, r, n, &memo)) > r) {
+            line += (int32_t)count_newlines(buf, r, end);
+            r = end;
+            continue;
+        }
+        if (kind == OPENER && (end = string_end(buf, r, n, &from, &to, &memo)) > r) {
+            code = STRINGS + string_bucket(buf, from, to);
+            t->codes[t->count] = code;
+            t->lines[t->count++] = line; /* where the string opens */
+            line += (int32_t)count_newlines(buf, r, end);
+            r = end;
+            continue;
+        }
         if (kind == WORD) {
             uint64_t h = FNV_OFFSET;
             for (; r < n && char_class(buf[r]) == WORD; r++)
@@ -291,14 +271,14 @@ static void tokenise(const uint32_t *buf, Py_ssize_t n, const Params *p, Tokens 
                 line += kind == NEWLINE;
                 continue;
             }
-            code = c >= STRING_MARK ? STRINGS + (c - STRING_MARK) : c;
+            code = c;
         }
         t->codes[t->count] = code;
         t->lines[t->count++] = line;
     }
 }
 
-/* ---- pass 4: winnowing, the rightmost smallest k-gram hash of every window of w ----------- */
+/* ---- pass 3: winnowing, the rightmost smallest k-gram hash of every window of w ----------- */
 
 static int put_print(Prints *out, uint64_t hash, int32_t line, int32_t end_line)
 {
@@ -425,7 +405,7 @@ static uint32_t *code_points(PyObject *text, Py_ssize_t *n, int *fenced)
     return buf;
 }
 
-/* Passes 1-3 on buf into t; -1 when out of memory. Needs no GIL. */
+/* Passes 1 and 2 on buf into t; -1 when out of memory. Needs no GIL. */
 static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p, Tokens *t)
 {
     t->codes = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->codes);
@@ -434,7 +414,6 @@ static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p,
         return -1;
     if (fenced)
         n = drop_fence_lines(buf, n);
-    n = strip_comments_mark_strings(buf, n);
     tokenise(buf, n, p, t);
     return 0;
 }
