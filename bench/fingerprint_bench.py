@@ -111,6 +111,12 @@ def chunks(files: list[Path], lines: int, n: int, rng: random.Random) -> list[st
     return out
 
 
+def lines_left_out(paste: str, hits) -> int:
+    """How many non-blank lines of the paste no match covers (they would go out)."""
+    covered = {n for h in hits for n in range(h.first_line, h.last_line + 1)}
+    return sum(1 for n, line in enumerate(paste.split("\n"), 1) if line.strip() and n not in covered)
+
+
 def licences(into: Path) -> Path:
     """Licence texts of installed packages outside the private and negative sets."""
     mine = {p.lower().replace("_", "-") for p in PRIVATE + PUBLIC}
@@ -140,7 +146,9 @@ def main() -> None:
             positives += [q for q in map(disguise, chunks(indexed, 20, args.queries, rng)) if q]
         positives = positives[: args.queries]
         negatives = chunks([p for pkg in PUBLIC for p in (SITE / pkg).rglob("*.py")], 40, args.negatives, rng)
-        caught = sum(bool(match(index, q, 6, 30)) for q in positives)
+        found = [match(index, q, 6, 30) for q in positives]
+        caught = sum(map(bool, found))
+        left = [lines_left_out(q, hits) for q, hits in zip(positives, found) if hits]
         false = sum(bool(match(index, q, 6, 30)) for q in negatives)
         big = "\n".join(negatives)[: 256 * 1024]
         per_256k = fresh_match_ms(index, big)
@@ -177,7 +185,9 @@ def main() -> None:
     print(f"index at scale: all {scale['files']} installed source files, {scale['lines']} lines, in {scale_secs:.1f} s "
           f"({scale_secs * 1e6 / scale['lines']:.1f} s and {scale['bytes'] / scale['lines']:.0f} MB per million lines); "
           f"again unchanged: {rerun_secs:.1f} s")
-    print(f"detection: {caught}/{len(positives)} disguised 20-line pastes caught ({caught / len(positives):.1%})")
+    print(f"detection: {caught}/{len(positives)} disguised 20-line pastes caught ({caught / len(positives):.1%}); "
+          f"{left.count(0)} of them withheld whole ({left.count(0) / max(caught, 1):.1%}); of the rest, {sum(left) / max(caught - left.count(0), 1):.1f} "
+          f"of 20 lines on average (at most {max(left, default=0)}) left out")
     print(f"false alarms: {false}/{len(negatives)} unrelated 40-line requests ({false / len(negatives):.2%})")
     print(f"matching: {per_256k:.1f} ms per 256 KB request of fresh text; {last_turn:.1f} ms for the 64th turn of a "
           f"conversation (256 KB in 64 messages, one of them new)")

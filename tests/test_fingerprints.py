@@ -337,3 +337,90 @@ def test_own_code_that_mentions_generation_stays_protected(tmp_path, head):
     (tmp_path / "f.py").write_text(head + "x = 1\n" * 50)
     assert not _is_vendored_or_generated("src/f.py", str(tmp_path / "f.py"))
     assert _is_vendored_or_generated("src/_vendor/f.py", str(tmp_path / "f.py"))  # by where it lives
+
+
+def strings(value) -> list[str]:
+    """Every string in a JSON value, JSON-encoded arguments included as they are."""
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def shapes(paste: str, other: str) -> dict[str, tuple[str, dict]]:
+    """Where each tool puts text, with the paste and no path that a path rule could use."""
+    return {
+        "copilot-completions": ("/v1/engines/copilot-codex/completions", {
+            "prompt": paste, "suffix": "\n", "stream": False, "nwo": "acme/shop", "extra": {"language": "python", "context": [{"path": "src/ui/app.py", "content": other}]}}),
+        "copilot-chat": ("/v1/chat/completions", {"model": "gpt-4o", "messages": [
+            {"role": "user", "content": f"Why is this slow?\n```\n{paste}\n```\nCompare:\n```python\n{other}\n```"}]}),
+        "claude-code": ("/v1/messages", {"model": "claude", "max_tokens": 10, "messages": [
+            {"role": "user", "content": "look at my scratch file"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "/tmp/scratch.py"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": paste}, {"type": "text", "text": other}]}]}),
+        "codex": ("/v1/responses", {"model": "gpt-5-codex", "input": [
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": other}]},
+            {"type": "function_call", "call_id": "x1", "name": "shell", "arguments": json.dumps({"command": ["cat", "/tmp/scratch.py"]})},
+            {"type": "function_call_output", "call_id": "x1", "output": paste}]}),
+        "gemini": ("/v1beta/models/gemini-2.5-pro:generateContent", {"contents": [
+            {"role": "user", "parts": [{"text": other}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "read_file", "args": {"path": "/tmp/scratch.py"}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "read_file", "response": {"content": paste}}}]}]}),
+        "aider": ("/v1/chat/completions", {"model": "gpt-4o", "messages": [{"role": "user", "content": f"```python\n{paste}\n```\n\n{other}"}]}),
+    }
+
+
+@pytest.fixture(scope="module")
+def fingerprint_proxy(private, tmp_path_factory, pki, upstream):
+    _, index_file = private
+    rules = f"fingerprints:\n  - id: private-h11\n    index: {index_file.name}\n    action: redact\n"
+    proxy = start_proxy(tmp_path_factory.mktemp("fp-proxy"), pki, upstream.port, files={"fp.yaml": rules, index_file.name: index_file.read_bytes()})
+    yield proxy
+    stop_proxy(proxy)
+
+
+@pytest.mark.parametrize("tool", ["copilot-completions", "copilot-chat", "claude-code", "codex", "gemini", "aider"])
+def test_a_paste_without_a_path_is_withheld_in_every_tool_shape(private, fingerprint_proxy, upstream, tool):
+    repo, _ = private
+    paste = disguise(chunk(repo / "_connection.py", 246))
+    other = chunk(SITE / "httpx" / "_client.py", 300, 30)
+    path, body = shapes(paste, other)[tool]
+    mark = len(fingerprint_proxy.records())
+    with httpx.Client(proxy=fingerprint_proxy.url, verify=ssl.create_default_context(cafile=str(fingerprint_proxy.ca)), timeout=20) as c:
+        assert c.post(f"{upstream.url}{path}", json=body).status_code == 200
+    sent = "\n".join(strings(json.loads(upstream.last().body)))  # still valid JSON
+    code_lines = [line.strip() for line in paste.splitlines() if len(line.strip()) > 12]
+    assert not [line for line in code_lines if line in sent], tool  # not one line of the paste went out
+    assert "withheld by policy private-h11" in sent
+    assert all(line in sent for line in other.splitlines()), tool  # the rest, intact
+    rec = fingerprint_proxy.wait_for_record(mark + 1)
+    assert rec["decision"] == "redact" and [(f["kind"], f["repository"], f["path"]) for f in rec["findings"]] == [("protected-code", "repo", "_connection.py")]
+
+
+def test_a_match_widens_to_the_edges_of_the_paste_but_not_across_a_fence(private):
+    """After renaming, a paste's first lines fingerprint unlike the indexed file (the earlier
+    uses of each name are missing): the match still withholds them, and stops at the fence."""
+    repo, index_file = private
+    paste = disguise(chunk(repo / "_connection.py", 246))
+    question = "Why is this slow?\nIt is called in a loop:\n```python\n"
+    text = f"{question}{paste}\n```\nThanks!"
+    (hit,) = match(FingerprintIndex(index_file), text, threshold=6, window_lines=30)
+    lines = text.split("\n")
+    assert hit.first_line == question.count("\n") + 1 and lines[hit.last_line] == "```"  # the paste, whole
+
+
+def test_overlapping_matches_are_withheld_as_their_union():
+    """Two indexed files sharing code match overlapping stretches: all of both is withheld."""
+    from llm_dlp.adapters import Segment
+    from llm_dlp.paths import PathHit, PathRule, withhold
+
+    rule = PathRule("private", "redact", (), (), "")
+    text = "".join(f"line {n} of pasted code\n" for n in range(1, 31))
+    starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+    segment = Segment((), text)
+    withhold([segment], [PathHit(rule, "r/a.py", 0, starts[9], starts[29], "protected-code"),
+                         PathHit(rule, "r/b.py", 0, starts[4], starts[14], "protected-code")])
+    assert segment.text.startswith("line 1 of") and "line 4 of" in segment.text and segment.text.endswith("line 30 of pasted code\n")
+    assert not any(f"line {n} of" in segment.text for n in range(5, 30)), segment.text  # lines 5-29: both hits
+    assert segment.text.count("withheld by policy private") == 1

@@ -320,8 +320,27 @@ def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int
     # ...then by file and along the text: start and end lines ascend within each file.
     along = np.lexsort((query, fids))
     query, fids = query[along], fids[along]
-    return [CodeMatch(index.files[fid], count, start, end)
-            for fid, count, start, end in _regions(fids, prints.lines[query], prints.end_lines[query], threshold, window_lines)]
+    regions = _regions(fids, prints.lines[query], prints.end_lines[query], threshold, window_lines)
+    lines = text.split("\n") if regions else []
+    return [CodeMatch(index.files[fid], count, _edge(lines, start, -1, EDGE_LINES[0]), _edge(lines, end, 1, EDGE_LINES[1]))
+            for fid, count, start, end in regions]
+
+
+# How many non-blank lines a match widens by, before and after: after renaming, the first uses
+# of each name at the start of a paste are coded unlike the indexed file's (their earlier uses
+# are missing), and winnowing may keep no fingerprint among the last k-grams.
+EDGE_LINES = (5, 3)
+_FENCE_LINE = re.compile(r"[ \t]*(?:```|~~~)")
+
+
+def _edge(lines: list[str], line: int, step: int, count: int) -> int:
+    """``line`` (from 1) moved by ``step`` over ``count`` more non-blank lines, never onto a
+    markdown fence line (text outside the fence is the developer's, not the paste) nor past the
+    text."""
+    while count and 1 <= line + step <= len(lines) and not _FENCE_LINE.match(lines[line + step - 1]):
+        line += step
+        count -= bool(lines[line - 1].strip())
+    return line
 
 
 def _regions(fids: np.ndarray, starts: np.ndarray, ends: np.ndarray, threshold: int, window_lines: int) -> list[tuple[int, int, int, int]]:

@@ -169,6 +169,18 @@ def find_code_hits(segments, rules: tuple[FingerprintRule, ...], groups: tuple[s
     return hits
 
 
+def _spans(hits: list[PathHit]) -> list[tuple[int, int, PathHit]]:
+    """The hits' spans, merged where they overlap (matches of two indexed files that share code
+    overlap in part), each with the hit it starts with: the longest, at a tie."""
+    spans: list[list] = []
+    for h in sorted(hits, key=lambda h: (h.start, -h.end)):
+        if spans and h.start < spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], h.end)
+        else:
+            spans.append([h.start, h.end, h])
+    return [tuple(s) for s in spans]
+
+
 def find_path_hits(segments, rules: tuple[PathRule, ...], groups: tuple[str, ...]) -> list[PathHit]:
     active = [r for r in rules if r.applies_to(groups)]
     if not active:
@@ -191,19 +203,14 @@ def withhold(segments, hits: list[PathHit]) -> None:
     for seg_index in {h.segment for h in redact}:
         seg = segments[seg_index]
         text = seg.text
-        mine = sorted((h for h in redact if h.segment == seg_index), key=lambda h: h.start, reverse=True)
-        taken: list[tuple[int, int]] = []
-        for h in mine:
-            if any(h.start < e and s < h.end for s, e in taken):
-                continue  # the whole segment is withheld already
-            taken.append((h.start, h.end))
-            content = text[h.start : h.end]
+        for start, end, h in reversed(_spans([h for h in redact if h.segment == seg_index])):
+            content = text[start:end]
             # the request named the file itself; an indexed file's name is ours, and stays here
             note = NOTE.format(what=f"the content of {h.path}" if h.kind == "protected-path" else "code matching a protected repository",
                                rule=h.rule.id)
             if len(content.strip()) >= MIN_COPY:
                 copies[content.strip()] = note
-            text = text[: h.start] + note + text[h.end :]
+            text = text[:start] + note + text[end:]
         seg.text = text
     for seg in segments:
         for content, note in copies.items():
