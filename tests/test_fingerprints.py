@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import start_proxy, stop_proxy
+from conftest import start_proxy, stop_proxy, wait_for
 from llm_dlp.fingerprint import FingerprintIndex, _is_vendored_or_generated, fingerprints, match, tokenise
 
 LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
@@ -424,3 +424,38 @@ def test_overlapping_matches_are_withheld_as_their_union():
     assert segment.text.startswith("line 1 of") and "line 4 of" in segment.text and segment.text.endswith("line 30 of pasted code\n")
     assert not any(f"line {n} of" in segment.text for n in range(5, 30)), segment.text  # lines 5-29: both hits
     assert segment.text.count("withheld by policy private") == 1
+
+
+def test_the_proxy_picks_up_a_rebuilt_index(tmp_path, pki, upstream):
+    """Indexing straight into the rules directory (as docs/paths.md shows, cache and all) while
+    the proxy runs: the next request is matched against the new index."""
+    repo = tmp_path / "repo"
+    shutil.copytree(SITE / "h11", repo, ignore=shutil.ignore_patterns("__pycache__", "_connection.py"))
+    rules_dir = tmp_path / "proxy"
+    rules_dir.mkdir()
+
+    def index() -> None:
+        done = subprocess.run([LLM_DLP, "fingerprint", "index", str(repo), "--out", str(rules_dir / "rules" / "private.fpidx")],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+
+    first = tmp_path / "first.fpidx"
+    subprocess.run([LLM_DLP, "fingerprint", "index", str(repo), "--out", str(first)], check=True, capture_output=True, timeout=120)
+    proxy = start_proxy(rules_dir, pki, upstream.port, ["--set", "llm_dlp_reload_seconds=1"],
+                        files={"fp.yaml": "fingerprints:\n  - id: private-h11\n    index: private.fpidx\n    action: redact\n",
+                               "private.fpidx": first.read_bytes()})
+    try:
+        paste = disguise(chunk(SITE / "h11" / "_connection.py", 246))
+        body = {"model": "m", "messages": [{"role": "user", "content": f"```python\n{paste}\n```"}]}
+        with httpx.Client(proxy=proxy.url, verify=ssl.create_default_context(cafile=str(proxy.ca)), timeout=20) as c:
+            c.post(f"{upstream.url}/v1/chat/completions", json=body)
+            assert json.loads(upstream.last().body) == body  # not indexed yet
+            shutil.copy(SITE / "h11" / "_connection.py", repo / "_connection.py")
+            reloads = len(proxy.records("reload"))
+            index()
+            wait_for(lambda: len(proxy.records("reload")) > reloads, "the reload")
+            c.post(f"{upstream.url}/v1/chat/completions", json=body)
+            assert "withheld by policy private-h11" in json.loads(upstream.last().body)["messages"][0]["content"]
+        assert not proxy.records("reload_failed")  # the cache beside the index is no rule file
+    finally:
+        stop_proxy(proxy)
