@@ -432,6 +432,26 @@ static PyObject *array_bytes(const void *data, Py_ssize_t count, size_t item)
     return PyBytes_FromStringAndSize(count ? data : "", count * (Py_ssize_t)item);
 }
 
+/* Tokens of text into t and, with out, their fingerprints, the GIL released while the passes
+   run; 0, or -1 with an exception set. The caller frees t and out either way. */
+static int run_passes(PyObject *text, const Params *p, Tokens *t, Prints *out)
+{
+    Py_ssize_t n;
+    int fenced, status;
+    uint32_t *buf = code_points(text, &n, &fenced);
+    if (!buf)
+        return -1;
+    Py_BEGIN_ALLOW_THREADS
+    status = text_tokens(buf, n, fenced, p, t);
+    if (status == 0 && out)
+        status = winnow(t, p, out);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(buf);
+    if (status)
+        PyErr_NoMemory();
+    return status;
+}
+
 PyDoc_STRVAR(tokens_doc, "tokens(text, keywords, cap) -> (codes: uint32 bytes, lines: int32 bytes)");
 
 static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
@@ -441,18 +461,8 @@ static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
     if (!PyArg_ParseTuple(args, "UO!n", &text, &PyTuple_Type, &keywords, &p.cap) || parse_params(keywords, &p))
         return NULL;
     Tokens t = {0};
-    Py_ssize_t n;
-    int fenced;
-    uint32_t *buf = code_points(text, &n, &fenced);
-    PyObject *result = NULL;
-    if (buf) {
-        int status;
-        Py_BEGIN_ALLOW_THREADS
-        status = text_tokens(buf, n, fenced, &p, &t);
-        Py_END_ALLOW_THREADS
-        result = status ? PyErr_NoMemory() : Py_BuildValue("(NN)", array_bytes(t.codes, t.count, 4), array_bytes(t.lines, t.count, 4));
-    }
-    PyMem_RawFree(buf);
+    PyObject *result = run_passes(text, &p, &t, NULL) ? NULL
+                       : Py_BuildValue("(NN)", array_bytes(t.codes, t.count, 4), array_bytes(t.lines, t.count, 4));
     PyMem_Free(p.keywords);
     PyMem_RawFree(t.codes);
     PyMem_RawFree(t.lines);
@@ -472,22 +482,9 @@ static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
     p.seed = seed;
     Tokens t = {0};
     Prints out = {0};
-    Py_ssize_t n;
-    int fenced;
-    uint32_t *buf = code_points(text, &n, &fenced);
-    PyObject *result = NULL;
-    if (buf) {
-        int status;
-        Py_BEGIN_ALLOW_THREADS
-        status = text_tokens(buf, n, fenced, &p, &t);
-        if (status == 0)
-            status = winnow(&t, &p, &out);
-        Py_END_ALLOW_THREADS
-        result = status ? PyErr_NoMemory()
-                        : Py_BuildValue("(NNN)", array_bytes(out.hashes, out.count, 8), array_bytes(out.lines, out.count, 4),
-                                        array_bytes(out.end_lines, out.count, 4));
-    }
-    PyMem_RawFree(buf);
+    PyObject *result = run_passes(text, &p, &t, &out) ? NULL
+                       : Py_BuildValue("(NNN)", array_bytes(out.hashes, out.count, 8), array_bytes(out.lines, out.count, 4),
+                                       array_bytes(out.end_lines, out.count, 4));
     PyMem_Free(p.keywords);
     PyMem_RawFree(t.codes);
     PyMem_RawFree(t.lines);

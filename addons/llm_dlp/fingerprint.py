@@ -82,10 +82,10 @@ class _Recent:
 
     def __init__(self, size: int):
         self._size = size
-        self._items: OrderedDict[bytes, list] = OrderedDict()
+        self._items: OrderedDict[tuple, list] = OrderedDict()
         self._lock = threading.Lock()  # matching runs in worker threads
 
-    def get(self, key: bytes, compute):
+    def get(self, key: tuple, compute):
         with self._lock:
             found = self._items.get(key)
             if found is not None:
@@ -130,14 +130,13 @@ class _Cache:
         entry = self.entries.get(key)
         return entry if entry and (entry.mtime, entry.size) == (stat.st_mtime, stat.st_size) else None
 
-    def save(self, entries: dict[str, _Entry]) -> None:
+    def save(self, entries: dict[str, _Entry], hashes: np.ndarray, starts: np.ndarray) -> None:
+        """``hashes`` and ``starts``: the entries' own, concatenated in order."""
         at = np.cumsum([0] + [len(e.hashes) for e in entries.values()]).tolist()
         meta = {"version": VERSION, "files": {key: [e.mtime, e.size, e.lines, at[i], len(e.hashes)] for i, (key, e) in enumerate(entries.items())}}
         tmp = self.path.with_name(self.path.name + ".tmp")
         with open(tmp, "wb") as f:
-            np.savez(f, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
-                     hashes=np.concatenate([e.hashes for e in entries.values()] or [np.empty(0, np.uint64)]).astype(np.uint64),
-                     starts=np.concatenate([e.starts for e in entries.values()] or [np.empty(0, np.uint32)]).astype(np.uint32))
+            np.savez(f, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), hashes=hashes, starts=starts)
         os.replace(tmp, self.path)
 
 
@@ -164,14 +163,14 @@ def build_index(repos: list[Path], out: Path, public: list[Path] = (), max_files
         entries[key] = entry
         if progress:
             progress(n, len(sources))
-    cache.save(entries)
     per_file = [e.hashes for e in entries.values()]
-    all_hashes = np.concatenate(per_file) if per_file else np.empty(0, np.uint64)
+    all_hashes = np.concatenate(per_file).astype(np.uint64) if per_file else np.empty(0, np.uint64)
+    starts = np.concatenate([e.starts for e in entries.values()]).astype(np.uint32) if per_file else np.empty(0, np.uint32)
+    cache.save(entries, all_hashes, starts)
     fids = np.repeat(np.arange(len(names), dtype=np.uint32), [len(h) for h in per_file])
     public_files = borrowed + [path for d in public for _, path, _ in _source_files(d, licences=True)]
     keep = ~np.isin(all_hashes, _common(per_file, max_files_per_fp)) & ~np.isin(all_hashes, _hashes_of(public_files))
     order = np.argsort(all_hashes[keep], kind="stable")
-    starts = np.concatenate([e.starts for e in entries.values()] or [np.empty(0, np.uint32)])
     rows = (all_hashes[keep][order], fids[keep][order], starts[keep][order])
     _write_index(out, names, rows)
     return {"files": len(names), "lines": sum(e.lines for e in entries.values()), "fingerprints": len(rows[0]),
