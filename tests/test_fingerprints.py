@@ -459,3 +459,34 @@ def test_the_proxy_picks_up_a_rebuilt_index(tmp_path, pki, upstream):
         assert not proxy.records("reload_failed")  # the cache beside the index is no rule file
     finally:
         stop_proxy(proxy)
+
+
+async def test_a_failure_inside_fingerprint_matching_blocks_the_request(private, tmp_path, monkeypatch):
+    """Out of memory in the compiled fingerprinter (a huge body): the request is refused, never
+    forwarded uninspected, and the error names no part of it."""
+    from mitmproxy.test import taddons
+
+    import llm_dlp.fingerprint
+    from llm_dlp.addon import LlmDlp
+    from test_addon import configured, openai_flow
+
+    _, index_file = private
+    rules = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", rules)
+    shutil.copy(index_file, rules / "private.fpidx")
+    (rules / "fp.yaml").write_text("fingerprints:\n  - id: private-h11\n    index: private.fpidx\n    action: redact\n")
+
+    def out_of_memory(*args):
+        raise MemoryError
+
+    addon = LlmDlp()
+    with taddons.context(addon) as tctx:
+        configured(tctx, addon, tmp_path, rules)
+        monkeypatch.setattr(llm_dlp.fingerprint._winnow, "fingerprints", out_of_memory)
+        paste = disguise(chunk(SITE / "h11" / "_connection.py", 246))
+        flow = openai_flow(json.dumps({"model": "m", "messages": [{"role": "user", "content": paste}]}).encode())
+        await addon.requestheaders(flow)
+        await addon.request(flow)
+        assert flow.response.status_code == 500 and b"could not inspect" in flow.response.content
+        assert paste.split("\n")[3].strip().encode() not in flow.response.content
+        assert flow.metadata["llm_dlp"].decision == "error"
