@@ -312,10 +312,11 @@ def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int
     query, fids = index.lookup(prints.hashes)
     # One hit per indexed file and fingerprint, at its first place in the text...
     by_print = np.lexsort((query, prints.hashes[query], fids))
-    hashes = prints.hashes[query[by_print]]
-    first = np.ones(len(by_print), bool)
-    first[1:] = (fids[by_print][1:] != fids[by_print][:-1]) | (hashes[1:] != hashes[:-1])
-    query, fids = query[by_print][first], fids[by_print][first]
+    query, fids = query[by_print], fids[by_print]
+    hashes = prints.hashes[query]
+    first = np.ones(len(query), bool)
+    first[1:] = (fids[1:] != fids[:-1]) | (hashes[1:] != hashes[:-1])
+    query, fids = query[first], fids[first]
     # ...then by file and along the text: start and end lines ascend within each file.
     along = np.lexsort((query, fids))
     query, fids = query[along], fids[along]
@@ -329,7 +330,7 @@ def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int
 # of each name at the start of a paste are coded unlike the indexed file's (their earlier uses
 # are missing), and winnowing may keep no fingerprint among the last k-grams.
 EDGE_LINES = (5, 3)
-_FENCE_LINE = re.compile(r"[ \t]*(?:```|~~~)")
+_FENCE_LINE = re.compile(r"[ \t]*(?:```|~~~)")  # the lexer drops these lines alike (pass 1 in _winnow.c)
 
 
 def _edge(lines: list[str], line: int, step: int, count: int) -> int:
