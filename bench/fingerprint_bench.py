@@ -54,8 +54,8 @@ def best_ms(run, repeats: int = 15) -> float:
     return min(times) * 1000
 
 
-def fresh_match_ms(index: FingerprintIndex, text: str) -> float:
-    return best_ms(lambda n: match(index, f"{text}\n# fresh text {n} {time.perf_counter_ns()}", 6, 30))
+def fresh_match_ms(index: FingerprintIndex, text: str, threshold: int, window_lines: int) -> float:
+    return best_ms(lambda n: match(index, f"{text}\n# fresh text {n} {time.perf_counter_ns()}", threshold, window_lines))
 
 
 def event_loop_lateness_ms(work) -> float:
@@ -132,6 +132,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--negatives", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threshold", type=int, default=6, help="the rule's threshold (default 6)")
+    ap.add_argument("--window-lines", type=int, default=30, help="the rule's window_lines (default 30)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as d:
@@ -146,21 +148,21 @@ def main() -> None:
             positives += [q for q in map(disguise, chunks(indexed, 20, args.queries, rng)) if q]
         positives = positives[: args.queries]
         negatives = chunks([p for pkg in PUBLIC for p in (SITE / pkg).rglob("*.py")], 40, args.negatives, rng)
-        found = [match(index, q, 6, 30) for q in positives]
+        found = [match(index, q, args.threshold, args.window_lines) for q in positives]
         caught = sum(map(bool, found))
         left = [lines_left_out(q, hits) for q, hits in zip(positives, found) if hits]
-        false = sum(bool(match(index, q, 6, 30)) for q in negatives)
+        false = sum(bool(match(index, q, args.threshold, args.window_lines)) for q in negatives)
         big = "\n".join(negatives)[: 256 * 1024]
-        per_256k = fresh_match_ms(index, big)
+        per_256k = fresh_match_ms(index, big, args.threshold, args.window_lines)
         # A conversation: 64 messages of 4 KB, resent with one new message each turn.
         messages = [big[i : i + 4096] for i in range(0, len(big), 4096)]
         for message in messages[:-1]:
-            match(index, message, 6, 30)  # the earlier turns
+            match(index, message, args.threshold, args.window_lines)  # the earlier turns
         t0 = time.perf_counter()
         for message in messages:
-            match(index, message, 6, 30)
+            match(index, message, args.threshold, args.window_lines)
         last_turn = (time.perf_counter() - t0) * 1000
-        lateness = event_loop_lateness_ms(lambda tag: match(index, f"{big}\n# {tag} {time.perf_counter_ns()}", 6, 30))
+        lateness = event_loop_lateness_ms(lambda tag: match(index, f"{big}\n# {tag} {time.perf_counter_ns()}", args.threshold, args.window_lines))
         everything = Path(d) / "installed.fpidx"
         t0 = time.perf_counter()
         scale = build_index([SITE], everything)
@@ -171,7 +173,7 @@ def main() -> None:
         at_scale = FingerprintIndex(everything)
         stdlib = sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))  # not installed packages: unrelated
         unrelated = "\n".join(chunks(stdlib, 40, 400, rng))[: 256 * 1024]
-        per_256k_scale, per_256k_all_indexed = fresh_match_ms(at_scale, unrelated), fresh_match_ms(at_scale, big)
+        per_256k_scale, per_256k_all_indexed = fresh_match_ms(at_scale, unrelated, args.threshold, args.window_lines), fresh_match_ms(at_scale, big, args.threshold, args.window_lines)
     detector = load_ruleset(bundled_rules_dir()).detector
     secrets_256k = best_ms(lambda n: detector.scan(f"{big}\n# {n}"))
     secrets_lateness = event_loop_lateness_ms(lambda tag: detector.scan(f"{big}\n# {tag}"))
