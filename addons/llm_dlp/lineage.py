@@ -11,16 +11,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .markdown import code_blocks
+
 MIN_LINE = 12  # normalised characters; shorter lines are too common to attribute
 MIN_RUN = 3  # consecutive matching lines for an attribution
 MAX_LINES = 5000  # fingerprints recorded per response
-_FENCE = re.compile(r"```[ \t]*([\w+.#-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 # tool-call argument fields that carry code being written (Claude Code Write/Edit, Codex, others)
 CODE_FIELDS = ("content", "new_string", "new_str", "file_text", "code", "patch", "input")
 PATH_FIELDS = ("file_path", "path", "filePath", "filename")
@@ -76,7 +76,7 @@ def generations(text: str, is_json: bool, whole_is_code: bool, fp: Fingerprinter
     elif whole_is_code:
         found.append(("completion", text, None, None))
     else:
-        found += [("code_block", m.group(2), m.group(1) or None, None) for m in _FENCE.finditer(text)]
+        found += [("code_block", code, lang or None, None) for lang, code in code_blocks(text)]
     out = []
     for kind, code, lang, path in found:
         hashes = tuple(h for h in fp.lines(code) if h and h not in echoed)

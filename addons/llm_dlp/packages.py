@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .markdown import code_blocks
 from .rulefiles import Located, RuleError
 
 ECOSYSTEMS = ("pypi", "npm", "cargo", "go", "rubygems")
@@ -61,7 +62,6 @@ _COMMANDS = [(eco, re.compile(rx + _ARGS)) for eco, rx in [
     ("npm", r"npm\s+(?:install|i|add)"), ("npm", r"yarn\s+(?:global\s+)?add"), ("npm", r"pnpm\s+(?:add|install|i)"), ("npm", r"bun\s+add"),
     ("cargo", r"cargo\s+(?:add|install)"), ("go", r"go\s+(?:get|install)"), ("rubygems", r"gem\s+install"),
 ]]
-_FENCE = re.compile(r"```[ \t]*([\w+.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _PY_IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_]\w*)(?:\.\w+)*\s+import|import\s+([A-Za-z_]\w*))", re.MULTILINE)
 _JS_IMPORT = re.compile(r"""(?:\bfrom\s+|\brequire\(\s*|\bimport\s+)["']((?:@[\w.-]+/)?[\w.-]+)""")
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:[=<>!~]=|[<>]|;|$)", re.MULTILINE)
@@ -99,8 +99,8 @@ def suggested_packages(text: str) -> list[tuple[str, str]]:
             if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_-"):
                 continue  # part of a longer word
             found += [(ecosystem, n) for n in _command_names(ecosystem, m.group("args"))]
-    for m in _FENCE.finditer(text):
-        lang, code = m.group(1).lower(), m.group(2)
+    for lang, code in code_blocks(text):
+        lang = lang.lower()
         if lang in ("python", "py", "python3"):
             for a, b in _PY_IMPORT.findall(code):
                 module = a or b
