@@ -2,6 +2,6 @@
 
 Options are the llm_dlp_* ones (``--set llm_dlp_rules=DIR`` ...); see docs/running.md."""
 
-from llm_dlp.addon import LlmDlp
+from llm_dlp.proxy.addon import LlmDlp
 
 addons = [LlmDlp()]

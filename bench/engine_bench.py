@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from secretgen import corpus  # noqa: E402
 
-from llm_dlp.rulefiles import bundled_rules_dir  # noqa: E402
-from llm_dlp.ruleset import load_ruleset  # noqa: E402
+from llm_dlp.rules.files import bundled_rules_dir  # noqa: E402
+from llm_dlp.rules.ruleset import load_ruleset  # noqa: E402
 
 SUFFIXES = {".py", ".js", ".ts", ".json", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".md", ".rst", ".txt", ".sh", ".html", ".c", ".h", ".pyi"}
 CHUNK = 256 * 1024

@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from test_fingerprints import disguise  # noqa: E402
 
-from llm_dlp.fingerprint import FingerprintIndex, build_index, match, tokenise  # noqa: E402
-from llm_dlp.rulefiles import bundled_rules_dir  # noqa: E402
-from llm_dlp.ruleset import load_ruleset  # noqa: E402
+from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, match, tokenise  # noqa: E402
+from llm_dlp.rules.files import bundled_rules_dir  # noqa: E402
+from llm_dlp.rules.ruleset import load_ruleset  # noqa: E402
 
 SITE = Path(sysconfig.get_paths()["purelib"])
 PRIVATE = ["mitmproxy", "cryptography", "hypothesis", "pygments"]

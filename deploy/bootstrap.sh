@@ -40,7 +40,7 @@ if [ ! -x "$venv/bin/python" ] || ! is_suitable "$venv/bin/python"; then
   "$py" -m venv "$venv"
 fi
 
-need_compiler() {  # the fingerprint extension (addons/llm_dlp/_winnow.c) is compiled on install
+need_compiler() {  # the fingerprint extension (addons/llm_dlp/detect/_winnow.c) is compiled on install
   if ! command -v cc >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       echo "llm-dlp: installing a C compiler (gcc) for the fingerprint extension" >&2
@@ -57,10 +57,10 @@ need_compiler() {  # the fingerprint extension (addons/llm_dlp/_winnow.c) is com
 }
 
 stamp="$venv/.llm-dlp-installed"
-hash=$(cat "$root/pyproject.toml" "$root"/addons/llm_dlp/*.c | sha256sum | cut -d' ' -f1)
+hash=$(cat "$root/pyproject.toml" "$root"/addons/llm_dlp/*/*.c | sha256sum | cut -d' ' -f1)
 installed=$(cat "$stamp" 2>/dev/null || true)
 # a "test" install is a superset of a "run" install; a deleted build of the extension is rebuilt
-if { [ "$installed" != "$hash test" ] && [ "$installed" != "$hash $profile" ]; } || ! "$venv/bin/python" -c 'import llm_dlp._winnow' 2>/dev/null; then
+if { [ "$installed" != "$hash test" ] && [ "$installed" != "$hash $profile" ]; } || ! "$venv/bin/python" -c 'import llm_dlp.detect._winnow' 2>/dev/null; then
   need_compiler
   extras=""; [ "$profile" = test ] && extras="[test]"
   echo "llm-dlp: installing Python dependencies into .venv" >&2

@@ -2,7 +2,7 @@
 
 import json
 
-from llm_dlp.adapters import parse_body
+from llm_dlp.protocols.base import parse_body
 
 
 def body(doc) -> bytes:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from mitmproxy.test import taddons, tflow
 
-from llm_dlp.addon import LlmDlp
-from llm_dlp.rulefiles import bundled_rules_dir
+from llm_dlp.proxy.addon import LlmDlp
+from llm_dlp.rules.files import bundled_rules_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +32,7 @@ async def test_inspection_crash_blocks_request(tmp_path, monkeypatch):
     addon = LlmDlp()
     with taddons.context(addon) as tctx:
         configured(tctx, addon, tmp_path)
-        import llm_dlp.addon as mod
+        import llm_dlp.proxy.addon as mod
 
         def boom(*a, **k):
             raise RuntimeError("secret-looking text ghp_must_not_leak")
@@ -77,7 +77,7 @@ async def test_broken_reload_keeps_old_rules(tmp_path):
         configured(tctx, addon, tmp_path, rules)
         live = addon.ruleset
         (rules / "secrets.yaml").write_text("secrets: [broken\n")
-        from llm_dlp.ruleset import directory_digest
+        from llm_dlp.rules.ruleset import directory_digest
 
         failed = await addon.reload(rules, directory_digest(rules))
         assert failed and addon.ruleset is live

@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 
 from conftest import start_proxy, stop_proxy
-from llm_dlp.audit import AuditLog, verify
-from llm_dlp.placeholders import Keyring
+from llm_dlp.record.audit import AuditLog, verify
+from llm_dlp.act.placeholders import Keyring
 
 LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
 KEY = "test-placeholder-key-0123456789"  # conftest.start_proxy's key

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, TEST_RULES, wait_for
-from llm_dlp.cli import build_parser
+from llm_dlp.commands.cli import build_parser
 
 LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
 BIN = Path(sys.executable).parent
@@ -240,5 +240,5 @@ def test_the_package_installs_complete_as_in_the_image(tmp_path):
     where = subprocess.run([sys.executable, "-c", "import llm_dlp; print(llm_dlp.__file__)"], capture_output=True, text=True, env=env)
     assert where.stdout.startswith(str(site)), where.stdout + where.stderr  # the installed copy, not the checkout
     for command in (["rules", "check"], ["rules", "test"]):
-        out = subprocess.run([sys.executable, "-m", "llm_dlp.cli", *command], capture_output=True, text=True, env=env, timeout=120)
+        out = subprocess.run([sys.executable, "-m", "llm_dlp.commands.cli", *command], capture_output=True, text=True, env=env, timeout=120)
         assert out.returncode == 0, out.stdout + out.stderr

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import start_proxy, stop_proxy
-from llm_dlp.doctor import DIAGNOSTIC_PATH
+from llm_dlp.commands.doctor import DIAGNOSTIC_PATH
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from conftest import _cert, _name, start_proxy, stop_proxy
-from llm_dlp.placeholders import Keyring
+from llm_dlp.act.placeholders import Keyring
 
 pytestmark = pytest.mark.e2e
 

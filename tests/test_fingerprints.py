@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import start_proxy, stop_proxy, wait_for
-from llm_dlp.fingerprint import FingerprintIndex, _is_vendored_or_generated, fingerprints, match, tokenise
+from llm_dlp.detect.fingerprint import FingerprintIndex, _is_vendored_or_generated, fingerprints, match, tokenise
 
 LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
 SITE = Path(sysconfig.get_paths()["purelib"])
@@ -246,7 +246,7 @@ def test_any_text_gives_well_formed_fingerprints(text):
 
 
 PATHOLOGICAL = """
-from llm_dlp.fingerprint import fingerprints
+from llm_dlp.detect.fingerprint import fingerprints
 for unit in ["'\\\\", '"\\\\', "/*", '\"\"\"x', "'''x", "`x", "-- ", "#"]:
     fingerprints(unit * (16 * 2**20 // len(unit)))
 print("done")
@@ -411,8 +411,8 @@ def test_a_match_widens_to_the_edges_of_the_paste_but_not_across_a_fence(private
 
 def test_overlapping_matches_are_withheld_as_their_union():
     """Two indexed files sharing code match overlapping stretches: all of both is withheld."""
-    from llm_dlp.adapters import Segment
-    from llm_dlp.paths import PathHit, PathRule, withhold
+    from llm_dlp.protocols.base import Segment
+    from llm_dlp.detect.protected import PathHit, PathRule, withhold
 
     rule = PathRule("private", "redact", (), (), "")
     text = "".join(f"line {n} of pasted code\n" for n in range(1, 31))
@@ -460,8 +460,8 @@ async def test_a_failure_inside_fingerprint_matching_blocks_the_request(private,
     forwarded uninspected, and the error names no part of it."""
     from mitmproxy.test import taddons
 
-    import llm_dlp.fingerprint
-    from llm_dlp.addon import LlmDlp
+    import llm_dlp.detect.fingerprint
+    from llm_dlp.proxy.addon import LlmDlp
     from test_addon import configured, openai_flow
 
     _, index_file = private
@@ -476,7 +476,7 @@ async def test_a_failure_inside_fingerprint_matching_blocks_the_request(private,
     addon = LlmDlp()
     with taddons.context(addon) as tctx:
         configured(tctx, addon, tmp_path, rules)
-        monkeypatch.setattr(llm_dlp.fingerprint._winnow, "fingerprints", out_of_memory)
+        monkeypatch.setattr(llm_dlp.detect.fingerprint._winnow, "fingerprints", out_of_memory)
         paste = disguise(chunk(SITE / "h11" / "_connection.py", 246))
         flow = openai_flow(json.dumps({"model": "m", "messages": [{"role": "user", "content": paste}]}).encode())
         await addon.requestheaders(flow)

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from conftest import start_proxy, stop_proxy
-from llm_dlp.lineage import Fingerprinter, LineageRecorder, index_audit, scan_file
+from llm_dlp.record.lineage import Fingerprinter, LineageRecorder, index_audit, scan_file
 
 LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
 KEY = "test-placeholder-key-0123456789"

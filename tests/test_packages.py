@@ -3,9 +3,9 @@ against the approved list and an optional registry snapshot."""
 
 import json
 
-from llm_dlp.packages import NOT_IN_REGISTRY, UNAPPROVED, suggested_packages
-from llm_dlp.rulefiles import bundled_rules_dir
-from llm_dlp.ruleset import load_ruleset
+from llm_dlp.inspect.packages import NOT_IN_REGISTRY, UNAPPROVED, suggested_packages
+from llm_dlp.rules.files import bundled_rules_dir
+from llm_dlp.rules.ruleset import load_ruleset
 
 
 def test_commands_imports_and_manifests():

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from conftest import start_proxy, stop_proxy
-from llm_dlp.paths import file_regions, glob_regex
+from llm_dlp.detect.protected import file_regions, glob_regex
 
 PRICING = "def tiered_price(units):\n    return sum(RATE_TABLE[band] * min(units, cap) for band, cap in BANDS)  # margin model v7\n"
 OTHER = "def render_button(label):\n    return f'<button>{label}</button>'\n"

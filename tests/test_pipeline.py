@@ -3,10 +3,10 @@
 import json
 import random
 
-from llm_dlp.pipeline import inspect_request
-from llm_dlp.placeholders import Keyring
-from llm_dlp.rulefiles import bundled_rules_dir
-from llm_dlp.ruleset import load_ruleset
+from llm_dlp.inspect.request import inspect_request
+from llm_dlp.act.placeholders import Keyring
+from llm_dlp.rules.files import bundled_rules_dir
+from llm_dlp.rules.ruleset import load_ruleset
 from secretgen import Gen, provider_tokens
 
 

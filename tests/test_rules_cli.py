@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from llm_dlp.rulefiles import RuleFileError, bundled_rules_dir
-from llm_dlp.ruleset import load_ruleset, run_examples
+from llm_dlp.rules.files import RuleFileError, bundled_rules_dir
+from llm_dlp.rules.ruleset import load_ruleset, run_examples
 from secretgen import Gen, provider_tokens
 
 LLM_DLP = [str(Path(sys.executable).parent / "llm-dlp")]
@@ -104,7 +104,7 @@ def test_partly_overlapping_findings_widen_instead_of_leaving_a_tail(tmp_path):
 
 
 def test_keyhash_matches_the_proxy(tmp_path, monkeypatch):
-    from llm_dlp.placeholders import Keyring
+    from llm_dlp.act.placeholders import Keyring
 
     env_key = "k" * 32
     out = subprocess.run([*LLM_DLP, "keyhash", "--confdir", str(tmp_path)], input="sk-org-123\n", capture_output=True, text=True,

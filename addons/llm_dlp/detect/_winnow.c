@@ -1,0 +1,522 @@
+/* llm_dlp._winnow: the tokenizer and winnowing behind llm_dlp.fingerprint, compiled.
+
+   The Python module owns the parameters (k, w, cap, keywords, seed) and the index version;
+   this file is a pure function from a text and those parameters to fingerprints.
+
+   Token codes: ASCII punctuation is itself (below 0x80); a string literal is STRINGS plus a
+   hash of its content in STRING_BUCKETS buckets; every number is NUMBER; a keyword is
+   KEYWORD_BASE plus its rank; an identifier is IDENT_BASE plus the distance in words back to
+   the previous use of the same name (0 when none within cap words).
+
+   Every pass is linear in the text. A search for a closing delimiter that failed is
+   remembered, so unterminated strings and comments cannot make the lexer quadratic (a
+   backtracking regex was: 8 s for 32 KB of '\'\'...). The GIL is released while it runs, so
+   matching in worker threads leaves the proxy's event loop free. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    STRINGS = 0x80,
+    STRING_BUCKETS = 256,
+    NUMBER = STRINGS + STRING_BUCKETS,
+    KEYWORD_BASE = NUMBER + 1,
+    MAX_CAP = 63,
+    RECENT = 64, /* ring of the last words' hashes: a power of two above MAX_CAP */
+};
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+#define KGRAM_BASE 1000003ull
+
+typedef struct {
+    uint64_t hash;
+    int32_t rank; /* -1: an empty slot */
+} Keyword;
+
+typedef struct {
+    Py_ssize_t k, w, cap;
+    uint64_t seed;
+    Keyword *keywords; /* open addressing, keyword_mask + 1 slots */
+    Py_ssize_t keyword_count;
+    uint64_t keyword_mask;
+} Params;
+
+typedef struct {
+    uint32_t *codes;
+    int32_t *lines;
+    Py_ssize_t count;
+} Tokens;
+
+typedef struct {
+    uint64_t *hashes;
+    int32_t *lines, *end_lines; /* where each fingerprinted k-gram starts and ends */
+    Py_ssize_t count, capacity;
+} Prints;
+
+static uint64_t mix(uint64_t x) /* splitmix64's finaliser */
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* What an ASCII character is to the lexer; everything from 0x80 up is a word character
+   (letters of any script). An opener may open a comment or a string, else it is punctuation. */
+enum { PUNCTUATION, SPACE, NEWLINE, WORD, OPENER };
+static uint8_t ascii_class[128];
+
+static void classify_ascii(void)
+{
+    for (int c = 0; c < 128; c++)
+        ascii_class[c] = PUNCTUATION;
+    for (const char *c = " \t\v\f\r"; *c; c++)
+        ascii_class[(int)*c] = SPACE;
+    ascii_class['\n'] = NEWLINE;
+    for (const char *c = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$"; *c; c++)
+        ascii_class[(int)*c] = WORD;
+    for (const char *c = "#/-\"'`"; *c; c++)
+        ascii_class[(int)*c] = OPENER;
+}
+
+static int char_class(uint32_t c) { return c < 128 ? ascii_class[c] : WORD; }
+
+/* ---- pass 1: empty markdown fence lines (``` or ~~~), in place -------------------------- */
+
+static Py_ssize_t drop_fence_lines(uint32_t *buf, Py_ssize_t n)
+{
+    Py_ssize_t w = 0;
+    for (Py_ssize_t r = 0; r < n;) { /* r is at the start of a line */
+        Py_ssize_t lead = r;
+        while (lead < n && (buf[lead] == ' ' || buf[lead] == '\t'))
+            lead++;
+        uint32_t f = lead + 2 < n ? buf[lead] : 0;
+        int fence = (f == '`' || f == '~') && buf[lead + 1] == f && buf[lead + 2] == f;
+        Py_ssize_t start = r;
+        while (r < n && buf[r] != '\n')
+            r++;
+        if (r < n)
+            r++; /* the newline stays, even after a fence */
+        if (fence)
+            start = r - (r > start && buf[r - 1] == '\n');
+        if (w != start)
+            memmove(buf + w, buf + start, (size_t)(r - start) * sizeof *buf);
+        w += r - start;
+    }
+    return w;
+}
+
+/* ---- comments and string literals ------------------------------------------------------- */
+
+typedef struct {
+    int exhausted[4];          /* no more closing * /, """, ''' or ` from here on */
+    Py_ssize_t line_fails[2];  /* a "..." or '...' opened before this position cannot close */
+} Memo;
+
+enum { BLOCK_END, TRIPLE_DQ, TRIPLE_SQ, BACKTICK };
+
+/* The first position >= from where len copies of c (or "*" "/" for BLOCK_END) start; -1 if none. */
+static Py_ssize_t find_closing(const uint32_t *buf, Py_ssize_t from, Py_ssize_t n, int which, Memo *memo)
+{
+    if (memo->exhausted[which])
+        return -1;
+    for (Py_ssize_t j = from; j < n; j++) {
+        uint32_t c = buf[j];
+        if ((which == BLOCK_END && c == '*' && j + 1 < n && buf[j + 1] == '/') ||
+            (which == BACKTICK && c == '`') ||
+            ((which == TRIPLE_DQ || which == TRIPLE_SQ) && c == (which == TRIPLE_DQ ? '"' : '\'') && j + 2 < n &&
+             buf[j + 1] == c && buf[j + 2] == c))
+            return j;
+    }
+    memo->exhausted[which] = 1;
+    return -1;
+}
+
+static Py_ssize_t line_end(const uint32_t *buf, Py_ssize_t from, Py_ssize_t n)
+{
+    while (from < n && buf[from] != '\n')
+        from++;
+    return from;
+}
+
+/* The end of the comment starting at r (#, //, / * * /, "-- "), or -1. */
+static Py_ssize_t comment_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n, Memo *memo)
+{
+    uint32_t c = buf[r], next = r + 1 < n ? buf[r + 1] : 0;
+    if (c == '#' || (c == '/' && next == '/') || (c == '-' && next == '-' && r + 2 < n && (buf[r + 2] == ' ' || buf[r + 2] == '\t')))
+        return line_end(buf, r, n);
+    if (c == '/' && next == '*') {
+        Py_ssize_t j = find_closing(buf, r + 2, n, BLOCK_END, memo);
+        return j < 0 ? -1 : j + 2;
+    }
+    return -1;
+}
+
+/* A "..." or '...' string: escapes skip the next character (a newline too), an unescaped
+   newline or the end of the text means it was no string. A scan that failed at f proves that
+   every later one of the same quote starting before f fails too: a quote it passed was escaped,
+   and a scan from there runs in step with it. */
+static Py_ssize_t line_string_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n, Memo *memo)
+{
+    uint32_t q = buf[r];
+    Py_ssize_t *fails = &memo->line_fails[q == '\''];
+    if (r < *fails)
+        return -1;
+    Py_ssize_t j = r + 1;
+    while (j < n && buf[j] != q && buf[j] != '\n')
+        j += buf[j] == '\\' ? 2 : 1;
+    if (j < n && buf[j] == q)
+        return j + 1;
+    *fails = j > n ? n : j;
+    return -1;
+}
+
+/* The end of the string literal starting at r, its content in [*from, *to); or -1. */
+static Py_ssize_t string_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n, Py_ssize_t *from, Py_ssize_t *to, Memo *memo)
+{
+    uint32_t q = buf[r];
+    if (q == '`') {
+        Py_ssize_t j = find_closing(buf, r + 1, n, BACKTICK, memo);
+        *from = r + 1, *to = j;
+        return j < 0 ? -1 : j + 1;
+    }
+    if (q != '"' && q != '\'')
+        return -1;
+    if (r + 2 < n && buf[r + 1] == q && buf[r + 2] == q) {
+        Py_ssize_t j = find_closing(buf, r + 3, n, q == '"' ? TRIPLE_DQ : TRIPLE_SQ, memo);
+        if (j >= 0) {
+            *from = r + 3, *to = j;
+            return j + 3;
+        }
+    }
+    Py_ssize_t end = line_string_end(buf, r, n, memo);
+    *from = r + 1, *to = end - 1;
+    return end;
+}
+
+static Py_ssize_t count_newlines(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to)
+{
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = from; i < to; i++)
+        count += buf[i] == '\n';
+    return count;
+}
+
+static uint32_t string_bucket(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to)
+{
+    uint64_t h = FNV_OFFSET;
+    for (Py_ssize_t i = from; i < to; i++)
+        h = (h ^ buf[i]) * FNV_PRIME;
+    return (uint32_t)(mix(h) % STRING_BUCKETS);
+}
+
+/* ---- pass 2: tokens, each a code and its line; comments are skipped ---------------- */
+
+/* The keyword with hash h, or the empty slot where it would go. */
+static Keyword *keyword_slot(const Params *p, uint64_t h)
+{
+    for (uint64_t i = (h ^ (h >> 29)) & p->keyword_mask;; i = (i + 1) & p->keyword_mask)
+        if (p->keywords[i].rank < 0 || p->keywords[i].hash == h)
+            return &p->keywords[i];
+}
+
+static uint32_t word_code(const Params *p, uint64_t h, uint32_t first, const uint64_t *recent, Py_ssize_t words)
+{
+    if (first >= '0' && first <= '9')
+        return NUMBER;
+    int32_t rank = keyword_slot(p, h)->rank;
+    if (rank >= 0)
+        return KEYWORD_BASE + (uint32_t)rank;
+    for (Py_ssize_t back = 1; back <= p->cap && back <= words; back++)
+        if (recent[(words - back) & (RECENT - 1)] == h)
+            return KEYWORD_BASE + (uint32_t)(p->keyword_count + back);
+    return KEYWORD_BASE + (uint32_t)p->keyword_count;
+}
+
+static void tokenise(const uint32_t *buf, Py_ssize_t n, const Params *p, Tokens *t)
+{
+    uint64_t recent[RECENT]; /* the last words' hashes, a ring */
+    Memo memo = {{0}, {0, 0}};
+    Py_ssize_t words = 0, r = 0, end, from, to;
+    int32_t line = 1;
+    t->count = 0;
+    while (r < n) {
+        uint32_t c = buf[r], code;
+        int kind = char_class(c);
+        if (kind == OPENER && (end = comment_end(buf, r, n, &memo)) > r) {
+            line += (int32_t)count_newlines(buf, r, end);
+            r = end;
+            continue;
+        }
+        if (kind == OPENER && (end = string_end(buf, r, n, &from, &to, &memo)) > r) {
+            code = STRINGS + string_bucket(buf, from, to);
+            t->codes[t->count] = code;
+            t->lines[t->count++] = line; /* where the string opens */
+            line += (int32_t)count_newlines(buf, r, end);
+            r = end;
+            continue;
+        }
+        if (kind == WORD) {
+            uint64_t h = FNV_OFFSET;
+            for (; r < n && char_class(buf[r]) == WORD; r++)
+                h = (h ^ buf[r]) * FNV_PRIME;
+            code = word_code(p, h, c, recent, words);
+            recent[words++ & (RECENT - 1)] = h;
+        } else {
+            r++;
+            if (kind == SPACE || kind == NEWLINE) {
+                line += kind == NEWLINE;
+                continue;
+            }
+            code = c;
+        }
+        t->codes[t->count] = code;
+        t->lines[t->count++] = line;
+    }
+}
+
+/* ---- pass 3: winnowing, the rightmost smallest k-gram hash of every window of w ----------- */
+
+static int put_print(Prints *out, uint64_t hash, int32_t line, int32_t end_line)
+{
+    if (out->count == out->capacity) {
+        Py_ssize_t capacity = out->capacity * 2 + 64;
+        uint64_t *h = PyMem_RawRealloc(out->hashes, capacity * sizeof *h);
+        if (h) out->hashes = h;
+        int32_t *l = PyMem_RawRealloc(out->lines, capacity * sizeof *l);
+        if (l) out->lines = l;
+        int32_t *e = PyMem_RawRealloc(out->end_lines, capacity * sizeof *e);
+        if (e) out->end_lines = e;
+        if (!h || !l || !e)
+            return -1;
+        out->capacity = capacity;
+    }
+    out->hashes[out->count] = hash;
+    out->lines[out->count] = line;
+    out->end_lines[out->count++] = end_line;
+    return 0;
+}
+
+static int winnow(const Tokens *t, const Params *p, Prints *out)
+{
+    Py_ssize_t n = t->count - p->k + 1;
+    if (n <= 0)
+        return 0;
+    Py_ssize_t window = p->w < n ? p->w : n, codes = KEYWORD_BASE + p->keyword_count + p->cap + 1, ring = 1;
+    while (ring < window)
+        ring *= 2;
+    uint64_t *value = PyMem_RawMalloc((size_t)codes * sizeof *value);
+    struct { uint64_t hash; Py_ssize_t at; } *dq = PyMem_RawMalloc((size_t)ring * sizeof *dq); /* positions ascending, hashes too */
+    int status = value && dq ? 0 : -1;
+    if (status == 0) {
+        for (Py_ssize_t c = 0; c < codes; c++)
+            value[c] = mix(p->seed + (uint64_t)c);
+        uint64_t h = 0, top = 1; /* top: KGRAM_BASE ** (k - 1), the weight of the token that leaves */
+        for (Py_ssize_t j = 0; j < p->k; j++) {
+            h = h * KGRAM_BASE + value[t->codes[j]];
+            top = j ? top * KGRAM_BASE : 1;
+        }
+        Py_ssize_t head = 0, size = 0, chosen = -1;
+        for (Py_ssize_t i = 0; i < n && status == 0; i++) {
+            if (i)
+                h = (h - value[t->codes[i - 1]] * top) * KGRAM_BASE + value[t->codes[i + p->k - 1]];
+            if (size && dq[head].at <= i - window)
+                head = (head + 1) & (ring - 1), size--;
+            while (size && dq[(head + size - 1) & (ring - 1)].hash >= h) /* ties go to the rightmost */
+                size--;
+            Py_ssize_t tail = (head + size++) & (ring - 1);
+            dq[tail].hash = h, dq[tail].at = i;
+            if (i >= window - 1 && dq[head].at != chosen) {
+                chosen = dq[head].at;
+                status = put_print(out, dq[head].hash, t->lines[chosen], t->lines[chosen + p->k - 1]);
+            }
+        }
+    }
+    PyMem_RawFree(value);
+    PyMem_RawFree(dq);
+    return status;
+}
+
+/* ---- the Python functions ------------------------------------------------------------------ */
+
+/* The keywords' hash table, each ranked by its place in the tuple; -1 with an exception set. */
+static int keyword_table(PyObject *keywords, Params *p)
+{
+    Py_ssize_t count = PyTuple_GET_SIZE(keywords), slots = 16;
+    while (slots < 4 * count)
+        slots *= 2;
+    p->keywords = PyMem_Malloc((size_t)slots * sizeof *p->keywords);
+    if (!p->keywords) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < slots; i++)
+        p->keywords[i].rank = -1;
+    p->keyword_mask = (uint64_t)slots - 1;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *word = PyTuple_GET_ITEM(keywords, i);
+        if (!PyUnicode_Check(word)) {
+            PyMem_Free(p->keywords);
+            p->keywords = NULL;
+            PyErr_SetString(PyExc_TypeError, "keywords must be a tuple of str");
+            return -1;
+        }
+        uint64_t h = FNV_OFFSET;
+        for (Py_ssize_t j = 0; j < PyUnicode_GET_LENGTH(word); j++)
+            h = (h ^ PyUnicode_READ_CHAR(word, j)) * FNV_PRIME;
+        Keyword *slot = keyword_slot(p, h);
+        if (slot->rank < 0) { /* a repeated keyword keeps its first rank */
+            slot->hash = h;
+            slot->rank = (int32_t)p->keyword_count++;
+        }
+    }
+    return 0;
+}
+
+/* Whether text has a ``` or ~~~ anywhere, so pass 1 has work; -1 with an exception set. */
+static int has_fence_marks(PyObject *text)
+{
+    for (const char *const *mark = (const char *const[]){"```", "~~~", NULL}; *mark; mark++) {
+        PyObject *needle = PyUnicode_FromString(*mark);
+        Py_ssize_t at = needle ? PyUnicode_Find(text, needle, 0, PY_SSIZE_T_MAX, 1) : -2;
+        Py_XDECREF(needle);
+        if (at != -1)
+            return at < -1 ? -1 : 1;
+    }
+    return 0;
+}
+
+/* The text's code points, copied while the GIL is held; NULL with an exception set. */
+static uint32_t *code_points(PyObject *text, Py_ssize_t *n, int *fenced)
+{
+    if ((*fenced = has_fence_marks(text)) < 0)
+        return NULL;
+    *n = PyUnicode_GET_LENGTH(text);
+    uint32_t *buf = PyMem_RawMalloc((size_t)(*n + 1) * sizeof *buf);
+    if (!buf)
+        return (uint32_t *)PyErr_NoMemory();
+    if (!PyUnicode_AsUCS4(text, (Py_UCS4 *)buf, *n + 1, 1)) {
+        PyMem_RawFree(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* Passes 1 and 2 on buf into t; -1 when out of memory. Needs no GIL. */
+static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p, Tokens *t)
+{
+    t->codes = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->codes);
+    t->lines = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->lines);
+    if (!t->codes || !t->lines)
+        return -1;
+    if (fenced)
+        n = drop_fence_lines(buf, n);
+    tokenise(buf, n, p, t);
+    return 0;
+}
+
+static int parse_params(PyObject *keywords, Params *p)
+{
+    if (p->k < 1 || p->w < 1 || p->cap < 1 || p->cap > MAX_CAP) {
+        PyErr_Format(PyExc_ValueError, "need k >= 1, w >= 1 and 1 <= cap <= %d", MAX_CAP);
+        return -1;
+    }
+    return keyword_table(keywords, p);
+}
+
+static PyObject *array_bytes(const void *data, Py_ssize_t count, size_t item)
+{
+    return PyBytes_FromStringAndSize(count ? data : "", count * (Py_ssize_t)item);
+}
+
+/* Tokens of text into t and, with out, their fingerprints, the GIL released while the passes
+   run; 0, or -1 with an exception set. The caller frees t and out either way. */
+static int run_passes(PyObject *text, const Params *p, Tokens *t, Prints *out)
+{
+    Py_ssize_t n;
+    int fenced, status;
+    uint32_t *buf = code_points(text, &n, &fenced);
+    if (!buf)
+        return -1;
+    Py_BEGIN_ALLOW_THREADS
+    status = text_tokens(buf, n, fenced, p, t);
+    if (status == 0 && out)
+        status = winnow(t, p, out);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(buf);
+    if (status)
+        PyErr_NoMemory();
+    return status;
+}
+
+PyDoc_STRVAR(tokens_doc, "tokens(text, keywords, cap) -> (codes: uint32 bytes, lines: int32 bytes)");
+
+static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *text, *keywords;
+    Params p = {.k = 1, .w = 1};
+    if (!PyArg_ParseTuple(args, "UO!n", &text, &PyTuple_Type, &keywords, &p.cap) || parse_params(keywords, &p))
+        return NULL;
+    Tokens t = {0};
+    PyObject *result = run_passes(text, &p, &t, NULL) ? NULL
+                       : Py_BuildValue("(NN)", array_bytes(t.codes, t.count, 4), array_bytes(t.lines, t.count, 4));
+    PyMem_Free(p.keywords);
+    PyMem_RawFree(t.codes);
+    PyMem_RawFree(t.lines);
+    return result;
+}
+
+PyDoc_STRVAR(fingerprints_doc,
+             "fingerprints(text, keywords, k, w, cap, seed) -> (hashes: uint64 bytes, lines: int32 bytes, end_lines: int32 bytes)");
+
+static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *text, *keywords;
+    Params p = {0};
+    unsigned long long seed;
+    if (!PyArg_ParseTuple(args, "UO!nnnK", &text, &PyTuple_Type, &keywords, &p.k, &p.w, &p.cap, &seed) || parse_params(keywords, &p))
+        return NULL;
+    p.seed = seed;
+    Tokens t = {0};
+    Prints out = {0};
+    PyObject *result = run_passes(text, &p, &t, &out) ? NULL
+                       : Py_BuildValue("(NNN)", array_bytes(out.hashes, out.count, 8), array_bytes(out.lines, out.count, 4),
+                                       array_bytes(out.end_lines, out.count, 4));
+    PyMem_Free(p.keywords);
+    PyMem_RawFree(t.codes);
+    PyMem_RawFree(t.lines);
+    PyMem_RawFree(out.hashes);
+    PyMem_RawFree(out.lines);
+    PyMem_RawFree(out.end_lines);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"tokens", py_tokens, METH_VARARGS, tokens_doc},
+    {"fingerprints", py_fingerprints, METH_VARARGS, fingerprints_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyModuleDef_Slot slots[] = {
+#ifdef Py_mod_gil
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "llm_dlp.detect._winnow",
+    .m_doc = "The tokenizer and winnowing behind llm_dlp.fingerprint.",
+    .m_methods = methods,
+    .m_slots = slots,
+};
+
+PyMODINIT_FUNC PyInit__winnow(void)
+{
+    classify_ascii();
+    return PyModuleDef_Init(&module);
+}

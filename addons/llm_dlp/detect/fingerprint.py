@@ -1,0 +1,377 @@
+"""Fingerprints of private repositories (winnowing, Schleimer, Wilkerson and Aiken 2003, the
+algorithm behind MOSS), to recognise proprietary code pasted without any path.
+
+Code is tokenised by one language-agnostic lexer: pasted code does not name its language, and
+the index and the request must be tokenised alike. (Pygments' lexer for one language takes
+about 450 ms per 256 KB; bench/fingerprint_bench.py measures it beside ours.) Markdown fence
+lines, comments (#, //, /* */, "-- ") and whitespace are dropped. Each token becomes a code:
+
+- punctuation stays itself; reserved words of the common languages keep their own codes;
+- a string literal becomes a hash of its content (renaming and re-indenting leave string
+  contents alone, and this is what tells one table of strings from another);
+- every number becomes one code;
+- an identifier becomes the distance in words back to the previous use of the same name
+  (0 when none within CAP words): renaming keeps this pattern, while "v = v + 1" and
+  "a = b + 1" stop looking alike.
+
+Every k-gram of codes is hashed, and in each window of W hashes the rightmost smallest is kept
+with its line. The lexer and winnowing are compiled (``_winnow.c``): linear in the text
+whatever it holds, and off the GIL, so matching in a worker thread does not hold up the proxy.
+
+Index file: a JSON header (files, parameters) and three arrays sorted by hash, read through
+mmap, so a large index costs page cache, not Python objects."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+import os
+import re
+import struct
+import sys
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import NamedTuple
+from pathlib import Path
+from stat import S_ISREG
+
+import numpy as np
+
+from llm_dlp.detect import _winnow
+
+K = 20  # tokens per k-gram
+W = 10  # winnowing window
+CAP = 16  # how far back (in words) an identifier's previous use still counts
+SEED = 20031009  # of the random value each token code contributes to a k-gram hash
+MAGIC = b"LLMDLPFP3"
+VERSION = {"k": K, "w": W, "cap": CAP, "tokenizer": 4}  # a cache or index built otherwise is rebuilt / refused
+
+# Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
+# default... are left out: they are ordinary identifiers somewhere and a renamer may touch them).
+KEYWORDS = tuple(sorted(set(
+    "and as assert async await break case catch class const continue def del delete do elif else enum except extends "
+    "finally fn for from func function if implements import in instanceof interface is lambda let nil nonlocal not null "
+    "or pass private protected public raise return static struct switch throw throws try typeof var void while with "
+    "yield True False None true false".split()
+)))
+
+
+def tokenise(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Token codes (uint32) and their line numbers (int32, from 1)."""
+    codes, lines = _winnow.tokens(text, KEYWORDS, CAP)
+    return np.frombuffer(codes, np.uint32), np.frombuffer(lines, np.int32)
+
+
+class Prints(NamedTuple):
+    hashes: np.ndarray  # uint64
+    lines: np.ndarray  # where each fingerprinted k-gram starts...
+    end_lines: np.ndarray  # ...and ends
+
+
+def fingerprints(text: str) -> Prints:
+    hashes, lines, end_lines = _winnow.fingerprints(text, KEYWORDS, K, W, CAP, SEED)
+    return Prints(np.frombuffer(hashes, np.uint64), np.frombuffer(lines, np.int32), np.frombuffer(end_lines, np.int32))
+
+
+class _Recent:
+    """Results for recently seen texts, by digest, least recently used first out. Assistants
+    resend the whole conversation with every request, so most segments of a request were
+    matched moments ago."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._items: OrderedDict[tuple, list] = OrderedDict()
+        self._lock = threading.Lock()  # matching runs in worker threads
+
+    def get(self, key: tuple, compute):
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        found = compute()
+        with self._lock:
+            self._items[key] = found
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return found
+
+
+# ---- the index ------------------------------------------------------------------------------
+class _Entry(NamedTuple):
+    mtime: float
+    size: int
+    lines: int  # in the file
+    hashes: np.ndarray
+    starts: np.ndarray  # the line of each fingerprint
+
+
+class _Cache:
+    """Fingerprints of the files indexed last time, by path, modification time and size, so a
+    re-run reads only what changed. Kept beside the index as INDEX.cache.npz (it names the
+    indexing machine's paths: ship the index, not its cache)."""
+
+    def __init__(self, index: Path):
+        self.path = index.with_name(index.name + ".cache.npz")
+        self.entries: dict[str, _Entry] = {}
+        try:
+            with np.load(self.path, allow_pickle=False) as saved:
+                meta = json.loads(saved["meta"].tobytes())
+                if meta["version"] == VERSION:
+                    hashes, starts = saved["hashes"], saved["starts"]
+                    self.entries = {key: _Entry(mtime, size, lines, hashes[at : at + n], starts[at : at + n])
+                                    for key, (mtime, size, lines, at, n) in meta["files"].items()}
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no cache, or an unreadable one: index from scratch
+
+    def get(self, key: str, stat: os.stat_result) -> _Entry | None:
+        entry = self.entries.get(key)
+        return entry if entry and (entry.mtime, entry.size) == (stat.st_mtime, stat.st_size) else None
+
+    def save(self, entries: dict[str, _Entry], hashes: np.ndarray, starts: np.ndarray) -> None:
+        """``hashes`` and ``starts``: the entries' own, concatenated in order."""
+        at = np.cumsum([0] + [len(e.hashes) for e in entries.values()]).tolist()
+        meta = {"version": VERSION, "files": {key: [e.mtime, e.size, e.lines, at[i], len(e.hashes)] for i, (key, e) in enumerate(entries.items())}}
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "wb") as f:
+            np.savez(f, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), hashes=hashes, starts=starts)
+        os.replace(tmp, self.path)
+
+
+def build_index(repos: list[Path], out: Path, public: list[Path] = (), max_files_per_fp: int = 10, progress=None,
+                index_all: bool = False) -> dict:
+    """Index every source file under ``repos``; drop fingerprints found in public code (the
+    ``public`` directories, licence texts included, and, unless ``index_all``, vendored
+    directories and generated files inside ``repos``) or in more than ``max_files_per_fp``
+    indexed files (licence headers, boilerplate). Re-runs read only files changed since."""
+    cache = _Cache(out)
+    found = [(repo.resolve(), *source) for repo in repos for source in _source_files(repo)]
+    borrowed = [] if index_all else [path for _, within, path, _ in found if _is_vendored_or_generated(within, path)]
+    skipped = set(borrowed)
+    sources = [source for source in found if source[2] not in skipped]
+    names, entries, read = [], {}, 0
+    for n, (repo, within, path, stat) in enumerate(sources, 1):
+        names.append(f"{repo.name}/{within}")  # repository/file: no local paths
+        key = f"{repo}/{within}"
+        entry = cache.get(key, stat)
+        if entry is None:
+            text = _read(path)
+            hashes, starts, _ = fingerprints(text)
+            entry, read = _Entry(stat.st_mtime, stat.st_size, text.count("\n") + 1, hashes, starts.astype(np.uint32)), read + 1
+        entries[key] = entry
+        if progress:
+            progress(n, len(sources))
+    per_file = [e.hashes for e in entries.values()]
+    all_hashes = np.concatenate(per_file).astype(np.uint64) if per_file else np.empty(0, np.uint64)
+    starts = np.concatenate([e.starts for e in entries.values()]).astype(np.uint32) if per_file else np.empty(0, np.uint32)
+    cache.save(entries, all_hashes, starts)
+    fids = np.repeat(np.arange(len(names), dtype=np.uint32), [len(h) for h in per_file])
+    public_files = borrowed + [path for d in public for _, path, _ in _source_files(d, licences=True)]
+    keep = ~np.isin(all_hashes, _common(per_file, max_files_per_fp)) & ~np.isin(all_hashes, _hashes_of(public_files))
+    order = np.argsort(all_hashes[keep], kind="stable")
+    rows = (all_hashes[keep][order], fids[keep][order], starts[keep][order])
+    _write_index(out, names, rows)
+    return {"files": len(names), "lines": sum(e.lines for e in entries.values()), "fingerprints": len(rows[0]),
+            "bytes": out.stat().st_size, "read": read, "vendored_or_generated": len(borrowed)}
+
+
+def _common(per_file: list[np.ndarray], max_files: int) -> np.ndarray:
+    """Fingerprints that occur in more than ``max_files`` files."""
+    if not per_file:
+        return np.empty(0, np.uint64)
+    values, counts = np.unique(np.concatenate([np.unique(h) for h in per_file]), return_counts=True)
+    return values[counts > max_files]
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def _hashes_of(files: list[str]) -> np.ndarray:
+    found = [fingerprints(_read(f)).hashes for f in files]
+    return np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
+
+
+# Directories of other people's code that repositories carry, and what generators write at the
+# top of their output. The markers follow the generators' own conventions, at the start of a
+# comment (or a comment ending in DO NOT EDIT), and are narrow on purpose: a file wrongly taken
+# for generated code goes unprotected.
+VENDORED_DIRS = frozenset({"node_modules", "bower_components", "vendor", "vendors", "_vendor", "vendored", "third_party",
+                           "third-party", "thirdparty", "external", "extern", "site-packages", "Pods", ".venv", "venv"})
+GENERATED_SUFFIXES = ("_pb2.py", "_pb2_grpc.py", "_pb2.pyi", ".pb.go", ".pb.cc", ".pb.h", ".min.js", ".g.dart", ".designer.cs", ".g.cs")
+GENERATED_MARK = re.compile(
+    r"^[ \t]*(?:#|//|/\*+|\*|--|;|<!--)[ \t]*(?:"
+    r"Code generated\b.*\bDO NOT EDIT"
+    r"|(?i:(?:this (?:file|code) (?:is|was|has been) )?(?:automatically|auto)[ -]?generated)\b"
+    r"|@generated\b|<auto-generated|Generated by the protocol buffer compiler"
+    r"|.*\bDO NOT EDIT[.!]*[ \t]*(?:\*/|-->)?[ \t]*$)",
+    re.MULTILINE,
+)
+
+
+def _is_vendored_or_generated(within: str, path: str) -> bool:
+    """``within``: the file's path inside its repository."""
+    if VENDORED_DIRS.intersection(within.split("/")[:-1]) or within.endswith(GENERATED_SUFFIXES):
+        return True
+    with open(path, encoding="utf-8", errors="replace") as f:
+        head = f.read(1024)  # generators mark the top of the file
+    return GENERATED_MARK.search(head) is not None
+
+
+def _source_files(root: Path, licences: bool = False) -> list[tuple[str, str, os.stat_result]]:
+    """(path inside root, path, stat) of each source file under root (by suffix, under 2 MB,
+    outside .git), and with ``licences`` of each licence text, sorted by path."""
+    found = []
+    for top, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        inside = os.path.relpath(top, root)
+        for name in files:
+            if os.path.splitext(name)[1] in _SOURCE_SUFFIXES or (licences and name.upper().startswith(_LICENCE_NAMES)):
+                path = os.path.join(top, name)
+                try:
+                    stat = os.stat(path)
+                except OSError:
+                    continue  # a dangling link or a file gone meanwhile
+                if S_ISREG(stat.st_mode) and stat.st_size < 2_000_000:
+                    found.append((name if inside == "." else f"{inside}/{name}", path, stat))
+    return sorted(found)
+
+
+_LICENCE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE")
+_SOURCE_SUFFIXES = {".py", ".js", ".ts", ".tsx", ".jsx", ".java", ".kt", ".go", ".rs", ".c", ".h", ".cc", ".cpp", ".hpp", ".cs",
+                    ".rb", ".php", ".scala", ".swift", ".m", ".sql", ".sh", ".lua", ".dart"}
+
+
+def _write_index(out: Path, files: list[str], rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    header = json.dumps({**VERSION, "files": files}).encode()
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(MAGIC + struct.pack("<QQ", len(header), len(rows[0])) + header)
+        f.write(b"\0" * (-f.tell() % 8))
+        for arr, dtype in zip(rows, ("<u8", "<u4", "<u4")):
+            f.write(arr.astype(dtype).tobytes())
+    os.replace(tmp, out)  # the proxy never sees a half-written index
+
+
+class FingerprintIndex:
+    """A read-only, memory-mapped index."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        with open(path, "rb") as f:
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        stale = ValueError(f"{path} is not an llm-dlp fingerprint index of this version (rebuild it with llm-dlp fingerprint index)")
+        if self._map[: len(MAGIC)] != MAGIC:
+            raise stale
+        hlen, count = struct.unpack_from("<QQ", self._map, len(MAGIC))
+        start = len(MAGIC) + 16
+        self.meta = json.loads(self._map[start : start + hlen])
+        if {key: self.meta.get(key) for key in VERSION} != VERSION:  # fingerprints of another tokenizer never match
+            raise stale
+        offset = start + hlen + (-(start + hlen) % 8)
+        self._hashes = np.frombuffer(self._map, dtype="<u8", count=count, offset=offset)
+        self._fids = np.frombuffer(self._map, dtype="<u4", count=count, offset=offset + 8 * count)
+        self._lines = np.frombuffer(self._map, dtype="<u4", count=count, offset=offset + 12 * count)
+        self.files = self.meta["files"]
+        self.recent = _Recent(4096)  # a reloaded index is a new object, with no stale results
+
+    def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each index entry sharing a hash with ``hashes``: (position in ``hashes``, file id)."""
+        lo = np.searchsorted(self._hashes, hashes, side="left")
+        present = self._hashes[np.minimum(lo, len(self._hashes) - 1)] == hashes if len(self._hashes) else np.zeros(len(hashes), bool)
+        counts = np.zeros(len(hashes), dtype=np.int64)  # most of a request is not in the index: one search each
+        counts[present] = np.searchsorted(self._hashes, hashes[present], side="right") - lo[present]
+        query = np.repeat(np.arange(len(hashes)), counts)
+        entries = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        return query, self._fids[entries]
+
+
+@dataclass(frozen=True)
+class CodeMatch:
+    file: str  # the indexed file: "repository/path/in/it"
+    fingerprints: int
+    first_line: int  # in the inspected text
+    last_line: int
+
+
+MIN_LINES = 3  # matched fingerprints must spread over this many lines (one long list line is no evidence)
+
+
+def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int) -> list[CodeMatch]:
+    """Indexed files from which at least ``threshold`` distinct fingerprints fall within
+    ``window_lines`` lines of ``text``, over at least MIN_LINES lines."""
+    key = (threshold, window_lines, hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
+    return index.recent.get(key, lambda: _match(index, text, threshold, window_lines))
+
+
+def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int) -> list[CodeMatch]:
+    prints = fingerprints(text)
+    query, fids = index.lookup(prints.hashes)
+    # One hit per indexed file and fingerprint, at its first place in the text...
+    by_print = np.lexsort((query, prints.hashes[query], fids))
+    query, fids = query[by_print], fids[by_print]
+    hashes = prints.hashes[query]
+    first = np.ones(len(query), bool)
+    first[1:] = (fids[1:] != fids[:-1]) | (hashes[1:] != hashes[:-1])
+    query, fids = query[first], fids[first]
+    # ...then by file and along the text: start and end lines ascend within each file.
+    along = np.lexsort((query, fids))
+    query, fids = query[along], fids[along]
+    regions = _regions(fids, prints.lines[query], prints.end_lines[query], threshold, window_lines)
+    lines = text.split("\n") if regions else []
+    return [CodeMatch(index.files[fid], count, _edge(lines, start, -1, EDGE_LINES[0]), _edge(lines, end, 1, EDGE_LINES[1]))
+            for fid, count, start, end in regions]
+
+
+# How many non-blank lines a match widens by, before and after: after renaming, the first uses
+# of each name at the start of a paste are coded unlike the indexed file's (their earlier uses
+# are missing), and winnowing may keep no fingerprint among the last k-grams.
+EDGE_LINES = (5, 3)
+_FENCE_LINE = re.compile(r"[ \t]*(?:```|~~~)")  # the lexer drops these lines alike (pass 1 in _winnow.c)
+
+
+def _edge(lines: list[str], line: int, step: int, count: int) -> int:
+    """``line`` (from 1) moved by ``step`` over ``count`` more non-blank lines, never onto a
+    markdown fence line (text outside the fence is the developer's, not the paste) nor past the
+    text."""
+    while count and 1 <= line + step <= len(lines) and not _FENCE_LINE.match(lines[line + step - 1]):
+        line += step
+        count -= bool(lines[line - 1].strip())
+    return line
+
+
+def _regions(fids: np.ndarray, starts: np.ndarray, ends: np.ndarray, threshold: int, window_lines: int) -> list[tuple[int, int, int, int]]:
+    """(file, fingerprints, first line, last line) of every stretch of the text covered by
+    windows of ``window_lines`` lines holding ``threshold`` fingerprints of one file over
+    MIN_LINES lines; overlapping windows merge, so a long paste is covered whole. The
+    fingerprints come by file, and within a file their start and end lines both ascend (as
+    along the text), so the window ending at fingerprint i ends at ends[i]."""
+    if not len(fids):
+        return []
+    stride = int(ends.max()) + window_lines + 2  # file * stride + line: windows never reach into another file
+    place = fids.astype(np.int64) * stride + starts
+    lo = np.searchsorted(place, place - window_lines)  # each window's first fingerprint
+    new_line = np.ones(len(fids), np.int64)
+    new_line[1:] = place[1:] != place[:-1]
+    distinct = np.cumsum(new_line)
+    qualifies = (np.arange(len(fids)) - lo + 1 >= threshold) & (distinct - distinct[lo] + 1 >= MIN_LINES)
+    if not qualifies.any():
+        return []
+    file, first, last = fids[qualifies], starts[lo[qualifies]], ends[qualifies]
+    opens = np.ones(len(file), bool)  # a new region, unless the window touches the one before in the same file
+    opens[1:] = (file[1:] != file[:-1]) | (first[1:] > last[:-1] + 1)
+    file, firsts = file[opens], first[opens]
+    lasts = last[np.append(np.flatnonzero(opens)[1:] - 1, len(last) - 1)]
+    base = file.astype(np.int64) * stride
+    counts = np.searchsorted(place, base + lasts, side="right") - np.searchsorted(place, base + firsts)
+    return list(zip(file.tolist(), counts.tolist(), firsts.tolist(), lasts.tolist()))
+
+
+def print_progress(done: int, total: int) -> None:
+    if done == total or done % 50 == 0:
+        width = 30
+        filled = width * done // max(total, 1)
+        print(f"\rindexing [{'#' * filled}{'.' * (width - filled)}] {done}/{total} files", end="" if done < total else "\n", file=sys.stderr)

@@ -1,0 +1,218 @@
+"""Protected paths: content that comes from files the organisation marks as off-limits is
+blocked, withheld (replaced by a short note) or recorded, wherever the tools put it.
+
+A segment's file comes from the adapters (tool results matched to their calls, Copilot's
+``Path:`` marker, objects that pair a path with content). Inside free text, regions are found
+from the markers tools write: ``<attachment filePath="…">``, ``// FILEPATH: …`` lines, and
+fenced code blocks headed by a file name (Aider, Continue)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from llm_dlp.rules.files import Located, RuleError
+
+NOTE = "[llm-dlp: {what} was withheld by policy {rule}. Ask the developer to describe it instead.]"
+MIN_COPY = 40  # a withheld file's content is also removed where it is copied, if at least this long
+
+
+@dataclass(frozen=True)
+class PathRule:
+    id: str
+    action: str
+    patterns: tuple[re.Pattern[str], ...]
+    groups: tuple[str, ...] = ()  # empty: everyone
+    description: str = ""
+
+    def matches(self, path: str) -> bool:
+        path = path.replace("\\", "/")
+        return any(p.search(path) for p in self.patterns)
+
+    def applies_to(self, groups: tuple[str, ...]) -> bool:
+        return not self.groups or bool(set(self.groups) & set(groups))
+
+
+def glob_regex(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
+    """``**`` crosses directories, ``*`` and ``?`` do not. A pattern starting with ``/`` is
+    absolute; any other matches the end of a path at a directory boundary (repo-relative)."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    body = "".join(out)
+    anchor = "^" if pattern.startswith("/") else r"(?:^|/)"
+    return re.compile(anchor + body + "$", 0 if case_sensitive else re.IGNORECASE)
+
+
+def compile_paths(entries: list[Located], errors: list[RuleError]) -> tuple[PathRule, ...]:
+    rules = []
+    for entry in entries:
+        d = entry.data
+        cs = d.get("case_sensitive", False)
+        patterns = tuple(glob_regex(p[2:] if p.startswith("./") else p, cs) for p in d["patterns"])
+        rules.append(PathRule(d["id"], d["action"], patterns, tuple(d.get("groups", ())), d.get("description", "")))
+    return tuple(rules)
+
+
+# ---- file regions inside free text -----------------------------------------------------------
+_ATTACHMENT = re.compile(r"<attachment\b[^>]*?\bfilePath=\"([^\"]+)\"[^>]*>(.*?)</attachment>", re.DOTALL)
+_FILEPATH_MARK = re.compile(r"^[ \t]*(?://|#|--|;|<!--)[ \t]*FILEPATH:[ \t]*(\S[^\n]*?)[ \t]*(?:-->)?[ \t]*$", re.MULTILINE)
+_FENCE = re.compile(r"^```[ \t]*[\w+.#-]*(?:[ \t]+([\w./\\-]+\.\w+))?[^\n]*\n(.*?)```", re.DOTALL | re.MULTILINE)
+_NAME_LINE = re.compile(r"[ \t]*(?:[#*`]*[ \t]*)?([\w./\\-]+\.\w+)`?[ \t]*:?[ \t]*")  # the line above a fence
+
+
+def file_regions(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, path) of file content inside free text."""
+    regions = [(m.start(2), m.end(2), m.group(1)) for m in _ATTACHMENT.finditer(text)]
+    marks = list(_FILEPATH_MARK.finditer(text))
+    for n, m in enumerate(marks):
+        # a marked excerpt runs to the next marker, or to the end of its code fence
+        stop = marks[n + 1].start() if n + 1 < len(marks) else len(text)
+        fence_end = text.find("```", m.end(), stop)
+        regions.append((m.end(), fence_end if fence_end >= 0 else stop, m.group(1)))
+    for m in _FENCE.finditer(text):
+        path = m.group(1) or _name_above(text, m.start())
+        if path and not any(s <= m.start(2) < e for s, e, _ in regions):
+            regions.append((m.start(2), m.end(2), path))
+    return sorted(regions)
+
+
+def _name_above(text: str, fence: int) -> str | None:
+    """A file name alone on the line just above a fence (Aider, Continue: ``app/models.py``)."""
+    if fence == 0:
+        return None
+    above = _NAME_LINE.fullmatch(text, text.rfind("\n", 0, fence - 1) + 1, fence - 1)
+    return above.group(1) if above else None
+
+
+@dataclass(frozen=True)
+class PathHit:
+    rule: PathRule
+    path: str
+    segment: int  # index into the request's segments
+    start: int
+    end: int
+    kind: str = "protected-path"  # or protected-code: a fingerprint match, the path is the indexed file
+
+    def located(self) -> tuple[str | None, str]:
+        """(repository, file): an indexed file is "repository/file in it"; a path has no repository."""
+        if self.kind == "protected-code":
+            repository, _, path = self.path.partition("/")
+            return repository, path
+        return None, self.path
+
+
+@dataclass(frozen=True)
+class FingerprintRule:
+    rule: PathRule  # id, action, groups
+    index: object  # a FingerprintIndex
+    threshold: int
+    window_lines: int
+
+
+def compile_fingerprints(entries: list[Located], errors: list[RuleError]) -> tuple[FingerprintRule, ...]:
+    from pathlib import Path
+
+    from llm_dlp.detect.fingerprint import FingerprintIndex
+
+    out = []
+    for entry in entries:
+        d = entry.data
+        try:
+            index = FingerprintIndex(Path(entry.file).parent / d["index"])
+        except (OSError, ValueError) as exc:
+            errors.append(entry.error("index", f"cannot load the fingerprint index: {exc}"))
+            continue
+        out.append(FingerprintRule(PathRule(d["id"], d["action"], (), tuple(d.get("groups", ())), d.get("description", "")),
+                                   index, d.get("threshold", 6), d.get("window_lines", 30)))
+    return tuple(out)
+
+
+def find_protected(segments, path_rules: tuple[PathRule, ...], code_rules: tuple[FingerprintRule, ...],
+                   groups: tuple[str, ...]) -> list[PathHit]:
+    """Files under protected paths, then indexed code in what those did not withhold whole."""
+    hits = find_path_hits(segments, path_rules, groups)
+    withheld = {h.segment for h in hits if h.start == 0}
+    return hits + [h for h in find_code_hits(segments, code_rules, groups) if h.segment not in withheld]
+
+
+def find_code_hits(segments, rules: tuple[FingerprintRule, ...], groups: tuple[str, ...]) -> list[PathHit]:
+    """Segments holding code from an indexed repository: the matched lines, as hits."""
+    from llm_dlp.detect.fingerprint import match
+
+    active = [r for r in rules if r.rule.applies_to(groups)]
+    hits = []
+    for i, seg in enumerate(segments):
+        if not active or len(seg.text) < 200:
+            continue
+        starts: list[int] = []  # line start offsets, computed on the first match
+        for fr in active:
+            for m in match(fr.index, seg.text, fr.threshold, fr.window_lines):
+                starts = starts or [0] + [n.end() for n in re.finditer("\n", seg.text)]
+                start = starts[m.first_line - 1]
+                end = starts[m.last_line] - 1 if m.last_line < len(starts) else len(seg.text)
+                hits.append(PathHit(fr.rule, m.file, i, start, end, "protected-code"))
+    return hits
+
+
+def _spans(hits: list[PathHit]) -> list[tuple[int, int, PathHit]]:
+    """The hits' spans, merged where they overlap (matches of two indexed files that share code
+    overlap in part), each with the hit it starts with: the longest, at a tie."""
+    spans: list[list] = []
+    for h in sorted(hits, key=lambda h: (h.start, -h.end)):
+        if spans and h.start < spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], h.end)
+        else:
+            spans.append([h.start, h.end, h])
+    return [tuple(s) for s in spans]
+
+
+def find_path_hits(segments, rules: tuple[PathRule, ...], groups: tuple[str, ...]) -> list[PathHit]:
+    active = [r for r in rules if r.applies_to(groups)]
+    if not active:
+        return []
+    hits = []
+    for i, seg in enumerate(segments):
+        spans = [(0, len(seg.text), seg.path)] if seg.path else []
+        spans += file_regions(seg.text) if "FILEPATH" in seg.text or "```" in seg.text or "<attachment" in seg.text else []
+        for start, end, path in spans:
+            rule = next((r for r in active if r.matches(path)), None)
+            if rule and end > start:
+                hits.append(PathHit(rule, path, i, start, end))
+    return hits
+
+
+def withhold(segments, hits: list[PathHit]) -> None:
+    """Replace the content of every ``redact`` hit, and its copies elsewhere, by a note."""
+    redact = [h for h in hits if h.rule.action == "redact"]
+    copies: dict[str, str] = {}
+    for seg_index in {h.segment for h in redact}:
+        seg = segments[seg_index]
+        text = seg.text
+        for start, end, h in reversed(_spans([h for h in redact if h.segment == seg_index])):
+            content = text[start:end]
+            # the request named the file itself; an indexed file's name is ours, and stays here
+            note = NOTE.format(what=f"the content of {h.path}" if h.kind == "protected-path" else "code matching a protected repository",
+                               rule=h.rule.id)
+            if len(content.strip()) >= MIN_COPY:
+                copies[content.strip()] = note
+            text = text[:start] + note + text[end:]
+        seg.text = text
+    for seg in segments:
+        for content, note in copies.items():
+            if content in seg.text:
+                seg.text = seg.text.replace(content, note)

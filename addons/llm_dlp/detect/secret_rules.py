@@ -1,0 +1,168 @@
+"""Compiling secret rules from rule-file entries into immutable, ready-to-match objects."""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cache
+
+from detect_secrets.filters import heuristic
+
+from llm_dlp.rules.files import Located, RuleError
+
+SYMBOLS = set(string.punctuation)
+
+
+@dataclass(frozen=True)
+class AllowList:
+    values: frozenset[str] = frozenset()
+    patterns: tuple[re.Pattern[str], ...] = ()
+
+    def allows(self, value: str) -> bool:
+        return value.lower() in self.values or any(p.search(value) for p in self.patterns)
+
+    def merged(self, other: AllowList) -> AllowList:
+        return AllowList(self.values | other.values, self.patterns + other.patterns)
+
+
+@dataclass(frozen=True)
+class SecretRule:
+    id: str
+    action: str
+    patterns: tuple[re.Pattern[str], ...]
+    description: str = ""
+    kind: str = "secret"
+    severity: str = "high"
+    min_length: int = 1
+    min_entropy: float = 0.0
+    require: tuple[str, ...] = ()
+    context: re.Pattern[str] | None = None
+    context_chars: int = 4000
+    heuristics: tuple[str, ...] = ()
+    window: int = 512
+    restore: bool = True
+    allow: AllowList = field(default_factory=AllowList)
+    examples_match: tuple[str, ...] = ()
+    examples_no_match: tuple[str, ...] = ()
+
+    def accepts(self, value: str, text: str, start: int, end: int) -> bool:
+        """True when ``value`` (at text[start:end]) passes this rule's filters."""
+        if len(value) < self.min_length or self.allow.allows(value):
+            return False
+        if self.min_entropy and shannon_entropy(value) < self.min_entropy:
+            return False
+        if not all(_has_class(value, c) for c in self.require):
+            return False
+        if self.context and not self.context.search(text, max(0, start - self.context_chars), start):
+            return False
+        return not any(HEURISTICS[h](value, text, start, end) for h in self.heuristics)
+
+
+def shannon_entropy(value: str) -> float:
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values()) if n else 0.0
+
+
+def _has_class(value: str, cls: str) -> bool:
+    if cls == "digit":
+        return any(c.isdigit() for c in value)
+    if cls == "letter":
+        return any(c.isalpha() for c in value)
+    if cls == "upper":
+        return any(c.isupper() for c in value)
+    if cls == "lower":
+        return any(c.islower() for c in value)
+    kinds = (any(c.isalpha() for c in value), any(c.isdigit() for c in value), any(c in SYMBOLS for c in value))
+    return sum(kinds) >= 2  # "mixed"
+
+
+def _line_of(text: str, start: int, end: int) -> str:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    return text[line_start : line_end if line_end >= 0 else len(text)]
+
+
+_CODE_REFERENCE = re.compile(
+    r"^(?:[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+|[A-Za-z_$][\w$]*\(.*\)?|(?:true|false|null|none|nil|undefined|yes|no)|\$\w+|%\w+%|process\.env\..*|os\.environ.*)$",
+    re.IGNORECASE,
+)
+
+HEURISTICS = {
+    "templated": lambda v, t, s, e: heuristic.is_templated_secret(v),
+    "indirect_reference": lambda v, t, s, e: heuristic.is_indirect_reference(_line_of(t, s, e)),
+    "sequential": lambda v, t, s, e: heuristic.is_sequential_string(v),
+    "uuid": lambda v, t, s, e: heuristic.is_potential_uuid(v),
+    "not_alphanumeric": lambda v, t, s, e: heuristic.is_not_alphanumeric_string(v),
+    # an unquoted value that is a variable, attribute, call or keyword, not a literal
+    "code_reference": lambda v, t, s, e: bool(_CODE_REFERENCE.match(v)),
+}
+
+
+@cache
+def detect_secrets_plugins() -> dict[str, type]:
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    return {cls.__name__: cls for cls in get_mapping_from_secret_type_to_class().values()}
+
+
+def plugin_patterns(name: str) -> tuple[re.Pattern[str], ...]:
+    cls = detect_secrets_plugins().get(name)
+    denylist = getattr(cls, "denylist", None) if cls else None
+    if not denylist:
+        raise KeyError(name)
+    return tuple(denylist)
+
+
+def compile_allow(data: dict | None) -> AllowList:
+    data = data or {}
+    return AllowList(
+        frozenset(v.lower() for v in data.get("values", [])),
+        tuple(re.compile(p) for p in data.get("patterns", [])),
+    )
+
+
+def compile_rule(entry: Located, errors: list[RuleError]) -> SecretRule | None:
+    """Compile one entry; append problems to ``errors`` and return None when it is unusable."""
+    d = entry.data
+    flags = re.IGNORECASE if d.get("ignore_case") else 0
+    try:
+        if "plugin" in d:
+            patterns = plugin_patterns(d["plugin"])
+        else:
+            patterns = tuple(re.compile(p, flags) for p in d["patterns"])
+    except KeyError:
+        known = ", ".join(sorted(n for n, c in detect_secrets_plugins().items() if getattr(c, "denylist", None)))
+        errors.append(entry.error("plugin", f"no detect-secrets regex plugin named {d['plugin']!r} (known: {known})"))
+        return None
+    except re.error as exc:
+        errors.append(entry.error("patterns", f"invalid regex: {exc}"))
+        return None
+    try:
+        allow = compile_allow(d.get("allow"))
+        context = re.compile(d["context"]) if "context" in d else None
+    except re.error as exc:
+        errors.append(entry.error("allow" if "context" not in d else "context", f"invalid regex: {exc}"))
+        return None
+    examples = d.get("examples", {})
+    return SecretRule(
+        id=d["id"],
+        action=d["action"],
+        patterns=patterns,
+        description=d.get("description", ""),
+        kind=d.get("kind", "secret"),
+        severity=d.get("severity", "high"),
+        min_length=d.get("min_length", 1),
+        min_entropy=d.get("min_entropy", 0.0),
+        require=tuple(d.get("require", ())),
+        context=context,
+        context_chars=d.get("context_chars", 4000),
+        heuristics=tuple(d.get("heuristics", ())),
+        window=d.get("window", 512),
+        restore=d.get("restore", True),
+        allow=allow,
+        examples_match=tuple(examples.get("match", ())),
+        examples_no_match=tuple(examples.get("no_match", ())),
+    )

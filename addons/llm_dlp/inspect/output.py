@@ -1,0 +1,108 @@
+"""Inspecting what the model hands back: secrets it emits are redacted and recorded, and
+placeholders from the request are restored. Used for streamed and whole responses alike."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from llm_dlp.protocols.base import load_json, set_at, string_leaves
+from llm_dlp.detect.detector import Detector
+from llm_dlp.record.lineage import LineageRecorder
+from llm_dlp.inspect.packages import PackageFinding, PackagePolicy
+from llm_dlp.act.placeholders import Keyring
+from llm_dlp.act.restore import Restorer
+from llm_dlp.inspect.stream import Channel, looks_like_json
+
+
+@dataclass(frozen=True)
+class OutputFinding:
+    rule: str
+    kind: str
+    severity: str
+    action: str
+    value_hash: str
+    partly_sent: bool  # it began in text that had already gone to the client
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+class OutputInspector:
+    def __init__(self, detector: Detector, keyring: Keyring, restorer: Restorer, packages: PackagePolicy | None = None,
+                 lineage: LineageRecorder | None = None):
+        self._detector = detector
+        self._keyring = keyring
+        self._restore = restorer
+        self._packages = packages
+        self.lineage = lineage
+        self.findings: list[OutputFinding] = []
+        self.package_findings: list[PackageFinding] = []
+        self.served_model: str | None = None
+        self.review: list[str] | None = None  # model text with output secrets redacted, not restored (incident store)
+
+    def observe(self, doc: object) -> None:
+        """Note which model served the response (events and bodies name it)."""
+        if self.served_model or not isinstance(doc, dict):
+            return
+        for holder in (doc, doc.get("message"), doc.get("response")):
+            if isinstance(holder, dict):
+                model = holder.get("model") or holder.get("modelVersion")
+                if isinstance(model, str):
+                    self.served_model = model
+                    return
+
+    def check_packages(self, text: str, with_note: bool) -> str:
+        """Record the unapproved packages ``text`` suggests; return the note to append, if any."""
+        if not self._packages:
+            return ""
+        new = [f for f in self._packages.check(text) if f not in self.package_findings]
+        self.package_findings += new
+        return self._packages.note(new) if with_note else ""
+
+    def end_channel(self, key: tuple, channel: Channel) -> str:
+        """StreamRewriter hook: a channel's text is complete. Notes go into text, not tool arguments."""
+        text, is_json = "".join(channel.text), channel.template[3].is_json
+        if self.lineage:
+            self.lineage.add(text, is_json)
+        return self.check_packages(text, with_note=not is_json)
+
+    def process(self, text: str, context: str = "", is_json: bool = False) -> str:
+        """Model text -> client text. ``context`` is what the model said just before (already
+        sent): rules that need a keyword before the value still see it."""
+        base = len(context)
+        edits = []
+        for f in self._detector.scan(context + text):
+            if f.end <= base:
+                continue  # handled when that text went out
+            self.findings.append(OutputFinding(f.rule.id, f.rule.kind, f.rule.severity, f.action, self._keyring.fingerprint(f.value), f.start < base))
+            edits.append((max(f.start, base) - base, f.end - base, self._keyring.placeholder(f.rule.id, f.value), f.action))
+        if self.review is not None:  # the incident store keeps nothing a rule found, warned or not
+            self.review.append(_apply(text, edits))
+        return self._restore(_apply(text, [e for e in edits if e[3] != "warn"]), json_escape=is_json)
+
+    def rewrite_body(self, raw: bytes) -> bytes:
+        """A whole response body: every string of a JSON body, or the body as text."""
+        text, doc = load_json(raw)
+        if doc is None:
+            return (self.process(text) + self.check_packages(text, with_note=False)).encode("utf-8", "surrogateescape")
+        self.observe(doc)
+        changed = False
+        for pointer, value in list(string_leaves(doc)):
+            is_json = looks_like_json(value)
+            if self.lineage:  # whole texts of a completion are code; other strings only hold fenced code
+                self.lineage.add(value, is_json, whole_is_code=None if pointer[-1:] == ("text",) else False)
+            new = self.process(value, "", is_json)
+            new += self.check_packages(value, with_note=not is_json)
+            if new != value:
+                set_at(doc, pointer, new)
+                changed = True
+        if not changed:
+            return raw
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
+
+
+def _apply(text: str, edits: list[tuple[int, int, str, str]]) -> str:
+    for start, end, placeholder, _ in sorted(edits, reverse=True):
+        text = text[:start] + placeholder + text[end:]
+    return text

@@ -1,0 +1,171 @@
+"""The request pipeline without any proxy: body -> segments -> findings -> decision and edits.
+
+Pure Python over plain data, so the CLI, the proxy and the benchmarks share it."""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import time
+from dataclasses import dataclass, field, replace
+
+from llm_dlp.protocols.base import Segment, parse_body
+from llm_dlp.detect.detector import Detector, Finding
+from llm_dlp.detect.protected import FingerprintRule, PathHit, PathRule, find_protected, withhold
+from llm_dlp.act.placeholders import Keyring
+
+# Segments are joined for one scan; no rule pattern can match across this separator's NUL.
+_SEPARATOR = "\n\x00\n"
+
+ALLOW, REDACT, WARN, BLOCK = "allow", "redact", "warn", "block"
+
+
+@dataclass(frozen=True)
+class Reported:
+    """A finding as the outside world may see it: where and which rule, never the value."""
+
+    rule: str
+    kind: str
+    severity: str
+    action: str
+    field: str
+    role: str
+    path: str | None
+    line: int
+    start: int
+    end: int
+    value_hash: str
+    repository: str | None = None  # for code matching an indexed repository; path is then the file in it
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return {k: v for k, v in d.items() if v is not None or k not in ("path", "repository")}
+
+
+@dataclass
+class Inspection:
+    decision: str
+    findings: list[Reported]
+    protocol: str
+    model: str | None
+    bytes_inspected: int
+    segments: int
+    seconds: float
+    body: bytes | None = None  # the rewritten body, when anything was redacted
+    restore: dict[str, str] = field(default_factory=dict)  # placeholder -> original value
+    texts: list[str] = field(default_factory=list, repr=False)  # what was sent: code the model echoes is not "generated"
+    review_text: str | None = field(default=None, repr=False)  # for the incident store: every finding redacted
+
+    def block_message(self) -> str:
+        blocking = [f for f in self.findings if f.action == BLOCK]
+        shown = "; ".join(
+            f"protected path {f.path} (rule {f.rule})" if f.kind == "protected-path"
+            else f"code from the protected repository file {f.path} (rule {f.rule})" if f.kind == "protected-code"
+            else f"rule {f.rule} ({f.kind}) in {f.field or 'body'} line {f.line}"
+            for f in blocking[:5]
+        )
+        more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
+        return f"Request blocked by llm-dlp: {shown}{more}. Remove the secret and retry; ask your security team if this is wrong."
+
+
+def scan_segments(detector: Detector, segments: list[Segment]) -> list[tuple[Segment, Finding]]:
+    """One detector pass over all segments; findings mapped back to (segment, offsets in it)."""
+    if not segments:
+        return []
+    starts, pos = [], 0
+    for seg in segments:
+        starts.append(pos)
+        pos += len(seg.text) + len(_SEPARATOR)
+    joined = _SEPARATOR.join(seg.text for seg in segments)
+    out = []
+    for f in detector.scan(joined):
+        i = bisect.bisect_right(starts, f.start) - 1
+        base = starts[i]
+        if f.end - base <= len(segments[i].text):
+            out.append((segments[i], Finding(f.rule, f.start - base, f.end - base, f.value)))
+    return out
+
+
+def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, keyring: Keyring,
+                    actions: dict[str, str] | None = None, review: bool = False,
+                    path_rules: tuple[PathRule, ...] = (), groups: tuple[str, ...] = (),
+                    code_rules: tuple[FingerprintRule, ...] = ()) -> Inspection:
+    """``actions``: rule id -> action overriding the rule's own (a group's stricter rule set).
+    ``review``: also produce ``review_text``, the body with every finding redacted.
+    ``path_rules`` (for a user in ``groups``): protected files are handled before secrets."""
+    started = time.perf_counter()
+    parsed = parse_body(raw, protocol, path)
+    hits = find_protected(parsed.segments, path_rules, code_rules, groups)
+    path_reported = [_report_path(parsed.segments[h.segment], h, keyring) for h in hits]
+    withhold(parsed.segments, hits)
+    located = scan_segments(detector, parsed.segments)
+    if actions:
+        located = [(seg, _with_action(f, actions.get(f.rule.id))) for seg, f in located]
+    reported = path_reported + [_report(seg, f, keyring) for seg, f in located]
+    used = {f.action for f in reported}
+    decision = BLOCK if BLOCK in used else REDACT if REDACT in used else WARN if WARN in used else ALLOW
+    inspection = Inspection(
+        decision, reported, protocol, parsed.model, len(raw), len(parsed.segments), 0.0, texts=[seg.text for seg in parsed.segments]
+    )
+    if review:  # on a copy: the forwarded body keeps what was only warned about
+        copied = copy.deepcopy(parsed)
+        position = {id(seg): i for i, seg in enumerate(parsed.segments)}
+        apply_placeholders([(copied.segments[position[id(seg)]], f) for seg, f in located], keyring, {BLOCK, REDACT, WARN})
+        inspection.review_text = (copied.render() if located else raw).decode("utf-8", "replace")
+    if decision == REDACT:
+        inspection.restore = apply_placeholders(located, keyring, {REDACT})
+        inspection.body = parsed.render()
+    inspection.seconds = time.perf_counter() - started
+    return inspection
+
+
+def _report(seg: Segment, f: Finding, keyring: Keyring) -> Reported:
+    return Reported(
+        rule=f.rule.id,
+        kind=f.rule.kind,
+        severity=f.rule.severity,
+        action=f.rule.action,
+        field=seg.field,
+        role=seg.role,
+        path=seg.path,
+        line=line_of(seg.text, f.start),
+        start=f.start,
+        end=f.end,
+        value_hash=keyring.fingerprint(f.value),
+    )
+
+
+def _report_path(seg: Segment, hit: PathHit, keyring: Keyring) -> Reported:
+    repository, path = hit.located()
+    return Reported(
+        rule=hit.rule.id, kind=hit.kind, severity="high", action=hit.rule.action, field=seg.field, role=seg.role,
+        path=path, line=line_of(seg.text, hit.start), start=hit.start, end=hit.end,
+        value_hash=keyring.fingerprint(seg.text[hit.start : hit.end]), repository=repository,
+    )
+
+
+def _with_action(f: Finding, action: str | None) -> Finding:
+    return f if action is None else Finding(replace(f.rule, action=action), f.start, f.end, f.value)
+
+
+def line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def apply_placeholders(located: list[tuple[Segment, Finding]], keyring: Keyring, actions: set[str]) -> dict[str, str]:
+    """Replace, in their segments, the findings whose action is in ``actions`` by placeholders.
+    Returns placeholder -> original value for the rules that allow restoring."""
+    restore: dict[str, str] = {}
+    by_segment: dict[int, tuple[Segment, list[Finding]]] = {}
+    for seg, f in located:
+        if f.action in actions:
+            by_segment.setdefault(id(seg), (seg, []))[1].append(f)
+    for seg, findings in by_segment.values():
+        text = seg.text
+        for f in sorted(findings, key=lambda f: f.start, reverse=True):
+            placeholder = keyring.placeholder(f.rule.id, f.value)
+            if f.rule.restore:
+                restore[placeholder] = f.value
+            text = text[: f.start] + placeholder + text[f.end :]
+        seg.text = text
+    return restore

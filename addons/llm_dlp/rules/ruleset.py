@@ -1,0 +1,119 @@
+"""A RuleSet is everything compiled from one rules directory: detector, endpoint catalog and
+tool signatures. It is immutable; reloading builds a new one and swaps it in whole."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from llm_dlp.policy.catalog import Catalog, compile_endpoints
+from llm_dlp.detect.detector import Detector
+from llm_dlp.detect.secret_rules import AllowList, SecretRule, compile_allow, compile_rule
+from llm_dlp.rules.files import RuleError, RuleFileError, load_directory, rule_files
+from llm_dlp.inspect.packages import PackagePolicy, compile_packages
+from llm_dlp.detect.protected import FingerprintRule, PathRule, compile_fingerprints, compile_paths
+from llm_dlp.policy.pilot import Policy, compile_policy
+from llm_dlp.identity.tools import ToolClassifier, compile_tools
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    source: str
+    digest: str
+    detector: Detector
+    catalog: Catalog
+    tools: ToolClassifier
+    packages: PackagePolicy
+    policy: Policy
+    paths: tuple[PathRule, ...] = ()
+    fingerprints: tuple[FingerprintRule, ...] = ()
+
+    @property
+    def rules(self) -> tuple[SecretRule, ...]:
+        return self.detector.rules
+
+
+def directory_digest(directory: Path) -> str:
+    """A digest of the rule files' names and contents, and of the other files beside them
+    (htpasswd, CAs, fingerprint indexes) by size and time: it changes when any of them does."""
+    h = hashlib.sha256()
+    for path in rule_files(directory):
+        h.update(path.name.encode() + b"\0")
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(b"<unreadable>")
+    if directory.is_dir():
+        for other in sorted(p for p in directory.iterdir() if p.is_file() and p.suffix not in (".yaml", ".yml")):
+            stat = other.stat()
+            h.update(f"{other.name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def load_ruleset(directory: Path) -> RuleSet:
+    """Load, validate and compile a rules directory; raise RuleFileError with every problem."""
+    directory = Path(directory)
+    digest = directory_digest(directory)
+    doc = load_directory(directory)
+    errors: list[RuleError] = []
+    seen: dict[str, str] = {}
+    rules: list[SecretRule] = []
+    for entry in doc.secrets:
+        rule_id = entry.data["id"]
+        if rule_id in seen:
+            errors.append(entry.error("id", f"duplicate rule id (first defined in {seen[rule_id]})"))
+            continue
+        seen[rule_id] = entry.file
+        if entry.data.get("enabled", True) and (rule := compile_rule(entry, errors)):
+            rules.append(rule)
+    allow = AllowList()
+    for entry in doc.allow:
+        try:
+            allow = allow.merged(compile_allow(entry.data))
+        except Exception as exc:  # re.error
+            errors.append(entry.error("patterns", f"invalid regex: {exc}"))
+    catalog = compile_endpoints(doc.endpoints, errors)
+    tools = compile_tools(doc.tools, errors)
+    packages = compile_packages(doc.packages, {f: Path(f).parent for f in doc.files}, errors)
+    policy = compile_policy(doc.policy, errors)
+    paths = compile_paths(doc.paths, errors)
+    fingerprints = compile_fingerprints(doc.fingerprints, errors)
+    known = {r.id for r in rules}
+    for i, access in enumerate(policy.access):
+        for rule_id in access.actions:
+            if rule_id not in known:
+                errors.append(doc.policy[0].error(f"access/{i}/actions", f"no secret rule named {rule_id!r}"))
+    if errors:
+        raise RuleFileError(errors)
+    return RuleSet(str(directory), digest, Detector(rules, allow), catalog, tools, packages, policy, paths, fingerprints)
+
+
+@dataclass(frozen=True)
+class ExampleFailure:
+    rule: str
+    example: str
+    expected: str
+
+    def __str__(self) -> str:
+        # examples are fake values written for the rule file, safe to show
+        return f"{self.rule}: expected {self.expected}: {self.example!r}"
+
+
+def run_examples(ruleset: RuleSet) -> tuple[int, list[ExampleFailure]]:
+    """Run every rule's examples through the full detector; return (examples run, failures)."""
+    failures: list[ExampleFailure] = []
+    count = 0
+    for rule in ruleset.rules:
+        for text in rule.examples_match:
+            count += 1
+            if not any(f.rule_id == rule.id for f in ruleset.detector.scan(text)):
+                failures.append(ExampleFailure(rule.id, text, "a match"))
+        for text in rule.examples_no_match:
+            count += 1
+            if any(f.rule_id == rule.id for f in ruleset.detector.scan(text)):
+                failures.append(ExampleFailure(rule.id, text, "no match"))
+    return count, failures
+
+
+__all__ = ["RuleSet", "RuleFileError", "load_ruleset", "run_examples", "directory_digest"]
