@@ -19,10 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from secretgen import corpus  # noqa: E402
-
-from llm_dlp.rules.files import bundled_rules_dir  # noqa: E402
-from llm_dlp.rules.ruleset import load_ruleset  # noqa: E402
+from llm_dlp.rules.files import bundled_rules_dir
+from llm_dlp.rules.ruleset import load_ruleset
+from support.secretgen import corpus
 
 SUFFIXES = {".py", ".js", ".ts", ".json", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".md", ".rst", ".txt", ".sh", ".html", ".c", ".h", ".pyi"}
 CHUNK = 256 * 1024

@@ -33,11 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_fingerprints import disguise  # noqa: E402
+from test_fingerprints import disguise
 
-from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, match, tokenise  # noqa: E402
-from llm_dlp.rules.files import bundled_rules_dir  # noqa: E402
-from llm_dlp.rules.ruleset import load_ruleset  # noqa: E402
+from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, match, tokenise
+from llm_dlp.rules.files import bundled_rules_dir
+from llm_dlp.rules.ruleset import load_ruleset
 
 SITE = Path(sysconfig.get_paths()["purelib"])
 PRIVATE = ["mitmproxy", "cryptography", "hypothesis", "pygments"]
@@ -79,7 +79,7 @@ def event_loop_lateness_ms(work) -> float:
     return asyncio.run(run())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def string_lines(path: Path) -> frozenset[int] | None:
     """Lines (from 0) inside a multi-line string literal of a Python file; None if it does not
     tokenise."""

@@ -17,7 +17,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import conftest  # noqa: E402  (test PKI, fake upstream, proxy launcher)
+from support import pki as test_pki
+from support import proxy as test_proxy
+from support import upstream as test_upstream
 
 
 def start_mitmdump(tmp: Path, pki) -> tuple[subprocess.Popen, int, Path]:
@@ -38,10 +40,10 @@ def three_paths():
     """Yield (upstream, {"direct"|"mitmproxy"|"llm-dlp": httpx.Client}); everything stops after."""
     with tempfile.TemporaryDirectory() as d:
         base = Path(d)
-        pki = conftest.make_pki(base)
-        server, upstream = conftest.serve_upstream(pki)
+        pki = test_pki.make_pki(base)
+        server, upstream = test_upstream.serve_upstream(pki)
         (base / "dlp").mkdir()
-        dlp = conftest.start_proxy(base / "dlp", pki, upstream.port)
+        dlp = test_proxy.start_proxy(base / "dlp", pki, upstream.port)
         mitm, mitm_port, mitm_ca = start_mitmdump(base, pki)
         clients = {
             "direct": httpx.Client(verify=ssl.create_default_context(cafile=str(pki.ca_file)), timeout=30),
@@ -51,6 +53,6 @@ def three_paths():
         try:
             yield upstream, clients
         finally:
-            conftest.stop_proxy(dlp)
+            test_proxy.stop_proxy(dlp)
             mitm.terminate()
             server.shutdown()

@@ -20,7 +20,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import three_paths  # noqa: E402
+from harness import three_paths
 
 
 def payload(kb: int) -> bytes:

@@ -33,9 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import conftest  # noqa: E402
-from harness import start_mitmdump  # noqa: E402
-from secretgen import Gen, provider_tokens  # noqa: E402
+from harness import start_mitmdump
+from support import pki as test_pki
+from support import proxy as test_proxy
+from support.secretgen import Gen, provider_tokens
 
 CODE = "\n".join(p.read_text() for p in sorted((ROOT / "addons" / "llm_dlp").glob("*.py")))  # ~190 KB of Python
 
@@ -112,7 +113,7 @@ def main() -> None:
     payloads = bodies(args.kb, 200, random.Random(5))
     with tempfile.TemporaryDirectory() as d:
         base = Path(d)
-        pki = conftest.make_pki(base)
+        pki = test_pki.make_pki(base)
         port = free_port()
         upstream = subprocess.Popen([sys.executable, str(ROOT / "tests" / "fake_llm.py"), "--listen", f"127.0.0.1:{port}", "--ca", str(pki.ca_file),
                                      "--cert", str(pki.cert_file), "--key", str(pki.key_file), "--received", os.devnull], stdout=subprocess.PIPE)
@@ -120,8 +121,8 @@ def main() -> None:
             stack.callback(upstream.terminate)
             upstream.stdout.readline()  # "serving"
             (base / "dlp").mkdir()
-            dlp = conftest.start_proxy(base / "dlp", pki, port)
-            stack.callback(conftest.stop_proxy, dlp)
+            dlp = test_proxy.start_proxy(base / "dlp", pki, port)
+            stack.callback(test_proxy.stop_proxy, dlp)
             mitm, mitm_port, mitm_ca = start_mitmdump(base, pki)
             stack.callback(mitm.terminate)
             target = f"https://127.0.0.1:{port}/v1/chat/completions"

@@ -237,8 +237,8 @@ def cmd_doctor(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from llm_dlp.record.audit import read_records
     from llm_dlp.commands.report import render
+    from llm_dlp.record.audit import read_records
 
     try:
         args.html.write_text(render(read_records(args.audit)), encoding="utf-8")
@@ -274,10 +274,10 @@ def cmd_rules(args) -> int:
 
 # ---- scan -------------------------------------------------------------------------------------
 def cmd_scan(args) -> int:
-    from llm_dlp.protocols.base import parse_body, raw_body
+    from llm_dlp.act.placeholders import KEY_ENV, Keyring
     from llm_dlp.detect.protected import find_protected, withhold
     from llm_dlp.inspect.request import BLOCK, REDACT, WARN, apply_placeholders, line_of, scan_segments
-    from llm_dlp.act.placeholders import KEY_ENV, Keyring
+    from llm_dlp.protocols.base import parse_body, raw_body
     from llm_dlp.rules.ruleset import load_ruleset
 
     try:

@@ -33,9 +33,9 @@ import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import NamedTuple
 from pathlib import Path
 from stat import S_ISREG
+from typing import NamedTuple
 
 import numpy as np
 
@@ -51,10 +51,7 @@ VERSION = {"k": K, "w": W, "cap": CAP, "tokenizer": 4}  # a cache or index built
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
 # default... are left out: they are ordinary identifiers somewhere and a renamer may touch them).
 KEYWORDS = tuple(sorted(set(
-    "and as assert async await break case catch class const continue def del delete do elif else enum except extends "
-    "finally fn for from func function if implements import in instanceof interface is lambda let nil nonlocal not null "
-    "or pass private protected public raise return static struct switch throw throws try typeof var void while with "
-    "yield True False None true false".split()
+    ["and", "as", "assert", "async", "await", "break", "case", "catch", "class", "const", "continue", "def", "del", "delete", "do", "elif", "else", "enum", "except", "extends", "finally", "fn", "for", "from", "func", "function", "if", "implements", "import", "in", "instanceof", "interface", "is", "lambda", "let", "nil", "nonlocal", "not", "null", "or", "pass", "private", "protected", "public", "raise", "return", "static", "struct", "switch", "throw", "throws", "try", "typeof", "var", "void", "while", "with", "yield", "True", "False", "None", "true", "false"]
 )))
 
 

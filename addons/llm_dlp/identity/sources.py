@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bcrypt
-from cryptography.exceptions import InvalidSignature
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 CACHE_SECONDS = 300

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from llm_dlp.protocols.base import load_json, set_at, string_leaves
-from llm_dlp.detect.detector import Detector
-from llm_dlp.record.lineage import LineageRecorder
-from llm_dlp.inspect.packages import PackageFinding, PackagePolicy
 from llm_dlp.act.placeholders import Keyring
 from llm_dlp.act.restore import Restorer
+from llm_dlp.detect.detector import Detector
+from llm_dlp.inspect.packages import PackageFinding, PackagePolicy
 from llm_dlp.inspect.stream import Channel, looks_like_json
+from llm_dlp.protocols.base import load_json, set_at, string_leaves
+from llm_dlp.record.lineage import LineageRecorder
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from llm_dlp.text.markdown import code_blocks
 from llm_dlp.rules.files import Located, RuleError
+from llm_dlp.text.markdown import code_blocks
 
 ECOSYSTEMS = ("pypi", "npm", "cargo", "go", "rubygems")
 UNAPPROVED, NOT_IN_REGISTRY = "unapproved", "not_in_registry"

@@ -9,10 +9,10 @@ import copy
 import time
 from dataclasses import dataclass, field, replace
 
-from llm_dlp.protocols.base import Segment, parse_body
+from llm_dlp.act.placeholders import Keyring
 from llm_dlp.detect.detector import Detector, Finding
 from llm_dlp.detect.protected import FingerprintRule, PathHit, PathRule, find_protected, withhold
-from llm_dlp.act.placeholders import Keyring
+from llm_dlp.protocols.base import Segment, parse_body
 
 # Segments are joined for one scan; no rule pattern can match across this separator's NUL.
 _SEPARATOR = "\n\x00\n"

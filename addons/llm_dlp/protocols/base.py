@@ -150,9 +150,7 @@ def load_json(raw: bytes) -> tuple[str, Any]:
 
 def parse_body(raw: bytes, protocol: str, path: str) -> ParsedBody:
     """Parse a request body for ``protocol``; anything that is not JSON is inspected as raw text."""
-    from llm_dlp.protocols import anthropic
-    from llm_dlp.protocols import gemini
-    from llm_dlp.protocols import openai
+    from llm_dlp.protocols import anthropic, gemini, openai
 
     annotators = {"openai": openai.annotate, "anthropic": anthropic.annotate, "gemini": gemini.annotate}
     _, doc = load_json(raw)

@@ -19,22 +19,22 @@ from pathlib import Path
 
 from mitmproxy import connection, ctx, exceptions, http
 
-from llm_dlp.record.audit import AuditLog
-from llm_dlp.policy.catalog import Endpoint
-from llm_dlp.protocols.errors import error_body, refusal_page
-from llm_dlp.identity.sources import Identity, parse_basic
-from llm_dlp.record.incidents import IncidentLog
-from llm_dlp.proxy.lifecycle import Lifecycle, serve
-from llm_dlp.record.metrics import Metrics
-from llm_dlp.inspect.request import BLOCK, REDACT, Inspection, inspect_request
-from llm_dlp.act.placeholders import Keyring, load_key
-from llm_dlp.policy.pilot import Grant, Refusal
-from llm_dlp.commands.doctor import DIAGNOSTIC_PATH, diagnosis
 from llm_dlp import __version__
-from llm_dlp.record.lineage import Fingerprinter, LineageRecorder
-from llm_dlp.inspect.output import OutputInspector
+from llm_dlp.act.placeholders import Keyring, load_key
 from llm_dlp.act.restore import Restorer
+from llm_dlp.commands.doctor import DIAGNOSTIC_PATH, diagnosis
+from llm_dlp.identity.sources import Identity, parse_basic
+from llm_dlp.inspect.output import OutputInspector
+from llm_dlp.inspect.request import BLOCK, REDACT, Inspection, inspect_request
 from llm_dlp.inspect.stream import StreamRewriter, framing_for
+from llm_dlp.policy.catalog import Endpoint
+from llm_dlp.policy.pilot import Grant, Refusal
+from llm_dlp.protocols.errors import error_body, refusal_page
+from llm_dlp.proxy.lifecycle import Lifecycle, serve
+from llm_dlp.record.audit import AuditLog
+from llm_dlp.record.incidents import IncidentLog
+from llm_dlp.record.lineage import Fingerprinter, LineageRecorder
+from llm_dlp.record.metrics import Metrics
 from llm_dlp.rules.files import RuleFileError, bundled_rules_dir
 from llm_dlp.rules.ruleset import RuleSet, directory_digest, load_ruleset
 

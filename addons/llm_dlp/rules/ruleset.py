@@ -7,14 +7,14 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from llm_dlp.policy.catalog import Catalog, compile_endpoints
 from llm_dlp.detect.detector import Detector
-from llm_dlp.detect.secret_rules import AllowList, SecretRule, compile_allow, compile_rule
-from llm_dlp.rules.files import RuleError, RuleFileError, load_directory, rule_files
-from llm_dlp.inspect.packages import PackagePolicy, compile_packages
 from llm_dlp.detect.protected import FingerprintRule, PathRule, compile_fingerprints, compile_paths
-from llm_dlp.policy.pilot import Policy, compile_policy
+from llm_dlp.detect.secret_rules import AllowList, SecretRule, compile_allow, compile_rule
 from llm_dlp.identity.tools import ToolClassifier, compile_tools
+from llm_dlp.inspect.packages import PackagePolicy, compile_packages
+from llm_dlp.policy.catalog import Catalog, compile_endpoints
+from llm_dlp.policy.pilot import Policy, compile_policy
+from llm_dlp.rules.files import RuleError, RuleFileError, load_directory, rule_files
 
 
 @dataclass(frozen=True)
@@ -116,4 +116,4 @@ def run_examples(ruleset: RuleSet) -> tuple[int, list[ExampleFailure]]:
     return count, failures
 
 
-__all__ = ["RuleSet", "RuleFileError", "load_ruleset", "run_examples", "directory_digest"]
+__all__ = ["RuleFileError", "RuleSet", "directory_digest", "load_ruleset", "run_examples"]

@@ -1,17 +1,11 @@
 """The addon in-process with mitmproxy's test helpers: fail closed, reload, mitmdump -s."""
 
 import shutil
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 from mitmproxy.test import taddons, tflow
 
 from llm_dlp.proxy.addon import LlmDlp
 from llm_dlp.rules.files import bundled_rules_dir
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def configured(tctx, addon, tmp_path, rules=None):
@@ -26,24 +20,6 @@ def openai_flow(content: bytes):
     f.request.headers["content-type"] = "application/json"
     f.request.content = content
     return f
-
-
-async def test_inspection_crash_blocks_request(tmp_path, monkeypatch):
-    addon = LlmDlp()
-    with taddons.context(addon) as tctx:
-        configured(tctx, addon, tmp_path)
-        import llm_dlp.proxy.addon as mod
-
-        def boom(*a, **k):
-            raise RuntimeError("secret-looking text ghp_must_not_leak")
-
-        monkeypatch.setattr(mod, "inspect_request", boom)
-        f = openai_flow(b'{"messages": []}')
-        await addon.requestheaders(f)
-        await addon.request(f)
-        assert f.response.status_code == 500
-        assert b"could not inspect" in f.response.content and b"ghp_must_not_leak" not in f.response.content
-        assert f.metadata["llm_dlp"].decision == "error"
 
 
 async def test_streamed_request_body_fails_closed(tmp_path):
@@ -85,20 +61,3 @@ async def test_broken_reload_keeps_old_rules(tmp_path):
         (rules / "secrets.yaml").write_text("secrets:\n  - id: only\n    action: block\n    patterns: ['ONLY-[0-9]{4}']\n")
         assert await addon.reload(rules, directory_digest(rules)) is None
         assert [r.id for r in addon.ruleset.rules] == ["only"]
-
-
-def test_loads_into_stock_mitmdump(tmp_path):
-    mitmdump = Path(sys.executable).parent / "mitmdump"
-    proc = subprocess.Popen([str(mitmdump), "-s", str(ROOT / "addons" / "mitmdump_entry.py"), "--listen-port", "0",
-                             "--set", f"confdir={tmp_path}", "--set", f"llm_dlp_audit_log={tmp_path / 'a.jsonl'}",
-                             "--set", "llm_dlp_metrics_listen="], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.time() + 60
-        audit = tmp_path / "a.jsonl"
-        while time.time() < deadline and not (audit.exists() and '"event": "start"' in audit.read_text()):
-            time.sleep(0.2)
-        assert '"event": "start"' in (tmp_path / "a.jsonl").read_text()
-    finally:
-        proc.terminate()
-        out = proc.communicate(timeout=20)[0]
-    assert "Addon error" not in out and "Traceback" not in out

@@ -22,8 +22,8 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import ROOT, TEST_RULES, wait_for
 from llm_dlp.commands.cli import build_parser
+from support.proxy import ROOT, TEST_RULES, wait_for
 
 LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
 BIN = Path(sys.executable).parent

@@ -12,11 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
 
-from conftest import PKI, serve_upstream
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script inside a namespace
+
+from support.pki import PKI
+from support.upstream import serve_upstream
 
 
 def log_udp(host: str, port: int, log: Path) -> None:

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_dlp.inspect.output import OutputInspector
 from llm_dlp.act.placeholders import Keyring
 from llm_dlp.act.restore import Restorer
+from llm_dlp.inspect.output import OutputInspector
+from llm_dlp.inspect.stream import JsonArrayFraming, NdjsonFraming, SseFraming, StreamRewriter
 from llm_dlp.rules.files import bundled_rules_dir
 from llm_dlp.rules.ruleset import load_ruleset
-from llm_dlp.inspect.stream import JsonArrayFraming, NdjsonFraming, SseFraming, StreamRewriter
-from secretgen import Gen, provider_tokens
+from support.secretgen import Gen, provider_tokens
 
 KEYRING = Keyring(b"k" * 32)
 SECRET = 'Pa55"w\\ord-é-9'
@@ -181,7 +181,7 @@ def test_placeholders_are_stable_and_keyed():
 
 
 def test_package_note_appended_to_text_not_to_tool_arguments(detector):
-    from llm_dlp.inspect.packages import PackagePolicy, EcosystemPolicy
+    from llm_dlp.inspect.packages import EcosystemPolicy, PackagePolicy
 
     policy = PackagePolicy({"pypi": EcosystemPolicy("pypi", ("requests",), None, True)})
     inspector = OutputInspector(detector, KEYRING, Restorer({}), policy)

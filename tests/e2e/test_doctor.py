@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import start_proxy, stop_proxy
 from llm_dlp.commands.doctor import DIAGNOSTIC_PATH
+from support.proxy import start_proxy, stop_proxy
 
 pytestmark = pytest.mark.e2e
 

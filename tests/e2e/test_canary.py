@@ -10,8 +10,8 @@ import subprocess
 import httpx
 import pytest
 
-from conftest import LLM_DLP, start_proxy, stop_proxy
-from secretgen import corpus
+from support.proxy import LLM_DLP, start_proxy, stop_proxy
+from support.secretgen import corpus
 
 pytestmark = pytest.mark.e2e
 

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, make_pki, wait_for
-from secretgen import Gen, provider_tokens
+from support.pki import make_pki
+from support.proxy import ROOT, wait_for
+from support.secretgen import Gen, provider_tokens
 
 pytestmark = pytest.mark.e2e
 
@@ -152,7 +153,7 @@ def segment(tmp_path_factory):
         apply_shipped_firewall(tmp)
         pki = make_pki(tmp, names=(LLM_HOST, OTHER_HOST))
         received, udp_log = tmp / "received.jsonl", tmp / "udp.log"
-        fake = [sys.executable, str(ROOT / "tests" / "fake_llm.py"), "--ca", str(pki.ca_file), "--cert", str(pki.cert_file),
+        fake = [sys.executable, str(ROOT / "tests" / "support" / "fake_llm.py"), "--ca", str(pki.ca_file), "--cert", str(pki.cert_file),
                 "--key", str(pki.key_file), "--received", str(received)]
         processes.append(start_in(NET, [*fake, "--listen", "10.77.2.2:443", "--udp", "443", "--udp", "53", "--udp-log", str(udp_log)],
                                   tmp / "llm.log", "serving"))

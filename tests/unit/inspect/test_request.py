@@ -3,11 +3,11 @@
 import json
 import random
 
-from llm_dlp.inspect.request import inspect_request
 from llm_dlp.act.placeholders import Keyring
+from llm_dlp.inspect.request import inspect_request
 from llm_dlp.rules.files import bundled_rules_dir
 from llm_dlp.rules.ruleset import load_ruleset
-from secretgen import Gen, provider_tokens
+from support.secretgen import Gen, provider_tokens
 
 
 def test_restore_map_honours_rule_restore_flag():

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from conftest import start_proxy, stop_proxy
-from llm_dlp.record.lineage import Fingerprinter, LineageRecorder, index_audit, scan_file
+from support.proxy import start_proxy, stop_proxy
 
 LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
 KEY = "test-placeholder-key-0123456789"
@@ -24,23 +23,6 @@ CODE = '''def settle_invoice(invoice, ledger):
     invoice.mark_settled(total)
     return total
 '''
-
-
-def test_recorder_skips_echoed_lines_and_scan_needs_a_run(tmp_path):
-    fp = Fingerprinter(b"k" * 32)
-    echoed_line = "    total = sum(line.amount * line.quantity for line in invoice.lines)"
-    rec = LineageRecorder(fp, [echoed_line], whole_is_code=False)
-    rec.add(f"Here:\n```python\n{CODE}```\nDone.", is_json=False)
-    (gen,) = rec.generations
-    assert gen.language == "python" and len(gen.lines) == 4  # the echoed line is not "generated"
-    index = index_audit([{"event": "request", "generated": [gen.to_dict()], "model": "m1", "endpoint": "e", "tool": "t", "user": "u", "ts": "2026-11-23T10:00:00Z"}])
-    f = tmp_path / "a.py"
-    f.write_text("import os\n\n" + textwrap.indent(CODE, "        ") + "\nprint('x')\n")
-    (m,) = scan_file(f, "a.py", index, fp)
-    assert (m.start, m.end, m.provenance.model) == (5, 7, "m1")  # line 4 was echoed, line 3 alone is no run
-    g = tmp_path / "b.py"
-    g.write_text(CODE.splitlines()[0] + "\n" + "x = 1\n" * 3)  # one shared line is no attribution
-    assert scan_file(g, "b.py", index, fp) == []
 
 
 def test_generated_code_found_in_a_working_tree(tmp_path, pki, upstream):

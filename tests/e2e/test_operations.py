@@ -16,7 +16,8 @@ import urllib.request
 import httpx
 import pytest
 
-from conftest import serve_upstream, start_proxy, stop_proxy, wait_for
+from support.proxy import start_proxy, stop_proxy, wait_for
+from support.upstream import serve_upstream
 
 pytestmark = pytest.mark.e2e
 
@@ -62,7 +63,7 @@ class Streamer(threading.Thread):
                     if line.startswith("data: "):
                         self.events.append(line[6:])
                         self.started_streaming.set()
-        except Exception as exc:  # noqa: BLE001 - the test asserts on it
+        except Exception as exc:
             self.error = exc
 
     def text_received(self) -> str:

@@ -12,9 +12,8 @@ import httpx
 import jsonschema
 import pytest
 
-from conftest import start_proxy, stop_proxy
-from llm_dlp.record.audit import AuditLog, verify
 from llm_dlp.act.placeholders import Keyring
+from support.proxy import start_proxy, stop_proxy
 
 LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
 KEY = "test-placeholder-key-0123456789"  # conftest.start_proxy's key
@@ -86,35 +85,6 @@ def test_tampering_is_caught_and_named(real_audit, tmp_path, tamper, expected):
     assert out.returncode == 1 and expected in out.stdout
     line = len(recs) if tamper == "truncate" else 4
     assert f"audit.jsonl:{line}:" in out.stdout
-
-
-def test_rotation_loses_and_splits_nothing(tmp_path):
-    path = tmp_path / "audit.jsonl"
-    log = AuditLog(str(path), CHAIN_KEY, max_bytes=2000)
-    for i in range(60):
-        log.write("request", n=i, padding="x" * 50)
-    log.close()
-    files = sorted(tmp_path.glob("audit.jsonl.*")) + [path]
-    assert len(files) > 3
-    count, problems = verify([str(f) for f in files], CHAIN_KEY)
-    assert problems == []
-    numbers = [r["n"] for f in files for r in map(json.loads, lines(f)) if r["event"] == "request"]
-    assert numbers == list(range(60))
-    # a record deleted from the end of a rotated file shows in the next file's link
-    first = lines(files[0])
-    files[0].write_bytes(b"".join(first[:-1]))
-    _, problems = verify([str(f) for f in files], CHAIN_KEY)
-    assert problems and "does not continue the file before it" in problems[0].message
-
-
-def test_restart_continues_the_chain(tmp_path):
-    path = tmp_path / "audit.jsonl"
-    for run in range(2):
-        log = AuditLog(str(path), CHAIN_KEY)
-        log.write("start")
-        log.write("stop")
-        log.close()
-    assert verify([str(path)], CHAIN_KEY) == (4, [])
 
 
 def test_incident_store_is_off_by_default_and_redacted_when_on(tmp_path, pki, upstream):

@@ -17,8 +17,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from conftest import _cert, _name, start_proxy, stop_proxy
 from llm_dlp.act.placeholders import Keyring
+from support.pki import _cert, _name
+from support.proxy import start_proxy, stop_proxy
 
 pytestmark = pytest.mark.e2e
 
@@ -131,9 +132,8 @@ def test_htpasswd_users_in_and_out_of_the_pilot(pilot, upstream):
 
 
 def test_wrong_password_is_challenged(pilot, upstream):
-    with http(pilot, "mallory-unknown") as c:
-        with pytest.raises(httpx.ProxyError):
-            chat(c, upstream)  # 407 on the CONNECT
+    with http(pilot, "mallory-unknown") as c, pytest.raises(httpx.ProxyError):
+        chat(c, upstream)  # 407 on the CONNECT
     with httpx.Client(proxy=pilot.url, verify=ctx(pilot), timeout=30) as c:
         r = chat(c, upstream)  # no credentials at all: asked for them inside the tunnel
     assert r.status_code == 407 and r.headers["proxy-authenticate"] == 'Basic realm="pilot"'

@@ -15,7 +15,7 @@ import urllib.request
 import httpx
 import pytest
 
-from conftest import ROOT, start_proxy, stop_proxy
+from support.proxy import ROOT, start_proxy, stop_proxy
 
 MONITORING = ROOT / "deploy" / "monitoring"
 

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from test_audit import real_audit  # noqa: F401  (a real proxy run's audit file)
 
 LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")

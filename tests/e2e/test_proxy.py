@@ -16,7 +16,7 @@ import httpx
 import openai
 import pytest
 
-from secretgen import Gen, provider_tokens
+from support.secretgen import Gen, provider_tokens
 
 pytestmark = pytest.mark.e2e
 
@@ -223,9 +223,8 @@ def test_uncatalogued_host_is_tunnelled_not_decrypted(proxy, other_site, pki):
     with httpx.Client(proxy=proxy.url, verify=trusting(pki.ca_file), timeout=10) as c:
         assert c.get(other_site.url).text == "plain upstream says hello"
     # ...and trusting only the proxy's CA fails, so the proxy did not intercept
-    with httpx.Client(proxy=proxy.url, verify=trusting(proxy.ca), timeout=10) as c:
-        with pytest.raises(httpx.ConnectError):
-            c.get(other_site.url)
+    with httpx.Client(proxy=proxy.url, verify=trusting(proxy.ca), timeout=10) as c, pytest.raises(httpx.ConnectError):
+        c.get(other_site.url)
 
 
 def test_warn_forwards_unchanged_and_records(proxy_env, upstream):
