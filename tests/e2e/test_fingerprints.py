@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from llm_dlp.detect.fingerprint import FingerprintIndex, fingerprints, match, tokenise
+from support.hooks import hook
 from support.proxy import ROOT, start_proxy, stop_proxy, wait_for
 
 LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
@@ -412,8 +413,8 @@ async def test_a_failure_inside_fingerprint_matching_blocks_the_request(private,
         monkeypatch.setattr(llm_dlp.detect.fingerprint._winnow, "fingerprints", out_of_memory)
         paste = disguise(chunk(SITE / "h11" / "_connection.py", 246))
         flow = openai_flow(json.dumps({"model": "m", "messages": [{"role": "user", "content": paste}]}).encode())
-        await addon.requestheaders(flow)
-        await addon.request(flow)
+        await hook(tctx, "requestheaders", flow)
+        await hook(tctx, "request", flow)
         assert flow.response.status_code == 500 and b"could not inspect" in flow.response.content
         assert paste.split("\n")[3].strip().encode() not in flow.response.content
         assert flow.metadata["llm_dlp"].decision == "error"

@@ -9,6 +9,7 @@ from mitmproxy.test import taddons, tflow
 
 from llm_dlp.proxy.addon import LlmDlp
 from llm_dlp.rules.files import bundled_rules_dir
+from support.hooks import hook
 from support.proxy import ROOT
 
 
@@ -30,15 +31,15 @@ async def test_inspection_crash_blocks_request(tmp_path, monkeypatch):
     addon = LlmDlp()
     with taddons.context(addon) as tctx:
         configured(tctx, addon, tmp_path)
-        import llm_dlp.proxy.addon as mod
+        import llm_dlp.proxy.inspect as mod
 
         def boom(*a, **k):
             raise RuntimeError("secret-looking text ghp_must_not_leak")
 
         monkeypatch.setattr(mod, "inspect_request", boom)
         f = openai_flow(b'{"messages": []}')
-        await addon.requestheaders(f)
-        await addon.request(f)
+        await hook(tctx, "requestheaders", f)
+        await hook(tctx, "request", f)
         assert f.response.status_code == 500
         assert b"could not inspect" in f.response.content and b"ghp_must_not_leak" not in f.response.content
         assert f.metadata["llm_dlp"].decision == "error"

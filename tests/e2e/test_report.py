@@ -9,13 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_audit import real_audit  # noqa: F401  (a real proxy run's audit file)
 
 LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def test_report_renders_in_chromium(real_audit, tmp_path):  # noqa: F811
+def test_report_renders_in_chromium(real_audit, tmp_path):
     out = tmp_path / "report.html"
     run = subprocess.run([LLM_DLP, "report", "--audit", str(real_audit), "--html", str(out)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from llm_dlp import __version__
+from llm_dlp.protocols.registry import REGISTRY
 from llm_dlp.rules.files import RuleFileError, bundled_rules_dir
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -43,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", help="scan a file or request body offline", description="Scan a file, or a captured API request body, with the same engine as the proxy. Exit 0: clean, 1: findings, 2: error.")
     scan.add_argument("input", metavar="FILE|-", help="file to scan, '-' for stdin")
     scan.add_argument("--rules", type=Path, default=None, metavar="DIR", help="rules directory (default: the bundled rules/)")
-    scan.add_argument("--protocol", choices=["openai", "anthropic", "gemini", "generic", "text"], help="treat the input as a request body of this API ('text': raw text). Default: JSON input is a request body, anything else raw text")
+    scan.add_argument("--protocol", choices=REGISTRY.families() + [n for n in REGISTRY.names() if n not in REGISTRY.families()], metavar="PROTOCOL",
+                      help=f"treat the input as a request body of this API, as the catalog names it ({', '.join(REGISTRY.families())}) or one API "
+                           "of a family by name ('text': raw text). Default: generic (JSON bodies field by field, anything else raw text)")
+    scan.add_argument("--path", default="", metavar="PATH", help="the request path, which picks the API within a family (e.g. /v1/responses)")
     scan.add_argument("--json", action="store_true", help="one JSON object per finding")
     scan.add_argument("--redact", action="store_true", help="print the input with every finding replaced by its placeholder")
 
@@ -274,10 +278,9 @@ def cmd_rules(args) -> int:
 
 # ---- scan -------------------------------------------------------------------------------------
 def cmd_scan(args) -> int:
+    """What the proxy would do with this body: the proxy's own request pipeline, offline."""
     from llm_dlp.act.placeholders import KEY_ENV, Keyring
-    from llm_dlp.detect.protected import find_protected, withhold
-    from llm_dlp.inspect.request import BLOCK, REDACT, WARN, apply_placeholders, line_of, scan_segments
-    from llm_dlp.protocols.base import parse_body, raw_body
+    from llm_dlp.inspect.request import inspect_request
     from llm_dlp.rules.ruleset import load_ruleset
 
     try:
@@ -289,36 +292,27 @@ def cmd_scan(args) -> int:
     except OSError as exc:
         print(f"llm-dlp scan: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
         return EXIT_ERROR
-    parsed = raw_body(raw) if args.protocol == "text" else parse_body(raw, args.protocol or "generic", "")
     # a stable key when one is configured, else a throwaway one: placeholders are still unique per value
     keyring = Keyring(os.environ.get(KEY_ENV, "").encode() or secrets.token_bytes(32))
-    hits = find_protected(parsed.segments, ruleset.paths, ruleset.fingerprints, ())  # offline: rules scoped to groups are left out
-    for h in hits:
-        seg = parsed.segments[h.segment]
-        repository, path = h.located()
-        record = {"rule": h.rule.id, "kind": h.kind, "action": h.rule.action, "start": h.start, "end": h.end,
-                  "line": line_of(seg.text, h.start), "path": path, **({"repository": repository} if repository else {})}
-        if parsed.is_json:
-            record["field"] = seg.field
-        what = "protected path" if h.kind == "protected-path" else "code matching"
-        print(json.dumps(record) if args.json else f"{args.input}:{record.get('field', '')}: {h.rule.id} ({what} {h.path}, {h.rule.action})") if not args.redact else None
-    if args.redact:
-        withhold(parsed.segments, hits)
-    located = scan_segments(ruleset.detector, parsed.segments)
-    for seg, f in located:
-        line = line_of(seg.text, f.start)
-        record = {"rule": f.rule.id, "kind": f.rule.kind, "action": f.rule.action, "start": f.start, "end": f.end, "line": line}
-        if parsed.is_json:
-            record["field"] = seg.field
+    # offline there is no user: rules scoped to groups are left out
+    inspection = inspect_request(raw, args.protocol or "generic", args.path, ruleset.detector, keyring, review=args.redact,
+                                 path_rules=ruleset.paths, code_rules=ruleset.fingerprints)
+    for f in inspection.findings:
         if args.json:
-            print(json.dumps(record))
+            print(json.dumps({k: v for k, v in f.to_dict().items() if v != "" or k != "field"}))
         elif not args.redact:
-            where = f"{args.input}:{record['field']}:{line}" if parsed.is_json else f"{args.input}:{line}"
-            print(f"{where}: {f.rule.id} ({f.rule.kind}, {f.rule.action}) at {f.start}-{f.end}")
+            print(_scan_line(args.input, f))
     if args.redact:
-        apply_placeholders(located, keyring, {BLOCK, REDACT, WARN})
-        sys.stdout.buffer.write(parsed.render() if located or hits else raw)
-    return EXIT_FINDINGS if located or hits else EXIT_CLEAN
+        sys.stdout.buffer.write(inspection.review_text.encode("utf-8", "surrogateescape") if inspection.findings else raw)
+    return EXIT_FINDINGS if inspection.findings else EXIT_CLEAN
+
+
+def _scan_line(source: str, f) -> str:
+    where = ":".join(str(p) for p in (source, f.field, f.line) if p != "")
+    if f.kind in ("protected-path", "protected-code"):
+        what = "protected path" if f.kind == "protected-path" else "code matching"
+        return f"{where}: {f.rule} ({what} {f.path}, {f.action})"
+    return f"{where}: {f.rule} ({f.kind}, {f.action}) at {f.start}-{f.end}"
 
 
 # ---- run --------------------------------------------------------------------------------------

@@ -8,9 +8,11 @@ fenced code blocks headed by a file name (Aider, Continue)."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
+from llm_dlp.protocols.base import STRUCTURE_KEYS, is_structure, set_at, string_leaves
 from llm_dlp.rules.files import Located, RuleError
 
 NOTE = "[llm-dlp: {what} was withheld by policy {rule}. Ask the developer to describe it instead.]"
@@ -157,7 +159,7 @@ def find_code_hits(segments, rules: tuple[FingerprintRule, ...], groups: tuple[s
     active = [r for r in rules if r.rule.applies_to(groups)]
     hits = []
     for i, seg in enumerate(segments):
-        if not active or len(seg.text) < 200:
+        if not active or len(seg.text) < 200 or not seg.content:
             continue
         starts: list[int] = []  # line start offsets, computed on the first match
         for fr in active:
@@ -187,6 +189,8 @@ def find_path_hits(segments, rules: tuple[PathRule, ...], groups: tuple[str, ...
         return []
     hits = []
     for i, seg in enumerate(segments):
+        if not seg.content:
+            continue  # a path, an id, a name: structure is never withheld
         spans = [(0, len(seg.text), seg.path)] if seg.path else []
         spans += file_regions(seg.text) if "FILEPATH" in seg.text or "```" in seg.text or "<attachment" in seg.text else []
         for start, end, path in spans:
@@ -194,6 +198,19 @@ def find_path_hits(segments, rules: tuple[PathRule, ...], groups: tuple[str, ...
             if rule and end > start:
                 hits.append(PathHit(rule, path, i, start, end))
     return hits
+
+
+def _withheld_json(document: str, note: str) -> str:
+    """A tool call's arguments withheld whole: every value but the paths becomes the note, so the
+    arguments stay the JSON object the API expects, naming the same file."""
+    try:
+        args = json.loads(document)
+    except ValueError:
+        return note
+    for pointer, _ in list(string_leaves(args)):
+        if not is_structure(pointer, STRUCTURE_KEYS):
+            set_at(args, pointer, note)
+    return json.dumps(args, ensure_ascii=False)
 
 
 def withhold(segments, hits: list[PathHit]) -> None:
@@ -211,7 +228,7 @@ def withhold(segments, hits: list[PathHit]) -> None:
             if len(content.strip()) >= MIN_COPY:
                 copies[content.strip()] = note
             text = text[:start] + note + text[end:]
-        seg.text = text
+        seg.text = _withheld_json(seg.text, note) if seg.json_text and text == note else text
     for seg in segments:
         for content, note in copies.items():
             if content in seg.text:

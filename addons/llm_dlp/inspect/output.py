@@ -4,7 +4,9 @@ placeholders from the request are restored. Used for streamed and whole response
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from llm_dlp.act.placeholders import Keyring
 from llm_dlp.act.restore import Restorer
@@ -30,12 +32,14 @@ class OutputFinding:
 
 class OutputInspector:
     def __init__(self, detector: Detector, keyring: Keyring, restorer: Restorer, packages: PackagePolicy | None = None,
-                 lineage: LineageRecorder | None = None):
+                 lineage: LineageRecorder | None = None, served_model: Callable[[Any], str | None] = lambda doc: None):
+        """``served_model`` reads the model's name from an answer or event (the protocol knows where)."""
         self._detector = detector
         self._keyring = keyring
         self._restore = restorer
         self._packages = packages
         self.lineage = lineage
+        self._served_model_of = served_model
         self.findings: list[OutputFinding] = []
         self.package_findings: list[PackageFinding] = []
         self.served_model: str | None = None
@@ -43,14 +47,8 @@ class OutputInspector:
 
     def observe(self, doc: object) -> None:
         """Note which model served the response (events and bodies name it)."""
-        if self.served_model or not isinstance(doc, dict):
-            return
-        for holder in (doc, doc.get("message"), doc.get("response")):
-            if isinstance(holder, dict):
-                model = holder.get("model") or holder.get("modelVersion")
-                if isinstance(model, str):
-                    self.served_model = model
-                    return
+        if not self.served_model:
+            self.served_model = self._served_model_of(doc)
 
     def check_packages(self, text: str, with_note: bool) -> str:
         """Record the unapproved packages ``text`` suggests; return the note to append, if any."""

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import bisect
 import copy
+import json
 import time
 from dataclasses import dataclass, field, replace
 
 from llm_dlp.act.placeholders import Keyring
 from llm_dlp.detect.detector import Detector, Finding
 from llm_dlp.detect.protected import FingerprintRule, PathHit, PathRule, find_protected, withhold
-from llm_dlp.protocols.base import Segment, parse_body
+from llm_dlp.protocols.base import Segment
+from llm_dlp.protocols.registry import REGISTRY
 
 # Segments are joined for one scan; no rule pattern can match across this separator's NUL.
 _SEPARATOR = "\n\x00\n"
@@ -94,13 +96,11 @@ def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, ke
     ``review``: also produce ``review_text``, the body with every finding redacted.
     ``path_rules`` (for a user in ``groups``): protected files are handled before secrets."""
     started = time.perf_counter()
-    parsed = parse_body(raw, protocol, path)
+    parsed = REGISTRY.parse(raw, protocol, path)
     hits = find_protected(parsed.segments, path_rules, code_rules, groups)
     path_reported = [_report_path(parsed.segments[h.segment], h, keyring) for h in hits]
     withhold(parsed.segments, hits)
-    located = scan_segments(detector, parsed.segments)
-    if actions:
-        located = [(seg, _with_action(f, actions.get(f.rule.id))) for seg, f in located]
+    located = [(seg, _with_action(f, _action(seg, f, actions))) for seg, f in scan_segments(detector, parsed.segments)]
     reported = path_reported + [_report(seg, f, keyring) for seg, f in located]
     used = {f.action for f in reported}
     decision = BLOCK if BLOCK in used else REDACT if REDACT in used else WARN if WARN in used else ALLOW
@@ -111,9 +111,10 @@ def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, ke
         copied = copy.deepcopy(parsed)
         position = {id(seg): i for i, seg in enumerate(parsed.segments)}
         apply_placeholders([(copied.segments[position[id(seg)]], f) for seg, f in located], keyring, {BLOCK, REDACT, WARN})
-        inspection.review_text = (copied.render() if located else raw).decode("utf-8", "replace")
+        inspection.review_text = (copied.render() if located or hits else raw).decode("utf-8", "replace")
     if decision == REDACT:
         inspection.restore = apply_placeholders(located, keyring, {REDACT})
+        _check_json_texts(parsed.segments)
         inspection.body = parsed.render()
     inspection.seconds = time.perf_counter() - started
     return inspection
@@ -144,8 +145,24 @@ def _report_path(seg: Segment, hit: PathHit, keyring: Keyring) -> Reported:
     )
 
 
+def _action(seg: Segment, f: Finding, overrides: dict[str, str] | None) -> str | None:
+    """The action for a finding, when it is not the rule's own: a group's override, and block for
+    what would be redacted in structure (an id, a name, a path), which is never rewritten."""
+    action = (overrides or {}).get(f.rule.id, f.rule.action)
+    if action == REDACT and not seg.content:
+        return BLOCK
+    return None if action == f.rule.action else action
+
+
 def _with_action(f: Finding, action: str | None) -> Finding:
     return f if action is None else Finding(replace(f.rule, action=action), f.start, f.end, f.value)
+
+
+def _check_json_texts(segments: list[Segment]) -> None:
+    """A redacted tool-call arguments string must still be the JSON document it was."""
+    for seg in segments:
+        if seg.json_text:
+            json.loads(seg.text)  # raises: the request is refused (fail closed), never sent broken
 
 
 def line_of(text: str, offset: int) -> int:

@@ -1,9 +1,10 @@
-"""Protocol adapters: find every piece of text in an API request body, with its JSON location,
-its role and (where the payload names one) the file it came from, and write edits back.
+"""What every protocol shares: a request body taken apart into text segments, each with its JSON
+location, role, file path and whether it carries content or structure, and put back together.
 
-Every string leaf of a JSON body is inspected, whatever the protocol: an adapter only adds
-what it knows (role, file path, fields that hold binary data and are skipped), so a field an
-API adds tomorrow is still inspected today."""
+Every string leaf of a JSON body is inspected, whatever the protocol: a protocol module only adds
+what it knows (roles, file paths, pairing of tool calls and results, fields holding binary data),
+so a field an API adds tomorrow is still inspected today. Edits (redaction, withholding) change
+content segments only; structure (ids, types, roles, names, paths) is never rewritten."""
 
 from __future__ import annotations
 
@@ -16,13 +17,25 @@ Pointer = tuple[str | int, ...]
 
 ROLE_OTHER = "other"
 
+# Keys whose string values identify or describe (structure), in every API llm-dlp knows.
+PATH_KEYS = ("file_path", "filePath", "path", "filename", "fileName", "relativeFilePath", "uri", "notebook_path")
+STRUCTURE_KEYS = frozenset({
+    "type", "id", "role", "name", "model", "object", "index", "status", "tool_use_id", "tool_call_id", "call_id", "item_id",
+    "response_id", "previous_response_id", "media_type", "mime_type", "mimeType", "detail", "format", "encoding", "signature",
+    "stop_reason", "finish_reason", "anthropic_version", "cache_control", "ttl", "service_tier", "reasoning_effort", "effort",
+    "tool_choice", "modalities", "voice", "fileUri", "file_id", "image_url", *PATH_KEYS,
+})
+CONTENT_KEYS = ("content", "text", "snippet", "code", "source", "contents")
+
 
 @dataclass
 class Segment:
     pointer: Pointer  # () for a non-JSON body
     text: str
     role: str = ROLE_OTHER
-    path: str | None = None
+    path: str | None = None  # the file this text is (part of), when the payload says so
+    content: bool = True  # False: structure (an id, a type, a name, a path) that edits never touch
+    json_text: bool = False  # the text is itself a JSON document (a tool call's arguments string)
 
     @property
     def field(self) -> str:
@@ -31,11 +44,12 @@ class Segment:
 
 @dataclass
 class Annotations:
-    """What an adapter knows about a body: roles and file paths by pointer, and skipped pointers."""
+    """What a protocol knows about a body: roles and file paths by pointer, and skipped pointers."""
 
     roles: dict[Pointer, str] = field(default_factory=dict)
     paths: dict[Pointer, str] = field(default_factory=dict)
     skip: set[Pointer] = field(default_factory=set)
+    json_text: set[Pointer] = field(default_factory=set)  # string leaves holding JSON documents
     model: str | None = None
 
     def mark(self, pointer: Pointer, role: str, path: str | None = None) -> None:
@@ -45,11 +59,14 @@ class Annotations:
 
     def lookup(self, pointer: Pointer) -> tuple[str, str | None]:
         """Role and path of the nearest annotated ancestor (a tool call's arguments, say)."""
+        role, path = ROLE_OTHER, None
         for i in range(len(pointer), -1, -1):
             prefix = pointer[:i]
+            if path is None and prefix in self.paths:
+                path = self.paths[prefix]
             if prefix in self.roles:
-                return self.roles[prefix], self.paths.get(prefix)
-        return ROLE_OTHER, None
+                return self.roles[prefix], path if path is not None else self.paths.get(prefix)
+        return role, path
 
 
 def json_pointer(pointer: Pointer) -> str:
@@ -61,21 +78,25 @@ def string_leaves(doc: Any, pointer: Pointer = ()) -> Iterator[tuple[Pointer, st
         yield pointer, doc
     elif isinstance(doc, dict):
         for k, v in doc.items():
-            yield from string_leaves(v, pointer + (k,))
+            yield from string_leaves(v, (*pointer, k))
     elif isinstance(doc, list):
         for i, v in enumerate(doc):
-            yield from string_leaves(v, pointer + (i,))
+            yield from string_leaves(v, (*pointer, i))
+
+
+def get_at(doc: Any, pointer: Pointer) -> Any:
+    for key in pointer:
+        doc = doc[key]
+    return doc
 
 
 def set_at(doc: Any, pointer: Pointer, value: str) -> None:
-    target = doc
-    for key in pointer[:-1]:
-        target = target[key]
-    target[pointer[-1]] = value
+    get_at(doc, pointer[:-1])[pointer[-1]] = value
 
 
-PATH_KEYS = ("file_path", "filePath", "path", "filename", "fileName", "relativeFilePath", "uri", "notebook_path")
-CONTENT_KEYS = ("content", "text", "snippet", "code", "source", "contents")
+def is_structure(pointer: Pointer, structure_keys: frozenset[str]) -> bool:
+    """A leaf is structure when its own key, or a container above it, is a structure key."""
+    return any(isinstance(k, str) and k in structure_keys for k in pointer)
 
 
 def path_in(args: Any) -> str | None:
@@ -97,22 +118,22 @@ def attribute_file_objects(doc: Any, notes: Annotations, pointer: Pointer = ()) 
         path = path_in(doc)
         if path:
             for key in CONTENT_KEYS:
-                if isinstance(doc.get(key), (str, list)) and (pointer + (key,)) not in notes.paths:
-                    notes.mark(pointer + (key,), "file", path)
+                if isinstance(doc.get(key), (str, list)) and (*pointer, key) not in notes.paths:
+                    notes.mark((*pointer, key), "file", path)
         for k, v in doc.items():
-            attribute_file_objects(v, notes, pointer + (k,))
+            attribute_file_objects(v, notes, (*pointer, k))
     elif isinstance(doc, list):
         for i, v in enumerate(doc):
-            attribute_file_objects(v, notes, pointer + (i,))
+            attribute_file_objects(v, notes, (*pointer, i))
 
 
-def segments_of(doc: Any, notes: Annotations) -> list[Segment]:
+def segments_of(doc: Any, notes: Annotations, structure_keys: frozenset[str]) -> list[Segment]:
     out = []
     for pointer, text in string_leaves(doc):
         if not text or any(pointer[: len(s)] == s for s in notes.skip):
             continue
         role, path = notes.lookup(pointer)
-        out.append(Segment(pointer, text, role, path))
+        out.append(Segment(pointer, text, role, path, not is_structure(pointer, structure_keys), pointer in notes.json_text))
     return out
 
 
@@ -148,20 +169,19 @@ def load_json(raw: bytes) -> tuple[str, Any]:
         return text, None
 
 
-def parse_body(raw: bytes, protocol: str, path: str) -> ParsedBody:
-    """Parse a request body for ``protocol``; anything that is not JSON is inspected as raw text."""
-    from llm_dlp.protocols import anthropic, gemini, openai
+@dataclass(frozen=True)
+class Delta:
+    """Where a streamed event carries a fragment of growing model text."""
 
-    annotators = {"openai": openai.annotate, "anthropic": anthropic.annotate, "gemini": gemini.annotate}
-    _, doc = load_json(raw)
-    if doc is None:
-        return raw_body(raw)
-    annotate = annotators.get(protocol)
-    notes = annotate(doc, path) if annotate and isinstance(doc, dict) else Annotations()
-    attribute_file_objects(doc, notes)
-    return ParsedBody(doc, segments_of(doc, notes), notes.model or _top_model(doc), True)
+    key: tuple  # the channel: same key in consecutive events = one growing text
+    path: tuple  # where the fragment sits in the event
+    is_json: bool  # the fragment is JSON source (tool arguments): restored values are escaped
 
 
-def _top_model(doc: Any) -> str | None:
+def top_model(doc: Any) -> str | None:
     model = doc.get("model") if isinstance(doc, dict) else None
     return model if isinstance(model, str) else None
+
+
+def as_list(value: Any) -> list:
+    return value if isinstance(value, list) else []

@@ -71,8 +71,12 @@ class RuleDocument:
 
 @cache
 def schema() -> dict[str, Any]:
-    text = resources.files("llm_dlp").joinpath("schemas/rules.schema.json").read_text()
-    return json.loads(text)
+    """The rule-file JSON Schema, with the endpoint ``protocol`` values of the protocol registry."""
+    from llm_dlp.protocols.registry import REGISTRY
+
+    doc = json.loads(resources.files("llm_dlp").joinpath("schemas/rules.schema.json").read_text())
+    doc["$defs"]["endpoint"]["properties"]["protocol"]["enum"] = REGISTRY.families()
+    return doc
 
 
 def bundled_rules_dir() -> Path:

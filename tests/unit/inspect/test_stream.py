@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from llm_dlp.act.placeholders import Keyring
 from llm_dlp.act.restore import Restorer
 from llm_dlp.inspect.output import OutputInspector
-from llm_dlp.inspect.stream import JsonArrayFraming, NdjsonFraming, SseFraming, StreamRewriter
+from llm_dlp.inspect.stream import StreamRewriter
+from llm_dlp.protocols.framing import JsonArrayFraming, NdjsonFraming, SseFraming
+from llm_dlp.protocols.registry import REGISTRY
 from llm_dlp.rules.files import bundled_rules_dir
 from llm_dlp.rules.ruleset import load_ruleset
 from support.secretgen import Gen, provider_tokens
@@ -28,9 +30,12 @@ def detector():
     return load_ruleset(bundled_rules_dir()).detector
 
 
+ANY_SHAPE = REGISTRY.get("generic").deltas  # the deltas of every known API
+
+
 def rewriter(detector, framing=None, anomalies=None):
     inspector = OutputInspector(detector, KEYRING, Restorer({PH: SECRET}))
-    rw = StreamRewriter(framing or SseFraming(), inspector.process, on_anomaly=(anomalies if anomalies is not None else []).append)
+    rw = StreamRewriter(framing or SseFraming(), ANY_SHAPE, inspector.process, on_anomaly=(anomalies if anomalies is not None else []).append)
     return rw, inspector
 
 
@@ -185,7 +190,7 @@ def test_package_note_appended_to_text_not_to_tool_arguments(detector):
 
     policy = PackagePolicy({"pypi": EcosystemPolicy("pypi", ("requests",), None, True)})
     inspector = OutputInspector(detector, KEYRING, Restorer({}), policy)
-    rw = StreamRewriter(SseFraming(), inspector.process, on_channel_end=inspector.end_channel)
+    rw = StreamRewriter(SseFraming(), ANY_SHAPE, inspector.process, on_channel_end=inspector.end_channel)
     text, args, _ = client_view(run(rw, openai_stream("Run pip install requests fastjsonx-pro now.", json.dumps({"cmd": "pip install other-made-up"}))))
     assert text.startswith("Run pip install requests fastjsonx-pro now.") and "llm-dlp: not on the approved package list: `fastjsonx-pro` (pypi" in text
     assert json.loads(args) == {"cmd": "pip install other-made-up"}

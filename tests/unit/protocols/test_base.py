@@ -2,7 +2,7 @@
 
 import json
 
-from llm_dlp.protocols.base import parse_body
+from llm_dlp.protocols.registry import REGISTRY
 
 
 def body(doc) -> bytes:
@@ -20,7 +20,7 @@ def test_openai_chat_roles_tool_calls_and_images_skipped():
         {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "read_file", "arguments": "{\"filePath\": \"a.py\"}"}}]},
         {"role": "tool", "tool_call_id": "c1", "content": "print(1)"},
     ]}
-    p = parse_body(body(doc), "openai", "/v1/chat/completions")
+    p = REGISTRY.parse(body(doc), "openai", "/v1/chat/completions")
     f = by_field(p)
     assert p.model == "gpt-4o"
     assert f["/messages/0/content"].role == "system"
@@ -31,14 +31,14 @@ def test_openai_chat_roles_tool_calls_and_images_skipped():
 
 
 def test_openai_responses_and_legacy_completions_path_marker():
-    p = parse_body(body({"model": "m", "instructions": "sys", "input": [
+    p = REGISTRY.parse(body({"model": "m", "instructions": "sys", "input": [
         {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "q"}]},
         {"type": "function_call", "call_id": "x", "name": "shell", "arguments": "{}"},
         {"type": "function_call_output", "call_id": "x", "output": "out"}]}), "openai", "/v1/responses")
     f = by_field(p)
     assert f["/instructions"].role == "system" and f["/input/0/content/0/text"].role == "user"
     assert f["/input/1/arguments"].role == "tool_call" and f["/input/2/output"].role == "tool_result"
-    fim = parse_body(body({"prompt": "# Path: src/billing/rates.py\nimport os\n", "suffix": "\n", "nwo": "acme/app"}), "openai", "/v1/engines/x/completions")
+    fim = REGISTRY.parse(body({"prompt": "# Path: src/billing/rates.py\nimport os\n", "suffix": "\n", "nwo": "acme/app"}), "openai", "/v1/engines/x/completions")
     assert by_field(fim)["/prompt"].path == "src/billing/rates.py"
 
 
@@ -47,7 +47,7 @@ def test_anthropic_tool_result_attributed_to_file_and_system_blocks():
         {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "/r/secret.py"}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "code"}]},
                                      {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}}]}]}
-    f = by_field(parse_body(body(doc), "anthropic", "/v1/messages"))
+    f = by_field(REGISTRY.parse(body(doc), "anthropic", "/v1/messages"))
     assert f["/system/0/text"].role == "system"
     assert f["/messages/0/content/0/input/file_path"].role == "tool_call"
     seg = f["/messages/1/content/0/content/0/text"]
@@ -60,20 +60,20 @@ def test_gemini_and_code_assist_wrapper():
         {"role": "user", "parts": [{"text": "q"}, {"inlineData": {"mimeType": "image/png", "data": "AAAA"}}]},
         {"role": "model", "parts": [{"functionCall": {"name": "read", "args": {"path": "x"}}}]},
         {"role": "user", "parts": [{"functionResponse": {"name": "read", "response": {"content": "c"}}}]}]}
-    p = parse_body(body(inner), "gemini", "/v1beta/models/gemini-2.5-pro:streamGenerateContent")
+    p = REGISTRY.parse(body(inner), "gemini", "/v1beta/models/gemini-2.5-pro:streamGenerateContent")
     f = by_field(p)
     assert p.model == "gemini-2.5-pro"
     assert f["/systemInstruction/parts/0/text"].role == "system" and f["/contents/0/parts/0/text"].role == "user"
     assert "/contents/0/parts/1/inlineData/data" not in f
     assert f["/contents/1/parts/0/functionCall/args/path"].role == "tool_call"
     assert f["/contents/2/parts/0/functionResponse/response/content"].role == "tool_result"
-    wrapped = parse_body(body({"model": "gemini-x", "project": "p", "request": inner}), "gemini", "/v1internal:streamGenerateContent")
+    wrapped = REGISTRY.parse(body({"model": "gemini-x", "project": "p", "request": inner}), "gemini", "/v1internal:streamGenerateContent")
     assert by_field(wrapped)["/request/contents/0/parts/0/text"].role == "user" and wrapped.model == "gemini-x"
 
 
 def test_unknown_json_inspects_every_string_and_round_trips():
     doc = {"a": {"b": ["x", {"c": "y"}]}, "n": 1.5, "t": True}
-    p = parse_body(body(doc), "generic", "/")
+    p = REGISTRY.parse(body(doc), "generic", "/")
     assert sorted(s.field for s in p.segments) == ["/a/b/0", "/a/b/1/c"]
     p.segments[0].text = "edited"
     assert json.loads(p.render()) == {"a": {"b": ["edited", {"c": "y"}]}, "n": 1.5, "t": True}
@@ -81,6 +81,6 @@ def test_unknown_json_inspects_every_string_and_round_trips():
 
 def test_non_json_and_invalid_utf8_round_trip():
     raw = b"plain \xff text"
-    p = parse_body(raw, "openai", "/")
+    p = REGISTRY.parse(raw, "openai", "/")
     assert not p.is_json and p.segments[0].role == "raw"
     assert p.render() == raw

@@ -1,0 +1,97 @@
+"""The interface every protocol module implements: everything one API means to the proxy.
+
+A protocol is chosen per request from the catalog's ``protocol:`` name (its *family*, e.g.
+``openai``) and the request path (``/v1/chat/completions`` and ``/v1/responses`` are two APIs of one
+family). It owns the request side (which fields are content, which structure, roles, file paths,
+tool-call pairing, the model, where the API key travels), the response side (framing of streamed
+answers, where the deltas are, which model served) and the shape of its error bodies."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from llm_dlp.protocols.base import (
+    STRUCTURE_KEYS,
+    Annotations,
+    Delta,
+    ParsedBody,
+    attribute_file_objects,
+    load_json,
+    raw_body,
+    segments_of,
+    top_model,
+)
+from llm_dlp.protocols.framing import Framing, SseFraming
+
+
+class Protocol:
+    """Defaults suit any JSON API; a module overrides what its API does differently."""
+
+    name: ClassVar[str]  # unique in the registry
+    family: ClassVar[str]  # the catalog's ``protocol:`` value that selects it
+    paths: ClassVar[re.Pattern[str] | None] = None  # request paths it serves; None: its family's fallback
+    structure_keys: ClassVar[frozenset[str]] = STRUCTURE_KEYS
+    key_headers: ClassVar[tuple[str, ...]] = ("authorization",)  # where the API key travels
+    key_query: ClassVar[tuple[str, ...]] = ()
+    answers_are_code: ClassVar[bool] = False  # a completion's whole text is code (Copilot's FIM)
+    description: ClassVar[str] = ""
+
+    # ---- request ---------------------------------------------------------------------------
+    def handles(self, path: str) -> bool:
+        return self.paths is not None and self.paths.search(path.split("?", 1)[0]) is not None
+
+    def annotate(self, doc: dict[str, Any], path: str) -> Annotations:
+        """Roles, file paths (tool results paired with their calls by id), skipped binary fields."""
+        return Annotations()
+
+    def parse(self, raw: bytes, path: str) -> ParsedBody:
+        _, doc = load_json(raw)
+        if doc is None:
+            return raw_body(raw)
+        notes = self.annotate(doc, path) if isinstance(doc, dict) else Annotations()
+        attribute_file_objects(doc, notes)
+        return ParsedBody(doc, segments_of(doc, notes, self.structure_keys), notes.model or top_model(doc), True)
+
+    def api_key(self, headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+        """The API key the request carries (Bearer tokens included), wherever this API puts it."""
+        for name in self.key_headers:
+            value = headers.get(name)
+            if not value:
+                continue
+            if name == "authorization":
+                scheme, _, token = value.partition(" ")
+                if scheme.lower() != "bearer" or not token.strip():
+                    continue
+                value = token.strip()
+            return value
+        return next((query[k] for k in self.key_query if query.get(k)), None)
+
+    # ---- response --------------------------------------------------------------------------
+    def framing(self, content_type: str, path: str) -> Framing | None:
+        """How a streamed answer is cut into events; None: not a stream this API sends."""
+        return SseFraming() if "event-stream" in content_type else None
+
+    def deltas(self, event: Any) -> list[Delta]:
+        """The fragments of growing model text in one streamed event."""
+        return []
+
+    def served_model(self, doc: Any) -> str | None:
+        """The model an answer (or one of its events) says served it."""
+        if not isinstance(doc, dict):
+            return None
+        for holder in (doc, doc.get("message"), doc.get("response")):
+            if isinstance(holder, dict):
+                model = holder.get("model") or holder.get("modelVersion")
+                if isinstance(model, str):
+                    return model
+        return None
+
+    # ---- errors ----------------------------------------------------------------------------
+    def error_body(self, status: int, code: str, message: str) -> bytes:
+        """A refusal in the API's own error shape, so the client shows the developer why.
+        ``code`` is a stable machine-readable reason (``llm_dlp_blocked``)."""
+        doc = {"error": {"message": message, "type": "llm_dlp_policy" if status == 403 else "llm_dlp_error", "param": None, "code": code}}
+        return json.dumps(doc).encode()

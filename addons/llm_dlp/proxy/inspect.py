@@ -1,0 +1,58 @@
+"""Request inspection, off the event loop: the whole body through the request pipeline
+(:func:`llm_dlp.inspect.request.inspect_request`), then redact, block or forward. Any failure
+refuses the request: mitmproxy would log an exception and forward uninspected data."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from mitmproxy import ctx, http
+
+from llm_dlp.inspect.request import BLOCK, REDACT, inspect_request
+from llm_dlp.proxy.state import FlowState, Runtime, log_failure, state_of
+
+
+class Inspect:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        state = state_of(flow)
+        if state is None or flow.response or flow.error or not flow.live:
+            return
+        started = time.perf_counter()
+        try:
+            await self._inspect(flow, state)
+            self.rt.metrics.added_latency.labels(state.endpoint.id).observe(time.perf_counter() - started)
+        except Exception as exc:
+            log_failure(f"inspection failed for {state.endpoint.id}", exc)
+            self.rt.fail_closed(flow, type(exc).__name__, "llm-dlp could not inspect this request")
+
+    async def _inspect(self, flow: http.HTTPFlow, state: FlowState) -> None:
+        req = flow.request
+        if req.raw_content is None:
+            self.rt.fail_closed(flow, "body_streamed", "the request body was streamed and could not be inspected")
+            return
+        limit = ctx.options.llm_dlp_max_body_bytes
+        if len(req.raw_content) > limit:
+            self.rt.refuse(flow, 413, "body_too_large", f"request body exceeds the inspection limit of {limit} bytes")
+            return
+        try:
+            raw = req.get_content(strict=True)
+        except ValueError:
+            encoding = req.headers.get("content-encoding", "?")
+            self.rt.fail_closed(flow, "undecodable_body", f"the request body could not be decoded (Content-Encoding: {encoding})", 400)
+            return
+        rules, grant = self.rt.ruleset, state.grant
+        inspection = await asyncio.to_thread(
+            inspect_request, raw, state.protocol.name, req.path, rules.detector, self.rt.keyring, grant.access.actions if grant else {},
+            self.rt.incidents is not None, rules.paths, grant.identity.groups if grant else (), rules.fingerprints)
+        state.inspection = inspection
+        state.decision = inspection.decision
+        if grant and (refusal := rules.policy.check_model(grant, inspection.model)):
+            self.rt.refuse(flow, refusal.status, refusal.reason, refusal.message)
+        elif inspection.decision == BLOCK:
+            self.rt.respond(flow, 403, "llm_dlp_blocked", inspection.block_message())
+        elif inspection.decision == REDACT:
+            req.content = inspection.body  # re-encoded with the request's Content-Encoding

@@ -1,0 +1,102 @@
+"""The answer on its way back: streamed answers are rewritten event by event (placeholders
+restored, secrets the model emits redacted, package suggestions checked) with the request's
+protocol framing; whole bodies are rewritten once at the end."""
+
+from __future__ import annotations
+
+from mitmproxy import http
+
+from llm_dlp.act.restore import Restorer
+from llm_dlp.inspect.output import OutputInspector
+from llm_dlp.inspect.stream import StreamRewriter
+from llm_dlp.proxy.state import FlowState, Runtime, log_failure, state_of
+from llm_dlp.record.lineage import Fingerprinter, LineageRecorder
+
+# streamed bodies that are never buffered, even when no framing of the protocol reads them
+STREAMING_TYPES = ("text/event-stream", "application/x-ndjson", "application/jsonl", "application/json-seq", "application/vnd.amazon.eventstream")
+
+
+class Respond:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        state = state_of(flow)
+        if state is None or flow.response is None or flow.response.headers.get("x-llm-dlp"):
+            return
+        try:
+            self._prepare(flow, state)
+        except Exception as exc:
+            log_failure("error in responseheaders", exc)
+
+    def _prepare(self, flow: http.HTTPFlow, state: FlowState) -> None:
+        lineage = LineageRecorder(Fingerprinter(self.rt.keyring.lineage_key), state.inspection.texts if state.inspection else [],
+                                  whole_is_code=state.protocol.answers_are_code)
+        state.output = OutputInspector(self.rt.ruleset.detector, self.rt.keyring, self._restorer(state), self.rt.ruleset.packages, lineage,
+                                       served_model=state.protocol.served_model)
+        if self.rt.incidents:
+            state.output.review = []
+        ctype = flow.response.headers.get("content-type", "").lower()
+        framing = state.protocol.framing(ctype, flow.request.path)
+        if framing:
+            rewriter = StreamRewriter(framing, state.protocol.deltas, state.output.process, on_anomaly=lambda kind: self._anomaly(state, kind),
+                                      on_channel_end=state.output.end_channel, on_event=state.output.observe)
+            flow.response.stream = SafeStream(rewriter, lambda: self._anomaly(state, "rewriter_error"),
+                                              self.rt.metrics.response_bytes.labels(state.endpoint.id))
+            state.streaming = True
+            self.rt.metrics.active_streams.inc()
+        elif any(t in ctype for t in STREAMING_TYPES):
+            flow.response.stream = True  # a stream we cannot read: passed through as it comes
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        state = state_of(flow)
+        if state is None:
+            return
+        try:
+            resp = flow.response
+            if state.output and not resp.stream and resp.raw_content:
+                content = resp.get_content(strict=False)
+                rewritten = state.output.rewrite_body(content)
+                if rewritten != content:
+                    resp.content = rewritten
+            if not resp.stream:
+                self.rt.metrics.response_bytes.labels(state.endpoint.id).inc(len(resp.raw_content or b""))
+        except Exception as exc:
+            log_failure("error inspecting a response", exc)
+
+    def _restorer(self, state: FlowState) -> Restorer:
+        def counted(n: int) -> None:
+            state.restored += n
+            self.rt.metrics.restorations.labels(state.endpoint.id).inc(n)
+
+        return Restorer(state.inspection.restore if state.inspection else {}, on_restore=counted)
+
+    def _anomaly(self, state: FlowState, kind: str) -> None:
+        self.rt.metrics.stream_anomalies.labels(state.endpoint.id, kind).inc()
+
+
+class SafeStream:
+    """Wraps a stream rewriter: if it fails, the rest of the stream passes through unchanged
+    (counted) instead of breaking the developer's response."""
+
+    def __init__(self, rewriter: StreamRewriter, on_failure, out_bytes):
+        self._rewriter = rewriter
+        self._on_failure = on_failure
+        self._out_bytes = out_bytes  # a counter of bytes sent to the client
+        self._failed = False
+
+    def __call__(self, chunk: bytes) -> bytes:
+        out = self._rewrite(chunk)
+        self._out_bytes.inc(len(out))
+        return out
+
+    def _rewrite(self, chunk: bytes) -> bytes:
+        if self._failed:
+            return chunk
+        try:
+            return self._rewriter(chunk)
+        except Exception as exc:
+            log_failure("error rewriting a response stream; passing the rest through", exc)
+            self._failed = True
+            self._on_failure()
+            return self._rewriter.salvage() + chunk
