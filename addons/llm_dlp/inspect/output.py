@@ -60,7 +60,7 @@ class OutputInspector:
 
     def end_channel(self, key: tuple, channel: Channel) -> str:
         """StreamRewriter hook: a channel's text is complete. Notes go into text, not tool arguments."""
-        text, is_json = "".join(channel.text), channel.template[3].is_json
+        text, is_json = "".join(channel.text), channel.template is not None and channel.template[3].is_json
         if self.lineage:
             self.lineage.add(text, is_json)
         return self.check_packages(text, with_note=not is_json)

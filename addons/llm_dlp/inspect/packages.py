@@ -129,7 +129,8 @@ def _package_json_names(code: str) -> list[str]:
 
 def _pyproject_names(code: str) -> list[str]:
     m = re.search(r"^\s*dependencies\s*=\s*\[(.*?)\]", code, re.MULTILINE | re.DOTALL)
-    return [_REQUIREMENT.match(s).group(1) for s in re.findall(r"[\"']([^\"']+)[\"']", m.group(1)) if _REQUIREMENT.match(s)] if m else []
+    found = (_REQUIREMENT.match(s) for s in re.findall(r"[\"']([^\"']+)[\"']", m.group(1))) if m else ()
+    return [r.group(1) for r in found if r]
 
 
 # ---- policy ---------------------------------------------------------------------------------------

@@ -39,14 +39,14 @@ class Inspect:
             self.rt.refuse(flow, 413, "body_too_large", f"request body exceeds the inspection limit of {limit} bytes")
             return
         try:
-            raw = req.get_content(strict=True)
+            raw = req.get_content(strict=True) or b""
         except ValueError:
             encoding = req.headers.get("content-encoding", "?")
             self.rt.fail_closed(flow, "undecodable_body", f"the request body could not be decoded (Content-Encoding: {encoding})", 400)
             return
-        rules, grant = self.rt.ruleset, state.grant
+        rules, grant = self.rt.rules, state.grant
         inspection = await asyncio.to_thread(
-            inspect_request, raw, state.protocol.name, req.path, rules.detector, self.rt.keyring, grant.access.actions if grant else {},
+            inspect_request, raw, state.protocol.name, req.path, rules.detector, self.rt.keys, grant.access.actions if grant else {},
             self.rt.incidents is not None, rules.paths, grant.identity.groups if grant else (), rules.fingerprints)
         state.inspection = inspection
         state.decision = inspection.decision
