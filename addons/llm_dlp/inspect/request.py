@@ -10,44 +10,24 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 
+from llm_dlp.act.actions import BLOCK, REDACT, WARN, strongest
 from llm_dlp.act.placeholders import Keyring
 from llm_dlp.detect.detector import Detector, Finding
+from llm_dlp.detect.findings import FindingReport
 from llm_dlp.detect.protected import FingerprintRule, PathHit, PathRule, find_protected, withhold
 from llm_dlp.protocols.base import Segment
 from llm_dlp.protocols.registry import REGISTRY
+from llm_dlp.text.splice import splice
 
 # Segments are joined for one scan; no rule pattern can match across this separator's NUL.
 _SEPARATOR = "\n\x00\n"
 
-ALLOW, REDACT, WARN, BLOCK = "allow", "redact", "warn", "block"
-
-
-@dataclass(frozen=True)
-class Reported:
-    """A finding as the outside world may see it: where and which rule, never the value."""
-
-    rule: str
-    kind: str
-    severity: str
-    action: str
-    field: str
-    role: str
-    path: str | None
-    line: int
-    start: int
-    end: int
-    value_hash: str
-    repository: str | None = None  # for code matching an indexed repository; path is then the file in it
-
-    def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        return {k: v for k, v in d.items() if v is not None or k not in ("path", "repository")}
 
 
 @dataclass
 class Inspection:
     decision: str
-    findings: list[Reported]
+    findings: list[FindingReport]
     protocol: str
     model: str | None
     bytes_inspected: int
@@ -102,8 +82,7 @@ def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, ke
     withhold(parsed.segments, hits)
     located = [(seg, _with_action(f, _action(seg, f, actions))) for seg, f in scan_segments(detector, parsed.segments)]
     reported = path_reported + [_report(seg, f, keyring) for seg, f in located]
-    used = {f.action for f in reported}
-    decision = BLOCK if BLOCK in used else REDACT if REDACT in used else WARN if WARN in used else ALLOW
+    decision = strongest(f.action for f in reported)
     inspection = Inspection(
         decision, reported, protocol, parsed.model, len(raw), len(parsed.segments), 0.0, texts=[seg.text for seg in parsed.segments]
     )
@@ -120,8 +99,8 @@ def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, ke
     return inspection
 
 
-def _report(seg: Segment, f: Finding, keyring: Keyring) -> Reported:
-    return Reported(
+def _report(seg: Segment, f: Finding, keyring: Keyring) -> FindingReport:
+    return FindingReport(
         rule=f.rule.id,
         kind=f.rule.kind,
         severity=f.rule.severity,
@@ -136,9 +115,9 @@ def _report(seg: Segment, f: Finding, keyring: Keyring) -> Reported:
     )
 
 
-def _report_path(seg: Segment, hit: PathHit, keyring: Keyring) -> Reported:
+def _report_path(seg: Segment, hit: PathHit, keyring: Keyring) -> FindingReport:
     repository, path = hit.located()
-    return Reported(
+    return FindingReport(
         rule=hit.rule.id, kind=hit.kind, severity="high", action=hit.rule.action, field=seg.field, role=seg.role,
         path=path, line=line_of(seg.text, hit.start), start=hit.start, end=hit.end,
         value_hash=keyring.fingerprint(seg.text[hit.start : hit.end]), repository=repository,
@@ -178,11 +157,11 @@ def apply_placeholders(located: list[tuple[Segment, Finding]], keyring: Keyring,
         if f.action in actions:
             by_segment.setdefault(id(seg), (seg, []))[1].append(f)
     for seg, findings in by_segment.values():
-        text = seg.text
-        for f in sorted(findings, key=lambda f: f.start, reverse=True):
+        edits = []
+        for f in findings:
             placeholder = keyring.placeholder(f.rule.id, f.value)
             if f.rule.restore:
                 restore[placeholder] = f.value
-            text = text[: f.start] + placeholder + text[f.end :]
-        seg.text = text
+            edits.append((f.start, f.end, placeholder))
+        seg.text = splice(seg.text, edits)
     return restore

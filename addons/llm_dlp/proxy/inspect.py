@@ -9,7 +9,8 @@ import time
 
 from mitmproxy import ctx, http
 
-from llm_dlp.inspect.request import BLOCK, REDACT, inspect_request
+from llm_dlp.act.actions import BLOCK, REDACT
+from llm_dlp.inspect.request import inspect_request
 from llm_dlp.proxy.state import FlowState, Runtime, log_failure, state_of
 
 
