@@ -111,10 +111,10 @@ def compile_policy(entries: list[Located], errors: list[RuleError]) -> Policy:
     try:
         if "proxy_auth" in ident:
             kwargs["htpasswd"] = Htpasswd(base / ident["proxy_auth"]["htpasswd"])
-            kwargs["realm"] = ident["proxy_auth"].get("realm", "llm-dlp")
+            kwargs["realm"] = ident["proxy_auth"]["realm"]
         if "client_cert" in ident:
             cc = ident["client_cert"]
-            kwargs["client_cert"] = ClientCertVerifier(base / cc["ca"], cc.get("user_from", "cn"))
+            kwargs["client_cert"] = ClientCertVerifier(base / cc["ca"], cc["user_from"])
         if "source_address" in ident:
             kwargs["source_map"] = SourceMap(ident["source_address"])
     except (OSError, ValueError) as exc:
@@ -135,7 +135,7 @@ def compile_policy(entries: list[Located], errors: list[RuleError]) -> Policy:
             errors.append(entry.error("group_file", f"cannot read: {exc.strerror}"))
     pilot = d.get("pilot", {})
     return Policy(
-        require_identity=d.get("require_identity", False),
+        require_identity=d["require_identity"],
         groups={u: tuple(g) for u, g in groups.items()},
         pilot_users=tuple(pilot.get("users", ())) if ("users" in pilot or "groups" in pilot) else None,
         pilot_groups=tuple(pilot.get("groups", ())),
@@ -146,7 +146,7 @@ def compile_policy(entries: list[Located], errors: list[RuleError]) -> Policy:
                    tuple(a.get("models", ["*"])), dict(a.get("actions", {})))
             for a in d.get("access", [{"groups": ["*"]}])
         ),
-        strict=d.get("strict", False),
+        strict=d["strict"],
         tenant_headers=tuple((tuple(t["endpoints"]), dict(t["headers"])) for t in d.get("tenants", [])),
         api_keys=tuple((tuple(k["endpoints"]), frozenset(k["allowed"])) for k in d.get("api_keys", [])),
         **kwargs,
