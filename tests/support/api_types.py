@@ -8,24 +8,31 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from anthropic.types.message_create_params import MessageCreateParamsNonStreaming, MessageCreateParamsStreaming
-from google.genai import types as genai
-from openai.types.chat.completion_create_params import CompletionCreateParamsNonStreaming, CompletionCreateParamsStreaming
-from openai.types.completion_create_params import CompletionCreateParamsNonStreaming as LegacyNonStreaming
-from openai.types.completion_create_params import CompletionCreateParamsStreaming as LegacyStreaming
-from openai.types.responses.response_create_params import ResponseCreateParamsNonStreaming, ResponseCreateParamsStreaming
 from pydantic import TypeAdapter
 
-PARAMS = {  # protocol -> (non-streaming, streaming) request types
-    "openai-chat": (CompletionCreateParamsNonStreaming, CompletionCreateParamsStreaming),
-    "openai-responses": (ResponseCreateParamsNonStreaming, ResponseCreateParamsStreaming),
-    "openai-completions": (LegacyNonStreaming, LegacyStreaming),
-    "anthropic-messages": (MessageCreateParamsNonStreaming, MessageCreateParamsStreaming),
-}
-GEMINI_FIELDS = {"contents": list[genai.Content], "systemInstruction": genai.Content, "system_instruction": genai.Content,
-                 "tools": list[genai.Tool], "toolConfig": genai.ToolConfig, "generationConfig": genai.GenerationConfig,
-                 "safetySettings": list[genai.SafetySetting], "cachedContent": str, "labels": dict[str, str]}
 CODE_ASSIST_FIELDS = {"model", "project", "user_prompt_id", "request", "session_id"}
+
+
+@cache
+def _types() -> tuple[dict, dict]:
+    """The SDKs' request types, imported on first use: the SDKs take seconds to import."""
+    from anthropic.types.message_create_params import MessageCreateParamsNonStreaming, MessageCreateParamsStreaming
+    from google.genai import types as genai
+    from openai.types.chat.completion_create_params import CompletionCreateParamsNonStreaming, CompletionCreateParamsStreaming
+    from openai.types.completion_create_params import CompletionCreateParamsNonStreaming as LegacyNonStreaming
+    from openai.types.completion_create_params import CompletionCreateParamsStreaming as LegacyStreaming
+    from openai.types.responses.response_create_params import ResponseCreateParamsNonStreaming, ResponseCreateParamsStreaming
+
+    params = {  # protocol -> (non-streaming, streaming) request types
+        "openai-chat": (CompletionCreateParamsNonStreaming, CompletionCreateParamsStreaming),
+        "openai-responses": (ResponseCreateParamsNonStreaming, ResponseCreateParamsStreaming),
+        "openai-completions": (LegacyNonStreaming, LegacyStreaming),
+        "anthropic-messages": (MessageCreateParamsNonStreaming, MessageCreateParamsStreaming),
+    }
+    gemini = {"contents": list[genai.Content], "systemInstruction": genai.Content, "system_instruction": genai.Content,
+              "tools": list[genai.Tool], "toolConfig": genai.ToolConfig, "generationConfig": genai.GenerationConfig,
+              "safetySettings": list[genai.SafetySetting], "cachedContent": str, "labels": dict[str, str]}
+    return params, gemini
 
 
 class InvalidRequest(ValueError):
@@ -51,8 +58,9 @@ def _force(value: Any) -> Any:
 
 def validate(protocol: str, doc: Any) -> None:
     try:
-        if protocol in PARAMS:
-            kind = PARAMS[protocol][1 if isinstance(doc, dict) and doc.get("stream") else 0]
+        params = _types()[0]
+        if protocol in params:
+            kind = params[protocol][1 if isinstance(doc, dict) and doc.get("stream") else 0]
             _force(_adapter(kind).validate_python(doc))
         elif protocol == "gemini":
             _validate_gemini(doc)
@@ -71,7 +79,8 @@ def _validate_gemini(doc: Any) -> None:
         if unknown := set(doc) - CODE_ASSIST_FIELDS:
             raise InvalidRequest(f"unknown fields {sorted(unknown)}")
         doc = doc["request"]
-    if unknown := set(doc) - set(GEMINI_FIELDS):
+    fields = _types()[1]
+    if unknown := set(doc) - set(fields):
         raise InvalidRequest(f"unknown fields {sorted(unknown)}")
     for key, value in doc.items():
-        _adapter(GEMINI_FIELDS[key]).validate_python(value)
+        _adapter(fields[key]).validate_python(value)
