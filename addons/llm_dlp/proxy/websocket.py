@@ -11,13 +11,16 @@ A hook that raises would let the message through: every hook catches its own err
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import struct
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 from mitmproxy import ctx, http
-from mitmproxy.proxy import events
+from mitmproxy.proxy.layer import Layer
+from mitmproxy.proxy.layers.websocket import WebsocketLayer
 
 from llm_dlp.act.restore import Restorer
 from llm_dlp.inspect.output import OutputInspector
@@ -33,6 +36,8 @@ from llm_dlp.inspect.websocket import (
     refusal,
 )
 from llm_dlp.proxy.addon import METADATA_KEY, FlowState, LlmDlp, log_failure
+
+log = logging.getLogger("llm_dlp")
 
 CONNECTION_KEY = "llm_dlp_websocket"
 MAX_RECORDED_MESSAGES = 500  # per connection: an audit record stays bounded on an hour-long connection
@@ -67,7 +72,6 @@ class WebSocketInspection:
 
     def __init__(self, core: LlmDlp) -> None:
         self._core = core
-        self._tasks: set[asyncio.Task] = set()
 
     # ---- the upgrade -----------------------------------------------------------------------
     def requestheaders(self, flow: http.HTTPFlow) -> None:
@@ -120,6 +124,9 @@ class WebSocketInspection:
         message = flow.websocket.messages[-1]
         conn: Connection | None = flow.metadata.get(CONNECTION_KEY)
         if conn is None:  # the connection could not be set up: nothing is relayed
+            message.drop()
+            return
+        if conn.closed_by_proxy:  # closing with 1008: not one more message either way
             message.drop()
             return
         if message.injected and not message.from_client:  # ours (an error event, a rewritten message): already done
@@ -217,18 +224,20 @@ class WebSocketInspection:
         ctx.master.commands.call("inject.websocket", flow, True, data, is_text)
 
     def _close(self, flow: http.HTTPFlow, conn: Connection, reason: str) -> None:
-        """mitmproxy has no call to close a WebSocket with a code: the close frame is handed to the
-        connection as if the server had sent it, and mitmproxy closes both sides with it."""
+        """mitmproxy has no call to close a WebSocket with a code. Called while the client's message
+        is in the hook, this appends a close frame to what mitmproxy is reading from the client:
+        it then closes both sides with 1008 and the reason. Either way nothing more is relayed."""
         conn.closed_by_proxy = True
-        handler = ctx.master.addons.get("proxyserver").connections.get(flow.client_conn.id)
-        if handler is None:
-            flow.kill()
+        server = ctx.master.addons.get("proxyserver")
+        handler = server.connections.get(flow.client_conn.id) if server else None
+        layer = _websocket_layer(handler.layer, flow) if handler else None
+        if layer is None:
+            log.warning("llm-dlp: could not close a WebSocket with 1008; its messages are dropped from now on")
             return
         payload = struct.pack("!H", CLOSE_POLICY_VIOLATION) + reason.encode()
-        frame = bytes([0x88, len(payload)]) + payload  # FIN + close, unmasked (server to client), payload < 126
-        task = asyncio.get_running_loop().create_task(handler.server_event(events.DataReceived(flow.server_conn, frame)))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        layer.client_ws.receive_data(bytes([0x88, 0x80 | len(payload)]) + mask + masked)  # FIN+close, masked as from a client, < 126 bytes
 
     # ---- the end -------------------------------------------------------------------------------
     def websocket_end(self, flow: http.HTTPFlow) -> None:
@@ -277,6 +286,24 @@ class WebSocketInspection:
             )
         except Exception as exc:
             log_failure("error recording a WebSocket connection", exc)
+
+
+def _websocket_layer(root: Layer, flow: http.HTTPFlow) -> WebsocketLayer | None:
+    """The layer relaying ``flow``'s messages, found down the connection's layer tree (children
+    are attributes, dict values such as an HTTP layer's streams, or a mode layer's bound handler)."""
+    todo, seen = [root], set()
+    while todo:
+        layer = todo.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        if isinstance(layer, WebsocketLayer) and layer.flow is flow:
+            return layer
+        for value in vars(layer).values():
+            for child in value.values() if isinstance(value, dict) else (getattr(value, "__self__", value),):
+                if isinstance(child, Layer):
+                    todo.append(child)
+    return None
 
 
 def _offer_deflate_only(headers: http.Headers) -> None:
