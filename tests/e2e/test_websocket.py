@@ -8,7 +8,9 @@ import json
 import random
 import secrets as pysecrets
 import ssl
+from importlib import resources
 
+import jsonschema
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.extensions.permessage_deflate import PerMessageDeflate
@@ -20,6 +22,7 @@ from support.ws_upstream import PIECE, serve_ws_upstream
 
 pytestmark = pytest.mark.e2e
 
+SCHEMA = json.loads(resources.files("llm_dlp").joinpath("schemas/audit.schema.json").read_text())
 LIVE = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 REFUSED = """
 version: 1
@@ -70,7 +73,10 @@ def until_completed(ws) -> list[dict]:
 
 
 def ws_records(proxy, n: int) -> list[dict]:
-    return wait_for(lambda: proxy.records("websocket") if len(proxy.records("websocket")) >= n else None, f"{n} websocket records")
+    records = wait_for(lambda: proxy.records("websocket") if len(proxy.records("websocket")) >= n else None, f"{n} websocket records")
+    for record in records:
+        jsonschema.validate(record, SCHEMA)
+    return records
 
 
 def test_secret_redacted_in_response_create_and_restored_in_the_answer(proxy, ws_upstream):

@@ -142,8 +142,11 @@ class WebSocketInspection:
             if message.from_client:
                 message.drop()
                 outcome = refusal(conn.api, None, 500, "internal_error", "llm-dlp could not inspect this message")
-                self._note_client(conn, outcome, len(message.content))
-                self._answer(flow, conn, outcome)
+                try:
+                    self._note_client(conn, outcome, len(message.content))
+                    self._answer(flow, conn, outcome)
+                except Exception as again:  # the message stays dropped
+                    log_failure("error answering a WebSocket message", again)
             else:  # as for a stream: the model's answer passes unchanged rather than breaking the session
                 self._core.metrics.stream_anomalies.labels(conn.state.endpoint.id, "rewriter_error").inc()
 
