@@ -3,7 +3,5 @@
 Options are the llm_dlp_* ones (``--set llm_dlp_rules=DIR`` ...); see docs/running.md."""
 
 from llm_dlp.proxy.addon import LlmDlp
-from llm_dlp.proxy.websocket import WebSocketInspection
 
-core = LlmDlp()
-addons = [core, WebSocketInspection(core)]
+addons = [LlmDlp()]

@@ -341,14 +341,12 @@ async def _run(args) -> int:
     from mitmproxy.tools.dump import DumpMaster
 
     from llm_dlp.proxy.addon import LlmDlp
-    from llm_dlp.proxy.websocket import WebSocketInspection
 
     confdir = Path(os.path.expanduser(args.confdir))
     opts = options.Options(listen_host=args.listen[0], listen_port=args.listen[1], confdir=str(confdir))
     master = DumpMaster(opts, with_termlog=False, with_dumper=False)
     logging.getLogger().setLevel(logging.WARNING if args.quiet else logging.INFO)
-    core = LlmDlp()
-    master.addons.add(termlog.TermLog(out=sys.stderr), core, WebSocketInspection(core))  # stdout stays clean for --audit-log -
+    master.addons.add(termlog.TermLog(out=sys.stderr), LlmDlp())  # stdout stays clean for --audit-log -
     try:
         updates = dict(
             llm_dlp_rules=str(args.rules or bundled_rules_dir()),

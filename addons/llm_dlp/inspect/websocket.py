@@ -13,8 +13,9 @@ Server -> client: each text message (or binary message holding JSON) is one even
 model emits are redacted, and text held back at a message's end goes out in a small event of the
 same shape.
 
-The per-API knowledge is in the ``_responses_*``, ``_realtime_*`` and ``_gemini_live_*`` functions,
-ready to move into each protocol module of the registry."""
+The per-API knowledge is in the ``_responses_*``, ``_realtime_*`` and ``_gemini_live_*`` functions;
+each :class:`WsApi` names the registry protocol that reads its views and its server's events
+(Realtime's conversation items are Responses items; Gemini Live's model turns are candidates)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,11 @@ from typing import Any
 
 from llm_dlp.inspect.output import OutputInspector
 from llm_dlp.inspect.request import BLOCK, REDACT, Inspection, Reported
-from llm_dlp.inspect.stream import Framing, StreamRewriter
-from llm_dlp.protocols.base import Pointer, json_pointer, set_at
+from llm_dlp.inspect.stream import StreamRewriter
+from llm_dlp.protocols.api import Protocol
+from llm_dlp.protocols.base import Pointer, get_at, json_pointer, set_at
+from llm_dlp.protocols.framing import Framing
+from llm_dlp.protocols.registry import REGISTRY
 
 REFUSE = "refuse"  # the message could not be inspected (binary, not JSON) or policy refuses it
 ENVELOPE = "event"  # where the rest of the event sits in a view
@@ -53,11 +57,15 @@ class WsApi:
     reports an error to the client, and which server events carry model text."""
 
     name: str
-    protocol: str  # the request pipeline's protocol for the views
+    protocol: str  # the registry protocol that reads the views and the server's events
     view: Callable[[dict], View | None]  # None: the event itself is the HTTP request body
     error_event: Callable[[dict, int, str, str], dict | None]  # (event, status, code, message); None: close with 1008
     server_view: Callable[[dict], dict | None] | None = None  # a server event as the SSE rewriter reads it (None: pass it as is)
     server_unview: Callable[[dict], dict] | None = None  # and back
+
+    @property
+    def http(self) -> Protocol:
+        return REGISTRY.get(self.protocol)
 
 
 # ---- OpenAI Responses over WebSocket (Codex's default transport, Copilot's ws:/responses) ----------
@@ -169,8 +177,8 @@ def _realtime_server_view(doc: dict) -> dict | None:
     return None if isinstance(kind, str) and kind.endswith("audio.delta") else doc
 
 
-RESPONSES = WsApi("openai-responses", "openai", _responses_view, _responses_error)
-REALTIME = WsApi("openai-realtime", "openai", _realtime_view, _realtime_error, _realtime_server_view)
+RESPONSES = WsApi("openai-responses", "openai-responses", _responses_view, _responses_error)
+REALTIME = WsApi("openai-realtime", "openai-responses", _realtime_view, _realtime_error, _realtime_server_view)
 GEMINI_LIVE = WsApi("gemini-live", "gemini", _gemini_live_view, _gemini_live_error, _gemini_live_server_view, _gemini_live_server_unview)
 
 
@@ -246,12 +254,6 @@ def close_reason(message: str) -> str:
     return data[: MAX_CLOSE_REASON - 3].decode("utf-8", "ignore") + "..."
 
 
-def _get(doc: Any, pointer: Pointer) -> Any:
-    for key in pointer:
-        doc = doc[key]
-    return doc
-
-
 def _without_media(event: dict, view: View) -> dict:
     if not view.media:
         return event
@@ -265,7 +267,7 @@ def _lay_out(event: dict, view: View) -> dict:
     body = copy.deepcopy(view.body)
     envelope = copy.deepcopy(event)
     for at_event, at_body in view.places:
-        set_at(body, at_body, _get(event, at_event))
+        set_at(body, at_body, get_at(event, at_event))
         set_at(envelope, at_event, None)
     body[ENVELOPE] = envelope
     return body
@@ -274,9 +276,9 @@ def _lay_out(event: dict, view: View) -> dict:
 def _write_back(event: dict, view: View, body: dict) -> dict:
     out = body[ENVELOPE]
     for at_event, at_body in view.places:
-        set_at(out, at_event, _get(body, at_body))
+        set_at(out, at_event, get_at(body, at_body))
     for at in view.media:
-        set_at(out, at, _get(event, at))
+        set_at(out, at, get_at(event, at))
     return out
 
 
@@ -317,7 +319,7 @@ class ServerStream:
     def __init__(self, api: WsApi, output: OutputInspector, on_anomaly: Callable[[str], None] = lambda kind: None):
         self._api = api
         self._on_anomaly = on_anomaly
-        self._rewriter = StreamRewriter(_OneEvent(), output.process, on_anomaly=on_anomaly,
+        self._rewriter = StreamRewriter(_OneEvent(), api.http.deltas, output.process, on_anomaly=on_anomaly,
                                         on_channel_end=output.end_channel, on_event=output.observe)
 
     def message(self, content: bytes, is_text: bool) -> list[bytes] | None:

@@ -35,7 +35,7 @@ from llm_dlp.inspect.websocket import (
     inspect_client_message,
     refusal,
 )
-from llm_dlp.proxy.addon import METADATA_KEY, FlowState, LlmDlp, log_failure
+from llm_dlp.proxy.state import METADATA_KEY, FlowState, Runtime, client_address, log_failure, state_of
 
 log = logging.getLogger("llm_dlp")
 
@@ -68,32 +68,30 @@ class Connection:
 
 
 class WebSocketInspection:
-    """Uses the core addon's live rules, keyring, audit log and metrics (``core``)."""
-
-    def __init__(self, core: LlmDlp) -> None:
-        self._core = core
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
 
     # ---- the upgrade -----------------------------------------------------------------------
     def requestheaders(self, flow: http.HTTPFlow) -> None:
-        """Runs after the core addon's: the flow is classified and authorised."""
-        state: FlowState | None = flow.metadata.get(METADATA_KEY)
+        """Runs after classify and authorise."""
+        state = state_of(flow)
         if state is None or flow.response or flow.request.headers.get("upgrade", "").lower() != "websocket":
             return
         try:
             if state.endpoint.websocket == "refuse":
-                self._core._refuse(flow, 403, "websocket_refused", f"WebSocket connections to {state.endpoint.id} are not allowed here. "
+                self.rt.refuse(flow, 403, "websocket_refused", f"WebSocket connections to {state.endpoint.id} are not allowed here. "
                                    "Use HTTPS requests instead (Codex switches to them by itself after a few retries).")
             elif api_for(flow.request.path) is None:
-                self._core._refuse(flow, 403, "websocket_unknown_api",
+                self.rt.refuse(flow, 403, "websocket_unknown_api",
                                    f"no WebSocket API that llm-dlp can inspect is known at this path of {state.endpoint.id}.")
             else:
                 _offer_deflate_only(flow.request.headers)
         except Exception as exc:
             log_failure("error in websocket requestheaders", exc)
-            self._core._fail_closed(flow, "internal_error", "llm-dlp could not check this WebSocket upgrade")
+            self.rt.fail_closed(flow, "internal_error", "llm-dlp could not check this WebSocket upgrade")
 
     def websocket_start(self, flow: http.HTTPFlow) -> None:
-        state: FlowState | None = flow.metadata.get(METADATA_KEY)
+        state = state_of(flow)
         if state is None:
             return
         try:
@@ -101,14 +99,15 @@ class WebSocketInspection:
             if api is None:  # refused in requestheaders; never relay what cannot be read
                 flow.kill()
                 return
-            ruleset, metrics, endpoint = self._core.ruleset, self._core.metrics, state.endpoint.id
+            ruleset, metrics, endpoint = self.rt.ruleset, self.rt.metrics, state.endpoint.id
             restore: dict[str, str] = {}
 
             def counted(n: int) -> None:
                 conn.restored += n
                 metrics.restorations.labels(endpoint).inc(n)
 
-            output = OutputInspector(ruleset.detector, self._core.keyring, Restorer(restore, on_restore=counted), ruleset.packages)
+            output = OutputInspector(ruleset.detector, self.rt.keyring, Restorer(restore, on_restore=counted), ruleset.packages,
+                                     served_model=api.http.served_model)
             server = ServerStream(api, output, on_anomaly=lambda kind: metrics.stream_anomalies.labels(endpoint, kind).inc())
             conn = Connection(api, state, output, server, restore)
             flow.metadata[CONNECTION_KEY] = conn
@@ -148,10 +147,10 @@ class WebSocketInspection:
                 except Exception as again:  # the message stays dropped
                     log_failure("error answering a WebSocket message", again)
             else:  # as for a stream: the model's answer passes unchanged rather than breaking the session
-                self._core.metrics.stream_anomalies.labels(conn.state.endpoint.id, "rewriter_error").inc()
+                self.rt.metrics.stream_anomalies.labels(conn.state.endpoint.id, "rewriter_error").inc()
 
     async def _from_client(self, flow: http.HTTPFlow, conn: Connection, message) -> None:
-        ruleset, keyring, grant = self._core.ruleset, self._core.keyring, conn.state.grant
+        ruleset, keyring, grant = self.rt.ruleset, self.rt.keyring, conn.state.grant
 
         def pipeline(raw: bytes, protocol: str, path: str) -> Inspection:
             return inspect_request(raw, protocol, path, ruleset.detector, keyring, grant.access.actions if grant else {}, False,
@@ -173,7 +172,7 @@ class WebSocketInspection:
 
     def _from_server(self, flow: http.HTTPFlow, conn: Connection, message) -> None:
         conn.server_messages += 1
-        self._core.metrics.websocket_messages.labels(conn.state.endpoint.id, "server", ALLOW).inc()
+        self.rt.metrics.websocket_messages.labels(conn.state.endpoint.id, "server", ALLOW).inc()
         out = conn.server.message(message.content, message.is_text)
         if out is None:
             out = [message.content]
@@ -187,7 +186,7 @@ class WebSocketInspection:
             self._inject(flow, conn, data, message.is_text)
 
     def _note_client(self, conn: Connection, outcome: ClientOutcome, size: int) -> None:
-        metrics, endpoint = self._core.metrics, conn.state.endpoint.id
+        metrics, endpoint = self.rt.metrics, conn.state.endpoint.id
         index, conn.client_messages = conn.client_messages, conn.client_messages + 1
         conn.client_bytes += size
         conn.decisions[outcome.decision] += 1
@@ -247,7 +246,7 @@ class WebSocketInspection:
         conn: Connection | None = flow.metadata.pop(CONNECTION_KEY, None)
         if conn is None:
             return
-        metrics, endpoint, state = self._core.metrics, conn.state.endpoint.id, conn.state
+        metrics, endpoint, state = self.rt.metrics, conn.state.endpoint.id, conn.state
         metrics.active_websockets.dec()
         try:
             conn.server.finish()
@@ -258,10 +257,10 @@ class WebSocketInspection:
             ws = flow.websocket
             closed_by = "llm-dlp" if conn.closed_by_proxy else None if ws is None or ws.closed_by_client is None else \
                 "client" if ws.closed_by_client else "server"
-            self._core._audit(
+            self.rt.record(
                 "websocket",
                 request_id=flow.id,
-                client=flow.client_conn.peername[0] if flow.client_conn.peername else None,
+                client=client_address(flow),
                 user=state.grant.identity.user if state.grant else None,
                 groups=list(state.grant.identity.groups) if state.grant else [],
                 identity_source=state.grant.identity.source if state.grant else None,

@@ -8,10 +8,11 @@ from mitmproxy.test import taddons, tflow
 from llm_dlp.proxy.addon import LlmDlp
 from llm_dlp.proxy.websocket import CONNECTION_KEY, WebSocketInspection
 from llm_dlp.rules.files import bundled_rules_dir
+from support.hooks import hook
 
 
-def configured(tctx, core, tmp_path):
-    tctx.configure(core, llm_dlp_rules=str(bundled_rules_dir()), llm_dlp_audit_log=str(tmp_path / "a.jsonl"),
+def configured(tctx, addon, tmp_path):
+    tctx.configure(addon, llm_dlp_rules=str(bundled_rules_dir()), llm_dlp_audit_log=str(tmp_path / "a.jsonl"),
                    llm_dlp_metrics_listen="", confdir=str(tmp_path), llm_dlp_reload_seconds=0)
 
 
@@ -25,42 +26,37 @@ def upgrade(path="/v1/responses", extensions="permessage-deflate; client_max_win
 
 
 async def test_only_permessage_deflate_is_offered_upstream(tmp_path):
-    core = LlmDlp()
-    ws = WebSocketInspection(core)
-    with taddons.context(core, ws) as tctx:
-        configured(tctx, core, tmp_path)
+    addon = LlmDlp()
+    with taddons.context(addon) as tctx:
+        configured(tctx, addon, tmp_path)
         f = upgrade(extensions="x-webkit-deflate-frame, permessage-deflate; client_max_window_bits, x-unknown; a=1")
-        await core.requestheaders(f)
-        ws.requestheaders(f)
+        await hook(tctx, "requestheaders", f)
         assert f.response is None and f.request.headers["sec-websocket-extensions"] == "permessage-deflate; client_max_window_bits"
         f = upgrade(extensions="x-unknown")
-        await core.requestheaders(f)
-        ws.requestheaders(f)
+        await hook(tctx, "requestheaders", f)
         assert "sec-websocket-extensions" not in f.request.headers
 
 
 async def test_upgrade_to_a_path_without_a_known_websocket_api_refused(tmp_path):
-    core = LlmDlp()
-    ws = WebSocketInspection(core)
-    with taddons.context(core, ws) as tctx:
-        configured(tctx, core, tmp_path)
+    addon = LlmDlp()
+    with taddons.context(addon) as tctx:
+        configured(tctx, addon, tmp_path)
         f = upgrade("/v1/chat/completions")
-        await core.requestheaders(f)
-        ws.requestheaders(f)
+        await hook(tctx, "requestheaders", f)
         assert f.response.status_code == 403
         assert json.loads(f.response.content)["error"]["code"] == "llm_dlp_websocket_unknown_api"
-        assert core.metrics.refusals.labels("websocket_unknown_api")._value.get() == 1
+        assert addon.runtime.metrics.refusals.labels("websocket_unknown_api")._value.get() == 1
 
 
 async def test_message_on_a_connection_that_was_not_set_up_is_dropped(tmp_path):
-    core = LlmDlp()
-    ws = WebSocketInspection(core)
-    with taddons.context(core, ws) as tctx:
-        configured(tctx, core, tmp_path)
+    addon = LlmDlp()
+    ws = next(a for a in addon.addons if isinstance(a, WebSocketInspection))
+    with taddons.context(addon) as tctx:
+        configured(tctx, addon, tmp_path)
         f = tflow.twebsocketflow()
         f.request.host, f.request.port, f.request.scheme, f.request.path = "api.openai.com", 443, "https", "/v1/responses"
         answered, f.response = f.response, None
-        await core.requestheaders(f)  # classified as the core does it, with no websocket_start after
+        await hook(tctx, "requestheaders", f)  # classified, with no websocket_start after
         f.response = answered
         assert "llm_dlp" in f.metadata and CONNECTION_KEY not in f.metadata
         await ws.websocket_message(f)
