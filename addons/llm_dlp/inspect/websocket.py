@@ -126,14 +126,15 @@ def _either(doc: dict, camel: str, snake: str) -> tuple[str, Any]:
 def _gemini_live_view(event: dict) -> View | None:
     if isinstance(setup := event.get("setup"), dict):
         key, _ = _either(setup, "systemInstruction", "system_instruction")
-        places = [(("setup", k), (b,)) for k, b in ((key, "systemInstruction"), ("model", "model")) if k in setup]
-        return View({}, tuple(places))
+        setup_places: tuple[tuple[Pointer, Pointer], ...] = tuple(
+            (("setup", k), (b,)) for k, b in ((key, "systemInstruction"), ("model", "model")) if k in setup)
+        return View({}, setup_places)
     key, content = _either(event, "clientContent", "client_content")
     if isinstance(content, dict) and isinstance(content.get("turns"), list):
         return View({}, (((key, "turns"), ("contents",)),))
     key, realtime = _either(event, "realtimeInput", "realtime_input")
     if isinstance(realtime, dict):
-        media = [(key, name, "data") for name in ("audio", "video") if isinstance(realtime.get(name), dict) and "data" in realtime[name]]
+        media: list[Pointer] = [(key, name, "data") for name in ("audio", "video") if isinstance(realtime.get(name), dict) and "data" in realtime[name]]
         chunks_key, chunks = _either(realtime, "mediaChunks", "media_chunks")
         media += [(key, chunks_key, i, "data") for i, c in enumerate(chunks or []) if isinstance(c, dict) and "data" in c]
         if isinstance(realtime.get("text"), str):
@@ -143,8 +144,9 @@ def _gemini_live_view(event: dict) -> View | None:
     if isinstance(response, dict):
         calls_key, calls = _either(response, "functionResponses", "function_responses")
         calls = calls if isinstance(calls, list) else []
-        places = tuple(((key, calls_key, i), ("contents", 0, "parts", i, "functionResponse")) for i in range(len(calls)))
-        return View({"contents": [{"role": "user", "parts": [{} for _ in calls]}]}, places)
+        call_places: tuple[tuple[Pointer, Pointer], ...] = tuple(
+            ((key, calls_key, i), ("contents", 0, "parts", i, "functionResponse")) for i in range(len(calls)))
+        return View({"contents": [{"role": "user", "parts": [{} for _ in calls]}]}, call_places)
     return View({})
 
 
@@ -267,8 +269,8 @@ def _lay_out(event: dict, view: View) -> dict:
     body = copy.deepcopy(view.body)
     envelope = copy.deepcopy(event)
     for at_event, at_body in view.places:
-        set_at(body, at_body, get_at(event, at_event))
-        set_at(envelope, at_event, None)
+        _put(body, at_body, get_at(event, at_event))
+        _put(envelope, at_event, None)
     body[ENVELOPE] = envelope
     return body
 
@@ -276,10 +278,14 @@ def _lay_out(event: dict, view: View) -> dict:
 def _write_back(event: dict, view: View, body: dict) -> dict:
     out = body[ENVELOPE]
     for at_event, at_body in view.places:
-        set_at(out, at_event, get_at(body, at_body))
+        _put(out, at_event, get_at(body, at_body))
     for at in view.media:
-        set_at(out, at, get_at(event, at))
+        _put(out, at, get_at(event, at))
     return out
+
+
+def _put(doc: Any, pointer: Pointer, value: Any) -> None:
+    get_at(doc, pointer[:-1])[pointer[-1]] = value
 
 
 def _relocate(findings: list[Reported], view: View) -> list[Reported]:

@@ -207,7 +207,7 @@ class WebSocketInspection:
         if len(conn.recorded) >= MAX_RECORDED_MESSAGES:
             conn.omitted += 1
             return
-        entry = {"index": index, "type": outcome.kind, "decision": outcome.decision, "bytes": size}
+        entry: dict[str, object] = {"index": index, "type": outcome.kind, "decision": outcome.decision, "bytes": size}
         if outcome.reason:
             entry["reason"] = outcome.reason
         if ins:
