@@ -5,10 +5,14 @@ TLS WebSocket upstream on loopback."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import secrets as pysecrets
 import ssl
+import subprocess
+import sys
 from importlib import resources
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -100,7 +104,7 @@ def test_secret_redacted_in_response_create_and_restored_in_the_answer(proxy, ws
     assert ws_upstream.headers[-1]["openai-beta"] == "responses_websockets=2026-02-06"
     rec = ws_records(proxy, before + 1)[before]
     assert rec["api"] == "openai-responses" and rec["endpoint"] == "test-openai" and rec["decision"] == "redact"
-    upstream_sent = 3 + -(-len(forwarded["input"][0]["content"][0]["text"]) // PIECE)  # created, deltas, done, completed
+    upstream_sent = 6 + -(-len(forwarded["input"][0]["content"][0]["text"]) // PIECE)  # 3 events before the deltas, 3 after
     assert rec["client_messages"] == 1 and rec["server_messages"] == upstream_sent and rec["restored_placeholders"] >= 1
     [entry] = rec["messages"]
     assert entry["type"] == "response.create" and entry["model"] == "gpt-5-codex"
@@ -184,3 +188,32 @@ def test_websocket_refuse_answers_the_upgrade_with_403(proxy, ws_upstream):
     assert len(ws_upstream.headers) == connections  # never reached the upstream
     rec = wait_for(lambda: [r for r in proxy.records() if r["path"] == "/refused/v1/responses"], "the refusal's audit record")[-1]
     assert rec["decision"] == "refuse" and rec["reason"] == "websocket_refused" and rec["status"] == 403
+
+
+# ---- real Codex --------------------------------------------------------------------------------------
+CODEX = Path(sys.executable).parent.parent / "share" / "llm-dlp" / "codex" / "node_modules" / ".bin" / "codex"  # deploy/bootstrap.sh test
+
+
+def test_real_codex_over_websocket_redacted_upstream_restored_for_the_developer(proxy, ws_upstream, tmp_path):
+    """Codex's default transport: its own WebSocket client (tungstenite, permessage-deflate) through
+    the proxy with CODEX_CA_CERTIFICATE; the fake model repeats the prompt."""
+    before, sent_before, connections = len(proxy.records("websocket")), len(ws_upstream.received), len(ws_upstream.headers)
+    secret = token()
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env.update(OPENAI_API_KEY="sk-test-not-a-real-key", HTTPS_PROXY=proxy.url, CODEX_CA_CERTIFICATE=str(proxy.ca), CODEX_HOME=str(tmp_path),
+               NO_COLOR="1")
+    done = subprocess.run([str(CODEX), "exec", "-c", f'openai_base_url="{ws_upstream.url}/v1"', "--skip-git-repo-check", "-s", "read-only",
+                           f"Remember GH_TOKEN={secret} and repeat it"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"Remember GH_TOKEN={secret} and repeat it" in done.stdout  # the model saw a placeholder; Codex shows the value
+    headers = ws_upstream.headers[connections]
+    assert headers["openai-beta"].startswith("responses_websockets=") and headers["originator"] == "codex_exec"
+    assert ws_upstream.deflate[connections]  # Codex negotiates permessage-deflate, through the proxy too
+    creates = [json.loads(m) for _, m in ws_upstream.received[sent_before:]]
+    assert creates and all(c["type"] == "response.create" for c in creates)
+    assert all(secret not in json.dumps(c) for c in creates)
+    assert any("[REDACTED:github-token:" in json.dumps(c) for c in creates)
+    rec = ws_records(proxy, before + 1)[before]
+    assert rec["tool"] == "codex-cli" and rec["api"] == "openai-responses" and rec["decision"] == "redact"
+    assert {f["rule"] for m in rec["messages"] for f in m["findings"]} == {"github-token"} and rec["restored_placeholders"] >= 1
+    assert secret not in proxy.audit.read_text()

@@ -33,15 +33,31 @@ def _pieces(text: str) -> list[str]:
     return [text[i : i + PIECE] for i in range(0, len(text), PIECE)]
 
 
+def _last_user_text(event: dict) -> str:
+    users = [i for i in event.get("input") or [] if isinstance(i, dict) and i.get("type", "message") == "message" and i.get("role") == "user"]
+    return "".join(c.get("text", "") for c in users[-1].get("content", []) if isinstance(c, dict)) if users else ""
+
+
 def _responses(ws: ServerConnection, event: dict) -> None:
+    """The Responses stream events Codex needs for one assistant message; a request without user
+    text (Codex's prewarm) gets an empty response."""
     if event.get("type") != "response.create":
         return
-    text = "".join(c.get("text", "") for item in event.get("input", []) for c in item.get("content", []) if isinstance(c, dict))
-    ws.send(json.dumps({"type": "response.created", "response": {"id": "resp_2", "model": event.get("model")}}))
-    for piece in _pieces(text):
-        ws.send(json.dumps({"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": piece}))
-    ws.send(json.dumps({"type": "response.output_text.done", "item_id": "msg_1", "output_index": 0, "content_index": 0, "text": text}))
-    ws.send(json.dumps({"type": "response.completed", "response": {"id": "resp_2", "status": "completed"}}))
+    text, model = _last_user_text(event), event.get("model")
+    ws.send(json.dumps({"type": "response.created", "response": {"id": "resp_2", "model": model, "status": "in_progress"}}))
+    output = []
+    if text:
+        item = {"id": "msg_1", "type": "message", "role": "assistant", "status": "in_progress", "content": []}
+        where = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+        ws.send(json.dumps({"type": "response.output_item.added", "output_index": 0, "item": item}))
+        ws.send(json.dumps({"type": "response.content_part.added", **where, "part": {"type": "output_text", "text": ""}}))
+        for piece in _pieces(text):
+            ws.send(json.dumps({"type": "response.output_text.delta", **where, "delta": piece}))
+        ws.send(json.dumps({"type": "response.output_text.done", **where, "text": text}))
+        output = [{**item, "status": "completed", "content": [{"type": "output_text", "text": text, "annotations": []}]}]
+        ws.send(json.dumps({"type": "response.output_item.done", "output_index": 0, "item": output[0]}))
+    ws.send(json.dumps({"type": "response.completed", "response": {"id": "resp_2", "model": model, "status": "completed", "output": output,
+                                                                   "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}}}))
 
 
 def _gemini_live(ws: ServerConnection, event: dict) -> None:

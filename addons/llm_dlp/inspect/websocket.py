@@ -241,8 +241,9 @@ def inspect_client_message(api: WsApi, content: bytes, is_text: bool, path: str,
 
 
 def refusal(api: WsApi, event: dict | None, status: int, reason: str, message: str, code: str | None = None) -> ClientOutcome:
-    """The message is not forwarded; the client hears why in the API's own terms."""
-    text = f"Request blocked by llm-dlp: {message}. Nothing was sent to the AI service." if code is None else message
+    """The message is not forwarded; the client hears why in the API's own terms. With ``code``,
+    ``message`` is complete (a block's); otherwise the code is ``llm_dlp_<reason>``."""
+    text = f"Request blocked by llm-dlp: {message.rstrip('.')}. Nothing was sent to the AI service." if code is None else message
     reply = api.error_event(event or {}, status, code or f"llm_dlp_{reason}", text)
     if reply is None:
         return ClientOutcome(REFUSE, None, close_reason=close_reason(text), reason=reason, event=event)
