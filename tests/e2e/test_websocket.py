@@ -194,16 +194,20 @@ def test_websocket_refuse_answers_the_upgrade_with_403(proxy, ws_upstream):
 CODEX = Path(sys.executable).parent.parent / "share" / "llm-dlp" / "codex" / "node_modules" / ".bin" / "codex"  # deploy/bootstrap.sh test
 
 
+def codex(proxy, upstream, home: Path, prompt: str) -> subprocess.CompletedProcess:
+    """``codex exec`` with an API key, through the proxy and trusting its CA, on the fake upstream."""
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env.update(OPENAI_API_KEY="sk-test-not-a-real-key", HTTPS_PROXY=proxy.url, CODEX_CA_CERTIFICATE=str(proxy.ca), CODEX_HOME=str(home), NO_COLOR="1")
+    return subprocess.run([str(CODEX), "exec", "-c", f'openai_base_url="{upstream.url}/v1"', "--skip-git-repo-check", "-s", "read-only", prompt],
+                          env=env, cwd=home, capture_output=True, text=True, timeout=120)
+
+
 def test_real_codex_over_websocket_redacted_upstream_restored_for_the_developer(proxy, ws_upstream, tmp_path):
     """Codex's default transport: its own WebSocket client (tungstenite, permessage-deflate) through
     the proxy with CODEX_CA_CERTIFICATE; the fake model repeats the prompt."""
     before, sent_before, connections = len(proxy.records("websocket")), len(ws_upstream.received), len(ws_upstream.headers)
     secret = token()
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env.update(OPENAI_API_KEY="sk-test-not-a-real-key", HTTPS_PROXY=proxy.url, CODEX_CA_CERTIFICATE=str(proxy.ca), CODEX_HOME=str(tmp_path),
-               NO_COLOR="1")
-    done = subprocess.run([str(CODEX), "exec", "-c", f'openai_base_url="{ws_upstream.url}/v1"', "--skip-git-repo-check", "-s", "read-only",
-                           f"Remember GH_TOKEN={secret} and repeat it"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    done = codex(proxy, ws_upstream, tmp_path, f"Remember GH_TOKEN={secret} and repeat it")
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"Remember GH_TOKEN={secret} and repeat it" in done.stdout  # the model saw a placeholder; Codex shows the value
     headers = ws_upstream.headers[connections]
@@ -217,3 +221,18 @@ def test_real_codex_over_websocket_redacted_upstream_restored_for_the_developer(
     assert rec["tool"] == "codex-cli" and rec["api"] == "openai-responses" and rec["decision"] == "redact"
     assert {f["rule"] for m in rec["messages"] for f in m["findings"]} == {"github-token"} and rec["restored_placeholders"] >= 1
     assert secret not in proxy.audit.read_text()
+
+
+def test_real_codex_shows_the_block_and_nothing_reaches_the_model(proxy, ws_upstream, tmp_path):
+    """Codex takes the error event as a failed turn: it reconnects a few times and tries HTTPS,
+    every attempt is blocked and audited, and the developer reads the reason."""
+    before, sent_before = len(proxy.records("websocket")), len(ws_upstream.received)
+    marker = "BLOCKME-" + pysecrets.token_hex(8)
+    done = codex(proxy, ws_upstream, tmp_path, f"deploy with {marker} please")
+    assert done.returncode != 0
+    shown = [line for line in (done.stdout + done.stderr).splitlines() if "Request blocked by llm-dlp" in line]
+    assert shown and all("rule test-block-marker" in line and marker not in line for line in shown)
+    assert all(marker not in str(m) for _, m in ws_upstream.received[sent_before:])
+    blocked = [r for r in ws_records(proxy, before + 1)[before:] if r["tool"] == "codex-cli"]
+    assert blocked and all(r["decision"] == "block" for r in blocked)
+    assert [f["rule"] for f in blocked[0]["messages"][-1]["findings"]] == ["test-block-marker"]
