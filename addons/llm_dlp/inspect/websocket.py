@@ -26,8 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from llm_dlp.act.actions import BLOCK, REDACT
+from llm_dlp.detect.findings import FindingReport
 from llm_dlp.inspect.output import OutputInspector
-from llm_dlp.inspect.request import BLOCK, REDACT, Inspection, Reported
+from llm_dlp.inspect.request import Inspection
 from llm_dlp.inspect.stream import StreamRewriter
 from llm_dlp.protocols.api import Protocol
 from llm_dlp.protocols.base import Pointer, get_at, json_pointer, set_at
@@ -289,7 +291,7 @@ def _put(doc: Any, pointer: Pointer, value: Any) -> None:
     get_at(doc, pointer[:-1])[pointer[-1]] = value
 
 
-def _relocate(findings: list[Reported], view: View) -> list[Reported]:
+def _relocate(findings: list[FindingReport], view: View) -> list[FindingReport]:
     """Findings name the event's fields, not the view's."""
     prefixes = [(json_pointer(b), json_pointer(e)) for e, b in view.places] + [("/" + ENVELOPE, "")]
 
@@ -299,7 +301,7 @@ def _relocate(findings: list[Reported], view: View) -> list[Reported]:
                 return event + pointer[len(body) :]
         return pointer
 
-    return [replace(f, field=where(f.field)) for f in findings]
+    return [replace(f, field=where(f.field)) if f.field is not None else f for f in findings]
 
 
 def _dump(doc: Any) -> bytes:

@@ -22,9 +22,10 @@ from mitmproxy import ctx, http
 from mitmproxy.proxy.layer import Layer
 from mitmproxy.proxy.layers.websocket import WebsocketLayer
 
+from llm_dlp.act.actions import ALLOW, BLOCK, strongest
 from llm_dlp.act.restore import Restorer
 from llm_dlp.inspect.output import OutputInspector
-from llm_dlp.inspect.request import ALLOW, BLOCK, REDACT, WARN, Inspection, inspect_request
+from llm_dlp.inspect.request import Inspection, inspect_request
 from llm_dlp.inspect.websocket import (
     CLOSE_POLICY_VIOLATION,
     REFUSE,
@@ -41,7 +42,6 @@ log = logging.getLogger("llm_dlp")
 
 CONNECTION_KEY = "llm_dlp_websocket"
 MAX_RECORDED_MESSAGES = 500  # per connection: an audit record stays bounded on an hour-long connection
-_RANK = {ALLOW: 0, WARN: 1, REDACT: 2, REFUSE: 3, BLOCK: 4}
 _UNINSPECTABLE = {"binary_message", "unparseable_message", "internal_error"}  # counted as inspection errors, not policy refusals
 
 
@@ -99,14 +99,14 @@ class WebSocketInspection:
             if api is None:  # refused in requestheaders; never relay what cannot be read
                 flow.kill()
                 return
-            ruleset, metrics, endpoint = self.rt.ruleset, self.rt.metrics, state.endpoint.id
+            ruleset, metrics, endpoint = self.rt.rules, self.rt.metrics, state.endpoint.id
             restore: dict[str, str] = {}
 
             def counted(n: int) -> None:
                 conn.restored += n
                 metrics.restorations.labels(endpoint).inc(n)
 
-            output = OutputInspector(ruleset.detector, self.rt.keyring, Restorer(restore, on_restore=counted), ruleset.packages,
+            output = OutputInspector(ruleset.detector, self.rt.keys, Restorer(restore, on_restore=counted), ruleset.packages,
                                      served_model=api.http.served_model)
             server = ServerStream(api, output, on_anomaly=lambda kind: metrics.stream_anomalies.labels(endpoint, kind).inc())
             conn = Connection(api, state, output, server, restore)
@@ -150,7 +150,7 @@ class WebSocketInspection:
                 self.rt.metrics.stream_anomalies.labels(conn.state.endpoint.id, "rewriter_error").inc()
 
     async def _from_client(self, flow: http.HTTPFlow, conn: Connection, message) -> None:
-        ruleset, keyring, grant = self.rt.ruleset, self.rt.keyring, conn.state.grant
+        ruleset, keyring, grant = self.rt.rules, self.rt.keys, conn.state.grant
 
         def pipeline(raw: bytes, protocol: str, path: str) -> Inspection:
             return inspect_request(raw, protocol, path, ruleset.detector, keyring, grant.access.actions if grant else {}, False,
@@ -272,7 +272,7 @@ class WebSocketInspection:
                 path=flow.request.path.split("?", 1)[0],
                 model=conn.model,
                 served_model=conn.output.served_model,
-                decision=max(conn.decisions, key=_RANK.__getitem__, default=ALLOW),
+                decision=_strictest(conn.decisions),
                 decisions=dict(conn.decisions),
                 client_messages=conn.client_messages,
                 server_messages=conn.server_messages,
@@ -288,6 +288,13 @@ class WebSocketInspection:
             )
         except Exception as exc:
             log_failure("error recording a WebSocket connection", exc)
+
+
+def _strictest(decisions: Counter) -> str:
+    """A block over a refusal (of a message that could not be inspected) over the actions' own order."""
+    if BLOCK in decisions or REFUSE not in decisions:
+        return strongest(decisions)
+    return REFUSE
 
 
 def _websocket_layer(root: Layer, flow: http.HTTPFlow) -> WebsocketLayer | None:

@@ -7,13 +7,8 @@ from mitmproxy.test import taddons, tflow
 
 from llm_dlp.proxy.addon import LlmDlp
 from llm_dlp.proxy.websocket import CONNECTION_KEY, WebSocketInspection
-from llm_dlp.rules.files import bundled_rules_dir
+from support.addon import configured
 from support.hooks import hook
-
-
-def configured(tctx, addon, tmp_path):
-    tctx.configure(addon, llm_dlp_rules=str(bundled_rules_dir()), llm_dlp_audit_log=str(tmp_path / "a.jsonl"),
-                   llm_dlp_metrics_listen="", confdir=str(tmp_path), llm_dlp_reload_seconds=0)
 
 
 def upgrade(path="/v1/responses", extensions="permessage-deflate; client_max_window_bits"):
