@@ -177,6 +177,33 @@ def test_gemini_live_redacted_restored_and_block_closes_with_1008(proxy, ws_upst
     assert rec["model"] == "models/gemini-live-2.5-flash" and rec["restored_placeholders"] >= 1
 
 
+def test_realtime_item_redacted_answer_restored_block_answered(proxy, ws_upstream):
+    before, sent_before = len(proxy.records("websocket")), len(ws_upstream.received)
+    secret = token()
+    item = {"type": "conversation.item.create", "event_id": "evt_1", "item": {
+        "id": "item_1", "type": "message", "role": "user", "content": [{"type": "input_text", "text": f"token {secret} here"}]}}
+    with open_ws(proxy, ws_upstream, "/v1/realtime?model=gpt-realtime") as ws:
+        ws.send(json.dumps(item))
+        assert json.loads(ws.recv(timeout=20))["type"] == "conversation.item.added"
+        ws.send(json.dumps({"type": "response.create", "event_id": "evt_2"}))
+        events = []
+        while not events or events[-1]["type"] != "response.done":
+            events.append(json.loads(ws.recv(timeout=20)))
+        ws.send(json.dumps({"type": "session.update", "event_id": "evt_3", "session": {"instructions": "BLOCKME-" + pysecrets.token_hex(8)}}))
+        error = json.loads(ws.recv(timeout=20))
+    assert "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta") == f"token {secret} here"
+    assert next(e for e in events if e["type"] == "response.output_audio.delta")["delta"] == "AAAAAAAA"  # audio passes untouched
+    assert events[-1]["response"]["output"][0]["content"][0]["text"] == f"token {secret} here"
+    assert error["type"] == "error" and error["error"]["event_id"] == "evt_3" and error["error"]["code"] == "llm_dlp_blocked"
+    forwarded = [json.loads(m) for _, m in ws_upstream.received[sent_before:]]
+    assert [f["type"] for f in forwarded] == ["conversation.item.create", "response.create"] and secret not in json.dumps(forwarded)
+    assert forwarded[0]["item"]["id"] == "item_1" and forwarded[0]["event_id"] == "evt_1"
+    rec = ws_records(proxy, before + 1)[before]
+    assert rec["api"] == "openai-realtime" and rec["model"] == "gpt-realtime" and rec["decision"] == "block"
+    assert [(m["type"], m["decision"]) for m in rec["messages"]] == [("conversation.item.create", "redact"), ("session.update", "block")]
+    assert rec["messages"][0]["findings"][0]["field"] == "/item/content/0/text"
+
+
 def test_websocket_refuse_answers_the_upgrade_with_403(proxy, ws_upstream):
     connections = len(ws_upstream.headers)
     with pytest.raises(InvalidStatus) as refused:

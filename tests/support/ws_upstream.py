@@ -4,6 +4,7 @@ placeholder is split over several server messages."""
 
 from __future__ import annotations
 
+import functools
 import json
 import ssl
 import threading
@@ -60,6 +61,22 @@ def _responses(ws: ServerConnection, event: dict) -> None:
                                                                    "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}}}))
 
 
+def _realtime(ws: ServerConnection, event: dict, items: list) -> None:
+    """Realtime: the connection's ``items`` are remembered; response.create answers with the last user item's text."""
+    if event.get("type") == "conversation.item.create":
+        items.append(event["item"])
+        ws.send(json.dumps({"type": "conversation.item.added", "item": {"id": event["item"].get("id", "item_1")}}))
+    elif event.get("type") == "response.create":
+        text = _last_user_text({"input": items})
+        where = {"response_id": "resp_1", "item_id": "item_2", "output_index": 0, "content_index": 0}
+        for piece in _pieces(text):
+            ws.send(json.dumps({"type": "response.output_text.delta", "event_id": "event_1", **where, "delta": piece}))
+        ws.send(json.dumps({"type": "response.output_audio.delta", **where, "delta": "AAAAAAAA"}))
+        ws.send(json.dumps({"type": "response.output_text.done", **where, "text": text}))
+        ws.send(json.dumps({"type": "response.done", "response": {"id": "resp_1", "status": "completed", "output": [
+            {"id": "item_2", "type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}]}}))
+
+
 def _gemini_live(ws: ServerConnection, event: dict) -> None:
     """The Live API answers in binary frames holding JSON."""
     if "setup" in event:
@@ -83,6 +100,8 @@ def serve_ws_upstream(pki: PKI):
         up.headers.append({k.lower(): v for k, v in ws.request.headers.raw_items()})
         up.deflate.append(any(isinstance(e, PerMessageDeflate) for e in ws.protocol.extensions))
         answer = _gemini_live if "BidiGenerateContent" in path else _responses
+        if path.split("?")[0].endswith("/realtime"):
+            answer = functools.partial(_realtime, items=[])
         for message in ws:
             up.received.append((path, message))
             try:
