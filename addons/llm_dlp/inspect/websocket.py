@@ -32,7 +32,7 @@ from llm_dlp.inspect.output import OutputInspector
 from llm_dlp.inspect.request import Inspection
 from llm_dlp.inspect.stream import StreamRewriter
 from llm_dlp.protocols.api import Protocol
-from llm_dlp.protocols.base import Pointer, get_at, json_pointer, set_at
+from llm_dlp.protocols.base import Pointer, get_at, json_pointer
 from llm_dlp.protocols.framing import Framing
 from llm_dlp.protocols.registry import REGISTRY
 
@@ -260,22 +260,28 @@ def close_reason(message: str) -> str:
 
 
 def _without_media(event: dict, view: View) -> dict:
-    if not view.media:
-        return event
-    out = copy.deepcopy(event)
     for at in view.media:
-        set_at(out, at, "")  # empty strings are not segments
-    return out
+        event = _with(event, at, "")  # empty strings are not segments
+    return event
 
 
 def _lay_out(event: dict, view: View) -> dict:
-    body = copy.deepcopy(view.body)
-    envelope = copy.deepcopy(event)
+    body = copy.deepcopy(view.body)  # a small skeleton
+    envelope = event
     for at_event, at_body in view.places:
         _put(body, at_body, get_at(event, at_event))
-        _put(envelope, at_event, None)
+        envelope = _with(envelope, at_event, None)
     body[ENVELOPE] = envelope
     return body
+
+
+def _with(doc: Any, pointer: Pointer, value: Any) -> Any:
+    """A copy of ``doc`` with ``value`` at ``pointer``: only the containers on the way are copied."""
+    if not pointer:
+        return value
+    out = copy.copy(doc)
+    out[pointer[0]] = _with(doc[pointer[0]], pointer[1:], value)
+    return out
 
 
 def _write_back(event: dict, view: View, body: dict) -> dict:
