@@ -80,10 +80,10 @@ class WebSocketInspection:
         try:
             if state.endpoint.websocket == "refuse":
                 self.rt.refuse(flow, 403, "websocket_refused", f"WebSocket connections to {state.endpoint.id} are not allowed here. "
-                                   "Use HTTPS requests instead (Codex switches to them by itself after a few retries).")
+                               "Use HTTPS requests instead (Codex switches to them by itself after a few retries).")
             elif api_for(flow.request.path) is None:
                 self.rt.refuse(flow, 403, "websocket_unknown_api",
-                                   f"no WebSocket API that llm-dlp can inspect is known at this path of {state.endpoint.id}.")
+                               f"no WebSocket API that llm-dlp can inspect is known at this path of {state.endpoint.id}.")
             else:
                 _offer_deflate_only(flow.request.headers)
         except Exception as exc:
@@ -96,8 +96,7 @@ class WebSocketInspection:
             return
         try:
             api = api_for(flow.request.path)
-            if api is None:  # refused in requestheaders; never relay what cannot be read
-                flow.kill()
+            if api is None:  # refused in requestheaders already; without a connection nothing is relayed
                 return
             ruleset, metrics, endpoint = self.rt.rules, self.rt.metrics, state.endpoint.id
             restore: dict[str, str] = {}
@@ -112,9 +111,8 @@ class WebSocketInspection:
             conn = Connection(api, state, output, server, restore)
             flow.metadata[CONNECTION_KEY] = conn
             metrics.active_websockets.inc()
-        except Exception as exc:
+        except Exception as exc:  # without a connection nothing is relayed
             log_failure("error in websocket_start", exc)
-            flow.kill()
 
     # ---- messages --------------------------------------------------------------------------
     async def websocket_message(self, flow: http.HTTPFlow) -> None:
@@ -122,8 +120,9 @@ class WebSocketInspection:
             return
         message = flow.websocket.messages[-1]
         conn: Connection | None = flow.metadata.get(CONNECTION_KEY)
-        if conn is None:  # the connection could not be set up: nothing is relayed
+        if conn is None:  # the connection could not be set up: nothing is relayed, and the client is told
             message.drop()
+            self._close(flow, "llm-dlp could not inspect this connection")
             return
         if conn.closed_by_proxy:  # closing with 1008: not one more message either way
             message.drop()
@@ -219,17 +218,17 @@ class WebSocketInspection:
         if outcome.reply is not None:
             self._inject(flow, conn, outcome.reply, True)
         else:
-            self._close(flow, conn, outcome.close_reason or "blocked by llm-dlp")
+            conn.closed_by_proxy = True
+            self._close(flow, outcome.close_reason or "blocked by llm-dlp")
 
     def _inject(self, flow: http.HTTPFlow, conn: Connection, data: bytes, is_text: bool) -> None:
         conn.pending += 1
         ctx.master.commands.call("inject.websocket", flow, True, data, is_text)
 
-    def _close(self, flow: http.HTTPFlow, conn: Connection, reason: str) -> None:
+    def _close(self, flow: http.HTTPFlow, reason: str) -> None:
         """mitmproxy has no call to close a WebSocket with a code. Called while the client's message
         is in the hook, this appends a close frame to what mitmproxy is reading from the client:
-        it then closes both sides with 1008 and the reason. Either way nothing more is relayed."""
-        conn.closed_by_proxy = True
+        it then closes both sides with 1008 and the reason. Callers drop every later message anyway."""
         server = ctx.master.addons.get("proxyserver")
         handler = server.connections.get(flow.client_conn.id) if server else None
         layer = _websocket_layer(handler.layer, flow) if handler else None
