@@ -1,0 +1,88 @@
+"""Which catalogued endpoint a request is really bound for: the destination decides, not a header.
+
+mitmproxy sends a request to the connection's destination (the CONNECT target, the
+transparent-mode address with its TLS SNI, or an absolute-form URL's host); the Host header or
+HTTP/2 ``:authority`` only tells the server which site the client wants. So a request is
+classified by the destination, and one whose Host names another site than the destination it is
+bound for is refused with 421 Misdirected Request (RFC 9110 15.5.20: the client may retry on a
+connection to the right host) — inspecting it under the Host's name, or not at all, would let the
+header pick the rules. Plain HTTP to a catalogued host is inspected only when the catalog says the
+endpoint serves plain HTTP, and refused otherwise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llm_dlp.policy.catalog import Catalog, Endpoint, is_ip, normalise_host, split_authority
+from llm_dlp.policy.pilot import Refusal
+
+@dataclass(frozen=True)
+class Request:
+    """What the proxy knows about where one request goes."""
+
+    host: str  # where the proxy connects: the CONNECT target, the transparent address, the absolute URL's host
+    port: int
+    scheme: str  # "http" or "https"
+    path: str
+    host_header: str | None = None  # Host, or HTTP/2 :authority
+    sni: str | None = None  # the TLS server name the client sent
+
+
+@dataclass(frozen=True)
+class Route:
+    """``endpoint`` None and no refusal: not AI traffic (forwarded as it is)."""
+
+    endpoint: Endpoint | None = None
+    refusal: Refusal | None = None
+    host: str | None = None  # the catalogued name the request was classified under
+
+
+def route(catalog: Catalog, req: Request) -> Route:
+    names = _destination_names(req)
+    catalogued = [n for n in names if catalog.catalogues(n)]
+    if not catalogued:
+        return Route()
+    name = catalogued[0]
+    if refusal := _misdirected(req, names, name):
+        return Route(refusal=refusal, host=name)
+    endpoint = catalog.match(name, req.port, req.path)
+    if req.scheme == "http" and not (endpoint and endpoint.plain_http):
+        return Route(refusal=_plain_http_refusal(name), host=name)
+    if endpoint is None and catalog.match(name, req.port) is None:
+        return Route(refusal=_unlisted_port_refusal(name, req.port), host=name)
+    return Route(endpoint=endpoint, host=name)
+
+
+def _destination_names(req: Request) -> list[str]:
+    """The names the connection was opened to. An address alone names nothing, so with it the
+    TLS SNI counts, and on a plain transparent connection (no SNI) the Host header is the only
+    name there is."""
+    names = [normalise_host(req.host)]
+    if req.sni:
+        names.append(normalise_host(req.sni))
+    elif is_ip(req.host) and req.host_header and (authority := split_authority(req.host_header, req.port)):
+        names.append(authority[0])
+    return names
+
+
+def _misdirected(req: Request, names: list[str], name: str) -> Refusal | None:
+    if req.host_header is None:
+        return None  # HTTP/1.0 without Host: the destination is all there is
+    # the name decides which rules apply; a port the Host leaves out or gets wrong changes nothing
+    authority = split_authority(req.host_header, req.port)
+    if authority is not None and authority[0] in names:
+        return None
+    return Refusal(421, "misdirected_request",
+                   f"this connection goes to {name}, but the request's Host header names another site. "
+                   "Send each request on a connection to the host it names.")
+
+
+def _plain_http_refusal(name: str) -> Refusal:
+    return Refusal(403, "plain_http_refused",
+                   f"{name} is an AI service that this proxy inspects over HTTPS only; plain HTTP to it is not forwarded. "
+                   f"Use https://{name}/ (or ask for the endpoint to be catalogued with plain_http: true).")
+
+
+def _unlisted_port_refusal(name: str, port: int) -> Refusal:
+    return Refusal(403, "port_not_catalogued",
+                   f"{name} is an AI service, but port {port} is not one of its catalogued ports; nothing was forwarded.")
