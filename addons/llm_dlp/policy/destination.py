@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llm_dlp.policy.catalog import Catalog, Endpoint, is_ip, normalise_host, split_authority
+from llm_dlp.policy.catalog import APPROVED, UNINSPECTABLE, Catalog, Endpoint, is_ip, normalise_host, split_authority
 from llm_dlp.policy.pilot import Refusal
+
 
 @dataclass(frozen=True)
 class Request:
@@ -50,7 +51,26 @@ def route(catalog: Catalog, req: Request) -> Route:
         return Route(refusal=_plain_http_refusal(name), host=name)
     if endpoint is None and catalog.match(name, req.port) is None:
         return Route(refusal=_unlisted_port_refusal(name, req.port), host=name)
-    return Route(endpoint=endpoint, host=name)
+    return Route(endpoint=endpoint, refusal=class_refusal(endpoint) if endpoint else None, host=name)
+
+
+def class_refusal(endpoint: Endpoint) -> Refusal | None:
+    """Every request to an endpoint that is not approved is refused, with the reason why."""
+    if endpoint.klass == APPROVED:
+        return None
+    if endpoint.klass == UNINSPECTABLE:
+        return Refusal(403, "endpoint_uninspectable",
+                       f"{endpoint.id} speaks a protocol that llm-dlp cannot inspect ({endpoint.description.rstrip('.')}), "
+                       "so nothing is sent to it through this proxy. Use an approved AI service instead.")
+    return Refusal(403, "endpoint_unapproved", f"{endpoint.id} is not an approved AI service for this organisation. Use an approved endpoint instead.")
+
+
+def connect_refusal(catalog: Catalog, host: str, port: int) -> Refusal | None:
+    """A CONNECT to an uninspectable service is refused before the tunnel opens: its clients
+    often pin certificates or speak HTTP/2 only, so an answer inside the tunnel might never be
+    read, while a refused CONNECT is shown to the developer."""
+    endpoint = catalog.match(normalise_host(host), port)
+    return class_refusal(endpoint) if endpoint and endpoint.klass == UNINSPECTABLE else None
 
 
 def _destination_names(req: Request) -> list[str]:
