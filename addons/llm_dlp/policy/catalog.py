@@ -143,7 +143,11 @@ class Catalog:
 
     def catalogues(self, host: str) -> bool:
         """Whether ``host`` is a catalogued AI host, on any port."""
-        return any(e.on_host(host) for e in self.endpoints)
+        return self.first_on(host) is not None
+
+    def first_on(self, host: str) -> Endpoint | None:
+        """The first entry for ``host``, on any port."""
+        return next((e for e in self.endpoints if e.on_host(host)), None)
 
     def allow_hosts(self) -> list[str]:
         """Anchored ``host:port`` regexes for mitmproxy's allow_hosts: what is decrypted (TLS) or

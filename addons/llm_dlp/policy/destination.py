@@ -31,7 +31,8 @@ class Request:
 
 @dataclass(frozen=True)
 class Route:
-    """``endpoint`` None and no refusal: not AI traffic (forwarded as it is)."""
+    """No endpoint and no refusal: not AI traffic (forwarded as it is). With a refusal, the
+    endpoint is the one the request was bound for."""
 
     endpoint: Endpoint | None = None
     refusal: Refusal | None = None
@@ -44,14 +45,15 @@ def route(catalog: Catalog, req: Request) -> Route:
     if not catalogued:
         return Route()
     name = catalogued[0]
-    if refusal := _misdirected(req, names, name):
-        return Route(refusal=refusal, host=name)
     endpoint = catalog.match(name, req.port, req.path)
+    bound_for = endpoint or catalog.match(name, req.port) or catalog.first_on(name)  # for the audit and the error's format
+    if refusal := _misdirected(req, names, name):
+        return Route(bound_for, refusal, name)
     if req.scheme == "http" and not (endpoint and endpoint.plain_http):
-        return Route(refusal=_plain_http_refusal(name), host=name)
+        return Route(bound_for, _plain_http_refusal(name), name)
     if endpoint is None and catalog.match(name, req.port) is None:
-        return Route(refusal=_unlisted_port_refusal(name, req.port), host=name)
-    return Route(endpoint=endpoint, refusal=class_refusal(endpoint) if endpoint else None, host=name)
+        return Route(bound_for, _unlisted_port_refusal(name, req.port), name)
+    return Route(endpoint, class_refusal(endpoint) if endpoint else None, name)
 
 
 def class_refusal(endpoint: Endpoint) -> Refusal | None:
@@ -69,18 +71,18 @@ def connect_refusal(catalog: Catalog, host: str, port: int) -> Refusal | None:
     """A CONNECT to an uninspectable service is refused before the tunnel opens: its clients
     often pin certificates or speak HTTP/2 only, so an answer inside the tunnel might never be
     read, while a refused CONNECT is shown to the developer."""
-    endpoint = catalog.match(normalise_host(host), port)
+    endpoint = catalog.match(host, port)
     return class_refusal(endpoint) if endpoint and endpoint.klass == UNINSPECTABLE else None
 
 
 def _destination_names(req: Request) -> list[str]:
-    """The names the connection was opened to. An address alone names nothing, so with it the
-    TLS SNI counts, and on a plain transparent connection (no SNI) the Host header is the only
-    name there is."""
+    """The names the connection was opened to: the destination, and the TLS SNI. Plain HTTP to
+    an address (transparent mode) has no other name than its Host header, so that counts too:
+    it can only add a catalogued name, never take one away, so it never skips inspection."""
     names = [normalise_host(req.host)]
     if req.sni:
         names.append(normalise_host(req.sni))
-    elif is_ip(req.host) and req.host_header and (authority := split_authority(req.host_header, req.port)):
+    if req.scheme == "http" and is_ip(req.host) and req.host_header and (authority := split_authority(req.host_header, req.port)):
         names.append(authority[0])
     return names
 

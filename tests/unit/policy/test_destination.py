@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_dlp.policy.catalog import Catalog
+from llm_dlp.policy.catalog import Catalog, Endpoint
 from llm_dlp.policy.destination import Request, connect_refusal, route
 from llm_dlp.rules.files import bundled_rules_dir
 from llm_dlp.rules.ruleset import load_ruleset
@@ -33,7 +33,7 @@ def test_host_naming_the_destination_is_routed_by_the_destination(catalog, host_
 @pytest.mark.parametrize("host_header", ["evil.example", "203.0.113.7", "[2001:db8::1]:443", "api.anthropic.com", "", "bad host:x"])
 def test_host_naming_another_site_in_a_catalogued_tunnel_is_misdirected(catalog, host_header):
     r = route(catalog, tls("api.openai.com", host_header))
-    assert r.endpoint is None and (r.refusal.status, r.refusal.reason) == (421, "misdirected_request")
+    assert r.endpoint.id == "openai" and (r.refusal.status, r.refusal.reason) == (421, "misdirected_request")
     assert "api.openai.com" in r.refusal.message  # the header itself is not echoed back
     assert not host_header or host_header not in r.refusal.message.replace("api.openai.com", "")
 
@@ -62,11 +62,17 @@ def test_uncatalogued_destination_is_not_ai_traffic_whatever_the_host_says(catal
 def test_plain_http_to_a_catalogued_https_endpoint_is_refused(catalog):
     r = route(catalog, plain("api.openai.com", "api.openai.com"))
     assert (r.refusal.status, r.refusal.reason) == (403, "plain_http_refused") and "https://api.openai.com/" in r.refusal.message
+    assert r.endpoint.id == "openai"  # the refusal is audited under it, in its error format
 
 
 def test_plain_http_to_a_plain_http_endpoint_is_inspected(catalog):
     assert route(catalog, plain("llm.internal.example", "llm.internal.example:8000", port=8000)).endpoint.id == "self-hosted-example"
     assert route(catalog, plain("ollama.internal.example", "ollama.internal.example:11434", "/api/chat", 11434)).endpoint.protocol == "ollama"
+
+
+def test_tls_to_an_address_is_not_named_by_its_host_header(catalog):
+    catalog = Catalog((*catalog.endpoints, Endpoint("by-address", ("10.9.9.9",), (443,), "openai")))
+    assert route(catalog, tls("10.9.9.9", "api.openai.com")).refusal.status == 421
 
 
 def test_transparent_plain_http_is_named_by_its_host_header(catalog):
