@@ -150,11 +150,11 @@ class H2Client:
         self.conn.initiate_connection()
         self.sock.sendall(self.conn.data_to_send())
 
-    def post(self, authority: str, path: str, doc: dict) -> tuple[int, bytes]:
-        body = json.dumps(doc).encode()
+    def post(self, authority: str, path: str, doc: dict | bytes, content_type: str = "application/json") -> tuple[int, bytes]:
+        body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
         sid = self.conn.get_next_available_stream_id()
         self.conn.send_headers(sid, [(":method", "POST"), (":scheme", "https"), (":authority", authority), (":path", path),
-                                     ("content-type", "application/json"), ("content-length", str(len(body)))])
+                                     ("content-type", content_type), ("content-length", str(len(body)))])
         self.conn.send_data(sid, body, end_stream=True)
         self.sock.sendall(self.conn.data_to_send())
         status, data = None, b""
@@ -182,6 +182,18 @@ def test_http2_authority_naming_another_site_is_misdirected(proxy, upstream):
     assert refused[0] == 421 and "another site" in json.loads(refused[1])["error"]["message"]
     assert len(upstream.received) == seen + 1 and token not in upstream.last().body.decode()
     assert {r["reason"] for r in records_after(proxy, mark, 2)} == {None, "misdirected_request"}
+
+
+def test_grpc_to_an_ai_endpoint_is_refused_with_an_explanation(proxy, upstream):
+    mark, seen = len(proxy.records()), len(upstream.received)
+    token = github_token().encode()
+    message = b"\x0a" + bytes([len(token)]) + token  # a protobuf string field, in a gRPC length-prefixed frame
+    with tunnel(proxy, f"127.0.0.1:{upstream.port}", None, alpn=["h2"]) as s:
+        status, body = H2Client(s).post(f"127.0.0.1:{upstream.port}", "/google.cloud.aiplatform.v1.PredictionService/StreamGenerateContent",
+                                        b"\x00" + len(message).to_bytes(4, "big") + message, "application/grpc")
+    assert status == 415 and "api_transport='rest'" in json.loads(body)["error"]["message"]
+    assert len(upstream.received) == seen
+    assert records_after(proxy, mark, 1)[0]["reason"] == "uninspectable_protocol"
 
 
 def test_trailing_dot_connect_is_the_catalogued_host(proxy, upstream):

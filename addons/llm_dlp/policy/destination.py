@@ -75,6 +75,24 @@ def connect_refusal(catalog: Catalog, host: str, port: int) -> Refusal | None:
     return class_refusal(endpoint) if endpoint and endpoint.klass == UNINSPECTABLE else None
 
 
+# binary or enveloped RPC framings llm-dlp cannot parse as the provider does (gRPC and gRPC-web,
+# Connect streaming with its 5-byte envelopes, protobuf); their streams may also be bidirectional,
+# which an inspector that needs the whole body cannot carry
+UNINSPECTABLE_PREFIXES = ("application/grpc", "application/connect+")
+UNINSPECTABLE_TYPES = ("application/proto", "application/protobuf", "application/x-protobuf", "application/vnd.google.protobuf")
+
+
+def content_type_refusal(content_type: str) -> Refusal | None:
+    """A request body in a binary RPC framing is refused with what to use instead, rather than
+    inspected as raw bytes (redaction would corrupt the framing) or held until a stream ends."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media not in UNINSPECTABLE_TYPES and not media.startswith(UNINSPECTABLE_PREFIXES):
+        return None
+    return Refusal(415, "uninspectable_protocol",
+                   f"request bodies of type {media} (gRPC, Connect or protobuf) cannot be inspected, so they are not forwarded. "
+                   "Use the service's REST/JSON API instead (for Google's Vertex AI SDK: api_transport='rest').")
+
+
 def _destination_names(req: Request) -> list[str]:
     """The names the connection was opened to: the destination, and the TLS SNI. Plain HTTP to
     an address (transparent mode) has no other name than its Host header, so that counts too:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from mitmproxy import ctx, http
 
-from llm_dlp.policy.destination import Request, connect_refusal, route
+from llm_dlp.policy.destination import Request, connect_refusal, content_type_refusal, route
 from llm_dlp.protocols.registry import REGISTRY
 from llm_dlp.proxy.state import METADATA_KEY, FlowState, Runtime, client_address, log_failure
 
@@ -53,8 +53,8 @@ class Classify:
         req.stream = False  # the body must be whole before it can be inspected
         # the response stream must be readable for restoration (streamed bytes are not decoded)
         req.headers["accept-encoding"] = "identity"
-        if decided.refusal:
-            self.rt.refuse(flow, decided.refusal.status, decided.refusal.reason, decided.refusal.message)
+        if refusal := decided.refusal or content_type_refusal(req.headers.get("content-type", "")):
+            self.rt.refuse(flow, refusal.status, refusal.reason, refusal.message)
             return
         limit = ctx.options.llm_dlp_max_body_bytes
         length = req.headers.get("content-length", "")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from llm_dlp.policy.catalog import Catalog, Endpoint
-from llm_dlp.policy.destination import Request, connect_refusal, route
+from llm_dlp.policy.destination import Request, connect_refusal, content_type_refusal, route
 from llm_dlp.rules.files import bundled_rules_dir
 from llm_dlp.rules.ruleset import load_ruleset
 
@@ -113,3 +113,17 @@ def test_connect_to_an_uninspectable_service_is_refused_before_the_tunnel(catalo
     assert connect_refusal(catalog, "api2.cursor.sh", 443).reason == "endpoint_uninspectable"
     assert connect_refusal(catalog, "SERVER.codeium.com.", 443).reason == "endpoint_uninspectable"
     assert connect_refusal(catalog, "api.openai.com", 443) is None and connect_refusal(catalog, "example.org", 443) is None
+
+
+@pytest.mark.parametrize("ctype", ["application/grpc", "application/grpc+proto", "Application/GRPC-web", "application/grpc-web-text",
+                                   "application/connect+proto", "application/connect+json", "application/proto",
+                                   "application/x-protobuf; messageType=x"])
+def test_binary_rpc_bodies_are_refused(ctype):
+    refusal = content_type_refusal(ctype)
+    assert (refusal.status, refusal.reason) == (415, "uninspectable_protocol") and "REST" in refusal.message
+
+
+@pytest.mark.parametrize("ctype", ["application/json", "application/json; charset=utf-8", "text/plain", "", "application/x-amz-json-1.0",
+                                   "multipart/form-data; boundary=x", "application/octet-stream"])
+def test_json_and_text_bodies_are_not_refused_for_their_type(ctype):
+    assert content_type_refusal(ctype) is None
