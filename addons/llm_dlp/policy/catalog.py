@@ -109,7 +109,10 @@ class Endpoint:
         return re.compile("|".join(f"(?:{_path_regex(p)})" for p in self.path_prefixes))
 
     def on_host(self, host: str) -> bool:
-        return self._host_matcher.fullmatch(normalise_host(host)) is not None
+        return self.on_normalised(normalise_host(host))
+
+    def on_normalised(self, host: str) -> bool:
+        return self._host_matcher.fullmatch(host) is not None
 
     def matches(self, host: str, port: int) -> bool:
         return port in self.ports and self.on_host(host)
@@ -129,7 +132,7 @@ class Catalog:
         fit; else the host's default entry (one without path prefixes, or the first) — so every
         request on a catalogued host is inspected — unless the host is a shared one (also
         serving traffic that is not AI, like api.github.com): then None."""
-        on_host = [e for e in self.endpoints if e.matches(host, port)]
+        on_host = [e for e in self._on(host) if port in e.ports]
         if not on_host:
             return None
         if path is not None:
@@ -147,7 +150,22 @@ class Catalog:
 
     def first_on(self, host: str) -> Endpoint | None:
         """The first entry for ``host``, on any port."""
-        return next((e for e in self.endpoints if e.on_host(host)), None)
+        return next(iter(self._on(host)), None)
+
+    @cached_property
+    def _by_host(self) -> dict[str, tuple[Endpoint, ...]]:
+        return {}
+
+    def _on(self, host: str) -> tuple[Endpoint, ...]:
+        """The entries for ``host`` on any port, remembered per host name (a catalog is immutable;
+        the memory is bounded, since the names come from clients)."""
+        host = normalise_host(host)
+        found = self._by_host.get(host)
+        if found is None:
+            if len(self._by_host) >= 4096:
+                self._by_host.clear()
+            found = self._by_host[host] = tuple(e for e in self.endpoints if e.on_normalised(host))
+        return found
 
     def allow_hosts(self) -> list[str]:
         """Anchored ``host:port`` regexes for mitmproxy's allow_hosts: what is decrypted (TLS) or
