@@ -57,8 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="verify audit logs")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="check the tamper-evident chain of audit files",
-                                  description="Check audit files (oldest first, rotated files before the live one). Reports the first edited, deleted, reordered or truncated record of each file; exit 1 if there is one.")
+                                  description="Check audit files (oldest first, rotated files before the live one). Reports the first edited, deleted, reordered or truncated record of each file, "
+                                              "records the proxy could not write, and a trail written under another key; exit 1 if there is one.")
     verify.add_argument("files", nargs="+", metavar="FILE")
+    verify.add_argument("--checkpoints", metavar="FILE", help="signed checkpoints of the chain head (llm_dlp_audit_checkpoint_file): also report records cut off after the last witnessed head")
+    verify.add_argument("--head", metavar="SEQ:HEAD", help="a head witnessed elsewhere, e.g. Prometheus' llm_dlp_audit_checkpoint_seq and llm_dlp_audit_checkpoint_head: "
+                                                           "the last file must hold record SEQ with that head")
     lineage = sub.add_parser("lineage", help="attribute code in a working tree to AI generations")
     lineage_sub = lineage.add_subparsers(dest="lineage_command", required=True)
     lscan = lineage_sub.add_parser("scan", help="find code that AI models generated",
@@ -146,11 +150,19 @@ def cmd_keyhash(args) -> int:
 
 def cmd_audit(args) -> int:
     from llm_dlp.record.audit import verify
+    from llm_dlp.record.checkpoints import verify_checkpoints, verify_head
 
     if (keyring := _keyring(args, "audit verify")) is None:
         return EXIT_ERROR
     try:
         count, problems = verify(args.files, keyring.chain_key)
+        if args.checkpoints:
+            problems += verify_checkpoints(args.files, args.checkpoints, keyring.chain_key)
+        if args.head:
+            problems += verify_head(args.files[-1], args.head)
+    except ValueError as exc:
+        print(f"llm-dlp audit verify: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     except OSError as exc:
         print(f"llm-dlp audit verify: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return EXIT_ERROR

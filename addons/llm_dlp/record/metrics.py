@@ -6,6 +6,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from llm_dlp import __version__
+from llm_dlp.record.checkpoints import head_number
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -31,8 +32,20 @@ class Metrics:
         self.active_websockets = Gauge("llm_dlp_active_websockets", "WebSocket connections to catalogued endpoints that are open.", registry=r)
         self.active_streams = Gauge("llm_dlp_active_streams", "Streamed responses in flight.", registry=r)
         self.audit_failures = Counter("llm_dlp_audit_write_failures", "Audit records that could not be written.", registry=r)
+        self.audit_healthy = Gauge("llm_dlp_audit_healthy", "1 while audit records can be written, 0 while the audit sink fails.", registry=r)
+        self.audit_checkpoint_seq = Gauge("llm_dlp_audit_checkpoint_seq", "Sequence number of the last signed audit checkpoint.", registry=r)
+        self.audit_checkpoint_head = Gauge("llm_dlp_audit_checkpoint_head", "The last checkpoint's chain head (its first 52 bits as a number).", registry=r)
+        self.audit_checkpoint_trail = Gauge("llm_dlp_audit_checkpoint_trail", "The last checkpoint's trail id (its first 52 bits as a number).", registry=r)
+        self.audit_checkpoint_failures = Counter("llm_dlp_audit_checkpoint_failures", "Checkpoints a witness sink could not take.", registry=r)
         self.reloads = Counter("llm_dlp_rule_reloads", "Rule reload attempts, by result.", ["result"], registry=r)
         self.rules_loaded = Gauge("llm_dlp_rules_loaded", "Secret rules in the live rule set.", registry=r)
         self.user_requests = Counter("llm_dlp_user_requests", "Requests per user (only with llm_dlp_metrics_user_labels; high cardinality).", ["user"], registry=r)
+        self.audit_healthy.set(1)
         self.build = Info("llm_dlp_build", "Version of the running proxy.", registry=r)
         self.build.info({"version": __version__})
+
+    def witnessed(self, checkpoint: dict) -> None:
+        """A checkpoint sink: Prometheus scrapes the head, an independent copy of it."""
+        self.audit_checkpoint_seq.set(checkpoint["seq"])
+        self.audit_checkpoint_head.set(head_number(checkpoint["head"]))
+        self.audit_checkpoint_trail.set(head_number(checkpoint["trail"]))
