@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 SCHEMA = "llm-dlp.audit/1"
@@ -104,7 +104,7 @@ def key_id(chain_key: bytes) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 REFUSE, ALLOW = "refuse", "allow"  # what the proxy does with AI requests while the sink fails

@@ -198,7 +198,7 @@ def _trail(path: str) -> _Trail:
     first = None
     n = 0
     with open(path, "rb") as f:
-        for n, raw in enumerate(f, 1):  # noqa: B007 - n is the line count after the loop
+        for n, raw in enumerate(f, 1):
             with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 record = json.loads(raw)
                 macs[int(record["seq"])] = str(record["mac"])
