@@ -75,3 +75,14 @@ def test_keyhash_matches_the_proxy(tmp_path, monkeypatch):
     out = subprocess.run([*LLM_DLP, "keyhash", "--confdir", str(tmp_path)], input="sk-org-123\n", capture_output=True, text=True,
                          env={"LLM_DLP_PLACEHOLDER_KEY": env_key, "PATH": "/usr/bin:/bin"}, timeout=60)
     assert out.stdout.strip() == Keyring(env_key.encode()).fingerprint("sk-org-123")
+
+
+@pytest.mark.parametrize("secrets", [None, "", "secrets: []\n"])
+def test_rules_check_fails_without_secret_rules(tmp_path, secrets):
+    (tmp_path / "endpoints.yaml").write_text("endpoints:\n  - id: e\n    hosts: [a.example]\n    protocol: openai\n")
+    if secrets is not None:
+        (tmp_path / "secrets.yaml").write_text(secrets)
+    out = run("rules", "check", str(tmp_path))
+    assert out.returncode == 1 and "no secret rules" in out.stderr and "ok:" not in out.stdout
+    (tmp_path / "policy.yaml").write_text("policy:\n  allow_fewer_secret_rules: true\n")
+    assert run("rules", "check", str(tmp_path)).returncode == 0

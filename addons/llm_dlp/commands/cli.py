@@ -267,11 +267,13 @@ def cmd_report(args) -> int:
 
 # ---- rules ------------------------------------------------------------------------------------
 def cmd_rules(args) -> int:
-    from llm_dlp.rules.ruleset import load_ruleset, run_examples
+    from llm_dlp.rules.ruleset import disarm_errors, load_ruleset, run_examples
 
     directory = args.dir or bundled_rules_dir()
     try:
         ruleset = load_ruleset(directory)
+        if args.rules_command == "check" and (errors := disarm_errors(ruleset)):
+            raise RuleFileError(errors)
     except RuleFileError as exc:
         for err in exc.errors:
             print(f"error: {err}", file=sys.stderr)

@@ -68,6 +68,7 @@ class RuleDocument:
     policy: list[Located] = field(default_factory=list)
     paths: list[Located] = field(default_factory=list)
     fingerprints: list[Located] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)  # files with nothing in them (an editor half-way through a save?)
 
 
 @cache
@@ -170,6 +171,8 @@ def load_directory(directory: Path) -> RuleDocument:
             errors.extend(exc.errors)
             continue
         doc.files.append(str(path))
+        if not data:
+            doc.empty.append(str(path))
         for section in SECTIONS:
             entries = data.get(section, [])
             target = getattr(doc, section)

@@ -28,6 +28,8 @@ class RuleSet:
     policy: Policy
     paths: tuple[PathRule, ...] = ()
     fingerprints: tuple[FingerprintRule, ...] = ()
+    empty_files: tuple[str, ...] = ()
+    allow_fewer_secret_rules: bool = False  # policy: a rule set this small is intended
 
     @property
     def rules(self) -> tuple[SecretRule, ...]:
@@ -86,7 +88,30 @@ def load_ruleset(directory: Path) -> RuleSet:
                 errors.append(doc.policy[0].error(f"access/{i}/actions", f"no secret rule named {rule_id!r}"))
     if errors:
         raise RuleFileError(errors)
-    return RuleSet(str(directory), digest, Detector(rules, allow), catalog, tools, packages, policy, paths, fingerprints)
+    allow_fewer = bool(doc.policy and doc.policy[0].data.get("allow_fewer_secret_rules"))
+    return RuleSet(str(directory), digest, Detector(rules, allow), catalog, tools, packages, policy, paths, fingerprints,
+                   tuple(doc.empty), allow_fewer)
+
+
+MIN_LIVE_SHARE = 0.5  # a reload that keeps fewer than half the live secret rules is taken for a broken edit
+
+
+def disarm_errors(ruleset: RuleSet, live: RuleSet | None = None) -> list[RuleError]:
+    """Why making ``ruleset`` live would disarm the proxy: an empty rule file, no secret rules,
+    or fewer than ``MIN_LIVE_SHARE`` of the ``live`` set's secret rules. Nothing when the policy
+    sets ``allow_fewer_secret_rules``. An editor that truncates a file before writing it, or a
+    deployment that lost a file, must not switch detection off."""
+    if ruleset.allow_fewer_secret_rules:
+        return []
+    hint = "; set policy.allow_fewer_secret_rules: true if this is intended"
+    errors = [RuleError(f, None, "", f"the file is empty (half-way through a save?){hint}") for f in ruleset.empty_files]
+    count = len(ruleset.rules)
+    if count == 0:
+        errors.append(RuleError(ruleset.source, None, "secrets", f"no secret rules (a secrets file missing, empty or 'secrets: []'): every secret would go upstream{hint}"))
+    elif live is not None and count < MIN_LIVE_SHARE * len(live.rules):
+        errors.append(RuleError(ruleset.source, None, "secrets",
+                                f"{count} secret rules, fewer than {MIN_LIVE_SHARE:.0%} of the {len(live.rules)} live ones{hint}"))
+    return errors
 
 
 @dataclass(frozen=True)
@@ -116,4 +141,4 @@ def run_examples(ruleset: RuleSet) -> tuple[int, list[ExampleFailure]]:
     return count, failures
 
 
-__all__ = ["RuleFileError", "RuleSet", "directory_digest", "load_ruleset", "run_examples"]
+__all__ = ["MIN_LIVE_SHARE", "RuleFileError", "RuleSet", "directory_digest", "disarm_errors", "load_ruleset", "run_examples"]
