@@ -1,6 +1,8 @@
 """Request inspection, off the event loop: the whole body through the request pipeline
 (:func:`llm_dlp.inspect.request.inspect_request`), then redact, block or forward. Any failure
-refuses the request: mitmproxy would log an exception and forward uninspected data."""
+refuses the request: mitmproxy would log an exception and forward uninspected data. So does an
+audit trail that cannot be written (503), and a wait for room under the inspection budget that
+lasts too long (503)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import time
 from mitmproxy import ctx, http
 
 from llm_dlp.act.actions import BLOCK, REDACT
+from llm_dlp.inspect.budget import ByteBudget
 from llm_dlp.inspect.request import inspect_request
 from llm_dlp.proxy.state import FlowState, Runtime, log_failure, state_of
 
@@ -17,14 +20,30 @@ from llm_dlp.proxy.state import FlowState, Runtime, log_failure, state_of
 class Inspect:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+        self.budget = ByteBudget(0)
+
+    def load(self, loader) -> None:
+        loader.add_option("llm_dlp_inspection_budget_bytes", int, 64 * 1024 * 1024,
+                          "Request body bytes under inspection at once; more requests wait (then get 503). 0: no bound.")
+        loader.add_option("llm_dlp_inspection_wait_seconds", int, 10, "How long a request waits for room under llm_dlp_inspection_budget_bytes.")
+
+    def configure(self, updated: set[str]) -> None:
+        if "llm_dlp_inspection_budget_bytes" in updated:
+            self.budget = ByteBudget(ctx.options.llm_dlp_inspection_budget_bytes)
 
     async def request(self, flow: http.HTTPFlow) -> None:
         state = state_of(flow)
-        if state is None or flow.response or flow.error or not flow.live:
+        if state is None or flow.response or flow.error or not flow.live or not self.rt.audit_admits(flow):
             return
         started = time.perf_counter()
         try:
-            await self._inspect(flow, state)
+            async with self.budget.reserve(len(flow.request.raw_content or b""), ctx.options.llm_dlp_inspection_wait_seconds) as granted:
+                if not granted:
+                    self.rt.refuse(flow, 503, "inspection_busy", "too many large requests are being inspected at once. Try again in a moment.")
+                    return
+                await self._inspect(flow, state)
+            if not flow.response:
+                self.rt.audit_admits(flow)  # the last moment before it goes upstream
             self.rt.metrics.added_latency.labels(state.endpoint.id).observe(time.perf_counter() - started)
         except Exception as exc:
             log_failure(f"inspection failed for {state.endpoint.id}", exc)

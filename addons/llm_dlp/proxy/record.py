@@ -1,5 +1,7 @@
 """Every flow to an AI endpoint ends in exactly one audit record and its metrics (mitmproxy calls
-``response`` or ``error`` once per flow), plus the optional incident-review copy."""
+``response`` or ``error`` once per flow), plus the optional incident-review copy. The record says
+how it really ended: an upstream error after the headers, a stream cut before its terminal
+event, a client that went away. A catalogued upstream that cannot be connected to is audited too."""
 
 from __future__ import annotations
 
@@ -8,12 +10,20 @@ import time
 from mitmproxy import ctx, http
 
 from llm_dlp.proxy.state import FlowState, Runtime, client_address, log_failure, state_of
-from llm_dlp.record.request_record import Exchange, request_record
+from llm_dlp.record.outcome import StreamEnd, client_side
+from llm_dlp.record.request_record import Exchange, identity_fields, request_record
 
 
 class Record:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        """After Respond: watch the end of a streamed answer (rewritten or passed through)."""
+        state = state_of(flow)
+        if state is not None and flow.response is not None and flow.response.stream:
+            state.stream_end = StreamEnd(flow.response.stream, state.protocol.name)
+            flow.response.stream = state.stream_end
 
     def response(self, flow: http.HTTPFlow) -> None:
         self._end(flow)
@@ -21,8 +31,25 @@ class Record:
     def error(self, flow: http.HTTPFlow) -> None:
         state = state_of(flow)
         if state:
-            self.rt.metrics.upstream_errors.labels(state.endpoint.id).inc()
+            m = self.rt.metrics
+            (m.client_disconnects if client_side(flow.error.msg) else m.upstream_errors).labels(state.endpoint.id).inc()
         self._end(flow)
+
+    def server_connect_error(self, data) -> None:
+        """A catalogued upstream refused or could not be reached (a CONNECT then gets 502 and no
+        request follows, so this is the only record of the attempt)."""
+        try:
+            ruleset, (host, port) = self.rt.ruleset, data.server.address or (None, None)
+            server_name = data.server.sni or data.client.sni
+            endpoint = ruleset.catalog.match(server_name or host, port) if ruleset and host else None
+            if endpoint is None:
+                return
+            client = data.client.peername[0] if data.client.peername else None
+            self.rt.metrics.upstream_errors.labels(endpoint.id).inc()
+            self.rt.record("upstream_unreachable", client=client, endpoint=endpoint.id, host=host, port=port, server_name=server_name,
+                           error=str(data.server.error or "connection failed"), **identity_fields(ruleset, client))
+        except Exception as exc:
+            log_failure("error recording an upstream connection failure", exc)
 
     def _end(self, flow: http.HTTPFlow) -> None:
         self.rt.lifecycle.end(flow.id)
@@ -35,8 +62,11 @@ class Record:
         try:
             decision = state.decision or ("allow" if flow.response else "error")
             self._count(state, decision)
-            identity = state.grant.identity if state.grant else None
-            record = request_record(_exchange(flow, state), state.endpoint.id, state.endpoint.protocol, state.tool, identity, decision,
+            exchange = _exchange(flow, state)
+            if exchange.stream_incomplete:
+                self.rt.metrics.stream_anomalies.labels(state.endpoint.id, "stream_incomplete").inc()
+            identity = state.grant.identity if state.grant else state.identity  # a refusal names whom it refused
+            record = request_record(exchange, state.endpoint.id, state.endpoint.protocol, state.tool, identity, decision,
                                     state.reason, state.inspection, state.output, state.restored)
             self.rt.record("request", **record)
             self._incident(flow, state, decision)
@@ -68,10 +98,15 @@ class Record:
 
 
 def _exchange(flow: http.HTTPFlow, state: FlowState) -> Exchange:
+    error = flow.error.msg if flow.error else None
+    client_gone = error is not None and client_side(error)
+    ended = state.stream_end
     return Exchange(
         request_id=flow.id, client=client_address(flow), host=state.host or flow.request.pretty_host, method=flow.request.method,
         path=flow.request.path.split("?", 1)[0], request_bytes=len(flow.request.raw_content or b""),
         status=flow.response.status_code if flow.response else None,
-        upstream_error=flow.error.msg if flow.error and not flow.response else None,
+        upstream_error=None if client_gone else error,  # after the response headers too: a reset mid-stream
         duration_ms=round((time.time() - state.started) * 1000, 3),
+        stream_incomplete=bool(ended and not client_gone and ended.incomplete and flow.response.status_code < 400),
+        client_disconnected=client_gone,
     )

@@ -1,5 +1,6 @@
 """Hot reload of the rules: a periodic check of the rules directory's digest, and SIGHUP. A rule
-set that fails to load leaves the live one in place."""
+set that fails to load, or that would disarm the proxy (no or far fewer secret rules:
+:func:`~llm_dlp.rules.ruleset.disarm_errors`), leaves the live one in place."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from mitmproxy import ctx
 from llm_dlp.proxy.config import install
 from llm_dlp.proxy.state import Runtime, log
 from llm_dlp.rules.files import RuleFileError
-from llm_dlp.rules.ruleset import directory_digest, load_ruleset
+from llm_dlp.rules.ruleset import directory_digest, disarm_errors, load_ruleset
 
 
 class Reloader:
@@ -48,6 +49,8 @@ class Reloader:
         """Load ``source`` and swap it in; on failure keep the live rules. Return the failed digest."""
         try:
             ruleset = await asyncio.to_thread(load_ruleset, source)
+            if errors := disarm_errors(ruleset, self.rt.ruleset):
+                raise RuleFileError(errors)
         except RuleFileError as exc:
             self.rt.metrics.reloads.labels("failure").inc()
             log.error(f"llm-dlp: rule reload failed, previous rules stay live:\n{exc}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from mitmproxy import http
 
 from llm_dlp.proxy.state import Runtime, client_address, log_failure
+from llm_dlp.record.request_record import identity_fields
 
 REFUSAL = "llm-dlp: only approved AI endpoints are reachable from this network segment"
 
@@ -23,10 +24,11 @@ class StrictSegment:
             if not self._strict() or not data.server.address:
                 return
             host, port = data.server.address[0], data.server.address[1]
-            names = [n for n in (host, data.server.sni, data.client.sni) if n]  # transparent mode: an address, and the TLS SNI
+            server_name = data.server.sni or data.client.sni  # transparent mode: an address, and the TLS SNI
+            names = [n for n in (host, server_name) if n]
             if any(self.rt.rules.catalog.match(n, port) for n in names):
                 return
-            self._refused(data.client.peername[0] if data.client.peername else None, names[-1], port)
+            self._refused(data.client.peername[0] if data.client.peername else None, names[-1], port, host, server_name)
             data.server.error = REFUSAL
         except Exception as exc:
             log_failure("error in server_connect", exc)
@@ -44,9 +46,12 @@ class StrictSegment:
             return
         req = flow.request
         if self.rt.rules.catalog.match(req.host, req.port) is None:
-            self._refused(client_address(flow), req.host, req.port)
+            server_name = req.pretty_host if req.method != "CONNECT" else None  # a CONNECT names its target, the TLS SNI comes later
+            self._refused(client_address(flow), req.host, req.port, req.host, server_name)
             flow.response = http.Response.make(403, (REFUSAL + ".\n").encode(), {"content-type": "text/plain"})
 
-    def _refused(self, client: str | None, host: str, port: int) -> None:
-        self.rt.record("refusal", client=client, host=host, port=port, reason="strict_segment")
+    def _refused(self, client: str | None, host: str, port: int, address: str, server_name: str | None) -> None:
+        """Audited with the address and the name the client asked for, and whom the address identifies."""
+        self.rt.record("refusal", client=client, host=host, port=port, address=address, server_name=server_name, reason="strict_segment",
+                       **identity_fields(self.rt.rules, client))
         self.rt.metrics.refusals.labels("strict_segment").inc()

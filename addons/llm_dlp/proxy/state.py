@@ -23,6 +23,7 @@ from llm_dlp.proxy.lifecycle import Lifecycle
 from llm_dlp.record.audit import AuditLog
 from llm_dlp.record.incidents import IncidentLog
 from llm_dlp.record.metrics import Metrics
+from llm_dlp.record.outcome import StreamEnd
 from llm_dlp.rules.ruleset import RuleSet
 
 log = logging.getLogger("llm_dlp")
@@ -45,6 +46,7 @@ class FlowState:
     output: OutputInspector | None = None
     restored: int = 0
     streaming: bool = False
+    stream_end: StreamEnd | None = None  # watches a streamed answer for its terminal event
 
 
 def state_of(flow: http.HTTPFlow) -> FlowState | None:
@@ -93,6 +95,17 @@ class Runtime:
         except Exception as exc:
             self.metrics.audit_failures.inc()
             log_failure("error writing an audit record", exc)
+        self.metrics.audit_healthy.set(self.audit.healthy)
+
+    def audit_admits(self, flow: http.HTTPFlow) -> bool:
+        """Refuse (503) a request to an AI endpoint while its audit record could not be written
+        (``llm_dlp_audit_on_failure=refuse``); True when it may go on."""
+        if self.audit is None or self.audit.admit():
+            return True
+        self.metrics.audit_healthy.set(0)
+        self.refuse(flow, 503, "audit_unavailable", "audit unavailable: the audit trail cannot be written, so nothing is sent to AI services "
+                                                    "until it can. Try again later.")
+        return False
 
     # ---- answering a flow ourselves ---------------------------------------------------------
     def refuse(self, flow: http.HTTPFlow, status: int, reason: str, message: str) -> None:

@@ -107,6 +107,10 @@ def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
+def instance_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 REFUSE, ALLOW = "refuse", "allow"  # what the proxy does with AI requests while the sink fails
 
 
@@ -123,7 +127,7 @@ class AuditLog:
         if on_failure not in (REFUSE, ALLOW):
             raise ValueError(f"audit on_failure must be {REFUSE!r} or {ALLOW!r}, not {on_failure!r}")
         self.target = target
-        self.instance = f"{socket.gethostname()}:{os.getpid()}"
+        self.instance = instance_name()
         self.key_id = key_id(chain_key)
         self.on_failure = on_failure
         self.retry_seconds = retry_seconds

@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from llm_dlp.record.audit import Problem, canonical, key_id
+from llm_dlp.record.audit import Problem, canonical, instance_name, key_id
 
 SCHEMA = "llm-dlp.checkpoint/1"
 HEAD_GAUGE_BITS = 52  # a float64 gauge holds this many bits of the head exactly
@@ -50,11 +50,10 @@ class Witness:
     ``every_records`` records or ``every_seconds`` seconds (``tick``) and at stop (``checkpoint``),
     and hands it to every sink. A sink that fails does not stop the others or the trail."""
 
-    def __init__(self, chain_key: bytes, instance: str, every_records: int = 1000, every_seconds: float = 60,
-                 sinks: list[Callable[[dict], None]] | None = None):
+    def __init__(self, chain_key: bytes, every_records: int = 1000, every_seconds: float = 60, sinks: list[Callable[[dict], None]] | None = None):
         self._key = signing_key(chain_key)
         self.key_id = key_id(chain_key)
-        self.instance = instance
+        self.instance = instance_name()
         self.every_records = every_records
         self.every_seconds = every_seconds
         self.sinks = sinks or []

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from llm_dlp.identity.resolve import resolve
 from llm_dlp.identity.sources import Identity
 from llm_dlp.inspect.output import OutputInspector
 from llm_dlp.inspect.request import Inspection
+from llm_dlp.rules.ruleset import RuleSet
 
 
 @dataclass(frozen=True)
@@ -21,8 +23,10 @@ class Exchange:
     path: str
     request_bytes: int
     status: int | None
-    upstream_error: str | None
+    upstream_error: str | None  # the upstream failed (also after the response headers)
     duration_ms: float
+    stream_incomplete: bool = False  # a streamed answer ended before its protocol's terminal event
+    client_disconnected: bool = False
 
 
 def request_record(exchange: Exchange, endpoint: str, protocol: str, tool: str, identity: Identity | None, decision: str,
@@ -31,9 +35,7 @@ def request_record(exchange: Exchange, endpoint: str, protocol: str, tool: str, 
     return {
         "request_id": exchange.request_id,
         "client": exchange.client,
-        "user": identity.user if identity else None,
-        "groups": list(identity.groups) if identity else [],
-        "identity_source": identity.source if identity else None,
+        **_identity(identity),
         "tool": tool,
         "endpoint": endpoint,
         "protocol": protocol,
@@ -52,6 +54,19 @@ def request_record(exchange: Exchange, endpoint: str, protocol: str, tool: str, 
         "inspection_ms": round(ins.seconds * 1000, 3) if ins else None,
         "status": exchange.status,
         "upstream_error": exchange.upstream_error,
+        "stream_incomplete": exchange.stream_incomplete,
+        "client_disconnected": exchange.client_disconnected,
         "restored_placeholders": restored,
         "duration_ms": exchange.duration_ms,
     }
+
+
+def _identity(identity: Identity | None) -> dict[str, Any]:
+    return {"user": identity.user if identity else None, "groups": list(identity.groups) if identity else [],
+            "identity_source": identity.source if identity else None}
+
+
+def identity_fields(ruleset: RuleSet, client: str | None) -> dict[str, Any]:
+    """Who a connection-level record is about, as far as the address tells (no request yet: no
+    credentials or certificate checked)."""
+    return _identity(resolve(ruleset.policy, [], None, client))

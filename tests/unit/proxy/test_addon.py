@@ -47,5 +47,7 @@ async def test_broken_reload_keeps_old_rules(tmp_path):
         assert failed and addon.runtime.ruleset is live
         assert addon.runtime.metrics.reloads.labels("failure")._value.get() == 1
         (rules / "secrets.yaml").write_text("secrets:\n  - id: only\n    action: block\n    patterns: ['ONLY-[0-9]{4}']\n")
+        assert await addon.reloader.reload(rules, directory_digest(rules)) and addon.runtime.ruleset is live  # 1 of 58 rules: disarming
+        (rules / "policy.yaml").write_text("policy:\n  allow_fewer_secret_rules: true\n")
         assert await addon.reloader.reload(rules, directory_digest(rules)) is None
         assert [r.id for r in addon.runtime.ruleset.rules] == ["only"]

@@ -16,7 +16,7 @@ CHAIN_KEY = Keyring(b"test-placeholder-key-0123456789").chain_key
 def witnessed_trail(tmp_path: Path, records: int, every: int) -> tuple[Path, Path, Metrics]:
     trail, checkpoints = tmp_path / "audit.jsonl", tmp_path / "witness" / "checkpoints.jsonl"
     metrics = Metrics()
-    witness = Witness(CHAIN_KEY, "test", every_records=every, every_seconds=0, sinks=[file_sink(str(checkpoints)), metrics.witnessed])
+    witness = Witness(CHAIN_KEY, every_records=every, every_seconds=0, sinks=[file_sink(str(checkpoints)), metrics.witnessed])
     log = AuditLog(str(trail), CHAIN_KEY, witness=witness)
     for i in range(records):
         log.write("request", n=i)
@@ -72,7 +72,7 @@ def test_a_failing_sink_does_not_stop_the_others(tmp_path):
     def broken(_checkpoint):
         raise OSError("disk full")
 
-    witness = Witness(CHAIN_KEY, "test", every_records=1, sinks=[broken, seen.append])
+    witness = Witness(CHAIN_KEY, every_records=1, sinks=[broken, seen.append])
     AuditLog(str(tmp_path / "a.jsonl"), CHAIN_KEY, witness=witness).write("start")
     assert witness.failures == 1 and len(seen) == 1
-    assert witness.checkpoint()["seq"] == 0 and Witness(CHAIN_KEY, "x").checkpoint() is None
+    assert witness.checkpoint()["seq"] == 0 and Witness(CHAIN_KEY).checkpoint() is None
