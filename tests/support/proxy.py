@@ -91,9 +91,10 @@ secrets:
 """
 
 
-def start_proxy(tmp: Path, pki: PKI, upstream_port: int, extra_args=(), files: dict[str, str | bytes] | None = None) -> Proxy:
+def start_proxy(tmp: Path, pki: PKI, upstream_port: int, extra_args=(), files: dict[str, str | bytes] | None = None, wrap=()) -> Proxy:
     """``files``: more files for the rules directory (a policy, an htpasswd file...); a file
-    named like a bundled one replaces it."""
+    named like a bundled one replaces it. ``wrap``: a command the proxy runs under (it must
+    exec its arguments), e.g. to give it its own mount namespace."""
     rules = tmp / "rules"
     shutil.copytree(ROOT / "rules", rules)
     (rules / "zz-test.yaml").write_text(TEST_RULES.format(port=upstream_port))
@@ -102,7 +103,7 @@ def start_proxy(tmp: Path, pki: PKI, upstream_port: int, extra_args=(), files: d
     log = tmp / "proxy.log"
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("https_proxy", "http_proxy", "all_proxy", "no_proxy")}
     env["LLM_DLP_PLACEHOLDER_KEY"] = "test-placeholder-key-0123456789"
-    cmd = [str(LLM_DLP), "run", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--rules", str(rules),
+    cmd = [*wrap, str(LLM_DLP), "run", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--rules", str(rules),
            "--audit-log", str(tmp / "audit.jsonl"), "--confdir", str(tmp / "conf"), "--upstream-ca", str(pki.ca_file), *extra_args]
     proc = subprocess.Popen(cmd, stdout=open(log, "wb"), stderr=subprocess.STDOUT, env=env)
     deadline = time.time() + 60

@@ -57,7 +57,7 @@ class Configuration:
                 self.rt.keyring = Keyring(load_key(ctx.options.llm_dlp_key_file or None, ctx.options.confdir))
             except (OSError, ValueError) as exc:
                 raise exceptions.OptionsError(f"llm-dlp placeholder key: {exc}") from None
-        if updated & AUDIT_OPTIONS:
+        if updated & AUDIT_OPTIONS and self.rt.keyring:  # a --set option can arrive before the key
             self._open_audit()
         if updated & {"llm_dlp_incident_dir", "llm_dlp_incident_retention_days"}:
             directory = ctx.options.llm_dlp_incident_dir

@@ -18,6 +18,7 @@ import errno
 import hashlib
 import hmac
 import json
+import math
 import os
 import socket
 import sys
@@ -78,6 +79,16 @@ class _RotatingFile:
         os.replace(self.path, target)
         return target
 
+    def room(self) -> float:
+        """Free bytes where the file is (unbounded for stdout, or when the file system won't say)."""
+        if self.path == "-":
+            return math.inf
+        try:
+            st = os.statvfs(os.path.dirname(os.path.abspath(self.path)))
+        except OSError:
+            return math.inf  # the write itself will tell
+        return st.f_bavail * st.f_frsize
+
     def append(self, line: bytes) -> None:
         fd = self._ensure_open()
         size = os.fstat(fd).st_size if self.path != "-" else None
@@ -112,6 +123,7 @@ def instance_name() -> str:
 
 
 REFUSE, ALLOW = "refuse", "allow"  # what the proxy does with AI requests while the sink fails
+RESERVE_BYTES = 64 * 1024  # with less free space the trail counts as full: requests are refused while their refusals can still be written
 
 
 class AuditLog:
@@ -134,6 +146,7 @@ class AuditLog:
         self.witness = witness
         self._key = chain_key
         self._out = _RotatingFile(target, max_bytes, max_seconds)
+        self._out.due()  # opens the file: a trail that cannot be created stops the start-up
         self._lock = threading.Lock()
         self._seq, self._prev, self.trail_id = self._resume(target)
         self._lost = 0  # records not written since the sink last worked
@@ -156,7 +169,8 @@ class AuditLog:
 
     @property
     def healthy(self) -> bool:
-        return self._failed_at is None
+        """The last write succeeded and the file system has room for more records."""
+        return self._failed_at is None and self._out.room() >= RESERVE_BYTES
 
     def admit(self) -> bool:
         """May a request to an AI endpoint go on? Always under ``allow``; under ``refuse`` only while
