@@ -127,7 +127,8 @@ def test_htpasswd_users_in_and_out_of_the_pilot(pilot, upstream):
     msg = r.json()["error"]["message"]
     assert "pilot" in msg and "https://wiki.example/ai-pilot" in msg and "alice" not in msg
     rec = last_record(pilot, mark + 1)
-    assert (rec["user"], rec["decision"], rec["reason"], rec["tool"]) == (None, "refuse", "not_in_pilot", "python-httpx")
+    assert (rec["user"], rec["decision"], rec["reason"], rec["tool"]) == ("bob", "refuse", "not_in_pilot", "python-httpx")
+    assert rec["identity_source"] == "proxy_auth"  # a refusal names whom it refused
     assert PASSWORDS["bob"] not in pilot.audit.read_text() and PASSWORDS["bob"] not in pilot.log.read_text()
 
 
