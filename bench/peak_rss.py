@@ -91,7 +91,7 @@ def main() -> None:
             tmp = base / f"dlp-{len(rows)}"
             tmp.mkdir()
             extra = [] if budget is None else ["--set", f"llm_dlp_inspection_budget_bytes={budget}"]
-            proxy = test_proxy.start_proxy(tmp, pki, upstream.port, ["-q", *extra])
+            proxy = test_proxy.start_proxy(tmp, pki, upstream.port, extra)
             try:
                 statuses = load(proxy.url, proxy.ca, url, args.clients, args.mb, args.rounds)
                 rows.append((name, peak_rss_mb(proxy.process.pid), statuses))

@@ -141,8 +141,8 @@ def test_a_trail_checked_with_another_key_says_wrong_key(tmp_path, pki, upstream
 class FaultyUpstream:
     """A TLS server answering every request with an SSE stream of 32 events; the ``x-fault``
     request header says how it ends: ``reset`` (chunked, a TCP RST after 3 events), ``cut``
-    (close-delimited, a clean close after 5: no terminal event) or ``none`` (the whole stream
-    and ``[DONE]``)."""
+    (close-delimited, a clean close after 5: no terminal event), ``slow`` (the whole stream, an
+    event every 0.2 s) or ``none`` (the whole stream and ``[DONE]``)."""
 
     def __init__(self, pki):
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -178,12 +178,12 @@ class FaultyUpstream:
                 event = {"id": "c1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": f"part {i} "}}]}
                 data = f"data: {json.dumps(event)}\n\n".encode()
                 conn.sendall(f"{len(data):x}\r\n".encode() + data + b"\r\n" if chunked else data)
-                time.sleep(0.01)
+                time.sleep(0.2 if fault == "slow" else 0.01)
             if fault == "reset":
                 raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                 raw.close()  # with SO_LINGER 0: an RST, no TLS close
                 return
-            if fault == "none":
+            if fault in ("none", "slow"):
                 conn.sendall(b"data: [DONE]\n\n")
             conn.close()
         except OSError:
@@ -214,10 +214,13 @@ def test_upstream_failures_are_audited_as_errors(tmp_path, pki):
                     assert fault == "reset"
             with pytest.raises(httpx.ProxyError):
                 c.post(f"https://127.0.0.1:{dead}/v1/chat/completions", json=chat("to nowhere"))
-        wait_for(lambda: len(records(proxy.audit)) == 3 and records(proxy.audit, "upstream_unreachable"), "three records and the refused upstream")
-        complete, cut, reset = records(proxy.audit)
+        with client(proxy) as c, c.stream("POST", url, json=chat("going away", stream=True), headers={"x-fault": "slow"}) as r:
+            next(r.iter_bytes())  # the first event, then the client hangs up
+        wait_for(lambda: len(records(proxy.audit)) == 4 and records(proxy.audit, "upstream_unreachable"), "four records and the refused upstream")
+        complete, cut, reset, gone = records(proxy.audit)
         unreachable = records(proxy.audit, "upstream_unreachable")[0]
         anomalies = metric(proxy, 'llm_dlp_stream_anomalies_total{endpoint="test-openai",kind="stream_incomplete"}')
+        disconnects = metric(proxy, 'llm_dlp_client_disconnects_total{endpoint="test-openai"}')
         upstream_errors = {e: metric(proxy, f'llm_dlp_upstream_errors_total{{endpoint="{e}"}}') for e in ("test-openai", "test-dead")}
     finally:
         stop_proxy(proxy)
@@ -227,7 +230,8 @@ def test_upstream_failures_are_audited_as_errors(tmp_path, pki):
     assert reset["status"] == 200 and reset["upstream_error"] and reset["stream_incomplete"] and not reset["client_disconnected"]
     assert all(r["decision"] == "redact" for r in (complete, cut, reset))
     assert unreachable["endpoint"] == "test-dead" and unreachable["port"] == dead and unreachable["error"]
-    assert anomalies == 2 and upstream_errors == {"test-openai": 1, "test-dead": 1}
+    assert gone["client_disconnected"] and gone["upstream_error"] is None and not gone["stream_incomplete"]
+    assert anomalies == 2 and upstream_errors == {"test-openai": 1, "test-dead": 1} and disconnects == 1
     assert token(1) not in proxy.audit.read_text()
 
 

@@ -223,6 +223,7 @@ def test_a_non_pilot_address_is_refused(segment):
     assert status == 403 and "limited pilot" in body
     rec = wait_for(lambda: [r for r in segment.records() if r.get("reason") == "not_in_pilot"], "the refusal")[-1]
     assert (rec["client"], rec["endpoint"]) == ("10.77.1.20", "pilot-llm")
+    assert (rec["user"], rec["identity_source"]) == ("mallory", "source_address")  # whom it refused
 
 
 def test_quic_is_dropped_and_dns_is_not(segment):
@@ -240,7 +241,8 @@ def test_other_traffic_follows_the_policy(segment):
     # strict: an uncatalogued HTTPS site is not reachable from the segment
     out = segment.curl(f"https://{OTHER_HOST}/", host=OTHER_HOST, ip="10.77.2.3", cacert=segment.upstream_ca)
     assert out.returncode != 0
-    assert wait_for(lambda: [r for r in segment.records("refusal") if r["reason"] == "strict_segment"], "the strict refusal")
+    refusal = wait_for(lambda: [r for r in segment.records("refusal") if r["reason"] == "strict_segment"], "the strict refusal")[-1]
+    assert (refusal["address"], refusal["server_name"]) == ("10.77.2.3", OTHER_HOST)  # the name the client asked for, beside the address
     # the proxy port only takes redirected connections
     direct = run("curl", "-sS", "--max-time", "3", "--noproxy", "*", "http://10.77.1.1:8080/", ns=DEV, check=False)
     assert direct.returncode != 0
