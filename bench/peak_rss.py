@@ -5,9 +5,9 @@
 Plain mitmproxy (mitmdump, no addons) and llm-dlp with the bundled rules, with the default
 inspection budget, a small one and none, each behind the same fake LLM upstream: CLIENTS
 concurrent chat requests of MB megabytes of code (each with a generated secret, redacted),
-ROUNDS times. Reported per proxy: the process's peak resident memory (VmHWM from /proc, read
-before it stops), its ratio to plain mitmproxy's in the same run, and how many requests were
-answered 503 (waited too long for room under the budget)."""
+ROUNDS times. Reported per proxy: resident memory at rest (after start) and at its peak (VmRSS
+and VmHWM from /proc, read before it stops), the peak's ratio to plain mitmproxy's in the same
+run, and how many requests were answered 503 (waited too long for room under the budget)."""
 
 from __future__ import annotations
 
@@ -35,11 +35,12 @@ from support.secretgen import Gen, provider_tokens
 CODE = "\n".join(p.read_text() for p in sorted((ROOT / "addons" / "llm_dlp").rglob("*.py")))
 
 
-def peak_rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """The process's peak (VmHWM) or current (VmRSS) resident memory."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM")
+    raise RuntimeError(f"no {field}")
 
 
 def body(mb: float, rng: random.Random) -> bytes:
@@ -83,8 +84,9 @@ def main() -> None:
         rows = []
         mitm, port, ca = start_mitmdump(base, pki)
         try:
+            idle = rss_mb(mitm.pid, "VmRSS")
             statuses = load(f"http://127.0.0.1:{port}", ca, url, args.clients, args.mb, args.rounds)
-            rows.append(("plain mitmproxy", peak_rss_mb(mitm.pid), statuses))
+            rows.append(("plain mitmproxy", idle, rss_mb(mitm.pid), statuses))
         finally:
             mitm.terminate()
         for name, budget in (("llm-dlp, default budget (64 MiB)", None), ("llm-dlp, budget 4 MiB", 4 << 20), ("llm-dlp, no budget", 0)):
@@ -93,18 +95,19 @@ def main() -> None:
             extra = [] if budget is None else ["--set", f"llm_dlp_inspection_budget_bytes={budget}"]
             proxy = test_proxy.start_proxy(tmp, pki, upstream.port, extra)
             try:
+                idle = rss_mb(proxy.process.pid, "VmRSS")
                 statuses = load(proxy.url, proxy.ca, url, args.clients, args.mb, args.rounds)
-                rows.append((name, peak_rss_mb(proxy.process.pid), statuses))
+                rows.append((name, idle, rss_mb(proxy.process.pid), statuses))
             finally:
                 test_proxy.stop_proxy(proxy)
         server.shutdown()
-    baseline = rows[0][1]
+    baseline = rows[0][2]
     print(f"{args.clients} concurrent requests of {args.mb} MB, {args.rounds} rounds")
-    print("| proxy | peak RSS | vs plain mitmproxy | answers |")
-    print("|---|---|---|---|")
-    for name, rss, statuses in rows:
+    print("| proxy | RSS at rest | peak RSS | peak vs plain mitmproxy | added by the load | answers |")
+    print("|---|---|---|---|---|---|")
+    for name, idle, peak, statuses in rows:
         answers = ", ".join(f"{n}× {s}" for s, n in sorted(statuses.items()))
-        print(f"| {name} | {rss:.0f} MB | {rss / baseline:.2f}× | {answers} |")
+        print(f"| {name} | {idle:.0f} MB | {peak:.0f} MB | {peak / baseline:.2f}× | {peak - idle:.0f} MB | {answers} |")
 
 
 if __name__ == "__main__":
