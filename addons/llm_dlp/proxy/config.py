@@ -4,6 +4,7 @@ the /metrics server. A new rule set also decides what is decrypted (mitmproxy's 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from mitmproxy import ctx, exceptions
@@ -69,9 +70,9 @@ class Configuration:
 
     def _open_audit(self) -> None:
         if self.rt.audit:
-            self.close_audit()
+            close_audit(self.rt.audit)
         o, key = ctx.options, self.rt.keys.chain_key
-        sinks = [self.rt.metrics.witnessed]
+        sinks: list[Callable[[dict], None]] = [self.rt.metrics.witnessed]
         if o.llm_dlp_audit_checkpoint_file:
             sinks.append(file_sink(o.llm_dlp_audit_checkpoint_file))
         if o.llm_dlp_audit_checkpoint_syslog:
@@ -79,11 +80,6 @@ class Configuration:
         witness = Witness(key, o.llm_dlp_audit_checkpoint_records, o.llm_dlp_audit_checkpoint_seconds, sinks)
         self.rt.audit = AuditLog(o.llm_dlp_audit_log, key, o.llm_dlp_audit_max_bytes, o.llm_dlp_audit_rotate_seconds, o.llm_dlp_audit_on_failure,
                                  witness=witness)
-
-    def close_audit(self) -> None:
-        """The last checkpoint, then close: a stop is witnessed too."""
-        self.rt.audit.witness.checkpoint()
-        self.rt.audit.close()
 
     async def _tick(self) -> None:
         """Time-based checkpoints, and the sink's health (retried while it fails)."""
@@ -93,7 +89,8 @@ class Configuration:
             if audit:
                 audit.admit()
                 self.rt.metrics.audit_healthy.set(audit.healthy)
-                audit.witness.tick()
+                if audit.witness:
+                    audit.witness.tick()
 
     def _load_rules(self) -> None:
         try:
@@ -120,7 +117,14 @@ class Configuration:
             self._ticker.cancel()
         self.rt.record("stop")
         if self.rt.audit:
-            self.close_audit()
+            close_audit(self.rt.audit)
+
+
+def close_audit(audit: AuditLog) -> None:
+    """The last checkpoint, then close: a stop is witnessed too."""
+    if audit.witness:
+        audit.witness.checkpoint()
+    audit.close()
 
 
 def install(rt: Runtime, ruleset: RuleSet) -> None:

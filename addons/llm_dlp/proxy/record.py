@@ -30,7 +30,7 @@ class Record:
 
     def error(self, flow: http.HTTPFlow) -> None:
         state = state_of(flow)
-        if state:
+        if state and flow.error:
             m = self.rt.metrics
             (m.client_disconnects if client_side(flow.error.msg) else m.upstream_errors).labels(state.endpoint.id).inc()
         self._end(flow)
@@ -39,10 +39,12 @@ class Record:
         """A catalogued upstream refused or could not be reached (a CONNECT then gets 502 and no
         request follows, so this is the only record of the attempt)."""
         try:
-            ruleset, (host, port) = self.rt.ruleset, data.server.address or (None, None)
+            ruleset = self.rt.ruleset
+            if ruleset is None or not data.server.address:
+                return
+            host, port = data.server.address[0], data.server.address[1]
             server_name = data.server.sni or data.client.sni
-            endpoint = ruleset.catalog.match(server_name or host, port) if ruleset and host else None
-            if endpoint is None:
+            if (endpoint := ruleset.catalog.match(server_name or host, port)) is None:
                 return
             client = data.client.peername[0] if data.client.peername else None
             self.rt.metrics.upstream_errors.labels(endpoint.id).inc()
@@ -107,6 +109,6 @@ def _exchange(flow: http.HTTPFlow, state: FlowState) -> Exchange:
         status=flow.response.status_code if flow.response else None,
         upstream_error=None if client_gone else error,  # after the response headers too: a reset mid-stream
         duration_ms=round((time.time() - state.started) * 1000, 3),
-        stream_incomplete=bool(ended and not client_gone and ended.incomplete and flow.response.status_code < 400),
+        stream_incomplete=bool(ended and not client_gone and ended.incomplete and flow.response is not None and flow.response.status_code < 400),
         client_disconnected=client_gone,
     )

@@ -156,14 +156,16 @@ class AuditLog:
         """Continue the chain of an existing file (a restart appends to it)."""
         if target == "-" or not os.path.exists(target):
             return 0, GENESIS, None
-        first = last = None
-        with open(target, "rb") as f:
+        first = last = b""
+        with open(target, "rb") as f:  # line by line: the file can be large
             for line in f:
                 if line.strip():
                     first, last = first or line, line
+        if not last:
+            return 0, GENESIS, None
         try:
-            record = json.loads(last) if last else None
-            return (record["seq"] + 1, record["mac"], json.loads(first)["mac"]) if record else (0, GENESIS, None)
+            record = json.loads(last)
+            return record["seq"] + 1, record["mac"], json.loads(first)["mac"]
         except (ValueError, KeyError, TypeError):  # a damaged tail: verify will say so; the chain goes on
             return 0, GENESIS, None
 

@@ -19,7 +19,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -50,13 +50,13 @@ class Witness:
     ``every_records`` records or ``every_seconds`` seconds (``tick``) and at stop (``checkpoint``),
     and hands it to every sink. A sink that fails does not stop the others or the trail."""
 
-    def __init__(self, chain_key: bytes, every_records: int = 1000, every_seconds: float = 60, sinks: list[Callable[[dict], None]] | None = None):
+    def __init__(self, chain_key: bytes, every_records: int = 1000, every_seconds: float = 60, sinks: Sequence[Callable[[dict], None]] = ()):
         self._key = signing_key(chain_key)
         self.key_id = key_id(chain_key)
         self.instance = instance_name()
         self.every_records = every_records
         self.every_seconds = every_seconds
-        self.sinks = sinks or []
+        self.sinks = list(sinks)
         self.failures = 0
         self._lock = threading.Lock()
         self._head: tuple[str, int, str] | None = None  # trail id, seq, mac

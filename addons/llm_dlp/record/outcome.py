@@ -5,7 +5,9 @@ away. Pure: the proxy passes streamed bytes and mitmproxy's error message."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+
+StreamFunction = Callable[[bytes], Iterable[bytes] | bytes]  # mitmproxy's flow.response.stream
 
 # The event that ends a complete stream, by protocol (registry names). A protocol not listed has
 # no such event (plain NDJSON of unknown shape): its streams are not judged.
@@ -24,13 +26,13 @@ class StreamEnd:
     """A mitmproxy stream callable around another (or ``True``: passed through as is) that keeps
     the last bytes from upstream, to tell afterwards whether the stream was complete."""
 
-    def __init__(self, inner: Callable[[bytes], bytes] | bool, protocol: str):
+    def __init__(self, inner: StreamFunction | bool, protocol: str):
         self._inner = inner
         self._terminal = _TERMINAL.get(protocol)
         self._tail = b""
         self.ended = False  # mitmproxy passed the end of the stream (b"")
 
-    def __call__(self, chunk: bytes) -> bytes:
+    def __call__(self, chunk: bytes) -> Iterable[bytes] | bytes:
         self._tail = (self._tail + chunk)[-_TAIL:]
         self.ended = self.ended or not chunk
         return self._inner(chunk) if callable(self._inner) else chunk
