@@ -4,7 +4,11 @@ no CONNECT to refuse (transparent mode), before connecting — TLS passthrough i
 
 from __future__ import annotations
 
-from mitmproxy import http
+import contextlib
+import weakref
+
+from mitmproxy import connection, http
+from mitmproxy.proxy.layers.tls import parse_client_hello
 
 from llm_dlp.proxy.state import Runtime, client_address, log_failure
 from llm_dlp.record.request_record import identity_fields
@@ -15,6 +19,19 @@ REFUSAL = "llm-dlp: only approved AI endpoints are reachable from this network s
 class StrictSegment:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+        # the TLS server name of connections that are not decrypted, for their refusal records only:
+        # a name the client merely claims never makes a destination reachable
+        self._claimed_names: weakref.WeakKeyDictionary[connection.Client, str] = weakref.WeakKeyDictionary()
+
+    def next_layer(self, nextlayer) -> None:
+        """mitmproxy reads the ClientHello to decide what to decrypt, but only a TLS layer keeps its
+        server name on the connection: read it here for a passthrough connection's refusal."""
+        client = nextlayer.context.client
+        if not self._strict() or client.sni or client in self._claimed_names:
+            return
+        with contextlib.suppress(ValueError):
+            if (hello := parse_client_hello(nextlayer.data_client())) and hello.sni:
+                self._claimed_names[client] = hello.sni
 
     def _strict(self) -> bool:
         return self.rt.ruleset is not None and self.rt.rules.policy.strict
@@ -28,7 +45,8 @@ class StrictSegment:
             names = [n for n in (host, server_name) if n]
             if any(self.rt.rules.catalog.match(n, port) for n in names):
                 return
-            self._refused(data.client.peername[0] if data.client.peername else None, names[-1], port, host, server_name)
+            self._refused(data.client.peername[0] if data.client.peername else None, names[-1], port, host,
+                          server_name or self._claimed_names.get(data.client))
             data.server.error = REFUSAL
         except Exception as exc:
             log_failure("error in server_connect", exc)
