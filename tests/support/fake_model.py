@@ -23,7 +23,6 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -153,12 +152,10 @@ def chat_pairing_errors(doc: dict) -> list[str]:
 def responses_pairing_errors(doc: dict) -> list[str]:
     items = doc.get("input") if isinstance(doc.get("input"), list) else []
     calls = {it.get("call_id") for it in items if isinstance(it, dict) and it.get("type") in ("function_call", "custom_tool_call", "local_shell_call")}
-    errors = []
-    for it in items:
-        if isinstance(it, dict) and it.get("type") in ("function_call_output", "custom_tool_call_output", "local_shell_call_output"):
-            if it.get("call_id") not in calls and not doc.get("previous_response_id"):
-                errors.append(f"input: no tool call found for {it.get('type')} with call_id {it.get('call_id')!r}")
-    return errors
+    outputs = [it for it in items if isinstance(it, dict) and it.get("type") in ("function_call_output", "custom_tool_call_output", "local_shell_call_output")]
+    if doc.get("previous_response_id"):
+        return []
+    return [f"input: no tool call found for {it.get('type')} with call_id {it.get('call_id')!r}" for it in outputs if it.get("call_id") not in calls]
 
 
 # Gemini: the public REST schema of GenerateContentRequest (v1beta), strict about field names.
@@ -787,9 +784,6 @@ def serve_fake_model(pki: PKI, workdir: str) -> tuple[ThreadingHTTPServer, FakeM
     return server, model
 
 
-Leak = tuple[str, str]  # (what, where)
-
-
 def encodings_of(value: str) -> dict[str, str]:
     """The forms in which a value can travel in a body: raw, JSON-escaped, URL-encoded, base64."""
     import base64
@@ -799,7 +793,7 @@ def encodings_of(value: str) -> dict[str, str]:
     return {k: v for k, v in forms.items() if len(v) >= 8}
 
 
-def leaks(exchanges: list[Exchange], values: dict[str, str], seen: Callable[[str], bool] | None = None) -> list[Leak]:
+def leaks(exchanges: list[Exchange], values: dict[str, str]) -> list[tuple[str, str]]:
     """Every (label/form, request path) where one of ``values`` reached the model."""
     found = []
     for exchange in exchanges:

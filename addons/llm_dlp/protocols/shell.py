@@ -51,6 +51,8 @@ POWERSHELL_PATH_OPTIONS = {"-path", "-literalpath", "-lp"}
 REDIRECT_IN = re.compile(r"^(\d*)<(?!<)(.*)$")  # "<file", "0<file"; not "<<" heredocs
 REDIRECT_OUT = re.compile(r"^(\d*|&)>>?(.*)$")
 GLOB_OR_EXPANSION = re.compile(r"[*?\[\]$`{}~]")
+# a here-document's body is the command's input, not words of the command line
+HEREDOC = re.compile(r"<<-?[ \t]*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1([^\n]*)\n.*?(?:\n[ \t]*\2[ \t]*(?=\n|$)|$)", re.DOTALL)
 
 
 @dataclass
@@ -61,14 +63,17 @@ class ShellReads:
     opaque: bool = False
 
     def add(self, path: str) -> None:
+        while path.startswith("./"):
+            path = path[2:]
         if GLOB_OR_EXPANSION.search(path) and not path.startswith("~/"):
             self.opaque = True  # a glob or variable: the shell decides which files
-        elif path not in self.files:
+        elif path and path not in self.files:
             self.files.append(path)
 
 
 def split_commands(command: str) -> list[list[str]]:
     """The simple commands of a command line, each as its words (quotes removed)."""
+    command = HEREDOC.sub(lambda m: f"<<{m.group(2)}{m.group(3)}", command)
     lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|<>()")
     lexer.whitespace = " \t\r"  # newlines separate commands
     lexer.commenters = "#"
@@ -78,7 +83,9 @@ def split_commands(command: str) -> list[list[str]]:
     for word in _words(lexer):
         if word in SEPARATORS or word in ("(", ")"):
             commands.append([])
-        elif word in ("<", ">", ">>", "<<", "<<<", "&>", ">&", ">|"):
+        elif word in ("<", ">", ">>", "<<", "<<<", "&>", ">&", ">|", "<<-", "&>>"):
+            if commands[-1] and commands[-1][-1].isdigit():  # "2>/dev/null": the shell reads "2>" as one operator
+                commands[-1].pop()
             pending_redirect = word
         elif pending_redirect:
             commands[-1].append(pending_redirect + word)
@@ -115,7 +122,7 @@ def _simple_command(words: list[str], reads: ShellReads, depth: int) -> None:
     for w in words:  # "< .env" feeds the file to whatever runs: its output may be the file
         if (m := REDIRECT_IN.match(w)) and m.group(2):
             reads.add(m.group(2))
-    words = [w for w in words if not REDIRECT_IN.match(w) and not REDIRECT_OUT.match(w)]
+    words = [w for w in words if not REDIRECT_IN.match(w) and not REDIRECT_OUT.match(w) and not w.startswith("<<")]
     while words and (_name(words[0]) in PREFIX_COMMANDS or _name(words[0]) == "env"):
         words = _drop_prefix(words)
     if not words:
@@ -222,8 +229,7 @@ def _git(args: list[str], reads: ShellReads) -> None:
         for arg in rest:
             if ":" in arg and not arg.startswith("-"):
                 path = arg.split(":", 1)[1]
-                if path:
-                    reads.add(path.lstrip("./") if path.startswith("./") else path)
+                reads.add(path)
         if "--" in rest:
             for path in rest[rest.index("--") + 1 :]:
                 reads.add(path)
