@@ -35,6 +35,11 @@ WEBSOCKET_ADDON = ROOT / "addons" / "llm_dlp" / "proxy" / "websocket.py"
 API_KEY = "fake-model-test-key-0000"
 PROMPT = "Read settings.py and .env, then write out.py with the settings."
 TIMEOUT = 240
+AIDER_MODEL_SETTINGS = """- name: openai/fake-model
+  edit_format: diff
+  extra_params:
+    extra_headers: {X-Title: Aider, HTTP-Referer: "https://aider.chat"}
+"""
 
 
 @dataclass
@@ -112,7 +117,10 @@ def agent(name: str, model: FakeModel, proxy: Proxy, project: Project, home: Pat
                                        "--analytics-disable", "--no-show-release-notes", "--no-pretty", "--no-fancy-input", "--edit-format", "diff",
                                        "--model", "openai/fake-model", "--openai-api-base", f"{base}/v1", "--openai-api-key", API_KEY,
                                        "--map-tokens", "0", "settings.py", "--read", ".env"],
-                     {"SSL_CERT_FILE": ca, "REQUESTS_CA_BUNDLE": ca, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "AIDER_CHECK_UPDATE": "false"})
+                     {"SSL_CERT_FILE": ca, "REQUESTS_CA_BUNDLE": ca, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+                     # the header that names Aider (docs/clients.md), and a fresh model-price cache so that
+                     # Aider does not try to download litellm's price list
+                     {".aider.model.settings.yml": AIDER_MODEL_SETTINGS, ".aider/caches/model_prices_and_context_window.json": "{}"})
     raise KeyError(name)
 
 
