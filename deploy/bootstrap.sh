@@ -50,11 +50,10 @@ install_agents() {
     echo "${AGENT_NPM_PINS[*]}" > "$npm_stamp"
   fi
   if [ "$(cat "$aider_stamp" 2>/dev/null)" != "$AIDER_PIN" ]; then
-    local py=""
-    for c in "${AIDER_PYTHONS[@]}"; do command -v "$c" >/dev/null 2>&1 && { py=$(command -v "$c"); break; }; done
-    if [ -z "$py" ] && "/usr/bin/python3" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info < (3, 13))' 2>/dev/null; then
-      py=/usr/bin/python3
-    fi
+    local py="" c
+    for c in "${AIDER_PYTHONS[@]}" /usr/bin/python3; do  # a pyenv shim may exist without its version: run each
+      if "$c" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info < (3, 13))' >/dev/null 2>&1; then py=$(command -v "$c"); break; fi
+    done
     [ -n "$py" ] || { echo "llm-dlp: Aider needs a Python 3.10 to 3.12 (tried ${AIDER_PYTHONS[*]})" >&2; exit 1; }
     echo "llm-dlp: installing $AIDER_PIN into .tools/aider-venv with $py" >&2
     rm -rf "$tools/aider-venv"

@@ -167,7 +167,8 @@ def find_path_hits(segments, rules: tuple[PathRule, ...], groups: tuple[str, ...
     for i, seg in enumerate(segments):
         if not seg.content:
             continue  # a path, an id, a name: structure is never withheld
-        spans = [(0, len(seg.text), seg.path)] if seg.path else []
+        # a shell command's output can come from several files (one per line): the first protected one counts
+        spans = [(0, len(seg.text), next((p for p in seg.path.split("\n") if any(r.matches(p) for r in active)), seg.path))] if seg.path else []
         spans += file_regions(seg.text) if "FILEPATH" in seg.text or "```" in seg.text or "<attachment" in seg.text else []
         for start, end, path in spans:
             rule = next((r for r in active if r.matches(path)), None)

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from llm_dlp.protocols.api import Protocol
-from llm_dlp.protocols.base import Annotations, Delta, Pointer, as_list, path_in
+from llm_dlp.protocols.base import Annotations, Delta, Pointer, as_list, path_in, result_path
 from llm_dlp.protocols.openai_chat import ROLE_NAMES
 
 CALL_ITEMS = ("function_call", "custom_tool_call", "local_shell_call", "shell_call", "apply_patch_call")
@@ -44,10 +44,11 @@ class OpenAIResponses(Protocol):
                     notes.skip.add((*at, "content", j, "image_url"))
                     notes.skip.add((*at, "content", j, "file_data"))
         elif kind in CALL_ITEMS:
-            file = path_in(item.get("arguments"))
-            if file and isinstance(item.get("call_id"), str):
-                call_paths[item["call_id"]] = file
-            notes.mark(at, "tool_call", file)
+            args = item.get("arguments", item.get("action", item.get("input")))  # local_shell_call: action.command
+            output = result_path(args)
+            if output and isinstance(item.get("call_id"), str):
+                call_paths[item["call_id"]] = output
+            notes.mark(at, "tool_call", path_in(args))
             if isinstance(item.get("arguments"), str):
                 notes.json_text.add((*at, "arguments"))
         elif isinstance(kind, str) and kind.endswith("_output"):

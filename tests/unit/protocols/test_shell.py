@@ -128,3 +128,66 @@ def test_nested_shells_are_bounded():
     for _ in range(10):
         deep = f"bash -c {deep!r}"
     files_printed(deep)  # returns: nesting past the bound is not followed
+
+
+# ---- wired into the protocols: a shell tool's result is the file its command printed ----------------
+import functools  # noqa: E402
+import json  # noqa: E402
+
+from llm_dlp.act.placeholders import Keyring  # noqa: E402
+from llm_dlp.inspect.request import inspect_request  # noqa: E402
+from llm_dlp.protocols.registry import REGISTRY  # noqa: E402
+from llm_dlp.rules.files import bundled_rules_dir  # noqa: E402
+from llm_dlp.rules.ruleset import load_ruleset  # noqa: E402
+
+ENV = "APP_REGION=region-x7Q2mZk4\nFEATURE_SET=features-p9Lw3"
+SHELL_CALLS = {  # (family, path, body) of one API carrying "cat .env" and its output, as the agents send them
+    "codex exec_command (Responses)": ("openai", "/v1/responses", {"model": "m", "input": [
+        {"type": "function_call", "call_id": "c1", "name": "exec_command", "arguments": json.dumps({"cmd": "cat .env"})},
+        {"type": "function_call", "call_id": "c2", "name": "exec_command", "arguments": json.dumps({"cmd": "ls"})},
+        {"type": "function_call_output", "call_id": "c1", "output": ENV},
+        {"type": "function_call_output", "call_id": "c2", "output": "README.md"}]}),
+    "codex local_shell (Responses)": ("openai", "/v1/responses", {"model": "m", "input": [
+        {"type": "local_shell_call", "call_id": "c1", "status": "completed", "action": {"type": "exec", "command": ["bash", "-lc", "head -5 .env"]}},
+        {"type": "local_shell_call_output", "call_id": "c1", "output": ENV}]}),
+    "claude Bash (Messages)": ("anthropic", "/v1/messages", {"model": "m", "max_tokens": 5, "messages": [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "cd app && cat .env | grep -v '^#'"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": ENV}]}]}),
+    "qwen run_shell_command (Chat)": ("openai", "/v1/chat/completions", {"model": "m", "messages": [
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "k1", "type": "function", "function": {
+            "name": "run_shell_command", "arguments": json.dumps({"command": "sed -n 1,5p .env"})}}]},
+        {"role": "tool", "tool_call_id": "k1", "content": ENV}]}),
+    "gemini run_shell_command": ("gemini", "/v1beta/models/g:generateContent", {"contents": [
+        {"role": "model", "parts": [{"functionCall": {"id": "g1", "name": "run_shell_command", "args": {"command": "git show HEAD:.env"}}}]},
+        {"role": "user", "parts": [{"functionResponse": {"id": "g1", "name": "run_shell_command", "response": {"output": ENV}}}]}]}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SHELL_CALLS))
+def test_shell_output_is_attributed_and_withheld(case):
+    family, path, doc = SHELL_CALLS[case]
+    raw = json.dumps(doc).encode()
+    parsed = REGISTRY.parse(raw, family, path)
+    assert [s.path for s in parsed.segments if s.text == ENV] == [".env"]
+    ruleset = _ruleset()
+    ins = inspect_request(raw, family, path, ruleset.detector, Keyring(b"k" * 32), path_rules=ruleset.paths)
+    sent = ins.body.decode()
+    assert "region-x7Q2mZk4" not in sent and "features-p9Lw3" not in sent
+    assert "withheld by policy env-files" in sent
+    assert ("README.md" in sent) == ("README.md" in raw.decode())  # another command's output is untouched
+    after = json.loads(sent)
+    assert _structure(after) == _structure(doc)  # ids, types, names, commands unchanged
+
+
+@functools.cache
+def _ruleset():
+    return load_ruleset(bundled_rules_dir())
+
+
+def _structure(doc):
+    """Everything but the tool outputs, which are content."""
+    if isinstance(doc, dict):
+        return {k: _structure(v) for k, v in doc.items() if k not in ("output", "content") or not isinstance(v, str)}
+    if isinstance(doc, list):
+        return [_structure(v) for v in doc]
+    return doc
