@@ -49,8 +49,8 @@ def compile_paths(entries: list[Located], errors: list[RuleError]) -> tuple[Path
 # ---- file regions inside free text -----------------------------------------------------------
 _ATTACHMENT = re.compile(r"<attachment\b[^>]*?\bfilePath=\"([^\"]+)\"[^>]*>(.*?)</attachment>", re.DOTALL)
 _FILEPATH_MARK = re.compile(r"^[ \t]*(?://|#|--|;|<!--)[ \t]*FILEPATH:[ \t]*(\S[^\n]*?)[ \t]*(?:-->)?[ \t]*$", re.MULTILINE)
-_FENCE = re.compile(r"^```[ \t]*[\w+.#-]*(?:[ \t]+([\w./\\-]+\.\w+))?[^\n]*\n(.*?)```", re.DOTALL | re.MULTILINE)
-_NAME_LINE = re.compile(r"[ \t]*(?:[#*`]*[ \t]*)?([\w./\\-]+\.\w+)`?[ \t]*:?[ \t]*")  # the line above a fence
+_FENCE = re.compile(r"^```[ \t]*[\w+.#-]*(?:[ \t]+([\w./\\-]*\.\w+))?[^\n]*\n(.*?)```", re.DOTALL | re.MULTILINE)
+_NAME_LINE = re.compile(r"[ \t]*(?:[#*`]*[ \t]*)?([\w./\\-]*\.\w+)`?[ \t]*:?[ \t]*")  # the line above a fence
 
 
 def file_regions(text: str) -> list[tuple[int, int, str]]:

@@ -72,3 +72,9 @@ CASES = {
     "aider": ("/v1/chat/completions", {"model": "gpt-4o", "messages": [
         {"role": "user", "content": f"src/pricing/aider.py\n```python\n{PRICING}```\n\n{OTHER}"}]}),
 }
+
+
+def test_a_dotfile_named_above_a_fence_is_that_file():
+    """Aider sends read-only files as a name line and a fence: ``.env`` has no stem before its dot."""
+    text = "Here are some READ ONLY files, provided for your reference.\n\n.env\n```\nA=1\nB=2\n```\n\nconfig/.env.local\n```\nC=3\n```\n"
+    assert [(text[s:e], p) for s, e, p in file_regions(text)] == [("A=1\nB=2\n", ".env"), ("C=3\n", "config/.env.local")]
