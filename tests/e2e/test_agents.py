@@ -33,7 +33,7 @@ NPM_BIN = TOOLS / "npm" / "node_modules" / ".bin"
 AIDER = TOOLS / "aider-venv" / "bin" / "aider"
 WEBSOCKET_ADDON = ROOT / "addons" / "llm_dlp" / "proxy" / "websocket.py"
 API_KEY = "fake-model-test-key-0000"
-PROMPT = "Read settings.py and .env, then write out.py with the settings."
+PROMPT = "Read settings.py and the environment file, then write out.py with the settings."
 TIMEOUT = 240
 AIDER_MODEL_SETTINGS = """- name: openai/fake-model
   edit_format: diff
@@ -50,9 +50,15 @@ class Project:
     secrets: dict[str, str]  # label -> value
     protected_lines: list[str]
     restored: dict[str, str]  # label -> value that out.py must hold (rules that restore)
+    protected_file: str = ".env"
 
 
-def make_project(root: Path, rng: random.Random) -> Project:
+# Gemini CLI refuses by itself to read a path with a ".env" segment (hasBlockedPathSegment), so it
+# reads another file of the same protected-path rule (env-files: **/.env.*).
+PROTECTED_FILE = {"gemini-cli": ".env.local"}
+
+
+def make_project(root: Path, rng: random.Random, protected_file: str = ".env") -> Project:
     g = Gen(rng)
     root.mkdir(parents=True)
     secrets = {
@@ -69,8 +75,8 @@ def make_project(root: Path, rng: random.Random) -> Project:
         f'SLACK_BOT_TOKEN = "{secrets["slack-token"]}"\n'
         'DEBUG = False\n')
     protected = [f"APP_REGION=region-{g.s(AN, 12)}", f"FEATURE_SET=features-{g.s(AN, 14)}", f"TEAM_CHANNEL=channel-{g.s(AN, 10)}"]
-    (root / ".env").write_text("\n".join(protected) + "\n")
-    return Project(root, secrets, protected, dict(secrets))
+    (root / protected_file).write_text("\n".join(protected) + "\n")
+    return Project(root, secrets, protected, dict(secrets), protected_file)
 
 
 # ---- the agents ---------------------------------------------------------------------------------
@@ -138,8 +144,8 @@ class Run:
 
 
 def run_agent(name: str, tmp: Path, pki) -> Run:
-    project = make_project(tmp / "project", random.Random(f"{name}-{time.time_ns()}"))
-    server, model = serve_fake_model(pki, str(project.root))
+    project = make_project(tmp / "project", random.Random(f"{name}-{time.time_ns()}"), PROTECTED_FILE.get(name, ".env"))
+    server, model = serve_fake_model(pki, str(project.root), ("settings.py", project.protected_file))
     proxy = start_proxy(tmp / "proxy", pki, model.port)
     home = tmp / "home"
     home.mkdir()

@@ -10,7 +10,7 @@ broke fails as it would against the real API.
 
 The script, the same for every agent, is decided from the conversation the request carries (the
 server keeps no state, like a real model): with no tool result yet, parallel calls reading
-``settings.py`` and ``.env``; after those results, a call writing ``out.py`` with every placeholder
+``settings.py`` and ``.env`` (or another protected file); after those results, a call writing ``out.py`` with every placeholder
 the results held; after that, a final text answer. Requests without tools (titles, summaries,
 quota checks, Aider) get text; a request for JSON output gets an object built from its schema."""
 
@@ -375,8 +375,8 @@ def read_conversation(api: str, doc: dict) -> Conversation:
         for it in items:
             kind = it.get("type", "message")
             is_call = kind in ("function_call", "custom_tool_call", "local_shell_call")
-            rounds += is_call and not last_was_call
-            last_was_call = is_call or (last_was_call and kind.endswith("_output"))
+            rounds += is_call and not last_was_call  # parallel calls are consecutive items: one turn
+            last_was_call = is_call
             if kind.endswith("_call_output"):
                 results.append(_text_of(it.get("output")))
             elif kind == "message" and it.get("role") in ("user", "developer", "system"):
@@ -432,19 +432,19 @@ def _shell_call(tool: Tool, command: str) -> Call:
     return Call(tool.name, {"command": command})
 
 
-def plan(conv: Conversation, workdir: str) -> tuple[str, list[Call] | str]:
+def plan(conv: Conversation, workdir: str, read_files: tuple[str, ...] = READ_FILES) -> tuple[str, list[Call] | str]:
     """("read"|"write", calls) or ("text"|"json", text)."""
     if conv.json_schema is not None:
         return "json", json.dumps(object_for(conv.json_schema))
     reader = _find(conv.tools, "read", "cat")
-    writer = _find(conv.tools, "write")
+    writer = _find([t for t in conv.tools if "content" in t.params], "write")
     shell = _find(conv.tools, "exec", "shell", "bash")
     if not (reader or shell):
         return "text", _text_answer(conv)
     if conv.rounds == 0:
         if reader:
-            return "read", [Call(reader.name, {_path_param(reader): f"{workdir}/{name}"}) for name in READ_FILES]
-        return "read", [_shell_call(shell, f"cat {name}") for name in READ_FILES]
+            return "read", [Call(reader.name, {_path_param(reader): f"{workdir}/{name}"}) for name in read_files]
+        return "read", [_shell_call(shell, f"cat {name}") for name in read_files]
     if conv.rounds == 1:
         content = out_file_text(conv.results)
         if writer:
@@ -648,6 +648,7 @@ def error_body(api: str, message: str) -> dict:
 class FakeModel:
     port: int
     workdir: str
+    read_files: tuple[str, ...] = READ_FILES  # what the first turn reads, in parallel
     exchanges: list[Exchange] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -713,7 +714,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(exchange)
         if api in ("count_tokens", "gemini-count"):
             return self._json(200, {"input_tokens": 10} if api == "count_tokens" else {"totalTokens": 10})
-        kind, content = plan(read_conversation(api, doc), self.model.workdir)
+        kind, content = plan(read_conversation(api, doc), self.model.workdir, self.model.read_files)
         exchange.answer = kind
         model = doc.get("model") or self.path.split("/models/")[-1].split(":")[0]
         answer = Answer(api, model, kind, content)
@@ -771,8 +772,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def serve_fake_model(pki: PKI, workdir: str) -> tuple[ThreadingHTTPServer, FakeModel]:
-    model = FakeModel(0, workdir)
+def serve_fake_model(pki: PKI, workdir: str, read_files: tuple[str, ...] = READ_FILES) -> tuple[ThreadingHTTPServer, FakeModel]:
+    model = FakeModel(0, workdir, read_files)
     handler = type("Handler", (_Handler,), {"model": model})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
