@@ -16,7 +16,9 @@ quota checks, Aider) get text; a request for JSON output gets an object built fr
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import json
 import re
 import ssl
@@ -661,6 +663,7 @@ class FakeModel:
         return f"https://{self.host}"
 
     def model_requests(self) -> list[Exchange]:
+        """Requests to the model: HTTP POSTs and WebSocket messages."""
         return [e for e in self.exchanges if e.api != "other"]
 
     def invalid(self) -> list[Exchange]:
@@ -691,6 +694,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        if self.headers.get("upgrade", "").lower() == "websocket":
+            return self._websocket()
         self._record("GET", b"")
         if self.path.split("?")[0].rstrip("/").endswith("/models"):
             return self._json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model", "created": 1, "owned_by": "fake"}],
@@ -770,6 +775,70 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+
+    # ---- the Responses API over WebSocket (Codex's default transport) ---------------------------
+    def _websocket(self):
+        """``response.create`` messages in, the same events as the SSE stream out, one text message
+        each. Inputs are incremental: ``previous_response_id`` names the response whose input and
+        output come before this message's input, as the API keeps them for the connection."""
+        from wsproto.frame_protocol import FrameProtocol, Opcode
+
+        key = self.headers.get("sec-websocket-key", "")
+        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        self.send_response(101)
+        self.send_header("upgrade", "websocket")
+        self.send_header("connection", "Upgrade")
+        self.send_header("sec-websocket-accept", accept)  # no extension: permessage-deflate declined
+        self.end_headers()
+        self.wfile.flush()
+        frames = FrameProtocol(client=False, extensions=[])
+        history: dict[str, list] = {}
+        message = ""
+        self.close_connection = True
+        while data := self.connection.recv(65536):
+            frames.receive_bytes(data)
+            for frame in frames.received_frames():
+                if frame.opcode == Opcode.CLOSE:
+                    self.connection.sendall(frames.close())
+                    return
+                if frame.opcode == Opcode.PING:
+                    self.connection.sendall(frames.pong(frame.payload))
+                elif frame.opcode in (Opcode.TEXT, Opcode.CONTINUATION):
+                    message += frame.payload
+                    if frame.message_finished:
+                        for event in self._ws_message(message, history):
+                            self.connection.sendall(frames.send_data(event))
+                        message = ""
+
+    def _ws_message(self, message: str, history: dict[str, list]) -> list[str]:
+        exchange = self._record("WS", message.encode())
+        exchange.api = "responses"
+        try:
+            doc = json.loads(message)
+        except ValueError as exc:
+            exchange.errors.append(f"message is not JSON: {exc}")
+            doc = {}
+        if doc.get("type") != "response.create":
+            exchange.errors.append(f"unexpected message type {doc.get('type')!r}")
+        body = {k: v for k, v in doc.items() if k != "type"}
+        previous = body.get("previous_response_id")
+        if previous and previous not in history:
+            exchange.errors.append(f"previous_response_id {previous!r} is unknown on this connection")
+        full = dict(body, input=history.get(previous, []) + (body.get("input") if isinstance(body.get("input"), list) else []))
+        full.pop("previous_response_id", None)
+        exchange.errors += validate("responses", full)
+        if exchange.errors:
+            exchange.answer = "error"
+            return [json.dumps({"type": "error", "status": 400, "error": error_body("responses", "; ".join(exchange.errors))["error"]})]
+        if body.get("generate") is False:  # a prewarm: the input is cached, nothing is generated
+            kind, content = "prewarm", ""
+        else:
+            kind, content = plan(read_conversation("responses", full), self.model.workdir, self.model.read_files)
+        exchange.answer = kind
+        answer = Answer("responses", body.get("model", ""), kind, content)
+        history[f"resp_{answer.stamp}"] = full["input"] + answer.response_items()
+        return [e.decode().split("data: ", 1)[1].strip() for e in answer.responses_events()]
 
 
 def serve_fake_model(pki: PKI, workdir: str, read_files: tuple[str, ...] = READ_FILES) -> tuple[ThreadingHTTPServer, FakeModel]:
