@@ -35,6 +35,8 @@ WEBSOCKET_ADDON = ROOT / "addons" / "llm_dlp" / "proxy" / "websocket.py"
 API_KEY = "fake-model-test-key-0000"
 PROMPT = "Read settings.py and the environment file, then write out.py with the settings."
 TIMEOUT = 240
+PARALLEL = 3
+AIDER_PROMPT = "Write out.py with the settings."  # Aider is given the files on its command line
 AIDER_MODEL_SETTINGS = """- name: openai/fake-model
   edit_format: diff
   extra_params:
@@ -87,6 +89,7 @@ class Agent:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # relative to HOME
+    uses_tools: bool = True  # False: the files travel in the prompt and the edit in the answer (Aider)
 
 
 def agent(name: str, model: FakeModel, proxy: Proxy, project: Project, home: Path) -> Agent:
@@ -119,14 +122,15 @@ def agent(name: str, model: FakeModel, proxy: Proxy, project: Project, home: Pat
                      {**node_env, "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": f"{base}/v1", "OPENAI_MODEL": "fake-model"},
                      {".qwen/settings.json": json.dumps(settings)})
     if name == "aider":
-        return Agent(name, {"aider"}, [str(AIDER), "--message", PROMPT, "--yes-always", "--no-git", "--no-check-update", "--no-show-model-warnings",
+        return Agent(name, {"aider"}, [str(AIDER), "--message", AIDER_PROMPT, "--yes-always", "--no-git", "--no-check-update", "--no-show-model-warnings",
                                        "--analytics-disable", "--no-show-release-notes", "--no-pretty", "--no-fancy-input", "--edit-format", "diff",
                                        "--model", "openai/fake-model", "--openai-api-base", f"{base}/v1", "--openai-api-key", API_KEY,
                                        "--map-tokens", "0", "settings.py", "--read", ".env"],
                      {"SSL_CERT_FILE": ca, "REQUESTS_CA_BUNDLE": ca, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
                      # the header that names Aider (docs/clients.md), and a fresh model-price cache so that
                      # Aider does not try to download litellm's price list
-                     {".aider.model.settings.yml": AIDER_MODEL_SETTINGS, ".aider/caches/model_prices_and_context_window.json": "{}"})
+                     {".aider.model.settings.yml": AIDER_MODEL_SETTINGS, ".aider/caches/model_prices_and_context_window.json": "{}"},
+                     uses_tools=False)
     raise KeyError(name)
 
 
@@ -184,9 +188,25 @@ def runs(tmp_path_factory, pki) -> dict[str, Run]:
     missing = [str(p) for p in (NPM_BIN / "claude", NPM_BIN / "codex", NPM_BIN / "gemini", NPM_BIN / "qwen", AIDER) if not p.exists()]
     assert not missing, f"agent CLIs not installed (run deploy/bootstrap.sh test): {missing}"
     names = [*AGENTS, "codex-websocket"]
-    with ThreadPoolExecutor(len(names)) as pool:
+    # three at a time: each run starts a proxy (rules compiled: CPU-bound) and a Node or Python CLI
+    with ThreadPoolExecutor(PARALLEL) as pool:
         futures = {n: pool.submit(run_agent, n, tmp_path_factory.mktemp(n), pki) for n in names}
-        return {n: f.result() for n, f in futures.items()}
+        return {n: _outcome(f) for n, f in futures.items()}
+
+
+def _outcome(future) -> Run | BaseException:
+    """A run, or why it could not be made: one agent's broken setup does not hide the others' results."""
+    try:
+        return future.result()
+    except Exception as exc:
+        return exc
+
+
+def _run(runs: dict, name: str) -> Run:
+    run = runs[name]
+    if isinstance(run, BaseException):
+        raise run
+    return run
 
 
 def explain(run: Run) -> str:
@@ -202,7 +222,9 @@ def check_agent(run: Run) -> None:
     requests = run.model.model_requests()
     assert run.returncode == 0, why
     assert FINAL_TEXT in run.stdout, why
-    assert [e.answer for e in requests if e.answer in ("read", "write")] == ["read", "write"], why
+    script = ["read", "write", "text"] if run.agent.uses_tools else ["text"]
+    assert [e.answer for e in requests if e.answer in ("read", "write", "text")][-len(script):] == script, why
+    assert any("withheld by policy env-files" in e.body.decode() for e in requests), why  # the file was read, and withheld
     assert not run.model.invalid(), why
     assert not leaks(run.model.exchanges, run.project.secrets), why
     assert not leaks(run.model.exchanges, {f"env line {i}": line for i, line in enumerate(run.project.protected_lines)}), why
@@ -216,16 +238,16 @@ def check_agent(run: Run) -> None:
 
 @pytest.mark.parametrize("name", AGENTS)
 def test_agent_completes_without_leaking(runs, name):
-    check_agent(runs[name])
+    check_agent(_run(runs, name))
 
 
-@pytest.mark.xfail(not WEBSOCKET_ADDON.exists(), strict=True,
+@pytest.mark.xfail(not WEBSOCKET_ADDON.exists(), strict=True, raises=AssertionError,
                    reason="WebSocket messages pass uninspected until proxy/websocket.py exists: the secrets reach the model")
 def test_codex_websocket_transport(runs):
     """Codex's default transport: the Responses API over WebSocket (response.create messages, incremental
     input by previous_response_id). Expected to fail while the proxy does not inspect WebSocket messages;
     strict, so that it must pass once it does."""
-    run = runs["codex-websocket"]
+    run = _run(runs, "codex-websocket")
     assert [e for e in run.model.model_requests() if e.method == "WS"], "Codex did not use the WebSocket transport:\n" + explain(run)
     check_agent(run)
 
