@@ -191,3 +191,17 @@ def _structure(doc):
     if isinstance(doc, list):
         return [_structure(v) for v in doc]
     return doc
+
+
+def test_apply_patch_on_a_protected_file_withholds_its_old_content():
+    patch = "*** Begin Patch\n*** Update File: .env\n@@\n-APP_REGION=region-x7Q2mZk4\n+APP_REGION=region-new\n*** End Patch"
+    doc = {"model": "m", "input": [
+        {"type": "custom_tool_call", "call_id": "p1", "name": "apply_patch", "input": patch},
+        {"type": "custom_tool_call_output", "call_id": "p1", "output": "Success. Updated the following files:\nM .env"}]}
+    raw = json.dumps(doc).encode()
+    ruleset = _ruleset()
+    sent = inspect_request(raw, "openai", "/v1/responses", ruleset.detector, Keyring(b"k" * 32), path_rules=ruleset.paths).body.decode()
+    assert "region-x7Q2mZk4" not in sent and "region-new" not in sent
+    after = json.loads(sent)["input"][0]
+    assert after["input"].startswith("*** Begin Patch\n*** Update File: .env") and after["input"].endswith("*** End Patch")
+    assert {k: v for k, v in after.items() if k != "input"} == {k: v for k, v in doc["input"][0].items() if k != "input"}
