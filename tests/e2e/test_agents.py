@@ -31,7 +31,6 @@ from support.secretgen import AN, Gen
 TOOLS = ROOT / ".tools"
 NPM_BIN = TOOLS / "npm" / "node_modules" / ".bin"
 AIDER = TOOLS / "aider-venv" / "bin" / "aider"
-WEBSOCKET_ADDON = ROOT / "addons" / "llm_dlp" / "proxy" / "websocket.py"
 API_KEY = "fake-model-test-key-0000"
 PROMPT = "Read settings.py and the environment file, then write out.py with the settings."
 TIMEOUT = 240
@@ -144,7 +143,8 @@ class Run:
     stdout: str
     stderr: str
     seconds: float
-    records: list[dict]
+    records: list[dict]  # "request" audit records
+    socket_records: list[dict]  # "websocket" audit records: one per connection
 
 
 def run_agent(name: str, tmp: Path, pki) -> Run:
@@ -170,7 +170,7 @@ def run_agent(name: str, tmp: Path, pki) -> Run:
             returncode, stdout, stderr = -1, _text(exc.stdout), _text(exc.stderr) + f"\n(timed out after {TIMEOUT} s)"
         seconds = time.monotonic() - started
         time.sleep(0.5)  # the last audit record is written after the response
-        return Run(spec, project, model, proxy, returncode, stdout, stderr, seconds, proxy.records())
+        return Run(spec, project, model, proxy, returncode, stdout, stderr, seconds, proxy.records(), proxy.records("websocket"))
     finally:
         stop_proxy(proxy)
         server.shutdown()
@@ -231,9 +231,14 @@ def check_agent(run: Run) -> None:
     out = (run.project.root / OUT_FILE).read_text()
     for label, value in run.project.restored.items():
         assert value in out, f"{label} not restored in {OUT_FILE}:\n{out}\n{why}"
-    sent = [e for e in run.model.exchanges if e.method in ("POST", "WS")]  # a WebSocket message is a request
-    assert len(run.records) == len(sent), why
-    assert {r["tool"] for r in run.records} <= run.agent.tool_ids, ({r["tool"] for r in run.records}, why)
+    # one record per HTTP request; a WebSocket connection is its upgrade's record plus one record
+    # counting the messages it carried
+    posts = [e for e in run.model.exchanges if e.method == "POST"]
+    messages = [e for e in run.model.exchanges if e.method == "WS"]
+    assert len([r for r in run.records if r["status"] != 101]) == len(posts), why
+    assert sum(r["client_messages"] for r in run.socket_records) == len(messages), why
+    tools = {r["tool"] for r in run.records + run.socket_records}
+    assert tools <= run.agent.tool_ids, (tools, why)
 
 
 @pytest.mark.parametrize("name", AGENTS)
@@ -241,12 +246,9 @@ def test_agent_completes_without_leaking(runs, name):
     check_agent(_run(runs, name))
 
 
-@pytest.mark.xfail(not WEBSOCKET_ADDON.exists(), strict=True, raises=AssertionError,
-                   reason="WebSocket messages pass uninspected until proxy/websocket.py exists: the secrets reach the model")
 def test_codex_websocket_transport(runs):
-    """Codex's default transport: the Responses API over WebSocket (response.create messages, incremental
-    input by previous_response_id). Expected to fail while the proxy does not inspect WebSocket messages;
-    strict, so that it must pass once it does."""
+    """Codex's default transport: the Responses API over WebSocket (a prewarm, then response.create
+    messages with incremental input: the outputs of cat come without their calls)."""
     run = _run(runs, "codex-websocket")
     assert [e for e in run.model.model_requests() if e.method == "WS"], "Codex did not use the WebSocket transport:\n" + explain(run)
     check_agent(run)
