@@ -18,7 +18,7 @@ PREFIX_COMMANDS = frozenset({"sudo", "command", "builtin", "exec", "nohup", "tim
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "pwsh", "powershell", "powershell.exe", "pwsh.exe", "cmd", "cmd.exe"})
 # readers whose every non-option argument is a file they print
 WHOLE_FILE_READERS = frozenset({"cat", "tac", "nl", "less", "more", "most", "bat", "batcat", "type", "gc", "get-content",
-                                "cat.exe", "strings", "xxd", "hexdump", "od", "base64", "view", "vim", "vi", "nano", "tee"})
+                                "cat.exe", "strings", "xxd", "hexdump", "od", "base64"})
 # readers that print part of a file; the file is still its source
 PARTIAL_READERS = frozenset({"head", "tail", "cut", "sort", "uniq", "column", "fold", "rev", "diff", "cmp", "wc", "jq", "yq",
                              "sed", "awk", "gawk", "grep", "egrep", "fgrep", "rg", "ag", "ack", "select-string", "sls"})
@@ -41,10 +41,9 @@ VALUE_OPTIONS = {
     "od": {"-t", "-N", "-j", "-A", "-w"},
     "get-content": {"-totalcount", "-tail", "-head", "-first", "-last", "-encoding", "-delimiter", "-readcount", "-stream"},
     "select-string": {"-pattern", "-encoding", "-context"},
-    "tee": set(),
 }
 ALIASES = {"batcat": "bat", "egrep": "grep", "fgrep": "grep", "gawk": "awk", "gc": "get-content", "sls": "select-string",
-           "cat.exe": "cat", "type": "cat", "view": "less", "more": "less", "most": "less", "vi": "less", "vim": "less", "nano": "less"}
+           "cat.exe": "cat", "type": "cat", "more": "less", "most": "less"}
 # readers whose first non-option word is a pattern or program, not a file (unless -e/-f gave it)
 PATTERN_FIRST = frozenset({"grep", "rg", "ag", "ack", "sed", "awk", "jq", "yq", "select-string"})
 POWERSHELL_PATH_OPTIONS = {"-path", "-literalpath", "-lp"}
@@ -154,9 +153,8 @@ def _simple_command(words: list[str], reads: ShellReads, depth: int) -> None:
 
 
 def _name(word: str) -> str:
-    """The command's name without its directory, lower-cased for PowerShell's sake."""
-    base = word.replace("\\", "/").rsplit("/", 1)[-1]
-    return base.lower() if base.lower() in ("get-content", "gc", "select-string", "sls", "type", "cat.exe") or "-" in base else base
+    """The command's name without its directory, lower-cased (PowerShell and Windows ignore case)."""
+    return word.replace("\\", "/").rsplit("/", 1)[-1].lower()
 
 
 def _assignment(word: str) -> bool:
