@@ -2,6 +2,7 @@
 # Creates or refreshes .venv at the repository root with a Python >= 3.12.
 #   deploy/bootstrap.sh          runtime dependencies
 #   deploy/bootstrap.sh test     also the test dependencies and the system tools the tests use
+#   deploy/bootstrap.sh agents   only the real agent CLIs of tests/e2e/test_agents.py (the test profile includes them)
 # Set LLM_DLP_PYTHON to pick the interpreter yourself.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +29,44 @@ find_python() {
   done
   return 1
 }
+
+# ---- the real coding-agent CLIs, for tests/e2e/test_agents.py -------------------------------------
+# Pinned, installed into .tools/ (never globally), and re-installed only when a pin changes.
+# Node 22 comes from the npm package "node" because Claude Code and Qwen Code need it; Aider gets
+# a venv of its own (.tools/aider-venv) because its pinned dependencies conflict with ours.
+AGENT_NPM_PINS=(@anthropic-ai/claude-code@2.1.332 @openai/codex@0.171.0 @google/gemini-cli@0.61.0
+                @qwen-code/qwen-code@0.24.4 node@22.23.3)
+AIDER_PIN=aider-chat==0.86.2
+AIDER_PYTHONS=(python3.12 python3.11 python3.10)  # aider-chat supports Python 3.10 to 3.12
+
+install_agents() {
+  local tools="$root/.tools" npm_stamp="$root/.tools/npm/.llm-dlp-pins" aider_stamp="$root/.tools/aider-venv/.llm-dlp-pins"
+  mkdir -p "$tools"
+  if [ "$(cat "$npm_stamp" 2>/dev/null)" != "${AGENT_NPM_PINS[*]}" ]; then
+    command -v npm >/dev/null 2>&1 || { echo "llm-dlp: npm is needed for the agent CLIs: install nodejs" >&2; exit 1; }
+    echo "llm-dlp: installing the agent CLIs into .tools/npm: ${AGENT_NPM_PINS[*]}" >&2
+    rm -rf "$tools/npm"
+    npm install --prefix "$tools/npm" --save-exact --no-audit --no-fund --loglevel=error "${AGENT_NPM_PINS[@]}" >&2
+    echo "${AGENT_NPM_PINS[*]}" > "$npm_stamp"
+  fi
+  if [ "$(cat "$aider_stamp" 2>/dev/null)" != "$AIDER_PIN" ]; then
+    local py="" c
+    for c in "${AIDER_PYTHONS[@]}" /usr/bin/python3; do  # a pyenv shim may exist without its version: run each
+      if "$c" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info < (3, 13))' >/dev/null 2>&1; then py=$(command -v "$c"); break; fi
+    done
+    [ -n "$py" ] || { echo "llm-dlp: Aider needs a Python 3.10 to 3.12 (tried ${AIDER_PYTHONS[*]})" >&2; exit 1; }
+    echo "llm-dlp: installing $AIDER_PIN into .tools/aider-venv with $py" >&2
+    rm -rf "$tools/aider-venv"
+    "$py" -m venv "$tools/aider-venv"
+    "$tools/aider-venv/bin/python" -m pip install --quiet --disable-pip-version-check "$AIDER_PIN" >&2
+    echo "$AIDER_PIN" > "$aider_stamp"
+  fi
+}
+
+if [ "$profile" = agents ]; then
+  install_agents
+  exit 0
+fi
 
 if [ ! -x "$venv/bin/python" ] || ! is_suitable "$venv/bin/python"; then
   if ! py=$(find_python); then
@@ -92,13 +131,5 @@ if [ "$profile" = test ]; then
     if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
     else sudo apt-get update -qq >&2 && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2; fi
   fi
-  # Codex CLI, for the end-to-end test of its WebSocket transport (npm; the Linux binary ships in the package)
-  codex_version=0.169.0
-  codex_dir="$venv/share/llm-dlp/codex"
-  if [ "$(cat "$codex_dir/.version" 2>/dev/null)" != "$codex_version" ]; then
-    echo "llm-dlp: installing Codex CLI $codex_version for the tests" >&2
-    rm -rf "$codex_dir" && mkdir -p "$codex_dir"
-    npm install --silent --no-audit --no-fund --prefix "$codex_dir" "@openai/codex@$codex_version" >&2
-    echo "$codex_version" > "$codex_dir/.version"
-  fi
+  install_agents  # after the system packages: npm comes with nodejs
 fi

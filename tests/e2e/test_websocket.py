@@ -10,7 +10,6 @@ import random
 import secrets as pysecrets
 import ssl
 import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.sync.client import connect
 
-from support.proxy import start_proxy, stop_proxy, wait_for
+from support.proxy import ROOT, start_proxy, stop_proxy, wait_for
 from support.secretgen import Gen, provider_tokens
 from support.ws_upstream import PIECE, serve_ws_upstream
 
@@ -218,7 +217,7 @@ def test_websocket_refuse_answers_the_upgrade_with_403(proxy, ws_upstream):
 
 
 # ---- real Codex --------------------------------------------------------------------------------------
-CODEX = Path(sys.executable).parent.parent / "share" / "llm-dlp" / "codex" / "node_modules" / ".bin" / "codex"  # deploy/bootstrap.sh test
+CODEX = ROOT / ".tools" / "npm" / "node_modules" / ".bin" / "codex"  # deploy/bootstrap.sh test (the agent CLIs, pinned)
 
 
 def codex(proxy, upstream, home: Path, prompt: str) -> subprocess.CompletedProcess:

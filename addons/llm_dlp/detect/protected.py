@@ -49,13 +49,35 @@ def compile_paths(entries: list[Located], errors: list[RuleError]) -> tuple[Path
 # ---- file regions inside free text -----------------------------------------------------------
 _ATTACHMENT = re.compile(r"<attachment\b[^>]*?\bfilePath=\"([^\"]+)\"[^>]*>(.*?)</attachment>", re.DOTALL)
 _FILEPATH_MARK = re.compile(r"^[ \t]*(?://|#|--|;|<!--)[ \t]*FILEPATH:[ \t]*(\S[^\n]*?)[ \t]*(?:-->)?[ \t]*$", re.MULTILINE)
-_FENCE = re.compile(r"^```[ \t]*[\w+.#-]*(?:[ \t]+([\w./\\-]+\.\w+))?[^\n]*\n(.*?)```", re.DOTALL | re.MULTILINE)
-_NAME_LINE = re.compile(r"[ \t]*(?:[#*`]*[ \t]*)?([\w./\\-]+\.\w+)`?[ \t]*:?[ \t]*")  # the line above a fence
+_FENCE = re.compile(r"^```[ \t]*[\w+.#-]*(?:[ \t]+([\w./\\-]*\.\w+))?[^\n]*\n(.*?)```", re.DOTALL | re.MULTILINE)
+_NAME_LINE = re.compile(r"[ \t]*(?:[#*`]*[ \t]*)?([\w./\\-]*\.\w+)`?[ \t]*:?[ \t]*")  # the line above a fence
+
+
+# patches carry the old content of the files they change: Codex's apply_patch sections and unified diffs
+_PATCH_FILE = re.compile(r"^\*\*\* (?:Update|Add|Delete) File: (.+?)[ \t]*$", re.MULTILINE)
+_PATCH_END = re.compile(r"^\*\*\* (?:Update|Add|Delete) File: |^\*\*\* End Patch", re.MULTILINE)
+_DIFF_FILE = re.compile(r"^\+\+\+ (?:[ab]/)?(.+?)(?:\t.*)?$", re.MULTILINE)
+_DIFF_END = re.compile(r"^diff --git |^--- ", re.MULTILINE)
+PATCH_MARKS = ("*** ", "+++ ")
+
+
+def patch_regions(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, path) of each file's section in an apply_patch envelope or a unified diff."""
+    regions = []
+    for header, end in ((_PATCH_FILE, _PATCH_END), (_DIFF_FILE, _DIFF_END)):
+        for m in header.finditer(text):
+            stop = end.search(text, m.end())
+            path = m.group(1)
+            if path != "/dev/null":
+                regions.append((m.end(), stop.start() if stop else len(text), path))
+    return regions
 
 
 def file_regions(text: str) -> list[tuple[int, int, str]]:
     """(start, end, path) of file content inside free text."""
     regions = [(m.start(2), m.end(2), m.group(1)) for m in _ATTACHMENT.finditer(text)]
+    if any(mark in text for mark in PATCH_MARKS):
+        regions += patch_regions(text)
     marks = list(_FILEPATH_MARK.finditer(text))
     for n, m in enumerate(marks):
         # a marked excerpt runs to the next marker, or to the end of its code fence
@@ -167,8 +189,10 @@ def find_path_hits(segments, rules: tuple[PathRule, ...], groups: tuple[str, ...
     for i, seg in enumerate(segments):
         if not seg.content:
             continue  # a path, an id, a name: structure is never withheld
-        spans = [(0, len(seg.text), seg.path)] if seg.path else []
-        spans += file_regions(seg.text) if "FILEPATH" in seg.text or "```" in seg.text or "<attachment" in seg.text else []
+        # a shell command's output can come from several files (one per line): the first protected one counts
+        spans = [(0, len(seg.text), next((p for p in seg.path.split("\n") if any(r.matches(p) for r in active)), seg.path))] if seg.path else []
+        marks = ("FILEPATH", "```", "<attachment", *PATCH_MARKS)
+        spans += file_regions(seg.text) if any(mark in seg.text for mark in marks) else []
         for start, end, path in spans:
             rule = next((r for r in active if r.matches(path)), None)
             if rule and end > start:

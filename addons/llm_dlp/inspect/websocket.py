@@ -34,6 +34,7 @@ from llm_dlp.inspect.stream import StreamRewriter
 from llm_dlp.protocols.api import Protocol
 from llm_dlp.protocols.base import Pointer, get_at, json_pointer
 from llm_dlp.protocols.framing import Framing
+from llm_dlp.protocols.openai_responses import CALL_ITEMS, call_result_path
 from llm_dlp.protocols.registry import REGISTRY
 
 REFUSE = "refuse"  # the message could not be inspected (binary, not JSON) or policy refuses it
@@ -213,7 +214,57 @@ class ClientOutcome:
     event: dict | None = field(default=None, repr=False)
 
 
-def inspect_client_message(api: WsApi, content: bytes, is_text: bool, path: str, inspect: Inspect) -> ClientOutcome:
+class ToolCalls:
+    """The Responses tool calls of one connection, by call_id, with the files their results hold.
+    Over WebSocket the input is incremental: a ``function_call_output`` comes without its call (the
+    call was the model's output, on the server side), so its file is known only from here."""
+
+    def __init__(self) -> None:
+        self._paths: dict[str, str] = {}
+
+    def note(self, items: Any) -> None:
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("call_id"), str) and (path := call_result_path(item)):
+                self._paths[item["call_id"]] = path
+
+    def from_server(self, content: bytes) -> None:
+        if b"response.output_item.done" not in content:  # most server messages are deltas: not parsed twice
+            return
+        try:
+            event = json.loads(content)
+        except ValueError:
+            return
+        if isinstance(event, dict) and event.get("type") == "response.output_item.done":
+            self.note([event.get("item")])
+
+    def context(self, event: dict) -> list[dict]:
+        """Stand-ins for the calls this event's outputs answer but does not carry: only their paths."""
+        items = event.get("input") if event.get("type") == "response.create" and isinstance(event.get("input"), list) else []
+        own = {i.get("call_id") for i in items if isinstance(i, dict) and i.get("type") in CALL_ITEMS}
+        answered = {i.get("call_id") for i in items if isinstance(i, dict) and str(i.get("type", "")).endswith("_output")}
+        return [{"type": "function_call", "call_id": call_id, "name": "earlier_call", "arguments": json.dumps({"path": self._paths[call_id]})}
+                for call_id in sorted(answered - own, key=str) if call_id in self._paths]
+
+
+def _with_context(event: dict, context: list[dict], inspect: Inspect, protocol: str, path: str) -> Inspection:
+    """Inspect the event with stand-in calls after its input, then take them out of the verdict."""
+    count = len(event["input"])
+    inspection = inspect(_dump(dict(event, input=[*event["input"], *context])), protocol, path)
+    inspection.findings = [f for f in inspection.findings if not _beyond(f.field, count)]
+    if inspection.body:
+        body = json.loads(inspection.body)
+        body["input"] = body["input"][:count]
+        inspection.body = _dump(body)
+    return inspection
+
+
+def _beyond(pointer: str | None, count: int) -> bool:
+    parts = (pointer or "").split("/")
+    return len(parts) > 2 and parts[1] == "input" and parts[2].isdigit() and int(parts[2]) >= count
+
+
+def inspect_client_message(api: WsApi, content: bytes, is_text: bool, path: str, inspect: Inspect,
+                           calls: ToolCalls | None = None) -> ClientOutcome:
     if not is_text:
         return refusal(api, None, 400, "binary_message", "binary WebSocket messages to an AI service cannot be inspected")
     try:
@@ -224,7 +275,12 @@ def inspect_client_message(api: WsApi, content: bytes, is_text: bool, path: str,
         return refusal(api, None, 400, "unparseable_message", "the WebSocket message is not a JSON event and cannot be inspected")
     kind = event.get("type") if isinstance(event.get("type"), str) else next(iter(event), None)
     view = api.view(event)
-    if view is None:
+    context = calls.context(event) if calls else []
+    if calls:
+        calls.note(event.get("input"))
+    if view is None and context:
+        inspection = _with_context(event, context, inspect, api.protocol, path)
+    elif view is None:
         inspection = inspect(content, api.protocol, path)
     else:
         stripped = _without_media(event, view)

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from llm_dlp.protocols.api import Protocol
-from llm_dlp.protocols.base import Annotations, Delta, Pointer, as_list, path_in
+from llm_dlp.protocols.base import Annotations, Delta, Pointer, as_list, path_in, result_path
 
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error",
                 413: "request_too_large", 429: "rate_limit_error", 500: "api_error", 503: "overloaded_error"}
@@ -44,10 +44,10 @@ class AnthropicMessages(Protocol):
         if kind in ("image", "document") and isinstance(block.get("source"), dict) and block["source"].get("type") == "base64":
             notes.skip.add((*at, "source", "data"))
         elif kind in ("tool_use", "server_tool_use"):
-            file_path = path_in(block.get("input"))
-            if file_path and isinstance(block.get("id"), str):
-                tool_paths[block["id"]] = file_path
-            notes.mark(at, "tool_call", file_path)
+            output = result_path(block.get("input"))
+            if output and isinstance(block.get("id"), str):
+                tool_paths[block["id"]] = output
+            notes.mark(at, "tool_call", path_in(block.get("input")))
         elif kind == "tool_result":
             notes.mark(at, "tool_result", tool_paths.get(str(block.get("tool_use_id"))))
             for k, inner in enumerate(as_list(block.get("content"))):

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from llm_dlp.protocols.shell import files_printed
+
 Pointer = tuple[str | int, ...]
 
 ROLE_OTHER = "other"
@@ -26,6 +28,7 @@ STRUCTURE_KEYS = frozenset({
     "tool_choice", "modalities", "voice", "fileUri", "file_id", "image_url", *PATH_KEYS,
 })
 CONTENT_KEYS = ("content", "text", "snippet", "code", "source", "contents")
+SHELL_KEYS = ("command", "cmd", "commands", "script")  # Bash, exec_command, shell, run_shell_command, local_shell
 
 
 @dataclass
@@ -99,16 +102,35 @@ def is_structure(pointer: Pointer, structure_keys: frozenset[str]) -> bool:
     return any(isinstance(k, str) and k in structure_keys for k in pointer)
 
 
-def path_in(args: Any) -> str | None:
-    """The file a tool call's arguments name (a dict, or a JSON string of one)."""
+def _arguments(args: Any) -> Any:
+    """A tool call's arguments: a dict, or a JSON string of one."""
     if isinstance(args, str):
         try:
-            args = json.loads(args)
+            return json.loads(args)
         except ValueError:
             return None
+    return args
+
+
+def path_in(args: Any) -> str | None:
+    """The file a tool call's arguments name (a dict, or a JSON string of one)."""
+    args = _arguments(args)
     if isinstance(args, dict):
         return next((args[k] for k in PATH_KEYS if isinstance(args.get(k), str) and args[k]), None)
     return None
+
+
+def result_path(args: Any) -> str | None:
+    """The file(s) a tool call's result holds: the path its arguments name, else the files its shell
+    command prints (``cat .env``, ``sed -n 1,9p a b``), one per line. A command whose output has no
+    known source (``cat $F``, a script) names none: see docs/paths.md."""
+    if path := path_in(args):
+        return path
+    args = _arguments(args)
+    command = next((args[k] for k in SHELL_KEYS if isinstance(args.get(k), (str, list))), None) if isinstance(args, dict) else None
+    if command is None or (isinstance(command, list) and not all(isinstance(w, str) for w in command)):
+        return None
+    return "\n".join(files_printed(command).files) or None
 
 
 def attribute_file_objects(doc: Any, notes: Annotations, pointer: Pointer = ()) -> None:

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from llm_dlp.protocols.api import Protocol
-from llm_dlp.protocols.base import Annotations, Delta, Pointer, as_list, path_in
+from llm_dlp.protocols.base import Annotations, Delta, Pointer, as_list, path_in, result_path
 from llm_dlp.protocols.framing import Framing, JsonArrayFraming, SseFraming
 
 _MODEL_IN_PATH = re.compile(r"/models/([^/:]+):")
@@ -56,9 +56,8 @@ class Gemini(Protocol):
                 notes.skip.add((*p_at, "inline_data", "data"))
             elif isinstance(part.get("functionCall"), dict):
                 call = part["functionCall"]
-                file = path_in(call.get("args"))
-                own_calls.append({"id": call.get("id"), "name": call.get("name"), "file": file})
-                notes.mark(p_at, "tool_call", file)
+                own_calls.append({"id": call.get("id"), "name": call.get("name"), "file": result_path(call.get("args"))})
+                notes.mark(p_at, "tool_call", path_in(call.get("args")))
             elif isinstance(part.get("functionResponse"), dict):
                 call = _answered_call(part["functionResponse"], calls, answered)
                 answered += 1

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from llm_dlp.protocols.api import Protocol
-from llm_dlp.protocols.base import Annotations, Delta, Pointer, as_list, path_in
+from llm_dlp.protocols.base import Annotations, Delta, Pointer, as_list, path_in, result_path
 
 # OpenAI's roles, as llm-dlp names them
 ROLE_NAMES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool_result", "function": "tool_result"}
@@ -39,10 +39,10 @@ class OpenAIChat(Protocol):
             function = call.get("function") if isinstance(call, dict) else None
             if not isinstance(function, dict):
                 continue
-            file = path_in(function.get("arguments"))
-            if file and isinstance(call.get("id"), str):
-                call_paths[call["id"]] = file
-            notes.mark((*at, "tool_calls", j), "tool_call", file)
+            output = result_path(function.get("arguments"))
+            if output and isinstance(call.get("id"), str):
+                call_paths[call["id"]] = output
+            notes.mark((*at, "tool_calls", j), "tool_call", path_in(function.get("arguments")))
             notes.json_text.add((*at, "tool_calls", j, "function", "arguments"))
 
     def deltas(self, event: Any) -> list[Delta]:

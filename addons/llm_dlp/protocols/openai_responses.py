@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from llm_dlp.protocols.api import Protocol
-from llm_dlp.protocols.base import Annotations, Delta, Pointer, as_list, path_in
+from llm_dlp.protocols.base import Annotations, Delta, Pointer, as_list, path_in, result_path
 from llm_dlp.protocols.openai_chat import ROLE_NAMES
 
 CALL_ITEMS = ("function_call", "custom_tool_call", "local_shell_call", "shell_call", "apply_patch_call")
@@ -27,7 +27,9 @@ class OpenAIResponses(Protocol):
         inputs = doc.get("input")
         if isinstance(inputs, str):
             notes.mark(("input",), "user")
-        call_paths: dict[str, str] = {}
+        # every call first: an output may come before its call, or (incremental input) without it
+        call_paths = {item["call_id"]: path for item in as_list(inputs)
+                      if isinstance(item, dict) and isinstance(item.get("call_id"), str) and (path := call_result_path(item))}
         for i, item in enumerate(as_list(inputs)):
             self._item(notes, ("input", i), item, call_paths)
         return notes
@@ -44,10 +46,7 @@ class OpenAIResponses(Protocol):
                     notes.skip.add((*at, "content", j, "image_url"))
                     notes.skip.add((*at, "content", j, "file_data"))
         elif kind in CALL_ITEMS:
-            file = path_in(item.get("arguments"))
-            if file and isinstance(item.get("call_id"), str):
-                call_paths[item["call_id"]] = file
-            notes.mark(at, "tool_call", file)
+            notes.mark(at, "tool_call", path_in(_arguments(item)))
             if isinstance(item.get("arguments"), str):
                 notes.json_text.add((*at, "arguments"))
         elif isinstance(kind, str) and kind.endswith("_output"):
@@ -61,3 +60,12 @@ class OpenAIResponses(Protocol):
             key = ("item", event.get("item_id"), event.get("output_index"), event.get("content_index"))
             return [Delta(key, ("delta",), "arguments" in kind)]
         return []
+
+
+def _arguments(item: dict) -> Any:
+    return item.get("arguments", item.get("action", item.get("input")))  # local_shell_call: action.command
+
+
+def call_result_path(item: Any) -> str | None:
+    """The file(s) the result of a tool-call item holds (None for any other item)."""
+    return result_path(_arguments(item)) if isinstance(item, dict) and item.get("type") in CALL_ITEMS else None

@@ -4,6 +4,8 @@ protocol framing; whole bodies are rewritten once at the end."""
 
 from __future__ import annotations
 
+import zlib
+
 from mitmproxy import http
 
 from llm_dlp.act.restore import Restorer
@@ -39,10 +41,14 @@ class Respond:
         ctype = resp.headers.get("content-type", "").lower()
         framing = state.protocol.framing(ctype, flow.request.path)
         if framing:
+            decoder = stream_decoder(resp.headers.get("content-encoding", ""))
+            if decoder is None:  # an encoding we cannot read incrementally: inspect the whole body instead
+                return
+            honest_stream_headers(resp)
             rewriter = StreamRewriter(framing, state.protocol.deltas, state.output.process, on_anomaly=lambda kind: self._anomaly(state, kind),
                                       on_channel_end=state.output.end_channel, on_event=state.output.observe)
             resp.stream = SafeStream(rewriter, lambda: self._anomaly(state, "rewriter_error"),
-                                              self.rt.metrics.response_bytes.labels(state.endpoint.id))
+                                     self.rt.metrics.response_bytes.labels(state.endpoint.id), decoder)
             state.streaming = True
             self.rt.metrics.active_streams.inc()
         elif any(t in ctype for t in STREAMING_TYPES):
@@ -74,18 +80,64 @@ class Respond:
         self.rt.metrics.stream_anomalies.labels(state.endpoint.id, kind).inc()
 
 
+def honest_stream_headers(resp: http.Response) -> None:
+    """A rewritten stream has a length nobody knows yet and is sent decoded: drop Content-Length and
+    Content-Encoding, and frame HTTP/1.1 bodies with chunked transfer (HTTP/2 frames them itself),
+    so that the client never waits for bytes that will not come."""
+    resp.headers.pop("content-length", None)
+    resp.headers.pop("content-encoding", None)
+    if resp.http_version.startswith("HTTP/1"):
+        resp.headers["transfer-encoding"] = "chunked"
+    else:
+        resp.headers.pop("transfer-encoding", None)
+
+
+class _Decoder:
+    """Incremental decoding of one Content-Encoding."""
+
+    def __init__(self, encoding: str):
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            self._d = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib-wrapped deflate, by their header
+            self._step = self._d.decompress
+        elif encoding == "br":
+            import brotli
+            self._d = brotli.Decompressor()
+            self._step = self._d.process
+        elif encoding == "zstd":
+            from backports import zstd
+            self._d = zstd.ZstdDecompressor()
+            self._step = self._d.decompress
+        else:
+            raise ValueError(encoding)
+
+    def __call__(self, chunk: bytes) -> bytes:
+        return self._step(chunk)
+
+
+def stream_decoder(content_encoding: str):
+    """A function decoding the body chunk by chunk; ``identity`` for none; None when unreadable."""
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return lambda chunk: chunk
+    try:
+        return _Decoder(encoding)
+    except (ValueError, ImportError):
+        return None
+
+
 class SafeStream:
     """Wraps a stream rewriter: if it fails, the rest of the stream passes through unchanged
     (counted) instead of breaking the developer's response."""
 
-    def __init__(self, rewriter: StreamRewriter, on_failure, out_bytes):
+    def __init__(self, rewriter: StreamRewriter, on_failure, out_bytes, decode=lambda chunk: chunk):
         self._rewriter = rewriter
         self._on_failure = on_failure
         self._out_bytes = out_bytes  # a counter of bytes sent to the client
+        self._decode = decode  # the headers announce a decoded body
         self._failed = False
 
     def __call__(self, chunk: bytes) -> bytes:
-        out = self._rewrite(chunk)
+        out = self._rewrite(self._decode(chunk) if chunk else chunk)
         self._out_bytes.inc(len(out))
         return out
 

@@ -31,6 +31,7 @@ from llm_dlp.inspect.websocket import (
     REFUSE,
     ClientOutcome,
     ServerStream,
+    ToolCalls,
     WsApi,
     api_for,
     inspect_client_message,
@@ -65,6 +66,7 @@ class Connection:
     model: str | None = None
     pending: int = 0  # messages injected towards the client that have not gone out yet
     closed_by_proxy: bool = False
+    calls: ToolCalls = field(default_factory=ToolCalls)  # tool calls so far, for outputs that come without theirs
 
 
 class WebSocketInspection:
@@ -155,7 +157,8 @@ class WebSocketInspection:
             return inspect_request(raw, protocol, path, ruleset.detector, keyring, grant.access.actions if grant else {}, False,
                                    ruleset.paths, grant.identity.groups if grant else (), ruleset.fingerprints)
 
-        outcome = await asyncio.to_thread(inspect_client_message, conn.api, message.content, message.is_text, flow.request.path, pipeline)
+        outcome = await asyncio.to_thread(inspect_client_message, conn.api, message.content, message.is_text, flow.request.path, pipeline,
+                                          conn.calls)
         model = (outcome.inspection.model if outcome.inspection else None) or flow.request.query.get("model")
         conn.model = model or conn.model
         if outcome.forward is not None and grant and (refused := ruleset.policy.check_model(grant, model)):
@@ -172,6 +175,7 @@ class WebSocketInspection:
     def _from_server(self, flow: http.HTTPFlow, conn: Connection, message) -> None:
         conn.server_messages += 1
         self.rt.metrics.websocket_messages.labels(conn.state.endpoint.id, "server", ALLOW).inc()
+        conn.calls.from_server(message.content)
         out = conn.server.message(message.content, message.is_text)
         if out is None:
             out = [message.content]

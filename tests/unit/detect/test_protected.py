@@ -72,3 +72,17 @@ CASES = {
     "aider": ("/v1/chat/completions", {"model": "gpt-4o", "messages": [
         {"role": "user", "content": f"src/pricing/aider.py\n```python\n{PRICING}```\n\n{OTHER}"}]}),
 }
+
+
+def test_a_dotfile_named_above_a_fence_is_that_file():
+    """Aider sends read-only files as a name line and a fence: ``.env`` has no stem before its dot."""
+    text = "Here are some READ ONLY files, provided for your reference.\n\n.env\n```\nA=1\nB=2\n```\n\nconfig/.env.local\n```\nC=3\n```\n"
+    assert [(text[s:e], p) for s, e, p in file_regions(text)] == [("A=1\nB=2\n", ".env"), ("C=3\n", "config/.env.local")]
+
+
+def test_patches_name_the_files_whose_old_content_they_carry():
+    """Codex's apply_patch input and unified diffs: each file's section is that file's content."""
+    patch = "*** Begin Patch\n*** Update File: .env\n@@\n-A=1\n+A=2\n*** Add File: src/app.py\n+print(1)\n*** End Patch"
+    assert [(patch[s:e], p) for s, e, p in file_regions(patch)] == [("\n@@\n-A=1\n+A=2\n", ".env"), ("\n+print(1)\n", "src/app.py")]
+    diff = "diff --git a/.env b/.env\n--- a/.env\n+++ b/.env\n@@ -1 +1 @@\n-A=1\n+A=2\ndiff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@\n-1\n+2\n"
+    assert [(diff[s:e], p) for s, e, p in file_regions(diff)] == [("\n@@ -1 +1 @@\n-A=1\n+A=2\n", ".env"), ("\n@@\n-1\n+2\n", "x.py")]

@@ -304,3 +304,23 @@ def test_server_non_events_pass_through(ruleset):
     assert server.message(b"keepalive", True) == [b"keepalive"]
     realtime, _ = stream(ruleset, REALTIME, {})
     assert realtime.message(json.dumps({"type": "response.output_audio.delta", "delta": "AAAA"}).encode(), True) is None
+
+
+def test_an_output_without_its_call_is_paired_with_the_call_the_server_sent(ruleset):
+    """Codex over WebSocket: the model's exec_command call came in a server event; the next
+    response.create carries only its output (previous_response_id). The output is still .env's."""
+    from llm_dlp.inspect.websocket import ToolCalls
+
+    calls = ToolCalls()
+    call = {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "exec_command", "arguments": json.dumps({"cmd": "cat .env"}),
+            "status": "completed"}
+    calls.from_server(json.dumps({"type": "response.output_item.done", "output_index": 0, "item": call, "sequence_number": 7}).encode())
+    event = {"type": "response.create", "model": "gpt-5-codex", "previous_response_id": "resp_1", "input": [
+        {"type": "function_call_output", "call_id": "call_1", "output": "APP_REGION=region-x7Q2mZk4"},
+        {"type": "function_call_output", "call_id": "call_unknown", "output": "README.md"}]}
+    out = inspect_client_message(RESPONSES, json.dumps(event).encode(), True, "/v1/responses", pipeline(ruleset), calls)
+    sent = json.loads(out.forward)
+    assert "region-x7Q2mZk4" not in out.forward.decode() and "withheld by policy env-files" in sent["input"][0]["output"]
+    assert sent["input"][1] == event["input"][1] and len(sent["input"]) == 2  # the stand-in call is not forwarded
+    assert {k: v for k, v in sent.items() if k != "input"} == {k: v for k, v in event.items() if k != "input"}
+    assert [f.field for f in out.inspection.findings] == ["/input/0/output"]
