@@ -8,16 +8,20 @@ import bisect
 import copy
 import json
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from llm_dlp.act.placeholders import Keyring
 from llm_dlp.detect.detector import Detector, Finding
+from llm_dlp.detect.normalize import View, reading_view
 from llm_dlp.detect.protected import FingerprintRule, PathHit, PathRule, find_protected, withhold
 from llm_dlp.protocols.base import Segment
 from llm_dlp.protocols.registry import REGISTRY
 
 # Segments are joined for one scan; no rule pattern can match across this separator's NUL.
 _SEPARATOR = "\n\x00\n"
+# A secret split across adjacent segments is looked for this many characters either side of the seam.
+SEAM = 4096
 
 ALLOW, REDACT, WARN, BLOCK = "allow", "redact", "warn", "block"
 
@@ -70,22 +74,101 @@ class Inspection:
         return f"Request blocked by llm-dlp: {shown}{more}. Remove the secret and retry; ask your security team if this is wrong."
 
 
-def scan_segments(detector: Detector, segments: list[Segment]) -> list[tuple[Segment, Finding]]:
-    """One detector pass over all segments; findings mapped back to (segment, offsets in it)."""
+def scan_segments(detector: Detector, segments: list[Segment], joinable: Callable[[Segment], bool] | None = None) -> list[tuple[Segment, Finding]]:
+    """Every finding in the segments, mapped back to (segment, offsets in it): each segment alone as
+    the detector reads it (one pass, separators no pattern crosses); then each segment's reading view
+    (escapes undone, normalised) where it differs; then the seams between adjacent ``joinable``
+    segments, so a secret split across messages, parts or fragments is found, every piece of it."""
     if not segments:
         return []
+    found: list[list[Finding]] = [[] for _ in segments]
+    for i, f in _scan_separated(detector, [seg.text for seg in segments]):
+        found[i].append(f)
+    views = [reading_view(seg.text, raw=not seg.pointer) for seg in segments]
+    changed = [i for i, view in enumerate(views) if view.changed]
+    for k, f in _scan_separated(detector, [views[i].text for i in changed]):
+        i = changed[k]
+        _merge(found[i], _mapped(f, views[i], segments[i].text, f.start, f.end), segments[i].text)
+    joined = [i for i, seg in enumerate(segments) if (joinable or is_content)(seg)]
+    for i, f in _scan_seams(detector, [views[i] for i in joined], [segments[i].text for i in joined]):
+        _merge(found[joined[i]], f, segments[joined[i]].text)
+    return [(seg, f) for seg, fs in zip(segments, found) for f in sorted(fs, key=lambda f: f.start)]
+
+
+def _scan_separated(detector: Detector, texts: list[str]) -> Iterator[tuple[int, Finding]]:
+    """One detector pass over ``texts`` joined by a separator; findings as (text index, offsets in it)."""
+    if not texts:
+        return
     starts, pos = [], 0
-    for seg in segments:
+    for text in texts:
         starts.append(pos)
-        pos += len(seg.text) + len(_SEPARATOR)
-    joined = _SEPARATOR.join(seg.text for seg in segments)
-    out = []
-    for f in detector.scan(joined):
+        pos += len(text) + len(_SEPARATOR)
+    for f in detector.scan(_SEPARATOR.join(texts)):
         i = bisect.bisect_right(starts, f.start) - 1
-        base = starts[i]
-        if f.end - base <= len(segments[i].text):
-            out.append((segments[i], Finding(f.rule, f.start - base, f.end - base, f.value)))
-    return out
+        if f.end - starts[i] <= len(texts[i]):
+            yield i, Finding(f.rule, f.start - starts[i], f.end - starts[i], f.value)
+
+
+def _scan_seams(detector: Detector, views: list[View], originals: list[str]) -> Iterator[tuple[int, Finding]]:
+    """Findings that cross the boundary between adjacent texts, read without a separator, one piece
+    per text they touch. Only the text within SEAM characters of a boundary is scanned again."""
+    starts, pos = [], 0
+    for view in views:
+        starts.append(pos)
+        pos += len(view.text)
+    joined = "".join(view.text for view in views)
+    boundaries = starts[1:]
+    for lo, hi in _seam_windows(boundaries, len(joined)):
+        for f in detector.scan(joined[lo:hi]):
+            s, e = f.start + lo, f.end + lo
+            first, last = bisect.bisect_right(starts, s) - 1, bisect.bisect_left(starts, e) - 1
+            for i in range(first, last + 1) if last > first else ():
+                ps, pe = max(s, starts[i]) - starts[i], min(e, starts[i] + len(views[i].text)) - starts[i]
+                if pe > ps:
+                    yield i, _mapped(f, views[i], originals[i], ps, pe)
+
+
+def _seam_windows(boundaries: list[int], size: int) -> list[tuple[int, int]]:
+    windows: list[tuple[int, int]] = []
+    for b in boundaries:
+        lo, hi = max(0, b - SEAM), min(size, b + SEAM)
+        if windows and lo <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], hi)
+        else:
+            windows.append((lo, hi))
+    return windows
+
+
+def _mapped(f: Finding, view: View, original: str, start: int, end: int) -> Finding:
+    s, e = view.span(start, end)
+    return Finding(f.rule, s, e, original[s:e])
+
+
+_STRICTER = {BLOCK: 0, REDACT: 1, WARN: 2}
+
+
+def _merge(kept: list[Finding], new: Finding, text: str) -> None:
+    """Add ``new`` to the findings of one segment (``text``); where it overlaps one, keep a single
+    finding over both spans with the stricter rule, so no part of either is left in clear text."""
+    for k, old in enumerate(kept):
+        if new.start < old.end and old.start < new.end:
+            rule = new.rule if _STRICTER[new.action] < _STRICTER[old.action] else old.rule
+            start, end = min(old.start, new.start), max(old.end, new.end)
+            kept[k] = Finding(rule, start, end, text[start:end])
+            return
+    kept.append(new)
+
+
+# The last key of a field that holds structure, not content: never joined with its neighbours.
+STRUCTURE_KEYS = frozenset({
+    "role", "type", "model", "id", "name", "call_id", "tool_call_id", "tool_use_id", "media_type", "mime_type",
+    "mimeType", "status", "object", "stop_reason", "finish_reason", "encoding", "format", "detail", "signature",
+})
+
+
+def is_content(seg: Segment) -> bool:
+    last = seg.pointer[-1] if seg.pointer else None
+    return not (isinstance(last, str) and last in STRUCTURE_KEYS)
 
 
 def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, keyring: Keyring,

@@ -20,3 +20,51 @@ def test_restore_map_honours_rule_restore_flag():
     assert list(ins.restore.values()) == [token]  # private-key: restore: false
     sent = json.loads(ins.body)["messages"][0]["content"]
     assert key not in sent and token not in sent and "[REDACTED:private-key:" in sent
+
+
+def _inspect(doc: dict, protocol: str = "openai", path: str = "/v1/chat/completions"):
+    body = json.dumps(doc, ensure_ascii=False).encode()
+    return inspect_request(body, protocol, path, load_ruleset(bundled_rules_dir()).detector, Keyring(b"x" * 32))
+
+
+def _token() -> str:
+    return dict(provider_tokens(Gen(random.Random(7))))["github-pat"]
+
+
+def test_disguised_secret_is_redacted_with_its_disguise():
+    token = _token()
+    for disguised in (token[:5] + "\u200d" + token[5:], token[:9] + "\u00ad" + token[9:], "\uff47" + token[1:]):
+        ins = _inspect({"model": "m", "messages": [{"role": "user", "content": f"use {disguised} now"}]})
+        assert [f.rule for f in ins.findings] == ["github-token"]
+        sent = json.loads(ins.body)["messages"][0]["content"]
+        assert sent.startswith("use [REDACTED:github-token:") and sent.endswith("] now")
+
+
+def test_secret_split_across_messages_is_found_and_every_piece_redacted():
+    token = _token()
+    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": f"part one {token[:12]}"},
+                                               {"role": "user", "content": f"{token[12:]} part two"}]})
+    assert [(f.rule, f.field) for f in ins.findings] == [("github-token", "/messages/0/content"), ("github-token", "/messages/1/content")]
+    sent = [m["content"] for m in json.loads(ins.body)["messages"]]
+    assert token[:12] not in sent[0] and token[12:] not in sent[1]
+    assert sent[0].startswith("part one [REDACTED:") and sent[1].endswith("] part two")
+
+
+def test_secret_in_many_small_fragments_is_redacted_in_each():
+    token = _token()
+    parts = [{"type": "text", "text": token[i : i + 5]} for i in range(0, len(token), 5)]
+    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": parts}]})
+    assert len(ins.findings) == len(parts)
+    assert all("[REDACTED:github-token:" in p["text"] for p in json.loads(ins.body)["messages"][0]["content"])
+
+
+def test_structure_fields_are_not_joined_with_content():
+    token = _token()
+    ins = _inspect({"model": "m", "messages": [{"role": token[:12], "content": f"{token[12:]}"}]})
+    assert not any(f.field == "/messages/0/role" for f in ins.findings)
+
+
+def test_a_whole_secret_in_one_segment_is_reported_once():
+    token = _token()
+    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": token}, {"role": "user", "content": "next"}]})
+    assert [(f.field, f.start, f.end) for f in ins.findings] == [("/messages/0/content", 0, len(token))]
