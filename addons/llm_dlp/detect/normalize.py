@@ -13,20 +13,21 @@ from __future__ import annotations
 
 import bisect
 import re
-import sys
+import threading
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
+
+import hyperscan
 
 
 @dataclass(frozen=True)
 class View:
     """``text`` is what the detector reads; ``edits`` are (view_start, view_end, orig_start, orig_end)
-    for each replaced piece, in order; ``parent`` is the view this one was built on, if any."""
+    for each replaced piece, in order."""
 
     text: str
     edits: tuple[tuple[int, int, int, int], ...] = ()
-    parent: View | None = None
     _starts: list[int] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -34,12 +35,11 @@ class View:
 
     @property
     def changed(self) -> bool:
-        return bool(self.edits) or (self.parent is not None and self.parent.changed)
+        return bool(self.edits)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The span of the original text that view[start:end] was made from."""
-        s, e = self._start(start), self._end(end)
-        return self.parent.span(s, e) if self.parent else (s, e)
+        return self._start(start), self._end(end)
 
     def _start(self, p: int) -> int:
         k = bisect.bisect_right(self._starts, p) - 1
@@ -56,14 +56,10 @@ class View:
         return oe if p <= ve else p + oe - ve
 
 
-def identity(text: str) -> View:
-    return View(text)
-
-
-def rebuild(text: str, replacements: list[tuple[int, int, str]], parent: View | None = None) -> View:
+def rebuild(text: str, replacements: list[tuple[int, int, str]]) -> View:
     """A view of ``text`` with each (start, end, new) replaced, in order and not overlapping."""
     if not replacements:
-        return View(text, parent=parent)
+        return View(text)
     pieces: list[str] = []
     edits: list[tuple[int, int, int, int]] = []
     pos = vpos = 0
@@ -75,7 +71,7 @@ def rebuild(text: str, replacements: list[tuple[int, int, str]], parent: View | 
         vpos += len(new)
         pos = end
     pieces.append(text[pos:])
-    return View("".join(pieces), tuple(edits), parent)
+    return View("".join(pieces), tuple(edits))
 
 
 # Look-alike letters a reader takes for Latin ones (Cyrillic, Greek, Armenian, Latin-extended),
@@ -91,67 +87,110 @@ _CONFUSABLES = {
     "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "ο": "o", "ν": "v", "ι": "i", "κ": "k", "ρ": "p", "τ": "t", "υ": "u", "α": "a",
     # Armenian and Latin-extended look-alikes
     "օ": "o", "ս": "u", "ց": "g", "ɑ": "a", "ı": "i", "ȷ": "j", "ʏ": "y", "ᴠ": "v",
-    # dashes and quotes that read as ASCII punctuation
-    "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "−": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
 }
 
 # Invisible characters: every Unicode format character (Cf: zero-width space and joiners, soft
 # hyphen, bidi controls, word joiner, BOM ...) plus the invisible combining marks and fillers.
-_INVISIBLE = frozenset(
-    c for c in map(chr, range(sys.maxunicode + 1))
-    if unicodedata.category(c) == "Cf" or 0xFE00 <= ord(c) <= 0xFE0F or 0xE0100 <= ord(c) <= 0xE01EF
-    or c in "\u034f\u115f\u1160\u3164\uffa0"
-)
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_INVISIBLE_EXTRA = frozenset("\u034f\u115f\u1160\u3164\uffa0") | frozenset(map(chr, [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]))
+
+
+def _invisible(ch: str) -> bool:
+    return ch in _INVISIBLE_EXTRA or unicodedata.category(ch) == "Cf"
 
 
 @lru_cache(maxsize=8192)
 def _fold(ch: str) -> str:
-    if ch in _INVISIBLE:
+    if _invisible(ch):
         return ""
     if ch in _CONFUSABLES:
         return _CONFUSABLES[ch]
-    nfkc = unicodedata.normalize("NFKC", ch)
-    return "".join(_CONFUSABLES.get(c, c) for c in nfkc if c not in _INVISIBLE)
+    return "".join(_CONFUSABLES.get(c, c) for c in unicodedata.normalize("NFKC", ch) if not _invisible(c))
 
 
-def normalised(text: str, parent: View | None = None) -> View:
-    """Format characters removed, each character NFKC-normalised, confusables folded. Per character,
-    so offsets stay exact; combining sequences are not composed (secrets are ASCII)."""
-    if text.isascii():
-        return View(text, parent=parent)
-    replacements = []
-    for m in _NON_ASCII.finditer(text):
-        ch = m.group()
-        folded = _fold(ch)
-        if folded != ch:
-            replacements.append((m.start(), m.end(), folded))
-    return rebuild(text, replacements, parent)
+@cache
+def _readers() -> tuple[dict[str, re.Pattern[str]], hyperscan.Database]:
+    """Readers for "text", "escaped" (\\u escapes too) and "raw" (every JSON escape too), and a
+    hyperscan database that tells, at memory speed, whether a text holds anything they would change
+    (Python's regular expressions alone read a non-ASCII text at a fraction of detection speed).
+    Built on first use, from a pass over the BMP."""
+    ranges: list[list[int]] = []
+    for code in range(0x80, 0x10000):
+        ch = chr(code)
+        if unicodedata.category(ch) not in ("Cn", "Cs", "Co") and _fold.__wrapped__(ch) != ch:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    ranges.append([0x10000, 0x10FFFF])  # astral characters (mathematical letters, tags, emoji): looked at one by one
+    python_class = "".join(re.escape(chr(lo)) + ("-" + re.escape(chr(hi)) if hi > lo else "") for lo, hi in ranges)
+    changing = "([" + python_class + "])"
+    unicode_escape = r"\\u(?:([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|([0-9a-fA-F]{4}))"
+    # Groups: 1-2 a surrogate pair escape, 3 another \u escape, 4 a character that reads differently, 5 a short escape.
+    readers = {
+        "text": re.compile(r"(?!)()()()|" + changing),
+        "escaped": re.compile(unicode_escape + "|" + changing),
+        "raw": re.compile(unicode_escape + "|" + changing + r"|\\([\"\\/bfnrt])"),
+    }
+    hs_class = "".join(f"\\x{{{lo:x}}}" + (f"-\\x{{{hi:x}}}" if hi > lo else "") for lo, hi in ranges)
+    db = hyperscan.Database()
+    db.compile(
+        expressions=[f"[{hs_class}]".encode(), rb"\\u[0-9a-fA-F]{4}", rb"\\"],
+        ids=[_CHANGING, _UNICODE_ESCAPE, _ANY_ESCAPE],
+        flags=[hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SINGLEMATCH, hyperscan.HS_FLAG_SINGLEMATCH, hyperscan.HS_FLAG_SINGLEMATCH],
+    )
+    return readers, db
 
 
-_ESCAPE = re.compile(r"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|([\"\\/bfnrt]))")
+_CHANGING, _UNICODE_ESCAPE, _ANY_ESCAPE = 1, 2, 3
+_scratch = threading.local()
+
+
+def _present(text: str) -> set[int]:
+    """Which of changing characters, \\u escapes and other escapes ``text`` holds."""
+    _, db = _readers()
+    scratch = getattr(_scratch, "scratch", None)
+    if scratch is None:
+        scratch = _scratch.scratch = hyperscan.Scratch(db)
+    found: set[int] = set()
+    db.scan(text.encode("utf-8", "replace"), match_event_handler=lambda pid, *_: found.add(pid), scratch=scratch)
+    return found
+
+
 _SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
-def _unescape_one(m: re.Match[str]) -> str:
-    high, low, single, simple = m.groups()
+def _read(m: re.Match[str]) -> str:
+    high, low, single, other, simple = (m.groups() + (None,))[:5]
     if high:
-        return (chr(int(high, 16)) + chr(int(low, 16))).encode("utf-16", "surrogatepass").decode("utf-16")
+        return "".join(map(_fold, (chr(int(high, 16)) + chr(int(low, 16))).encode("utf-16", "surrogatepass").decode("utf-16")))
     if single:
-        return chr(int(single, 16))
-    return _SIMPLE[simple]
-
-
-def json_unescaped(text: str) -> View:
-    """``text`` with JSON string escapes undone (a JSON or JSONL body read as raw text, or a JSON
-    document inside a string): the model and the provider read ``\\u0041`` as ``A``."""
-    if "\\" not in text:
-        return View(text)
-    return rebuild(text, [(m.start(), m.end(), _unescape_one(m)) for m in _ESCAPE.finditer(text)])
+        ch = chr(int(single, 16))
+        return ch if ch.isascii() else _fold(ch)
+    return _fold(other) if other else _SIMPLE[simple]
 
 
 def reading_view(text: str, raw: bool = False) -> View:
-    """The view the detector reads besides the text itself: escapes undone (always for a raw body,
-    for any text holding a ``\\u`` escape), then normalised."""
-    base = json_unescaped(text) if raw or "\\u" in text else None
-    return normalised(base.text, base) if base is not None else normalised(text)
+    """The text as the model reads it: format characters removed, each character NFKC-normalised
+    (per character, so offsets stay exact: secrets are ASCII), confusables folded, and ``\\uXXXX``
+    escapes undone (a JSON document inside a string). For a ``raw`` body (read as text because it
+    is not JSON) every JSON string escape is undone."""
+    if text.isascii() and ("\\" if raw else "\\u") not in text:
+        return View(text)
+    present = _present(text)
+    escaped = _ANY_ESCAPE in present if raw else _UNICODE_ESCAPE in present
+    if not escaped and _CHANGING not in present:
+        return View(text)
+    pattern = _readers()[0]["raw" if raw and escaped else "escaped" if escaped else "text"]
+    return rebuild(text, [(m.start(), m.end(), new) for m in pattern.finditer(text) if (new := _read(m)) != m.group()])
+
+
+def normalised(text: str) -> View:
+    """Format characters removed, NFKC, confusables folded; escapes left as they are."""
+    if text.isascii() or _CHANGING not in _present(text):
+        return View(text)
+    return rebuild(text, [(m.start(), m.end(), new) for m in _readers()[0]["text"].finditer(text) if (new := _read(m)) != m.group()])
+
+
+def json_unescaped(text: str) -> View:
+    """Every JSON string escape undone, and normalised: a JSON or JSONL body read as raw text."""
+    return reading_view(text, raw=True)

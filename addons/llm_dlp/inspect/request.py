@@ -20,8 +20,9 @@ from llm_dlp.protocols.registry import REGISTRY
 
 # Segments are joined for one scan; no rule pattern can match across this separator's NUL.
 _SEPARATOR = "\n\x00\n"
-# A secret split across adjacent segments is looked for this many characters either side of the seam.
-SEAM = 4096
+# A split or disguised secret is looked for this many characters either side of a seam between
+# segments or of an edit of a reading view: longer than any token, shorter than a PEM key.
+SEAM = 256
 
 ALLOW, REDACT, WARN, BLOCK = "allow", "redact", "warn", "block"
 
@@ -76,9 +77,10 @@ class Inspection:
 
 def scan_segments(detector: Detector, segments: list[Segment], joinable: Callable[[Segment], bool] | None = None) -> list[tuple[Segment, Finding]]:
     """Every finding in the segments, mapped back to (segment, offsets in it): each segment alone as
-    the detector reads it (one pass, separators no pattern crosses); then each segment's reading view
-    (escapes undone, normalised) where it differs; then the seams between adjacent ``joinable``
-    segments, so a secret split across messages, parts or fragments is found, every piece of it."""
+    the detector reads it (one pass, separators no pattern crosses); then, around each edit, the
+    segment's reading view (escapes undone, normalised); then the seams between adjacent
+    ``joinable`` segments, so a secret split across messages, parts or fragments is found, every
+    piece of it."""
     if not segments:
         return []
     found: list[list[Finding]] = [[] for _ in segments]
@@ -86,7 +88,8 @@ def scan_segments(detector: Detector, segments: list[Segment], joinable: Callabl
         found[i].append(f)
     views = [reading_view(seg.text, raw=not seg.pointer) for seg in segments]
     changed = [i for i, view in enumerate(views) if view.changed]
-    for k, f in _scan_separated(detector, [views[i].text for i in changed]):
+    edits = [[p for e in views[i].edits for p in (e[0], e[1])] for i in changed]
+    for k, f in _scan_around(detector, [views[i].text for i in changed], edits):
         i = changed[k]
         _merge(found[i], _mapped(f, views[i], segments[i].text, f.start, f.end), segments[i].text)
     joined = [i for i, seg in enumerate(segments) if (joinable or is_content)(seg)]
@@ -109,34 +112,39 @@ def _scan_separated(detector: Detector, texts: list[str]) -> Iterator[tuple[int,
             yield i, Finding(f.rule, f.start - starts[i], f.end - starts[i], f.value)
 
 
-def _scan_seams(detector: Detector, views: list[View], originals: list[str]) -> Iterator[tuple[int, Finding]]:
-    """Findings that cross the boundary between adjacent texts, read without a separator, one piece
-    per text they touch. Only the text within SEAM characters of a boundary is scanned again."""
-    starts, pos = [], 0
-    for view in views:
-        starts.append(pos)
-        pos += len(view.text)
-    joined = "".join(view.text for view in views)
-    boundaries = starts[1:]
-    for lo, hi in _seam_windows(boundaries, len(joined)):
-        for f in detector.scan(joined[lo:hi]):
-            s, e = f.start + lo, f.end + lo
-            first, last = bisect.bisect_right(starts, s) - 1, bisect.bisect_left(starts, e) - 1
-            for i in range(first, last + 1) if last > first else ():
-                ps, pe = max(s, starts[i]) - starts[i], min(e, starts[i] + len(views[i].text)) - starts[i]
-                if pe > ps:
-                    yield i, _mapped(f, views[i], originals[i], ps, pe)
+def _scan_around(detector: Detector, texts: list[str], points: list[list[int]]) -> Iterator[tuple[int, Finding]]:
+    """Findings in the parts of ``texts`` within SEAM characters of their ``points``, one detector
+    pass over all of them; as (text index, offsets in that text)."""
+    windows = [(t, lo, hi) for t, text in enumerate(texts) for lo, hi in _windows(points[t], len(text))]
+    for w, f in _scan_separated(detector, [texts[t][lo:hi] for t, lo, hi in windows]):
+        t, lo, _ = windows[w]
+        yield t, Finding(f.rule, f.start + lo, f.end + lo, f.value)
 
 
-def _seam_windows(boundaries: list[int], size: int) -> list[tuple[int, int]]:
+def _windows(points: list[int], size: int) -> list[tuple[int, int]]:
     windows: list[tuple[int, int]] = []
-    for b in boundaries:
-        lo, hi = max(0, b - SEAM), min(size, b + SEAM)
+    for p in sorted(points):
+        lo, hi = max(0, p - SEAM), min(size, p + SEAM)
         if windows and lo <= windows[-1][1]:
             windows[-1] = (windows[-1][0], hi)
         else:
             windows.append((lo, hi))
     return windows
+
+
+def _scan_seams(detector: Detector, views: list[View], originals: list[str]) -> Iterator[tuple[int, Finding]]:
+    """Findings that cross the boundary between adjacent texts, read without a separator, one piece
+    per text they touch."""
+    starts, pos = [], 0
+    for view in views:
+        starts.append(pos)
+        pos += len(view.text)
+    for _, f in _scan_around(detector, ["".join(view.text for view in views)], [starts[1:]]):
+        first, last = bisect.bisect_right(starts, f.start) - 1, bisect.bisect_left(starts, f.end) - 1
+        for i in range(first, last + 1) if last > first else ():
+            ps, pe = max(f.start, starts[i]) - starts[i], min(f.end, starts[i] + len(views[i].text)) - starts[i]
+            if pe > ps:
+                yield i, _mapped(f, views[i], originals[i], ps, pe)
 
 
 def _mapped(f: Finding, view: View, original: str, start: int, end: int) -> Finding:
