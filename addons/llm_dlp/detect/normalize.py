@@ -15,23 +15,21 @@ import bisect
 import re
 import threading
 import unicodedata
-from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 import hyperscan
 
 
-@dataclass(frozen=True)
 class View:
     """``text`` is what the detector reads; ``edits`` are (view_start, view_end, orig_start, orig_end)
-    for each replaced piece, in order."""
+    for each replaced piece, in order. Immutable by convention; cheap to make (one per segment)."""
 
-    text: str
-    edits: tuple[tuple[int, int, int, int], ...] = ()
-    _starts: list[int] = field(default_factory=list, repr=False, compare=False)
+    __slots__ = ("_starts", "edits", "text")
 
-    def __post_init__(self) -> None:
-        self._starts.extend(e[0] for e in self.edits)
+    def __init__(self, text: str, edits: tuple[tuple[int, int, int, int], ...] = ()):
+        self.text = text
+        self.edits = edits
+        self._starts = [e[0] for e in edits] if edits else []
 
     @property
     def changed(self) -> bool:
