@@ -92,7 +92,7 @@ def scan_segments(detector: Detector, segments: list[Segment], joinable: Callabl
     for k, f in _scan_around(detector, [views[i].text for i in changed], edits):
         i = changed[k]
         _merge(found[i], _mapped(f, views[i], segments[i].text, f.start, f.end), segments[i].text)
-    joined = [i for i, seg in enumerate(segments) if (joinable or is_content)(seg)]
+    joined = [i for i, seg in enumerate(segments) if (joinable or _is_content)(seg)]
     for i, f in _scan_seams(detector, [views[i] for i in joined], [segments[i].text for i in joined]):
         _merge(found[joined[i]], f, segments[joined[i]].text)
     return [(seg, f) for seg, fs in zip(segments, found) for f in sorted(fs, key=lambda f: f.start)]
@@ -147,6 +147,10 @@ def _scan_seams(detector: Detector, views: list[View], originals: list[str]) -> 
                 yield i, _mapped(f, views[i], originals[i], ps, pe)
 
 
+def _is_content(seg: Segment) -> bool:
+    return seg.content
+
+
 def _mapped(f: Finding, view: View, original: str, start: int, end: int) -> Finding:
     s, e = view.span(start, end)
     return Finding(f.rule, s, e, original[s:e])
@@ -165,18 +169,6 @@ def _merge(kept: list[Finding], new: Finding, text: str) -> None:
             kept[k] = Finding(rule, start, end, text[start:end])
             return
     kept.append(new)
-
-
-# The last key of a field that holds structure, not content: never joined with its neighbours.
-STRUCTURE_KEYS = frozenset({
-    "role", "type", "model", "id", "name", "call_id", "tool_call_id", "tool_use_id", "media_type", "mime_type",
-    "mimeType", "status", "object", "stop_reason", "finish_reason", "encoding", "format", "detail", "signature",
-})
-
-
-def is_content(seg: Segment) -> bool:
-    last = seg.pointer[-1] if seg.pointer else None
-    return not (isinstance(last, str) and last in STRUCTURE_KEYS)
 
 
 def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, keyring: Keyring,
