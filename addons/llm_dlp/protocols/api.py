@@ -13,18 +13,19 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from llm_dlp.protocols import strictjson
 from llm_dlp.protocols.base import (
     STRUCTURE_KEYS,
     Annotations,
     Delta,
     ParsedBody,
     attribute_file_objects,
-    load_json,
     raw_body,
     segments_of,
     top_model,
 )
 from llm_dlp.protocols.framing import Framing, SseFraming
+from llm_dlp.protocols.strictjson import looks_like_json
 
 
 class Protocol:
@@ -48,9 +49,11 @@ class Protocol:
         return Annotations()
 
     def parse(self, raw: bytes, path: str) -> ParsedBody:
-        _, doc = load_json(raw)
-        if doc is None:
+        """A body that starts like JSON is parsed strictly (a BodyError refuses it: never read as raw
+        text while the provider reads JSON); anything else is one raw text segment."""
+        if not looks_like_json(raw):
             return raw_body(raw)
+        doc = strictjson.loads(raw)
         notes = self.annotate(doc, path) if isinstance(doc, dict) else Annotations()
         attribute_file_objects(doc, notes)
         return ParsedBody(doc, segments_of(doc, notes, self.structure_keys), notes.model or top_model(doc), True)

@@ -1,0 +1,116 @@
+"""End to end, through the real proxy: every byte the model reads is inspected or the request is
+refused. Strict JSON (a 400 in the API's own error shape), every gzip member, the limit on the
+decoded size (413), JSON escapes in raw text, disguised and split secrets."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import secrets as pysecrets
+import ssl
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+CHAT, MESSAGES, GEMINI = "/v1/chat/completions", "/v1/messages", "/v1beta/models/gemini-2.5-pro:generateContent"
+
+
+def token() -> str:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    return "ghp_" + "".join(pysecrets.choice(alphabet) for _ in range(35)) + "7"
+
+
+def post(proxy, upstream, path: str, content: bytes, **headers) -> httpx.Response:
+    with httpx.Client(proxy=proxy.url, verify=ssl.create_default_context(cafile=str(proxy.ca)), timeout=20) as c:
+        return c.post(f"{upstream.url}{path}", content=content, headers={"content-type": "application/json", **headers})
+
+
+def chat(text: str) -> dict:
+    return {"model": "m", "messages": [{"role": "user", "content": text}]}
+
+
+def error_message(path: str, r: httpx.Response) -> str:
+    """The refusal in the API's own error shape."""
+    doc = r.json()
+    if path == MESSAGES:
+        assert doc["type"] == "error" and doc["error"]["type"] == "invalid_request_error"
+    elif path == GEMINI:
+        assert doc["error"]["status"] == "INVALID_ARGUMENT"
+    else:
+        assert doc["error"]["code"].startswith("llm_dlp_")
+    return doc["error"]["message"]
+
+
+PARSER_DIFFERENTIALS = {
+    "duplicate key": lambda s: b'{"model": "m", "messages": [{"role": "user", "content": "' + s + b'", "content": "hello"}]}',
+    "byte order mark": lambda s: b"\xef\xbb\xbf" + json.dumps(chat("\\u0067" + s.decode()[1:])).encode(),
+    "trailing data": lambda s: json.dumps(chat("hello")).encode() + b'\n{"messages": [{"role": "user", "content": "' + s + b'"}]}',
+    "long number": lambda s: b'{"model": "m", "n": ' + b"9" * 5000 + b', "messages": [{"role": "user", "content": "' + s + b'"}]}',
+    "utf-16": lambda s: json.dumps(chat(s.decode())).encode("utf-16"),
+}
+
+
+@pytest.mark.parametrize("path", [CHAT, MESSAGES, GEMINI])
+@pytest.mark.parametrize("kind", PARSER_DIFFERENTIALS)
+def test_a_body_a_provider_could_read_differently_is_refused(proxy, upstream, path, kind):
+    secret = token()
+    before, mark = len(upstream.received), len(proxy.records())
+    r = post(proxy, upstream, path, PARSER_DIFFERENTIALS[kind](secret.encode()), **{"x-api-key": "k", "x-goog-api-key": "k"})
+    assert r.status_code == 400
+    message = error_message(path, r)
+    assert "refused" in message and secret not in r.text
+    assert len(upstream.received) == before
+    rec = proxy.wait_for_record(mark + 1)
+    assert rec["decision"] == "refuse" and rec["reason"] in ("duplicate_key", "not_utf8", "not_json", "number_too_long")
+    assert secret not in json.dumps(rec)
+
+
+def test_every_gzip_member_is_inspected(proxy, upstream):
+    secret = token()
+    body = json.dumps(chat(f"first half and {secret}")).encode()
+    wire = gzip.compress(body[:20]) + gzip.compress(body[20:])
+    r = post(proxy, upstream, CHAT, wire, **{"content-encoding": "gzip"})
+    assert r.status_code == 200
+    sent = upstream.last()
+    assert sent.headers["content-encoding"] == "gzip"
+    forwarded = gzip.decompress(sent.body).decode()
+    assert secret not in forwarded and "[REDACTED:github-token:" in forwarded
+
+
+def test_a_compression_bomb_is_refused_on_its_decoded_size(proxy, upstream):
+    before, mark = len(upstream.received), len(proxy.records())
+    bomb = gzip.compress(b'{"messages": [{"role": "user", "content": "' + b" " * (64 << 20) + b'"}]}')
+    assert len(bomb) < 1 << 20
+    r = post(proxy, upstream, CHAT, bomb, **{"content-encoding": "gzip"})
+    assert r.status_code == 413 and "decoded request body exceeds the inspection limit" in r.json()["error"]["message"]
+    assert len(upstream.received) == before
+    assert proxy.wait_for_record(mark + 1)["reason"] == "body_too_large"
+
+
+def test_escapes_in_a_body_read_as_raw_text_are_undone(proxy, upstream):
+    secret = token()
+    escaped = "".join(f"\\u{ord(c):04x}" for c in secret[:6]) + secret[6:]
+    r = post(proxy, upstream, CHAT, f"not json at all: {escaped}".encode(), **{"content-type": "text/plain"})
+    assert r.status_code == 400  # the fake upstream reads only JSON
+    forwarded = upstream.last().body.decode()
+    assert escaped not in forwarded and secret[6:] not in forwarded and "[REDACTED:github-token:" in forwarded
+
+
+@pytest.mark.parametrize("path", [CHAT, MESSAGES])
+def test_disguised_and_split_secrets_are_redacted_every_piece(proxy, upstream, path):
+    secret = token()
+    disguised = secret[:7] + "\u200b" + secret[7:15] + "\u0430" + secret[16:]  # a zero-width space, a Cyrillic a
+    doc = {"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": f"one: {disguised}"},
+        {"role": "assistant", "content": f"two: {secret[:20]}"},
+        {"role": "user", "content": f"{secret[20:]} three"},
+    ]}
+    r = post(proxy, upstream, path, json.dumps(doc, ensure_ascii=False).encode(), **{"x-api-key": "k"})
+    assert r.status_code == 200
+    sent = upstream.last().json()["messages"]
+    texts = [m["content"] for m in sent]
+    assert texts[0].startswith("one: [REDACTED:github-token:") and "\u200b" not in texts[0]
+    assert texts[1].startswith("two: [REDACTED:github-token:") and secret[:20] not in texts[1]
+    assert texts[2].endswith("] three") and secret[20:] not in texts[2]
