@@ -43,10 +43,11 @@ class Reported:
     end: int
     value_hash: str
     repository: str | None = None  # for code matching an indexed repository; path is then the file in it
+    document: str | None = None  # the document (file name, or the field holding it) the text was read from
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        return {k: v for k, v in d.items() if v is not None or k not in ("path", "repository")}
+        return {k: v for k, v in d.items() if v is not None or k not in ("path", "repository", "document")}
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Inspection:
         shown = "; ".join(
             f"protected path {f.path} (rule {f.rule})" if f.kind == "protected-path"
             else f"code from the protected repository file {f.path} (rule {f.rule})" if f.kind == "protected-code"
+            else f"rule {f.rule} ({f.kind}) in the document {f.document!r} line {f.line}" if f.document
             else f"rule {f.rule} ({f.kind}) in {f.field or 'body'} line {f.line}"
             for f in blocking[:5]
         )
@@ -180,7 +182,7 @@ def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, ke
     ``path_rules`` (for a user in ``groups``): protected files are handled before secrets."""
     started = time.perf_counter()
     parsed = REGISTRY.parse(raw, protocol, path)
-    hits = find_protected(parsed.segments, path_rules, code_rules, groups)
+    hits = [_unwritable(h, parsed.segments) for h in find_protected(parsed.segments, path_rules, code_rules, groups)]
     path_reported = [_report_path(parsed.segments[h.segment], h, keyring) for h in hits]
     withhold(parsed.segments, hits)
     located = [(seg, _with_action(f, _action(seg, f, actions))) for seg, f in scan_segments(detector, parsed.segments)]
@@ -216,6 +218,7 @@ def _report(seg: Segment, f: Finding, keyring: Keyring) -> Reported:
         start=f.start,
         end=f.end,
         value_hash=keyring.fingerprint(f.value),
+        document=seg.document,
     )
 
 
@@ -224,17 +227,25 @@ def _report_path(seg: Segment, hit: PathHit, keyring: Keyring) -> Reported:
     return Reported(
         rule=hit.rule.id, kind=hit.kind, severity="high", action=hit.rule.action, field=seg.field, role=seg.role,
         path=path, line=line_of(seg.text, hit.start), start=hit.start, end=hit.end,
-        value_hash=keyring.fingerprint(seg.text[hit.start : hit.end]), repository=repository,
+        value_hash=keyring.fingerprint(seg.text[hit.start : hit.end]), repository=repository, document=seg.document,
     )
 
 
 def _action(seg: Segment, f: Finding, overrides: dict[str, str] | None) -> str | None:
     """The action for a finding, when it is not the rule's own: a group's override, and block for
-    what would be redacted in structure (an id, a name, a path), which is never rewritten."""
+    what would be redacted in structure (an id, a name, a path), which is never rewritten, or in
+    text extracted from a document (a PDF), which cannot be."""
     action = (overrides or {}).get(f.rule.id, f.rule.action)
-    if action == REDACT and not seg.content:
+    if action == REDACT and not seg.editable:
         return BLOCK
     return None if action == f.rule.action else action
+
+
+def _unwritable(hit: PathHit, segments: list[Segment]) -> PathHit:
+    """A protected file's content in text that cannot be edited (a PDF's) blocks: it cannot be withheld."""
+    if hit.rule.action == REDACT and not segments[hit.segment].editable:
+        return replace(hit, rule=replace(hit.rule, action=BLOCK))
+    return hit
 
 
 def _with_action(f: Finding, action: str | None) -> Finding:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from llm_dlp.inspect import documents
 from llm_dlp.protocols import strictjson
 from llm_dlp.protocols.base import (
     STRUCTURE_KEYS,
@@ -56,7 +57,8 @@ class Protocol:
         doc = strictjson.loads(raw)
         notes = self.annotate(doc, path) if isinstance(doc, dict) else Annotations()
         attribute_file_objects(doc, notes)
-        return ParsedBody(doc, segments_of(doc, notes, self.structure_keys), notes.model or top_model(doc), True)
+        segments = documents.expand(doc, segments_of(doc, notes, self.structure_keys))
+        return ParsedBody(doc, segments, notes.model or top_model(doc), True)
 
     def api_key(self, headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
         """The API key the request carries (Bearer tokens included), wherever this API puts it."""

@@ -36,10 +36,17 @@ class Segment:
     path: str | None = None  # the file this text is (part of), when the payload says so
     content: bool = True  # False: structure (an id, a type, a name, a path) that edits never touch
     json_text: bool = False  # the text is itself a JSON document (a tool call's arguments string)
+    codec: Any = None  # a document's text: codec.encode(text) is the JSON string to write back (None: read-only)
+    document: str | None = None  # the name of the document this text was decoded or extracted from
 
     @property
     def field(self) -> str:
         return json_pointer(self.pointer)
+
+    @property
+    def editable(self) -> bool:
+        """Whether an edit can be written back: content, and not text extracted from a binary document."""
+        return self.content and (self.codec is None or self.codec.writable)
 
 
 @dataclass
@@ -150,7 +157,9 @@ class ParsedBody:
         if not self.is_json:
             return self.segments[0].text.encode("utf-8", "surrogateescape") if self.segments else b""
         for seg in self.segments:
-            set_at(self.doc, seg.pointer, seg.text)
+            value = seg.codec.encode(seg.text) if seg.codec is not None else seg.text
+            if value is not None:
+                set_at(self.doc, seg.pointer, value)
         return json.dumps(self.doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
 
 
