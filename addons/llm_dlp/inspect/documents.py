@@ -111,8 +111,8 @@ def expand(doc: Any, segments: list[Segment]) -> list[Segment]:
     if not found:
         return segments
     at = {f.pointer for f in found}
-    kept = [seg for seg in segments if seg.pointer not in at]
-    by_pointer = {seg.pointer: seg for seg in segments}
+    kept = [seg for seg in segments if seg.key or seg.pointer not in at]
+    by_pointer = {seg.pointer: seg for seg in segments if not seg.key}
     for f in found:
         seg = document_segment(f, _string_at(doc, f.pointer), by_pointer.get(f.pointer))
         if seg is not None:

@@ -150,7 +150,8 @@ def _scan_seams(detector: Detector, views: list[View], originals: list[str]) -> 
 
 
 def _is_content(seg: Segment) -> bool:
-    return seg.content
+    """Joined with its neighbours: content values (object keys are not next to anything)."""
+    return seg.content and not seg.key
 
 
 def _mapped(f: Finding, view: View, original: str, start: int, end: int) -> Finding:

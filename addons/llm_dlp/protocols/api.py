@@ -20,6 +20,7 @@ from llm_dlp.protocols.base import (
     Annotations,
     Delta,
     ParsedBody,
+    Pointer,
     attribute_file_objects,
     raw_body,
     segments_of,
@@ -49,6 +50,11 @@ class Protocol:
         """Roles, file paths (tool results paired with their calls by id), skipped binary fields."""
         return Annotations()
 
+    def key_renamable(self, pointer: Pointer) -> bool:
+        """Whether the object key at ``pointer`` may be renamed to redact it (a tool call's input,
+        where a key is data); every other key is structure, and a finding in it blocks."""
+        return False
+
     def parse(self, raw: bytes, path: str) -> ParsedBody:
         """A body that starts like JSON is parsed strictly (a BodyError refuses it: never read as raw
         text while the provider reads JSON); anything else is one raw text segment."""
@@ -57,7 +63,7 @@ class Protocol:
         doc = strictjson.loads(raw)
         notes = self.annotate(doc, path) if isinstance(doc, dict) else Annotations()
         attribute_file_objects(doc, notes)
-        segments = documents.expand(doc, segments_of(doc, notes, self.structure_keys))
+        segments = documents.expand(doc, segments_of(doc, notes, self.structure_keys, self.key_renamable))
         return ParsedBody(doc, segments, notes.model or top_model(doc), True)
 
     def api_key(self, headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:

@@ -68,3 +68,30 @@ def test_a_whole_secret_in_one_segment_is_reported_once():
     token = _token()
     ins = _inspect({"model": "m", "messages": [{"role": "user", "content": token}, {"role": "user", "content": "next"}]})
     assert [(f.field, f.start, f.end) for f in ins.findings] == [("/messages/0/content", 0, len(token))]
+
+
+def test_secret_as_a_tool_schema_property_name_blocks():
+    token = _token()
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {token: {"type": "string"}}}}}]
+    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": tools})
+    assert ins.decision == "block"
+    assert ins.findings[0].field == "/tools/0/function/parameters/properties#key" and ins.findings[0].action == "block"
+    assert token not in ins.block_message()
+
+
+def test_secret_as_a_tool_use_input_key_is_renamed():
+    token = _token()
+    doc = {"model": "c", "max_tokens": 1, "messages": [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "t", "input": {token: {"inner": 1}, "other": 2}}]}]}
+    ins = _inspect(doc, "anthropic", "/v1/messages")
+    assert ins.decision == "redact"
+    keys = list(json.loads(ins.body)["messages"][0]["content"][0]["input"])
+    assert keys[0].startswith("[REDACTED:github-token:") and keys[1] == "other" and token not in ins.body.decode()
+
+
+def test_secret_as_a_gemini_function_call_arg_key_is_renamed():
+    token = _token()
+    doc = {"contents": [{"role": "model", "parts": [{"functionCall": {"name": "t", "args": {token: "v"}}}]}]}
+    ins = _inspect(doc, "gemini", "/v1beta/models/g:generateContent")
+    assert ins.decision == "redact" and token not in ins.body.decode()
+    assert json.loads(ins.body)["contents"][0]["parts"][0]["functionCall"]["args"] != {token: "v"}
