@@ -140,3 +140,47 @@ def encode_body(data: bytes, content_encoding: str) -> bytes:
     for coding in codings(content_encoding):
         data = _ENCODERS[coding](data)
     return data
+
+
+class StreamDecoder:
+    """Decodes a response stream piece by piece (``feed``), for an upstream that compresses a
+    streamed answer although the proxy asked for ``identity``: the rewriter must read the events."""
+
+    def __init__(self, content_encoding: str):
+        self._codings = codings(content_encoding)
+        unknown = [c for c in self._codings if c not in _DECODERS]
+        if unknown:
+            raise BodyError(f"the response has an encoding the proxy cannot inspect ({unknown[0][:20]})", "undecodable_body")
+        self._stages = [_incremental(c) for c in reversed(self._codings)]
+
+    def feed(self, data: bytes) -> bytes:
+        for stage in self._stages:
+            data = stage(data)
+        return data
+
+
+def _incremental(coding: str) -> Callable[[bytes], bytes]:
+    if coding == "br":
+        d = brotli.Decompressor()
+        return lambda data: d.process(data) if data else b""
+    if coding == "zstd":
+        return _members(lambda: zstd.ZstdDecompressor())
+    return _members(lambda: zlib.decompressobj(31 if coding in ("gzip", "x-gzip") else 15))
+
+
+def _members(make) -> Callable[[bytes], bytes]:
+    """Every member (gzip) or frame (zstd) in turn, as the bytes arrive."""
+    state = {"d": make()}
+
+    def feed(data: bytes) -> bytes:
+        out = []
+        while data:
+            d = state["d"]
+            out.append(d.decompress(data))
+            if not d.eof:
+                break
+            data = d.unused_data.lstrip(b"\x00")
+            state["d"] = make()
+        return b"".join(out)
+
+    return feed

@@ -9,6 +9,7 @@ from mitmproxy import http
 from llm_dlp.act.restore import Restorer
 from llm_dlp.inspect.output import OutputInspector
 from llm_dlp.inspect.stream import StreamRewriter
+from llm_dlp.protocols.encoding import StreamDecoder, codings
 from llm_dlp.proxy.state import FlowState, Runtime, log_failure, state_of
 from llm_dlp.record.lineage import Fingerprinter, LineageRecorder
 
@@ -40,9 +41,14 @@ class Respond:
         framing = state.protocol.framing(ctype, flow.request.path)
         if framing:
             rewriter = StreamRewriter(framing, state.protocol.deltas, state.output.process, on_anomaly=lambda kind: self._anomaly(state, kind),
-                                      on_channel_end=state.output.end_channel, on_event=state.output.observe)
+                                      on_channel_end=state.output.end_channel, on_event=state.output.observe, snapshot=state.output.snapshot)
+            decoder = None
+            if codings(flow.response.headers.get("content-encoding", "")):  # compressed although we asked for identity
+                decoder = StreamDecoder(flow.response.headers["content-encoding"])
+                del flow.response.headers["content-encoding"]
+                flow.response.headers.pop("content-length", None)
             flow.response.stream = SafeStream(rewriter, lambda: self._anomaly(state, "rewriter_error"),
-                                              self.rt.metrics.response_bytes.labels(state.endpoint.id))
+                                              self.rt.metrics.response_bytes.labels(state.endpoint.id), decoder)
             state.streaming = True
             self.rt.metrics.active_streams.inc()
         elif any(t in ctype for t in STREAMING_TYPES):
@@ -79,13 +85,18 @@ class SafeStream:
     """Wraps a stream rewriter: if it fails, the rest of the stream passes through unchanged
     (counted) instead of breaking the developer's response."""
 
-    def __init__(self, rewriter: StreamRewriter, on_failure, out_bytes):
+    def __init__(self, rewriter: StreamRewriter, on_failure, out_bytes, decoder: StreamDecoder | None = None):
         self._rewriter = rewriter
         self._on_failure = on_failure
         self._out_bytes = out_bytes  # a counter of bytes sent to the client
+        self._decoder = decoder  # a compressed stream is decoded first (and sent decoded)
         self._failed = False
 
     def __call__(self, chunk: bytes) -> bytes:
+        if self._decoder is not None and chunk:
+            chunk = self._decoder.feed(chunk)
+            if not chunk:
+                return b""  # nothing decoded yet (the rewriter reads b"" as the end of the stream)
         out = self._rewrite(chunk)
         self._out_bytes.inc(len(out))
         return out

@@ -77,3 +77,15 @@ def test_unknown_coding_is_refused():
 @pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "zstd", "gzip, br", ""])
 def test_re_encoding_round_trips(coding):
     assert decode_body(encode_body(BODY, coding), coding) == BODY
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "zstd"])
+def test_a_stream_is_decoded_piece_by_piece(coding):
+    from llm_dlp.protocols.encoding import StreamDecoder
+
+    events = b"".join(b'data: {"n": %d}\n\n' % i for i in range(200))
+    wire = encode_body(events[:1000], coding) + (encode_body(events[1000:], coding) if coding in ("gzip", "zstd") else b"")
+    if coding not in ("gzip", "zstd"):
+        wire = encode_body(events, coding)
+    decoder = StreamDecoder(coding)
+    assert b"".join(decoder.feed(wire[i : i + 7]) for i in range(0, len(wire), 7)) == events
