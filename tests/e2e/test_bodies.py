@@ -114,3 +114,41 @@ def test_disguised_and_split_secrets_are_redacted_every_piece(proxy, upstream, p
     assert texts[0].startswith("one: [REDACTED:github-token:") and "\u200b" not in texts[0]
     assert texts[1].startswith("two: [REDACTED:github-token:") and secret[:20] not in texts[1]
     assert texts[2].endswith("] three") and secret[20:] not in texts[2]
+
+
+def _responses_events(text: str) -> list[tuple[str, dict]]:
+    part = {"type": "output_text", "text": text, "annotations": []}
+    item = {"type": "message", "id": "m1", "role": "assistant", "status": "completed", "content": [part]}
+    deltas = [("response.output_text.delta", {"item_id": "m1", "output_index": 0, "content_index": 0, "delta": text[i : i + 9]})
+              for i in range(0, len(text), 9)]
+    return [*deltas,
+            ("response.output_text.done", {"item_id": "m1", "output_index": 0, "content_index": 0, "text": text}),
+            ("response.output_item.done", {"output_index": 0, "item": item}),
+            ("response.completed", {"response": {"id": "r1", "object": "response", "status": "completed", "output": [item]}})]
+
+
+def _sse(events, multi_line: bool = False) -> bytes:
+    out = []
+    for kind, body in events:
+        payload = json.dumps({"type": kind, **body}, indent=1 if multi_line else None)
+        out.append(f"event: {kind}\n" + "".join(f"data: {line}\n" for line in payload.splitlines()) + "\n")
+    return "".join(out).encode()
+
+
+@pytest.mark.parametrize("variant", ["plain", "gzip", "multi-line"])
+def test_a_secret_in_a_responses_stream_never_reaches_the_client(proxy, upstream, variant):
+    secret = token()
+    stream = _sse(_responses_events(f"the key is {secret} as asked"), multi_line=variant == "multi-line")
+    headers = {"content-type": "text/event-stream"}
+    if variant == "gzip":
+        stream, headers["content-encoding"] = gzip.compress(stream), "gzip"
+    upstream.canned = (headers, stream)
+    with httpx.Client(proxy=proxy.url, verify=ssl.create_default_context(cafile=str(proxy.ca)), timeout=20) as c:
+        with c.stream("POST", f"{upstream.url}/v1/responses", json={"model": "m", "input": "hi", "stream": True}) as r:
+            assert "content-encoding" not in r.headers
+            got = b"".join(r.iter_raw())
+    assert secret.encode() not in got
+    events = [json.loads(line[6:]) for line in got.decode().splitlines() if line.startswith("data: ")]
+    by_type = {e["type"]: e for e in events}
+    assert "[REDACTED:github-token:" in by_type["response.output_text.done"]["text"]
+    assert "[REDACTED:github-token:" in by_type["response.completed"]["response"]["output"][0]["content"][0]["text"]

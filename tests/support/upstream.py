@@ -30,6 +30,7 @@ class Upstream:
     stream_delay: float = 0.05
     stream_finished_at: float = 0.0
     sent_times: list[float] = field(default_factory=list)  # when each event of the last stream went out
+    canned: tuple[dict, bytes] | None = None  # (headers, body): the next answer, whatever was asked (then cleared)
 
     @property
     def url(self) -> str:
@@ -74,6 +75,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
         self.upstream.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        if self.upstream.canned:
+            (headers, payload), self.upstream.canned = self.upstream.canned, None
+            return self._send_canned(headers, payload)
         plain = gzip.decompress(body) if self.headers.get("content-encoding") == "gzip" else body
         try:
             doc = json.loads(plain)
@@ -101,6 +105,16 @@ class _Handler(BaseHTTPRequestHandler):
             out = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": doc.get("model"),
                    "choices": [{"index": 0, "message": {"role": "assistant", "content": echo}, "finish_reason": "stop"}]}
         self._send(200, json.dumps(out).encode(), "application/json")
+
+    def _send_canned(self, headers: dict, payload: bytes):
+        """Chunked, as providers stream: 100-byte chunks, then the end."""
+        self.send_response(200)
+        for name, value in {**headers, "transfer-encoding": "chunked"}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        for i in range(0, len(payload), 100):
+            self._chunk(payload[i : i + 100])
+        self.wfile.write(b"0\r\n\r\n")
 
     def _send(self, status, payload, ctype):
         self.send_response(status)

@@ -92,14 +92,16 @@ class SafeStream:
         self._decoder = decoder  # a compressed stream is decoded first (and sent decoded)
         self._failed = False
 
-    def __call__(self, chunk: bytes) -> bytes:
+    def __call__(self, chunk: bytes) -> bytes | list[bytes]:
+        """The bytes for the client. Nothing to send yet is an empty list, never b"": mitmproxy
+        would send an empty chunk, which ends a chunked response (the client sees a cut stream)."""
         if self._decoder is not None and chunk:
             chunk = self._decoder.feed(chunk)
             if not chunk:
-                return b""  # nothing decoded yet (the rewriter reads b"" as the end of the stream)
+                return []  # nothing decoded yet (the rewriter reads b"" as the end of the stream)
         out = self._rewrite(chunk)
         self._out_bytes.inc(len(out))
-        return out
+        return out if out or not chunk else []
 
     def _rewrite(self, chunk: bytes) -> bytes:
         if self._failed:
