@@ -177,12 +177,13 @@ def _merge(kept: list[Finding], new: Finding, text: str) -> None:
 def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, keyring: Keyring,
                     actions: dict[str, str] | None = None, review: bool = False,
                     path_rules: tuple[PathRule, ...] = (), groups: tuple[str, ...] = (),
-                    code_rules: tuple[FingerprintRule, ...] = ()) -> Inspection:
+                    code_rules: tuple[FingerprintRule, ...] = (), content_type: str = "") -> Inspection:
     """``actions``: rule id -> action overriding the rule's own (a group's stricter rule set).
     ``review``: also produce ``review_text``, the body with every finding redacted.
-    ``path_rules`` (for a user in ``groups``): protected files are handled before secrets."""
+    ``path_rules`` (for a user in ``groups``): protected files are handled before secrets.
+    ``content_type``: the request's, which decides how a body is read (JSON, multipart, text)."""
     started = time.perf_counter()
-    parsed = REGISTRY.parse(raw, protocol, path)
+    parsed = REGISTRY.parse(raw, protocol, path, content_type)
     hits = [_unwritable(h, parsed.segments) for h in find_protected(parsed.segments, path_rules, code_rules, groups)]
     path_reported = [_report_path(parsed.segments[h.segment], h, keyring) for h in hits]
     withhold(parsed.segments, hits)

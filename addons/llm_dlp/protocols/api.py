@@ -27,6 +27,7 @@ from llm_dlp.protocols.base import (
     top_model,
 )
 from llm_dlp.protocols.framing import Framing, SseFraming
+from llm_dlp.protocols.multipart import parse_multipart
 from llm_dlp.protocols.strictjson import looks_like_json
 
 
@@ -55,10 +56,13 @@ class Protocol:
         where a key is data); every other key is structure, and a finding in it blocks."""
         return False
 
-    def parse(self, raw: bytes, path: str) -> ParsedBody:
-        """A body that starts like JSON is parsed strictly (a BodyError refuses it: never read as raw
-        text while the provider reads JSON); anything else is one raw text segment."""
-        if not looks_like_json(raw):
+    def parse(self, raw: bytes, path: str, content_type: str = "") -> ParsedBody:
+        """A JSON body (by its type, or because it starts like JSON) is parsed strictly: a BodyError
+        refuses it, never read as raw text while the provider reads JSON. A multipart body is read
+        part by part; anything else is one raw text segment."""
+        if content_type.lower().startswith("multipart/form-data"):
+            return parse_multipart(raw, content_type, path, self.family)
+        if not looks_like_json(raw, content_type):
             return raw_body(raw)
         doc = strictjson.loads(raw)
         notes = self.annotate(doc, path) if isinstance(doc, dict) else Annotations()

@@ -187,6 +187,11 @@ class ParsedBody:
     def render(self) -> bytes:
         if not self.is_json:
             return self.segments[0].text.encode("utf-8", "surrogateescape") if self.segments else b""
+        self.apply_edits()
+        return json.dumps(self.doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
+
+    def apply_edits(self) -> None:
+        """Write the segments' texts back into ``doc``: values (re-encoded documents), then renamed keys."""
         for seg in self.segments:
             value = seg.codec.encode(seg.text) if seg.codec is not None else seg.text
             if value is not None and not seg.key:
@@ -194,7 +199,6 @@ class ParsedBody:
         renamed = [seg for seg in self.segments if seg.key and seg.text != seg.pointer[-1]]
         for seg in sorted(renamed, key=lambda seg: -len(seg.pointer)):  # deepest first: outer pointers stay valid
             rename_key(get_at(self.doc, seg.pointer[:-1]), seg.pointer[-1], seg.text)
-        return json.dumps(self.doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
 
 
 def raw_body(raw: bytes) -> ParsedBody:

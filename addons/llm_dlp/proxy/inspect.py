@@ -46,7 +46,8 @@ class Inspect:
                                           req.headers.get("transfer-encoding", ""), limit)
             inspection = await asyncio.to_thread(
                 inspect_request, raw, state.protocol.name, req.path, rules.detector, self.rt.keyring, grant.access.actions if grant else {},
-                self.rt.incidents is not None, rules.paths, grant.identity.groups if grant else (), rules.fingerprints)
+                self.rt.incidents is not None, rules.paths, grant.identity.groups if grant else (), rules.fingerprints,
+                req.headers.get("content-type", ""))
         except BodyError as refused:  # not inspectable as the provider would read it: never forwarded
             self.rt.refuse(flow, refused.status, refused.reason, str(refused))
             return
