@@ -152,3 +152,128 @@ def test_a_secret_in_a_responses_stream_never_reaches_the_client(proxy, upstream
     by_type = {e["type"]: e for e in events}
     assert "[REDACTED:github-token:" in by_type["response.output_text.done"]["text"]
     assert "[REDACTED:github-token:" in by_type["response.completed"]["response"]["output"][0]["content"][0]["text"]
+
+
+# ---- documents, files, keys -----------------------------------------------------------------------
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text: str) -> str:
+    import base64
+
+    return base64.b64decode(text).decode()
+
+
+def test_anthropic_text_document_is_redacted_inside_its_base64(proxy, upstream):
+    secret = token()
+    block = {"type": "document", "title": "env", "source": {"type": "base64", "media_type": "text/plain", "data": _b64(f"TOKEN={secret}\n".encode())}}
+    doc = {"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": [block, {"type": "text", "text": "read it"}]}]}
+    r = post(proxy, upstream, MESSAGES, json.dumps(doc).encode(), **{"x-api-key": "k"})
+    assert r.status_code == 200
+    sent = _unb64(upstream.last().json()["messages"][0]["content"][0]["source"]["data"])
+    assert secret not in sent and sent.startswith("TOKEN=[REDACTED:github-token:")
+
+
+def test_a_pdf_in_a_tool_result_blocks_naming_document_and_rule(proxy, upstream):
+    from support.pdfgen import make_pdf
+
+    secret = token()
+    pdf = {"type": "document", "title": "report.pdf", "source": {"type": "base64", "media_type": "application/pdf",
+                                                                   "data": _b64(make_pdf([["quarterly"], [f"deploy key {secret}"]]))}}
+    doc = {"model": "c", "max_tokens": 5, "messages": [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"file_path": "/w/report.pdf"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [pdf]}]}]}
+    before, mark = len(upstream.received), len(proxy.records())
+    r = post(proxy, upstream, MESSAGES, json.dumps(doc).encode(), **{"x-api-key": "k"})
+    assert r.status_code == 403 and r.json()["type"] == "error"
+    message = r.json()["error"]["message"]
+    assert "'report.pdf'" in message and "github-token" in message and secret not in r.text
+    assert len(upstream.received) == before
+    rec = proxy.wait_for_record(mark + 1)
+    assert rec["decision"] == "block" and rec["findings"][0]["document"] == "report.pdf" and secret not in json.dumps(rec)
+
+
+def test_chat_file_part_pdf_blocks_and_responses_input_file_text_is_redacted(proxy, upstream):
+    from support.pdfgen import make_pdf
+
+    secret = token()
+    url = "data:application/pdf;base64," + _b64(make_pdf([[f"x {secret}"]]))
+    chat_doc = {"model": "m", "messages": [{"role": "user", "content": [{"type": "file", "file": {"filename": "a.pdf", "file_data": url}}]}]}
+    r = post(proxy, upstream, CHAT, json.dumps(chat_doc).encode())
+    assert r.status_code == 403 and "'a.pdf'" in r.json()["error"]["message"]
+    text_url = "data:text/plain;base64," + _b64(f"k={secret}".encode())
+    responses_doc = {"model": "m", "input": [{"role": "user", "content": [{"type": "input_file", "filename": "k.txt", "file_data": text_url}]}]}
+    assert post(proxy, upstream, "/v1/responses", json.dumps(responses_doc).encode()).status_code == 200
+    sent = upstream.last().json()["input"][0]["content"][0]["file_data"]
+    assert sent.startswith("data:text/plain;base64,") and secret not in _unb64(sent.split(",", 1)[1])
+
+
+def test_gemini_inline_text_data_is_redacted(proxy, upstream):
+    secret = token()
+    doc = {"contents": [{"role": "user", "parts": [{"text": "see"}, {"inlineData": {"mimeType": "text/plain", "data": _b64(secret.encode())}}]}]}
+    assert post(proxy, upstream, GEMINI, json.dumps(doc).encode(), **{"x-goog-api-key": "k"}).status_code == 200
+    assert _unb64(upstream.last().json()["contents"][0]["parts"][1]["inlineData"]["data"]).startswith("[REDACTED:github-token:")
+
+
+def test_secret_keys_block_in_a_tool_schema_and_are_renamed_in_a_tool_input(proxy, upstream):
+    secret = token()
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {secret: {"type": "string"}}}}}]
+    r = post(proxy, upstream, CHAT, json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": tools}).encode())
+    assert r.status_code == 403 and secret not in r.text
+    doc = {"model": "c", "max_tokens": 5, "messages": [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "t", "input": {secret: "v"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}]}]}
+    assert post(proxy, upstream, MESSAGES, json.dumps(doc).encode(), **{"x-api-key": "k"}).status_code == 200
+    assert secret not in upstream.last().body.decode()
+    assert list(upstream.last().json()["messages"][0]["content"][0]["input"])[0].startswith("[REDACTED:github-token:")
+
+
+FILES_RULES = """
+version: 1
+endpoints:
+  - id: test-files
+    hosts: ["127.0.0.1"]
+    ports: [{port}]
+    path_prefixes: [/v1/files, /v1/uploads]
+    protocol: openai
+"""
+
+
+@pytest.fixture(scope="module")
+def files_proxy(tmp_path_factory, pki, upstream):
+    from support.proxy import start_proxy, stop_proxy
+
+    p = start_proxy(tmp_path_factory.mktemp("files"), pki, upstream.port, files={"zz-files.yaml": FILES_RULES.format(port=upstream.port)})
+    yield p
+    stop_proxy(p)
+
+
+def test_openai_sdk_batch_upload_is_inspected_line_by_line(files_proxy, upstream):
+    import openai
+
+    secret = token()
+    escaped = "".join(f"\\u{ord(c):04x}" for c in secret)
+    line = '{"custom_id": "r1", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "m", "messages": [{"role": "user", "content": "%s"}]}}'
+    client = openai.OpenAI(base_url=f"{upstream.url}/v1", api_key="sk-test", max_retries=0,
+                           http_client=httpx.Client(proxy=files_proxy.url, verify=ssl.create_default_context(cafile=str(files_proxy.ca))))
+    upstream.canned = ({"content-type": "application/json"}, json.dumps({"id": "file-1", "object": "file", "bytes": 1, "created_at": 1,
+                                                                          "filename": "b.jsonl", "purpose": "batch", "status": "processed"}).encode())
+    client.files.create(file=("b.jsonl", (line % escaped + "\n").encode()), purpose="batch")
+    sent = upstream.last().body
+    assert escaped.encode() not in sent and secret.encode() not in sent and b"[REDACTED:github-token:" in sent
+    assert upstream.last().headers["content-type"].startswith("multipart/form-data; boundary=")
+
+
+def test_a_pdf_uploaded_to_files_blocks_and_upload_parts_are_refused(files_proxy, upstream):
+    from support.pdfgen import make_pdf
+
+    secret = token()
+    files = {"file": ("r.pdf", make_pdf([[f"key {secret}"]]), "application/pdf")}
+    with httpx.Client(proxy=files_proxy.url, verify=ssl.create_default_context(cafile=str(files_proxy.ca)), timeout=20) as c:
+        r = c.post(f"{upstream.url}/v1/files", data={"purpose": "user_data"}, files=files)
+        assert r.status_code == 403 and "'r.pdf'" in r.json()["error"]["message"] and secret not in r.text
+        r = c.post(f"{upstream.url}/v1/uploads/upload_1/parts", files={"data": ("blob", b"half of a file", "application/octet-stream")})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "llm_dlp_uninspectable_upload_part"
