@@ -106,11 +106,10 @@ def _fold(ch: str) -> str:
 
 
 @cache
-def _readers() -> tuple[dict[str, re.Pattern[str]], hyperscan.Database]:
-    """Readers for "text", "escaped" (\\u escapes too) and "raw" (every JSON escape too), and a
-    hyperscan database that tells, at memory speed, whether a text holds anything they would change
-    (Python's regular expressions alone read a non-ASCII text at a fraction of detection speed).
-    Built on first use, from a pass over the BMP."""
+def _changing() -> tuple[re.Pattern[str], hyperscan.Database]:
+    """The characters that read differently (folded by ``_fold``): as a Python class, and as a
+    hyperscan database that tells at memory speed whether a text holds any (Python's ``re`` reads
+    a non-ASCII text at a fraction of detection speed). Built on first use, from a pass over the BMP."""
     ranges: list[list[int]] = []
     for code in range(0x80, 0x10000):
         ch = chr(code)
@@ -121,50 +120,61 @@ def _readers() -> tuple[dict[str, re.Pattern[str]], hyperscan.Database]:
                 ranges.append([code, code])
     ranges.append([0x10000, 0x10FFFF])  # astral characters (mathematical letters, tags, emoji): looked at one by one
     python_class = "".join(re.escape(chr(lo)) + ("-" + re.escape(chr(hi)) if hi > lo else "") for lo, hi in ranges)
-    changing = "([" + python_class + "])"
-    unicode_escape = r"\\u(?:([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|([0-9a-fA-F]{4}))"
-    # Groups: 1-2 a surrogate pair escape, 3 another \u escape, 4 a character that reads differently, 5 a short escape.
-    readers = {
-        "text": re.compile(r"(?!)()()()|" + changing),
-        "escaped": re.compile(unicode_escape + "|" + changing),
-        "raw": re.compile(unicode_escape + "|" + changing + r"|\\([\"\\/bfnrt])"),
-    }
     hs_class = "".join(f"\\x{{{lo:x}}}" + (f"-\\x{{{hi:x}}}" if hi > lo else "") for lo, hi in ranges)
     db = hyperscan.Database()
-    db.compile(
-        expressions=[f"[{hs_class}]".encode(), rb"\\u[0-9a-fA-F]{4}", rb"\\"],
-        ids=[_CHANGING, _UNICODE_ESCAPE, _ANY_ESCAPE],
-        flags=[hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SINGLEMATCH, hyperscan.HS_FLAG_SINGLEMATCH, hyperscan.HS_FLAG_SINGLEMATCH],
-    )
-    return readers, db
+    db.compile(expressions=[f"[{hs_class}]".encode()], ids=[1], flags=[hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SINGLEMATCH])
+    return re.compile(f"[{python_class}]"), db
 
 
-_CHANGING, _UNICODE_ESCAPE, _ANY_ESCAPE = 1, 2, 3
 _scratch = threading.local()
 
 
-def _present(text: str) -> set[int]:
-    """Which of changing characters, \\u escapes and other escapes ``text`` holds."""
-    _, db = _readers()
+def _has_changing(text: str) -> bool:
+    _, db = _changing()
     scratch = getattr(_scratch, "scratch", None)
     if scratch is None:
         scratch = _scratch.scratch = hyperscan.Scratch(db)
-    found: set[int] = set()
-    db.scan(text.encode("utf-8", "replace"), match_event_handler=lambda pid, *_: found.add(pid), scratch=scratch)
-    return found
+    found: list[int] = []
+    db.scan(text.encode("utf-8", "replace"), match_event_handler=lambda *_: found.append(1), scratch=scratch)
+    return bool(found)
 
 
+_UNICODE_ESCAPE = r"\\u(?:([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|([0-9a-fA-F]{4}))"
+# Groups: 1-2 a surrogate pair escape, 3 another \u escape, 4 a short escape (raw bodies only).
+_ESCAPES = {False: re.compile(_UNICODE_ESCAPE + "()"), True: re.compile(_UNICODE_ESCAPE + r"|\\([\"\\/bfnrt])")}
 _SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
-def _read(m: re.Match[str]) -> str:
-    high, low, single, other, simple = (m.groups() + (None,))[:5]
+def _unescape(m: re.Match[str]) -> str:
+    high, low, single, simple = m.groups()
     if high:
-        return "".join(map(_fold, (chr(int(high, 16)) + chr(int(low, 16))).encode("utf-16", "surrogatepass").decode("utf-16")))
-    if single:
-        ch = chr(int(single, 16))
-        return ch if ch.isascii() else _fold(ch)
-    return _fold(other) if other else _SIMPLE[simple]
+        chars = (chr(int(high, 16)) + chr(int(low, 16))).encode("utf-16", "surrogatepass").decode("utf-16")
+    else:
+        chars = chr(int(single, 16)) if single else _SIMPLE[simple]
+    return "".join(c if c.isascii() else _fold(c) for c in chars)
+
+
+def _escape_edits(text: str, raw: bool) -> list[tuple[int, int, str]]:
+    """Escapes found with ``str.find`` (memory speed), each matched in place."""
+    needle, pattern = ("\\" if raw else "\\u"), _ESCAPES[raw]
+    edits = []
+    pos = text.find(needle)
+    while pos >= 0:
+        m = pattern.match(text, pos)
+        if m is None:
+            pos = text.find(needle, pos + 1)
+            continue
+        if (new := _unescape(m)) != m.group():
+            edits.append((m.start(), m.end(), new))
+        pos = text.find(needle, m.end())
+    return edits
+
+
+def _char_edits(text: str) -> list[tuple[int, int, str]]:
+    if text.isascii() or not _has_changing(text):
+        return []
+    pattern, _ = _changing()
+    return [(m.start(), m.end(), new) for m in pattern.finditer(text) if (new := _fold(m.group())) != m.group()]
 
 
 def reading_view(text: str, raw: bool = False) -> View:
@@ -172,21 +182,18 @@ def reading_view(text: str, raw: bool = False) -> View:
     (per character, so offsets stay exact: secrets are ASCII), confusables folded, and ``\\uXXXX``
     escapes undone (a JSON document inside a string). For a ``raw`` body (read as text because it
     is not JSON) every JSON string escape is undone."""
-    if text.isascii() and ("\\" if raw else "\\u") not in text:
+    escaped = ("\\" if raw else "\\u") in text
+    if not escaped and text.isascii():
         return View(text)
-    present = _present(text)
-    escaped = _ANY_ESCAPE in present if raw else _UNICODE_ESCAPE in present
-    if not escaped and _CHANGING not in present:
-        return View(text)
-    pattern = _readers()[0]["raw" if raw and escaped else "escaped" if escaped else "text"]
-    return rebuild(text, [(m.start(), m.end(), new) for m in pattern.finditer(text) if (new := _read(m)) != m.group()])
+    edits = _char_edits(text)
+    if escaped:  # escapes are ASCII, changed characters are not: the two never overlap
+        edits = sorted(edits + _escape_edits(text, raw))
+    return rebuild(text, edits)
 
 
 def normalised(text: str) -> View:
     """Format characters removed, NFKC, confusables folded; escapes left as they are."""
-    if text.isascii() or _CHANGING not in _present(text):
-        return View(text)
-    return rebuild(text, [(m.start(), m.end(), new) for m in _readers()[0]["text"].finditer(text) if (new := _read(m)) != m.group()])
+    return rebuild(text, _char_edits(text))
 
 
 def json_unescaped(text: str) -> View:
