@@ -15,7 +15,7 @@ from llm_dlp.act.placeholders import Keyring
 from llm_dlp.detect.detector import Detector, Finding
 from llm_dlp.detect.normalize import View, reading_view
 from llm_dlp.detect.protected import FingerprintRule, PathHit, PathRule, find_protected, withhold
-from llm_dlp.protocols.base import Segment
+from llm_dlp.protocols.base import Segment, json_pointer
 from llm_dlp.protocols.registry import REGISTRY
 
 # Segments are joined for one scan; no rule pattern can match across this separator's NUL.
@@ -189,6 +189,7 @@ def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, ke
     withhold(parsed.segments, hits)
     located = [(seg, _with_action(f, _action(seg, f, actions))) for seg, f in scan_segments(detector, parsed.segments)]
     reported = path_reported + [_report(seg, f, keyring) for seg, f in located]
+    reported = _keys_masked(reported, {seg.pointer for seg, _ in located if seg.key})
     used = {f.action for f in reported}
     decision = BLOCK if BLOCK in used else REDACT if REDACT in used else WARN if WARN in used else ALLOW
     inspection = Inspection(
@@ -241,6 +242,21 @@ def _action(seg: Segment, f: Finding, overrides: dict[str, str] | None) -> str |
     if action == REDACT and not seg.editable:
         return BLOCK
     return None if action == f.rule.action else action
+
+
+def _keys_masked(reported: list[Reported], secret_keys: set[tuple]) -> list[Reported]:
+    """Fields never show an object key that holds a secret: one under it reads ``/*/``."""
+    if not secret_keys:
+        return reported
+    masked = {json_pointer(p): json_pointer((*p[:-1], "*")) for p in secret_keys}
+    out = []
+    for f in reported:
+        field = f.field
+        for shown, hidden in masked.items():
+            if field == shown or field.startswith(shown + "/") or field.startswith(shown + "#"):
+                field = hidden + field[len(shown):]
+        out.append(replace(f, field=field))
+    return out
 
 
 def _unwritable(hit: PathHit, segments: list[Segment]) -> PathHit:

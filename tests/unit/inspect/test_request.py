@@ -95,3 +95,11 @@ def test_secret_as_a_gemini_function_call_arg_key_is_renamed():
     ins = _inspect(doc, "gemini", "/v1beta/models/g:generateContent")
     assert ins.decision == "redact" and token not in ins.body.decode()
     assert json.loads(ins.body)["contents"][0]["parts"][0]["functionCall"]["args"] != {token: "v"}
+
+
+def test_a_finding_under_a_secret_key_does_not_show_the_key_in_its_field():
+    token, other = _token(), dict(provider_tokens(Gen(random.Random(8))))["github-pat"]
+    ins = _inspect({"model": "m", "metadata": {token: {"note": f"and {other}"}}})
+    fields = sorted(f.field for f in ins.findings)
+    assert fields == ["/metadata#key", "/metadata/*/note"]
+    assert not any(token in json.dumps(f.to_dict()) for f in ins.findings)
