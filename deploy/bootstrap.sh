@@ -82,7 +82,7 @@ if [ "$profile" = test ]; then
   fi
   missing=()
   # tool:Debian package
-  for need in curl:curl openssl:openssl prometheus:prometheus promtool:prometheus chromium:chromium node:nodejs \
+  for need in curl:curl openssl:openssl prometheus:prometheus promtool:prometheus chromium:chromium node:nodejs npm:npm \
       nft:nftables ip:iproute2 setpriv:util-linux systemd-analyze:systemd; do
     command -v "${need%%:*}" >/dev/null 2>&1 || missing+=("${need##*:}")
   done
@@ -91,5 +91,14 @@ if [ "$profile" = test ]; then
     echo "llm-dlp: installing system packages for the tests: ${missing[*]}" >&2
     if [ "$(id -u)" = 0 ]; then apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
     else sudo apt-get update -qq >&2 && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2; fi
+  fi
+  # Codex CLI, for the end-to-end test of its WebSocket transport (npm; the Linux binary ships in the package)
+  codex_version=0.169.0
+  codex_dir="$venv/share/llm-dlp/codex"
+  if [ "$(cat "$codex_dir/.version" 2>/dev/null)" != "$codex_version" ]; then
+    echo "llm-dlp: installing Codex CLI $codex_version for the tests" >&2
+    rm -rf "$codex_dir" && mkdir -p "$codex_dir"
+    npm install --silent --no-audit --no-fund --prefix "$codex_dir" "@openai/codex@$codex_version" >&2
+    echo "$codex_version" > "$codex_dir/.version"
   fi
 fi

@@ -393,10 +393,10 @@ async def test_a_failure_inside_fingerprint_matching_blocks_the_request(private,
     """Out of memory in the compiled fingerprinter (a huge body): the request is refused, never
     forwarded uninspected, and the error names no part of it."""
     from mitmproxy.test import taddons
-    from test_addon import configured, openai_flow
 
     import llm_dlp.detect.fingerprint
     from llm_dlp.proxy.addon import LlmDlp
+    from support.addon import configured, openai_flow
 
     _, index_file = private
     rules = tmp_path / "rules"

@@ -5,26 +5,12 @@ import sys
 import time
 from pathlib import Path
 
-from mitmproxy.test import taddons, tflow
+from mitmproxy.test import taddons
 
 from llm_dlp.proxy.addon import LlmDlp
-from llm_dlp.rules.files import bundled_rules_dir
+from support.addon import configured, openai_flow
 from support.hooks import hook
 from support.proxy import ROOT
-
-
-def configured(tctx, addon, tmp_path, rules=None):
-    tctx.configure(addon, llm_dlp_rules=str(rules or bundled_rules_dir()), llm_dlp_audit_log=str(tmp_path / "a.jsonl"),
-                   llm_dlp_metrics_listen="", confdir=str(tmp_path), llm_dlp_reload_seconds=0)
-
-
-def openai_flow(content: bytes):
-    f = tflow.tflow()
-    f.request.host, f.request.port, f.request.scheme = "api.openai.com", 443, "https"
-    f.request.path, f.request.method = "/v1/chat/completions", "POST"
-    f.request.headers["content-type"] = "application/json"
-    f.request.content = content
-    return f
 
 
 async def test_inspection_crash_blocks_request(tmp_path, monkeypatch):

@@ -105,6 +105,7 @@ def test_invalid_rules_at_start_up_stop_the_proxy_by_default(tmp_path, pki, upst
 
 def test_sighup_reloads_rules_without_dropping_a_stream(tmp_path, pki, slow_upstream):
     proxy = start_proxy(tmp_path, pki, slow_upstream.port, ["--set", "llm_dlp_reload_seconds=0"])
+    slow_upstream.hold_end = threading.Event()
     try:
         streamer = Streamer(proxy, slow_upstream, "a long answer, streamed slowly " * 3)
         streamer.start()
@@ -113,11 +114,14 @@ def test_sighup_reloads_rules_without_dropping_a_stream(tmp_path, pki, slow_upst
         proxy.process.send_signal(signal.SIGHUP)
         wait_for(lambda: proxy.records("reload"), "the reload")
         assert streamer.is_alive()  # the reload happened mid-stream
+        slow_upstream.hold_end.set()
         streamer.join(30)
         assert streamer.error is None and streamer.text_received() == "You said: " + "a long answer, streamed slowly " * 3
         with client(proxy) as c:
             assert c.post(f"{slow_upstream.url}/v1/chat/completions", json=chat(slow_upstream, "NEWRULE-12345678")).status_code == 403
     finally:
+        slow_upstream.hold_end.set()
+        slow_upstream.hold_end = None
         stop_proxy(proxy)
 
 

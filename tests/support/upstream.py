@@ -28,6 +28,7 @@ class Upstream:
     port: int
     received: list[Received] = field(default_factory=list)
     stream_delay: float = 0.05
+    hold_end: threading.Event | None = None  # when set, streams wait for it before their last event
     stream_finished_at: float = 0.0
     sent_times: list[float] = field(default_factory=list)  # when each event of the last stream went out
     canned: tuple[dict, bytes] | None = None  # (headers, body): the next answer, whatever was asked (then cleared)
@@ -158,6 +159,8 @@ class _Handler(BaseHTTPRequestHandler):
             events.append("data: [DONE]\n\n")
         self.upstream.sent_times = []
         for i, data in enumerate(events):
+            if i == len(events) - 1 and self.upstream.hold_end is not None:
+                self.upstream.hold_end.wait(60)  # a test keeps the stream open until it has done its part
             self.upstream.sent_times.append(time.monotonic())
             if i == len(events) - 1:  # set before the client can see the end of the stream
                 self.upstream.stream_finished_at = time.monotonic()

@@ -308,7 +308,7 @@ def cmd_scan(args) -> int:
         elif not args.redact:
             print(_scan_line(args.input, f))
     if args.redact:
-        sys.stdout.buffer.write(inspection.review_text.encode("utf-8", "surrogateescape") if inspection.findings else raw)
+        sys.stdout.buffer.write((inspection.review_text or "").encode("utf-8", "surrogateescape") if inspection.findings else raw)
     return EXIT_FINDINGS if inspection.findings else EXIT_CLEAN
 
 

@@ -51,7 +51,8 @@ def run_checks(proxy: str | None, url: str) -> list[Check]:
     checks = [_proxy_check(proxy)]
     if checks[0].status == "fail":
         return checks
-    if proxy and urllib.request.proxy_bypass_environment(urlsplit(url).hostname or ""):
+    bypassed = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # public, missing from typeshed
+    if proxy and bypassed(urlsplit(url).hostname or ""):
         checks.append(Check("no-proxy", "fail", f"NO_PROXY covers {urlsplit(url).hostname}: tools that honour it go around the proxy",
                             "remove the AI endpoints from NO_PROXY / no_proxy"))
         proxy = None  # what those tools would do
@@ -122,7 +123,7 @@ def _answer_checks(answer: dict | None) -> list[Check]:
                                        f"{answer['endpoint']} from {answer.get('client')}")]
     who = answer.get("identity")
     seen = f"{who['user']} (groups: {', '.join(who['groups']) or 'none'}; from {who['source']})" if who else "nobody in particular (anonymous)"
-    access = answer.get("access")
+    access = answer.get("access") or {}
     if access == "allowed":
         checks.append(Check("identity", "ok", f"the proxy sees you as {seen}; AI requests are allowed"))
     else:

@@ -45,7 +45,7 @@ def stacked_days(title: str, by_day: dict[str, Counter], width: int = 760, heigh
     bar = max(min(slot - 4, 48), 1)
     parts = []
     for i, day in enumerate(days):
-        y = height - 20
+        y = float(height - 20)
         for j, label in enumerate(labels):
             v = by_day[day].get(label, 0)
             if not v:
@@ -67,15 +67,19 @@ def render(records: Iterable[dict]) -> str:
     by_tool: dict[str, Counter] = defaultdict(Counter)
     by_model: dict[str, Counter] = defaultdict(Counter)
     by_group: dict[str, Counter] = defaultdict(Counter)
-    findings, blocks, refused, packages, decisions = Counter(), Counter(), Counter(), Counter(), Counter()
-    users = set()
+    findings: Counter[str] = Counter()
+    blocks: Counter[str] = Counter()
+    refused: Counter[str] = Counter()
+    packages: Counter[tuple[str, str, str]] = Counter()
+    decisions: Counter[str] = Counter()
+    users: set[str] = set()
     for r in requests:
         day = (r.get("ts") or "")[:10]
         by_tool[day][r.get("tool", "unknown")] += 1
         by_model[day][r.get("served_model") or r.get("model") or "unknown"] += 1
         for g in r.get("groups") or ["(no group)"]:
             by_group[day][g] += 1
-        decisions[r.get("decision")] += 1
+        decisions[str(r.get("decision"))] += 1
         if r.get("user"):
             users.add(r["user"])
         for f in r.get("findings", []):

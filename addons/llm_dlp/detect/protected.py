@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from llm_dlp.protocols.base import STRUCTURE_KEYS, is_structure, set_at, string_leaves
 from llm_dlp.rules.files import Located, RuleError
+from llm_dlp.text.globs import glob_regex
 
 NOTE = "[llm-dlp: {what} was withheld by policy {rule}. Ask the developer to describe it instead.]"
 MIN_COPY = 40  # a withheld file's content is also removed where it is copied, if at least this long
@@ -33,31 +34,6 @@ class PathRule:
 
     def applies_to(self, groups: tuple[str, ...]) -> bool:
         return not self.groups or bool(set(self.groups) & set(groups))
-
-
-def glob_regex(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
-    """``**`` crosses directories, ``*`` and ``?`` do not. A pattern starting with ``/`` is
-    absolute; any other matches the end of a path at a directory boundary (repo-relative)."""
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    body = "".join(out)
-    anchor = "^" if pattern.startswith("/") else r"(?:^|/)"
-    return re.compile(anchor + body + "$", 0 if case_sensitive else re.IGNORECASE)
 
 
 def compile_paths(entries: list[Located], errors: list[RuleError]) -> tuple[PathRule, ...]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import hashlib
 import ipaddress
 import threading
@@ -17,8 +18,8 @@ from pathlib import Path
 
 import bcrypt
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.x509.oid import NameOID
+from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
 CACHE_SECONDS = 300
 
@@ -79,30 +80,26 @@ _DUMMY_HASH = bcrypt.hashpw(b"llm-dlp timing equaliser", bcrypt.gensalt(rounds=1
 
 
 class ClientCertVerifier:
-    """Accepts a client certificate only if the configured CA issued it and it is valid now."""
+    """Accepts a client certificate only if it chains, through the intermediates the client sent,
+    to one of the configured CAs, and every certificate on the path is valid now (RFC 5280 path
+    validation by ``cryptography.x509.verification``). The leaf needs no SAN: the user may be its CN."""
 
     def __init__(self, ca_file: Path, user_from: str):
         self.cas = x509.load_pem_x509_certificates(ca_file.read_bytes())
         self.user_from = user_from
+        self._store = Store(self.cas)
 
     def user(self, chain: list[x509.Certificate]) -> str | None:
         if not chain:
             return None
-        leaf = chain[0]
-        now = time.time()
-        if not (leaf.not_valid_before_utc.timestamp() <= now <= leaf.not_valid_after_utc.timestamp()):
+        verifier = (PolicyBuilder().store(self._store).time(datetime.datetime.now(datetime.UTC))
+                    .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ExtensionPolicy.permit_all())
+                    .build_client_verifier())
+        try:
+            verifier.verify(chain[0], chain[1:])
+        except VerificationError:
             return None
-        if not any(_issued_by(leaf, ca) for ca in self.cas):
-            return None
-        return _user_of(leaf, self.user_from)
-
-
-def _issued_by(leaf: x509.Certificate, ca: x509.Certificate) -> bool:
-    try:
-        leaf.verify_directly_issued_by(ca)
-        return True
-    except (ValueError, TypeError, InvalidSignature):
-        return False
+        return _user_of(chain[0], self.user_from)
 
 
 def _user_of(cert: x509.Certificate, user_from: str) -> str | None:
@@ -110,7 +107,7 @@ def _user_of(cert: x509.Certificate, user_from: str) -> str | None:
         names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         return str(names[0].value) if names else None
     try:
-        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return None
     kind = x509.RFC822Name if user_from == "san_email" else x509.DNSName

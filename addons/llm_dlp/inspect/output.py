@@ -5,29 +5,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from llm_dlp.act.actions import WARN
 from llm_dlp.act.placeholders import Keyring
 from llm_dlp.act.restore import Restorer
 from llm_dlp.detect.detector import Detector
+from llm_dlp.detect.findings import FindingReport
 from llm_dlp.inspect.packages import PackageFinding, PackagePolicy
 from llm_dlp.inspect.stream import Channel, looks_like_json
 from llm_dlp.protocols.base import load_json, set_at, string_leaves
 from llm_dlp.record.lineage import LineageRecorder
-
-
-@dataclass(frozen=True)
-class OutputFinding:
-    rule: str
-    kind: str
-    severity: str
-    action: str
-    value_hash: str
-    partly_sent: bool  # it began in text that had already gone to the client
-
-    def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+from llm_dlp.text.splice import splice
 
 
 class OutputInspector:
@@ -40,7 +29,7 @@ class OutputInspector:
         self._packages = packages
         self.lineage = lineage
         self._served_model_of = served_model
-        self.findings: list[OutputFinding] = []
+        self.findings: list[FindingReport] = []
         self.package_findings: list[PackageFinding] = []
         self.served_model: str | None = None
         self.review: list[str] | None = None  # model text with output secrets redacted, not restored (incident store)
@@ -60,7 +49,7 @@ class OutputInspector:
 
     def end_channel(self, key: tuple, channel: Channel) -> str:
         """StreamRewriter hook: a channel's text is complete. Notes go into text, not tool arguments."""
-        text, is_json = "".join(channel.text), channel.template[3].is_json
+        text, is_json = "".join(channel.text), channel.template is not None and channel.template[3].is_json
         if self.lineage:
             self.lineage.add(text, is_json)
         return self.check_packages(text, with_note=not is_json)
@@ -79,13 +68,13 @@ class OutputInspector:
         for f in self._detector.scan(context + text):
             if f.end <= base:
                 continue  # handled when that text went out
-            found = OutputFinding(f.rule.id, f.rule.kind, f.rule.severity, f.action, self._keyring.fingerprint(f.value), f.start < base)
+            found = FindingReport(f.rule.id, f.rule.kind, f.rule.severity, f.action, self._keyring.fingerprint(f.value), partly_sent=f.start < base)
             if not (repeated and any((o.rule, o.value_hash) == (found.rule, found.value_hash) for o in self.findings)):
                 self.findings.append(found)
             edits.append((max(f.start, base) - base, f.end - base, self._keyring.placeholder(f.rule.id, f.value), f.action))
         if self.review is not None:  # the incident store keeps nothing a rule found, warned or not
-            self.review.append(_apply(text, edits))
-        return self._restore(_apply(text, [e for e in edits if e[3] != "warn"]), json_escape=is_json)
+            self.review.append(splice(text, [e[:3] for e in edits]))
+        return self._restore(splice(text, [e[:3] for e in edits if e[3] != WARN]), json_escape=is_json)
 
     def rewrite_body(self, raw: bytes) -> bytes:
         """A whole response body: every string of a JSON body, or the body as text."""
@@ -106,9 +95,3 @@ class OutputInspector:
         if not changed:
             return raw
         return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
-
-
-def _apply(text: str, edits: list[tuple[int, int, str, str]]) -> str:
-    for start, end, placeholder, _ in sorted(edits, reverse=True):
-        text = text[:start] + placeholder + text[end:]
-    return text

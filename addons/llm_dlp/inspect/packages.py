@@ -7,7 +7,6 @@ local snapshot of a registry's names tells an unvetted package from one that doe
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 import sys
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm_dlp.rules.files import Located, RuleError
+from llm_dlp.text.globs import name_matches
 from llm_dlp.text.markdown import code_blocks
 
 ECOSYSTEMS = ("pypi", "npm", "cargo", "go", "rubygems")
@@ -40,7 +40,7 @@ class EcosystemPolicy:
 
     def status(self, name: str) -> str | None:
         lowered = _normal(self.ecosystem, name)
-        if any(fnmatch.fnmatchcase(lowered, p) for p in self.allow):
+        if name_matches(lowered, self.allow):
             return None
         if self.snapshot is not None and lowered not in self.snapshot:
             return NOT_IN_REGISTRY
@@ -129,7 +129,8 @@ def _package_json_names(code: str) -> list[str]:
 
 def _pyproject_names(code: str) -> list[str]:
     m = re.search(r"^\s*dependencies\s*=\s*\[(.*?)\]", code, re.MULTILINE | re.DOTALL)
-    return [_REQUIREMENT.match(s).group(1) for s in re.findall(r"[\"']([^\"']+)[\"']", m.group(1)) if _REQUIREMENT.match(s)] if m else []
+    found = (_REQUIREMENT.match(s) for s in re.findall(r"[\"']([^\"']+)[\"']", m.group(1))) if m else ()
+    return [r.group(1) for r in found if r]
 
 
 # ---- policy ---------------------------------------------------------------------------------------

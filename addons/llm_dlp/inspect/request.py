@@ -11,12 +11,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
+from llm_dlp.act.actions import BLOCK, REDACT, WARN, rank, strongest
 from llm_dlp.act.placeholders import Keyring
 from llm_dlp.detect.detector import Detector, Finding
+from llm_dlp.detect.findings import FindingReport
 from llm_dlp.detect.normalize import View, reading_view
 from llm_dlp.detect.protected import FingerprintRule, PathHit, PathRule, find_protected, withhold
 from llm_dlp.protocols.base import Segment, json_pointer
 from llm_dlp.protocols.registry import REGISTRY
+from llm_dlp.text.splice import splice
 
 # Segments are joined for one scan; no rule pattern can match across this separator's NUL.
 _SEPARATOR = "\n\x00\n"
@@ -24,36 +27,12 @@ _SEPARATOR = "\n\x00\n"
 # segments or of an edit of a reading view: longer than any token, shorter than a PEM key.
 SEAM = 256
 
-ALLOW, REDACT, WARN, BLOCK = "allow", "redact", "warn", "block"
-
-
-@dataclass(frozen=True)
-class Reported:
-    """A finding as the outside world may see it: where and which rule, never the value."""
-
-    rule: str
-    kind: str
-    severity: str
-    action: str
-    field: str
-    role: str
-    path: str | None
-    line: int
-    start: int
-    end: int
-    value_hash: str
-    repository: str | None = None  # for code matching an indexed repository; path is then the file in it
-    document: str | None = None  # the document (file name, or the field holding it) the text was read from
-
-    def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        return {k: v for k, v in d.items() if v is not None or k not in ("path", "repository", "document")}
 
 
 @dataclass
 class Inspection:
     decision: str
-    findings: list[Reported]
+    findings: list[FindingReport]
     protocol: str
     model: str | None
     bytes_inspected: int
@@ -159,15 +138,12 @@ def _mapped(f: Finding, view: View, original: str, start: int, end: int) -> Find
     return Finding(f.rule, s, e, original[s:e])
 
 
-_STRICTER = {BLOCK: 0, REDACT: 1, WARN: 2}
-
-
 def _merge(kept: list[Finding], new: Finding, text: str) -> None:
     """Add ``new`` to the findings of one segment (``text``); where it overlaps one, keep a single
     finding over both spans with the stricter rule, so no part of either is left in clear text."""
     for k, old in enumerate(kept):
         if new.start < old.end and old.start < new.end:
-            rule = new.rule if _STRICTER[new.action] < _STRICTER[old.action] else old.rule
+            rule = new.rule if rank(new.action) > rank(old.action) else old.rule
             start, end = min(old.start, new.start), max(old.end, new.end)
             kept[k] = Finding(rule, start, end, text[start:end])
             return
@@ -190,8 +166,7 @@ def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, ke
     located = [(seg, _with_action(f, _action(seg, f, actions))) for seg, f in scan_segments(detector, parsed.segments)]
     reported = path_reported + [_report(seg, f, keyring) for seg, f in located]
     reported = _keys_masked(reported, {seg.pointer for seg, _ in located if seg.key})
-    used = {f.action for f in reported}
-    decision = BLOCK if BLOCK in used else REDACT if REDACT in used else WARN if WARN in used else ALLOW
+    decision = strongest(f.action for f in reported)
     inspection = Inspection(
         decision, reported, protocol, parsed.model, len(raw), len(parsed.segments), 0.0, texts=[seg.text for seg in parsed.segments]
     )
@@ -208,8 +183,8 @@ def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, ke
     return inspection
 
 
-def _report(seg: Segment, f: Finding, keyring: Keyring) -> Reported:
-    return Reported(
+def _report(seg: Segment, f: Finding, keyring: Keyring) -> FindingReport:
+    return FindingReport(
         rule=f.rule.id,
         kind=f.rule.kind,
         severity=f.rule.severity,
@@ -225,9 +200,9 @@ def _report(seg: Segment, f: Finding, keyring: Keyring) -> Reported:
     )
 
 
-def _report_path(seg: Segment, hit: PathHit, keyring: Keyring) -> Reported:
+def _report_path(seg: Segment, hit: PathHit, keyring: Keyring) -> FindingReport:
     repository, path = hit.located()
-    return Reported(
+    return FindingReport(
         rule=hit.rule.id, kind=hit.kind, severity="high", action=hit.rule.action, field=seg.field, role=seg.role,
         path=path, line=line_of(seg.text, hit.start), start=hit.start, end=hit.end,
         value_hash=keyring.fingerprint(seg.text[hit.start : hit.end]), repository=repository, document=seg.document,
@@ -244,7 +219,7 @@ def _action(seg: Segment, f: Finding, overrides: dict[str, str] | None) -> str |
     return None if action == f.rule.action else action
 
 
-def _keys_masked(reported: list[Reported], secret_keys: set[tuple]) -> list[Reported]:
+def _keys_masked(reported: list[FindingReport], secret_keys: set[tuple]) -> list[FindingReport]:
     """Fields never show an object key that holds a secret: one under it reads ``/*/``."""
     if not secret_keys:
         return reported
@@ -290,11 +265,11 @@ def apply_placeholders(located: list[tuple[Segment, Finding]], keyring: Keyring,
         if f.action in actions:
             by_segment.setdefault(id(seg), (seg, []))[1].append(f)
     for seg, findings in by_segment.values():
-        text = seg.text
-        for f in sorted(findings, key=lambda f: f.start, reverse=True):
+        edits = []
+        for f in findings:
             placeholder = keyring.placeholder(f.rule.id, f.value)
             if f.rule.restore:
                 restore[placeholder] = f.value
-            text = text[: f.start] + placeholder + text[f.end :]
-        seg.text = text
+            edits.append((f.start, f.end, placeholder))
+        seg.text = splice(seg.text, edits)
     return restore

@@ -128,7 +128,7 @@ class StreamRewriter:
         channel.text.append(released)
         return out
 
-    def _flush_all(self, keep: set = frozenset()) -> bytes:
+    def _flush_all(self, keep: set | frozenset = frozenset()) -> bytes:
         out = []
         for key, channel in list(self._channels.items()):
             if key in keep:

@@ -20,6 +20,7 @@ class Endpoint:
     path_prefixes: tuple[str, ...] = ()
     plain_http: bool = False
     description: str = ""
+    websocket: str = "inspect"  # WebSocket upgrades: "inspect" every message, or "refuse" the upgrade
 
     @cached_property
     def host_regex(self) -> str:
@@ -81,6 +82,7 @@ def compile_endpoints(entries: list[Located], errors: list[RuleError]) -> Catalo
                 path_prefixes=tuple(d.get("path_prefixes", ())),
                 plain_http=d.get("plain_http", False),
                 description=d.get("description", ""),
+                websocket=d.get("websocket", "inspect"),
             )
         )
     return Catalog(tuple(endpoints))

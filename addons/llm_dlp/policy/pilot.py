@@ -3,12 +3,12 @@ rule actions, on which tenant. Pure Python over plain data; the addon asks, this
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from llm_dlp.identity.sources import ClientCertVerifier, Htpasswd, Identity, SourceMap
 from llm_dlp.rules.files import Located, RuleError
+from llm_dlp.text.globs import name_matches
 
 ANONYMOUS = "anonymous"
 DEFAULT_MESSAGE = "Your account is not part of the AI coding assistant pilot."
@@ -37,10 +37,6 @@ class Refusal:
 class Grant:
     identity: Identity
     access: Access
-
-
-def _match(value: str | None, patterns: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase((value or "").lower(), p.lower()) for p in patterns)
 
 
 @dataclass(frozen=True)
@@ -78,14 +74,14 @@ class Policy:
         access = next((a for a in self.access if a.applies_to(identity.groups)), None)
         if access is None:
             return Refusal(403, "no_access_rule", self._refusal_text("No access rule covers your groups."))
-        if not _match(endpoint_id, access.endpoints):
+        if not name_matches(endpoint_id, access.endpoints):
             return Refusal(403, "endpoint_not_allowed", f"Your group may not use the AI endpoint {endpoint_id}.")
-        if not _match(tool, access.tools):
+        if not name_matches(tool, access.tools):
             return Refusal(403, "tool_not_allowed", f"Your group may not use the tool {tool} (identified from its request headers).")
         return Grant(identity, access)
 
     def check_model(self, grant: Grant, model: str | None) -> Refusal | None:
-        if model is None or _match(model, grant.access.models):
+        if model is None or name_matches(model, grant.access.models):
             return None
         allowed = ", ".join(grant.access.models)
         return Refusal(403, "model_not_allowed", f"The model {model} is not allowed for your group (allowed: {allowed}).")
@@ -93,12 +89,12 @@ class Policy:
     def headers_for(self, endpoint_id: str) -> dict[str, str]:
         out: dict[str, str] = {}
         for endpoints, headers in self.tenant_headers:
-            if _match(endpoint_id, endpoints):
+            if name_matches(endpoint_id, endpoints):
                 out.update(headers)
         return out
 
     def key_allowed(self, endpoint_id: str, key_hash: str | None) -> bool:
-        lists = [allowed for endpoints, allowed in self.api_keys if _match(endpoint_id, endpoints)]
+        lists = [allowed for endpoints, allowed in self.api_keys if name_matches(endpoint_id, endpoints)]
         return not lists or (key_hash is not None and any(key_hash in allowed for allowed in lists))
 
 
@@ -115,10 +111,10 @@ def compile_policy(entries: list[Located], errors: list[RuleError]) -> Policy:
     try:
         if "proxy_auth" in ident:
             kwargs["htpasswd"] = Htpasswd(base / ident["proxy_auth"]["htpasswd"])
-            kwargs["realm"] = ident["proxy_auth"].get("realm", "llm-dlp")
+            kwargs["realm"] = ident["proxy_auth"]["realm"]
         if "client_cert" in ident:
             cc = ident["client_cert"]
-            kwargs["client_cert"] = ClientCertVerifier(base / cc["ca"], cc.get("user_from", "cn"))
+            kwargs["client_cert"] = ClientCertVerifier(base / cc["ca"], cc["user_from"])
         if "source_address" in ident:
             kwargs["source_map"] = SourceMap(ident["source_address"])
     except (OSError, ValueError) as exc:
@@ -139,7 +135,7 @@ def compile_policy(entries: list[Located], errors: list[RuleError]) -> Policy:
             errors.append(entry.error("group_file", f"cannot read: {exc.strerror}"))
     pilot = d.get("pilot", {})
     return Policy(
-        require_identity=d.get("require_identity", False),
+        require_identity=d["require_identity"],
         groups={u: tuple(g) for u, g in groups.items()},
         pilot_users=tuple(pilot.get("users", ())) if ("users" in pilot or "groups" in pilot) else None,
         pilot_groups=tuple(pilot.get("groups", ())),
@@ -150,7 +146,7 @@ def compile_policy(entries: list[Located], errors: list[RuleError]) -> Policy:
                    tuple(a.get("models", ["*"])), dict(a.get("actions", {})))
             for a in d.get("access", [{"groups": ["*"]}])
         ),
-        strict=d.get("strict", False),
+        strict=d["strict"],
         tenant_headers=tuple((tuple(t["endpoints"]), dict(t["headers"])) for t in d.get("tenants", [])),
         api_keys=tuple((tuple(k["endpoints"]), frozenset(k["allowed"])) for k in d.get("api_keys", [])),
         **kwargs,

@@ -49,7 +49,7 @@ class AnthropicMessages(Protocol):
                 tool_paths[block["id"]] = file_path
             notes.mark(at, "tool_call", file_path)
         elif kind == "tool_result":
-            notes.mark(at, "tool_result", tool_paths.get(block.get("tool_use_id")))
+            notes.mark(at, "tool_result", tool_paths.get(str(block.get("tool_use_id"))))
             for k, inner in enumerate(as_list(block.get("content"))):
                 if isinstance(inner, dict) and inner.get("type") == "image":
                     notes.skip.add((*at, "content", k, "source", "data"))

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 
+# (prefix, body, suffix): body is the JSON payload (None when the event has none)
+Event = tuple[bytes, bytes | None, bytes]
+
 
 # ---- framing ------------------------------------------------------------------------------------
 class Framing:
@@ -15,7 +18,7 @@ class Framing:
     def __init__(self) -> None:
         self._buf = b""  # bytes of an event not yet complete
 
-    def feed(self, data: bytes) -> list[tuple[bytes, bytes | None, bytes]]:
+    def feed(self, data: bytes) -> list[Event]:
         raise NotImplementedError
 
     def rest(self) -> bytes:
@@ -33,7 +36,7 @@ class SseFraming(Framing):
 
     def feed(self, data):
         self._buf += data
-        out = []
+        out: list[Event] = []
         while m := self._END.search(self._buf):
             event, self._buf = self._buf[: m.end()], self._buf[m.end() :]
             out.append(self._split(event[: m.start()], m.group(0)))
@@ -73,7 +76,7 @@ def _field_value(line: bytes) -> bytes:
 class NdjsonFraming(Framing):
     def feed(self, data):
         self._buf += data
-        out = []
+        out: list[Event] = []
         while (i := self._buf.find(b"\n")) >= 0:
             line, self._buf = self._buf[:i], self._buf[i + 1 :]
             body = line.rstrip(b"\r")
@@ -93,7 +96,7 @@ class JsonArrayFraming(Framing):
 
     def feed(self, data):
         self._buf += data
-        out = []
+        out: list[Event] = []
         buf = self._buf
         i = self._pos
         while i < len(buf):

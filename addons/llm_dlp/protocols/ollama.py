@@ -21,7 +21,7 @@ class Ollama(Protocol):
         notes = Annotations()
         for i, msg in enumerate(as_list(doc.get("messages"))):
             if isinstance(msg, dict):
-                notes.mark(("messages", i), ROLE_NAMES.get(msg.get("role"), "other"))
+                notes.mark(("messages", i), ROLE_NAMES.get(str(msg.get("role")), "other"))
                 if "images" in msg:
                     notes.skip.add(("messages", i, "images"))
         if "system" in doc:

@@ -31,7 +31,7 @@ class OpenAIChat(Protocol):
     def _message(notes: Annotations, at: Pointer, msg: Any, call_paths: dict[str, str]) -> None:
         if not isinstance(msg, dict):
             return
-        notes.mark(at, ROLE_NAMES.get(msg.get("role"), "other"), call_paths.get(msg.get("tool_call_id")))
+        notes.mark(at, ROLE_NAMES.get(str(msg.get("role")), "other"), call_paths.get(str(msg.get("tool_call_id"))))
         for j, part in enumerate(as_list(msg.get("content"))):
             if isinstance(part, dict) and part.get("type") in BINARY_PARTS:
                 notes.skip.add((*at, "content", j))

@@ -38,7 +38,7 @@ class OpenAIResponses(Protocol):
             return
         kind = item.get("type", "message")
         if kind == "message":
-            notes.mark(at, ROLE_NAMES.get(item.get("role"), "other"))
+            notes.mark(at, ROLE_NAMES.get(str(item.get("role")), "other"))
             for j, part in enumerate(as_list(item.get("content"))):
                 if isinstance(part, dict) and part.get("type") in ("input_image", "input_file", "input_audio"):
                     notes.skip.add((*at, "content", j, "image_url"))
@@ -51,7 +51,7 @@ class OpenAIResponses(Protocol):
             if isinstance(item.get("arguments"), str):
                 notes.json_text.add((*at, "arguments"))
         elif isinstance(kind, str) and kind.endswith("_output"):
-            notes.mark(at, "tool_result", call_paths.get(item.get("call_id")))
+            notes.mark(at, "tool_result", call_paths.get(str(item.get("call_id"))))
         elif kind == "reasoning":
             notes.mark(at, "assistant")
 

@@ -2,10 +2,12 @@
 mitmproxy composes its own. Hooks run in this order for each event, sharing state through the
 flow's metadata (:class:`~llm_dlp.proxy.state.FlowState`) and one :class:`~llm_dlp.proxy.state.Runtime`.
 
-requestheaders: classify (catalog) → strict segment → identify → authorise; request: inspect;
-responseheaders / response: respond (stream and restore); response / error: record (one audit
-record, metrics). Every hook catches its own errors and answers the flow itself: mitmproxy would
-log an exception and let the flow go on, which for a DLP proxy means forwarding uninspected data."""
+requestheaders: classify (catalog) → strict segment → identify → authorise → WebSocket upgrades
+checked; request: inspect; responseheaders / response: respond (stream and restore); response /
+error: record (one audit record, metrics); websocket_start / websocket_message / websocket_end:
+every message inspected, one audit record per connection. Every hook catches its own errors and
+answers the flow itself: mitmproxy would log an exception and let the flow go on, which for a DLP
+proxy means forwarding uninspected data."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from llm_dlp.proxy.respond import Respond
 from llm_dlp.proxy.segment import StrictSegment
 from llm_dlp.proxy.shutdown import Shutdown
 from llm_dlp.proxy.state import Runtime
+from llm_dlp.proxy.websocket import WebSocketInspection
 
 
 class LlmDlp:
@@ -34,6 +37,7 @@ class LlmDlp:
             StrictSegment(self.runtime),
             Identify(self.runtime),
             Authorize(self.runtime),
+            WebSocketInspection(self.runtime),
             Inspect(self.runtime),
             Respond(self.runtime),
             Record(self.runtime),

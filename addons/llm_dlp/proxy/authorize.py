@@ -33,16 +33,16 @@ class Authorize:
             self.rt.fail_closed(flow, "internal_error", "llm-dlp could not authorise this request")
 
     def _authorize(self, flow: http.HTTPFlow, state: FlowState) -> None:
-        policy = self.rt.ruleset.policy
+        policy = self.rt.rules.policy
         result = policy.authorize(state.identity, state.endpoint.id, state.tool)
         if isinstance(result, Refusal):
             self.rt.refuse(flow, result.status, result.reason, result.message)
-            if result.status == 407:
+            if result.status == 407 and flow.response:
                 flow.response.headers["proxy-authenticate"] = proxy_challenge(policy.realm)
             return
         state.grant = result
         key = state.protocol.api_key(flow.request.headers, flow.request.query)
-        if not policy.key_allowed(state.endpoint.id, self.rt.keyring.fingerprint(key) if key else None):
+        if not policy.key_allowed(state.endpoint.id, self.rt.keys.fingerprint(key) if key else None):
             self.rt.refuse(flow, 403, "api_key_not_allowed", "This API key is not an approved organisation key. Personal or free-tier keys cannot be used.")
             return
         for name, value in policy.headers_for(state.endpoint.id).items():
@@ -50,7 +50,7 @@ class Authorize:
 
     def _diagnose(self, flow: http.HTTPFlow, state: FlowState) -> None:
         """Proves the client reached this proxy, trusted its CA and was inspected, and says who the proxy took it for."""
-        result = self.rt.ruleset.policy.authorize(state.identity, state.endpoint.id, state.tool)
+        result = self.rt.rules.policy.authorize(state.identity, state.endpoint.id, state.tool)
         state.decision = "diagnostic"
         body = diagnosis(__version__, self.rt.audit.instance if self.rt.audit else None, client_address(flow), state.endpoint.id, state.tool,
                          state.identity, None if isinstance(result, Grant) else result)

@@ -26,11 +26,11 @@ class Classify:
 
     def _classify(self, flow: http.HTTPFlow) -> None:
         req = flow.request
-        endpoint = self.rt.ruleset.catalog.match(req.pretty_host, req.port, req.path)
+        endpoint = self.rt.rules.catalog.match(req.pretty_host, req.port, req.path)
         if endpoint is None or (endpoint.plain_http != (req.scheme == "http")):
             return
         protocol = REGISTRY.select(endpoint.protocol, req.path)
-        flow.metadata[METADATA_KEY] = FlowState(endpoint, protocol, self.rt.ruleset.tools.classify(req.headers))
+        flow.metadata[METADATA_KEY] = FlowState(endpoint, protocol, self.rt.rules.tools.classify(req.headers))
         req.stream = False  # the body must be whole before it can be inspected
         # the response stream must be readable for restoration (streamed bytes are not decoded)
         req.headers["accept-encoding"] = "identity"

@@ -49,7 +49,7 @@ class Configuration:
         if updated & AUDIT_OPTIONS:
             if self.rt.audit:
                 self.rt.audit.close()
-            self.rt.audit = AuditLog(ctx.options.llm_dlp_audit_log, self.rt.keyring.chain_key,
+            self.rt.audit = AuditLog(ctx.options.llm_dlp_audit_log, self.rt.keys.chain_key,
                                      ctx.options.llm_dlp_audit_max_bytes, ctx.options.llm_dlp_audit_rotate_seconds)
         if updated & {"llm_dlp_incident_dir", "llm_dlp_incident_retention_days"}:
             directory = ctx.options.llm_dlp_incident_dir

@@ -40,10 +40,10 @@ class Identify:
         if state is None or flow.response:
             return
         try:
-            if self.rt.ruleset.policy.htpasswd and flow.request.headers.get("proxy-authorization"):
+            if self.rt.rules.policy.htpasswd and flow.request.headers.get("proxy-authorization"):
                 await self._login(flow)  # a plain-HTTP request through the proxy carries its own credentials
             certificates = [c.to_cryptography() for c in flow.client_conn.certificate_list]
-            state.identity = resolve(self.rt.ruleset.policy, certificates, self._connection_users.get(flow.client_conn), client_address(flow))
+            state.identity = resolve(self.rt.rules.policy, certificates, self._connection_users.get(flow.client_conn), client_address(flow))
         except Exception as exc:
             log_failure("error identifying a request", exc)
             self.rt.fail_closed(flow, "internal_error", "llm-dlp could not identify this request")
@@ -58,8 +58,9 @@ class Identify:
             return False
         if credentials is None:
             return True if flow.client_conn in self._connection_users else None
-        policy = self.rt.ruleset.policy
-        if await asyncio.to_thread(policy.htpasswd.verify, *credentials):
+        policy = self.rt.rules.policy
+        htpasswd = policy.htpasswd
+        if htpasswd is not None and await asyncio.to_thread(htpasswd.verify, credentials[0], credentials[1]):
             self._connection_users[flow.client_conn] = policy.with_groups(credentials[0], "proxy_auth")
             return True
         self._connection_users.pop(flow.client_conn, None)
@@ -67,7 +68,7 @@ class Identify:
 
     def _challenge(self, flow: http.HTTPFlow) -> None:
         flow.response = http.Response.make(407, b"llm-dlp: proxy authentication is required for AI services.\n",
-                                           {"content-type": "text/plain", "proxy-authenticate": proxy_challenge(self.rt.ruleset.policy.realm)})
+                                           {"content-type": "text/plain", "proxy-authenticate": proxy_challenge(self.rt.rules.policy.realm)})
 
 
 def proxy_challenge(realm: str) -> str:

@@ -9,7 +9,8 @@ import time
 
 from mitmproxy import ctx, http
 
-from llm_dlp.inspect.request import BLOCK, REDACT, inspect_request
+from llm_dlp.act.actions import BLOCK, REDACT
+from llm_dlp.inspect.request import inspect_request
 from llm_dlp.protocols.encoding import codings, decode_body, encode_body
 from llm_dlp.protocols.strictjson import BodyError
 from llm_dlp.proxy.state import FlowState, Runtime, log_failure, state_of
@@ -40,12 +41,12 @@ class Inspect:
         if len(req.raw_content) > limit:
             self.rt.refuse(flow, 413, "body_too_large", f"request body exceeds the inspection limit of {limit} bytes")
             return
-        rules, grant = self.rt.ruleset, state.grant
+        rules, grant = self.rt.rules, state.grant
         try:
             raw = await asyncio.to_thread(decode_body, req.raw_content, req.headers.get("content-encoding", ""),
                                           req.headers.get("transfer-encoding", ""), limit)
             inspection = await asyncio.to_thread(
-                inspect_request, raw, state.protocol.name, req.path, rules.detector, self.rt.keyring, grant.access.actions if grant else {},
+                inspect_request, raw, state.protocol.name, req.path, rules.detector, self.rt.keys, grant.access.actions if grant else {},
                 self.rt.incidents is not None, rules.paths, grant.identity.groups if grant else (), rules.fingerprints,
                 req.headers.get("content-type", ""))
         except BodyError as refused:  # not inspectable as the provider would read it: never forwarded

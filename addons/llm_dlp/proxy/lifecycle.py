@@ -19,7 +19,7 @@ class Lifecycle:
         self.started = False
         self.rules_invalid = False
         self.draining = False
-        self._inflight: set[int] = set()
+        self._inflight: set[str] = set()
 
     def readiness(self) -> str | None:
         """None when ready for traffic, else why not (no rule or request content in it)."""
@@ -34,10 +34,10 @@ class Lifecycle:
     def accepts_connections(self) -> bool:
         return not self.draining and not self.rules_invalid
 
-    def begin(self, flow_id: int) -> None:
+    def begin(self, flow_id: str) -> None:
         self._inflight.add(flow_id)
 
-    def end(self, flow_id: int) -> None:
+    def end(self, flow_id: str) -> None:
         self._inflight.discard(flow_id)
 
     @property
@@ -77,7 +77,7 @@ def serve(host: str, port: int, registry: CollectorRegistry, lifecycle: Lifecycl
         return metrics(environ, start_response)
 
     server_class = type("Server", (_Server,), {"address_family": socket.AF_INET6 if ":" in host else socket.AF_INET})
-    server = make_server(host, port, app, server_class, _QuietHandler)
+    server: WSGIServer = make_server(host, port, app, server_class, _QuietHandler)
     threading.Thread(target=server.serve_forever, name="llm-dlp-metrics", daemon=True).start()
     return server.server_address[1]
 

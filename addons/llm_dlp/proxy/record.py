@@ -53,8 +53,8 @@ class Record:
             m.inspected_bytes.labels(endpoint).inc(ins.bytes_inspected)
             for f in ins.findings:
                 m.findings.labels(f.rule, f.action).inc()
-        for f in out.findings if out else []:
-            m.response_findings.labels(f.rule, f.action).inc()
+        for o in out.findings if out else []:
+            m.response_findings.labels(o.rule, o.action).inc()
         for p in out.package_findings if out else []:
             m.package_warnings.labels(p.ecosystem, p.status).inc()
 

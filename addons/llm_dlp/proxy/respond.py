@@ -22,46 +22,45 @@ class Respond:
         self.rt = runtime
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
-        state = state_of(flow)
-        if state is None or flow.response is None or flow.response.headers.get("x-llm-dlp"):
+        state, resp = state_of(flow), flow.response
+        if state is None or resp is None or resp.headers.get("x-llm-dlp"):
             return
         try:
-            self._prepare(flow, state)
+            self._prepare(flow, resp, state)
         except Exception as exc:
             log_failure("error in responseheaders", exc)
 
-    def _prepare(self, flow: http.HTTPFlow, state: FlowState) -> None:
-        lineage = LineageRecorder(Fingerprinter(self.rt.keyring.lineage_key), state.inspection.texts if state.inspection else [],
+    def _prepare(self, flow: http.HTTPFlow, resp: http.Response, state: FlowState) -> None:
+        lineage = LineageRecorder(Fingerprinter(self.rt.keys.lineage_key), state.inspection.texts if state.inspection else [],
                                   whole_is_code=state.protocol.answers_are_code)
-        state.output = OutputInspector(self.rt.ruleset.detector, self.rt.keyring, self._restorer(state), self.rt.ruleset.packages, lineage,
+        state.output = OutputInspector(self.rt.rules.detector, self.rt.keys, self._restorer(state), self.rt.rules.packages, lineage,
                                        served_model=state.protocol.served_model)
         if self.rt.incidents:
             state.output.review = []
-        ctype = flow.response.headers.get("content-type", "").lower()
+        ctype = resp.headers.get("content-type", "").lower()
         framing = state.protocol.framing(ctype, flow.request.path)
         if framing:
             rewriter = StreamRewriter(framing, state.protocol.deltas, state.output.process, on_anomaly=lambda kind: self._anomaly(state, kind),
                                       on_channel_end=state.output.end_channel, on_event=state.output.observe, snapshot=state.output.snapshot)
             decoder = None
-            if codings(flow.response.headers.get("content-encoding", "")):  # compressed although we asked for identity
-                decoder = StreamDecoder(flow.response.headers["content-encoding"])
-                del flow.response.headers["content-encoding"]
-                flow.response.headers.pop("content-length", None)
-            flow.response.stream = SafeStream(rewriter, lambda: self._anomaly(state, "rewriter_error"),
-                                              self.rt.metrics.response_bytes.labels(state.endpoint.id), decoder)
+            if codings(resp.headers.get("content-encoding", "")):  # compressed although we asked for identity
+                decoder = StreamDecoder(resp.headers["content-encoding"])
+                del resp.headers["content-encoding"]
+                resp.headers.pop("content-length", None)
+            resp.stream = SafeStream(rewriter, lambda: self._anomaly(state, "rewriter_error"),
+                                     self.rt.metrics.response_bytes.labels(state.endpoint.id), decoder)
             state.streaming = True
             self.rt.metrics.active_streams.inc()
         elif any(t in ctype for t in STREAMING_TYPES):
-            flow.response.stream = True  # a stream we cannot read: passed through as it comes
+            resp.stream = True  # a stream we cannot read: passed through as it comes
 
     def response(self, flow: http.HTTPFlow) -> None:
-        state = state_of(flow)
-        if state is None:
+        state, resp = state_of(flow), flow.response
+        if state is None or resp is None:
             return
         try:
-            resp = flow.response
             if state.output and not resp.stream and resp.raw_content:
-                content = resp.get_content(strict=False)
+                content = resp.get_content(strict=False) or b""
                 rewritten = state.output.rewrite_body(content)
                 if rewritten != content:
                     resp.content = rewritten

@@ -16,7 +16,7 @@ class StrictSegment:
         self.rt = runtime
 
     def _strict(self) -> bool:
-        return self.rt.ruleset is not None and self.rt.ruleset.policy.strict
+        return self.rt.ruleset is not None and self.rt.rules.policy.strict
 
     def server_connect(self, data) -> None:
         try:
@@ -24,7 +24,7 @@ class StrictSegment:
                 return
             host, port = data.server.address[0], data.server.address[1]
             names = [n for n in (host, data.server.sni, data.client.sni) if n]  # transparent mode: an address, and the TLS SNI
-            if any(self.rt.ruleset.catalog.match(n, port) for n in names):
+            if any(self.rt.rules.catalog.match(n, port) for n in names):
                 return
             self._refused(data.client.peername[0] if data.client.peername else None, names[-1], port)
             data.server.error = REFUSAL
@@ -43,7 +43,7 @@ class StrictSegment:
         if flow.response or not self._strict():
             return
         req = flow.request
-        if self.rt.ruleset.catalog.match(req.host, req.port) is None:
+        if self.rt.rules.catalog.match(req.host, req.port) is None:
             self._refused(client_address(flow), req.host, req.port)
             flow.response = http.Response.make(403, (REFUSAL + ".\n").encode(), {"content-type": "text/plain"})
 

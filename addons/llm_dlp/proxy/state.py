@@ -70,6 +70,19 @@ class Runtime:
         self.metrics = Metrics()
         self.lifecycle = Lifecycle()
 
+    @property
+    def rules(self) -> RuleSet:
+        """The live rule set; hooks that need it run only once rules are loaded."""
+        if self.ruleset is None:
+            raise RuntimeError("no rules are loaded")
+        return self.ruleset
+
+    @property
+    def keys(self) -> Keyring:
+        if self.keyring is None:
+            raise RuntimeError("no placeholder key is loaded")
+        return self.keyring
+
     def record(self, event: str, **fields) -> None:
         """One audit record; a failing sink is counted and alerted on, never raised into a hook."""
         if not self.audit:

@@ -26,6 +26,9 @@ class Metrics:
         self.restorations = Counter("llm_dlp_placeholder_restorations", "Placeholders restored to their original value in responses.", ["endpoint"], registry=r)
         self.added_latency = Histogram("llm_dlp_added_latency_seconds", "Time a request spent in llm-dlp between its body arriving and it going upstream (or being answered).", ["endpoint"], buckets=_LATENCY_BUCKETS, registry=r)
         self.response_bytes = Counter("llm_dlp_response_bytes", "Response body bytes passed back to clients from catalogued endpoints.", ["endpoint"], registry=r)
+        self.websocket_messages = Counter("llm_dlp_websocket_messages", "WebSocket messages on connections to catalogued endpoints, by direction and outcome.",
+                                          ["endpoint", "direction", "decision"], registry=r)
+        self.active_websockets = Gauge("llm_dlp_active_websockets", "WebSocket connections to catalogued endpoints that are open.", registry=r)
         self.active_streams = Gauge("llm_dlp_active_streams", "Streamed responses in flight.", registry=r)
         self.audit_failures = Counter("llm_dlp_audit_write_failures", "Audit records that could not be written.", registry=r)
         self.reloads = Counter("llm_dlp_rule_reloads", "Rule reload attempts, by result.", ["result"], registry=r)

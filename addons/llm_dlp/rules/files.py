@@ -5,6 +5,7 @@ files is merged into one ``RuleDocument`` (the sections of all files concatenate
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -131,7 +132,25 @@ def load_file(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
         errors.append(RuleError(name, lines.get(pointer), pointer.lstrip("/"), _short(err)))
     if errors:
         raise RuleFileError(errors)
+    _DEFAULTS(schema()).validate(data)  # valid now: fill in the schema's defaults, the one place they are written
     return data, lines
+
+
+def _fill_defaults(validator_class):
+    """A validator that, as it checks ``properties``, writes each missing property's default."""
+    check_properties = validator_class.VALIDATORS["properties"]
+
+    def properties(validator, props, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in props.items():
+                if isinstance(sub, dict) and "default" in sub:
+                    instance.setdefault(name, copy.deepcopy(sub["default"]))
+        yield from check_properties(validator, props, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": properties})
+
+
+_DEFAULTS = _fill_defaults(jsonschema.Draft202012Validator)
 
 
 def _short(err: jsonschema.ValidationError) -> str:

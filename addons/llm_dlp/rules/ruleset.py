@@ -65,7 +65,7 @@ def load_ruleset(directory: Path) -> RuleSet:
             errors.append(entry.error("id", f"duplicate rule id (first defined in {seen[rule_id]})"))
             continue
         seen[rule_id] = entry.file
-        if entry.data.get("enabled", True) and (rule := compile_rule(entry, errors)):
+        if entry.data["enabled"] and (rule := compile_rule(entry, errors)):
             rules.append(rule)
     allow = AllowList()
     for entry in doc.allow:

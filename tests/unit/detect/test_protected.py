@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from llm_dlp.detect.protected import file_regions, glob_regex
+from llm_dlp.detect.protected import file_regions
+from llm_dlp.text.globs import glob_regex
 
 PRICING = "def tiered_price(units):\n    return sum(RATE_TABLE[band] * min(units, cap) for band, cap in BANDS)  # margin model v7\n"
 OTHER = "def render_button(label):\n    return f'<button>{label}</button>'\n"

@@ -4,8 +4,8 @@ against the approved list and an optional registry snapshot."""
 import json
 
 from llm_dlp.inspect.packages import NOT_IN_REGISTRY, UNAPPROVED, suggested_packages
-from llm_dlp.rules.files import bundled_rules_dir
 from llm_dlp.rules.ruleset import load_ruleset
+from support.rules import bundled
 
 
 def test_commands_imports_and_manifests():
@@ -53,6 +53,6 @@ def test_policy_approved_unapproved_and_snapshot(tmp_path):
 
 
 def test_bundled_list_flags_only_unknown():
-    policy = load_ruleset(bundled_rules_dir()).packages
+    policy = bundled().packages
     assert [f.name for f in policy.check("pip install numpy pandas numpy-ai-turbo")] == ["numpy-ai-turbo"]
     assert json.dumps(policy.check("npm install @types/node")) == "[]"

@@ -5,8 +5,7 @@ import random
 
 from llm_dlp.act.placeholders import Keyring
 from llm_dlp.inspect.request import inspect_request
-from llm_dlp.rules.files import bundled_rules_dir
-from llm_dlp.rules.ruleset import load_ruleset
+from support.rules import bundled
 from support.secretgen import Gen, provider_tokens
 
 
@@ -14,7 +13,7 @@ def test_restore_map_honours_rule_restore_flag():
     g = Gen(random.Random())
     key, token = g.pem("PRIVATE KEY"), dict(provider_tokens(g))["github-pat"]
     body = json.dumps({"model": "m", "messages": [{"role": "user", "content": f"{key}\nGH={token}"}]}).encode()
-    ins = inspect_request(body, "openai", "/v1/chat/completions", load_ruleset(bundled_rules_dir()).detector, Keyring(b"x" * 32))
+    ins = inspect_request(body, "openai", "/v1/chat/completions", bundled().detector, Keyring(b"x" * 32))
     assert ins.decision == "redact"
     assert sorted(f.rule for f in ins.findings) == ["github-token", "private-key"]
     assert list(ins.restore.values()) == [token]  # private-key: restore: false
@@ -24,7 +23,7 @@ def test_restore_map_honours_rule_restore_flag():
 
 def _inspect(doc: dict, protocol: str = "openai", path: str = "/v1/chat/completions"):
     body = json.dumps(doc, ensure_ascii=False).encode()
-    return inspect_request(body, protocol, path, load_ruleset(bundled_rules_dir()).detector, Keyring(b"x" * 32))
+    return inspect_request(body, protocol, path, bundled().detector, Keyring(b"x" * 32))
 
 
 def _token() -> str:

@@ -16,8 +16,7 @@ from llm_dlp.inspect.output import OutputInspector
 from llm_dlp.inspect.stream import StreamRewriter
 from llm_dlp.protocols.framing import JsonArrayFraming, NdjsonFraming, SseFraming
 from llm_dlp.protocols.registry import REGISTRY
-from llm_dlp.rules.files import bundled_rules_dir
-from llm_dlp.rules.ruleset import load_ruleset
+from support.rules import bundled
 from support.secretgen import Gen, provider_tokens
 
 KEYRING = Keyring(b"k" * 32)
@@ -27,7 +26,7 @@ PH = KEYRING.placeholder("secret-assignment", SECRET)
 
 @pytest.fixture(scope="module")
 def detector():
-    return load_ruleset(bundled_rules_dir()).detector
+    return bundled().detector
 
 
 ANY_SHAPE = REGISTRY.get("generic").deltas  # the deltas of every known API

@@ -7,22 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from llm_dlp.rules.files import bundled_rules_dir
 from llm_dlp.rules.ruleset import load_ruleset, run_examples
+from support.rules import bundled
 from support.secretgen import Gen
 
 LLM_DLP = [str(Path(sys.executable).parent / "llm-dlp")]
 
 
 def test_bundled_rules_pass_their_examples():
-    count, failures = run_examples(load_ruleset(bundled_rules_dir()))
+    count, failures = run_examples(bundled())
     assert count > 80 and failures == []
 
 
 def test_engine_finds_whole_pem_and_every_repeat():
     g = Gen(random.Random())
     key = g.pem("RSA PRIVATE KEY")
-    rs = load_ruleset(bundled_rules_dir())
+    rs = bundled()
     text = f"k = '''{key}'''\n" + json.dumps({"private_key": key})
     found = [f for f in rs.detector.scan(text) if f.rule_id == "private-key"]
     assert text[found[0].start:found[0].end] == key
@@ -33,7 +33,7 @@ def test_engine_finds_whole_pem_and_every_repeat():
 
 
 def test_documented_examples_are_not_findings():
-    rs = load_ruleset(bundled_rules_dir())
+    rs = bundled()
     text = "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\napi_key = 'your-api-key-here'\ntoken = 'xxxxxxxxxxxxxxxx'\npassword = '${DB_PASSWORD}'\n"
     assert rs.detector.scan(text) == []
 
@@ -64,5 +64,5 @@ def test_partly_overlapping_findings_widen_instead_of_leaving_a_tail(tmp_path):
 def test_tool_signatures(headers, tool):
     from mitmproxy.http import Headers
 
-    classifier = load_ruleset(bundled_rules_dir()).tools
+    classifier = bundled().tools
     assert classifier.classify(Headers(**{k.replace("-", "_"): v for k, v in headers.items()})) == tool

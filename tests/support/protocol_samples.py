@@ -1,0 +1,124 @@
+"""One realistic request and answer per registered protocol, for the conformance test: a request
+whose content carries ``text`` beside a tool call and its result, an answer streamed in the
+protocol's own framing whose deltas carry given fragments, and the same answer whole."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+def sse(events: list[dict], done: bool = False) -> bytes:
+    return b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events) + (b"data: [DONE]\n\n" if done else b"")
+
+
+@dataclass(frozen=True)
+class Sample:
+    family: str
+    path: str
+    request: Callable[[str], Any]  # text -> the request document (or bytes for raw text)
+    stream: Callable[[list[str]], tuple[str, bytes]]  # fragments -> (content type, streamed body)
+    answer: Callable[[str], dict]  # text -> the answer, whole
+    key: tuple[str, str]  # the header a client puts its key in, and the value's form
+
+
+def _chat_request(text: str) -> dict:
+    return {"model": "gpt-x", "stream": True, "messages": [
+        {"role": "system", "content": "You are a coding agent."},
+        {"role": "user", "content": f"Fix this: {text}"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "read_file", "arguments": json.dumps({"path": "src/app.py"})}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": [{"type": "text", "text": f"API = '{text}'"}]},
+    ]}
+
+
+def _chat_stream(fragments: list[str]) -> tuple[str, bytes]:
+    events = [{"id": "c1", "object": "chat.completion.chunk", "model": "gpt-x", "choices": [{"index": 0, "delta": {"content": f}, "finish_reason": None}]}
+              for f in fragments]
+    return "text/event-stream", sse(events, done=True)
+
+
+def _responses_request(text: str) -> dict:
+    return {"model": "gpt-x", "stream": True, "instructions": "You are a coding agent.", "input": [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": f"Fix this: {text}"}]},
+        {"type": "function_call", "call_id": "call_1", "name": "shell", "arguments": json.dumps({"command": ["cat", "src/app.py"]})},
+        {"type": "function_call_output", "call_id": "call_1", "output": f"API = '{text}'"},
+    ]}
+
+
+def _responses_stream(fragments: list[str]) -> tuple[str, bytes]:
+    events = [{"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": f} for f in fragments]
+    return "text/event-stream", sse(events)
+
+
+def _completions_request(text: str) -> dict:
+    return {"model": "copilot-codex", "stream": True, "prompt": f"# Path: src/app.py\nAPI = '{text}'\n", "suffix": "\n"}
+
+
+def _completions_stream(fragments: list[str]) -> tuple[str, bytes]:
+    return "text/event-stream", sse([{"id": "c1", "object": "text_completion", "choices": [{"index": 0, "text": f}]} for f in fragments], done=True)
+
+
+def _anthropic_request(text: str) -> dict:
+    return {"model": "claude-x", "max_tokens": 1024, "stream": True, "system": [{"type": "text", "text": "You are a coding agent."}], "messages": [
+        {"role": "user", "content": f"Fix this: {text}"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"file_path": "/repo/src/app.py"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": f"API = '{text}'"}],
+                                      "cache_control": {"type": "ephemeral"}}]},
+    ]}
+
+
+def _anthropic_stream(fragments: list[str]) -> tuple[str, bytes]:
+    events = [{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": f}} for f in fragments]
+    return "text/event-stream", b"".join(b"event: content_block_delta\n" + sse([e]) for e in events)
+
+
+def _gemini_request(text: str) -> dict:
+    return {"systemInstruction": {"parts": [{"text": "You are a coding agent."}]}, "contents": [
+        {"role": "user", "parts": [{"text": f"Fix this: {text}"}]},
+        {"role": "model", "parts": [{"functionCall": {"name": "read_file", "args": {"file_path": "src/app.py"}}}]},
+        {"role": "user", "parts": [{"functionResponse": {"name": "read_file", "response": {"output": f"API = '{text}'"}}}]},
+    ]}
+
+
+def _gemini_stream(fragments: list[str]) -> tuple[str, bytes]:
+    events = [{"candidates": [{"index": 0, "content": {"role": "model", "parts": [{"text": f}]}}], "modelVersion": "gemini-x"} for f in fragments]
+    return "text/event-stream", sse(events)
+
+
+def _ollama_request(text: str) -> dict:
+    return {"model": "qwen", "messages": [{"role": "system", "content": "You are a coding agent."}, {"role": "user", "content": f"Fix this: {text}"}]}
+
+
+def _ollama_stream(fragments: list[str]) -> tuple[str, bytes]:
+    lines = [json.dumps({"model": "qwen", "message": {"role": "assistant", "content": f}, "done": False}) for f in fragments]
+    return "application/x-ndjson", ("\n".join([*lines, json.dumps({"model": "qwen", "done": True})]) + "\n").encode()
+
+
+def _chat_answer(text: str) -> dict:
+    return {"id": "c1", "object": "chat.completion", "model": "gpt-x", "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
+
+
+SAMPLES: dict[str, Sample] = {
+    "openai-chat": Sample("openai", "/v1/chat/completions", _chat_request, _chat_stream, _chat_answer, ("authorization", "Bearer {}")),
+    "openai-responses": Sample("openai", "/v1/responses", _responses_request, _responses_stream,
+                               lambda t: {"id": "r1", "object": "response", "model": "gpt-x",
+                                          "output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": t}]}]},
+                               ("authorization", "Bearer {}")),
+    "openai-completions": Sample("openai", "/v1/engines/copilot-codex/completions", _completions_request, _completions_stream,
+                                 lambda t: {"id": "c1", "object": "text_completion", "choices": [{"index": 0, "text": t}]},
+                                 ("authorization", "Bearer {}")),
+    "anthropic-messages": Sample("anthropic", "/v1/messages", _anthropic_request, _anthropic_stream,
+                                 lambda t: {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x",
+                                            "content": [{"type": "text", "text": t}]},
+                                 ("x-api-key", "{}")),
+    "gemini": Sample("gemini", "/v1beta/models/gemini-x:streamGenerateContent", _gemini_request, _gemini_stream,
+                     lambda t: {"candidates": [{"content": {"role": "model", "parts": [{"text": t}]}}], "modelVersion": "gemini-x"},
+                     ("x-goog-api-key", "{}")),
+    "ollama": Sample("ollama", "/api/chat", _ollama_request, _ollama_stream,
+                     lambda t: {"model": "qwen", "message": {"role": "assistant", "content": t}, "done": True}, ("authorization", "Bearer {}")),
+    "generic": Sample("generic", "/v1/anything", _chat_request, _chat_stream, _chat_answer, ("x-api-key", "{}")),
+    "text": Sample("text", "/", lambda t: f"Fix this: {t}\n".encode(), _chat_stream, _chat_answer, ("authorization", "Bearer {}")),
+}
