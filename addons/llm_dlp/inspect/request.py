@@ -17,7 +17,7 @@ from llm_dlp.detect.detector import Detector, Finding
 from llm_dlp.detect.findings import FindingReport
 from llm_dlp.detect.normalize import View, reading_view
 from llm_dlp.detect.protected import FingerprintRule, PathHit, PathRule, find_protected, withhold
-from llm_dlp.protocols.base import Segment, json_pointer
+from llm_dlp.protocols.base import ROLE_OTHER, Segment, json_pointer
 from llm_dlp.protocols.registry import REGISTRY
 from llm_dlp.text.splice import splice
 
@@ -74,8 +74,11 @@ def scan_segments(detector: Detector, segments: list[Segment], joinable: Callabl
         i = changed[k]
         _merge(found[i], _mapped(f, views[i], segments[i].text, f.start, f.end), segments[i].text)
     joined = [i for i, seg in enumerate(segments) if (joinable or _is_content)(seg)]
-    for i, f in _scan_seams(detector, [views[i] for i in joined], [segments[i].text for i in joined]):
-        _merge(found[joined[i]], f, segments[joined[i]].text)
+    for pieces in _scan_seams(detector, [views[i] for i in joined], [segments[i].text for i in joined]):
+        # a match that only runs on from a finding of one segment into the next is not a split secret
+        if not any(_overlaps(found[joined[i]], f) for i, f in pieces):
+            for i, f in pieces:
+                _merge(found[joined[i]], f, segments[joined[i]].text)
     return [(seg, f) for seg, fs in zip(segments, found) for f in sorted(fs, key=lambda f: f.start)]
 
 
@@ -113,24 +116,32 @@ def _windows(points: list[int], size: int) -> list[tuple[int, int]]:
     return windows
 
 
-def _scan_seams(detector: Detector, views: list[View], originals: list[str]) -> Iterator[tuple[int, Finding]]:
-    """Findings that cross the boundary between adjacent texts, read without a separator, one piece
-    per text they touch."""
+def _scan_seams(detector: Detector, views: list[View], originals: list[str]) -> Iterator[list[tuple[int, Finding]]]:
+    """Findings that cross the boundary between adjacent texts, read without a separator: for each,
+    its pieces, one per text it touches, as (text index, finding in that text)."""
     starts, pos = [], 0
     for view in views:
         starts.append(pos)
         pos += len(view.text)
     for _, f in _scan_around(detector, ["".join(view.text for view in views)], [starts[1:]]):
         first, last = bisect.bisect_right(starts, f.start) - 1, bisect.bisect_left(starts, f.end) - 1
+        pieces = []
         for i in range(first, last + 1) if last > first else ():
             ps, pe = max(f.start, starts[i]) - starts[i], min(f.end, starts[i] + len(views[i].text)) - starts[i]
             if pe > ps:
-                yield i, _mapped(f, views[i], originals[i], ps, pe)
+                pieces.append((i, _mapped(f, views[i], originals[i], ps, pe)))
+        if len(pieces) > 1:
+            yield pieces
+
+
+def _overlaps(kept: list[Finding], f: Finding) -> bool:
+    return any(f.start < k.end and k.start < f.end for k in kept)
 
 
 def _is_content(seg: Segment) -> bool:
-    """Joined with its neighbours: content values (object keys are not next to anything)."""
-    return seg.content and not seg.key
+    """Joined with its neighbours: the conversation's content (messages, parts, tool calls and
+    results, files), not metadata (event ids, options) nor object keys, which are next to nothing."""
+    return seg.content and not seg.key and seg.role not in (ROLE_OTHER, "raw")
 
 
 def _mapped(f: Finding, view: View, original: str, start: int, end: int) -> Finding:

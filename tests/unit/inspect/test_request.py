@@ -102,3 +102,11 @@ def test_a_finding_under_a_secret_key_does_not_show_the_key_in_its_field():
     fields = sorted(f.field for f in ins.findings)
     assert fields == ["/metadata#key", "/metadata/*/note"]
     assert not any(token in json.dumps(f.to_dict()) for f in ins.findings)
+
+
+def test_a_whole_secret_at_the_end_of_a_message_does_not_spill_into_the_next():
+    token = _token()
+    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": f"my token is {token}"},
+                                               {"role": "user", "content": "Thanks,and more"}]})
+    assert [f.field for f in ins.findings] == ["/messages/0/content"]
+    assert json.loads(ins.body)["messages"][1]["content"] == "Thanks,and more"
