@@ -237,7 +237,7 @@ def _keys_masked(reported: list[FindingReport], secret_keys: set[tuple]) -> list
     masked = {json_pointer(p): json_pointer((*p[:-1], "*")) for p in secret_keys}
     out = []
     for f in reported:
-        field = f.field
+        field = f.field or ""
         for shown, hidden in masked.items():
             if field == shown or field.startswith(shown + "/") or field.startswith(shown + "#"):
                 field = hidden + field[len(shown):]

@@ -98,12 +98,13 @@ def _part(head: bytes, body: bytes) -> Part:
         msg[name.strip()] = value.strip()
     disposition = Message()
     disposition["content-disposition"] = msg.get("content-disposition", "")
-    name = disposition.get_param("name", header="content-disposition")
-    filename = disposition.get_param("filename", header="content-disposition")
+    raw_name = disposition.get_param("name", "", header="content-disposition")
+    raw_filename = disposition.get_param("filename", None, header="content-disposition")
+    name, filename = str(raw_name), raw_filename if isinstance(raw_filename, str) else None
     ctype = msg.get_content_type() if msg.get("content-type") else ("application/octet-stream" if filename else "text/plain")
     if ctype == "application/octet-stream" and filename:  # clients label most files so: the name tells
         ctype = mimetypes.guess_type(str(filename), strict=False)[0] or ctype
-    return Part(head, str(name or ""), str(filename) if filename else None, ctype, str(msg.get_param("charset") or "utf-8"), body)
+    return Part(head, name, filename, ctype, str(msg.get_param("charset") or "utf-8"), body)
 
 
 def parse_multipart(raw: bytes, content_type: str, path: str, family: str) -> MultipartBody:

@@ -49,8 +49,10 @@ def strict_text(raw: bytes) -> str:
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     doc = dict(pairs)
     if len(doc) != len(pairs):
-        seen: set[str] = set()
-        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))
+        counts: dict[str, int] = {}
+        for k, _ in pairs:
+            counts[k] = counts.get(k, 0) + 1
+        duplicate = next(k for k, n in counts.items() if n > 1)
         raise BodyError(f"duplicate object key ({len(duplicate)} characters); providers disagree on which copy they read", "duplicate_key")
     return doc
 

@@ -58,7 +58,7 @@ class Inspect:
             self.rt.refuse(flow, refusal.status, refusal.reason, refusal.message)
         elif inspection.decision == BLOCK:
             self.rt.respond(flow, 403, "llm_dlp_blocked", inspection.block_message())
-        elif inspection.decision == REDACT:
+        elif inspection.decision == REDACT and inspection.body is not None:
             self._replace_body(req, inspection.body)
 
     @staticmethod
