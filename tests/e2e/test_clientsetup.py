@@ -25,6 +25,10 @@ PAC_RUNTIME = "function dnsDomainIs(h, d) { return h.length >= d.length && h.sub
     ("https://proxy.business.githubcopilot.com/v1/engines", "proxy.business.githubcopilot.com", "PROXY dlp.corp:8080"),
     ("https://api.individual.githubcopilot.com/chat", "api.individual.githubcopilot.com", "PROXY dlp.corp:8080"),  # to be refused
     ("https://chatgpt.com/", "chatgpt.com", "PROXY dlp.corp:8080"),  # to be refused
+    ("https://us-central1-aiplatform.googleapis.com/v1/projects/p", "us-central1-aiplatform.googleapis.com", "PROXY dlp.corp:8080"),
+    ("https://bedrock-runtime.eu-west-1.amazonaws.com/model/m/converse", "bedrock-runtime.eu-west-1.amazonaws.com", "PROXY dlp.corp:8080"),
+    ("https://api.openai.com./v1/responses", "api.openai.com.", "PROXY dlp.corp:8080"),
+    ("https://s3.eu-west-1.amazonaws.com/bucket", "s3.eu-west-1.amazonaws.com", "PROXY corp:3128"),
     ("https://openai.azure.com/", "openai.azure.com", "PROXY corp:3128"),  # the bare suffix is no catalogued host
     ("https://evilapi.openai.com.example.net/", "evilapi.openai.com.example.net", "PROXY corp:3128"),
     ("https://github.com/acme/repo", "github.com", "PROXY corp:3128"),

@@ -1,4 +1,4 @@
-"""The tests' fake LLM upstream: a TLS server that records requests and answers like each API."""
+"""The tests' fake LLM upstream: a TLS (or plain HTTP) server that records requests and answers like each API."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ class Received:
 @dataclass
 class Upstream:
     port: int
+    scheme: str = "https"
     received: list[Received] = field(default_factory=list)
     stream_delay: float = 0.05
     hold_end: threading.Event | None = None  # when set, streams wait for it before their last event
@@ -35,7 +36,7 @@ class Upstream:
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def last(self) -> Received:
         return self.received[-1]
@@ -194,13 +195,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def serve_upstream(pki: PKI, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, Upstream]:
-    upstream = Upstream(0)
+def serve_upstream(pki: PKI, host: str = "127.0.0.1", port: int = 0, tls: bool = True) -> tuple[ThreadingHTTPServer, Upstream]:
+    upstream = Upstream(0, "https" if tls else "http")
     handler = type("Handler", (_Handler,), {"upstream": upstream})
     server = ThreadingHTTPServer((host, port), handler)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(pki.cert_file, pki.key_file)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(pki.cert_file, pki.key_file)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     upstream.port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, upstream

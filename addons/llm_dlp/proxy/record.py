@@ -69,7 +69,7 @@ class Record:
 
 def _exchange(flow: http.HTTPFlow, state: FlowState) -> Exchange:
     return Exchange(
-        request_id=flow.id, client=client_address(flow), host=flow.request.pretty_host, method=flow.request.method,
+        request_id=flow.id, client=client_address(flow), host=state.host or flow.request.pretty_host, method=flow.request.method,
         path=flow.request.path.split("?", 1)[0], request_bytes=len(flow.request.raw_content or b""),
         status=flow.response.status_code if flow.response else None,
         upstream_error=flow.error.msg if flow.error and not flow.response else None,

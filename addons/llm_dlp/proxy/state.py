@@ -35,6 +35,7 @@ class FlowState:
     endpoint: Endpoint
     protocol: Protocol  # chosen from the endpoint's family and the request path
     tool: str
+    host: str | None = None  # the catalogued name of the destination (not the Host header)
     identity: Identity | None = None
     grant: Grant | None = None
     started: float = field(default_factory=time.time)

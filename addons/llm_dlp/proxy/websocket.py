@@ -267,7 +267,7 @@ class WebSocketInspection:
                 endpoint=endpoint,
                 protocol=state.endpoint.protocol,
                 api=conn.api.name,
-                host=flow.request.pretty_host,
+                host=state.host or flow.request.pretty_host,
                 path=flow.request.path.split("?", 1)[0],
                 model=conn.model,
                 served_model=conn.output.served_model,
