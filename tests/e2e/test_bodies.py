@@ -277,3 +277,31 @@ def test_a_pdf_uploaded_to_files_blocks_and_upload_parts_are_refused(files_proxy
         assert r.status_code == 403 and "'r.pdf'" in r.json()["error"]["message"] and secret not in r.text
         r = c.post(f"{upstream.url}/v1/uploads/upload_1/parts", files={"data": ("blob", b"half of a file", "application/octet-stream")})
         assert r.status_code == 400 and r.json()["error"]["code"] == "llm_dlp_uninspectable_upload_part"
+
+
+def _raw_request(proxy, upstream, head: str, body: bytes) -> bytes:
+    """One request over a CONNECT tunnel, written by hand (no client sends transfer codings)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=20) as sock:
+        sock.sendall(f"CONNECT 127.0.0.1:{upstream.port} HTTP/1.1\r\nHost: 127.0.0.1:{upstream.port}\r\n\r\n".encode())
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        with ssl.create_default_context(cafile=str(proxy.ca)).wrap_socket(sock, server_hostname="127.0.0.1") as tls:
+            tls.sendall(head.encode() + body)
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                answer += tls.recv(65536)
+            return answer
+
+
+def test_a_gzip_transfer_coding_is_decoded_and_inspected(proxy, upstream):
+    secret = token()
+    wire = gzip.compress(json.dumps(chat(f"use {secret}")).encode())
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(wire), wire)
+    head = (f"POST {CHAT} HTTP/1.1\r\nHost: 127.0.0.1:{upstream.port}\r\ncontent-type: application/json\r\n"
+            "transfer-encoding: gzip, chunked\r\nconnection: close\r\n\r\n")
+    answer = _raw_request(proxy, upstream, head, chunked)
+    assert answer.startswith(b"HTTP/1.1 200")
+    sent = upstream.last()
+    assert "gzip" not in sent.headers.get("transfer-encoding", "")
+    assert secret.encode() not in sent.body and b"[REDACTED:github-token:" in sent.body

@@ -75,7 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, b"plain upstream says hello", "text/plain")
 
     def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = self._read_chunked() if "chunked" in self.headers.get("transfer-encoding", "") else self.rfile.read(int(self.headers.get("content-length", 0)))
         self.upstream.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
         if self.upstream.canned:
             (headers, payload), self.upstream.canned = self.upstream.canned, None
@@ -107,6 +107,15 @@ class _Handler(BaseHTTPRequestHandler):
             out = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": doc.get("model"),
                    "choices": [{"index": 0, "message": {"role": "assistant", "content": echo}, "finish_reason": "stop"}]}
         self._send(200, json.dumps(out).encode(), "application/json")
+
+    def _read_chunked(self) -> bytes:
+        body = b""
+        while size := int(self.rfile.readline().split(b";")[0], 16):
+            body += self.rfile.read(size)
+            self.rfile.readline()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+            pass
+        return body
 
     def _send_canned(self, headers: dict, payload: bytes):
         """Chunked, as providers stream: 100-byte chunks, then the end."""
