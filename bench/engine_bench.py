@@ -107,7 +107,7 @@ def normalise_comparison(det, texts: list[str], size: int) -> None:
     from llm_dlp.inspect.request import _SEPARATOR, scan_segments
     from llm_dlp.protocols.base import Segment
 
-    requests = [[Segment(("messages", i, "content"), t[o : o + size]) for i, o in enumerate(range(0, len(t), size))] for t in texts]
+    requests = [[Segment(("messages", i, "content"), t[o : o + size], "user") for i, o in enumerate(range(0, len(t), size))] for t in texts]
     total = sum(len(t) for t in texts)
     plain = best_of(3, lambda: [det.scan(_SEPARATOR.join(s.text for s in segs)) for segs in requests])
     full = best_of(3, lambda: [scan_segments(det, segs) for segs in requests])
