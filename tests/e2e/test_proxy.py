@@ -191,18 +191,19 @@ def test_undecodable_body_fails_closed(proxy_env, upstream):
     with client(proxy_env) as c:
         r = c.post(f"{upstream.url}/v1/chat/completions", content=b"this is not gzip at all",
                    headers={"content-type": "application/json", "content-encoding": "gzip"})
-    assert r.status_code == 400 and r.json()["error"]["code"] == "llm_dlp_inspection_error"
+    assert r.status_code == 400 and r.json()["error"]["code"] == "llm_dlp_undecodable_body"
     assert len(upstream.received) == before
     rec = proxy_env.wait_for_record(mark + 1)
-    assert rec["decision"] == "error" and rec["reason"] == "undecodable_body"
+    assert rec["decision"] == "refuse" and rec["reason"] == "undecodable_body"
 
 
-def test_malformed_json_is_still_inspected_as_text(proxy_env, upstream):
+def test_malformed_json_is_refused_not_read_as_text(proxy_env, upstream):
     token = fresh_github_token()
+    before = len(upstream.received)
     with client(proxy_env) as c:
-        c.post(f"{upstream.url}/v1/chat/completions", content=f'{{"messages": [ broken {token}'.encode(), headers={"content-type": "application/json"})
-    assert token not in upstream.last().body.decode()
-    assert b"[REDACTED:github-token:" in upstream.last().body
+        r = c.post(f"{upstream.url}/v1/chat/completions", content=f'{{"messages": [ broken {token}'.encode(), headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "llm_dlp_not_json" and token not in r.text
+    assert len(upstream.received) == before
 
 
 def test_oversized_body_refused(tmp_path, pki, upstream):

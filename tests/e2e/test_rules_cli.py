@@ -61,6 +61,8 @@ def test_scan_json_offsets_and_exit_codes(tmp_path):
     clean.write_text("print('hello')\n")
     assert run("scan", str(clean)).returncode == 0
     assert run("scan", str(tmp_path / "missing")).returncode == 2
+    refused = run("scan", "-", input='{"messages": [], "messages": []}')  # the proxy would answer 400
+    assert refused.returncode == 2 and "refused (duplicate_key)" in refused.stderr
 
 
 def test_rules_check_bundled_ok():

@@ -32,6 +32,7 @@ class Upstream:
     hold_end: threading.Event | None = None  # when set, streams wait for it before their last event
     stream_finished_at: float = 0.0
     sent_times: list[float] = field(default_factory=list)  # when each event of the last stream went out
+    canned: tuple[dict, bytes] | None = None  # (headers, body): the next answer, whatever was asked (then cleared)
 
     @property
     def url(self) -> str:
@@ -74,8 +75,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, b"plain upstream says hello", "text/plain")
 
     def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = self._read_chunked() if "chunked" in self.headers.get("transfer-encoding", "") else self.rfile.read(int(self.headers.get("content-length", 0)))
         self.upstream.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        if self.upstream.canned:
+            (headers, payload), self.upstream.canned = self.upstream.canned, None
+            return self._send_canned(headers, payload)
         plain = gzip.decompress(body) if self.headers.get("content-encoding") == "gzip" else body
         try:
             doc = json.loads(plain)
@@ -103,6 +107,25 @@ class _Handler(BaseHTTPRequestHandler):
             out = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": doc.get("model"),
                    "choices": [{"index": 0, "message": {"role": "assistant", "content": echo}, "finish_reason": "stop"}]}
         self._send(200, json.dumps(out).encode(), "application/json")
+
+    def _read_chunked(self) -> bytes:
+        body = b""
+        while size := int(self.rfile.readline().split(b";")[0], 16):
+            body += self.rfile.read(size)
+            self.rfile.readline()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+            pass
+        return body
+
+    def _send_canned(self, headers: dict, payload: bytes):
+        """Chunked, as providers stream: 100-byte chunks, then the end."""
+        self.send_response(200)
+        for name, value in {**headers, "transfer-encoding": "chunked"}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        for i in range(0, len(payload), 100):
+            self._chunk(payload[i : i + 100])
+        self.wfile.write(b"0\r\n\r\n")
 
     def _send(self, status, payload, ctype):
         self.send_response(status)

@@ -295,6 +295,7 @@ def cmd_scan(args) -> int:
     """What the proxy would do with this body: the proxy's own request pipeline, offline."""
     from llm_dlp.act.placeholders import KEY_ENV, Keyring
     from llm_dlp.inspect.request import inspect_request
+    from llm_dlp.protocols.strictjson import BodyError
     from llm_dlp.rules.ruleset import load_ruleset
 
     try:
@@ -309,8 +310,12 @@ def cmd_scan(args) -> int:
     # a stable key when one is configured, else a throwaway one: placeholders are still unique per value
     keyring = Keyring(os.environ.get(KEY_ENV, "").encode() or secrets.token_bytes(32))
     # offline there is no user: rules scoped to groups are left out
-    inspection = inspect_request(raw, args.protocol or "generic", args.path, ruleset.detector, keyring, review=args.redact,
-                                 path_rules=ruleset.paths, code_rules=ruleset.fingerprints)
+    try:
+        inspection = inspect_request(raw, args.protocol or "generic", args.path, ruleset.detector, keyring, review=args.redact,
+                                     path_rules=ruleset.paths, code_rules=ruleset.fingerprints)
+    except BodyError as exc:  # the proxy would refuse it (400/413): say why, as the proxy would
+        print(f"llm-dlp scan: {args.input}: refused ({exc.reason}): {exc}", file=sys.stderr)
+        return EXIT_ERROR
     for f in inspection.findings:
         if args.json:
             print(json.dumps({k: v for k, v in f.to_dict().items() if v != "" or k != "field"}))

@@ -21,6 +21,7 @@ class FindingReport:
     start: int | None = None
     end: int | None = None
     repository: str | None = None  # protected code: the indexed repository
+    document: str | None = None  # request: the document (file name or title, else its field) the text was read from
     partly_sent: bool | None = None  # response: it began in text that had already gone to the client
 
     def to_dict(self) -> dict:

@@ -54,16 +54,23 @@ class OutputInspector:
             self.lineage.add(text, is_json)
         return self.check_packages(text, with_note=not is_json)
 
-    def process(self, text: str, context: str = "", is_json: bool = False) -> str:
+    def snapshot(self, text: str, is_json: bool = False) -> str:
+        """A whole text of a streamed event (a done event, the final answer): what its deltas
+        already carried, so a finding seen there is not recorded twice."""
+        return self.process(text, "", is_json, repeated=True)
+
+    def process(self, text: str, context: str = "", is_json: bool = False, repeated: bool = False) -> str:
         """Model text -> client text. ``context`` is what the model said just before (already
-        sent): rules that need a keyword before the value still see it."""
+        sent): rules that need a keyword before the value still see it. ``repeated``: the text
+        repeats earlier text; findings already recorded are not recorded again."""
         base = len(context)
         edits = []
         for f in self._detector.scan(context + text):
             if f.end <= base:
                 continue  # handled when that text went out
-            self.findings.append(FindingReport(f.rule.id, f.rule.kind, f.rule.severity, f.action, self._keyring.fingerprint(f.value),
-                                               partly_sent=f.start < base))
+            found = FindingReport(f.rule.id, f.rule.kind, f.rule.severity, f.action, self._keyring.fingerprint(f.value), partly_sent=f.start < base)
+            if not (repeated and any((o.rule, o.value_hash) == (found.rule, found.value_hash) for o in self.findings)):
+                self.findings.append(found)
             edits.append((max(f.start, base) - base, f.end - base, self._keyring.placeholder(f.rule.id, f.value), f.action))
         if self.review is not None:  # the incident store keeps nothing a rule found, warned or not
             self.review.append(splice(text, [e[:3] for e in edits]))

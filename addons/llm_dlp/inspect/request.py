@@ -8,19 +8,24 @@ import bisect
 import copy
 import json
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
-from llm_dlp.act.actions import BLOCK, REDACT, WARN, strongest
+from llm_dlp.act.actions import BLOCK, REDACT, WARN, rank, strongest
 from llm_dlp.act.placeholders import Keyring
 from llm_dlp.detect.detector import Detector, Finding
 from llm_dlp.detect.findings import FindingReport
+from llm_dlp.detect.normalize import View, reading_view
 from llm_dlp.detect.protected import FingerprintRule, PathHit, PathRule, find_protected, withhold
-from llm_dlp.protocols.base import Segment
+from llm_dlp.protocols.base import ROLE_OTHER, Segment, json_pointer
 from llm_dlp.protocols.registry import REGISTRY
 from llm_dlp.text.splice import splice
 
 # Segments are joined for one scan; no rule pattern can match across this separator's NUL.
 _SEPARATOR = "\n\x00\n"
+# A split or disguised secret is looked for this many characters either side of a seam between
+# segments or of an edit of a reading view: longer than any token, shorter than a PEM key.
+SEAM = 256
 
 
 
@@ -43,6 +48,7 @@ class Inspection:
         shown = "; ".join(
             f"protected path {f.path} (rule {f.rule})" if f.kind == "protected-path"
             else f"code from the protected repository file {f.path} (rule {f.rule})" if f.kind == "protected-code"
+            else f"rule {f.rule} ({f.kind}) in the document {f.document!r} line {f.line}" if f.document
             else f"rule {f.rule} ({f.kind}) in {f.field or 'body'} line {f.line}"
             for f in blocking[:5]
         )
@@ -50,38 +56,127 @@ class Inspection:
         return f"Request blocked by llm-dlp: {shown}{more}. Remove the secret and retry; ask your security team if this is wrong."
 
 
-def scan_segments(detector: Detector, segments: list[Segment]) -> list[tuple[Segment, Finding]]:
-    """One detector pass over all segments; findings mapped back to (segment, offsets in it)."""
+def scan_segments(detector: Detector, segments: list[Segment], joinable: Callable[[Segment], bool] | None = None) -> list[tuple[Segment, Finding]]:
+    """Every finding in the segments, mapped back to (segment, offsets in it): each segment alone as
+    the detector reads it (one pass, separators no pattern crosses); then, around each edit, the
+    segment's reading view (escapes undone, normalised); then the seams between adjacent
+    ``joinable`` segments, so a secret split across messages, parts or fragments is found, every
+    piece of it."""
     if not segments:
         return []
+    found: list[list[Finding]] = [[] for _ in segments]
+    for i, f in _scan_separated(detector, [seg.text for seg in segments]):
+        found[i].append(f)
+    views = [reading_view(seg.text, raw=not seg.pointer) for seg in segments]
+    changed = [i for i, view in enumerate(views) if view.changed]
+    edits = [[p for e in views[i].edits for p in (e[0], e[1])] for i in changed]
+    for k, f in _scan_around(detector, [views[i].text for i in changed], edits):
+        i = changed[k]
+        _merge(found[i], _mapped(f, views[i], segments[i].text, f.start, f.end), segments[i].text)
+    joined = [i for i, seg in enumerate(segments) if (joinable or _is_content)(seg)]
+    for pieces in _scan_seams(detector, [views[i] for i in joined], [segments[i].text for i in joined]):
+        # a match that only runs on from a finding of one segment into the next is not a split secret
+        if not any(_overlaps(found[joined[i]], f) for i, f in pieces):
+            for i, f in pieces:
+                _merge(found[joined[i]], f, segments[joined[i]].text)
+    return [(seg, f) for seg, fs in zip(segments, found) for f in sorted(fs, key=lambda f: f.start)]
+
+
+def _scan_separated(detector: Detector, texts: list[str]) -> Iterator[tuple[int, Finding]]:
+    """One detector pass over ``texts`` joined by a separator; findings as (text index, offsets in it)."""
+    if not texts:
+        return
     starts, pos = [], 0
-    for seg in segments:
+    for text in texts:
         starts.append(pos)
-        pos += len(seg.text) + len(_SEPARATOR)
-    joined = _SEPARATOR.join(seg.text for seg in segments)
-    out = []
-    for f in detector.scan(joined):
+        pos += len(text) + len(_SEPARATOR)
+    for f in detector.scan(_SEPARATOR.join(texts)):
         i = bisect.bisect_right(starts, f.start) - 1
-        base = starts[i]
-        if f.end - base <= len(segments[i].text):
-            out.append((segments[i], Finding(f.rule, f.start - base, f.end - base, f.value)))
-    return out
+        if f.end - starts[i] <= len(texts[i]):
+            yield i, Finding(f.rule, f.start - starts[i], f.end - starts[i], f.value)
+
+
+def _scan_around(detector: Detector, texts: list[str], points: list[list[int]]) -> Iterator[tuple[int, Finding]]:
+    """Findings in the parts of ``texts`` within SEAM characters of their ``points``, one detector
+    pass over all of them; as (text index, offsets in that text)."""
+    windows = [(t, lo, hi) for t, text in enumerate(texts) for lo, hi in _windows(points[t], len(text))]
+    for w, f in _scan_separated(detector, [texts[t][lo:hi] for t, lo, hi in windows]):
+        t, lo, _ = windows[w]
+        yield t, Finding(f.rule, f.start + lo, f.end + lo, f.value)
+
+
+def _windows(points: list[int], size: int) -> list[tuple[int, int]]:
+    windows: list[tuple[int, int]] = []
+    for p in sorted(points):
+        lo, hi = max(0, p - SEAM), min(size, p + SEAM)
+        if windows and lo <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], hi)
+        else:
+            windows.append((lo, hi))
+    return windows
+
+
+def _scan_seams(detector: Detector, views: list[View], originals: list[str]) -> Iterator[list[tuple[int, Finding]]]:
+    """Findings that cross the boundary between adjacent texts, read without a separator: for each,
+    its pieces, one per text it touches, as (text index, finding in that text)."""
+    starts, pos = [], 0
+    for view in views:
+        starts.append(pos)
+        pos += len(view.text)
+    for _, f in _scan_around(detector, ["".join(view.text for view in views)], [starts[1:]]):
+        first, last = bisect.bisect_right(starts, f.start) - 1, bisect.bisect_left(starts, f.end) - 1
+        pieces = []
+        for i in range(first, last + 1) if last > first else ():
+            ps, pe = max(f.start, starts[i]) - starts[i], min(f.end, starts[i] + len(views[i].text)) - starts[i]
+            if pe > ps:
+                pieces.append((i, _mapped(f, views[i], originals[i], ps, pe)))
+        if len(pieces) > 1:
+            yield pieces
+
+
+def _overlaps(kept: list[Finding], f: Finding) -> bool:
+    return any(f.start < k.end and k.start < f.end for k in kept)
+
+
+def _is_content(seg: Segment) -> bool:
+    """Joined with its neighbours: the conversation's content (messages, parts, tool calls and
+    results, files), not metadata (event ids, options) nor object keys, which are next to nothing."""
+    return seg.content and not seg.key and seg.role not in (ROLE_OTHER, "raw")
+
+
+def _mapped(f: Finding, view: View, original: str, start: int, end: int) -> Finding:
+    s, e = view.span(start, end)
+    return Finding(f.rule, s, e, original[s:e])
+
+
+def _merge(kept: list[Finding], new: Finding, text: str) -> None:
+    """Add ``new`` to the findings of one segment (``text``); where it overlaps one, keep a single
+    finding over both spans with the stricter rule, so no part of either is left in clear text."""
+    for k, old in enumerate(kept):
+        if new.start < old.end and old.start < new.end:
+            rule = new.rule if rank(new.action) > rank(old.action) else old.rule
+            start, end = min(old.start, new.start), max(old.end, new.end)
+            kept[k] = Finding(rule, start, end, text[start:end])
+            return
+    kept.append(new)
 
 
 def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, keyring: Keyring,
                     actions: dict[str, str] | None = None, review: bool = False,
                     path_rules: tuple[PathRule, ...] = (), groups: tuple[str, ...] = (),
-                    code_rules: tuple[FingerprintRule, ...] = ()) -> Inspection:
+                    code_rules: tuple[FingerprintRule, ...] = (), content_type: str = "") -> Inspection:
     """``actions``: rule id -> action overriding the rule's own (a group's stricter rule set).
     ``review``: also produce ``review_text``, the body with every finding redacted.
-    ``path_rules`` (for a user in ``groups``): protected files are handled before secrets."""
+    ``path_rules`` (for a user in ``groups``): protected files are handled before secrets.
+    ``content_type``: the request's, which decides how a body is read (JSON, multipart, text)."""
     started = time.perf_counter()
-    parsed = REGISTRY.parse(raw, protocol, path)
-    hits = find_protected(parsed.segments, path_rules, code_rules, groups)
+    parsed = REGISTRY.parse(raw, protocol, path, content_type)
+    hits = [_unwritable(h, parsed.segments) for h in find_protected(parsed.segments, path_rules, code_rules, groups)]
     path_reported = [_report_path(parsed.segments[h.segment], h, keyring) for h in hits]
     withhold(parsed.segments, hits)
     located = [(seg, _with_action(f, _action(seg, f, actions))) for seg, f in scan_segments(detector, parsed.segments)]
     reported = path_reported + [_report(seg, f, keyring) for seg, f in located]
+    reported = _keys_masked(reported, {seg.pointer for seg, _ in located if seg.key})
     decision = strongest(f.action for f in reported)
     inspection = Inspection(
         decision, reported, protocol, parsed.model, len(raw), len(parsed.segments), 0.0, texts=[seg.text for seg in parsed.segments]
@@ -112,6 +207,7 @@ def _report(seg: Segment, f: Finding, keyring: Keyring) -> FindingReport:
         start=f.start,
         end=f.end,
         value_hash=keyring.fingerprint(f.value),
+        document=seg.document,
     )
 
 
@@ -120,17 +216,40 @@ def _report_path(seg: Segment, hit: PathHit, keyring: Keyring) -> FindingReport:
     return FindingReport(
         rule=hit.rule.id, kind=hit.kind, severity="high", action=hit.rule.action, field=seg.field, role=seg.role,
         path=path, line=line_of(seg.text, hit.start), start=hit.start, end=hit.end,
-        value_hash=keyring.fingerprint(seg.text[hit.start : hit.end]), repository=repository,
+        value_hash=keyring.fingerprint(seg.text[hit.start : hit.end]), repository=repository, document=seg.document,
     )
 
 
 def _action(seg: Segment, f: Finding, overrides: dict[str, str] | None) -> str | None:
     """The action for a finding, when it is not the rule's own: a group's override, and block for
-    what would be redacted in structure (an id, a name, a path), which is never rewritten."""
+    what would be redacted in structure (an id, a name, a path), which is never rewritten, or in
+    text extracted from a document (a PDF), which cannot be."""
     action = (overrides or {}).get(f.rule.id, f.rule.action)
-    if action == REDACT and not seg.content:
+    if action == REDACT and not seg.editable:
         return BLOCK
     return None if action == f.rule.action else action
+
+
+def _keys_masked(reported: list[FindingReport], secret_keys: set[tuple]) -> list[FindingReport]:
+    """Fields never show an object key that holds a secret: one under it reads ``/*/``."""
+    if not secret_keys:
+        return reported
+    masked = {json_pointer(p): json_pointer((*p[:-1], "*")) for p in secret_keys}
+    out = []
+    for f in reported:
+        field = f.field or ""
+        for shown, hidden in masked.items():
+            if field == shown or field.startswith(shown + "/") or field.startswith(shown + "#"):
+                field = hidden + field[len(shown):]
+        out.append(replace(f, field=field))
+    return out
+
+
+def _unwritable(hit: PathHit, segments: list[Segment]) -> PathHit:
+    """A protected file's content in text that cannot be edited (a PDF's) blocks: it cannot be withheld."""
+    if hit.rule.action == REDACT and not segments[hit.segment].editable:
+        return replace(hit, rule=replace(hit.rule, action=BLOCK))
+    return hit
 
 
 def _with_action(f: Finding, action: str | None) -> Finding:

@@ -64,14 +64,17 @@ class StreamRewriter:
 
     def __init__(self, framing: Framing, deltas: Callable[[Any], list[Delta]], process: Callable[[str, str, bool], str],
                  on_anomaly: Callable[[str], None] = lambda r: None, on_channel_end: Callable[[tuple, Channel], str] = lambda key, ch: "",
-                 on_event: Callable[[Any], None] = lambda doc: None):
+                 on_event: Callable[[Any], None] = lambda doc: None, snapshot: Callable[[str, bool], str] | None = None):
         """``framing`` and ``deltas`` come from the request's protocol. ``process(text, context,
         is_json)`` turns released model text into what the client gets (output redaction,
-        restoration); ``context`` is recent text of the channel.
+        restoration); ``context`` is recent text of the channel. ``snapshot(text, is_json)`` does
+        the same for every other string of an event (a done event's full text, a final answer
+        object), which repeats what the deltas carried: default ``process``.
         ``on_channel_end`` may return text to append to the channel (a warning note)."""
         self._framing = framing
         self._deltas = deltas
         self._process = process
+        self._snapshot = snapshot or (lambda text, is_json: process(text, "", is_json))
         self._on_anomaly = on_anomaly
         self._on_channel_end = on_channel_end
         self._on_event = on_event
@@ -104,12 +107,12 @@ class StreamRewriter:
         keys = {d.key for d in deltas}
         flushed = self._flush_all(keep=keys)
         if doc is None:
-            return flushed + prefix + (body or b"") + suffix
+            return flushed + self._framing.passthrough(prefix, body, suffix)
         for d in deltas:
             channel = self._channels.setdefault(d.key, Channel())
             channel.template = (prefix, doc, suffix, d)
             set_at(doc, d.path, self._release(channel, get_at(doc, d.path), d.is_json, final=False))
-        self._restore_snapshots(doc, {d.path for d in deltas})
+        self._snapshots(doc, {d.path for d in deltas})
         return flushed + prefix + json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode() + suffix
 
     def _release(self, channel: Channel, fragment: str, is_json: bool, final: bool) -> str:
@@ -141,11 +144,15 @@ class StreamRewriter:
                 out.append(prefix + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + suffix)
         return b"".join(out)
 
-    def _restore_snapshots(self, doc: Any, skip: set[tuple]) -> None:
-        """Whole texts in an event (a final snapshot, a tool call's complete input)."""
+    def _snapshots(self, doc: Any, skip: set[tuple]) -> None:
+        """Whole texts in an event (Responses ``response.output_text.done``, ``output_item.done``,
+        ``response.completed``, a tool call's complete input, a final answer object) get the
+        same redaction and restoration as the deltas: the answer never holds what they redacted."""
         for path, value in list(string_leaves(doc)):
-            if path not in skip and "[REDACTED:" in value:
-                set_at(doc, path, self._process(value, "", looks_like_json(value)))
+            if path not in skip:
+                new = self._snapshot(value, looks_like_json(value))
+                if new != value:
+                    set_at(doc, path, new)
 
 
 def looks_like_json(text: str) -> bool:

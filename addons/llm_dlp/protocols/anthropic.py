@@ -54,6 +54,10 @@ class AnthropicMessages(Protocol):
                 if isinstance(inner, dict) and inner.get("type") == "image":
                     notes.skip.add((*at, "content", k, "source", "data"))
 
+    def key_renamable(self, pointer: Pointer) -> bool:
+        """Keys inside a tool_use block's input (messages/i/content/j/input/...) are the call's data."""
+        return len(pointer) > 5 and pointer[0] == "messages" and pointer[2] == "content" and pointer[4] == "input"
+
     def deltas(self, event: Any) -> list[Delta]:
         if not isinstance(event, dict) or event.get("type") != "content_block_delta" or not isinstance(event.get("delta"), dict):
             return []

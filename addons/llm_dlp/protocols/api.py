@@ -13,18 +13,22 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from llm_dlp.inspect import documents
+from llm_dlp.protocols import strictjson
 from llm_dlp.protocols.base import (
     STRUCTURE_KEYS,
     Annotations,
     Delta,
     ParsedBody,
+    Pointer,
     attribute_file_objects,
-    load_json,
     raw_body,
     segments_of,
     top_model,
 )
 from llm_dlp.protocols.framing import Framing, SseFraming
+from llm_dlp.protocols.multipart import parse_multipart
+from llm_dlp.protocols.strictjson import looks_like_json
 
 
 class Protocol:
@@ -47,13 +51,24 @@ class Protocol:
         """Roles, file paths (tool results paired with their calls by id), skipped binary fields."""
         return Annotations()
 
-    def parse(self, raw: bytes, path: str) -> ParsedBody:
-        _, doc = load_json(raw)
-        if doc is None:
+    def key_renamable(self, pointer: Pointer) -> bool:
+        """Whether the object key at ``pointer`` may be renamed to redact it (a tool call's input,
+        where a key is data); every other key is structure, and a finding in it blocks."""
+        return False
+
+    def parse(self, raw: bytes, path: str, content_type: str = "") -> ParsedBody:
+        """A JSON body (by its type, or because it starts like JSON) is parsed strictly: a BodyError
+        refuses it, never read as raw text while the provider reads JSON. A multipart body is read
+        part by part; anything else is one raw text segment."""
+        if content_type.lower().startswith("multipart/form-data"):
+            return parse_multipart(raw, content_type, path, self.family)
+        if not looks_like_json(raw, content_type):
             return raw_body(raw)
+        doc = strictjson.loads(raw)
         notes = self.annotate(doc, path) if isinstance(doc, dict) else Annotations()
         attribute_file_objects(doc, notes)
-        return ParsedBody(doc, segments_of(doc, notes, self.structure_keys), notes.model or top_model(doc), True)
+        segments = documents.expand(doc, segments_of(doc, notes, self.structure_keys, self.key_renamable))
+        return ParsedBody(doc, segments, notes.model or top_model(doc), True)
 
     def api_key(self, headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
         """The API key the request carries (Bearer tokens included), wherever this API puts it."""

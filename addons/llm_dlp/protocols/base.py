@@ -39,10 +39,19 @@ class Segment:
     path: str | None = None  # the file this text is (part of), when the payload says so
     content: bool = True  # False: structure (an id, a type, a name, a path) that edits never touch
     json_text: bool = False  # the text is itself a JSON document (a tool call's arguments string)
+    codec: Any = None  # a document's text: codec.encode(text) is the JSON string to write back (None: read-only)
+    document: str | None = None  # the name of the document this text was decoded or extracted from
+    key: bool = False  # the text is an object key (the last element of ``pointer``), not a value
 
     @property
     def field(self) -> str:
-        return json_pointer(self.pointer)
+        # a key's own name is never shown: it may be the secret
+        return json_pointer(self.pointer[:-1]) + "#key" if self.key else json_pointer(self.pointer)
+
+    @property
+    def editable(self) -> bool:
+        """Whether an edit can be written back: content, and not text extracted from a binary document."""
+        return self.content and (self.codec is None or self.codec.writable)
 
 
 @dataclass
@@ -97,6 +106,13 @@ def set_at(doc: Any, pointer: Pointer, value: str) -> None:
     get_at(doc, pointer[:-1])[pointer[-1]] = value
 
 
+def rename_key(obj: dict, old: Any, new: str) -> None:
+    """Rename a key in place, keeping the object's order."""
+    items = [(new if k == old else k, v) for k, v in obj.items()]
+    obj.clear()
+    obj.update(items)
+
+
 def is_structure(pointer: Pointer, structure_keys: frozenset[str]) -> bool:
     """A leaf is structure when its own key, or a container above it, is a structure key."""
     return any(isinstance(k, str) and k in structure_keys for k in pointer)
@@ -149,13 +165,35 @@ def attribute_file_objects(doc: Any, notes: Annotations, pointer: Pointer = ()) 
             attribute_file_objects(v, notes, (*pointer, i))
 
 
-def segments_of(doc: Any, notes: Annotations, structure_keys: frozenset[str]) -> list[Segment]:
+# Object keys shorter than this are names, not secrets: not inspected.
+MIN_KEY_LENGTH = 8
+
+
+def object_keys(doc: Any, pointer: Pointer = ()) -> Iterator[Pointer]:
+    """The pointer of every object key of at least MIN_KEY_LENGTH characters."""
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            if len(k) >= MIN_KEY_LENGTH:
+                yield (*pointer, k)
+            yield from object_keys(v, (*pointer, k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from object_keys(v, (*pointer, i))
+
+
+def segments_of(doc: Any, notes: Annotations, structure_keys: frozenset[str], renamable=None) -> list[Segment]:
+    """Every string value and every long object key, as segments. A key is content (an edit renames
+    it) only where ``renamable(pointer)`` says the API allows renaming (a tool call's input);
+    elsewhere it is structure, and a finding in it blocks."""
     out = []
     for pointer, text in string_leaves(doc):
         if not text or any(pointer[: len(s)] == s for s in notes.skip):
             continue
         role, path = notes.lookup(pointer)
         out.append(Segment(pointer, text, role, path, not is_structure(pointer, structure_keys), pointer in notes.json_text))
+    for pointer in object_keys(doc):
+        role, path = notes.lookup(pointer)
+        out.append(Segment(pointer, str(pointer[-1]), role, path, bool(renamable and renamable(pointer)), key=True))
     return out
 
 
@@ -171,9 +209,18 @@ class ParsedBody:
     def render(self) -> bytes:
         if not self.is_json:
             return self.segments[0].text.encode("utf-8", "surrogateescape") if self.segments else b""
-        for seg in self.segments:
-            set_at(self.doc, seg.pointer, seg.text)
+        self.apply_edits()
         return json.dumps(self.doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
+
+    def apply_edits(self) -> None:
+        """Write the segments' texts back into ``doc``: values (re-encoded documents), then renamed keys."""
+        for seg in self.segments:
+            value = seg.codec.encode(seg.text) if seg.codec is not None else seg.text
+            if value is not None and not seg.key:
+                set_at(self.doc, seg.pointer, value)
+        renamed = [seg for seg in self.segments if seg.key and seg.text != seg.pointer[-1]]
+        for seg in sorted(renamed, key=lambda seg: -len(seg.pointer)):  # deepest first: outer pointers stay valid
+            rename_key(get_at(self.doc, seg.pointer[:-1]), seg.pointer[-1], seg.text)
 
 
 def raw_body(raw: bytes) -> ParsedBody:

@@ -26,6 +26,10 @@ class Framing:
         rest, self._buf = self._buf, b""
         return rest
 
+    def passthrough(self, prefix: bytes, body: bytes | None, suffix: bytes) -> bytes:
+        """An event whose body is not rewritten, as it goes out."""
+        return prefix + (body or b"") + suffix
+
 
 class SseFraming(Framing):
     _END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
@@ -42,8 +46,12 @@ class SseFraming(Framing):
     def _split(event: bytes, end: bytes):
         lines = event.splitlines(keepends=True)
         data = [i for i, line in enumerate(lines) if line.startswith(b"data:")]
-        if len(data) != 1:  # no data, or multi-line data: not ours to rewrite
+        if not data:
             return event + end, None, b""
+        if len(data) > 1:  # one payload over several data: lines, joined by newlines (the SSE spec)
+            payload = b"\n".join(_field_value(lines[i]) for i in data)
+            others = b"".join(line if line.endswith((b"\n", b"\r")) else line + b"\n" for i, line in enumerate(lines) if i not in data)
+            return others + b"data: ", payload, end
         i = data[0]
         line = lines[i]
         value = line[5:]
@@ -52,6 +60,17 @@ class SseFraming(Framing):
         newline = line[len(line.rstrip(b"\r\n")) :]
         prefix = b"".join(lines[:i]) + b"data:" + sep
         return prefix, payload, newline + b"".join(lines[i + 1 :]) + end
+
+
+    def passthrough(self, prefix, body, suffix):
+        """A joined multi-line payload goes out as data: lines again."""
+        return prefix + (body or b"").replace(b"\n", b"\ndata: ") + suffix
+
+
+def _field_value(line: bytes) -> bytes:
+    """An SSE field's value: after the colon, one leading space dropped, the line end dropped."""
+    value = line.rstrip(b"\r\n")[5:]
+    return value[1:] if value.startswith(b" ") else value
 
 
 class NdjsonFraming(Framing):

@@ -83,6 +83,10 @@ class Gemini(Protocol):
                     out.append(Delta(("cand", cand.get("index", i), j), (*base, "candidates", i, "content", "parts", j, "text"), False))
         return out
 
+    def key_renamable(self, pointer: Pointer) -> bool:
+        """Keys inside a functionCall's args are the call's data."""
+        return any(pointer[k : k + 2] == ("functionCall", "args") for k in range(len(pointer) - 2))
+
     def error_body(self, status: int, code: str, message: str) -> bytes:
         return json.dumps({"error": {"code": status, "message": message, "status": _STATUS_NAMES.get(status, "PERMISSION_DENIED")}}).encode()
 

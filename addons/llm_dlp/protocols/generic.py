@@ -31,5 +31,5 @@ class RawText(GenericJson):
     family = "text"
     description = "The body as one piece of raw text, whatever it holds (llm-dlp scan --protocol text)."
 
-    def parse(self, raw: bytes, path: str) -> ParsedBody:
+    def parse(self, raw: bytes, path: str, content_type: str = "") -> ParsedBody:
         return raw_body(raw)

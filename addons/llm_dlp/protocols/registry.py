@@ -64,8 +64,8 @@ class Registry:
             raise KeyError(f"unknown protocol {family_or_name!r}")
         return next((p for p in members if p.handles(path)), members[0])
 
-    def parse(self, raw: bytes, family_or_name: str, path: str) -> ParsedBody:
-        return self.select(family_or_name, path).parse(raw, path)
+    def parse(self, raw: bytes, family_or_name: str, path: str, content_type: str = "") -> ParsedBody:
+        return self.select(family_or_name, path).parse(raw, path, content_type)
 
 
 REGISTRY = Registry(PROTOCOLS)

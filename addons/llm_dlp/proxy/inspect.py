@@ -14,6 +14,8 @@ from mitmproxy import ctx, http
 from llm_dlp.act.actions import BLOCK, REDACT
 from llm_dlp.inspect.budget import ByteBudget
 from llm_dlp.inspect.request import inspect_request
+from llm_dlp.protocols.encoding import codings, decode_body, encode_body
+from llm_dlp.protocols.strictjson import BodyError
 from llm_dlp.proxy.state import FlowState, Runtime, log_failure, state_of
 
 
@@ -58,21 +60,32 @@ class Inspect:
         if len(req.raw_content) > limit:
             self.rt.refuse(flow, 413, "body_too_large", f"request body exceeds the inspection limit of {limit} bytes")
             return
-        try:
-            raw = req.get_content(strict=True) or b""
-        except ValueError:
-            encoding = req.headers.get("content-encoding", "?")
-            self.rt.fail_closed(flow, "undecodable_body", f"the request body could not be decoded (Content-Encoding: {encoding})", 400)
-            return
         rules, grant = self.rt.rules, state.grant
-        inspection = await asyncio.to_thread(
-            inspect_request, raw, state.protocol.name, req.path, rules.detector, self.rt.keys, grant.access.actions if grant else {},
-            self.rt.incidents is not None, rules.paths, grant.identity.groups if grant else (), rules.fingerprints)
+        try:
+            raw = await asyncio.to_thread(decode_body, req.raw_content, req.headers.get("content-encoding", ""),
+                                          req.headers.get("transfer-encoding", ""), limit)
+            inspection = await asyncio.to_thread(
+                inspect_request, raw, state.protocol.name, req.path, rules.detector, self.rt.keys, grant.access.actions if grant else {},
+                self.rt.incidents is not None, rules.paths, grant.identity.groups if grant else (), rules.fingerprints,
+                req.headers.get("content-type", ""))
+        except BodyError as refused:  # not inspectable as the provider would read it: never forwarded
+            self.rt.refuse(flow, refused.status, refused.reason, str(refused))
+            return
         state.inspection = inspection
         state.decision = inspection.decision
         if grant and (refusal := rules.policy.check_model(grant, inspection.model)):
             self.rt.refuse(flow, refusal.status, refusal.reason, refusal.message)
         elif inspection.decision == BLOCK:
             self.rt.respond(flow, 403, "llm_dlp_blocked", inspection.block_message())
-        elif inspection.decision == REDACT:
-            req.content = inspection.body  # re-encoded with the request's Content-Encoding
+        elif inspection.decision == REDACT and inspection.body is not None:
+            self._replace_body(req, inspection.body)
+
+    @staticmethod
+    def _replace_body(req: http.Request, body: bytes) -> None:
+        """The redacted body, encoded again with the request's content codings; transfer codings
+        other than chunked are dropped (hop by hop: the proxy frames the message it sends)."""
+        if set(codings(req.headers.get("transfer-encoding", ""))) - {"chunked"}:
+            req.headers["transfer-encoding"] = "chunked"
+        req.raw_content = encode_body(body, req.headers.get("content-encoding", ""))
+        if "content-length" in req.headers:
+            req.headers["content-length"] = str(len(req.raw_content))

@@ -4,13 +4,12 @@ protocol framing; whole bodies are rewritten once at the end."""
 
 from __future__ import annotations
 
-import zlib
-
 from mitmproxy import http
 
 from llm_dlp.act.restore import Restorer
 from llm_dlp.inspect.output import OutputInspector
 from llm_dlp.inspect.stream import StreamRewriter
+from llm_dlp.protocols.encoding import BodyError, StreamDecoder, codings
 from llm_dlp.proxy.state import FlowState, Runtime, log_failure, state_of
 from llm_dlp.record.lineage import Fingerprinter, LineageRecorder
 
@@ -41,12 +40,13 @@ class Respond:
         ctype = resp.headers.get("content-type", "").lower()
         framing = state.protocol.framing(ctype, flow.request.path)
         if framing:
-            decoder = stream_decoder(resp.headers.get("content-encoding", ""))
-            if decoder is None:  # an encoding we cannot read incrementally: inspect the whole body instead
+            try:
+                decoder = StreamDecoder(resp.headers.get("content-encoding", "")) if codings(resp.headers.get("content-encoding", "")) else None
+            except BodyError:  # an encoding we cannot read incrementally: the whole body is inspected instead
                 return
             honest_stream_headers(resp)
             rewriter = StreamRewriter(framing, state.protocol.deltas, state.output.process, on_anomaly=lambda kind: self._anomaly(state, kind),
-                                      on_channel_end=state.output.end_channel, on_event=state.output.observe)
+                                      on_channel_end=state.output.end_channel, on_event=state.output.observe, snapshot=state.output.snapshot)
             resp.stream = SafeStream(rewriter, lambda: self._anomaly(state, "rewriter_error"),
                                      self.rt.metrics.response_bytes.labels(state.endpoint.id), decoder)
             state.streaming = True
@@ -92,54 +92,27 @@ def honest_stream_headers(resp: http.Response) -> None:
         resp.headers.pop("transfer-encoding", None)
 
 
-class _Decoder:
-    """Incremental decoding of one Content-Encoding."""
-
-    def __init__(self, encoding: str):
-        if encoding in ("gzip", "x-gzip", "deflate"):
-            self._d = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib-wrapped deflate, by their header
-            self._step = self._d.decompress
-        elif encoding == "br":
-            import brotli
-            self._d = brotli.Decompressor()
-            self._step = self._d.process
-        elif encoding == "zstd":
-            from backports import zstd
-            self._d = zstd.ZstdDecompressor()
-            self._step = self._d.decompress
-        else:
-            raise ValueError(encoding)
-
-    def __call__(self, chunk: bytes) -> bytes:
-        return self._step(chunk)
-
-
-def stream_decoder(content_encoding: str):
-    """A function decoding the body chunk by chunk; ``identity`` for none; None when unreadable."""
-    encoding = content_encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return lambda chunk: chunk
-    try:
-        return _Decoder(encoding)
-    except (ValueError, ImportError):
-        return None
-
-
 class SafeStream:
     """Wraps a stream rewriter: if it fails, the rest of the stream passes through unchanged
     (counted) instead of breaking the developer's response."""
 
-    def __init__(self, rewriter: StreamRewriter, on_failure, out_bytes, decode=lambda chunk: chunk):
+    def __init__(self, rewriter: StreamRewriter, on_failure, out_bytes, decoder: StreamDecoder | None = None):
         self._rewriter = rewriter
         self._on_failure = on_failure
         self._out_bytes = out_bytes  # a counter of bytes sent to the client
-        self._decode = decode  # the headers announce a decoded body
+        self._decoder = decoder  # a compressed stream is decoded first (and sent decoded)
         self._failed = False
 
-    def __call__(self, chunk: bytes) -> bytes:
-        out = self._rewrite(self._decode(chunk) if chunk else chunk)
+    def __call__(self, chunk: bytes) -> bytes | list[bytes]:
+        """The bytes for the client. Nothing to send yet is an empty list, never b"": mitmproxy
+        would send an empty chunk, which ends a chunked response (the client sees a cut stream)."""
+        if self._decoder is not None and chunk:
+            chunk = self._decoder.feed(chunk)
+            if not chunk:
+                return []  # nothing decoded yet (the rewriter reads b"" as the end of the stream)
+        out = self._rewrite(chunk)
         self._out_bytes.inc(len(out))
-        return out
+        return out if out or not chunk else []
 
     def _rewrite(self, chunk: bytes) -> bytes:
         if self._failed:

@@ -19,3 +19,94 @@ def test_restore_map_honours_rule_restore_flag():
     assert list(ins.restore.values()) == [token]  # private-key: restore: false
     sent = json.loads(ins.body)["messages"][0]["content"]
     assert key not in sent and token not in sent and "[REDACTED:private-key:" in sent
+
+
+def _inspect(doc: dict, protocol: str = "openai", path: str = "/v1/chat/completions"):
+    body = json.dumps(doc, ensure_ascii=False).encode()
+    return inspect_request(body, protocol, path, bundled().detector, Keyring(b"x" * 32))
+
+
+def _token() -> str:
+    return dict(provider_tokens(Gen(random.Random(7))))["github-pat"]
+
+
+def test_disguised_secret_is_redacted_with_its_disguise():
+    token = _token()
+    for disguised in (token[:5] + "\u200d" + token[5:], token[:9] + "\u00ad" + token[9:], "\uff47" + token[1:]):
+        ins = _inspect({"model": "m", "messages": [{"role": "user", "content": f"use {disguised} now"}]})
+        assert [f.rule for f in ins.findings] == ["github-token"]
+        sent = json.loads(ins.body)["messages"][0]["content"]
+        assert sent.startswith("use [REDACTED:github-token:") and sent.endswith("] now")
+
+
+def test_secret_split_across_messages_is_found_and_every_piece_redacted():
+    token = _token()
+    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": f"part one {token[:12]}"},
+                                               {"role": "user", "content": f"{token[12:]} part two"}]})
+    assert [(f.rule, f.field) for f in ins.findings] == [("github-token", "/messages/0/content"), ("github-token", "/messages/1/content")]
+    sent = [m["content"] for m in json.loads(ins.body)["messages"]]
+    assert token[:12] not in sent[0] and token[12:] not in sent[1]
+    assert sent[0].startswith("part one [REDACTED:") and sent[1].endswith("] part two")
+
+
+def test_secret_in_many_small_fragments_is_redacted_in_each():
+    token = _token()
+    parts = [{"type": "text", "text": token[i : i + 5]} for i in range(0, len(token), 5)]
+    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": parts}]})
+    assert len(ins.findings) == len(parts)
+    assert all("[REDACTED:github-token:" in p["text"] for p in json.loads(ins.body)["messages"][0]["content"])
+
+
+def test_structure_fields_are_not_joined_with_content():
+    token = _token()
+    ins = _inspect({"model": "m", "messages": [{"role": token[:12], "content": f"{token[12:]}"}]})
+    assert not any(f.field == "/messages/0/role" for f in ins.findings)
+
+
+def test_a_whole_secret_in_one_segment_is_reported_once():
+    token = _token()
+    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": token}, {"role": "user", "content": "next"}]})
+    assert [(f.field, f.start, f.end) for f in ins.findings] == [("/messages/0/content", 0, len(token))]
+
+
+def test_secret_as_a_tool_schema_property_name_blocks():
+    token = _token()
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {token: {"type": "string"}}}}}]
+    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": tools})
+    assert ins.decision == "block"
+    assert ins.findings[0].field == "/tools/0/function/parameters/properties#key" and ins.findings[0].action == "block"
+    assert token not in ins.block_message()
+
+
+def test_secret_as_a_tool_use_input_key_is_renamed():
+    token = _token()
+    doc = {"model": "c", "max_tokens": 1, "messages": [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "t", "input": {token: {"inner": 1}, "other": 2}}]}]}
+    ins = _inspect(doc, "anthropic", "/v1/messages")
+    assert ins.decision == "redact"
+    keys = list(json.loads(ins.body)["messages"][0]["content"][0]["input"])
+    assert keys[0].startswith("[REDACTED:github-token:") and keys[1] == "other" and token not in ins.body.decode()
+
+
+def test_secret_as_a_gemini_function_call_arg_key_is_renamed():
+    token = _token()
+    doc = {"contents": [{"role": "model", "parts": [{"functionCall": {"name": "t", "args": {token: "v"}}}]}]}
+    ins = _inspect(doc, "gemini", "/v1beta/models/g:generateContent")
+    assert ins.decision == "redact" and token not in ins.body.decode()
+    assert json.loads(ins.body)["contents"][0]["parts"][0]["functionCall"]["args"] != {token: "v"}
+
+
+def test_a_finding_under_a_secret_key_does_not_show_the_key_in_its_field():
+    token, other = _token(), dict(provider_tokens(Gen(random.Random(8))))["github-pat"]
+    ins = _inspect({"model": "m", "metadata": {token: {"note": f"and {other}"}}})
+    fields = sorted(f.field for f in ins.findings)
+    assert fields == ["/metadata#key", "/metadata/*/note"]
+    assert not any(token in json.dumps(f.to_dict()) for f in ins.findings)
+
+
+def test_a_whole_secret_at_the_end_of_a_message_does_not_spill_into_the_next():
+    token = _token()
+    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": f"my token is {token}"},
+                                               {"role": "user", "content": "Thanks,and more"}]})
+    assert [f.field for f in ins.findings] == ["/messages/0/content"]
+    assert json.loads(ins.body)["messages"][1]["content"] == "Thanks,and more"

@@ -34,7 +34,8 @@ ANY_SHAPE = REGISTRY.get("generic").deltas  # the deltas of every known API
 
 def rewriter(detector, framing=None, anomalies=None):
     inspector = OutputInspector(detector, KEYRING, Restorer({PH: SECRET}))
-    rw = StreamRewriter(framing or SseFraming(), ANY_SHAPE, inspector.process, on_anomaly=(anomalies if anomalies is not None else []).append)
+    rw = StreamRewriter(framing or SseFraming(), ANY_SHAPE, inspector.process, on_anomaly=(anomalies if anomalies is not None else []).append,
+                        snapshot=inspector.snapshot)
     return rw, inspector
 
 
@@ -194,3 +195,45 @@ def test_package_note_appended_to_text_not_to_tool_arguments(detector):
     assert text.startswith("Run pip install requests fastjsonx-pro now.") and "llm-dlp: not on the approved package list: `fastjsonx-pro` (pypi" in text
     assert json.loads(args) == {"cmd": "pip install other-made-up"}
     assert [f.name for f in inspector.package_findings] == ["fastjsonx-pro", "other-made-up"]
+
+
+def _responses_stream(text: str) -> bytes:
+    """A Responses API stream: deltas, then every full-text event the API sends."""
+    part = {"type": "output_text", "text": text, "annotations": []}
+    item = {"type": "message", "id": "m1", "role": "assistant", "status": "completed", "content": [part]}
+    events = [("response.output_text.delta", {"item_id": "m1", "output_index": 0, "content_index": 0, "delta": p}) for p in pieces(text, 7)]
+    events += [
+        ("response.output_text.done", {"item_id": "m1", "output_index": 0, "content_index": 0, "text": text}),
+        ("response.content_part.done", {"item_id": "m1", "output_index": 0, "content_index": 0, "part": part}),
+        ("response.output_item.done", {"output_index": 0, "item": item}),
+        ("response.completed", {"response": {"id": "r", "object": "response", "status": "completed", "output": [item]}}),
+    ]
+    return "".join(f"event: {kind}\ndata: {json.dumps({'type': kind, **body})}\n\n" for kind, body in events).encode()
+
+
+def test_full_text_events_get_the_redaction_of_the_deltas(detector):
+    token = dict(provider_tokens(Gen(random.Random(5))))["github-pat"]
+    rw, inspector = rewriter(detector)
+    out = run(rw, _responses_stream(f"here it is: {token} done"))
+    assert token.encode() not in out
+    events = [json.loads(line[6:]) for line in out.decode().splitlines() if line.startswith("data: ")]
+    done = {e["type"]: e for e in events}
+    placeholder = KEYRING.placeholder("github-token", token)
+    assert done["response.output_text.done"]["text"] == f"here it is: {placeholder} done"
+    assert done["response.completed"]["response"]["output"][0]["content"][0]["text"] == f"here it is: {placeholder} done"
+    assert [f.rule for f in inspector.findings] == ["github-token"]  # recorded once, not once per copy
+
+
+def test_a_payload_over_several_data_lines_is_joined_and_rewritten(detector):
+    token = dict(provider_tokens(Gen(random.Random(6))))["github-pat"]
+    doc = json.dumps({"choices": [{"index": 0, "delta": {"content": f"key {token} "}}]}, indent=1)
+    event = "".join(f"data: {line}\n" for line in doc.splitlines()) + "\n"
+    rw, _ = rewriter(detector)
+    out = run(rw, event.encode() + b"data: [DONE]\n\n")
+    assert token.encode() not in out and b"[REDACTED:github-token:" in out
+    assert out.count(b"\n\n") == 2
+
+
+def test_a_multi_line_payload_that_is_not_json_passes_as_it_came(detector):
+    rw, _ = rewriter(detector)
+    assert run(rw, b"event: note\ndata: first\ndata: second\n\n") == b"event: note\ndata: first\ndata: second\n\n"

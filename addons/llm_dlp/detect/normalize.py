@@ -1,0 +1,201 @@
+"""Views of a text as the model reads it, for matching, with offsets mapped back to the original.
+
+A secret disguised with a zero-width joiner, a soft hyphen, a fullwidth or Cyrillic look-alike
+letter, or spelled with JSON ``\\uXXXX`` escapes reads the same to a model but not to a regular
+expression. The detector scans a *view* (format characters removed, NFKC, common confusables
+folded, escapes undone) and every finding is mapped back to the span of the original it came
+from, so redaction replaces the disguised original, invisible characters included.
+
+A view records only its edits (sorted, non-overlapping replaced spans); text between edits is
+identical, so an ASCII text costs one ``isascii`` check and nothing else."""
+
+from __future__ import annotations
+
+import bisect
+import re
+import threading
+import unicodedata
+from functools import cache, lru_cache
+
+import hyperscan
+
+
+class View:
+    """``text`` is what the detector reads; ``edits`` are (view_start, view_end, orig_start, orig_end)
+    for each replaced piece, in order. Immutable by convention; cheap to make (one per segment)."""
+
+    __slots__ = ("_starts", "edits", "text")
+
+    def __init__(self, text: str, edits: tuple[tuple[int, int, int, int], ...] = ()):
+        self.text = text
+        self.edits = edits
+        self._starts = [e[0] for e in edits] if edits else []
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.edits)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the original text that view[start:end] was made from."""
+        return self._start(start), self._end(end)
+
+    def _start(self, p: int) -> int:
+        k = bisect.bisect_right(self._starts, p) - 1
+        if k < 0:
+            return p
+        vs, ve, os_, oe = self.edits[k]
+        return os_ if p < ve else p + oe - ve
+
+    def _end(self, p: int) -> int:
+        k = bisect.bisect_left(self._starts, p) - 1
+        if k < 0:
+            return p
+        vs, ve, os_, oe = self.edits[k]
+        return oe if p <= ve else p + oe - ve
+
+
+def rebuild(text: str, replacements: list[tuple[int, int, str]]) -> View:
+    """A view of ``text`` with each (start, end, new) replaced, in order and not overlapping."""
+    if not replacements:
+        return View(text)
+    pieces: list[str] = []
+    edits: list[tuple[int, int, int, int]] = []
+    pos = vpos = 0
+    for start, end, new in replacements:
+        pieces.append(text[pos:start])
+        vpos += start - pos
+        edits.append((vpos, vpos + len(new), start, end))
+        pieces.append(new)
+        vpos += len(new)
+        pos = end
+    pieces.append(text[pos:])
+    return View("".join(pieces), tuple(edits))
+
+
+# Look-alike letters a reader takes for Latin ones (Cyrillic, Greek, Armenian, Latin-extended),
+# folded to the Latin letter. Fullwidth, mathematical and other compatibility forms are NFKC's job.
+_CONFUSABLES = {
+    # Cyrillic lower and upper case
+    "а": "a", "в": "B", "е": "e", "ѕ": "s", "і": "i", "ј": "j", "о": "o", "р": "p", "с": "c", "у": "y",
+    "х": "x", "ԁ": "d", "һ": "h", "ԛ": "q", "ԝ": "w", "ӏ": "l", "ɡ": "g", "ь": "b", "т": "T", "к": "K", "м": "M", "н": "H",
+    "А": "A", "В": "B", "Е": "E", "Ѕ": "S", "І": "I", "Ј": "J", "К": "K", "М": "M", "Н": "H", "О": "O",
+    "Р": "P", "С": "C", "Т": "T", "Х": "X", "У": "Y", "Ԁ": "D", "Ԛ": "Q", "Ԝ": "W", "Ӏ": "I",
+    # Greek
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
+    "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "ο": "o", "ν": "v", "ι": "i", "κ": "k", "ρ": "p", "τ": "t", "υ": "u", "α": "a",
+    # Armenian and Latin-extended look-alikes
+    "օ": "o", "ս": "u", "ց": "g", "ɑ": "a", "ı": "i", "ȷ": "j", "ʏ": "y", "ᴠ": "v",
+}
+
+# Invisible characters: every Unicode format character (Cf: zero-width space and joiners, soft
+# hyphen, bidi controls, word joiner, BOM ...) plus the invisible combining marks and fillers.
+_INVISIBLE_EXTRA = frozenset("\u034f\u115f\u1160\u3164\uffa0") | frozenset(map(chr, [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]))
+
+
+def _invisible(ch: str) -> bool:
+    return ch in _INVISIBLE_EXTRA or unicodedata.category(ch) == "Cf"
+
+
+@lru_cache(maxsize=8192)
+def _fold(ch: str) -> str:
+    if _invisible(ch):
+        return ""
+    if ch in _CONFUSABLES:
+        return _CONFUSABLES[ch]
+    return "".join(_CONFUSABLES.get(c, c) for c in unicodedata.normalize("NFKC", ch) if not _invisible(c))
+
+
+@cache
+def _changing() -> tuple[re.Pattern[str], hyperscan.Database]:
+    """The characters that read differently (folded by ``_fold``): as a Python class, and as a
+    hyperscan database that tells at memory speed whether a text holds any (Python's ``re`` reads
+    a non-ASCII text at a fraction of detection speed). Built on first use, from a pass over the BMP."""
+    ranges: list[list[int]] = []
+    for code in range(0x80, 0x10000):
+        ch = chr(code)
+        if unicodedata.category(ch) not in ("Cn", "Cs", "Co") and _fold.__wrapped__(ch) != ch:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    ranges.append([0x10000, 0x10FFFF])  # astral characters (mathematical letters, tags, emoji): looked at one by one
+    python_class = "".join(re.escape(chr(lo)) + ("-" + re.escape(chr(hi)) if hi > lo else "") for lo, hi in ranges)
+    hs_class = "".join(f"\\x{{{lo:x}}}" + (f"-\\x{{{hi:x}}}" if hi > lo else "") for lo, hi in ranges)
+    db = hyperscan.Database()
+    db.compile(expressions=[f"[{hs_class}]".encode()], ids=[1], flags=[hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SINGLEMATCH])
+    return re.compile(f"[{python_class}]"), db
+
+
+_scratch = threading.local()
+
+
+def _has_changing(text: str) -> bool:
+    _, db = _changing()
+    scratch = getattr(_scratch, "scratch", None)
+    if scratch is None:
+        scratch = _scratch.scratch = hyperscan.Scratch(db)
+    found: list[int] = []
+    db.scan(text.encode("utf-8", "replace"), match_event_handler=lambda *_: found.append(1), scratch=scratch)
+    return bool(found)
+
+
+_UNICODE_ESCAPE = r"\\u(?:([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|([0-9a-fA-F]{4}))"
+# Groups: 1-2 a surrogate pair escape, 3 another \u escape, 4 a short escape (raw bodies only).
+_ESCAPES = {False: re.compile(_UNICODE_ESCAPE + "()"), True: re.compile(_UNICODE_ESCAPE + r"|\\([\"\\/bfnrt])")}
+_SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _unescape(m: re.Match[str]) -> str:
+    high, low, single, simple = m.groups()
+    if high:
+        chars = (chr(int(high, 16)) + chr(int(low, 16))).encode("utf-16", "surrogatepass").decode("utf-16")
+    else:
+        chars = chr(int(single, 16)) if single else _SIMPLE[simple]
+    return "".join(c if c.isascii() else _fold(c) for c in chars)
+
+
+def _escape_edits(text: str, raw: bool) -> list[tuple[int, int, str]]:
+    """Escapes found with ``str.find`` (memory speed), each matched in place."""
+    needle, pattern = ("\\" if raw else "\\u"), _ESCAPES[raw]
+    edits = []
+    pos = text.find(needle)
+    while pos >= 0:
+        m = pattern.match(text, pos)
+        if m is None:
+            pos = text.find(needle, pos + 1)
+            continue
+        if (new := _unescape(m)) != m.group():
+            edits.append((m.start(), m.end(), new))
+        pos = text.find(needle, m.end())
+    return edits
+
+
+def _char_edits(text: str) -> list[tuple[int, int, str]]:
+    if text.isascii() or not _has_changing(text):
+        return []
+    pattern, _ = _changing()
+    return [(m.start(), m.end(), new) for m in pattern.finditer(text) if (new := _fold(m.group())) != m.group()]
+
+
+def reading_view(text: str, raw: bool = False) -> View:
+    """The text as the model reads it: format characters removed, each character NFKC-normalised
+    (per character, so offsets stay exact: secrets are ASCII), confusables folded, and ``\\uXXXX``
+    escapes undone (a JSON document inside a string). For a ``raw`` body (read as text because it
+    is not JSON) every JSON string escape is undone."""
+    escaped = ("\\" if raw else "\\u") in text
+    if not escaped and text.isascii():
+        return View(text)
+    edits = _char_edits(text)
+    if escaped:  # escapes are ASCII, changed characters are not: the two never overlap
+        edits = sorted(edits + _escape_edits(text, raw))
+    return rebuild(text, edits)
+
+
+def normalised(text: str) -> View:
+    """Format characters removed, NFKC, confusables folded; escapes left as they are."""
+    return rebuild(text, _char_edits(text))
+
+
+def json_unescaped(text: str) -> View:
+    """Every JSON string escape undone, and normalised: a JSON or JSONL body read as raw text."""
+    return reading_view(text, raw=True)

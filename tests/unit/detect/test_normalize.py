@@ -1,0 +1,69 @@
+"""Reading views: what the detector reads, and how its offsets map back to the original."""
+
+from llm_dlp.detect.normalize import json_unescaped, normalised, reading_view
+
+
+def _back(view, sub: str) -> tuple[int, int]:
+    start = view.text.index(sub)
+    return view.span(start, start + len(sub))
+
+
+def test_ascii_text_is_its_own_view():
+    view = reading_view("plain ascii text")
+    assert view.text == "plain ascii text" and not view.changed
+
+
+def test_invisible_characters_are_removed_and_kept_inside_the_mapped_span():
+    original = "key=ab\u200bcd\u00adef end"
+    view = normalised(original)
+    assert view.text == "key=abcdef end"
+    s, e = _back(view, "abcdef")
+    assert original[s:e] == "ab\u200bcd\u00adef"
+
+
+def test_invisible_characters_at_the_edges_stay_outside_the_span():
+    original = "x \u200babc\u200d y"
+    view = normalised(original)
+    s, e = _back(view, "abc")
+    assert original[s:e] == "abc"
+
+
+def test_fullwidth_and_confusable_letters_fold_to_latin():
+    original = "\uff21KIA" + "\u0430\u0435\u043e" + "\u0391"
+    view = normalised(original)
+    assert view.text == "AKIAaeoA"
+    assert view.span(0, len(view.text)) == (0, len(original))
+
+
+def test_text_that_reads_the_same_is_unchanged():
+    assert not normalised("naïve café — 東京").changed
+
+
+def test_expanding_compatibility_character_maps_to_itself():
+    original = "a\ufb01b"  # the fi ligature reads as two letters
+    view = normalised(original)
+    assert view.text == "afib"
+    assert view.span(1, 3) == (1, 2) and view.span(2, 4) == (1, 3)
+
+
+def test_json_escapes_are_undone_with_offsets_into_the_escaped_text():
+    original = r'{"k":"\u0041KIA\n\"x\"\ud83d\ude00z"}'
+    view = json_unescaped(original)
+    assert view.text == '{"k":"AKIA\n"x"\U0001f600z"}'
+    s, e = _back(view, "AKIA")
+    assert original[s:e] == r"\u0041KIA"
+    s, e = _back(view, "\U0001f600z")
+    assert original[s:e] == r"\ud83d\ude00z"
+
+
+def test_escaped_disguises_are_undone_and_normalised_in_one_view():
+    original = r"id \u200bab\uff43d"
+    view = reading_view(original)
+    assert view.text == "id abcd"
+    s, e = _back(view, "abcd")
+    assert original[s:e] == r"ab\uff43d"
+
+
+def test_plain_escapes_in_a_json_value_are_left_alone_except_in_a_raw_body():
+    assert not reading_view(r"C:\new\path").changed
+    assert reading_view(r"C:\new\path", raw=True).text == "C:\new\\path"
