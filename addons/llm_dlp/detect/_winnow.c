@@ -39,6 +39,7 @@ typedef struct {
 typedef struct {
     Py_ssize_t k, w, cap;
     uint64_t seed;
+    uint32_t syntax; /* the language's comment and string marks, below */
     Keyword *keywords; /* open addressing, keyword_mask + 1 slots */
     Py_ssize_t keyword_count;
     uint64_t keyword_mask;
@@ -53,6 +54,7 @@ typedef struct {
 typedef struct {
     uint64_t *hashes;
     int32_t *lines, *end_lines; /* where each fingerprinted k-gram starts and ends */
+    int32_t *at;                /* the token it starts at */
     Py_ssize_t count, capacity;
 } Prints;
 
@@ -109,7 +111,22 @@ static Py_ssize_t drop_fence_lines(uint32_t *buf, Py_ssize_t n)
     return w;
 }
 
-/* ---- comments and string literals ------------------------------------------------------- */
+/* ---- the syntax of one language: which marks open comments and strings ------------------ */
+
+/* Bits of Params.syntax; the Python module says which a language has, and the generic lexer
+   for code of no known language is a guess that agrees with each language on common code. */
+enum {
+    HASH_COMMENT = 1 << 0,       /* # anywhere outside a string (Python, Ruby, PHP, Terraform) */
+    HASH_WORD_COMMENT = 1 << 1,  /* # at the start of a word (shell: $# and a#b are no comments) */
+    HASH_SPACE_COMMENT = 1 << 2, /* # at the start of a word, not before a word (#include, this.#field) */
+    SLASH_COMMENTS = 1 << 3,     /* // and slash-star comments */
+    BLOCK_COMMENTS = 1 << 4,     /* slash-star comments only (SQL) */
+    DASH_COMMENT = 1 << 5,       /* -- (SQL) */
+    DASH_SPACE_COMMENT = 1 << 6, /* "-- " at the start of a word */
+    BACKTICK_STRINGS = 1 << 7,
+    TRIPLE_QUOTES = 1 << 8,
+    RUST_QUOTES = 1 << 9,        /* 'a is a lifetime; only 'x' and '\n' are characters */
+};
 
 typedef struct {
     int exhausted[4];          /* no more closing * /, """, ''' or ` from here on */
@@ -130,6 +147,8 @@ static Py_ssize_t find_closing(const uint32_t *buf, Py_ssize_t from, Py_ssize_t 
             ((which == TRIPLE_DQ || which == TRIPLE_SQ) && c == (which == TRIPLE_DQ ? '"' : '\'') && j + 2 < n &&
              buf[j + 1] == c && buf[j + 2] == c))
             return j;
+        if (c == '\\' && which != BLOCK_END)
+            j++; /* an escaped closer closes nothing */
     }
     memo->exhausted[which] = 1;
     return -1;
@@ -142,16 +161,33 @@ static Py_ssize_t line_end(const uint32_t *buf, Py_ssize_t from, Py_ssize_t n)
     return from;
 }
 
-/* The end of the comment starting at r (#, //, / * * /, "-- "), or -1. */
-static Py_ssize_t comment_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n, Memo *memo)
+static int is_word_start(const uint32_t *buf, Py_ssize_t r, Py_ssize_t from)
 {
-    uint32_t c = buf[r], next = r + 1 < n ? buf[r + 1] : 0;
-    if (c == '#' || (c == '/' && next == '/') || (c == '-' && next == '-' && r + 2 < n && (buf[r + 2] == ' ' || buf[r + 2] == '\t')))
+    return r == from || char_class(buf[r - 1]) == SPACE || char_class(buf[r - 1]) == NEWLINE;
+}
+
+/* The end of the comment starting at r, or -1. from: where the lexed range starts. */
+static Py_ssize_t comment_end(const uint32_t *buf, Py_ssize_t from, Py_ssize_t r, Py_ssize_t n, uint32_t syntax, Memo *memo)
+{
+    uint32_t c = buf[r], next = r + 1 < n ? buf[r + 1] : 0, third = r + 2 < n ? buf[r + 2] : 0;
+    if (c == '#' && next == '!' && (r == 0 || buf[r - 1] == '\n')) /* a shebang */
         return line_end(buf, r, n);
-    if (c == '/' && next == '*') {
+    if (c == '#' && next != '[') { /* #[...]: Rust and PHP attributes */
+        int word_start = is_word_start(buf, r, from);
+        int before_word = next != 0 && char_class(next) == WORD;
+        if ((syntax & HASH_COMMENT) || (word_start && (syntax & HASH_WORD_COMMENT)) ||
+            (word_start && !before_word && next != '{' && next != '(' && (syntax & HASH_SPACE_COMMENT)))
+            return line_end(buf, r, n);
+    }
+    if (c == '/' && next == '/' && (syntax & SLASH_COMMENTS))
+        return line_end(buf, r, n);
+    if (c == '/' && next == '*' && (syntax & (SLASH_COMMENTS | BLOCK_COMMENTS))) {
         Py_ssize_t j = find_closing(buf, r + 2, n, BLOCK_END, memo);
         return j < 0 ? -1 : j + 2;
     }
+    if (c == '-' && next == '-' &&
+        ((syntax & DASH_COMMENT) || ((syntax & DASH_SPACE_COMMENT) && is_word_start(buf, r, from) && (third == ' ' || third == '\t'))))
+        return line_end(buf, r, n);
     return -1;
 }
 
@@ -175,23 +211,25 @@ static Py_ssize_t line_string_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t 
 }
 
 /* The end of the string literal starting at r, its content in [*from, *to); or -1. */
-static Py_ssize_t string_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n, Py_ssize_t *from, Py_ssize_t *to, Memo *memo)
+static Py_ssize_t string_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n, uint32_t syntax, Py_ssize_t *from, Py_ssize_t *to, Memo *memo)
 {
     uint32_t q = buf[r];
     if (q == '`') {
-        Py_ssize_t j = find_closing(buf, r + 1, n, BACKTICK, memo);
+        Py_ssize_t j = (syntax & BACKTICK_STRINGS) ? find_closing(buf, r + 1, n, BACKTICK, memo) : -1;
         *from = r + 1, *to = j;
         return j < 0 ? -1 : j + 1;
     }
     if (q != '"' && q != '\'')
         return -1;
-    if (r + 2 < n && buf[r + 1] == q && buf[r + 2] == q) {
+    if ((syntax & TRIPLE_QUOTES) && r + 2 < n && buf[r + 1] == q && buf[r + 2] == q) {
         Py_ssize_t j = find_closing(buf, r + 3, n, q == '"' ? TRIPLE_DQ : TRIPLE_SQ, memo);
         if (j >= 0) {
             *from = r + 3, *to = j;
             return j + 3;
         }
     }
+    if (q == '\'' && (syntax & RUST_QUOTES) && !(r + 1 < n && buf[r + 1] == '\\') && !(r + 2 < n && buf[r + 2] == '\''))
+        return -1; /* a lifetime */
     Py_ssize_t end = line_string_end(buf, r, n, memo);
     *from = r + 1, *to = end - 1;
     return end;
@@ -205,15 +243,125 @@ static Py_ssize_t count_newlines(const uint32_t *buf, Py_ssize_t from, Py_ssize_
     return count;
 }
 
-static uint32_t string_bucket(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to)
+/* ---- pass 2: tokens, each a code and its line ------------------------------------------- */
+
+/* Marks formatters add and remove at will (trailing commas, optional semicolons, redundant
+   parentheses, line continuations): no tokens, so a reformatted paste keeps its k-grams. */
+static int formatter_noise(uint32_t c) { return c == ',' || c == ';' || c == '(' || c == ')' || c == '\\'; }
+
+/* Words that open an import (or package) statement at the start of a line. Imports are
+   boilerplate that tools reorder: they leave no tokens. */
+enum { IMPORT, FROM, PACKAGE, USE, USING, REQUIRE, REQUIRE_RELATIVE, INCLUDE, VAR, STATEMENT_WORDS };
+static const char *const statement_words[STATEMENT_WORDS] = {"import", "from", "package", "use", "using", "require", "require_relative", "include", "var"};
+static uint64_t statement_hash[STATEMENT_WORDS];
+
+static uint64_t word_hash(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to)
 {
     uint64_t h = FNV_OFFSET;
     for (Py_ssize_t i = from; i < to; i++)
         h = (h ^ buf[i]) * FNV_PRIME;
-    return (uint32_t)(mix(h) % STRING_BUCKETS);
+    return h;
 }
 
-/* ---- pass 2: tokens, each a code and its line; comments are skipped ---------------- */
+static Py_ssize_t word_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
+{
+    while (r < n && char_class(buf[r]) == WORD)
+        r++;
+    return r;
+}
+
+static Py_ssize_t skip_spaces(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
+{
+    while (r < n && char_class(buf[r]) == SPACE)
+        r++;
+    return r;
+}
+
+/* Whether the word "import" follows on the line from r (Python's from ... import ...). */
+static int import_follows(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
+{
+    for (Py_ssize_t end = line_end(buf, r, n); r < end; r++)
+        if (char_class(buf[r]) == WORD && (r == 0 || char_class(buf[r - 1]) != WORD)) {
+            Py_ssize_t e = word_end(buf, r, end);
+            if (word_hash(buf, r, e) == statement_hash[IMPORT])
+                return 1;
+            r = e;
+        }
+    return 0;
+}
+
+/* Whether the word [r, e) at the start of a line opens an import statement. */
+static int opens_import(const uint32_t *buf, Py_ssize_t r, Py_ssize_t e, Py_ssize_t n)
+{
+    uint64_t h = word_hash(buf, r, e);
+    Py_ssize_t a = skip_spaces(buf, e, n);
+    uint32_t next = a < n ? buf[a] : 0;
+    int word = next && char_class(next) == WORD, quote = next == '"' || next == '\'';
+    if (h == statement_hash[IMPORT])
+        return word || quote || next == '{' || next == '*' || (next == '(' && a > e);
+    if (h == statement_hash[FROM])
+        return (word || next == '.') && import_follows(buf, a, n);
+    if (h == statement_hash[PACKAGE] || h == statement_hash[USE])
+        return word && a > e;
+    if (h == statement_hash[USING])
+        return word && a > e && word_hash(buf, a, word_end(buf, a, n)) != statement_hash[VAR];
+    if (h == statement_hash[REQUIRE] || h == statement_hash[REQUIRE_RELATIVE])
+        return quote || (next == '(' && a + 1 < n && (buf[a + 1] == '"' || buf[a + 1] == '\''));
+    return 0;
+}
+
+/* The end of the statement from r: the first newline outside brackets (at most 64 lines on). */
+static Py_ssize_t statement_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
+{
+    int depth = 0, lines = 0;
+    for (; r < n; r++) {
+        uint32_t c = buf[r];
+        depth += (c == '(' || c == '[' || c == '{') - (c == ')' || c == ']' || c == '}');
+        if (c == '\n' && (depth <= 0 || ++lines >= 64))
+            break;
+    }
+    return r;
+}
+
+/* #include and #import lines */
+static int is_include(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
+{
+    Py_ssize_t a = skip_spaces(buf, r + 1, n), e = word_end(buf, a, n);
+    uint64_t h = word_hash(buf, a, e);
+    return e > a && (h == statement_hash[INCLUDE] || h == statement_hash[IMPORT]);
+}
+
+/* String prefixes (r, b, u, f, rb, u8, L, $...): they leave no token; f and $ mean {...} interpolates. */
+static int string_prefix(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to, int *braces)
+{
+    if (to - from > 3)
+        return 0;
+    *braces = 0;
+    for (Py_ssize_t i = from; i < to; i++) {
+        uint32_t c = buf[i];
+        if (!strchr("rRbBuUfFlL8$", (int)(c < 128 ? c : 'x')) || c == 0)
+            return 0;
+        *braces |= c == 'f' || c == 'F' || c == '$';
+    }
+    return 1;
+}
+
+typedef struct {
+    const uint32_t *buf;
+    const Params *p;
+    Tokens *t;
+    uint64_t recent[RECENT]; /* the last words' hashes, a ring */
+    Py_ssize_t words;
+    int32_t line;
+    int line_start; /* no token yet on this line */
+} Lexer;
+
+static void emit(Lexer *L, uint32_t code, int32_t line)
+{
+    L->t->codes[L->t->count] = code;
+    L->t->lines[L->t->count++] = line;
+    L->line_start = 0;
+}
 
 /* The keyword with hash h, or the empty slot where it would go. */
 static Keyword *keyword_slot(const Params *p, uint64_t h)
@@ -223,64 +371,181 @@ static Keyword *keyword_slot(const Params *p, uint64_t h)
             return &p->keywords[i];
 }
 
-static uint32_t word_code(const Params *p, uint64_t h, uint32_t first, const uint64_t *recent, Py_ssize_t words)
+static void emit_word(Lexer *L, uint64_t h)
 {
-    if (first >= '0' && first <= '9')
-        return NUMBER;
+    const Params *p = L->p;
     int32_t rank = keyword_slot(p, h)->rank;
+    uint32_t code = KEYWORD_BASE + (uint32_t)p->keyword_count;
     if (rank >= 0)
-        return KEYWORD_BASE + (uint32_t)rank;
-    for (Py_ssize_t back = 1; back <= p->cap && back <= words; back++)
-        if (recent[(words - back) & (RECENT - 1)] == h)
-            return KEYWORD_BASE + (uint32_t)(p->keyword_count + back);
-    return KEYWORD_BASE + (uint32_t)p->keyword_count;
+        code = KEYWORD_BASE + (uint32_t)rank;
+    else
+        for (Py_ssize_t back = 1; back <= p->cap && back <= L->words; back++)
+            if (L->recent[(L->words - back) & (RECENT - 1)] == h) {
+                code = KEYWORD_BASE + (uint32_t)(p->keyword_count + back);
+                break;
+            }
+    L->recent[L->words++ & (RECENT - 1)] = h;
+    emit(L, code, L->line);
+}
+
+/* The end of a number from r: digits, letters (0x1f, 10L), fractions, signed exponents. */
+static Py_ssize_t number_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
+{
+    for (;;) {
+        r = word_end(buf, r, n);
+        uint32_t last = buf[r - 1];
+        if (r + 1 < n && buf[r] == '.' && buf[r + 1] >= '0' && buf[r + 1] <= '9')
+            r++;
+        else if (r + 1 < n && (buf[r] == '+' || buf[r] == '-') && (last == 'e' || last == 'E') && buf[r + 1] >= '0' && buf[r + 1] <= '9')
+            r++;
+        else
+            return r;
+    }
+}
+
+static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested);
+
+/* The matching } of an interpolation opened before from, within to; -1 if none. */
+static Py_ssize_t closing_brace(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to)
+{
+    int depth = 1;
+    uint32_t quote = 0;
+    for (Py_ssize_t i = from; i < to; i++) {
+        uint32_t c = buf[i];
+        if (quote)
+            quote = c == quote ? 0 : quote;
+        else if (c == '"' || c == '\'' || c == '`')
+            quote = c;
+        else if (c == '{')
+            depth++;
+        else if (c == '}' && !--depth)
+            return i;
+    }
+    return -1;
+}
+
+/* A string's content [from, to): its literal parts become STRINGS codes, hashed without
+   whitespace (re-indented docstrings, re-wrapped text) and without the escapes of quotes (a
+   formatter that swaps quote styles changes those); interpolated code (${...}, #{...}, $name,
+   and with braces {...}) is lexed as code, so a rename inside it changes no literal part. */
+static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolates, int braces, int nested)
+{
+    const uint32_t *buf = L->buf;
+    uint64_t h = FNV_OFFSET;
+    int32_t part_line = L->line;
+    for (Py_ssize_t i = from; i < to;) {
+        uint32_t c = buf[i], next = i + 1 < to ? buf[i + 1] : 0;
+        Py_ssize_t code_from = -1, code_to = -1, resume = -1;
+        if (c == '\\' && next) {
+            if (next != '"' && next != '\'' && next != '`')
+                h = (h ^ c) * FNV_PRIME;
+            if (char_class(next) != SPACE && next != '\n')
+                h = (h ^ next) * FNV_PRIME;
+            L->line += next == '\n';
+            i += 2;
+            continue;
+        }
+        if (!nested && interpolates && (c == '$' || c == '#') && next == '{')
+            code_from = i + 2;
+        else if (!nested && braces && c == '{' && next != '{')
+            code_from = i + 1;
+        else if (!nested && interpolates && c == '$' && next && char_class(next) == WORD && !(next >= '0' && next <= '9'))
+            code_from = i + 1, code_to = resume = word_end(buf, i + 1, to);
+        if (code_from >= 0 && code_to < 0) {
+            code_to = closing_brace(buf, code_from, to);
+            resume = code_to + 1;
+        }
+        if (code_to >= 0) {
+            emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), part_line);
+            lex_range(L, code_from, code_to, 1);
+            h = FNV_OFFSET, part_line = L->line, i = resume;
+            continue;
+        }
+        if (braces && (c == '{' || c == '}') && next == c)
+            i++; /* {{ and }} are one literal brace */
+        if (char_class(c) != SPACE && c != '\n')
+            h = (h ^ c) * FNV_PRIME;
+        L->line += c == '\n';
+        i++;
+    }
+    emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), part_line);
+}
+
+/* Tokens of buf[r, n) into L. nested: inside an interpolation, whose strings do not interpolate. */
+static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
+{
+    const uint32_t *buf = L->buf;
+    uint32_t syntax = L->p->syntax;
+    Memo memo = {{0}, {0, 0}};
+    Py_ssize_t start = r, end, from = 0, to = 0;
+    while (r < n) {
+        uint32_t c = buf[r];
+        int kind = char_class(c);
+        if (kind == NEWLINE || kind == SPACE) {
+            L->line += kind == NEWLINE;
+            L->line_start |= kind == NEWLINE;
+            r++;
+            continue;
+        }
+        if (c == '#' && L->line_start && is_include(buf, r, n)) {
+            r = line_end(buf, r, n);
+            continue;
+        }
+        if (kind == OPENER && (end = comment_end(buf, start, r, n, syntax, &memo)) > r) {
+            L->line += (int32_t)count_newlines(buf, r, end);
+            r = end;
+            continue;
+        }
+        int braces = 0;
+        Py_ssize_t quote = r;
+        if (kind == WORD && !(c >= '0' && c <= '9')) {
+            Py_ssize_t e = word_end(buf, r, n);
+            if (L->line_start && opens_import(buf, r, e, n)) {
+                r = statement_end(buf, r, n);
+                continue;
+            }
+            if (e < n && (buf[e] == '"' || buf[e] == '\'') && string_prefix(buf, r, e, &braces))
+                quote = e;
+            else {
+                emit_word(L, word_hash(buf, r, e));
+                r = e;
+                continue;
+            }
+        }
+        if (c == '@' && r + 1 < n && buf[r + 1] == '"') /* C#'s verbatim strings */
+            quote = r + 1;
+        if ((end = string_end(buf, quote, n, syntax, &from, &to, &memo)) > quote) {
+            lex_string(L, from, to, buf[quote] != '\'', braces, nested);
+            r = end;
+            continue;
+        }
+        if (quote != r) { /* a prefix-like word before a quote that opens no string */
+            emit_word(L, word_hash(buf, r, quote));
+            r = quote;
+            continue;
+        }
+        int fraction = c == '.' && r + 1 < n && buf[r + 1] >= '0' && buf[r + 1] <= '9' && (r == start || (char_class(buf[r - 1]) != WORD && buf[r - 1] != ')' && buf[r - 1] != ']'));
+        if ((c >= '0' && c <= '9') || fraction) {
+            emit(L, NUMBER, L->line);
+            r = number_end(buf, r + fraction, n);
+            continue;
+        }
+        if (!formatter_noise(c))
+            emit(L, c, L->line);
+        r++;
+    }
 }
 
 static void tokenise(const uint32_t *buf, Py_ssize_t n, const Params *p, Tokens *t)
 {
-    uint64_t recent[RECENT]; /* the last words' hashes, a ring */
-    Memo memo = {{0}, {0, 0}};
-    Py_ssize_t words = 0, r = 0, end, from, to;
-    int32_t line = 1;
+    Lexer L = {.buf = buf, .p = p, .t = t, .line = 1, .line_start = 1};
     t->count = 0;
-    while (r < n) {
-        uint32_t c = buf[r], code;
-        int kind = char_class(c);
-        if (kind == OPENER && (end = comment_end(buf, r, n, &memo)) > r) {
-            line += (int32_t)count_newlines(buf, r, end);
-            r = end;
-            continue;
-        }
-        if (kind == OPENER && (end = string_end(buf, r, n, &from, &to, &memo)) > r) {
-            code = STRINGS + string_bucket(buf, from, to);
-            t->codes[t->count] = code;
-            t->lines[t->count++] = line; /* where the string opens */
-            line += (int32_t)count_newlines(buf, r, end);
-            r = end;
-            continue;
-        }
-        if (kind == WORD) {
-            uint64_t h = FNV_OFFSET;
-            for (; r < n && char_class(buf[r]) == WORD; r++)
-                h = (h ^ buf[r]) * FNV_PRIME;
-            code = word_code(p, h, c, recent, words);
-            recent[words++ & (RECENT - 1)] = h;
-        } else {
-            r++;
-            if (kind == SPACE || kind == NEWLINE) {
-                line += kind == NEWLINE;
-                continue;
-            }
-            code = c;
-        }
-        t->codes[t->count] = code;
-        t->lines[t->count++] = line;
-    }
+    lex_range(&L, 0, n, 0);
 }
 
 /* ---- pass 3: winnowing, the rightmost smallest k-gram hash of every window of w ----------- */
 
-static int put_print(Prints *out, uint64_t hash, int32_t line, int32_t end_line)
+static int put_print(Prints *out, uint64_t hash, int32_t line, int32_t end_line, int32_t at)
 {
     if (out->count == out->capacity) {
         Py_ssize_t capacity = out->capacity * 2 + 64;
@@ -290,12 +555,15 @@ static int put_print(Prints *out, uint64_t hash, int32_t line, int32_t end_line)
         if (l) out->lines = l;
         int32_t *e = PyMem_RawRealloc(out->end_lines, capacity * sizeof *e);
         if (e) out->end_lines = e;
-        if (!h || !l || !e)
+        int32_t *a = PyMem_RawRealloc(out->at, capacity * sizeof *a);
+        if (a) out->at = a;
+        if (!h || !l || !e || !a)
             return -1;
         out->capacity = capacity;
     }
     out->hashes[out->count] = hash;
     out->lines[out->count] = line;
+    out->at[out->count] = at;
     out->end_lines[out->count++] = end_line;
     return 0;
 }
@@ -331,7 +599,7 @@ static int winnow(const Tokens *t, const Params *p, Prints *out)
             dq[tail].hash = h, dq[tail].at = i;
             if (i >= window - 1 && dq[head].at != chosen) {
                 chosen = dq[head].at;
-                status = put_print(out, dq[head].hash, t->lines[chosen], t->lines[chosen + p->k - 1]);
+                status = put_print(out, dq[head].hash, t->lines[chosen], t->lines[chosen + p->k - 1], (int32_t)chosen);
             }
         }
     }
@@ -408,7 +676,7 @@ static uint32_t *code_points(PyObject *text, Py_ssize_t *n, int *fenced)
 /* Passes 1 and 2 on buf into t; -1 when out of memory. Needs no GIL. */
 static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p, Tokens *t)
 {
-    t->codes = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->codes);
+    t->codes = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->codes); /* a token takes a character at least */
     t->lines = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->lines);
     if (!t->codes || !t->lines)
         return -1;
@@ -452,13 +720,13 @@ static int run_passes(PyObject *text, const Params *p, Tokens *t, Prints *out)
     return status;
 }
 
-PyDoc_STRVAR(tokens_doc, "tokens(text, keywords, cap) -> (codes: uint32 bytes, lines: int32 bytes)");
+PyDoc_STRVAR(tokens_doc, "tokens(text, keywords, cap, syntax) -> (codes: uint32 bytes, lines: int32 bytes)");
 
 static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *text, *keywords;
     Params p = {.k = 1, .w = 1};
-    if (!PyArg_ParseTuple(args, "UO!n", &text, &PyTuple_Type, &keywords, &p.cap) || parse_params(keywords, &p))
+    if (!PyArg_ParseTuple(args, "UO!nI", &text, &PyTuple_Type, &keywords, &p.cap, &p.syntax) || parse_params(keywords, &p))
         return NULL;
     Tokens t = {0};
     PyObject *result = run_passes(text, &p, &t, NULL) ? NULL
@@ -470,27 +738,30 @@ static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
 }
 
 PyDoc_STRVAR(fingerprints_doc,
-             "fingerprints(text, keywords, k, w, cap, seed) -> (hashes: uint64 bytes, lines: int32 bytes, end_lines: int32 bytes)");
+             "fingerprints(text, keywords, k, w, cap, seed, syntax) -> (hashes: uint64 bytes, lines: int32 bytes, end_lines: int32 bytes, "
+             "tokens: int32 bytes)");
 
 static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *text, *keywords;
     Params p = {0};
     unsigned long long seed;
-    if (!PyArg_ParseTuple(args, "UO!nnnK", &text, &PyTuple_Type, &keywords, &p.k, &p.w, &p.cap, &seed) || parse_params(keywords, &p))
+    if (!PyArg_ParseTuple(args, "UO!nnnKI", &text, &PyTuple_Type, &keywords, &p.k, &p.w, &p.cap, &seed, &p.syntax) ||
+        parse_params(keywords, &p))
         return NULL;
     p.seed = seed;
     Tokens t = {0};
     Prints out = {0};
     PyObject *result = run_passes(text, &p, &t, &out) ? NULL
-                       : Py_BuildValue("(NNN)", array_bytes(out.hashes, out.count, 8), array_bytes(out.lines, out.count, 4),
-                                       array_bytes(out.end_lines, out.count, 4));
+                       : Py_BuildValue("(NNNN)", array_bytes(out.hashes, out.count, 8), array_bytes(out.lines, out.count, 4),
+                                       array_bytes(out.end_lines, out.count, 4), array_bytes(out.at, out.count, 4));
     PyMem_Free(p.keywords);
     PyMem_RawFree(t.codes);
     PyMem_RawFree(t.lines);
     PyMem_RawFree(out.hashes);
     PyMem_RawFree(out.lines);
     PyMem_RawFree(out.end_lines);
+    PyMem_RawFree(out.at);
     return result;
 }
 
@@ -518,5 +789,11 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__winnow(void)
 {
     classify_ascii();
+    for (int i = 0; i < STATEMENT_WORDS; i++) {
+        uint64_t h = FNV_OFFSET;
+        for (const char *c = statement_words[i]; *c; c++)
+            h = (h ^ (uint8_t)*c) * FNV_PRIME;
+        statement_hash[i] = h;
+    }
     return PyModuleDef_Init(&module);
 }

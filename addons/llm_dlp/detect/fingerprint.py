@@ -1,22 +1,31 @@
 """Fingerprints of private repositories (winnowing, Schleimer, Wilkerson and Aiken 2003, the
 algorithm behind MOSS), to recognise proprietary code pasted without any path.
 
-Code is tokenised by one language-agnostic lexer: pasted code does not name its language, and
-the index and the request must be tokenised alike. (Pygments' lexer for one language takes
-about 450 ms per 256 KB; bench/fingerprint_bench.py measures it beside ours.) Markdown fence
-lines, comments (#, //, /* */, "-- ") and whitespace are dropped. Each token becomes a code:
+Code is tokenised by one compiled lexer driven by a language's comment and string syntax
+(``SYNTAX``): the language of an indexed file comes from its name, that of pasted code from
+its fence's info string or the request's file, and code of no known language gets the
+generic syntax (a guess that agrees with each language on common code) unless it is plainly
+Python, Rust, C or SQL. The index and the request must tokenise alike, so the languages differ
+only where the generic guess is wrong for them (``//`` is floor division in Python, ``#`` a
+private field in JavaScript, ``'a`` a lifetime in Rust). (Pygments' lexer for one language
+takes about 450 ms per 256 KB; bench/fingerprint_bench.py measures it beside ours.) Markdown
+fence lines, comments, whitespace, imports and what formatters add or remove at will (commas,
+semicolons, parentheses, line continuations) leave no tokens. Each token becomes a code:
 
 - punctuation stays itself; reserved words of the common languages keep their own codes;
-- a string literal becomes a hash of its content (renaming and re-indenting leave string
-  contents alone, and this is what tells one table of strings from another);
+- a string literal becomes a hash of its content without whitespace or quote escapes
+  (renaming, re-indenting and swapping quote styles leave it alone; this is what tells one
+  table of strings from another); interpolated code in it is lexed as code;
 - every number becomes one code;
 - an identifier becomes the distance in words back to the previous use of the same name
   (0 when none within CAP words): renaming keeps this pattern, while "v = v + 1" and
   "a = b + 1" stop looking alike.
 
 Every k-gram of codes is hashed, and in each window of W hashes the rightmost smallest is kept
-with its line. The lexer and winnowing are compiled (``_winnow.c``): linear in the text
-whatever it holds, and off the GIL, so matching in a worker thread does not hold up the proxy.
+with its line and token. Matches are counted in windows of tokens, not lines: a formatter may
+turn 20 lines into 40. The lexer and winnowing are compiled (``_winnow.c``): linear in the
+text whatever it holds, and off the GIL, so matching in a worker thread does not hold up the
+proxy.
 
 Index file: a JSON header (files, parameters) and three arrays sorted by hash, read through
 mmap, so a large index costs page cache, not Python objects."""
@@ -41,12 +50,13 @@ import numpy as np
 
 from llm_dlp.detect import _winnow
 
-K = 20  # tokens per k-gram
-W = 10  # winnowing window
+K = 12  # tokens per k-gram
+W = 5  # winnowing window
 CAP = 16  # how far back (in words) an identifier's previous use still counts
 SEED = 20031009  # of the random value each token code contributes to a k-gram hash
-MAGIC = b"LLMDLPFP3"
-VERSION = {"k": K, "w": W, "cap": CAP, "tokenizer": 4}  # a cache or index built otherwise is rebuilt / refused
+MAGIC = b"LLMDLPFP4"
+VERSION = {"k": K, "w": W, "cap": CAP, "tokenizer": 5}  # a cache or index built otherwise is rebuilt / refused
+TOKENS_PER_LINE = 6  # a rule's window_lines counts this many tokens a line (a typical line of code)
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
 # default... are left out: they are ordinary identifiers somewhere and a renamer may touch them).
@@ -54,10 +64,58 @@ KEYWORDS = tuple(sorted(set(
     ["and", "as", "assert", "async", "await", "break", "case", "catch", "class", "const", "continue", "def", "del", "delete", "do", "elif", "else", "enum", "except", "extends", "finally", "fn", "for", "from", "func", "function", "if", "implements", "import", "in", "instanceof", "interface", "is", "lambda", "let", "nil", "nonlocal", "not", "null", "or", "pass", "private", "protected", "public", "raise", "return", "static", "struct", "switch", "throw", "throws", "try", "typeof", "var", "void", "while", "with", "yield", "True", "False", "None", "true", "false"]
 )))
 
+# The syntax bits of _winnow.c: which marks open comments and strings.
+HASH, HASH_WORD, HASH_SPACE, SLASH, BLOCK, DASH, DASH_SPACE, BACKTICK, TRIPLE, RUST_QUOTES = (1 << n for n in range(10))
+SYNTAX = {
+    "generic": SLASH | HASH_SPACE | DASH_SPACE | BACKTICK | TRIPLE,
+    "python": HASH | TRIPLE,
+    "c-like": SLASH | BACKTICK | TRIPLE,  # JavaScript, TypeScript, Java, Go, C, C++, C#, Kotlin, Swift, Scala, Dart
+    "rust": SLASH | RUST_QUOTES | TRIPLE,
+    "ruby": HASH | BACKTICK | TRIPLE,
+    "php": HASH | SLASH | BACKTICK | TRIPLE,
+    "shell": HASH_WORD | BACKTICK | TRIPLE,
+    "terraform": HASH | SLASH | TRIPLE,
+    "sql": DASH | BLOCK | BACKTICK | TRIPLE,
+}
+_NAMES = {  # file suffixes and fence info strings
+    "python": "py pyi pyw python python3 py3 gyp",
+    "c-like": "js mjs cjs jsx ts mts cts tsx javascript typescript node java go golang c h cc cpp cxx hh hpp hxx c++ cs csharp "
+              "kt kts kotlin swift scala dart m objc objective-c groovy gradle",
+    "rust": "rs rust",
+    "ruby": "rb rake gemspec ruby",
+    "php": "php",
+    "shell": "sh bash zsh ksh shell console shellscript",
+    "terraform": "tf tfvars hcl terraform",
+    "sql": "sql psql mysql postgresql plsql",
+}
+LANGUAGE = {name: language for language, names in _NAMES.items() for name in names.split()}
 
-def tokenise(text: str) -> tuple[np.ndarray, np.ndarray]:
+
+def language_of(name: str | None) -> str:
+    """The syntax for a file path or a fence's info string; generic when unknown."""
+    if not name:
+        return "generic"
+    word = name.strip().split()[0].lower() if name.strip() else ""
+    return LANGUAGE.get(word) or LANGUAGE.get(os.path.splitext(word)[1][1:]) or "generic"
+
+
+# Plain signs of a language, for code that names none (looked for in its first 4 KB).
+_GUESSES = (
+    ("python", re.compile(r"^[ \t]*(?:(?:async[ \t]+)?def[ \t]+\w+[ \t]*\(.*|class[ \t]+\w+.*|elif .*|except\b.*|try|else)[ \t]*:[ \t]*(?:#.*)?$", re.M)),
+    ("rust", re.compile(r"^[ \t]*(?:pub(?:\([\w:]+\))?[ \t]+)?(?:fn[ \t]+\w+.*\)[ \t]*(?:->.*)?\{|impl\b.*\{|let[ \t]+mut\b)", re.M)),
+    ("c-like", re.compile(r"^[ \t]*#[ \t]*(?:include|define|ifn?def|endif)\b", re.M)),
+    ("sql", re.compile(r"^[ \t]*(?:SELECT|INSERT[ \t]+INTO|CREATE[ \t]+(?:TABLE|INDEX|VIEW)|UPDATE[ \t]+\w+[ \t]+SET)\b", re.M | re.I)),
+)
+
+
+def guess_language(code: str) -> str:
+    head = code[:4096]
+    return next((language for language, sign in _GUESSES if sign.search(head)), "generic")
+
+
+def tokenise(text: str, language: str = "generic") -> tuple[np.ndarray, np.ndarray]:
     """Token codes (uint32) and their line numbers (int32, from 1)."""
-    codes, lines = _winnow.tokens(text, KEYWORDS, CAP)
+    codes, lines = _winnow.tokens(text, KEYWORDS, CAP, SYNTAX[language])
     return np.frombuffer(codes, np.uint32), np.frombuffer(lines, np.int32)
 
 
@@ -65,11 +123,40 @@ class Prints(NamedTuple):
     hashes: np.ndarray  # uint64
     lines: np.ndarray  # where each fingerprinted k-gram starts...
     end_lines: np.ndarray  # ...and ends
+    tokens: np.ndarray  # the token each starts at
 
 
-def fingerprints(text: str) -> Prints:
-    hashes, lines, end_lines = _winnow.fingerprints(text, KEYWORDS, K, W, CAP, SEED)
-    return Prints(np.frombuffer(hashes, np.uint64), np.frombuffer(lines, np.int32), np.frombuffer(end_lines, np.int32))
+def fingerprints(text: str, language: str = "generic") -> Prints:
+    """Fingerprints of code in one language (a file's, or a paste's)."""
+    return Prints(*(np.frombuffer(a, t) for a, t in zip(_winnow.fingerprints(text, KEYWORDS, K, W, CAP, SEED, SYNTAX[language]),
+                                                          (np.uint64, np.int32, np.int32, np.int32))))
+
+
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([^\n`]*)\n(.*?)^[ \t]*\1[ \t]*$", re.M | re.S)
+
+
+def text_fingerprints(text: str, language: str | None = None) -> Prints:
+    """Fingerprints of a request's text: each fenced code block in the language its info string
+    names (else the one it plainly is), the rest in ``language`` (the request's file), else
+    guessed. Lines are the text's; token positions leave a gap between pieces."""
+    pieces, at, line = [], 0, 1
+    for m in _FENCE.finditer(text) if "``" in text or "~~" in text else ():
+        pieces.append((text[at : m.start()], line, language))
+        line += text.count("\n", at, m.start(3))
+        pieces.append((m.group(3), line, language_of(m.group(2)) if m.group(2).strip() else None))
+        line += text.count("\n", m.start(3), m.end())
+        at = m.end()
+    pieces.append((text[at:], line, language))
+    found, offset = [], 0
+    for piece, first_line, lang in pieces:
+        if piece.strip():
+            prints = fingerprints(piece, lang if lang and lang != "generic" else guess_language(piece))
+            found.append(Prints(prints.hashes, prints.lines + (first_line - 1), prints.end_lines + (first_line - 1), prints.tokens + offset))
+            offset += int(prints.tokens[-1]) + 2 * K if len(prints.tokens) else 0
+    if len(found) == 1:
+        return found[0]
+    return Prints(*(np.concatenate([p[i] for p in found]) if found else np.empty(0, t)
+                    for i, t in enumerate((np.uint64, np.int32, np.int32, np.int32))))
 
 
 class _Recent:
@@ -155,7 +242,7 @@ def build_index(repos: list[Path], out: Path, public: list[Path] = (), max_files
         entry = cache.get(key, stat)
         if entry is None:
             text = _read(path)
-            hashes, starts, _ = fingerprints(text)
+            hashes, starts, _, _ = fingerprints(text, language_of(path))
             entry, read = _Entry(stat.st_mtime, stat.st_size, text.count("\n") + 1, hashes, starts.astype(np.uint32)), read + 1
         entries[key] = entry
         if progress:
@@ -188,7 +275,7 @@ def _read(path: str) -> str:
 
 
 def _hashes_of(files: list[str]) -> np.ndarray:
-    found = [fingerprints(_read(f)).hashes for f in files]
+    found = [fingerprints(_read(f), language_of(f)).hashes for f in files]
     return np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
 
 
@@ -238,8 +325,9 @@ def _source_files(root: Path, licences: bool = False) -> list[tuple[str, str, os
 
 
 _LICENCE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE")
-_SOURCE_SUFFIXES = {".py", ".js", ".ts", ".tsx", ".jsx", ".java", ".kt", ".go", ".rs", ".c", ".h", ".cc", ".cpp", ".hpp", ".cs",
-                    ".rb", ".php", ".scala", ".swift", ".m", ".sql", ".sh", ".lua", ".dart"}
+_SOURCE_SUFFIXES = {".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".jsx", ".java", ".kt", ".kts", ".go", ".rs", ".c",
+                    ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".cs", ".rb", ".rake", ".php", ".scala", ".swift", ".m", ".sql", ".sh",
+                    ".bash", ".zsh", ".tf", ".hcl", ".lua", ".dart", ".groovy"}
 
 
 def _write_index(out: Path, files: list[str], rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
@@ -297,15 +385,17 @@ class CodeMatch:
 MIN_LINES = 3  # matched fingerprints must spread over this many lines (one long list line is no evidence)
 
 
-def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int) -> list[CodeMatch]:
+def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int, language: str | None = None) -> list[CodeMatch]:
     """Indexed files from which at least ``threshold`` distinct fingerprints fall within
-    ``window_lines`` lines of ``text``, over at least MIN_LINES lines."""
-    key = (threshold, window_lines, hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
-    return index.recent.get(key, lambda: _match(index, text, threshold, window_lines))
+    ``window_lines`` lines' worth of tokens of ``text`` (TOKENS_PER_LINE a line), over at least
+    MIN_LINES lines; each match widened to the whole paste it is in. ``language``: of the
+    request's file, if it names one."""
+    key = (threshold, window_lines, language, hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
+    return index.recent.get(key, lambda: _match(index, text, threshold, window_lines, language))
 
 
-def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int) -> list[CodeMatch]:
-    prints = fingerprints(text)
+def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int, language: str | None) -> list[CodeMatch]:
+    prints = text_fingerprints(text, language)
     query, fids = index.lookup(prints.hashes)
     # One hit per indexed file and fingerprint, at its first place in the text...
     by_print = np.lexsort((query, prints.hashes[query], fids))
@@ -314,57 +404,69 @@ def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int
     first = np.ones(len(query), bool)
     first[1:] = (fids[1:] != fids[:-1]) | (hashes[1:] != hashes[:-1])
     query, fids = query[first], fids[first]
-    # ...then by file and along the text: start and end lines ascend within each file.
+    # ...then by file and along the text: tokens, start and end lines ascend within each file.
     along = np.lexsort((query, fids))
     query, fids = query[along], fids[along]
-    regions = _regions(fids, prints.lines[query], prints.end_lines[query], threshold, window_lines)
+    regions = _regions(fids, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window_lines * TOKENS_PER_LINE)
     lines = text.split("\n") if regions else []
-    return [CodeMatch(index.files[fid], count, _edge(lines, start, -1, EDGE_LINES[0]), _edge(lines, end, 1, EDGE_LINES[1]))
-            for fid, count, start, end in regions]
+    return [CodeMatch(index.files[fid], count, *_paste_around(lines, start, end)) for fid, count, start, end in regions]
 
 
-# How many non-blank lines a match widens by, before and after: after renaming, the first uses
-# of each name at the start of a paste are coded unlike the indexed file's (their earlier uses
-# are missing), and winnowing may keep no fingerprint among the last k-grams.
-EDGE_LINES = (5, 3)
-_FENCE_LINE = re.compile(r"[ \t]*(?:```|~~~)")  # the lexer drops these lines alike (pass 1 in _winnow.c)
+# Where a paste ends: a markdown fence line (the text outside is the developer's), or a line
+# of prose (a sentence, not code, and not a comment), or WIDEN_LINES non-blank lines beyond
+# the match. A match widens to these edges, so the whole paste is withheld: after renaming,
+# its first lines fingerprint unlike the indexed file (the earlier uses of each name are
+# missing), and winnowing may keep no fingerprint among its last k-grams.
+WIDEN_LINES = 60
+_FENCE_LINE = re.compile(r"[ \t]*(?:```|~~~)")
+_PROSE = re.compile(r"[A-Z][^(){}\[\]=;<>:_*/\\]*[.?!]|(?:[A-Za-z][a-z']*[ ,]+){5,}[A-Za-z]+[.?!:]?")
+_COMMENT_START = ("#", "//", "/*", "*", "--", "<!--")
 
 
-def _edge(lines: list[str], line: int, step: int, count: int) -> int:
-    """``line`` (from 1) moved by ``step`` over ``count`` more non-blank lines, never onto a
-    markdown fence line (text outside the fence is the developer's, not the paste) nor past the
-    text."""
-    while count and 1 <= line + step <= len(lines) and not _FENCE_LINE.match(lines[line + step - 1]):
+def _is_edge(line: str) -> bool:
+    body = line.strip()
+    return bool(_FENCE_LINE.match(line)) or (not body.startswith(_COMMENT_START) and _PROSE.fullmatch(body) is not None)
+
+
+def _paste_around(lines: list[str], first: int, last: int) -> tuple[int, int]:
+    """The first and last lines (from 1) of the paste holding lines ``first`` to ``last``."""
+    return _edge(lines, first, -1), _edge(lines, last, 1)
+
+
+def _edge(lines: list[str], line: int, step: int) -> int:
+    """``line`` moved by ``step`` up to the paste's edge."""
+    count = WIDEN_LINES
+    while count and 1 <= line + step <= len(lines) and not _is_edge(lines[line + step - 1]):
         line += step
         count -= bool(lines[line - 1].strip())
     return line
 
 
-def _regions(fids: np.ndarray, starts: np.ndarray, ends: np.ndarray, threshold: int, window_lines: int) -> list[tuple[int, int, int, int]]:
+def _regions(fids: np.ndarray, tokens: np.ndarray, starts: np.ndarray, ends: np.ndarray, threshold: int,
+             window: int) -> list[tuple[int, int, int, int]]:
     """(file, fingerprints, first line, last line) of every stretch of the text covered by
-    windows of ``window_lines`` lines holding ``threshold`` fingerprints of one file over
-    MIN_LINES lines; overlapping windows merge, so a long paste is covered whole. The
-    fingerprints come by file, and within a file their start and end lines both ascend (as
-    along the text), so the window ending at fingerprint i ends at ends[i]."""
+    windows of ``window`` tokens holding ``threshold`` fingerprints of one file over MIN_LINES
+    lines; overlapping windows merge, so a long paste is covered whole. The fingerprints come
+    by file, and within a file their tokens and their start and end lines ascend (as along the
+    text), so the window ending at fingerprint i ends at ends[i]."""
     if not len(fids):
         return []
-    stride = int(ends.max()) + window_lines + 2  # file * stride + line: windows never reach into another file
-    place = fids.astype(np.int64) * stride + starts
-    lo = np.searchsorted(place, place - window_lines)  # each window's first fingerprint
+    stride = int(tokens.max()) + window + 2  # file * stride + token: windows never reach into another file
+    place = fids.astype(np.int64) * stride + tokens
+    lo = np.searchsorted(place, place - window)  # each window's first fingerprint
     new_line = np.ones(len(fids), np.int64)
-    new_line[1:] = place[1:] != place[:-1]
+    new_line[1:] = (starts[1:] != starts[:-1]) | (fids[1:] != fids[:-1])
     distinct = np.cumsum(new_line)
     qualifies = (np.arange(len(fids)) - lo + 1 >= threshold) & (distinct - distinct[lo] + 1 >= MIN_LINES)
     if not qualifies.any():
         return []
-    file, first, last = fids[qualifies], starts[lo[qualifies]], ends[qualifies]
-    opens = np.ones(len(file), bool)  # a new region, unless the window touches the one before in the same file
-    opens[1:] = (file[1:] != file[:-1]) | (first[1:] > last[:-1] + 1)
-    file, firsts = file[opens], first[opens]
+    at = np.flatnonzero(qualifies)
+    file, first, last = fids[at], lo[at], at  # each window's first and last fingerprint
+    opens = np.ones(len(file), bool)  # a new region, unless the window overlaps the one before in the same file
+    opens[1:] = (file[1:] != file[:-1]) | (first[1:] > last[:-1])
+    firsts = first[opens]
     lasts = last[np.append(np.flatnonzero(opens)[1:] - 1, len(last) - 1)]
-    base = file.astype(np.int64) * stride
-    counts = np.searchsorted(place, base + lasts, side="right") - np.searchsorted(place, base + firsts)
-    return list(zip(file.tolist(), counts.tolist(), firsts.tolist(), lasts.tolist()))
+    return list(zip(file[opens].tolist(), (lasts - firsts + 1).tolist(), starts[firsts].tolist(), ends[lasts].tolist()))
 
 
 def print_progress(done: int, total: int) -> None:
