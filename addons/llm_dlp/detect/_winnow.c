@@ -22,8 +22,9 @@
 enum {
     STRINGS = 0x80,
     STRING_BUCKETS = 256,
-    NUMBER = STRINGS + STRING_BUCKETS,
-    KEYWORD_BASE = NUMBER + 1,
+    NUMBERS = STRINGS + STRING_BUCKETS,
+    NUMBER_BUCKETS = 64,
+    KEYWORD_BASE = NUMBERS + NUMBER_BUCKETS,
     MAX_CAP = 63,
     RECENT = 64, /* ring of the last words' hashes: a power of two above MAX_CAP */
 };
@@ -48,6 +49,7 @@ typedef struct {
 typedef struct {
     uint32_t *codes;
     int32_t *lines;
+    int32_t *prev; /* an identifier's previous use (a token), -1 if none within cap words */
     Py_ssize_t count;
 } Tokens;
 
@@ -351,6 +353,7 @@ typedef struct {
     const Params *p;
     Tokens *t;
     uint64_t recent[RECENT]; /* the last words' hashes, a ring */
+    Py_ssize_t recent_at[RECENT]; /* and their tokens */
     Py_ssize_t words;
     int32_t line;
     int line_start; /* no token yet on this line */
@@ -359,6 +362,7 @@ typedef struct {
 static void emit(Lexer *L, uint32_t code, int32_t line)
 {
     L->t->codes[L->t->count] = code;
+    L->t->prev[L->t->count] = -1;
     L->t->lines[L->t->count++] = line;
     L->line_start = 0;
 }
@@ -376,16 +380,20 @@ static void emit_word(Lexer *L, uint64_t h)
     const Params *p = L->p;
     int32_t rank = keyword_slot(p, h)->rank;
     uint32_t code = KEYWORD_BASE + (uint32_t)p->keyword_count;
+    Py_ssize_t prev = -1;
     if (rank >= 0)
         code = KEYWORD_BASE + (uint32_t)rank;
     else
         for (Py_ssize_t back = 1; back <= p->cap && back <= L->words; back++)
             if (L->recent[(L->words - back) & (RECENT - 1)] == h) {
                 code = KEYWORD_BASE + (uint32_t)(p->keyword_count + back);
+                prev = L->recent_at[(L->words - back) & (RECENT - 1)];
                 break;
             }
+    L->recent_at[L->words & (RECENT - 1)] = L->t->count;
     L->recent[L->words++ & (RECENT - 1)] = h;
     emit(L, code, L->line);
+    L->t->prev[L->t->count - 1] = (int32_t)prev;
 }
 
 /* The end of a number from r: digits, letters (0x1f, 10L), fractions, signed exponents. */
@@ -401,6 +409,38 @@ static Py_ssize_t number_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
         else
             return r;
     }
+}
+
+/* A number's bucket, by its value as formatters write it: in lower case, without _, and a
+   decimal fraction without leading or trailing zeros (0.50, .5 and 0.5 are one number). */
+static uint32_t number_bucket(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to)
+{
+    char digits[64];
+    int len = 0, dot = -1, hex = to - from > 1 && buf[from] == '0' && (buf[from + 1] | 0x20) == 'x';
+    for (Py_ssize_t i = from; i < to && len < (int)sizeof digits; i++) {
+        uint32_t c = buf[i];
+        if (c == '_')
+            continue;
+        dot = c == '.' ? len : dot;
+        digits[len++] = (char)(c < 128 && c >= 'A' && c <= 'Z' ? c | 0x20 : c < 128 ? c : '?');
+    }
+    int first = 0;
+    if (dot >= 0 && !hex) {
+        int exponent = dot;
+        while (exponent < len && digits[exponent] != 'e')
+            exponent++;
+        if (exponent == len) { /* 1.50 and 1. are 1.5 and 1 */
+            while (len > dot + 1 && digits[len - 1] == '0')
+                len--;
+            len -= len == dot + 1;
+        }
+        while (first < dot && digits[first] == '0')
+            first++;
+    }
+    uint64_t h = FNV_OFFSET;
+    for (int i = first; i < len; i++)
+        h = (h ^ (uint8_t)digits[i]) * FNV_PRIME;
+    return (uint32_t)(mix(h) % NUMBER_BUCKETS);
 }
 
 static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested);
@@ -526,8 +566,9 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
         }
         int fraction = c == '.' && r + 1 < n && buf[r + 1] >= '0' && buf[r + 1] <= '9' && (r == start || (char_class(buf[r - 1]) != WORD && buf[r - 1] != ')' && buf[r - 1] != ']'));
         if ((c >= '0' && c <= '9') || fraction) {
-            emit(L, NUMBER, L->line);
-            r = number_end(buf, r + fraction, n);
+            end = number_end(buf, r + fraction, n);
+            emit(L, NUMBERS + number_bucket(buf, r, end), L->line);
+            r = end;
             continue;
         }
         if (!formatter_noise(c))
@@ -568,29 +609,49 @@ static int put_print(Prints *out, uint64_t hash, int32_t line, int32_t end_line,
     return 0;
 }
 
+/* The code of token j in the k-gram starting at token s: an identifier whose previous use
+   lies before s counts as a first use. So a k-gram's hash depends on its own tokens only, and
+   a paste's k-grams hash as in the file it came from, however it starts. */
+static uint32_t code_at(const Tokens *t, Py_ssize_t j, Py_ssize_t s, uint32_t first_use)
+{
+    return t->prev[j] < 0 || t->prev[j] >= s ? t->codes[j] : first_use;
+}
+
 static int winnow(const Tokens *t, const Params *p, Prints *out)
 {
-    Py_ssize_t n = t->count - p->k + 1;
+    Py_ssize_t n = t->count - p->k + 1, k = p->k;
     if (n <= 0)
         return 0;
     Py_ssize_t window = p->w < n ? p->w : n, codes = KEYWORD_BASE + p->keyword_count + p->cap + 1, ring = 1;
+    uint32_t first_use = KEYWORD_BASE + (uint32_t)p->keyword_count;
     while (ring < window)
         ring *= 2;
-    uint64_t *value = PyMem_RawMalloc((size_t)codes * sizeof *value);
+    uint64_t *value = PyMem_RawMalloc((size_t)codes * sizeof *value), *power = PyMem_RawMalloc((size_t)k * sizeof *power);
+    int32_t *next = PyMem_RawMalloc((size_t)t->count * sizeof *next); /* the next use of an identifier, -1 if none */
     struct { uint64_t hash; Py_ssize_t at; } *dq = PyMem_RawMalloc((size_t)ring * sizeof *dq); /* positions ascending, hashes too */
-    int status = value && dq ? 0 : -1;
+    int status = value && power && next && dq ? 0 : -1;
     if (status == 0) {
         for (Py_ssize_t c = 0; c < codes; c++)
             value[c] = mix(p->seed + (uint64_t)c);
-        uint64_t h = 0, top = 1; /* top: KGRAM_BASE ** (k - 1), the weight of the token that leaves */
-        for (Py_ssize_t j = 0; j < p->k; j++) {
+        for (Py_ssize_t j = 0; j < k; j++)
+            power[j] = j ? power[j - 1] * KGRAM_BASE : 1;
+        for (Py_ssize_t j = 0; j < t->count; j++)
+            next[j] = -1;
+        for (Py_ssize_t j = 0; j < t->count; j++)
+            if (t->prev[j] >= 0)
+                next[t->prev[j]] = (int32_t)j;
+        uint64_t h = 0;
+        for (Py_ssize_t j = 0; j < k; j++)
             h = h * KGRAM_BASE + value[t->codes[j]];
-            top = j ? top * KGRAM_BASE : 1;
-        }
         Py_ssize_t head = 0, size = 0, chosen = -1;
         for (Py_ssize_t i = 0; i < n && status == 0; i++) {
-            if (i)
-                h = (h - value[t->codes[i - 1]] * top) * KGRAM_BASE + value[t->codes[i + p->k - 1]];
+            if (i) { /* token i - 1 leaves; its next use, if inside, becomes a first use */
+                Py_ssize_t gone = i - 1, m = next[gone];
+                h -= value[code_at(t, gone, gone, first_use)] * power[k - 1];
+                if (m >= 0 && m < gone + k)
+                    h += (value[first_use] - value[t->codes[m]]) * power[gone + k - 1 - m];
+                h = h * KGRAM_BASE + value[code_at(t, i + k - 1, i, first_use)];
+            }
             if (size && dq[head].at <= i - window)
                 head = (head + 1) & (ring - 1), size--;
             while (size && dq[(head + size - 1) & (ring - 1)].hash >= h) /* ties go to the rightmost */
@@ -599,11 +660,13 @@ static int winnow(const Tokens *t, const Params *p, Prints *out)
             dq[tail].hash = h, dq[tail].at = i;
             if (i >= window - 1 && dq[head].at != chosen) {
                 chosen = dq[head].at;
-                status = put_print(out, dq[head].hash, t->lines[chosen], t->lines[chosen + p->k - 1], (int32_t)chosen);
+                status = put_print(out, dq[head].hash, t->lines[chosen], t->lines[chosen + k - 1], (int32_t)chosen);
             }
         }
     }
     PyMem_RawFree(value);
+    PyMem_RawFree(power);
+    PyMem_RawFree(next);
     PyMem_RawFree(dq);
     return status;
 }
@@ -678,7 +741,8 @@ static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p,
 {
     t->codes = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->codes); /* a token takes a character at least */
     t->lines = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->lines);
-    if (!t->codes || !t->lines)
+    t->prev = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->prev);
+    if (!t->codes || !t->lines || !t->prev)
         return -1;
     if (fenced)
         n = drop_fence_lines(buf, n);
@@ -734,6 +798,7 @@ static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
     PyMem_Free(p.keywords);
     PyMem_RawFree(t.codes);
     PyMem_RawFree(t.lines);
+    PyMem_RawFree(t.prev);
     return result;
 }
 
@@ -758,6 +823,7 @@ static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
     PyMem_Free(p.keywords);
     PyMem_RawFree(t.codes);
     PyMem_RawFree(t.lines);
+    PyMem_RawFree(t.prev);
     PyMem_RawFree(out.hashes);
     PyMem_RawFree(out.lines);
     PyMem_RawFree(out.end_lines);

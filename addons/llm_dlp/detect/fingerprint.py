@@ -50,8 +50,8 @@ import numpy as np
 
 from llm_dlp.detect import _winnow
 
-K = 12  # tokens per k-gram
-W = 5  # winnowing window
+K = 16  # tokens per k-gram
+W = 3  # winnowing window
 CAP = 16  # how far back (in words) an identifier's previous use still counts
 SEED = 20031009  # of the random value each token code contributes to a k-gram hash
 MAGIC = b"LLMDLPFP4"
