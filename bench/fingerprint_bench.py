@@ -47,14 +47,14 @@ from pathlib import Path
 from pygments.lexers import get_lexer_by_name
 from pygments.token import Comment, String
 
-from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, match, tokenise
+from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, guess_language, match, tokenise
 from llm_dlp.rules.files import bundled_rules_dir
 from llm_dlp.rules.ruleset import load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(sysconfig.get_paths()["purelib"])
 NODE_MODULES = Path("/usr/lib/node_modules/npm")
-PRETTIER = [str(p) for p in [ROOT / ".tools/node_modules/.bin/prettier"] if p.exists()]  # deploy/bootstrap.sh test installs it
+PRETTIER = [str(p) for p in [Path(sys.prefix) / "share/llm-dlp/prettier/node_modules/.bin/prettier"] if p.exists()]  # bootstrap.sh test
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -109,14 +109,14 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
                  files([go / "cmd", go / "runtime", go / "go"], "*.go", n, rng), "go", ["gofmt", "-w"], False, c_comment),
         Language("c", ".h", files([include / "linux"], "*.h", n, rng), files([include / "openssl", *include.glob("python3*")], "*.h", n, rng),
                  "c", ["clang-format", "-i", "--style=Google"], False, c_comment),
-        Language("c++", ".hpp", files([include / "c++/12/bits"], "*", n, rng), files([include / "c++/12/ext", include / "c++/12/pstl"], "*", n, rng),
+        Language("c++", ".hpp", files([include / "c++/12/bits"], "*", n, rng), files([include / "fmt", include / "spdlog", include / "nlohmann"], "*", n, rng),
                  "cpp", ["clang-format", "-i", "--style=Mozilla"], False, c_comment),
         Language("java", ".java", files([java / "util"], "*.java", n, rng), files([java / "net", java / "io", java / "time"], "*.java", n, rng),
                  "java", ["clang-format", "-i", "--style=Google"], False, c_comment),
         Language("rust", ".rs", files(sorted(cargo.glob("clap*")) + sorted(cargo.glob("regex*")), "*.rs", n, rng),
                  files(sorted(cargo.glob("serde*")) + sorted(cargo.glob("syn-*")), "*.rs", n, rng),
                  "rust", [str(Path.home() / ".cargo/bin/rustfmt"), "--edition", "2021", "--config", "max_width=60"], False, c_comment),
-        Language("php", ".php", files([symfony / "Console"], "*.php", n, rng), files([symfony / "HttpFoundation"], "*.php", n, rng),
+        Language("php", ".php", files([symfony / "Console"], "*.php", n, rng), files([Path("/usr/share/php/GuzzleHttp")], "*.php", n, rng),
                  "php", None, True, c_comment + "|" + hash_comment),
         Language("ruby", ".rb", files([ruby / "net", ruby / "rubygems"], "*.rb", n, rng), files([ruby / "irb", ruby / "rdoc", ruby / "ruby_vm"], "*.rb", n, rng),
                  "ruby", None, True, hash_comment),
@@ -328,6 +328,7 @@ def event_loop_lateness_ms(work) -> float:
 
 # ---- the run ---------------------------------------------------------------------------------
 DISGUISES = ("plain", "renamed", "quotes", "formatted", "layout", "combined")
+FEW_TOKENS = 40
 
 
 def positives(lang: Language, indexed: list[Path], formatted: list[Path], n: int, rng: random.Random) -> dict[str, list[tuple[str, int, int]]]:
@@ -377,6 +378,7 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
           f"{secs:.1f} s ({secs * 1e6 / stats['lines']:.1f} s and {stats['bytes'] * 1e6 / stats['lines'] / 1e6:.0f} MB per million lines)")
     print(f"{'language':<11} {'formatter':<26} " + " ".join(f"{d:>15}" for d in DISGUISES) + f" {'false alarms':>14}")
     totals = {"caught": 0, "queries": 0, "whole": 0, "false": 0, "negatives": 0}
+    sparse = {True: [0, 0], False: [0, 0]}  # caught, pastes: with fewer than FEW_TOKENS tokens of code, and the rest
     for lang in langs:
         indexed = [private / name.split("/", 1)[0] / name.split("/", 1)[1] for name in index.files if name.startswith(f"{lang.name}/")]
         formatted = formatted_copies(lang, tmp / "formatted" / lang.name)
@@ -388,6 +390,11 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
                 continue
             found = [match(index, text, args.threshold, args.window_lines) for text, _, _ in queries]
             caught = [(q, hits) for q, hits in zip(queries, found) if hits]
+            for (text, first, last), hits in zip(queries, found):
+                code = "\n".join(text.split("\n")[first - 1 : last])
+                few = len(tokenise(code, guess_language(code))[0]) < FEW_TOKENS
+                sparse[few][0] += bool(hits)
+                sparse[few][1] += 1
             whole = sum(lines_left_out(text, first, last, hits) == 0 for (text, first, last), hits in caught)
             totals["caught"] += len(caught)
             totals["queries"] += len(queries)
@@ -407,6 +414,10 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
           f"{totals['whole'] / max(totals['caught'], 1):.1%} of them withheld whole; false alarms {totals['false']}/{totals['negatives']} "
           f"unrelated chunks ({totals['false'] / max(totals['negatives'], 1):.2%}) and {false_plates}/{len(plates)} boilerplate texts "
           f"(licences, manifests, import blocks)")
+    (few_caught, few), (rest_caught, rest) = sparse[True], sparse[False]
+    print(f"pastes with fewer than {FEW_TOKENS} tokens of code (comments, imports, short lists; those below about k + 3 threshold "
+          f"cannot be told from chance): {few} of {few + rest} ({few / max(few + rest, 1):.1%}), {few_caught / max(few, 1):.1%} caught; "
+          f"the rest {rest_caught / max(rest, 1):.1%} caught")
     return index
 
 

@@ -132,4 +132,9 @@ if [ "$profile" = test ]; then
     else sudo apt-get update -qq >&2 && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2; fi
   fi
   install_agents  # after the system packages: npm comes with nodejs
+  # prettier, for the fingerprint tests that reformat JavaScript as a developer's editor does
+  prettier_dir="$venv/share/llm-dlp/prettier"
+  if [ ! -x "$prettier_dir/node_modules/.bin/prettier" ]; then
+    npm install --silent --no-audit --no-fund --prefix "$prettier_dir" prettier@3 >&2
+  fi
 fi

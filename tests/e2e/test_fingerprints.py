@@ -419,3 +419,28 @@ async def test_a_failure_inside_fingerprint_matching_blocks_the_request(private,
         assert flow.response.status_code == 500 and b"could not inspect" in flow.response.content
         assert paste.split("\n")[3].strip().encode() not in flow.response.content
         assert flow.metadata["llm_dlp"].decision == "error"
+
+
+PRETTIER = Path(sys.prefix) / "share" / "llm-dlp" / "prettier" / "node_modules" / ".bin" / "prettier"  # deploy/bootstrap.sh test installs it
+NPM_LIB = Path("/usr/lib/node_modules/npm/lib")  # npm's own JavaScript: semicolon-free, single quotes
+
+
+def test_a_prettier_formatted_paste_of_javascript_is_caught_and_withheld_whole(tmp_path):
+    """The index holds the code as written; the developer's editor ran prettier (semicolons,
+    double quotes, trailing commas, parenthesised arrow parameters, re-wrapped calls) before the
+    paste, which comes in a fence that names no language."""
+    repo = tmp_path / "cli"
+    shutil.copytree(NPM_LIB, repo)
+    index_repo(repo, tmp_path / "cli.fpidx")
+    index = FingerprintIndex(tmp_path / "cli.fpidx")
+    source = repo / "npm.js"
+    formatted = tmp_path / "npm.js"
+    formatted.write_text(source.read_text())
+    subprocess.run([str(PRETTIER), "--write", "--trailing-comma", "all", "--print-width", "60", str(formatted)], check=True, capture_output=True, timeout=120)
+    assert formatted.read_text() != source.read_text()
+    lines = formatted.read_text().split("\n")
+    for start in (40, 120, 200):
+        paste = "\n".join(lines[start : start + 20])
+        text = f"Why does this hang?\n\n```\n{paste}\n```\nThanks!"
+        (hit,) = match(index, text, threshold=6, window_lines=30)
+        assert hit.file == "cli/npm.js" and (hit.first_line, hit.last_line) == (4, 23), (start, hit)

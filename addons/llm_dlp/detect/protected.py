@@ -151,17 +151,20 @@ def find_protected(segments, path_rules: tuple[PathRule, ...], code_rules: tuple
 
 
 def find_code_hits(segments, rules: tuple[FingerprintRule, ...], groups: tuple[str, ...]) -> list[PathHit]:
-    """Segments holding code from an indexed repository: the matched lines, as hits."""
-    from llm_dlp.detect.fingerprint import match
+    """Segments holding code from an indexed repository: each whole paste a match is in (the
+    fenced block, or the lines between the prose around it), as hits. A segment that names its
+    file (a tool's read) is lexed in that file's language."""
+    from llm_dlp.detect.fingerprint import language_of, match
 
     active = [r for r in rules if r.rule.applies_to(groups)]
     hits = []
     for i, seg in enumerate(segments):
-        if not active or len(seg.text) < 200 or not seg.content:
+        if not active or len(seg.text) < 100 or not seg.content:
             continue
         starts: list[int] = []  # line start offsets, computed on the first match
+        language = language_of(seg.path) if seg.path else None
         for fr in active:
-            for m in match(fr.index, seg.text, fr.threshold, fr.window_lines):
+            for m in match(fr.index, seg.text, fr.threshold, fr.window_lines, language):
                 starts = starts or [0] + [n.end() for n in re.finditer("\n", seg.text)]
                 start = starts[m.first_line - 1]
                 end = starts[m.last_line] - 1 if m.last_line < len(starts) else len(seg.text)

@@ -13,7 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_dlp.detect.fingerprint import _is_vendored_or_generated, fingerprints, tokenise
+import numpy as np
+
+from llm_dlp.detect.fingerprint import _is_vendored_or_generated, fingerprints, guess_language, language_of, text_fingerprints, tokenise
 
 LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
 SITE = Path(sysconfig.get_paths()["purelib"])
@@ -132,3 +134,123 @@ def test_own_code_that_mentions_generation_stays_protected(tmp_path, head):
     (tmp_path / "f.py").write_text(head + "x = 1\n" * 50)
     assert not _is_vendored_or_generated("src/f.py", str(tmp_path / "f.py"))
     assert _is_vendored_or_generated("src/_vendor/f.py", str(tmp_path / "f.py"))  # by where it lives
+
+
+# ---- formatter-proof, per-language tokens ------------------------------------------------------
+JS = """class Scheduler {
+  #timers = new Map()
+  constructor(clock, limit) {
+    this.clock = clock
+    this.limit = limit
+  }
+  schedule(name, fn) {
+    const timer = this.clock.after(this.limit, x => fn(x, name))
+    this.#timers.set(name, timer)
+    return `scheduled ${name} after ${this.limit} ms`
+  }
+}
+"""
+# What prettier does to it: semicolons, parentheses around arrow parameters, double quotes,
+# trailing commas, a call broken over lines.
+PRETTIER_LIKE = """class Scheduler {
+  #timers = new Map();
+  constructor(clock, limit) {
+    this.clock = clock;
+    this.limit = limit;
+  }
+  schedule(name, fn) {
+    const timer = this.clock.after(
+      this.limit,
+      (x) => fn(x, name),
+    );
+    this.#timers.set(name, timer);
+    return `scheduled ${name} after ${this.limit} ms`;
+  }
+}
+"""
+
+
+def js_hashes(text: str) -> list[int]:
+    return fingerprints(text, "c-like").hashes.tolist()
+
+
+def test_what_formatters_add_or_remove_leaves_fingerprints_alone():
+    assert js_hashes(JS) == js_hashes(PRETTIER_LIKE) != []
+    assert hashes(JS) == hashes(PRETTIER_LIKE)  # and so with the generic lexer, for a paste of no known language
+
+
+def test_quote_styles_and_their_escapes_and_number_spellings_leave_fingerprints_alone():
+    code = CODE.replace('"open"', "'it\\'s open'").replace("2)", "0x1F)")
+    assert hashes(code) == hashes(code.replace("'it\\'s open'", '"it\'s open"').replace("0x1F", "0X1f")) != hashes(CODE)
+    assert hashes(CODE.replace("(1 - fees.rate)", "(1.50 - fees.rate)")) == hashes(CODE.replace("(1 - fees.rate)", "(1.5 - fees.rate)"))
+
+
+def test_a_black_reformatted_file_fingerprints_like_its_source():
+    import black
+
+    source = (SITE / "h11" / "_connection.py").read_text()
+    narrow = black.format_str(source, mode=black.Mode(line_length=40, string_normalization=True))
+    assert narrow.count("\n") > source.count("\n") * 1.2  # really reformatted
+    original, formatted = set(fingerprints(source, "python").hashes.tolist()), set(fingerprints(narrow, "python").hashes.tolist())
+    assert len(original & formatted) >= 0.9 * len(original)
+
+
+def test_private_fields_are_code_and_hash_comments_are_comments_only_where_the_language_has_them():
+    changed = JS.replace('this.#timers.set(name, timer)', 'this.#timers.delete(name, timer)')
+    assert js_hashes(changed) != js_hashes(JS) and hashes(changed) != hashes(JS)  # the rest of the line counts
+    floor = "def pages(total, size):\n    count = total // size\n    rest = total % size\n    return count + (1 if rest else 0), rest, size\n"
+    assert fingerprints(floor, "python").hashes.tolist() != fingerprints(floor.replace("// size", "// (size + 1)"), "python").hashes.tolist()
+    lifetimes = "fn first<'a>(items: &'a [Item], key: &str) -> Option<&'a Item> {\n    items.iter().find(|i| i.key == key)\n}\n" * 2
+    assert fingerprints(lifetimes, "rust").hashes.tolist() != fingerprints(lifetimes.replace("i.key == key", "i.key != key"), "rust").hashes.tolist()
+
+
+def test_renaming_inside_template_literals_and_f_strings_changes_no_hash():
+    renamed = JS.replace("name", "label").replace("limit", "delay")
+    assert js_hashes(renamed) == js_hashes(JS)
+    py = 'def greet(user, count):\n    note = f"Hello {user.name}, you have {count:>3} new items"\n    return note.strip(), user, count\n' * 2
+    assert hashes(py.replace("user", "u").replace("count", "n")) == hashes(py)
+    assert hashes(py.replace("new items", "old items")) != hashes(py)  # the literal parts still count
+
+
+def test_imports_leave_no_tokens_so_reordering_them_changes_nothing():
+    imports = "import os\nimport sys\nfrom collections import (\n    OrderedDict,\n    defaultdict,\n)\n"
+    reordered = "from collections import defaultdict, OrderedDict\nimport sys\nimport os\n"
+    assert hashes(imports + CODE) == hashes(reordered + CODE) == hashes(CODE)
+    js = 'import { a, b } from "./lib.js"\nimport fs from "node:fs"\n'
+    assert js_hashes(js + JS) == js_hashes('import fs from "node:fs";\nimport { b, a } from "./lib.js";\n' + JS)
+
+
+def test_a_paste_hashes_as_in_its_file_however_it_starts():
+    """Every k-gram of a paste that starts mid-file hashes as the same k-gram in the file: an
+    identifier whose earlier use was not pasted counts as a first use in both."""
+    from llm_dlp.detect import _winnow
+    from llm_dlp.detect.fingerprint import CAP, KEYWORDS, SEED, SYNTAX, K
+
+    source = (SITE / "h11" / "_connection.py").read_text()
+    lines = source.split("\n")
+    methods = [n for n, line in enumerate(lines) if line.startswith("    def ")]
+    for first, last in zip(methods[3:12:4], methods[5:14:4]):  # two whole methods, from their def on: no edge cuts a string
+        paste = "\n".join(lines[first:last])
+        every = [set(np.frombuffer(_winnow.fingerprints(t, KEYWORDS, K, 1, CAP, SEED, SYNTAX["python"])[0], np.uint64).tolist())
+                 for t in (source, paste)]
+        assert every[1] and every[1] <= every[0]
+
+
+def test_the_language_comes_from_the_fence_or_the_path_or_plain_signs():
+    assert [language_of(n) for n in ("src/app.ts", "lib/x.rb", "main.tf", "ts", "Python", "notes.txt", None)] == [
+        "c-like", "ruby", "terraform", "c-like", "python", "generic", "generic"]
+    assert guess_language("    def run(self):\n        pass\n") == "python" and guess_language("const a = 1\n") == "generic"
+    floor = "total = 0\nfor page in pages:\n    total += page.size // block + page.extra // block\n" * 3
+    fenced = f"See:\n```python\n{floor}```\n"
+    prints = text_fingerprints(fenced)
+    assert prints.hashes.tolist() == fingerprints(floor, "python").hashes.tolist()
+    assert prints.lines.min() == 3  # the text's own line numbers
+
+
+def test_a_match_widens_to_the_whole_paste_between_prose_lines():
+    from llm_dlp.detect.fingerprint import _paste_around
+
+    lines = ["Why does this fail?", "", "def f(x):", "    y = x + 1", "    return y", "", "Thanks!"]
+    assert _paste_around(lines, 4, 4) == (2, 6)
+    fenced = ["Look:", "```", "a = 1", "b = 2", "c = 3", "```", "It is slow, as you can see here."]
+    assert _paste_around(fenced, 4, 4) == (3, 5)
