@@ -137,19 +137,7 @@ def by_extension_name(found: list[Path], n: int) -> tuple[list[Path], list[Path]
 
 
 # ---- disguises -------------------------------------------------------------------------------
-KEEP = set("""
-abstract and as assert async await break case catch char class const continue def default defer del delete do double elif else enum
-except export extends extern false final finally float fn for from func function go goto if impl implements import in instanceof int
-interface is lambda let long loop match mod module mut namespace new nil none None nonlocal not null or package pass private protected
-public raise range ref return self Self short signed sizeof static struct super switch synchronized template this throw throws true
-True False try type typedef typeof union unsafe unsigned use using var virtual void volatile where while with yield begin end elsif unless
-until then fi done esac echo local function select from where insert into values create table drop alter index view update set
-bool byte string error uint uint8 uint16 uint32 uint64 int8 int16 int32 int64 float32 float64 usize isize u8 u16 u32 u64 i8 i16 i32 i64
-f32 f64 str len print range list dict tuple object isinstance super property staticmethod classmethod open map filter sorted min max
-sum any all zip enumerate console Math Object Array JSON Promise String Number Boolean Error require module exports process undefined
-Some Ok Err Vec Box Option Result String println format vec size_t NULL std printf malloc free memcpy strlen include define ifdef
-ifndef endif elseif php echo attr_reader require_relative puts nullptr auto constexpr inline override
-""".split())
+KEEP = set(["abstract", "and", "as", "assert", "async", "await", "break", "case", "catch", "char", "class", "const", "continue", "def", "default", "defer", "del", "delete", "do", "double", "elif", "else", "enum", "except", "export", "extends", "extern", "false", "final", "finally", "float", "fn", "for", "from", "func", "function", "go", "goto", "if", "impl", "implements", "import", "in", "instanceof", "int", "interface", "is", "lambda", "let", "long", "loop", "match", "mod", "module", "mut", "namespace", "new", "nil", "none", "None", "nonlocal", "not", "null", "or", "package", "pass", "private", "protected", "public", "raise", "range", "ref", "return", "self", "Self", "short", "signed", "sizeof", "static", "struct", "super", "switch", "synchronized", "template", "this", "throw", "throws", "true", "True", "False", "try", "type", "typedef", "typeof", "union", "unsafe", "unsigned", "use", "using", "var", "virtual", "void", "volatile", "where", "while", "with", "yield", "begin", "end", "elsif", "unless", "until", "then", "fi", "done", "esac", "echo", "local", "function", "select", "from", "where", "insert", "into", "values", "create", "table", "drop", "alter", "index", "view", "update", "set", "bool", "byte", "string", "error", "uint", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float32", "float64", "usize", "isize", "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "f32", "f64", "str", "len", "print", "range", "list", "dict", "tuple", "object", "isinstance", "super", "property", "staticmethod", "classmethod", "open", "map", "filter", "sorted", "min", "max", "sum", "any", "all", "zip", "enumerate", "console", "Math", "Object", "Array", "JSON", "Promise", "String", "Number", "Boolean", "Error", "require", "module", "exports", "process", "undefined", "Some", "Ok", "Err", "Vec", "Box", "Option", "Result", "String", "println", "format", "vec", "size_t", "NULL", "std", "printf", "malloc", "free", "memcpy", "strlen", "include", "define", "ifdef", "ifndef", "endif", "elseif", "php", "echo", "attr_reader", "require_relative", "puts", "nullptr", "auto", "constexpr", "inline", "override"])
 WORD = r"(?<![\w$])[A-Za-z_$][\w$]*"
 
 

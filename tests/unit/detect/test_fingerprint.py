@@ -9,11 +9,10 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import numpy as np
 
 from llm_dlp.detect.fingerprint import _is_vendored_or_generated, fingerprints, guess_language, language_of, text_fingerprints, tokenise
 
