@@ -1,12 +1,16 @@
 /* llm_dlp._winnow: the tokenizer and winnowing behind llm_dlp.fingerprint, compiled.
 
-   The Python module owns the parameters (k, w, cap, keywords, seed) and the index version;
-   this file is a pure function from a text and those parameters to fingerprints.
+   The Python module owns the parameters (k, w, cap, keywords, seed, a language's syntax bits)
+   and the index version; this file is a pure function from a text and those parameters to
+   fingerprints.
 
-   Token codes: ASCII punctuation is itself (below 0x80); a string literal is STRINGS plus a
-   hash of its content in STRING_BUCKETS buckets; every number is NUMBER; a keyword is
-   KEYWORD_BASE plus its rank; an identifier is IDENT_BASE plus the distance in words back to
-   the previous use of the same name (0 when none within cap words).
+   Token codes: ASCII punctuation is itself (below 0x80), except what formatters add or remove
+   at will (, ; ( ) \), which makes no token; a string literal's literal parts are STRINGS plus
+   a hash of their content in STRING_BUCKETS buckets, its interpolations are lexed as code;
+   every number (1e-5, .5, 0x1F) is NUMBER (runs of flags and counters are alike everywhere); a keyword is KEYWORD_BASE plus its rank; an
+   identifier is KEYWORD_BASE + keyword count plus the distance in words back to the previous
+   use of the same name (0 when none within cap words), and within a k-gram, 0 when that use
+   lies before the k-gram. Imports, comments and markdown fence lines make no tokens.
 
    Every pass is linear in the text. A search for a closing delimiter that failed is
    remembered, so unterminated strings and comments cannot make the lexer quadratic (a
@@ -22,9 +26,8 @@
 enum {
     STRINGS = 0x80,
     STRING_BUCKETS = 256,
-    NUMBERS = STRINGS + STRING_BUCKETS,
-    NUMBER_BUCKETS = 64,
-    KEYWORD_BASE = NUMBERS + NUMBER_BUCKETS,
+    NUMBER = STRINGS + STRING_BUCKETS,
+    KEYWORD_BASE = NUMBER + 1,
     MAX_CAP = 63,
     RECENT = 64, /* ring of the last words' hashes: a power of two above MAX_CAP */
 };
@@ -411,38 +414,6 @@ static Py_ssize_t number_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
     }
 }
 
-/* A number's bucket, by its value as formatters write it: in lower case, without _, and a
-   decimal fraction without leading or trailing zeros (0.50, .5 and 0.5 are one number). */
-static uint32_t number_bucket(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to)
-{
-    char digits[64];
-    int len = 0, dot = -1, hex = to - from > 1 && buf[from] == '0' && (buf[from + 1] | 0x20) == 'x';
-    for (Py_ssize_t i = from; i < to && len < (int)sizeof digits; i++) {
-        uint32_t c = buf[i];
-        if (c == '_')
-            continue;
-        dot = c == '.' ? len : dot;
-        digits[len++] = (char)(c < 128 && c >= 'A' && c <= 'Z' ? c | 0x20 : c < 128 ? c : '?');
-    }
-    int first = 0;
-    if (dot >= 0 && !hex) {
-        int exponent = dot;
-        while (exponent < len && digits[exponent] != 'e')
-            exponent++;
-        if (exponent == len) { /* 1.50 and 1. are 1.5 and 1 */
-            while (len > dot + 1 && digits[len - 1] == '0')
-                len--;
-            len -= len == dot + 1;
-        }
-        while (first < dot && digits[first] == '0')
-            first++;
-    }
-    uint64_t h = FNV_OFFSET;
-    for (int i = first; i < len; i++)
-        h = (h ^ (uint8_t)digits[i]) * FNV_PRIME;
-    return (uint32_t)(mix(h) % NUMBER_BUCKETS);
-}
-
 static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested);
 
 /* The matching } of an interpolation opened before from, within to; -1 if none. */
@@ -567,7 +538,7 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
         int fraction = c == '.' && r + 1 < n && buf[r + 1] >= '0' && buf[r + 1] <= '9' && (r == start || (char_class(buf[r - 1]) != WORD && buf[r - 1] != ')' && buf[r - 1] != ']'));
         if ((c >= '0' && c <= '9') || fraction) {
             end = number_end(buf, r + fraction, n);
-            emit(L, NUMBERS + number_bucket(buf, r, end), L->line);
+            emit(L, NUMBER, L->line);
             r = end;
             continue;
         }

@@ -132,26 +132,38 @@ def fingerprints(text: str, language: str = "generic") -> Prints:
                                                           (np.uint64, np.int32, np.int32, np.int32))))
 
 
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([^\n`]*)\n(.*?)^[ \t]*\1[ \t]*$", re.M | re.S)
+_FENCE_MARK = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([^\n`]*)$", re.M)
+
+
+def _fenced_blocks(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, info string) of each fenced code block's content, pairing fence lines in one
+    pass (a regular expression searching for each opener's closer is quadratic on unclosed ones)."""
+    blocks, opener = [], None
+    for m in _FENCE_MARK.finditer(text):
+        if opener is None:
+            opener = m
+        elif m.group(1)[0] == opener.group(1)[0] and len(m.group(1)) >= len(opener.group(1)) and not m.group(2).strip():
+            blocks.append((min(opener.end() + 1, m.start()), m.start(), opener.group(2).strip()))
+            opener = None
+    return blocks
 
 
 def text_fingerprints(text: str, language: str | None = None) -> Prints:
     """Fingerprints of a request's text: each fenced code block in the language its info string
     names (else the one it plainly is), the rest in ``language`` (the request's file), else
     guessed. Lines are the text's; token positions leave a gap between pieces."""
-    pieces, at, line = [], 0, 1
-    for m in _FENCE.finditer(text) if "``" in text or "~~" in text else ():
-        pieces.append((text[at : m.start()], line, language))
-        line += text.count("\n", at, m.start(3))
-        pieces.append((m.group(3), line, language_of(m.group(2)) if m.group(2).strip() else None))
-        line += text.count("\n", m.start(3), m.end())
-        at = m.end()
-    pieces.append((text[at:], line, language))
+    pieces, at = [], 0
+    for start, end, info in _fenced_blocks(text) if "``" in text or "~~" in text else ():
+        pieces += [(at, start, language), (start, end, language_of(info) if info else None)]
+        at = end
+    pieces.append((at, len(text), language))
     found, offset = [], 0
-    for piece, first_line, lang in pieces:
+    for start, end, lang in pieces:
+        piece = text[start:end]
         if piece.strip():
+            before = text.count("\n", 0, start)
             prints = fingerprints(piece, lang if lang and lang != "generic" else guess_language(piece))
-            found.append(Prints(prints.hashes, prints.lines + (first_line - 1), prints.end_lines + (first_line - 1), prints.tokens + offset))
+            found.append(Prints(prints.hashes, prints.lines + before, prints.end_lines + before, prints.tokens + offset))
             offset += int(prints.tokens[-1]) + 2 * K if len(prints.tokens) else 0
     if len(found) == 1:
         return found[0]
