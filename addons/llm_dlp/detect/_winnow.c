@@ -588,6 +588,11 @@ static uint32_t code_at(const Tokens *t, Py_ssize_t j, Py_ssize_t s, uint32_t fi
     return t->prev[j] < 0 || t->prev[j] >= s ? t->codes[j] : first_use;
 }
 
+/* Whether a code is no word: punctuation, a string or a number. A k-gram of words alone is
+   prose (licence texts, documentation) far more often than code, and prose is alike everywhere:
+   it is not fingerprinted. */
+static int no_word(uint32_t code) { return code < KEYWORD_BASE; }
+
 static int winnow(const Tokens *t, const Params *p, Prints *out)
 {
     Py_ssize_t n = t->count - p->k + 1, k = p->k;
@@ -612,8 +617,11 @@ static int winnow(const Tokens *t, const Params *p, Prints *out)
             if (t->prev[j] >= 0)
                 next[t->prev[j]] = (int32_t)j;
         uint64_t h = 0;
-        for (Py_ssize_t j = 0; j < k; j++)
+        Py_ssize_t others = 0; /* tokens in the k-gram that are no words */
+        for (Py_ssize_t j = 0; j < k; j++) {
             h = h * KGRAM_BASE + value[t->codes[j]];
+            others += no_word(t->codes[j]);
+        }
         Py_ssize_t head = 0, size = 0, chosen = -1;
         for (Py_ssize_t i = 0; i < n && status == 0; i++) {
             if (i) { /* token i - 1 leaves; its next use, if inside, becomes a first use */
@@ -622,14 +630,16 @@ static int winnow(const Tokens *t, const Params *p, Prints *out)
                 if (m >= 0 && m < gone + k)
                     h += (value[first_use] - value[t->codes[m]]) * power[gone + k - 1 - m];
                 h = h * KGRAM_BASE + value[code_at(t, i + k - 1, i, first_use)];
+                others += no_word(t->codes[i + k - 1]) - no_word(t->codes[gone]);
             }
+            uint64_t kept = others ? h : UINT64_MAX; /* prose: never the smallest, never kept */
             if (size && dq[head].at <= i - window)
                 head = (head + 1) & (ring - 1), size--;
-            while (size && dq[(head + size - 1) & (ring - 1)].hash >= h) /* ties go to the rightmost */
+            while (size && dq[(head + size - 1) & (ring - 1)].hash >= kept) /* ties go to the rightmost */
                 size--;
             Py_ssize_t tail = (head + size++) & (ring - 1);
-            dq[tail].hash = h, dq[tail].at = i;
-            if (i >= window - 1 && dq[head].at != chosen) {
+            dq[tail].hash = kept, dq[tail].at = i;
+            if (i >= window - 1 && dq[head].at != chosen && dq[head].hash != UINT64_MAX) {
                 chosen = dq[head].at;
                 status = put_print(out, dq[head].hash, t->lines[chosen], t->lines[chosen + k - 1], (int32_t)chosen);
             }

@@ -21,8 +21,9 @@ semicolons, parentheses, line continuations) leave no tokens. Each token becomes
   (0 when none within CAP words): renaming keeps this pattern, while "v = v + 1" and
   "a = b + 1" stop looking alike.
 
-Every k-gram of codes is hashed, and in each window of W hashes the rightmost smallest is kept
-with its line and token. Matches are counted in windows of tokens, not lines: a formatter may
+Every k-gram of codes is hashed, except one of words alone (prose: licences, documentation,
+alike everywhere), and in each window of W hashes the rightmost smallest is kept with its line
+and token. Matches are counted in windows of tokens, not lines: a formatter may
 turn 20 lines into 40. The lexer and winnowing are compiled (``_winnow.c``): linear in the
 text whatever it holds, and off the GIL, so matching in a worker thread does not hold up the
 proxy.
