@@ -42,6 +42,7 @@ import struct
 import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
@@ -237,7 +238,7 @@ class _Cache:
         os.replace(tmp, self.path)
 
 
-def build_index(repos: list[Path], out: Path, public: list[Path] = (), max_files_per_fp: int = 10, progress=None,
+def build_index(repos: list[Path], out: Path, public: Sequence[Path] = (), max_files_per_fp: int = 10, progress=None,
                 index_all: bool = False) -> dict:
     """Index every source file under ``repos``; drop fingerprints found in public code (the
     ``public`` directories, licence texts included, and, unless ``index_all``, vendored

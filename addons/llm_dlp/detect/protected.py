@@ -11,10 +11,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from llm_dlp.protocols.base import STRUCTURE_KEYS, is_structure, set_at, string_leaves
 from llm_dlp.rules.files import Located, RuleError
 from llm_dlp.text.globs import glob_regex
+
+if TYPE_CHECKING:
+    from llm_dlp.detect.fingerprint import FingerprintIndex
 
 NOTE = "[llm-dlp: {what} was withheld by policy {rule}. Ask the developer to describe it instead.]"
 MIN_COPY = 40  # a withheld file's content is also removed where it is copied, if at least this long
@@ -119,7 +123,7 @@ class PathHit:
 @dataclass(frozen=True)
 class FingerprintRule:
     rule: PathRule  # id, action, groups
-    index: object  # a FingerprintIndex
+    index: FingerprintIndex
     threshold: int
     window_lines: int
 
