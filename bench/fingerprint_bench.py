@@ -429,8 +429,8 @@ def scale(args, rng: random.Random, tmp: Path, index: FingerprintIndex) -> None:
     at_scale = FingerprintIndex(everything)
     stdlib = sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))  # not installed packages: unrelated
     unrelated = "\n".join(chunks(stdlib, "python", 40, 400, rng))[: 256 * 1024]
-    mixed = "\n".join(chunks(sorted((Path("/usr/lib/go/src/cmd")).rglob("*.go"))[:300], "go", 40, 150, rng)
-                      + chunks(sorted(Path("/usr/share/nodejs").rglob("*.js")), "javascript", 40, 150, rng))[: 256 * 1024]
+    mixed = "\n".join(chunks(sorted(Path("/usr/lib/go/src/cmd").rglob("*.go"))[:300], "go", 40, 150, rng)
+                      + chunks([p for p in sorted(Path("/usr/share/nodejs").rglob("*.js")) if p.is_file()], "javascript", 40, 150, rng))[: 256 * 1024]
     print(f"index at scale: all {stats['files']} installed Python source files, {stats['lines']} lines, in {secs:.1f} s "
           f"({secs * 1e6 / stats['lines']:.1f} s and {stats['bytes'] / stats['lines']:.0f} MB per million lines); again unchanged: {rerun:.1f} s")
     per_256k = fresh_match_ms(index, unrelated, args.threshold, args.window_lines)
