@@ -134,14 +134,29 @@ def fingerprints(text: str, language: str = "generic") -> Prints:
                                                           (np.uint64, np.int32, np.int32, np.int32))))
 
 
-_FENCE_MARK = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([^\n`]*)$", re.M)
+_FENCE_MARK = re.compile(r"[ \t]*(`{3,}|~{3,})[ \t]*([^\n`]*)$", re.M)
+
+
+def _fence_marks(text: str) -> list[re.Match[str]]:
+    """Fence lines, found from each ``` or ~~~ (a multi-line regular expression tries every
+    position of the text: 7 ms for 256 KB)."""
+    starts = set()
+    for mark in ("```", "~~~"):
+        at = text.find(mark)
+        while at >= 0:
+            line = text.rfind("\n", 0, at) + 1
+            if not text[line:at].strip(" \t"):
+                starts.add(line)
+            end = text.find("\n", at)
+            at = text.find(mark, end) if end >= 0 else -1
+    return [m for line in sorted(starts) if (m := _FENCE_MARK.match(text, line))]
 
 
 def _fenced_blocks(text: str) -> list[tuple[int, int, str]]:
     """(start, end, info string) of each fenced code block's content, pairing fence lines in one
     pass (a regular expression searching for each opener's closer is quadratic on unclosed ones)."""
     blocks, opener = [], None
-    for m in _FENCE_MARK.finditer(text):
+    for m in _fence_marks(text):
         if opener is None:
             opener = m
         elif m.group(1)[0] == opener.group(1)[0] and len(m.group(1)) >= len(opener.group(1)) and not m.group(2).strip():
@@ -155,7 +170,7 @@ def text_fingerprints(text: str, language: str | None = None) -> Prints:
     names (else the one it plainly is), the rest in ``language`` (the request's file), else
     guessed. Lines are the text's; token positions leave a gap between pieces."""
     pieces, at = [], 0
-    for start, end, info in _fenced_blocks(text) if "``" in text or "~~" in text else ():
+    for start, end, info in _fenced_blocks(text) if "```" in text or "~~~" in text else ():
         pieces += [(at, start, language), (start, end, language_of(info) if info else None)]
         at = end
     pieces.append((at, len(text), language))
