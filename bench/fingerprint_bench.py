@@ -250,8 +250,8 @@ def chunks(paths: list[Path], lexer: str, lines: int, n: int, rng: random.Random
 
 def formatted_copies(lang: Language, into: Path) -> list[Path]:
     """The private files run through the language's formatter (those it could format)."""
-    if not lang.formatter:
-        return []
+    if not lang.formatter or (lang.formatter != ["SQLFORMAT"] and not shutil.which(lang.formatter[0])):
+        return []  # not installed here: the disguise is left out
     into.mkdir(parents=True)
     copies = []
     for n, p in enumerate(lang.private):
