@@ -7,6 +7,7 @@ Python pattern then runs only in a window around each hit."""
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 import threading
@@ -107,8 +108,7 @@ class Detector:
             def on_match(pid, _start, end, _flags, _ctx):
                 append((pid, end))
 
-            # one byte per character, so byte offsets are character offsets
-            self._db.scan(text.encode("ascii", "replace"), match_event_handler=on_match, scratch=self._scratch())
+            self._db.scan(_bytes(text), match_event_handler=on_match, scratch=self._scratch())
             for pid, end in found:
                 hits[pid].append(end)
         for pid in self.slow_patterns:
@@ -132,6 +132,11 @@ class Detector:
                     candidates.append((priority, Finding(rule, s, e, value)))
         kept = _resolve_overlaps(candidates, text)
         return _with_repeats(text, kept)
+
+
+def _bytes(text: str) -> bytes:
+    """One byte per character, so byte offsets are character offsets."""
+    return text.encode("ascii", "replace")
 
 
 def _windows(ends: list[int], width: int, size: int, whole: bool) -> list[tuple[int, int]]:
@@ -159,36 +164,64 @@ _ACTION_RANK = {"block": 0, "redact": 1, "warn": 2}
 def _resolve_overlaps(candidates: list[tuple[int, Finding]], text: str) -> list[Finding]:
     """Where findings overlap keep one: the strictest action (a block is never hidden behind a
     redaction), then the widest span, then the earlier rule. A finding that sticks out of the
-    one kept widens it, so no part of either secret is left in clear text."""
+    one kept widens it, so no part of either secret is left in clear text.
+
+    Kept findings never overlap, so they stay sorted by start and a bisection finds the ones a
+    candidate touches: linear in the findings, not quadratic."""
     ordered = sorted(
         set(candidates), key=lambda c: (_ACTION_RANK[c[1].action], -(c[1].end - c[1].start), c[0], c[1].start)
     )
+    starts: list[int] = []
     kept: list[Finding] = []
     for _, f in ordered:
-        i = next((i for i, k in enumerate(kept) if f.start < k.end and k.start < f.end), None)
-        if i is None:
-            kept.append(f)
-        elif f.start < kept[i].start or f.end > kept[i].end:
-            k = kept[i]
-            start, end = min(k.start, f.start), max(k.end, f.end)
-            kept[i] = Finding(k.rule, start, end, text[start:end])
-    return sorted(kept, key=lambda f: f.start)
+        i = bisect.bisect_right(starts, f.start) - 1
+        if i < 0 or kept[i].end <= f.start:
+            i += 1  # the first kept finding that starts after f, if f reaches it
+        j = i
+        while j < len(kept) and kept[j].start < f.end:
+            j += 1
+        if i == j:
+            starts.insert(i, f.start)
+            kept.insert(i, f)
+            continue
+        start, end = min(kept[i].start, f.start), max(kept[j - 1].end, f.end)
+        if (start, end) != (kept[i].start, kept[i].end) or j - i > 1:
+            kept[i : j] = [Finding(kept[i].rule, start, end, text[start:end])]
+            starts[i : j] = [start]
+    return kept
 
 
 def _with_repeats(text: str, findings: list[Finding]) -> list[Finding]:
-    """Add every other occurrence of each found value: a secret is handled everywhere it appears."""
-    if not findings:
+    """Add every other occurrence of each found value: a secret is handled everywhere it appears.
+    One literal pass for all values, so the cost does not grow with findings x text length."""
+    by_value = {f.value: f for f in findings if len(f.value) >= MIN_REPEAT_LENGTH}
+    if not by_value:
         return findings
+    values = list(by_value)
+    occurrences = sorted(
+        (end - len(values[vid]), end, vid) for vid, end in _literal_ends(text, values)
+    )
     covered = [(f.start, f.end) for f in findings]
     extra: list[Finding] = []
-    for f in {f.value: f for f in findings}.values():
-        if len(f.value) < MIN_REPEAT_LENGTH:
+    taken = 0  # occurrences are visited in order of start; findings are sorted
+    for start, end, vid in occurrences:
+        while taken < len(covered) and covered[taken][1] <= start:
+            taken += 1
+        if taken < len(covered) and covered[taken][0] < end:
             continue
-        pos = text.find(f.value)
-        while pos >= 0:
-            end = pos + len(f.value)
-            if not any(pos < e and s < end for s, e in covered):
-                extra.append(Finding(f.rule, pos, end, f.value))
-                covered.append((pos, end))
-            pos = text.find(f.value, end)
+        if (extra and extra[-1].end > start) or text[start:end] != values[vid]:  # '?' stands for any non-ASCII
+            continue
+        f = by_value[values[vid]]
+        extra.append(Finding(f.rule, start, end, f.value))
     return sorted(findings + extra, key=lambda f: f.start)
+
+
+def _literal_ends(text: str, values: list[str]) -> list[tuple[int, int]]:
+    """(value index, end offset) of every occurrence of every value, in one hyperscan pass."""
+    db = hyperscan.Database()
+    data = _bytes(text)
+    db.compile(expressions=[v.encode("ascii", "replace") for v in values], ids=list(range(len(values))),
+               flags=[0] * len(values), literal=True)
+    found: list[tuple[int, int]] = []
+    db.scan(data, match_event_handler=lambda vid, _s, end, _f, _c: found.append((vid, end)))
+    return found

@@ -82,17 +82,28 @@ def file_regions(text: str) -> list[tuple[int, int, str]]:
     regions = [(m.start(2), m.end(2), m.group(1)) for m in _ATTACHMENT.finditer(text)]
     if any(mark in text for mark in PATCH_MARKS):
         regions += patch_regions(text)
-    marks = list(_FILEPATH_MARK.finditer(text))
+    marks = list(_FILEPATH_MARK.finditer(text)) if "FILEPATH:" in text else []
     for n, m in enumerate(marks):
         # a marked excerpt runs to the next marker, or to the end of its code fence
         stop = marks[n + 1].start() if n + 1 < len(marks) else len(text)
         fence_end = text.find("```", m.end(), stop)
         regions.append((m.end(), fence_end if fence_end >= 0 else stop, m.group(1)))
-    for m in _FENCE.finditer(text):
+    for m in _fences(text):
         path = m.group(1) or _name_above(text, m.start())
         if path and not any(s <= m.start(2) < e for s, e, _ in regions):
             regions.append((m.start(2), m.end(2), path))
     return sorted(regions)
+
+
+def _fences(text: str):
+    """_FENCE.finditer(text), but jumping from one ``` to the next: a line-anchored regex alone
+    tries every line of a large file (about 100 MB/s), str.find skips to the candidates."""
+    pos = text.find("```")
+    while pos >= 0:
+        m = _FENCE.match(text, pos) if pos == 0 or text[pos - 1] == "\n" else None
+        if m:
+            yield m
+        pos = text.find("```", m.end() if m else pos + 3)
 
 
 def _name_above(text: str, fence: int) -> str | None:

@@ -175,7 +175,8 @@ def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, ke
     path_reported = [_report_path(parsed.segments[h.segment], h, keyring) for h in hits]
     withhold(parsed.segments, hits)
     located = [(seg, _with_action(f, _action(seg, f, actions))) for seg, f in scan_segments(detector, parsed.segments)]
-    reported = path_reported + [_report(seg, f, keyring) for seg, f in located]
+    lines: dict[int, LineCounter] = {}
+    reported = path_reported + [_report(seg, f, keyring, line_in(lines, seg, f.start)) for seg, f in located]
     reported = _keys_masked(reported, {seg.pointer for seg, _ in located if seg.key})
     decision = strongest(f.action for f in reported)
     inspection = Inspection(
@@ -194,7 +195,7 @@ def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, ke
     return inspection
 
 
-def _report(seg: Segment, f: Finding, keyring: Keyring) -> FindingReport:
+def _report(seg: Segment, f: Finding, keyring: Keyring, line: int) -> FindingReport:
     return FindingReport(
         rule=f.rule.id,
         kind=f.rule.kind,
@@ -203,7 +204,7 @@ def _report(seg: Segment, f: Finding, keyring: Keyring) -> FindingReport:
         field=seg.field,
         role=seg.role,
         path=seg.path,
-        line=line_of(seg.text, f.start),
+        line=line,
         start=f.start,
         end=f.end,
         value_hash=keyring.fingerprint(f.value),
@@ -265,6 +266,29 @@ def _check_json_texts(segments: list[Segment]) -> None:
 
 def line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
+
+
+class LineCounter:
+    """Line numbers of offsets in one text: each newline is counted once while offsets increase
+    (findings come in order), so numbering k findings is linear in the text, not k times it."""
+
+    def __init__(self, text: str):
+        self.text, self.offset, self.line = text, 0, 1
+
+    def at(self, offset: int) -> int:
+        if offset < self.offset:
+            self.offset, self.line = 0, 1
+        self.line += self.text.count("\n", self.offset, offset)
+        self.offset = offset
+        return self.line
+
+
+def line_in(counters: dict[int, LineCounter], seg: Segment, offset: int) -> int:
+    """The line of ``offset`` in ``seg``; ``counters`` (id(segment) -> counter) is filled on first use."""
+    counter = counters.get(id(seg))
+    if counter is None:
+        counter = counters[id(seg)] = LineCounter(seg.text)
+    return counter.at(offset)
 
 
 def apply_placeholders(located: list[tuple[Segment, Finding]], keyring: Keyring, actions: set[str]) -> dict[str, str]:
