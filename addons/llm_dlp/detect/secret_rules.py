@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 import string
@@ -44,6 +46,7 @@ class SecretRule:
     heuristics: tuple[str, ...] = ()
     window: int = 512
     restore: bool = True
+    decoded: str | None = None  # "jwt": the value must base64-decode to a JSON Web Token
     allow: AllowList = field(default_factory=AllowList)
     examples_match: tuple[str, ...] = ()
     examples_no_match: tuple[str, ...] = ()
@@ -57,6 +60,8 @@ class SecretRule:
         if not all(_has_class(value, c) for c in self.require):
             return False
         if self.context and not self.context.search(text, max(0, start - self.context_chars), start):
+            return False
+        if self.decoded and not DECODERS[self.decoded](value):
             return False
         return not any(HEURISTICS[h](value, text, start, end) for h in self.heuristics)
 
@@ -99,6 +104,20 @@ HEURISTICS = {
     # an unquoted value that is a variable, attribute, call or keyword, not a literal
     "code_reference": lambda v, t, s, e: bool(_CODE_REFERENCE.match(v)),
 }
+
+
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
+
+
+def _base64_jwt(value: str) -> bool:
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("ascii")
+    except (binascii.Error, ValueError):
+        return False
+    return bool(_JWT.fullmatch(decoded.strip()))
+
+
+DECODERS = {"jwt": _base64_jwt}
 
 
 @cache
@@ -162,6 +181,7 @@ def compile_rule(entry: Located, errors: list[RuleError]) -> SecretRule | None:
         heuristics=tuple(d.get("heuristics", ())),
         window=d.get("window", 512),
         restore=d.get("restore", True),
+        decoded=d.get("decoded"),
         allow=allow,
         examples_match=tuple(examples.get("match", ())),
         examples_no_match=tuple(examples.get("no_match", ())),
