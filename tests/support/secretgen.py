@@ -14,6 +14,9 @@ AN = string.ascii_letters + string.digits
 HEX = "0123456789abcdef"
 B64 = AN + "+/"
 URLSAFE = AN + "_-"
+UD = string.ascii_uppercase + string.digits
+LD = string.ascii_lowercase + string.digits
+BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 
 
 class Gen:
@@ -97,6 +100,151 @@ def provider_tokens(g: Gen) -> list[tuple[str, str]]:
     ]
 
 
+def uuid(g: Gen) -> str:
+    return "-".join(g.s(HEX, n) for n in (8, 4, 4, 4, 12))
+
+
+def more_provider_tokens(g: Gen) -> list[tuple[str, str, str]]:
+    """(category, label, token) of more provider formats, as their documentation and public scanners describe them."""
+    b64json = lambda: "eyJ" + g.s(AN, 120) + "=="
+    return [
+        ("monitoring", "sentry-user-token", "sntryu_" + g.s(HEX, 64)),
+        ("monitoring", "sentry-org-token", "sntrys_" + b64json() + "_" + g.s(AN, 43)),
+        ("keys", "age-secret-key", "AGE-SECRET-KEY-1" + g.s(BECH32.upper(), 58)),
+        ("infra", "prefect-api-key", "pnu_" + g.s(AN, 36)),
+        ("infra", "flyio-token", "fo1_" + g.s(URLSAFE, 43)),
+        ("saas", "readme-api-key", "rdme_" + g.s(LD, 70)),
+        ("payment", "stripe-restricted-test", "rk_test_" + g.s(AN, 99)),
+        ("payment", "stripe-webhook-secret", "whsec_" + g.s(AN, 32)),
+        ("monitoring", "grafana-api-key", "eyJrIjoi" + g.s(AN, 60) + "In0="),
+        ("monitoring", "grafana-cloud-token", "glc_" + g.s(B64, 80) + "=="),
+        ("cloud", "cloudflare-origin-ca-key", "v1.0-" + g.s(HEX, 24) + "-" + g.s(HEX, 146)),
+        ("chat", "slack-refresh-token", "xoxe-1-" + g.s(UD, 146)),
+        ("chat", "slack-config-token", "xoxe.xoxp-1-" + g.s(UD, 164)),
+        ("chat", "slack-workflow-webhook", f"https://hooks.slack.com/triggers/T{g.s(UD, 10)}/{g.s(string.digits, 13)}/{g.s(HEX, 32)}"),
+        ("payment", "square-access-token", "sq0atp-" + g.s(URLSAFE, 22)),
+        ("saas", "hubspot-private-app", "pat-na1-" + uuid(g)),
+        ("saas", "hubspot-private-app-eu", "pat-eu1-" + uuid(g)),
+        ("saas", "easypost-key", "EZAK" + g.s(AN, 54)),
+        ("saas", "easypost-test-key", "EZTK" + g.s(AN, 54)),
+        ("cloud", "bedrock-api-key", "ABSKQmVkcm9ja0FQSUtleS" + g.s(B64, 110) + "="),
+        ("cloud", "bedrock-short-term-key", "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t" + g.s(B64, 200) + "="),
+        ("infra", "planetscale-password", "pscale_pw_" + g.s(URLSAFE, 43)),
+        ("infra", "planetscale-oauth", "pscale_oauth_" + g.s(URLSAFE, 43)),
+        ("payment", "flutterwave-secret", "FLWSECK_TEST-" + g.s(HEX, 32) + "-X"),
+        ("payment", "flutterwave-public", "FLWPUBK-" + g.s(HEX, 32) + "-X"),
+        ("payment", "flutterwave-encryption", "FLWSECK_TEST" + g.s(HEX, 12)),
+        ("saas", "adafruit-io-key", "aio_" + g.s(AN, 28)),
+        ("saas", "adobe-client-secret", "p8e-" + g.s(LD, 32)),
+        ("saas", "airtable-pat", "pat" + g.s(AN, 14) + "." + g.s(HEX, 64)),
+        ("cloud", "alibaba-access-key-id", "LTAI" + g.s(AN, 20)),
+        ("saas", "asana-pat", f"2/{g.s(string.digits, 16)}/{g.s(string.digits, 16)}:{g.s(HEX, 32)}"),
+        ("registry", "clojars-token", "CLOJARS_" + g.s(LD, 60)),
+        ("saas", "contentful-pat", "CFPAT-" + g.s(URLSAFE, 43)),
+        ("infra", "defined-networking-key", "dnkey-" + g.s(UD, 26) + "-" + g.s(UD, 52)),
+        ("saas", "dropbox-short-lived", "sl." + g.s(URLSAFE, 140)),
+        ("payment", "duffel-token", "duffel_live_" + g.s(URLSAFE, 43)),
+        ("monitoring", "dynatrace-token", "dt0c01." + g.s(UD, 24) + "." + g.s(UD, 64)),
+        ("saas", "facebook-access-token", "EAAC" + g.s(AN, 120)),
+        ("saas", "frameio-token", "fio-u-" + g.s(URLSAFE, 64)),
+        ("vcs", "gitlab-runner-registration", "GR1348941" + g.s(URLSAFE, 20)),
+        ("vcs", "gitlab-oauth-secret", "gloas-" + g.s(HEX, 64)),
+        ("infra", "harness-pat", "pat." + g.s(URLSAFE, 22) + "." + g.s(HEX, 24) + "." + g.s(AN, 20)),
+        ("cloud", "heroku-api-key-v2", "HRKU-AA" + g.s(URLSAFE, 58)),
+        ("infra", "infracost-key", "ico-" + g.s(AN, 32)),
+        ("saas", "intra42-secret", "s-s4t2ud-" + g.s(HEX, 64)),
+        ("saas", "mailgun-public-key", "pubkey-" + g.s(HEX, 32)),
+        ("saas", "mapbox-secret-token", "sk.eyJ1Ijoi" + g.s(AN, 50) + "." + g.s(URLSAFE, 22)),
+        ("chat", "teams-webhook", f"https://acme.webhook.office.com/webhookb2/{uuid(g)}@{uuid(g)}/IncomingWebhook/{g.s(HEX, 32)}/{uuid(g)}"),
+        ("registry", "nuget-api-key", "oy2" + g.s(LD, 43)),
+        ("infra", "onepassword-service-account", "ops_eyJ" + g.s(B64, 260) + "="),
+        ("infra", "onepassword-secret-key", f"A3-{g.s(UD, 6)}-{g.s(UD, 11)}-{g.s(UD, 5)}-{g.s(UD, 5)}-{g.s(UD, 5)}"),
+        ("registry", "rubygems-api-key", "rubygems_" + g.s(HEX, 48)),
+        ("infra", "scalingo-token", "tk-us-" + g.s(URLSAFE, 48)),
+        ("saas", "brevo-api-key", "xkeysib-" + g.s(HEX, 64) + "-" + g.s(AN, 16)),
+        ("saas", "settlemint-token", "sm_pat_" + g.s(AN, 16)),
+        ("saas", "shippo-token", "shippo_live_" + g.s(HEX, 40)),
+        ("vcs", "sonarqube-token", "squ_" + g.s(HEX, 40)),
+        ("vcs", "sourcegraph-token", "sgp_" + g.s(HEX, 16) + "_" + g.s(HEX, 40)),
+        ("saas", "twitter-bearer-token", "A" * 22 + g.s(AN + "%", 90)),
+        ("saas", "typeform-token", "tfp_" + g.s(URLSAFE, 59)),
+        ("cloud", "yandex-api-key", "AQVN" + g.s(URLSAFE, 36)),
+        ("cloud", "yandex-iam-token", "t1." + g.s(URLSAFE, 60) + "." + g.s(URLSAFE, 86)),
+        ("monitoring", "maxmind-license-key", g.s(AN, 6) + "_" + g.s(AN, 29) + "_mmk"),
+        ("infra", "octopus-deploy-key", "API-" + g.s(UD, 26)),
+        ("infra", "openshift-token", "sha256~" + g.s(URLSAFE, 43)),
+        ("infra", "render-api-key", "rnd_" + g.s(AN, 32)),
+        ("infra", "deno-deploy-token", "ddp_" + g.s(AN, 36)),
+        ("cloud", "google-oauth-access-token", "ya29." + g.s(URLSAFE, 120)),
+        ("cloud", "google-oauth-refresh-token", "1//0" + g.s(URLSAFE, 60)),
+        ("ai", "langsmith-key", "lsv2_pt_" + g.s(HEX, 32) + "_" + g.s(HEX, 10)),
+        ("infra", "tailscale-key", "tskey-auth-k" + g.s(AN, 10) + "CNTRL-" + g.s(AN, 33)),
+        ("infra", "netlify-pat", "nfp_" + g.s(AN, 36)),
+        ("infra", "buildkite-token", "bkua_" + g.s(HEX, 40)),
+        ("infra", "circleci-pat", "CCIPAT_" + g.s(AN, 22) + "_" + g.s(HEX, 40)),
+        ("registry", "dockerhub-oat", "dckr_oat_" + g.s(URLSAFE, 32)),
+        ("saas", "figma-pat", "figd_" + g.s(URLSAFE, 40)),
+        ("vcs", "bitbucket-app-password", "ATBB" + g.s(AN, 32)),
+        ("payment", "braintree-access-token", f"access_token$production${g.s(LD, 16)}${g.s(HEX, 32)}"),
+        ("payment", "razorpay-key", "rzp_live_" + g.s(AN, 14)),
+        ("payment", "paystack-secret", "sk_live_" + g.s(HEX, 40)),
+        ("payment", "plaid-access-token", "access-production-" + uuid(g)),
+        ("infra", "neon-api-key", "napi_" + g.s(LD, 64)),
+        ("cloud", "firebase-fcm-server-key", "AAAA" + g.s(URLSAFE, 7) + ":APA91b" + g.s(URLSAFE, 134)),
+        ("saas", "woocommerce-secret", "cs_" + g.s(HEX, 40)),
+        ("saas", "mailersend-token", "mlsn." + g.s(HEX, 64)),
+        ("saas", "resend-api-key", "re_" + g.s(AN, 8) + "_" + g.s(AN, 24)),
+        ("ai", "pinecone-api-key", "pcsk_" + g.s(AN, 6) + "_" + g.s(AN, 64)),
+        ("ai", "langfuse-secret-key", "sk-lf-" + uuid(g)),
+        ("ai", "fireworks-api-key", "fw_" + g.s(AN, 24)),
+        ("ai", "openrouter-api-key", "sk-or-v1-" + g.s(HEX, 64)),
+        ("ai", "cerebras-api-key", "csk-" + g.s(LD, 48)),
+        ("ai", "elevenlabs-api-key", "sk_" + g.s(HEX, 48)),
+        ("saas", "apify-token", "apify_api_" + g.s(AN, 36)),
+        ("cloud", "tencent-secret-id", "AKID" + g.s(AN, 32)),
+        ("cloud", "scaleway-access-key", "SCW" + g.s(UD, 17)),
+        ("saas", "mapbox-public-token", "pk.eyJ1Ijoi" + g.s(AN, 50) + "." + g.s(URLSAFE, 22)),
+        ("saas", "zapier-webhook", f"https://hooks.zapier.com/hooks/catch/{g.s(string.digits, 7)}/{g.s(LD, 6)}/"),
+        ("infra", "doppler-cli-token", "dp.ct." + g.s(AN, 43)),
+        ("saas", "linear-oauth-secret", "lin_oauth_" + g.s(HEX, 64)),
+        ("saas", "notion-legacy-token", "secret_" + g.s(AN, 43)),
+        ("vcs", "github-refresh-token", "ghr_" + g.s(AN, 76)),
+        ("registry", "artifactory-reference-token", "cmVmdGtuOjAxOj" + g.s(AN, 50)),
+        ("cloud", "digitalocean-refresh", "dor_v1_" + g.s(HEX, 64)),
+    ]
+
+
+def vendor_tokens(g: Gen) -> list[tuple[str, str, str, str]]:
+    """(category, label, vendor, token): keys with no recognisable shape of their own, which a
+    scanner can only tell by the vendor's name in the variable that holds them."""
+    return [
+        ("vendor", "heroku-api-key", "HEROKU", uuid(g)),
+        ("vendor", "snyk-token", "SNYK", uuid(g)),
+        ("vendor", "hubspot-api-key", "HUBSPOT", uuid(g)),
+        ("vendor", "sendbird-token", "SENDBIRD", g.s(HEX, 40)),
+        ("vendor", "squarespace-token", "SQUARESPACE", uuid(g)),
+        ("vendor", "datadog-api-key", "DATADOG", g.s(HEX, 32)),
+        ("vendor", "datadog-app-key", "DD_APP", g.s(HEX, 40)),
+        ("vendor", "cloudflare-api-token", "CLOUDFLARE", g.s(URLSAFE, 40)),
+        ("vendor", "cloudflare-global-key", "CLOUDFLARE_GLOBAL", g.s(HEX, 37)),
+        ("vendor", "azure-devops-pat", "AZURE_DEVOPS", g.s("abcdefghijklmnopqrstuvwxyz234567", 52)),
+        ("vendor", "ngrok-authtoken", "NGROK_AUTH", "2" + g.s(AN, 26) + "_" + g.s(AN, 21)),
+        ("vendor", "deepseek-api-key", "DEEPSEEK", "sk-" + g.s(HEX, 32)),
+        ("vendor", "mistral-api-key", "MISTRAL", g.s(AN, 32)),
+        ("vendor", "cohere-api-key", "COHERE", g.s(AN, 40)),
+        ("vendor", "okta-api-token", "OKTA", "00" + g.s(URLSAFE, 40)),
+        ("vendor", "pagerduty-api-key", "PAGERDUTY", "u+" + g.s(URLSAFE, 18)),
+        ("vendor", "launchdarkly-sdk-key", "LAUNCHDARKLY", "sdk-" + uuid(g)),
+        ("vendor", "algolia-admin-key", "ALGOLIA_ADMIN", g.s(HEX, 32)),
+        ("vendor", "vault-legacy-token", "VAULT", "s." + g.s(AN, 24)),
+        ("vendor", "lob-api-key", "LOB", "live_" + g.s(HEX, 35)),
+        ("vendor", "twilio-auth-token", "TWILIO_AUTH", g.s(HEX, 32)),
+        ("vendor", "mailjet-secret", "MAILJET_SECRET", g.s(HEX, 32)),
+        ("vendor", "postmark-server-token", "POSTMARK_SERVER", uuid(g)),
+        ("vendor", "newrelic-license-key", "NEW_RELIC_LICENSE", g.s(HEX, 36) + "NRAL"),
+    ]
+
+
 CONTEXTS = [
     ("python", 'API_KEY = "{v}"\n'),
     ("js", "const token = '{v}';\n"),
@@ -108,16 +256,48 @@ CONTEXTS = [
     ("curl", 'curl -H "Authorization: Bearer {v}" https://api.internal.example/v1/items\n'),
     ("prose", "fyi the prod key is {v} but please do not share it\n"),
     ("bare", "{v}\n"),
+    ("go-typed", 'var apiToken string = "{v}"\n'),
+    ("php-concat", '$token .= "{v}";\n'),
+    ("java-property", 'System.setProperty("SERVICE_TOKEN", "{v}");\n'),
+    ("make", "SERVICE_TOKEN ::= {v}\n"),
+    ("xml-next-line", "<settings>\n  <token>\n    {v}\n  </token>\n</settings>\n"),
+    ("json-config", '{{"files": {{".env": "SERVICE_TOKEN={v}\\nREGION=eu-west-1\\n"}}}}'),
+    ("call-argument", 'os.Setenv("SERVICE_TOKEN", "{v}")\n'),
+]
+
+# Contexts for vendor-named keys: the vendor's name is in the variable ({n}); no bare value.
+VENDOR_CONTEXTS = [
+    ("python", '{n}_KEY = "{v}"\n'),
+    ("dotenv", "{n}_TOKEN={v}\n"),
+    ("yaml", "settings:\n  {n}_token: {v}\n"),
+    ("json", '{{"{n}_API_KEY": "{v}"}}'),
+    ("go-typed", 'var {n}_TOKEN string = "{v}"\n'),
+    ("java-property", 'System.setProperty("{n}_API_KEY", "{v}");\n'),
 ]
 
 
+ORIGINAL_CATEGORIES = {"aws-access-key-id": "cloud", "gcp-api-key": "cloud", "google-oauth-client-secret": "cloud", "azure-ad-client-secret": "cloud", "github-pat": "vcs", "github-oauth": "vcs", "github-app": "vcs", "github-fine-grained": "vcs", "gitlab-pat": "vcs", "npm": "registry", "pypi": "registry", "dockerhub": "registry", "artifactory": "registry", "slack-bot": "chat", "slack-user": "chat", "slack-webhook": "chat", "discord-bot": "chat", "discord-webhook": "chat", "telegram": "chat", "stripe-live": "payment", "stripe-restricted": "payment", "square": "payment", "square-oauth": "payment", "jwt": "keys"}
+
+
+def categorised_tokens(g: Gen) -> list[tuple[str, str, str]]:
+    """(category, label, token) of every provider format with a shape of its own."""
+    original = [(ORIGINAL_CATEGORIES.get(label, "saas"), label, token) for label, token in provider_tokens(g)]
+    return original + more_provider_tokens(g)
+
+
 def corpus(rng: random.Random):
-    """Yield (label, text, secret): every provider token in every context, plus the structured cases."""
+    """Yield (label, text, secret): every provider token in every context, vendor-named keys in
+    theirs, plus the structured cases. Labels are category/format/context."""
     g = Gen(rng)
-    for label, token in provider_tokens(g):
+    for category, label, token in categorised_tokens(g):
         for ctx, template in CONTEXTS:
-            yield f"{label}/{ctx}", template.format(v=token), token
-    yield from structured(g)
+            yield f"{category}/{label}/{ctx}", template.format(v=token), token
+    for category, label, vendor, token in vendor_tokens(g):
+        for ctx, template in VENDOR_CONTEXTS:
+            yield f"{category}/{label}/{ctx}", template.format(n=vendor, v=token), token
+    for label, text, secret in structured(g):
+        category = "passwords" if label.startswith(("password", "url-", "connection", "k8s", "aws-secret", "curl")) else "keys"
+        yield f"{category}/{label}", text, secret
 
 
 def structured(g: Gen):
@@ -154,3 +334,32 @@ def structured(g: Gen):
     yield "k8s-secret", f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\ndata:\n  password: {b64}\n", b64
     bearer = g.s(AN, 40)
     yield "curl-x-api-key", f"curl -H 'X-API-Key: {bearer}' https://api.example.net/\n", bearer
+    yield from key_material(g)
+
+
+CRYPT = "./" + AN
+
+
+def key_material(g: Gen):
+    """Private keys in their other containers, password hashes, wrapped tokens."""
+    key = g.pem("ENCRYPTED PRIVATE KEY")
+    yield "pem/encrypted/plain", f"{key}\n", key
+    rsa = g.pem("RSA PRIVATE KEY").replace("-----\n", "-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,%s\n\n" % g.s(HEX, 32).upper(), 1)
+    yield "pem/rsa-encrypted/plain", rsa, rsa
+    putty = (f"PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: deploy\nPublic-Lines: 2\n{g.s(B64, 64)}\n{g.s(B64, 20)}\n"
+             f"Private-Lines: 1\n{g.s(B64, 44)}\nPrivate-MAC: {g.s(HEX, 64)}")
+    yield "putty/plain", f"{putty}\n", putty
+    d = g.s(URLSAFE, 43)
+    yield "jwk/ec", json.dumps({"kty": "EC", "crv": "P-256", "x": g.s(URLSAFE, 43), "y": g.s(URLSAFE, 43), "d": d}), d
+    yield "jwk/okp-d-first", json.dumps({"d": d, "crv": "Ed25519", "kty": "OKP", "x": g.s(URLSAFE, 43)}), d
+    wrapped = base64.b64encode(g.jwt().encode()).decode()
+    yield "jwt-base64/k8s", f"apiVersion: v1\nkind: Secret\ndata:\n  token: {wrapped}\n", wrapped
+    bcrypt = f"$2b$12${g.s(CRYPT, 53)}"
+    yield "password-hash/bcrypt-htpasswd", f"admin:{bcrypt}\n", bcrypt
+    yield "password-hash/bcrypt-yaml", f"users:\n  - name: admin\n    password_hash: '{bcrypt}'\n", bcrypt
+    sha512 = f"$6${g.s(CRYPT, 16)}${g.s(CRYPT, 86)}"
+    yield "password-hash/sha512-crypt", f"root:{sha512}:19700:0:99999:7:::\n", sha512
+    sha256 = f"$5$rounds=5000${g.s(CRYPT, 16)}${g.s(CRYPT, 43)}"
+    yield "password-hash/sha256-crypt", f'hashed_password = "{sha256}"\n', sha256
+    age = "AGE-SECRET-KEY-1" + g.s(BECH32.upper(), 58)
+    yield "age/keyfile", f"# created: 2026-01-01T00:00:00Z\n# public key: age1{g.s(BECH32, 58)}\n{age}\n", age

@@ -11,6 +11,7 @@ import bisect
 import logging
 import re
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -44,15 +45,27 @@ class Finding:
         return self.rule.action
 
 
-def _hyperscan_source(pattern: re.Pattern[str]) -> bytes:
-    """The pattern as a hyperscan prefilter: Python-only syntax removed, and long bounded repeats
-    opened up ({16,32000} -> {16,}), which is a superset and compiles in milliseconds, not seconds."""
+# A bounded repeat that ends the pattern, with the closing group and look-ahead after it.
+_TRAILING_REPEAT = re.compile(r"\{(\d+),(\d+)\}\??(\)?)(?:\(\?![^()]*\))?$")
+
+
+def _hyperscan_source(pattern: re.Pattern[str]) -> tuple[bytes, int]:
+    """The pattern as a hyperscan prefilter, and how far past a prefilter hit the exact match
+    may end. Python-only syntax is removed; long bounded repeats are opened up ({16,32000} ->
+    {16,}), a superset that compiles in milliseconds, not seconds; a repeat that ends the
+    pattern is cut to its minimum ({36,251} -> {36}), so a token reports one hit, not one per
+    possible end, and the verification window reaches that much further instead."""
     source = re.sub(r"\(\?P<\w+>", "(", pattern.pattern)
+    extra = 0
+    trailing = _TRAILING_REPEAT.search(source)
+    if trailing and int(trailing.group(2)) - int(trailing.group(1)) >= 8:
+        extra = int(trailing.group(2)) - int(trailing.group(1))
+        source = source[: trailing.start()] + "{%s}%s" % (trailing.group(1), trailing.group(3))
     source = re.sub(r"\{(\d+),(\d{3,})\}", lambda m: "{%s,}" % m.group(1) if int(m.group(2)) > 300 else m.group(0), source)
     source = re.sub(r"\(\?P=\w+\)", r"[\\s\\S]*", source)
     if pattern.flags & re.IGNORECASE:
         source = "(?i)" + source
-    return source.encode()
+    return source.encode(), extra
 
 
 def _compile(sources: list[bytes], ids: list[int]) -> hyperscan.Database | None:
@@ -76,16 +89,27 @@ class Detector:
         self._patterns: list[tuple[SecretRule, re.Pattern[str], int]] = [
             (rule, pattern, priority) for priority, rule in enumerate(self.rules) for pattern in rule.patterns
         ]
-        sources = [_hyperscan_source(p) for _, p, _ in self._patterns]
+        # Rules with ``near`` words: the words join the same hyperscan pass, one expression per
+        # rule, numbered after the patterns.
+        near = [rule for rule in self.rules if rule.near]
+        self._near_id = {rule.id: len(self._patterns) + i for i, rule in enumerate(near)}
+        prefilters = [_hyperscan_source(p) for _, p, _ in self._patterns]
+        sources = [source for source, _ in prefilters]
+        self._reach = [extra for _, extra in prefilters]  # per pattern: how far past a hit it may end
+        sources += [b"(?i)(?:" + b"|".join(re.escape(w).encode() for w in rule.near) + b")" for rule in near]
         accepted = list(range(len(sources)))
         self._db = _compile(sources, accepted)
         if self._db is None:  # find the few hyperscan refuses, one by one
             accepted = [i for i, s in enumerate(sources) if _compile([s], [i])]
             self._db = _compile([sources[i] for i in accepted], accepted)
         # Patterns hyperscan cannot take even as a prefilter run over the whole text in Python.
-        self.slow_patterns = frozenset(range(len(sources))) - frozenset(accepted)
+        self.slow_patterns = frozenset(range(len(self._patterns))) - frozenset(accepted)
+        missing = [rule_id for rule_id, i in self._near_id.items() if i not in accepted]
+        if missing:  # literal alternations always compile; never let a rule pass unchecked
+            raise ValueError(f"near words of {missing} do not compile")
         for i in self.slow_patterns:
             log.warning("rule %s: pattern runs without prefilter (slow): %s", self._patterns[i][0].id, self._patterns[i][1].pattern)
+        self._presence = {r.id: _presence(r.context) for r in self.rules if r.context is not None}
         self._local = threading.local()
 
     def slow_rule_ids(self) -> list[str]:
@@ -98,7 +122,7 @@ class Detector:
             scratch = self._local.scratch = hyperscan.Scratch(self._db)
         return scratch
 
-    def _hits(self, text: str) -> dict[int, list[int]]:
+    def _hits(self, text: str, data: bytes) -> dict[int, list[int]]:
         """Map pattern index -> sorted end offsets of prefilter hits."""
         hits: dict[int, list[int]] = defaultdict(list)
         if self._db is not None and text:
@@ -108,20 +132,34 @@ class Detector:
             def on_match(pid, _start, end, _flags, _ctx):
                 append((pid, end))
 
-            self._db.scan(_bytes(text), match_event_handler=on_match, scratch=self._scratch())
+            self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
             for pid, end in found:
                 hits[pid].append(end)
         for pid in self.slow_patterns:
             hits[pid].append(len(text))
         return hits
 
-    def scan(self, text: str) -> list[Finding]:
-        """Every secret in ``text``, non-overlapping, in order, including repeats of found values."""
+    def scan(self, text: str, timings: dict[str, float] | None = None) -> list[Finding]:
+        """Every secret in ``text``, non-overlapping, in order, including repeats of found values.
+        ``timings``, when given, accumulates each rule's verification seconds (for the benchmark)."""
         candidates: list[tuple[int, Finding]] = []
-        for pid, ends in self._hits(text).items():
+        data = _bytes(text)
+        hits = self._hits(text, data)
+        for pid, ends in hits.items():
+            if pid >= len(self._patterns):
+                continue  # near words, read below
             rule, pattern, priority = self._patterns[pid]
             slow = pid in self.slow_patterns
-            for ws, we in _windows(ends, rule.window, len(text), whole=slow):
+            near = sorted(hits.get(self._near_id[rule.id], ())) if rule.near else None
+            started = time.perf_counter() if timings is not None else 0.0
+            for ws, we in _windows(ends, rule.window, TAIL + self._reach[pid], len(text), whole=slow):
+                # a rule's context must precede each of its secrets: without one near the
+                # window, nothing in it can pass (one search per window, not per candidate)
+                presence = self._presence.get(rule.id)
+                if presence and not presence.search(text, max(0, ws - rule.context_chars), we):
+                    continue
+                if near is not None and not _word_before(near, we, we - ws + rule.context_chars):
+                    continue
                 for m in pattern.finditer(text, ws, we):
                     s, e = _secret_span(m)
                     if e <= s:
@@ -129,9 +167,28 @@ class Detector:
                     value = text[s:e]
                     if self.allow.allows(value) or not rule.accepts(value, text, s, e):
                         continue
+                    if near is not None and not _word_before(near, s, rule.context_chars):
+                        continue
                     candidates.append((priority, Finding(rule, s, e, value)))
+            if timings is not None:
+                timings[rule.id] = timings.get(rule.id, 0.0) + time.perf_counter() - started
         kept = _resolve_overlaps(candidates, text)
-        return _with_repeats(text, kept)
+        return _with_repeats(text, data, kept)
+
+
+def _word_before(word_ends: list[int], position: int, distance: int) -> bool:
+    """True when a word ends in [position - distance, position] (``word_ends`` sorted)."""
+    i = bisect.bisect_right(word_ends, position) - 1
+    return i >= 0 and position - word_ends[i] <= distance
+
+
+def _presence(context: re.Pattern[str]) -> re.Pattern[str]:
+    """The context without its final ``$``: a context is anchored at the secret's start, which a
+    window-wide search cannot know, so this weaker pattern only rules out windows."""
+    source = context.pattern
+    if source.endswith("$") and not source.endswith("\\$"):
+        source = source[:-1]
+    return re.compile(source, context.flags)
 
 
 def _bytes(text: str) -> bytes:
@@ -139,12 +196,12 @@ def _bytes(text: str) -> bytes:
     return text.encode("ascii", "replace")
 
 
-def _windows(ends: list[int], width: int, size: int, whole: bool) -> list[tuple[int, int]]:
+def _windows(ends: list[int], width: int, tail: int, size: int, whole: bool) -> list[tuple[int, int]]:
     if whole:
         return [(0, size)]
     windows: list[tuple[int, int]] = []
     for end in sorted(ends):
-        ws, we = max(0, end - width), min(size, end + TAIL)
+        ws, we = max(0, end - width), min(size, end + tail)
         if windows and ws <= windows[-1][1]:
             windows[-1] = (windows[-1][0], max(we, windows[-1][1]))
         else:
@@ -191,7 +248,7 @@ def _resolve_overlaps(candidates: list[tuple[int, Finding]], text: str) -> list[
     return kept
 
 
-def _with_repeats(text: str, findings: list[Finding]) -> list[Finding]:
+def _with_repeats(text: str, data: bytes, findings: list[Finding]) -> list[Finding]:
     """Add every other occurrence of each found value: a secret is handled everywhere it appears.
     One literal pass for all values, so the cost does not grow with findings x text length."""
     by_value = {f.value: f for f in findings if len(f.value) >= MIN_REPEAT_LENGTH}
@@ -199,7 +256,7 @@ def _with_repeats(text: str, findings: list[Finding]) -> list[Finding]:
         return findings
     values = list(by_value)
     occurrences = sorted(
-        (end - len(values[vid]), end, vid) for vid, end in _literal_ends(text, values)
+        (end - len(values[vid]), end, vid) for vid, end in _literal_ends(data, values)
     )
     covered = [(f.start, f.end) for f in findings]
     extra: list[Finding] = []
@@ -216,10 +273,9 @@ def _with_repeats(text: str, findings: list[Finding]) -> list[Finding]:
     return sorted(findings + extra, key=lambda f: f.start)
 
 
-def _literal_ends(text: str, values: list[str]) -> list[tuple[int, int]]:
+def _literal_ends(data: bytes, values: list[str]) -> list[tuple[int, int]]:
     """(value index, end offset) of every occurrence of every value, in one hyperscan pass."""
     db = hyperscan.Database()
-    data = _bytes(text)
     db.compile(expressions=[v.encode("ascii", "replace") for v in values], ids=list(range(len(values))),
                flags=[0] * len(values), literal=True)
     found: list[tuple[int, int]] = []

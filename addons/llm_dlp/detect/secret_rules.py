@@ -43,6 +43,9 @@ class SecretRule:
     require: tuple[str, ...] = ()
     context: re.Pattern[str] | None = None
     context_chars: int = 4000
+    # one of these words (case-insensitive) must end within context_chars before the secret;
+    # the detector finds them in its hyperscan pass, see Detector.scan
+    near: tuple[str, ...] = ()
     heuristics: tuple[str, ...] = ()
     window: int = 512
     restore: bool = True
@@ -178,6 +181,7 @@ def compile_rule(entry: Located, errors: list[RuleError]) -> SecretRule | None:
         require=tuple(d.get("require", ())),
         context=context,
         context_chars=d.get("context_chars", 4000),
+        near=tuple(w.lower() for w in d.get("near", ())),
         heuristics=tuple(d.get("heuristics", ())),
         window=d.get("window", 512),
         restore=d.get("restore", True),
