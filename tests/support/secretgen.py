@@ -106,10 +106,10 @@ def uuid(g: Gen) -> str:
 
 def more_provider_tokens(g: Gen) -> list[tuple[str, str, str]]:
     """(category, label, token) of more provider formats, as their documentation and public scanners describe them."""
-    b64json = lambda: "eyJ" + g.s(AN, 120) + "=="
+    b64json = "eyJ" + g.s(AN, 120) + "=="
     return [
         ("monitoring", "sentry-user-token", "sntryu_" + g.s(HEX, 64)),
-        ("monitoring", "sentry-org-token", "sntrys_" + b64json() + "_" + g.s(AN, 43)),
+        ("monitoring", "sentry-org-token", "sntrys_" + b64json + "_" + g.s(AN, 43)),
         ("keys", "age-secret-key", "AGE-SECRET-KEY-1" + g.s(BECH32.upper(), 58)),
         ("infra", "prefect-api-key", "pnu_" + g.s(AN, 36)),
         ("infra", "flyio-token", "fo1_" + g.s(URLSAFE, 43)),
