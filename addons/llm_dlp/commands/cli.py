@@ -117,6 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("check", "validate every rule file against the schema"), ("test", "run every rule's examples")):
         p = rules_sub.add_parser(name, help=text, description=text.capitalize() + ".")
         p.add_argument("dir", nargs="?", type=Path, default=None, help="rules directory (default: the bundled rules/)")
+    imp = rules_sub.add_parser("import", help="convert another scanner's rules into an llm-dlp rule file",
+                               description="Convert a gitleaks configuration (TOML) into an llm-dlp rule file that passes 'rules check'. "
+                                           "Every rule that cannot be converted, and every part of a rule that is left out, is listed on stderr. "
+                                           "Exit code 0 when every rule converted whole, 1 when something was left out, 2 on an unreadable file.")
+    imp.add_argument("format", choices=["gitleaks"])
+    imp.add_argument("file", type=Path, metavar="FILE.toml")
+    imp.add_argument("--out", type=Path, default=None, metavar="DIR", help="write DIR/<FILE>.yaml (default: the rule file on stdout)")
+    imp.add_argument("--prefix", default="gitleaks.", help="prefix of the converted rule ids (default gitleaks.)")
+    imp.add_argument("--action", choices=["redact", "block", "warn"], default="redact", help="action of the converted rules (default redact)")
     return parser
 
 
@@ -269,6 +278,8 @@ def cmd_report(args) -> int:
 def cmd_rules(args) -> int:
     from llm_dlp.rules.ruleset import disarm_errors, load_ruleset, run_examples
 
+    if args.rules_command == "import":
+        return cmd_rules_import(args)
     directory = args.dir or bundled_rules_dir()
     try:
         ruleset = load_ruleset(directory)
@@ -288,6 +299,46 @@ def cmd_rules(args) -> int:
         print(f"FAIL {failure}")
     print(f"{count - len(failures)} passed, {len(failures)} failed")
     return EXIT_FINDINGS if failures else EXIT_CLEAN
+
+
+def cmd_rules_import(args) -> int:
+    import tempfile
+    import tomllib
+
+    import yaml
+
+    from llm_dlp.rules.gitleaks import convert
+    from llm_dlp.rules.ruleset import load_ruleset
+
+    try:
+        conversion = convert(args.file.read_text(encoding="utf-8"), prefix=args.prefix, action=args.action)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"llm-dlp rules import: cannot read {args.file}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except tomllib.TOMLDecodeError as exc:
+        print(f"llm-dlp rules import: {args.file}: invalid TOML: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    header = f"# Converted from the gitleaks configuration {args.file.name} by 'llm-dlp rules import gitleaks'.\n"
+    text = header + yaml.safe_dump(conversion.document, sort_keys=False, allow_unicode=True, width=1000)
+    with tempfile.TemporaryDirectory() as tmp:  # the result must load exactly as 'rules check' loads it
+        (Path(tmp) / "imported.yaml").write_text(text, encoding="utf-8")
+        try:
+            load_ruleset(Path(tmp))
+        except RuleFileError as exc:
+            print(f"llm-dlp rules import: the converted file does not load:\n{exc}", file=sys.stderr)
+            return EXIT_ERROR
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        target = args.out / f"{args.file.stem}.yaml"
+        target.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    for note in conversion.notes:
+        print(f"gitleaks rule {note}", file=sys.stderr)
+    rules = conversion.document["secrets"]
+    where = f" to {target}" if args.out else ""
+    print(f"converted {len(rules)} rules{where}; {len(set(conversion.skipped))} not converted", file=sys.stderr)
+    return EXIT_FINDINGS if conversion.notes else EXIT_CLEAN
 
 
 # ---- scan -------------------------------------------------------------------------------------

@@ -1,0 +1,141 @@
+"""The secret engine with the bundled rules: breadth, whole-secret spans, the suppressions that
+must not hide real tokens, the interpolations and examples that are not secrets, and the parts of
+the engine that keep large inputs linear."""
+
+import base64
+import json
+import random
+import re
+import string
+
+import pytest
+
+from llm_dlp.detect.detector import Detector, _hyperscan_source
+from llm_dlp.detect.secret_rules import SecretRule
+from llm_dlp.rules.files import bundled_rules_dir
+from llm_dlp.rules.ruleset import load_ruleset
+from support.secretgen import AN, HEX, Gen, corpus, uuid
+
+
+@pytest.fixture(scope="module")
+def det():
+    return load_ruleset(bundled_rules_dir()).detector
+
+
+def whole(det, text, secret):
+    s = text.find(secret)
+    return [f.rule_id for f in det.scan(text) if f.start <= s and f.end >= s + len(secret)]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_generated_case_is_covered_whole(det, seed):
+    missed = [label for label, text, secret in corpus(random.Random(seed)) if not whole(det, text, secret)]
+    assert missed == []
+
+
+def test_the_corpus_covers_the_new_contexts_and_vendor_keys():
+    labels = {label for label, _, _ in corpus(random.Random(3))}
+    for context in ("go-typed", "php-concat", "java-property", "make", "xml-next-line", "json-config", "call-argument"):
+        assert any(label.endswith("/" + context) for label in labels)
+    assert sum(label.startswith("vendor/") for label in labels) >= 100
+    assert len({label.rsplit("/", 1)[0] for label in labels}) >= 190
+
+
+@pytest.mark.parametrize("value", [
+    "shippo_live_" + "".join(random.choice(HEX) for _ in range(40)),
+    "rubygems_" + "".join(random.choice(HEX) for _ in range(48)),
+    "sm_pat_" + "".join(random.choice(AN) for _ in range(16)),
+    "pnu_" + "".join(random.choice(AN) for _ in range(36)),
+    "test_pub_" + "".join(random.choice(HEX) for _ in range(31)),
+])
+@pytest.mark.parametrize("template", ['api_key = "{v}"\n', "SERVICE_TOKEN={v}\n"])
+def test_identifier_allow_patterns_do_not_swallow_prefixed_tokens(det, value, template):
+    text = template.format(v=value)
+    assert whole(det, text, value)
+
+
+def test_uuid_next_to_its_vendor_is_a_finding_and_a_bare_uuid_name_is_not(det):
+    key = uuid(Gen(random.Random()))
+    for text in (f"HEROKU_API_KEY={key}\n", f'"snyk_token": "{key}"', f"sendbird:\n  api_token: {key}\n"):
+        assert whole(det, text, key) == ["vendor-credential"], text
+    assert not det.scan(f'request_token = "{key}"\n')  # a UUID with no vendor is an identifier
+
+
+@pytest.mark.parametrize("text", [
+    "const authTokenKey = `${regKey}:_authToken`\n",
+    "if (opts[`${regKey}:_authToken`]) {\n",
+    "output = token.close = `)${expression})${extglobStar})`;\n",
+    'password = "%(db_password)s"\n',
+    'token: "{{ vault_token }}"\n',
+    "passwd = 'geheim$parole'\n",
+    "API_TOKEN=$SERVICE_TOKEN_FROM_VAULT\n",
+    'key="-----BEGIN PRIVATE KEY-----\\nXXXX\\nXXXX\\n-----END PRIVATE KEY-----"\n',
+    'uri = URI.parse("http://john:opensesame@www.example.com/")\n',
+    "  sha256 = '5f4dcc3b5aa765d61d8327deb882cf99ab4e2b0ff4c5e3a1e8b6c1d2f3a4b5c6'\n",
+])
+def test_interpolations_placeholders_and_documented_examples_are_not_findings(det, text):
+    assert det.scan(text) == []
+
+
+def test_long_tokens_are_covered_to_their_last_character(det):
+    g = Gen(random.Random())
+    refresh = "ghr_" + g.s(AN, 76)
+    stripe = "sk_live_" + g.s(AN, 240)
+    for token in (refresh, stripe):
+        text = f"token: {token}\n"
+        assert whole(det, text, token)
+
+
+def test_trailing_repeat_is_cut_in_the_prefilter_and_the_window_reaches_the_end():
+    source, reach = _hyperscan_source(re.compile(r"(?P<secret>tok_[a-z]{8,200})(?![a-z])"))
+    assert source == b"(tok_[a-z]{8})" and reach == 192
+    rule = SecretRule("t", "redact", (re.compile(r"(?P<secret>tok_[a-z]{8,200})(?![a-z])"),))
+    text = "x " + "tok_" + "q" * 200 + " y"
+    assert [(f.start, f.end) for f in Detector([rule]).scan(text)] == [(2, 206)]
+
+
+def test_password_hashes_jwk_members_and_wrapped_jwts(det):
+    g = Gen(random.Random())
+    crypt = "./" + AN
+    bcrypt = "$2b$12$" + g.s(crypt, 53)
+    assert whole(det, f"admin:{bcrypt}\n", bcrypt) == ["password-hash"]
+    d = g.s(AN + "_-", 43)
+    assert whole(det, json.dumps({"kty": "EC", "crv": "P-256", "d": d}), d) == ["jwk-private-key"]
+    assert not det.scan(json.dumps({"kty": "EC", "crv": "P-256", "x": g.s(AN, 43)}))
+    wrapped = base64.b64encode(g.jwt().encode()).decode()
+    assert whole(det, f"token: {wrapped}\n", wrapped) == ["jwt-base64"]
+    not_jwt = base64.b64encode(b"eyJhbGciOiJIUzI1NiJ9 and then some prose, not a token").decode()
+    assert not det.scan(f"blob: {not_jwt}\n")
+
+
+def test_near_words_must_precede_the_value():
+    rule = SecretRule("v", "redact", (re.compile(r"key=(?P<secret>[a-z0-9]{12})"),), near=("acme",), context_chars=20)
+    d = Detector([rule])
+    assert [f.value for f in d.scan("ACME_key=abc123def456")] == ["abc123def456"]
+    assert d.scan("key=abc123def456 acme") == []
+    assert d.scan("acme" + " " * 40 + "key=abc123def456") == []
+
+
+def test_repeats_are_found_everywhere_in_one_pass_with_offsets_after_non_ascii(det):
+    token = "ghp_" + Gen(random.Random()).s(AN, 36)
+    text = f"TOKEN={token}\n" + "é ünïcode\n" * 1000 + f"again {token} and {token[:-3]} cut\n"
+    spans = [(f.start, f.end) for f in det.scan(text)]
+    assert [text[s:e] for s, e in spans] == [token, token] and spans[1][0] > spans[0][1]
+
+
+def test_overlapping_findings_merge_into_one_covering_both():
+    a = SecretRule("a", "redact", (re.compile(r"AAA[0-9]{6}"),))
+    b = SecretRule("b", "redact", (re.compile(r"[0-9]{6}BBB"),))
+    found = Detector([a, b]).scan("x AAA123456BBB y")
+    assert [(f.rule_id, f.value) for f in found] == [("a", "AAA123456BBB")]
+
+
+def test_many_findings_in_one_large_text(det):
+    g = Gen(random.Random())
+    tokens = ["ghp_" + g.s(AN, 36) for _ in range(400)]
+    filler = "def f(x):\n    return x + 1\n" * 50
+    text = "".join(f"{filler}TOKEN_{i} = '{t}'\n" for i, t in enumerate(tokens))
+    found = det.scan(text)
+    assert [f.value for f in found if f.rule_id == "github-token"] == tokens
+    assert all(text[f.start:f.end] == f.value for f in found)
+    assert string.ascii_letters  # the filler holds no secret
