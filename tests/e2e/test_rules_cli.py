@@ -88,3 +88,54 @@ def test_rules_check_fails_without_secret_rules(tmp_path, secrets):
     assert out.returncode == 1 and "no secret rules" in out.stderr and "ok:" not in out.stdout
     (tmp_path / "policy.yaml").write_text("policy:\n  allow_fewer_secret_rules: true\n")
     assert run("rules", "check", str(tmp_path)).returncode == 0
+
+
+GITLEAKS = """
+[allowlist]
+stopwords = ["notreal"]
+
+[[rules]]
+id = "corp-deploy-key"
+description = "Corp deploy key"
+regex = '''\\b(corpdk_[a-z0-9]{30})\\b'''
+secretGroup = 1
+keywords = ["corpdk_"]
+
+[[rules]]
+id = "keystore"
+path = '''\\.jks$'''
+
+[[rules]]
+id = "greek"
+regex = '''\\p{Greek}+'''
+"""
+
+
+def test_rules_import_gitleaks_writes_a_rule_file_that_checks_and_scans(tmp_path):
+    config = tmp_path / "corp.toml"
+    config.write_text(GITLEAKS)
+    out = run("rules", "import", "gitleaks", str(config), "--out", str(tmp_path / "rules"))
+    assert out.returncode == 1  # something was left out, and said so
+    assert "keystore: not converted: a path-only rule" in out.stderr and "greek: not converted: Unicode" in out.stderr
+    assert "converted 1 rules" in out.stderr
+    assert (tmp_path / "rules" / "corp.yaml").is_file()
+    assert run("rules", "check", str(tmp_path / "rules")).returncode == 0
+    key = "corpdk_" + "".join(random.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(30))
+    f = tmp_path / "deploy.sh"
+    f.write_text(f"DEPLOY={key}\n")
+    rec = json.loads(run("scan", "--json", "--rules", str(tmp_path / "rules"), str(f)).stdout)
+    assert rec["rule"] == "gitleaks.corp-deploy-key" and f.read_text()[rec["start"]:rec["end"]] == key
+    printed = run("rules", "import", "gitleaks", str(config))
+    assert "gitleaks.corp-deploy-key" in printed.stdout and printed.stdout.startswith("# Converted from")
+    (tmp_path / "bad.toml").write_text("[[rules]\n")
+    assert run("rules", "import", "gitleaks", str(tmp_path / "bad.toml")).returncode == 2
+
+
+def test_scan_of_a_large_file_reports_every_finding_with_its_line(tmp_path):
+    tokens = ["ghp_" + "".join(random.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(36)) for _ in range(300)]
+    filler = "def f(x):\n    return x\n" * 200
+    f = tmp_path / "big.py"
+    f.write_text("".join(f"{filler}T{i} = '{t}'\n" for i, t in enumerate(tokens)))
+    lines = f.read_text().splitlines()
+    records = [json.loads(line) for line in run("scan", "--json", "--protocol", "text", str(f)).stdout.splitlines()]
+    assert [r["line"] for r in records] == [i + 1 for i, line in enumerate(lines) if line.startswith("T")]
