@@ -238,7 +238,7 @@ def main() -> None:
     if args.normalise:
         normalise_comparison(det, all_texts, int(args.segment_kb * 1024))
     if missed:
-        print("missed:", ", ".join(missed))
+        print(f"missed ({len(missed)}):", ", ".join(missed[:30]), "…" if len(missed) > 30 else "")
     for rule, language, ctx in fps[: args.show_fp]:
         print(f"false positive: {rule} in {language} after …{ctx!r}")
 
