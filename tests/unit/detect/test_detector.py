@@ -12,14 +12,13 @@ import pytest
 
 from llm_dlp.detect.detector import Detector, _hyperscan_source
 from llm_dlp.detect.secret_rules import SecretRule
-from llm_dlp.rules.files import bundled_rules_dir
-from llm_dlp.rules.ruleset import load_ruleset
+from support.rules import bundled
 from support.secretgen import AN, HEX, Gen, corpus, uuid
 
 
 @pytest.fixture(scope="module")
 def det():
-    return load_ruleset(bundled_rules_dir()).detector
+    return bundled().detector
 
 
 def whole(det, text, secret):
