@@ -25,6 +25,9 @@ _HS_FLAGS = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_MULTILINE | hypersca
 # Patterns run in [hit_end - rule.window, hit_end + TAIL]: prefilter ends can precede the
 # exact match's end, and trailing look-aheads need to see past it.
 TAIL = 64
+# In the prefilter, bounded repeats from this upper bound on are opened ({8,256} -> {8,}): a
+# superset, and large bounded repeats are what makes a hyperscan database slow to compile.
+OPEN_REPEATS = 24
 # A value seen once is redacted wherever else it appears, if at least this long.
 MIN_REPEAT_LENGTH = 8
 
@@ -51,7 +54,7 @@ _TRAILING_REPEAT = re.compile(r"\{(\d+),(\d+)\}\??(\)?)(?:\(\?![^()]*\))?$")
 
 def _hyperscan_source(pattern: re.Pattern[str]) -> tuple[bytes, int]:
     """The pattern as a hyperscan prefilter, and how far past a prefilter hit the exact match
-    may end. Python-only syntax is removed; long bounded repeats are opened up ({16,32000} ->
+    may end. Python-only syntax is removed; long bounded repeats are opened up ({16,256} ->
     {16,}), a superset that compiles in milliseconds, not seconds; a repeat that ends the
     pattern is cut to its minimum ({36,251} -> {36}), so a token reports one hit, not one per
     possible end, and the verification window reaches that much further instead."""
@@ -61,7 +64,7 @@ def _hyperscan_source(pattern: re.Pattern[str]) -> tuple[bytes, int]:
     if trailing and int(trailing.group(2)) - int(trailing.group(1)) >= 8:
         extra = int(trailing.group(2)) - int(trailing.group(1))
         source = source[: trailing.start()] + "{%s}%s" % (trailing.group(1), trailing.group(3))
-    source = re.sub(r"\{(\d+),(\d{3,})\}", lambda m: "{%s,}" % m.group(1) if int(m.group(2)) > 300 else m.group(0), source)
+    source = re.sub(r"\{(\d+),(\d{2,})\}", lambda m: "{%s,}" % m.group(1) if int(m.group(2)) >= OPEN_REPEATS else m.group(0), source)
     source = re.sub(r"\(\?P=\w+\)", r"[\\s\\S]*", source)
     if pattern.flags & re.IGNORECASE:
         source = "(?i)" + source
