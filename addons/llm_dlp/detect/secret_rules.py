@@ -98,6 +98,21 @@ _CODE_REFERENCE = re.compile(
     re.IGNORECASE,
 )
 
+_EXAMPLE_HOST = re.compile(r"@(?:[\w-]+\.)*example\.(?:com|org|net)\b")
+
+
+def _documented(value: str, text: str, start: int, end: int, reach: int = 2000) -> bool:
+    """The value is also, nearby, the password of a URL on an example.com/.org/.net host: it is
+    the example of a piece of documentation, not a credential."""
+    lo, hi = max(0, start - reach), min(len(text), end + reach)
+    i = text.find(value + "@", lo, hi)
+    while i >= 0:
+        if _EXAMPLE_HOST.match(text, i + len(value)):
+            return True
+        i = text.find(value + "@", i + 1, hi)
+    return False
+
+
 HEURISTICS = {
     "templated": lambda v, t, s, e: heuristic.is_templated_secret(v),
     "indirect_reference": lambda v, t, s, e: heuristic.is_indirect_reference(_line_of(t, s, e)),
@@ -106,6 +121,7 @@ HEURISTICS = {
     "not_alphanumeric": lambda v, t, s, e: heuristic.is_not_alphanumeric_string(v),
     # an unquoted value that is a variable, attribute, call or keyword, not a literal
     "code_reference": lambda v, t, s, e: bool(_CODE_REFERENCE.match(v)),
+    "documented": _documented,
 }
 
 

@@ -71,6 +71,7 @@ def test_uuid_next_to_its_vendor_is_a_finding_and_a_bare_uuid_name_is_not(det):
     'key="-----BEGIN PRIVATE KEY-----\\nXXXX\\nXXXX\\n-----END PRIVATE KEY-----"\n',
     'uri = URI.parse("http://john:S3sam3@my.example.com/")\n',
     "  sha256 = '5f4dcc3b5aa765d61d8327deb882cf99ab4e2b0ff4c5e3a1e8b6c1d2f3a4b5c6'\n",
+    '#   uri.password = "Qz7_Wk2Lp9x"\n#   uri.to_s  #=> "http://sam:Qz7_Wk2Lp9x@my.example.com"\n',
 ])
 def test_interpolations_placeholders_and_documented_examples_are_not_findings(det, text):
     assert det.scan(text) == []
