@@ -1,13 +1,18 @@
 # The two commands of the README. Both bootstrap .venv first.
-.PHONY: run test bench
+.PHONY: run test lint bench
 
 run:
 	@deploy/bootstrap.sh run
 	.venv/bin/llm-dlp run $(ARGS)
 
-test:
-	@deploy/bootstrap.sh test
+test: lint
 	.venv/bin/python -m pytest $(ARGS)
+
+lint:  # part of the test command: CI fails on a lint or type error as on a failing test
+	@deploy/bootstrap.sh test
+	.venv/bin/ruff check addons tests bench
+	.venv/bin/ruff format --check addons tests bench
+	.venv/bin/mypy
 
 bench:
 	@deploy/bootstrap.sh test

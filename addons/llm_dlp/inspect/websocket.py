@@ -32,7 +32,7 @@ from llm_dlp.inspect.output import OutputInspector
 from llm_dlp.inspect.request import Inspection
 from llm_dlp.inspect.stream import StreamRewriter
 from llm_dlp.protocols.api import Protocol
-from llm_dlp.protocols.base import Pointer, get_at, json_pointer
+from llm_dlp.protocols.base import Pointer, as_list, get_at, json_pointer
 from llm_dlp.protocols.framing import Framing
 from llm_dlp.protocols.openai_responses import CALL_ITEMS, call_result_path
 from llm_dlp.protocols.registry import REGISTRY
@@ -239,7 +239,7 @@ class ToolCalls:
 
     def context(self, event: dict) -> list[dict]:
         """Stand-ins for the calls this event's outputs answer but does not carry: only their paths."""
-        items = event.get("input") if event.get("type") == "response.create" and isinstance(event.get("input"), list) else []
+        items = as_list(event.get("input")) if event.get("type") == "response.create" else []
         own = {i.get("call_id") for i in items if isinstance(i, dict) and i.get("type") in CALL_ITEMS}
         answered = {i.get("call_id") for i in items if isinstance(i, dict) and str(i.get("type", "")).endswith("_output")}
         return [{"type": "function_call", "call_id": call_id, "name": "earlier_call", "arguments": json.dumps({"path": self._paths[call_id]})}

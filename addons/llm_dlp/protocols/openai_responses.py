@@ -28,8 +28,10 @@ class OpenAIResponses(Protocol):
         if isinstance(inputs, str):
             notes.mark(("input",), "user")
         # every call first: an output may come before its call, or (incremental input) without it
-        call_paths = {item["call_id"]: path for item in as_list(inputs)
-                      if isinstance(item, dict) and isinstance(item.get("call_id"), str) and (path := call_result_path(item))}
+        call_paths: dict[str, str] = {}
+        for item in as_list(inputs):
+            if isinstance(item, dict) and isinstance(item.get("call_id"), str) and (file := call_result_path(item)):
+                call_paths[item["call_id"]] = file
         for i, item in enumerate(as_list(inputs)):
             self._item(notes, ("input", i), item, call_paths)
         return notes
