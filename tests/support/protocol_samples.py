@@ -101,6 +101,20 @@ def _chat_answer(text: str) -> dict:
     return {"id": "c1", "object": "chat.completion", "model": "gpt-x", "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
 
 
+def _mcp_request(text: str) -> dict:
+    return {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "create_issue", "arguments": {
+        "repo": "corp/app", "title": "Deploy fails", "body": f"Our config has {text} in it"}}}
+
+
+def _mcp_answer(text: str) -> dict:
+    return {"jsonrpc": "2.0", "id": 7, "result": {"content": [{"type": "text", "text": text}], "isError": False}}
+
+
+def _mcp_stream(fragments: list[str]) -> tuple[str, bytes]:
+    """MCP answers are whole messages: the fragments arrive as one JSON-RPC result event."""
+    return "text/event-stream", b"event: message\n" + sse([_mcp_answer("".join(fragments))])
+
+
 SAMPLES: dict[str, Sample] = {
     "openai-chat": Sample("openai", "/v1/chat/completions", _chat_request, _chat_stream, _chat_answer, ("authorization", "Bearer {}")),
     "openai-responses": Sample("openai", "/v1/responses", _responses_request, _responses_stream,
@@ -119,6 +133,7 @@ SAMPLES: dict[str, Sample] = {
                      ("x-goog-api-key", "{}")),
     "ollama": Sample("ollama", "/api/chat", _ollama_request, _ollama_stream,
                      lambda t: {"model": "qwen", "message": {"role": "assistant", "content": t}, "done": True}, ("authorization", "Bearer {}")),
+    "mcp": Sample("mcp", "/mcp", _mcp_request, _mcp_stream, _mcp_answer, ("authorization", "Bearer {}")),
     "generic": Sample("generic", "/v1/anything", _chat_request, _chat_stream, _chat_answer, ("x-api-key", "{}")),
     "text": Sample("text", "/", lambda t: f"Fix this: {t}\n".encode(), _chat_stream, _chat_answer, ("authorization", "Bearer {}")),
 }

@@ -40,6 +40,7 @@ class Protocol:
     structure_keys: ClassVar[frozenset[str]] = STRUCTURE_KEYS
     key_headers: ClassVar[tuple[str, ...]] = ("authorization",)  # where the API key travels
     key_query: ClassVar[tuple[str, ...]] = ()
+    batches: ClassVar[bool] = False  # a body may be a JSON array of requests (JSON-RPC), which annotate then gets
     answers_are_code: ClassVar[bool] = False  # a completion's whole text is code (Copilot's FIM)
     description: ClassVar[str] = ""
 
@@ -47,7 +48,7 @@ class Protocol:
     def handles(self, path: str) -> bool:
         return self.paths is not None and self.paths.search(path.split("?", 1)[0]) is not None
 
-    def annotate(self, doc: dict[str, Any], path: str) -> Annotations:
+    def annotate(self, doc: Any, path: str) -> Annotations:
         """Roles, file paths (tool results paired with their calls by id), skipped binary fields."""
         return Annotations()
 
@@ -65,7 +66,7 @@ class Protocol:
         if not looks_like_json(raw, content_type):
             return raw_body(raw)
         doc = strictjson.loads(raw)
-        notes = self.annotate(doc, path) if isinstance(doc, dict) else Annotations()
+        notes = self.annotate(doc, path) if isinstance(doc, dict) or (self.batches and isinstance(doc, list)) else Annotations()
         attribute_file_objects(doc, notes)
         segments = documents.expand(doc, segments_of(doc, notes, self.structure_keys, self.key_renamable))
         return ParsedBody(doc, segments, notes.model or top_model(doc), True)

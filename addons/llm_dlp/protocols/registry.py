@@ -12,6 +12,7 @@ from llm_dlp.protocols.api import Protocol
 from llm_dlp.protocols.base import ParsedBody
 from llm_dlp.protocols.gemini import Gemini
 from llm_dlp.protocols.generic import GenericJson, RawText
+from llm_dlp.protocols.mcp import Mcp
 from llm_dlp.protocols.ollama import Ollama
 from llm_dlp.protocols.openai_chat import OpenAIChat
 from llm_dlp.protocols.openai_completions import OpenAICompletions
@@ -26,6 +27,7 @@ PROTOCOLS: tuple[Protocol, ...] = (
     AnthropicMessages(),
     Gemini(),
     Ollama(),
+    Mcp(),
     GenericJson(),
     RawText(),
 )

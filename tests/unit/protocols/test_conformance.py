@@ -117,5 +117,7 @@ def test_errors_come_in_the_apis_shape_and_name_the_reason(protocol):
         assert doc["type"] == "error" and doc["error"]["type"] == "permission_error"
     elif protocol.family == "gemini":
         assert doc["error"]["status"] == "PERMISSION_DENIED" and doc["error"]["code"] == 403
+    elif protocol.family == "mcp":  # a JSON-RPC error
+        assert doc["jsonrpc"] == "2.0" and doc["error"]["data"]["reason"] == "llm_dlp_blocked"
     else:
         assert doc["error"]["code"] == "llm_dlp_blocked"
