@@ -1,12 +1,15 @@
 """Rewriting streamed responses event by event: restore placeholders (also when the model splits
 one over several events), redact secrets the model emits, and pass everything else through.
 
-The stream is cut into events (SSE, NDJSON or a streamed JSON array). In each event the
+The stream is cut into events (SSE, NDJSON, a streamed JSON array or AWS event-stream messages)
+by the protocol's framing, which also puts each (rewritten) event back together. In each event the
 protocol's *delta* fields (text and tool-argument fragments) feed per-channel text buffers; a
 channel holds back only the trailing run of non-space characters, because a placeholder or a
 secret may continue in the next event. Every event is emitted as soon as it is complete, with
 its delta shortened where something is held back. What is still held when the channel moves on
-goes out in a small event of the same protocol shape, built from the last one."""
+goes out in a small event of the same protocol shape, built from the last one. A fail-closed
+framing (binary event-stream) that cannot read on ends the stream with its refusal: nothing unread
+is passed on."""
 
 from __future__ import annotations
 
@@ -79,8 +82,11 @@ class StreamRewriter:
         self._on_channel_end = on_channel_end
         self._on_event = on_event
         self._channels: dict[tuple, Channel] = {}
+        self._stopped = False  # a fail-closed stream was ended: nothing more goes out
 
     def __call__(self, chunk: bytes) -> bytes:
+        if self._stopped:
+            return b""
         out = [self._event(*event) for event in self._framing.feed(chunk)]
         if not chunk:  # end of the stream
             out.append(self._flush_all())
@@ -88,11 +94,26 @@ class StreamRewriter:
             if rest.strip():
                 self._on_anomaly("truncated_event")
             out.append(rest)
+        if self._framing.failure:  # a fail-closed framing could not read on: end the stream here
+            out.append(self._stop(self._framing.failure))
         return b"".join(out)
 
+    @property
+    def fails_closed(self) -> bool:
+        """Bytes this stream could not read must not reach the client (a binary framing)."""
+        return self._framing.fails_closed
+
     def salvage(self) -> bytes:
-        """The raw bytes not yet passed on (after a failure)."""
-        return self._framing.rest()
+        """After a failure: the raw bytes not yet passed on, or, for a fail-closed framing,
+        the framing's refusal instead."""
+        return self._stop("rewriter_error", report=False) if self.fails_closed else self._framing.rest()
+
+    def _stop(self, kind: str, report: bool = True) -> bytes:
+        if report:
+            self._on_anomaly(kind)
+        self._stopped = True
+        self._framing.rest()
+        return self._framing.refusal(kind)
 
     def _event(self, prefix: bytes, body: bytes | None, suffix: bytes) -> bytes:
         doc = None
@@ -107,13 +128,13 @@ class StreamRewriter:
         keys = {d.key for d in deltas}
         flushed = self._flush_all(keep=keys)
         if doc is None:
-            return flushed + self._framing.passthrough(prefix, body, suffix)
+            return flushed + self._framing.wrap(prefix, body, suffix)
         for d in deltas:
             channel = self._channels.setdefault(d.key, Channel())
             channel.template = (prefix, doc, suffix, d)
             set_at(doc, d.path, self._release(channel, get_at(doc, d.path), d.is_json, final=False))
         self._snapshots(doc, {d.path for d in deltas})
-        return flushed + prefix + json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode() + suffix
+        return flushed + self._framing.wrap(prefix, _dumps(doc), suffix)
 
     def _release(self, channel: Channel, fragment: str, is_json: bool, final: bool) -> str:
         text = channel.held + fragment
@@ -141,7 +162,7 @@ class StreamRewriter:
             if text or note:
                 prefix, doc, suffix, delta = channel.template
                 event = skeleton(doc, delta.path, text + note)
-                out.append(prefix + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + suffix)
+                out.append(self._framing.wrap(prefix, _dumps(event), suffix))
         return b"".join(out)
 
     def _snapshots(self, doc: Any, skip: set[tuple]) -> None:
@@ -153,6 +174,10 @@ class StreamRewriter:
                 new = self._snapshot(value, looks_like_json(value))
                 if new != value:
                     set_at(doc, path, new)
+
+
+def _dumps(doc: Any) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def looks_like_json(text: str) -> bool:

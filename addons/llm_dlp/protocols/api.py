@@ -42,6 +42,7 @@ class Protocol:
     key_query: ClassVar[tuple[str, ...]] = ()
     batches: ClassVar[bool] = False  # a body may be a JSON array of requests (JSON-RPC), which annotate then gets
     answers_are_code: ClassVar[bool] = False  # a completion's whole text is code (Copilot's FIM)
+    native_bodies: ClassVar[bool] = False  # its bodies are other APIs' (Bedrock InvokeModel): deltas found by shape
     description: ClassVar[str] = ""
 
     # ---- request ---------------------------------------------------------------------------
@@ -85,6 +86,14 @@ class Protocol:
             return value
         return next((query[k] for k in self.key_query if query.get(k)), None)
 
+    def body_is_signed(self, headers: Mapping[str, str]) -> bool:
+        """The request carries a signature over its body, so an edited body would be refused: AWS
+        Signature V4 (``Authorization: AWS4-HMAC-SHA256 ...``, ``AWS4-ECDSA-P256-SHA256`` for SigV4a)
+        signs the payload's hash unless ``x-amz-content-sha256`` says ``UNSIGNED-PAYLOAD``. Any
+        API can be reached with AWS credentials (behind API Gateway, say), so every protocol checks."""
+        scheme = headers.get("authorization", "").split(" ", 1)[0].upper()
+        return scheme.startswith("AWS4-") and headers.get("x-amz-content-sha256", "").upper() != "UNSIGNED-PAYLOAD"
+
     # ---- response --------------------------------------------------------------------------
     def framing(self, content_type: str, path: str) -> Framing | None:
         """How a streamed answer is cut into events; None: not a stream this API sends."""
@@ -111,3 +120,7 @@ class Protocol:
         ``code`` is a stable machine-readable reason (``llm_dlp_blocked``)."""
         doc = {"error": {"message": message, "type": "llm_dlp_policy" if status == 403 else "llm_dlp_error", "param": None, "code": code}}
         return json.dumps(doc).encode()
+
+    def error_headers(self, status: int, code: str) -> dict[str, str]:
+        """Headers a refusal needs in this API (AWS SDKs read the error's type from one)."""
+        return {}

@@ -21,9 +21,14 @@ class GenericJson(Protocol):
         return NdjsonFraming() if "ndjson" in content_type or "jsonl" in content_type else super().framing(content_type, path)
 
     def deltas(self, event: Any) -> list[Delta]:
-        from llm_dlp.protocols.registry import REGISTRY
+        return known_deltas(event)
 
-        return next((d for p in REGISTRY.specific() if (d := p.deltas(event))), [])
+
+def known_deltas(event: Any) -> list[Delta]:
+    """The deltas of an event in whichever known API's shape it has."""
+    from llm_dlp.protocols.registry import REGISTRY
+
+    return next((d for p in REGISTRY.specific() if not p.native_bodies and (d := p.deltas(event))), [])
 
 
 class RawText(GenericJson):

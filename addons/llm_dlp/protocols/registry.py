@@ -7,9 +7,11 @@ runs every registered protocol through one contract."""
 
 from __future__ import annotations
 
+from llm_dlp.protocols.amazon_q import AmazonQ
 from llm_dlp.protocols.anthropic import AnthropicMessages
 from llm_dlp.protocols.api import Protocol
 from llm_dlp.protocols.base import ParsedBody
+from llm_dlp.protocols.bedrock import BedrockConverse, BedrockInvoke
 from llm_dlp.protocols.gemini import Gemini
 from llm_dlp.protocols.generic import GenericJson, RawText
 from llm_dlp.protocols.mcp import Mcp
@@ -28,6 +30,9 @@ PROTOCOLS: tuple[Protocol, ...] = (
     Gemini(),
     Ollama(),
     Mcp(),
+    BedrockConverse(),
+    BedrockInvoke(),
+    AmazonQ(),
     GenericJson(),
     RawText(),
 )

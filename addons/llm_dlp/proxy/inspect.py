@@ -13,7 +13,7 @@ from mitmproxy import ctx, http
 
 from llm_dlp.act.actions import BLOCK, REDACT
 from llm_dlp.inspect.budget import ByteBudget
-from llm_dlp.inspect.request import inspect_request
+from llm_dlp.inspect.request import Inspection, inspect_request
 from llm_dlp.protocols.encoding import codings, decode_body, encode_body
 from llm_dlp.protocols.strictjson import BodyError
 from llm_dlp.proxy.state import FlowState, Runtime, log_failure, state_of
@@ -77,6 +77,9 @@ class Inspect:
             self.rt.refuse(flow, refusal.status, refusal.reason, refusal.message)
         elif inspection.decision == BLOCK:
             self.rt.respond(flow, 403, "llm_dlp_blocked", inspection.block_message())
+        elif inspection.decision == REDACT and state.protocol.body_is_signed(req.headers):
+            state.decision, state.reason = BLOCK, "signed_body"
+            self.rt.respond(flow, 403, "llm_dlp_blocked", signed_body_message(inspection))
         elif inspection.decision == REDACT and inspection.body is not None:
             self._replace_body(req, inspection.body)
 
@@ -89,3 +92,11 @@ class Inspect:
         req.raw_content = encode_body(body, req.headers.get("content-encoding", ""))
         if "content-length" in req.headers:
             req.headers["content-length"] = str(len(req.raw_content))
+
+
+def signed_body_message(inspection: Inspection) -> str:
+    """Why a request that would have been redacted is blocked: its signature covers the body."""
+    rules = ", ".join(sorted({f.rule for f in inspection.findings if f.action == REDACT}))
+    return (f"Request blocked by llm-dlp: it carries secrets ({rules}) and this request is signed (AWS SigV4); llm-dlp cannot redact it "
+            "(the edited body would no longer match the signature): remove the secret, or use a Bedrock API key (Bearer) so redaction "
+            "can apply.")

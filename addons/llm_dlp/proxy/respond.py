@@ -94,7 +94,8 @@ def honest_stream_headers(resp: http.Response) -> None:
 
 class SafeStream:
     """Wraps a stream rewriter: if it fails, the rest of the stream passes through unchanged
-    (counted) instead of breaking the developer's response."""
+    (counted) instead of breaking the developer's response; a fail-closed stream (binary
+    event-stream, whose unread bytes could carry anything) is ended with its refusal instead."""
 
     def __init__(self, rewriter: StreamRewriter, on_failure, out_bytes, decoder: StreamDecoder | None = None):
         self._rewriter = rewriter
@@ -116,11 +117,11 @@ class SafeStream:
 
     def _rewrite(self, chunk: bytes) -> bytes:
         if self._failed:
-            return chunk
+            return b"" if self._rewriter.fails_closed else chunk
         try:
             return self._rewriter(chunk)
         except Exception as exc:
             log_failure("error rewriting a response stream; passing the rest through", exc)
             self._failed = True
             self._on_failure()
-            return self._rewriter.salvage() + chunk
+            return self._rewriter.salvage() + (b"" if self._rewriter.fails_closed else chunk)

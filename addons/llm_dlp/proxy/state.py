@@ -129,4 +129,5 @@ class Runtime:
             return
         state = state_of(flow)
         protocol = state.protocol if state else REGISTRY.get("generic")
-        flow.response = http.Response.make(status, protocol.error_body(status, code, message), {"content-type": "application/json", "x-llm-dlp": code})
+        headers = {"content-type": "application/json", "x-llm-dlp": code, **protocol.error_headers(status, code)}
+        flow.response = http.Response.make(status, protocol.error_body(status, code, message), headers)
