@@ -1,6 +1,7 @@
 """Request bodies checked the way the real APIs check them, with the providers' own SDK types:
-openai's and anthropic's request params (pydantic TypeAdapters over their TypedDicts) and
-google-genai's models (which forbid unknown fields). ``validate`` raises on a body the API
+openai's and anthropic's request params (pydantic TypeAdapters over their TypedDicts),
+google-genai's models (which forbid unknown fields) and botocore's service model of Bedrock
+Converse (the JSON shapes AWS publishes; InvokeModel's Claude bodies are Anthropic Messages). ``validate`` raises on a body the API
 would answer with 400; tests call it on every body the proxy rewrote."""
 
 from __future__ import annotations
@@ -64,6 +65,11 @@ def validate(protocol: str, doc: Any) -> None:
             _force(_adapter(kind).validate_python(doc))
         elif protocol == "gemini":
             _validate_gemini(doc)
+        elif protocol == "bedrock-converse":
+            _validate_converse(doc)
+        elif protocol == "bedrock-invoke" and isinstance(doc, dict) and "anthropic_version" in doc:
+            body = {k: v for k, v in doc.items() if k != "anthropic_version"}
+            _force(_adapter(params["anthropic-messages"][0]).validate_python({**body, "model": "claude-on-bedrock"}))
         elif not isinstance(doc, (dict, list)):
             raise InvalidRequest("not a JSON object")
     except InvalidRequest:
@@ -84,3 +90,20 @@ def _validate_gemini(doc: Any) -> None:
         raise InvalidRequest(f"unknown fields {sorted(unknown)}")
     for key, value in doc.items():
         _adapter(fields[key]).validate_python(value)
+
+
+@cache
+def _converse_input():
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("bedrock-runtime").operation_model("ConverseStream").input_shape
+
+
+def _validate_converse(doc: Any) -> None:
+    from botocore.validate import ParamValidator
+
+    if not isinstance(doc, dict):
+        raise InvalidRequest("not a JSON object")
+    report = ParamValidator().validate({**doc, "modelId": "model-in-the-path"}, _converse_input())  # the path carries the model
+    if report.has_errors():
+        raise InvalidRequest(report.generate_report())

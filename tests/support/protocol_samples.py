@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from support import eventstream
+
 
 def sse(events: list[dict], done: bool = False) -> bytes:
     return b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events) + (b"data: [DONE]\n\n" if done else b"")
@@ -22,6 +24,7 @@ class Sample:
     stream: Callable[[list[str]], tuple[str, bytes]]  # fragments -> (content type, streamed body)
     answer: Callable[[str], dict]  # text -> the answer, whole
     key: tuple[str, str]  # the header a client puts its key in, and the value's form
+    read: Callable[[bytes], str] = bytes.decode  # streamed bytes -> the text a client reads from them
 
 
 def _chat_request(text: str) -> dict:
@@ -97,6 +100,53 @@ def _ollama_stream(fragments: list[str]) -> tuple[str, bytes]:
     return "application/x-ndjson", ("\n".join([*lines, json.dumps({"model": "qwen", "done": True})]) + "\n").encode()
 
 
+def _converse_request(text: str) -> dict:
+    return {"system": [{"text": "You are a coding agent."}], "inferenceConfig": {"maxTokens": 512}, "messages": [
+        {"role": "user", "content": [{"text": f"Fix this: {text}"}]},
+        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "tooluse_1", "name": "read_file", "input": {"path": "src/app.py"}}}]},
+        {"role": "user", "content": [{"toolResult": {"toolUseId": "tooluse_1", "status": "success",
+                                                     "content": [{"text": f"API = '{text}'"}, {"json": {"value": text}}]}}]},
+    ]}
+
+
+def _converse_stream(fragments: list[str]) -> tuple[str, bytes]:
+    frames = [eventstream.event("messageStart", {"role": "assistant", "p": "abc"})]
+    frames += [eventstream.event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": f}, "p": "abcdef"}) for f in fragments]
+    frames += [eventstream.event("contentBlockStop", {"contentBlockIndex": 0}), eventstream.event("messageStop", {"stopReason": "end_turn"})]
+    return eventstream.CONTENT_TYPE, b"".join(frames)
+
+
+def _invoke_request(text: str) -> dict:
+    doc = _anthropic_request(text)
+    del doc["model"], doc["stream"]
+    return {"anthropic_version": "bedrock-2023-05-31", **doc}
+
+
+def _invoke_stream(fragments: list[str]) -> tuple[str, bytes]:
+    events = [{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": f}} for f in fragments]
+    return eventstream.CONTENT_TYPE, b"".join(eventstream.chunk(e) for e in [*events, {"type": "message_stop"}])
+
+
+def _q_request(text: str) -> dict:
+    return {"profileArn": "arn:aws:codewhisperer:us-east-1:123456789012:profile/EXAMPLE", "conversationState": {
+        "conversationId": "conv-1", "chatTriggerType": "MANUAL",
+        "history": [
+            {"userInputMessage": {"content": f"Fix this: {text}", "origin": "CLI"}},
+            {"assistantResponseMessage": {"messageId": "m1", "content": "Reading it.",
+                                          "toolUses": [{"toolUseId": "tooluse_1", "name": "fs_read", "input": {"path": "src/app.py"}}]}},
+        ],
+        "currentMessage": {"userInputMessage": {"content": "", "modelId": "claude-x", "origin": "CLI", "userInputMessageContext": {
+            "editorState": {"document": {"relativeFilePath": "src/app.py", "programmingLanguage": {"languageName": "python"}, "text": f"API = '{text}'"}},
+            "toolResults": [{"toolUseId": "tooluse_1", "status": "success", "content": [{"text": f"API = '{text}'"}]}]}}},
+    }}
+
+
+def _q_stream(fragments: list[str]) -> tuple[str, bytes]:
+    frames = [eventstream.event("messageMetadataEvent", {"conversationId": "conv-1"})]
+    frames += [eventstream.event("assistantResponseEvent", {"content": f}) for f in fragments]
+    return eventstream.CONTENT_TYPE, b"".join(frames)
+
+
 def _chat_answer(text: str) -> dict:
     return {"id": "c1", "object": "chat.completion", "model": "gpt-x", "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
 
@@ -134,6 +184,14 @@ SAMPLES: dict[str, Sample] = {
     "ollama": Sample("ollama", "/api/chat", _ollama_request, _ollama_stream,
                      lambda t: {"model": "qwen", "message": {"role": "assistant", "content": t}, "done": True}, ("authorization", "Bearer {}")),
     "mcp": Sample("mcp", "/mcp", _mcp_request, _mcp_stream, _mcp_answer, ("authorization", "Bearer {}")),
+    "bedrock-converse": Sample("bedrock", "/model/us.anthropic.claude-x-v1:0/converse-stream", _converse_request, _converse_stream,
+                               lambda t: {"output": {"message": {"role": "assistant", "content": [{"text": t}]}}, "stopReason": "end_turn"},
+                               ("authorization", "Bearer {}"), eventstream.client_text),
+    "bedrock-invoke": Sample("bedrock", "/model/anthropic.claude-x-v1:0/invoke-with-response-stream", _invoke_request, _invoke_stream,
+                             lambda t: {"id": "msg_1", "type": "message", "role": "assistant", "content": [{"type": "text", "text": t}]},
+                             ("authorization", "Bearer {}"), eventstream.client_text),
+    "amazon-q": Sample("amazon-q", "/", _q_request, _q_stream, lambda t: {"completions": [{"content": t}]}, ("authorization", "Bearer {}"),
+                       eventstream.client_text),
     "generic": Sample("generic", "/v1/anything", _chat_request, _chat_stream, _chat_answer, ("x-api-key", "{}")),
     "text": Sample("text", "/", lambda t: f"Fix this: {t}\n".encode(), _chat_stream, _chat_answer, ("authorization", "Bearer {}")),
 }

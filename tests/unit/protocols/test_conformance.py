@@ -91,7 +91,7 @@ def test_a_streamed_answer_is_restored_and_inspected_in_the_protocols_framing(pr
     out = output({placeholder: token})
     rewriter = StreamRewriter(framing, protocol.deltas, out.process, on_channel_end=out.end_channel, on_event=out.observe)
     chunks = [stream[i : i + 7] for i in range(0, len(stream), 7)] + [b""]
-    sent = b"".join(rewriter(c) for c in chunks).decode()
+    sent = sample.read(b"".join(rewriter(c) for c in chunks))
     assert token in sent and placeholder not in sent
     assert emitted not in sent and [f.rule for f in out.findings] == ["github-token"]
 
@@ -119,5 +119,8 @@ def test_errors_come_in_the_apis_shape_and_name_the_reason(protocol):
         assert doc["error"]["status"] == "PERMISSION_DENIED" and doc["error"]["code"] == 403
     elif protocol.family == "mcp":  # a JSON-RPC error
         assert doc["jsonrpc"] == "2.0" and doc["error"]["data"]["reason"] == "llm_dlp_blocked"
+    elif protocol.family in ("bedrock", "amazon-q"):  # AWS: the type in a header, the message in the body
+        assert doc == {"message": "Request blocked by llm-dlp: rule x"}
+        assert protocol.error_headers(403, "llm_dlp_blocked")["x-amzn-errortype"].startswith("AccessDenied")
     else:
         assert doc["error"]["code"] == "llm_dlp_blocked"
