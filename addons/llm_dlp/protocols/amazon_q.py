@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from llm_dlp.protocols.aws import AwsProtocol
-from llm_dlp.protocols.base import STRUCTURE_KEYS, Annotations, Delta, Pointer, as_list
+from llm_dlp.protocols.base import STRUCTURE_KEYS, Annotations, Delta, Pointer, as_dict, as_list
 from llm_dlp.protocols.bedrock import converse_tool_result, converse_tool_use
 
 Q_ERRORS = {400: "ValidationError", 403: "AccessDeniedError", 413: "ValidationError", 421: "ValidationError", 429: "ThrottlingError",
@@ -25,7 +25,7 @@ class AmazonQ(AwsProtocol):
 
     def annotate(self, doc: dict[str, Any], path: str) -> Annotations:
         notes = Annotations()
-        state = doc.get("conversationState") if isinstance(doc.get("conversationState"), dict) else {}
+        state = as_dict(doc.get("conversationState"))
         tool_paths: dict[str, str] = {}
         for i, item in enumerate(as_list(state.get("history"))):
             self._message(notes, ("conversationState", "history", i), item, tool_paths)
@@ -45,9 +45,8 @@ class AmazonQ(AwsProtocol):
                 notes.model = user["modelId"]
             for k, _ in enumerate(as_list(user.get("images"))):
                 notes.skip.add((*at, "images", k, "source", "bytes"))
-            context = user.get("userInputMessageContext") if isinstance(user.get("userInputMessageContext"), dict) else {}
-            editor = context.get("editorState") if isinstance(context.get("editorState"), dict) else {}
-            document = editor.get("document") if isinstance(editor.get("document"), dict) else {}
+            context = as_dict(user.get("userInputMessageContext"))
+            document = as_dict(as_dict(context.get("editorState")).get("document"))
             if isinstance(document.get("relativeFilePath"), str):
                 notes.mark((*at, "userInputMessageContext", "editorState", "document", "text"), "file", document["relativeFilePath"])
             for k, result in enumerate(as_list(context.get("toolResults"))):

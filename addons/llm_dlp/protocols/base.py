@@ -254,3 +254,7 @@ def top_model(doc: Any) -> str | None:
 
 def as_list(value: Any) -> list:
     return value if isinstance(value, list) else []
+
+
+def as_dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}

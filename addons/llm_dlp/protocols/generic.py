@@ -1,13 +1,15 @@
-"""Any other JSON API, and raw text: every string is inspected; a streamed answer's deltas are
-found in whichever known shape it has; errors are OpenAI-shaped (what most clients read)."""
+"""Any other JSON API, and raw text: every string is inspected; a streamed answer (SSE, NDJSON or
+AWS event-stream) has its deltas found in whichever known shape it has; errors are OpenAI-shaped
+(what most clients read)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from llm_dlp.protocols.api import Protocol
+from llm_dlp.protocols.aws import EVENT_STREAM
 from llm_dlp.protocols.base import Delta, ParsedBody, raw_body
-from llm_dlp.protocols.framing import Framing, NdjsonFraming
+from llm_dlp.protocols.framing import EventStreamFraming, Framing, NdjsonFraming
 
 
 class GenericJson(Protocol):
@@ -18,6 +20,8 @@ class GenericJson(Protocol):
     description = "Any JSON body (every string leaf inspected), or raw text; OpenAI-shaped errors."
 
     def framing(self, content_type: str, path: str) -> Framing | None:
+        if EVENT_STREAM in content_type:  # an AWS operation without a module of its own
+            return EventStreamFraming()
         return NdjsonFraming() if "ndjson" in content_type or "jsonl" in content_type else super().framing(content_type, path)
 
     def deltas(self, event: Any) -> list[Delta]:
