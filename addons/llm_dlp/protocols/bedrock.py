@@ -86,6 +86,7 @@ class BedrockConverse(AwsProtocol):
 
 
 _ANTHROPIC = AnthropicMessages()
+_CONVERSE = BedrockConverse()
 
 
 class BedrockInvoke(AwsProtocol):
@@ -106,7 +107,23 @@ class BedrockInvoke(AwsProtocol):
         return BedrockChunkFraming() if EVENT_STREAM in content_type else super().framing(content_type, path)
 
     def deltas(self, event: Any) -> list[Delta]:
-        """A chunk's inner event is the model's own: its deltas in whichever known API's shape."""
+        """A chunk's inner event is the model's own: Claude's (Anthropic Messages), OpenAI's
+        (gpt-oss), Nova's, Llama's, Titan's, Mistral's or Cohere's streamed text."""
         from llm_dlp.protocols.generic import known_deltas
 
-        return known_deltas(event)
+        return known_deltas(event) or _native_deltas(event)
+
+
+def _native_deltas(event: Any) -> list[Delta]:
+    if not isinstance(event, dict):
+        return []
+    if isinstance(event.get("contentBlockDelta"), dict):  # Nova: a Converse event inside the chunk
+        inner = _CONVERSE.deltas(event["contentBlockDelta"])
+        return [Delta(d.key, ("contentBlockDelta", *d.path), d.is_json) for d in inner]
+    for key in ("generation", "outputText"):  # Llama, Titan
+        if isinstance(event.get(key), str):
+            return [Delta(("text",), (key,), False)]
+    if isinstance(event.get("text"), str) and "is_finished" in event:  # Cohere
+        return [Delta(("text",), ("text",), False)]
+    return [Delta(("output", i), ("outputs", i, "text"), False)  # Mistral
+            for i, out in enumerate(as_list(event.get("outputs"))) if isinstance(out, dict) and isinstance(out.get("text"), str)]

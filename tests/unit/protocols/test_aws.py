@@ -71,3 +71,15 @@ def test_refusals_carry_the_error_type_aws_sdks_read():
     assert converse.error_headers(429, "x") == {"x-amzn-errortype": "ThrottlingException"}
     assert converse.error_headers(418, "x") == {"x-amzn-errortype": "AccessDeniedException"}
     assert REGISTRY.get("openai-chat").error_headers(403, "x") == {}
+
+
+@pytest.mark.parametrize(("event", "path"), [
+    ({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "T"}}, ("delta", "text")),  # Claude
+    ({"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "T"}}}, ("contentBlockDelta", "delta", "text")),  # Nova
+    ({"generation": "T", "generation_token_count": 1, "stop_reason": None}, ("generation",)),  # Llama
+    ({"outputText": "T", "index": 0}, ("outputText",)),  # Titan
+    ({"outputs": [{"text": "T", "stop_reason": None}]}, ("outputs", 0, "text")),  # Mistral
+    ({"text": "T", "is_finished": False}, ("text",)),  # Cohere
+])
+def test_invoke_streams_find_each_model_familys_text(event, path):
+    assert [d.path for d in REGISTRY.get("bedrock-invoke").deltas(event)] == [path]
