@@ -129,6 +129,8 @@ def test_a_corrupted_event_stream_ends_with_an_exception_and_nothing_unread(clie
     r = client.post(url, content=converse_body(f"deploy with {token} please"), headers={"authorization": "Bearer k", "x-fake-corrupt": "1"})
     messages = eventstream.messages(r.content)  # botocore reads the whole answer: no damaged frame reached the client
     assert messages[-1].headers[":message-type"] == "exception" and b"llm-dlp" in messages[-1].payload
-    assert len(messages) == 3  # messageStart, the first delta, then the exception instead of the damaged rest
+    # messageStart and the first delta (what was held back of it included), then the exception instead of the damaged rest
+    assert [m.headers[":event-type"] for m in messages[:-1]] == ["messageStart"] + ["contentBlockDelta"] * (len(messages) - 2)
+    assert streamed_text(r.content) == "You sai"  # the first delta's 7 characters, nothing of the damaged frame
     assert "[REDACTED:" not in r.content.decode("latin-1")
     assert 'kind="bad_message_crc"' in proxy.metrics()

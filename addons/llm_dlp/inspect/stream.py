@@ -109,11 +109,15 @@ class StreamRewriter:
         return self._stop("rewriter_error", report=False) if self.fails_closed else self._framing.rest()
 
     def _stop(self, kind: str, report: bool = True) -> bytes:
+        """End the stream: text held from events already read goes out (a framing failure), then
+        the framing's refusal; after a failure of the rewriter itself only the refusal."""
+        self._stopped = True
+        held = b""
         if report:
             self._on_anomaly(kind)
-        self._stopped = True
+            held = self._flush_all()
         self._framing.rest()
-        return self._framing.refusal(kind)
+        return held + self._framing.refusal(kind)
 
     def _event(self, prefix: bytes, body: bytes | None, suffix: bytes) -> bytes:
         doc = None
