@@ -136,7 +136,7 @@ class StreamRewriter:
         for d in deltas:
             channel = self._channels.setdefault(d.key, Channel())
             channel.template = (prefix, doc, suffix, d)
-            set_at(doc, d.path, self._release(channel, get_at(doc, d.path), d.is_json, final=False))
+            set_at(doc, d.path, self._release(channel, get_at(doc, d.path), d.is_json, final=d.last))
         self._snapshots(doc, {d.path for d in deltas})
         return flushed + self._framing.wrap(prefix, _dumps(doc), suffix)
 

@@ -65,7 +65,8 @@ class AmazonQ(AwsProtocol):
         if not isinstance(event, dict):
             return []
         if isinstance(event.get("toolUseId"), str) and isinstance(event.get("input"), str):
-            return [Delta(("tool", event["toolUseId"]), ("input",), True)]
+            # the client parses the input once ``stop`` comes: nothing may follow that event
+            return [Delta(("tool", event["toolUseId"]), ("input",), True, last=event.get("stop") is True)]
         if isinstance(event.get("content"), str) and not {"role", "type", "message"} & event.keys():
             return [Delta(("text",), ("content",), False)]
         return []

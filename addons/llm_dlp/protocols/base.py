@@ -245,6 +245,7 @@ class Delta:
     key: tuple  # the channel: same key in consecutive events = one growing text
     path: tuple  # where the fragment sits in the event
     is_json: bool  # the fragment is JSON source (tool arguments): restored values are escaped
+    last: bool = False  # the event says the text is complete (Amazon Q's toolUseEvent stop): nothing is held back
 
 
 def top_model(doc: Any) -> str | None:

@@ -83,3 +83,20 @@ def test_refusals_carry_the_error_type_aws_sdks_read():
 ])
 def test_invoke_streams_find_each_model_familys_text(event, path):
     assert [d.path for d in REGISTRY.get("bedrock-invoke").deltas(event)] == [path]
+
+
+def test_an_amazon_q_tool_input_is_complete_in_the_event_that_stops_it():
+    """Tool input JSON has no spaces to cut at: without the stop flag it would all be held back and
+    sent after the client had already parsed the (empty) input."""
+    from llm_dlp.inspect.stream import StreamRewriter
+    from support import eventstream
+
+    protocol = REGISTRY.get("amazon-q")
+    pieces = ['{"path":', '"src/app.py"', "}"]
+    frames = [eventstream.event("toolUseEvent", {"toolUseId": "t1", "name": "fs_read", "input": p, **({"stop": True} if i == 2 else {})})
+              for i, p in enumerate(pieces)]
+    rewriter = StreamRewriter(protocol.framing(eventstream.CONTENT_TYPE, "/"), protocol.deltas, lambda text, context, is_json: text)
+    out = b"".join(rewriter(f) for f in frames) + rewriter(b"")
+    events = eventstream.payloads(out)
+    stop_at = next(i for i, e in enumerate(events) if e.get("stop"))
+    assert "".join(e["input"] for e in events[: stop_at + 1]) == '{"path":"src/app.py"}' and stop_at == len(events) - 1
