@@ -12,12 +12,10 @@ import httpx
 import jsonschema
 import pytest
 
-from llm_dlp.act.placeholders import Keyring
 from support.proxy import start_proxy, stop_proxy
 
 LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
 KEY = "test-placeholder-key-0123456789"  # conftest.start_proxy's key
-CHAIN_KEY = Keyring(KEY.encode()).chain_key
 SCHEMA = json.loads(resources.files("llm_dlp").joinpath("schemas/audit.schema.json").read_text())
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 import random
 import ssl
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
 
 from support.proxy import start_proxy, stop_proxy
 from support.secretgen import Gen, provider_tokens
+from support.upstream import serve
 
 MCP_RULES = """
 endpoints:
@@ -52,11 +52,7 @@ class McpServer(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def mcp_server(pki):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), McpServer)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(pki.cert_file, pki.key_file)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(McpServer, pki)
     yield server.server_address[1]
     server.shutdown()
 

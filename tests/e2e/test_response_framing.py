@@ -9,15 +9,15 @@ import json
 import random
 import re
 import ssl
-import threading
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
 
 from support.proxy import start_proxy, stop_proxy
 from support.secretgen import AN, Gen
+from support.upstream import serve
 
 PLACEHOLDER = re.compile(rb"\[REDACTED:[a-z0-9._-]+:[0-9a-f]{10}\]")
 
@@ -63,11 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site(pki):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(pki.cert_file, pki.key_file)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(_Handler, pki)
     yield server.server_address[1]
     server.shutdown()
 

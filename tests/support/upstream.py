@@ -204,16 +204,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def serve_upstream(pki: PKI, host: str = "127.0.0.1", port: int = 0, tls: bool = True) -> tuple[ThreadingHTTPServer, Upstream]:
-    upstream = Upstream(0, "https" if tls else "http")
-    handler = type("Handler", (_Handler,), {"upstream": upstream})
+def serve(handler: type[BaseHTTPRequestHandler], pki: PKI | None, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """An HTTP server for ``handler`` in a background thread, with TLS from ``pki`` unless None."""
     server = ThreadingHTTPServer((host, port), handler)
-    if tls:
+    if pki is not None:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(pki.cert_file, pki.key_file)
         server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    upstream.port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def serve_upstream(pki: PKI, host: str = "127.0.0.1", port: int = 0, tls: bool = True) -> tuple[ThreadingHTTPServer, Upstream]:
+    upstream = Upstream(0, "https" if tls else "http")
+    server = serve(type("Handler", (_Handler,), {"upstream": upstream}), pki if tls else None, host, port)
+    upstream.port = server.server_address[1]
     return server, upstream
 
 

@@ -3,9 +3,6 @@ comment removal, with no path at all; unrelated code is not."""
 
 from __future__ import annotations
 
-import builtins
-import re
-import sys
 import sysconfig
 from pathlib import Path
 
@@ -16,15 +13,9 @@ from hypothesis import strategies as st
 
 from llm_dlp.detect.fingerprint import _is_vendored_or_generated, fingerprints, guess_language, language_of, text_fingerprints, tokenise
 
-LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
 SITE = Path(sysconfig.get_paths()["purelib"])
-BUILTINS = set(dir(builtins))
 
 
-_PY_TOKEN = re.compile(
-    r"""(?P<string>[rbuRBUfF]{0,2}(?:\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'))"""
-    r"""|(?P<comment>\#[^\n]*)|(?P<name>\b[^\W\d]\w*)"""
-)
 
 
 def test_fingerprints_ignore_renaming_reindenting_and_comments_in_any_language():
@@ -95,12 +86,6 @@ def test_any_text_gives_well_formed_fingerprints(text):
     assert prints.hashes.tolist() == hashes(text)  # deterministic
 
 
-PATHOLOGICAL = """
-from llm_dlp.detect.fingerprint import fingerprints
-for unit in ["'\\\\", '"\\\\', "/*", '\"\"\"x', "'''x", "`x", "-- ", "#"]:
-    fingerprints(unit * (16 * 2**20 // len(unit)))
-print("done")
-"""
 
 
 GENERATED_HEADS = [

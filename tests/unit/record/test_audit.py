@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -12,10 +10,8 @@ import pytest
 from llm_dlp.act.placeholders import Keyring
 from llm_dlp.record.audit import AuditLog, key_id, verify
 
-LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
 KEY = "test-placeholder-key-0123456789"  # conftest.start_proxy's key
 CHAIN_KEY = Keyring(KEY.encode()).chain_key
-SCHEMA = json.loads(resources.files("llm_dlp").joinpath("schemas/audit.schema.json").read_text())
 
 
 def lines(path: Path) -> list[bytes]:

@@ -3,14 +3,9 @@ re-indented, with the right provenance; echoed and unrelated code is not attribu
 
 from __future__ import annotations
 
-import sys
 import textwrap
-from pathlib import Path
 
 from llm_dlp.record.lineage import Fingerprinter, LineageRecorder, index_audit, scan_file
-
-LLM_DLP = str(Path(sys.executable).parent / "llm-dlp")
-KEY = "test-placeholder-key-0123456789"
 
 CODE = '''def settle_invoice(invoice, ledger):
     total = sum(line.amount * line.quantity for line in invoice.lines)

@@ -2,16 +2,12 @@
 
 import json
 import random
-import sys
-from pathlib import Path
 
 import pytest
 
 from llm_dlp.rules.ruleset import load_ruleset, run_examples
 from support.rules import bundled
 from support.secretgen import Gen
-
-LLM_DLP = [str(Path(sys.executable).parent / "llm-dlp")]
 
 
 def test_bundled_rules_pass_their_examples():
