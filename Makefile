@@ -11,6 +11,7 @@ test: lint
 lint:  # part of the test command: CI fails on a lint or type error as on a failing test
 	@deploy/bootstrap.sh test
 	.venv/bin/ruff check addons tests bench
+	.venv/bin/ruff format --check addons tests bench
 	.venv/bin/mypy
 
 bench:

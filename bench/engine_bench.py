@@ -34,8 +34,15 @@ from support.secretgen import corpus
 
 CHUNK = 256 * 1024
 # Rules that recognise a value by the name it is assigned to, not by its own shape.
-GENERIC = {"secret-assignment", "secret-assignment-unquoted", "secret-in-prose", "authorization-header", "vendor-credential",
-           "connection-string-password", "kubernetes-secret-data"}
+GENERIC = {
+    "secret-assignment",
+    "secret-assignment-unquoted",
+    "secret-in-prose",
+    "authorization-header",
+    "vendor-credential",
+    "connection-string-password",
+    "kubernetes-secret-data",
+}
 LOCKFILES = {"package-lock.json", "yarn.lock", "go.sum", "Cargo.lock", "poetry.lock", "Gemfile.lock", "composer.lock", "pnpm-lock.yaml"}
 
 
@@ -45,8 +52,20 @@ def _language(path: Path) -> str | None:
         return "lockfile"
     if name.endswith(".min.js"):
         return "minified-js"
-    return {".py": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".ts": "javascript",
-            ".go": "go", ".java": "java", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".rb": "ruby", ".php": "php"}.get(path.suffix)
+    return {
+        ".py": "python",
+        ".js": "javascript",
+        ".mjs": "javascript",
+        ".cjs": "javascript",
+        ".ts": "javascript",
+        ".go": "go",
+        ".java": "java",
+        ".yaml": "yaml",
+        ".yml": "yaml",
+        ".json": "json",
+        ".rb": "ruby",
+        ".php": "php",
+    }.get(path.suffix)
 
 
 def clean_roots() -> list[Path]:
@@ -189,7 +208,7 @@ def main() -> None:
         for t in texts:
             for f in det.scan(t, timings):
                 count += 1
-                fps.append((f.rule_id, language, t[max(0, f.start - 50): f.start].split("\n")[-1][-50:]))
+                fps.append((f.rule_id, language, t[max(0, f.start - 50) : f.start].split("\n")[-1][-50:]))
         fp_rows.append((language, size, count))
     total = sum(len(t) for t in all_texts)
 
@@ -208,7 +227,9 @@ def main() -> None:
 
     found = sum(r[1] for r in stats.values())
     generic_only = sum(r[2] for r in stats.values())
-    print(f"rules: {len(ruleset.rules)} secret rules, hyperscan-prefiltered patterns: {len(det._patterns) - len(det.slow_patterns)}/{len(det._patterns)}")
+    print(
+        f"rules: {len(ruleset.rules)} secret rules, hyperscan-prefiltered patterns: {len(det._patterns) - len(det.slow_patterns)}/{len(det._patterns)}"
+    )
     print(f"recall corpus: {len(cases)} cases ({len({c[0].rsplit('/', 1)[0] for c in cases})} formats), whole secret covered only")
     print()
     print(f"{'category':14}{'cases':>7}{'recall':>9}{'generic only':>14}")
@@ -229,8 +250,9 @@ def main() -> None:
     print(f"{'throughput, 256 KB requests (MB/s)':34}{ours_mbps:>12.1f}{ds_mbps:>16.3f}")
     print(f"{'throughput, one text (MB/s)':34}{total / whole_secs / 1e6:>12.1f}{'-':>16}")
     print(f"speed ratio llm-dlp / detect-secrets: {ours_mbps / ds_mbps:.0f}x (same process, one core)")
-    print(f"detection time per 256 KB request: {chunk_secs / len(all_texts) * 1000:.2f} ms;"
-          f" one {total / 1e6:.1f} MB text: {whole_secs:.2f} s")
+    print(
+        f"detection time per 256 KB request: {chunk_secs / len(all_texts) * 1000:.2f} ms; one {total / 1e6:.1f} MB text: {whole_secs:.2f} s"
+    )
     print()
     print("slowest rules (verification time over the clean corpus):")
     for rule_id, secs in sorted(timings.items(), key=lambda kv: -kv[1])[:8]:

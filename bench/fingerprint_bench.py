@@ -98,33 +98,121 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
     pg = Path("/usr/share/postgresql")
     n = per_language
     out = [
-        Language("python", ".py", files([SITE / p for p in ("mitmproxy", "cryptography", "hypothesis", "pygments")], "*.py", n, rng),
-                 files([SITE / p for p in ("openai", "anthropic", "httpx", "jsonschema", "pydantic", "h11", "yaml")], "*.py", n, rng),
-                 "python", [str(VENV_BIN / "black"), "-q", "-l", "60"], True, hash_comment),
-        Language("javascript", ".js", files([NODE_MODULES / "lib", NODE_MODULES / "node_modules/@npmcli"], "*.js", n, rng),
-                 files([NODE_MODULES / "node_modules" / d for d in ("semver", "tar", "minipass", "glob", "cacache", "pacote", "node-gyp", "socks")]
-                       + [Path("/usr/share/nodejs")], "*.js", n, rng),
-                 "javascript", PRETTIER + ["--log-level", "silent", "--write"] if PRETTIER else None, True, c_comment),
-        Language("go", ".go", files([go / "net", go / "crypto", go / "encoding"], "*.go", n, rng),
-                 files([go / "cmd", go / "runtime", go / "go"], "*.go", n, rng), "go", ["gofmt", "-w"], False, c_comment),
-        Language("c", ".h", files([include / "linux"], "*.h", n, rng), files([include / "openssl", *include.glob("python3*")], "*.h", n, rng),
-                 "c", ["clang-format", "-i", "--style=Google"], False, c_comment),
-        Language("c++", ".hpp", files([include / "c++/12/bits"], "*", n, rng), files([include / "fmt", include / "spdlog", include / "nlohmann"], "*", n, rng),
-                 "cpp", ["clang-format", "-i", "--style=Mozilla"], False, c_comment),
-        Language("java", ".java", files([java / "util"], "*.java", n, rng), files([java / "net", java / "io", java / "time"], "*.java", n, rng),
-                 "java", ["clang-format", "-i", "--style=Google"], False, c_comment),
-        Language("rust", ".rs", files(sorted(cargo.glob("clap*")) + sorted(cargo.glob("regex*")), "*.rs", n, rng),
-                 files(sorted(cargo.glob("serde*")) + sorted(cargo.glob("syn-*")), "*.rs", n, rng),
-                 "rust", [str(Path.home() / ".cargo/bin/rustfmt"), "--edition", "2021", "--config", "max_width=60"], False, c_comment),
-        Language("php", ".php", files([symfony / "Console"], "*.php", n, rng), files([Path("/usr/share/php/GuzzleHttp")], "*.php", n, rng),
-                 "php", None, True, c_comment + "|" + hash_comment),
-        Language("ruby", ".rb", files([ruby / "net", ruby / "rubygems"], "*.rb", n, rng), files([ruby / "irb", ruby / "rdoc", ruby / "ruby_vm"], "*.rb", n, rng),
-                 "ruby", None, True, hash_comment),
-        Language("shell", ".sh", files([Path("/usr/share/bash-completion/completions")], "*", n, rng),
-                 files([Path("/usr/lib"), Path("/usr/share/doc"), Path("/usr/share/prometheus-node-exporter-collectors")], "*.sh", n, rng), "bash",
-                 ["shfmt", "-w", "-i", "3", "-ci"], False, hash_comment),
-        Language("sql", ".sql", *by_extension_name(files([pg], "*.sql", 4 * n, rng), n), "postgresql", ["SQLFORMAT"], False,
-                 r"--[^\n]*|/\*[\s\S]*?\*/"),
+        Language(
+            "python",
+            ".py",
+            files([SITE / p for p in ("mitmproxy", "cryptography", "hypothesis", "pygments")], "*.py", n, rng),
+            files([SITE / p for p in ("openai", "anthropic", "httpx", "jsonschema", "pydantic", "h11", "yaml")], "*.py", n, rng),
+            "python",
+            [str(VENV_BIN / "black"), "-q", "-l", "60"],
+            True,
+            hash_comment,
+        ),
+        Language(
+            "javascript",
+            ".js",
+            files([NODE_MODULES / "lib", NODE_MODULES / "node_modules/@npmcli"], "*.js", n, rng),
+            files(
+                [NODE_MODULES / "node_modules" / d for d in ("semver", "tar", "minipass", "glob", "cacache", "pacote", "node-gyp", "socks")]
+                + [Path("/usr/share/nodejs")],
+                "*.js",
+                n,
+                rng,
+            ),
+            "javascript",
+            PRETTIER + ["--log-level", "silent", "--write"] if PRETTIER else None,
+            True,
+            c_comment,
+        ),
+        Language(
+            "go",
+            ".go",
+            files([go / "net", go / "crypto", go / "encoding"], "*.go", n, rng),
+            files([go / "cmd", go / "runtime", go / "go"], "*.go", n, rng),
+            "go",
+            ["gofmt", "-w"],
+            False,
+            c_comment,
+        ),
+        Language(
+            "c",
+            ".h",
+            files([include / "linux"], "*.h", n, rng),
+            files([include / "openssl", *include.glob("python3*")], "*.h", n, rng),
+            "c",
+            ["clang-format", "-i", "--style=Google"],
+            False,
+            c_comment,
+        ),
+        Language(
+            "c++",
+            ".hpp",
+            files([include / "c++/12/bits"], "*", n, rng),
+            files([include / "fmt", include / "spdlog", include / "nlohmann"], "*", n, rng),
+            "cpp",
+            ["clang-format", "-i", "--style=Mozilla"],
+            False,
+            c_comment,
+        ),
+        Language(
+            "java",
+            ".java",
+            files([java / "util"], "*.java", n, rng),
+            files([java / "net", java / "io", java / "time"], "*.java", n, rng),
+            "java",
+            ["clang-format", "-i", "--style=Google"],
+            False,
+            c_comment,
+        ),
+        Language(
+            "rust",
+            ".rs",
+            files(sorted(cargo.glob("clap*")) + sorted(cargo.glob("regex*")), "*.rs", n, rng),
+            files(sorted(cargo.glob("serde*")) + sorted(cargo.glob("syn-*")), "*.rs", n, rng),
+            "rust",
+            [str(Path.home() / ".cargo/bin/rustfmt"), "--edition", "2021", "--config", "max_width=60"],
+            False,
+            c_comment,
+        ),
+        Language(
+            "php",
+            ".php",
+            files([symfony / "Console"], "*.php", n, rng),
+            files([Path("/usr/share/php/GuzzleHttp")], "*.php", n, rng),
+            "php",
+            None,
+            True,
+            c_comment + "|" + hash_comment,
+        ),
+        Language(
+            "ruby",
+            ".rb",
+            files([ruby / "net", ruby / "rubygems"], "*.rb", n, rng),
+            files([ruby / "irb", ruby / "rdoc", ruby / "ruby_vm"], "*.rb", n, rng),
+            "ruby",
+            None,
+            True,
+            hash_comment,
+        ),
+        Language(
+            "shell",
+            ".sh",
+            files([Path("/usr/share/bash-completion/completions")], "*", n, rng),
+            files([Path("/usr/lib"), Path("/usr/share/doc"), Path("/usr/share/prometheus-node-exporter-collectors")], "*.sh", n, rng),
+            "bash",
+            ["shfmt", "-w", "-i", "3", "-ci"],
+            False,
+            hash_comment,
+        ),
+        Language(
+            "sql",
+            ".sql",
+            *by_extension_name(files([pg], "*.sql", 4 * n, rng), n),
+            "postgresql",
+            ["SQLFORMAT"],
+            False,
+            r"--[^\n]*|/\*[\s\S]*?\*/",
+        ),
     ]
     return [lang for lang in out if len(lang.private) >= 5 and len(lang.public) >= 5]
 
@@ -137,7 +225,244 @@ def by_extension_name(found: list[Path], n: int) -> tuple[list[Path], list[Path]
 
 
 # ---- disguises -------------------------------------------------------------------------------
-KEEP = set(["abstract", "and", "as", "assert", "async", "await", "break", "case", "catch", "char", "class", "const", "continue", "def", "default", "defer", "del", "delete", "do", "double", "elif", "else", "enum", "except", "export", "extends", "extern", "false", "final", "finally", "float", "fn", "for", "from", "func", "function", "go", "goto", "if", "impl", "implements", "import", "in", "instanceof", "int", "interface", "is", "lambda", "let", "long", "loop", "match", "mod", "module", "mut", "namespace", "new", "nil", "none", "None", "nonlocal", "not", "null", "or", "package", "pass", "private", "protected", "public", "raise", "range", "ref", "return", "self", "Self", "short", "signed", "sizeof", "static", "struct", "super", "switch", "synchronized", "template", "this", "throw", "throws", "true", "True", "False", "try", "type", "typedef", "typeof", "union", "unsafe", "unsigned", "use", "using", "var", "virtual", "void", "volatile", "where", "while", "with", "yield", "begin", "end", "elsif", "unless", "until", "then", "fi", "done", "esac", "echo", "local", "function", "select", "from", "where", "insert", "into", "values", "create", "table", "drop", "alter", "index", "view", "update", "set", "bool", "byte", "string", "error", "uint", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float32", "float64", "usize", "isize", "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "f32", "f64", "str", "len", "print", "range", "list", "dict", "tuple", "object", "isinstance", "super", "property", "staticmethod", "classmethod", "open", "map", "filter", "sorted", "min", "max", "sum", "any", "all", "zip", "enumerate", "console", "Math", "Object", "Array", "JSON", "Promise", "String", "Number", "Boolean", "Error", "require", "module", "exports", "process", "undefined", "Some", "Ok", "Err", "Vec", "Box", "Option", "Result", "String", "println", "format", "vec", "size_t", "NULL", "std", "printf", "malloc", "free", "memcpy", "strlen", "include", "define", "ifdef", "ifndef", "endif", "elseif", "php", "echo", "attr_reader", "require_relative", "puts", "nullptr", "auto", "constexpr", "inline", "override"])
+KEEP = set(
+    [
+        "abstract",
+        "and",
+        "as",
+        "assert",
+        "async",
+        "await",
+        "break",
+        "case",
+        "catch",
+        "char",
+        "class",
+        "const",
+        "continue",
+        "def",
+        "default",
+        "defer",
+        "del",
+        "delete",
+        "do",
+        "double",
+        "elif",
+        "else",
+        "enum",
+        "except",
+        "export",
+        "extends",
+        "extern",
+        "false",
+        "final",
+        "finally",
+        "float",
+        "fn",
+        "for",
+        "from",
+        "func",
+        "function",
+        "go",
+        "goto",
+        "if",
+        "impl",
+        "implements",
+        "import",
+        "in",
+        "instanceof",
+        "int",
+        "interface",
+        "is",
+        "lambda",
+        "let",
+        "long",
+        "loop",
+        "match",
+        "mod",
+        "module",
+        "mut",
+        "namespace",
+        "new",
+        "nil",
+        "none",
+        "None",
+        "nonlocal",
+        "not",
+        "null",
+        "or",
+        "package",
+        "pass",
+        "private",
+        "protected",
+        "public",
+        "raise",
+        "range",
+        "ref",
+        "return",
+        "self",
+        "Self",
+        "short",
+        "signed",
+        "sizeof",
+        "static",
+        "struct",
+        "super",
+        "switch",
+        "synchronized",
+        "template",
+        "this",
+        "throw",
+        "throws",
+        "true",
+        "True",
+        "False",
+        "try",
+        "type",
+        "typedef",
+        "typeof",
+        "union",
+        "unsafe",
+        "unsigned",
+        "use",
+        "using",
+        "var",
+        "virtual",
+        "void",
+        "volatile",
+        "where",
+        "while",
+        "with",
+        "yield",
+        "begin",
+        "end",
+        "elsif",
+        "unless",
+        "until",
+        "then",
+        "fi",
+        "done",
+        "esac",
+        "echo",
+        "local",
+        "function",
+        "select",
+        "from",
+        "where",
+        "insert",
+        "into",
+        "values",
+        "create",
+        "table",
+        "drop",
+        "alter",
+        "index",
+        "view",
+        "update",
+        "set",
+        "bool",
+        "byte",
+        "string",
+        "error",
+        "uint",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "float32",
+        "float64",
+        "usize",
+        "isize",
+        "u8",
+        "u16",
+        "u32",
+        "u64",
+        "i8",
+        "i16",
+        "i32",
+        "i64",
+        "f32",
+        "f64",
+        "str",
+        "len",
+        "print",
+        "range",
+        "list",
+        "dict",
+        "tuple",
+        "object",
+        "isinstance",
+        "super",
+        "property",
+        "staticmethod",
+        "classmethod",
+        "open",
+        "map",
+        "filter",
+        "sorted",
+        "min",
+        "max",
+        "sum",
+        "any",
+        "all",
+        "zip",
+        "enumerate",
+        "console",
+        "Math",
+        "Object",
+        "Array",
+        "JSON",
+        "Promise",
+        "String",
+        "Number",
+        "Boolean",
+        "Error",
+        "require",
+        "module",
+        "exports",
+        "process",
+        "undefined",
+        "Some",
+        "Ok",
+        "Err",
+        "Vec",
+        "Box",
+        "Option",
+        "Result",
+        "String",
+        "println",
+        "format",
+        "vec",
+        "size_t",
+        "NULL",
+        "std",
+        "printf",
+        "malloc",
+        "free",
+        "memcpy",
+        "strlen",
+        "include",
+        "define",
+        "ifdef",
+        "ifndef",
+        "endif",
+        "elseif",
+        "php",
+        "echo",
+        "attr_reader",
+        "require_relative",
+        "puts",
+        "nullptr",
+        "auto",
+        "constexpr",
+        "inline",
+        "override",
+    ]
+)
 WORD = r"(?<![\w$])[A-Za-z_$][\w$]*"
 
 
@@ -147,8 +472,10 @@ def code_regex(lang: str, comment: str) -> re.Pattern[str]:
     single = r"'(?:[^'\\\n]|\\.){0,2}'" if lang in ("rust", "c", "c++", "java", "go") else r"'(?:[^'\\\n]|\\.)*'"
     backtick = r"|`[^`]*`" if lang in ("javascript", "go", "shell", "sql") else ""
     prefix = r"[rbuRBUfF]{0,2}" if lang == "python" else ""
-    return re.compile(rf"(?P<comment>{comment})|(?P<string>{prefix}(?:{triple}\"(?:[^\"\\\n]|\\.)*\"|{single}{backtick}))"
-                      rf"|(?P<number>\d[\w.]*)|(?P<name>{WORD})")
+    return re.compile(
+        rf"(?P<comment>{comment})|(?P<string>{prefix}(?:{triple}\"(?:[^\"\\\n]|\\.)*\"|{single}{backtick}))"
+        rf"|(?P<number>\d[\w.]*)|(?P<name>{WORD})"
+    )
 
 
 def rename(code: str, lang: Language) -> str:
@@ -266,8 +593,7 @@ def formatted_copies(lang: Language, into: Path) -> list[Path]:
             c.write_text(sqlparse.format(c.read_text(errors="replace"), reindent=True, keyword_case="upper", indent_width=4))
     else:
         for at in range(0, len(copies), 50):
-            subprocess.run(lang.formatter + [str(c) for c in copies[at : at + 50]], capture_output=True, timeout=600,
-                           cwd=into, check=False)
+            subprocess.run(lang.formatter + [str(c) for c in copies[at : at + 50]], capture_output=True, timeout=600, cwd=into, check=False)
     return [c for c in copies if c.read_bytes() != before[c]]  # formatted (a file it could not parse stays as it was)
 
 
@@ -296,6 +622,7 @@ def fresh_match_ms(index: FingerprintIndex, text: str, threshold: int, window_li
 def event_loop_lateness_ms(work) -> float:
     """The worst lateness of a 1 ms asyncio timer while two worker threads each run ``work``
     20 times, as the proxy runs inspection off its event loop."""
+
     async def run() -> float:
         worst, stop = 0.0, False
 
@@ -311,6 +638,7 @@ def event_loop_lateness_ms(work) -> float:
         stop = True
         await tick
         return worst * 1000
+
     return asyncio.run(run())
 
 
@@ -319,8 +647,11 @@ DISGUISES = ("plain", "renamed", "quotes", "formatted", "layout", "combined")
 FEW_TOKENS = 40
 
 
-def positives(lang: Language, indexed: list[Path], formatted: list[Path], n: int, rng: random.Random) -> dict[str, list[tuple[str, int, int]]]:
+def positives(
+    lang: Language, indexed: list[Path], formatted: list[Path], n: int, rng: random.Random
+) -> dict[str, list[tuple[str, int, int]]]:
     """For each disguise: (request text, first and last line of the paste in it)."""
+
     def bare(code: str) -> tuple[str, int, int]:
         return code, 1, code.count("\n") + 1
 
@@ -332,7 +663,9 @@ def positives(lang: Language, indexed: list[Path], formatted: list[Path], n: int
     base = chunks(formatted, lang.pygments, 20, n, rng) if formatted else plain
     if formatted:
         out["formatted"] = [bare(c) for c in base]
-    out["combined"] = [chat(layout(swap_quotes(rename(c, lang), lang) if lang.quotes else rename(c, lang), lang, rng), lang, rng) for c in base]
+    out["combined"] = [
+        chat(layout(swap_quotes(rename(c, lang), lang) if lang.quotes else rename(c, lang), lang, rng), lang, rng) for c in base
+    ]
     return out
 
 
@@ -362,8 +695,10 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
     stats = build_index(sorted(private.iterdir()), tmp / "org.fpidx")
     secs = time.perf_counter() - t0
     index = FingerprintIndex(tmp / "org.fpidx")
-    print(f"index: {stats['files']} files in {len(langs)} languages, {stats['lines']} lines, {stats['fingerprints']} fingerprints in "
-          f"{secs:.1f} s ({secs * 1e6 / stats['lines']:.1f} s and {stats['bytes'] * 1e6 / stats['lines'] / 1e6:.0f} MB per million lines)")
+    print(
+        f"index: {stats['files']} files in {len(langs)} languages, {stats['lines']} lines, {stats['fingerprints']} fingerprints in "
+        f"{secs:.1f} s ({secs * 1e6 / stats['lines']:.1f} s and {stats['bytes'] * 1e6 / stats['lines'] / 1e6:.0f} MB per million lines)"
+    )
     print(f"{'language':<11} {'formatter':<26} " + " ".join(f"{d:>15}" for d in DISGUISES) + f" {'false alarms':>14}")
     totals = {"caught": 0, "queries": 0, "whole": 0, "false": 0, "negatives": 0}
     sparse = {True: [0, 0], False: [0, 0]}  # caught, pastes: with fewer than FEW_TOKENS tokens of code, and the rest
@@ -392,20 +727,32 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
         false = sum(bool(match(index, q, args.threshold, args.window_lines)) for q in negatives)
         totals["false"] += false
         totals["negatives"] += len(negatives)
-        tool = "none here" if not lang.formatter else f"{Path(lang.formatter[0]).name} ({len(formatted)} files)" if formatted else "none could run"
+        tool = (
+            "none here"
+            if not lang.formatter
+            else f"{Path(lang.formatter[0]).name} ({len(formatted)} files)"
+            if formatted
+            else "none could run"
+        )
         print(f"{lang.name:<11} {tool:<26} " + " ".join(cells) + f" {false:>5}/{len(negatives):<4}({false / max(len(negatives), 1):.1%})")
     plates = boilerplate(rng, args.negatives)
     false_plates = sum(bool(match(index, q, args.threshold, args.window_lines)) for q in plates)
-    print(f"(each cell: caught, then w: of those, withheld whole; {args.queries} 20-line pastes per disguise and language; "
-          f"negatives: 40-line chunks of unrelated code of the language)")
-    print(f"all: {totals['caught']}/{totals['queries']} pastes caught ({totals['caught'] / max(totals['queries'], 1):.1%}), "
-          f"{totals['whole'] / max(totals['caught'], 1):.1%} of them withheld whole; false alarms {totals['false']}/{totals['negatives']} "
-          f"unrelated chunks ({totals['false'] / max(totals['negatives'], 1):.2%}) and {false_plates}/{len(plates)} boilerplate texts "
-          f"(licences, manifests, import blocks)")
+    print(
+        f"(each cell: caught, then w: of those, withheld whole; {args.queries} 20-line pastes per disguise and language; "
+        f"negatives: 40-line chunks of unrelated code of the language)"
+    )
+    print(
+        f"all: {totals['caught']}/{totals['queries']} pastes caught ({totals['caught'] / max(totals['queries'], 1):.1%}), "
+        f"{totals['whole'] / max(totals['caught'], 1):.1%} of them withheld whole; false alarms {totals['false']}/{totals['negatives']} "
+        f"unrelated chunks ({totals['false'] / max(totals['negatives'], 1):.2%}) and {false_plates}/{len(plates)} boilerplate texts "
+        f"(licences, manifests, import blocks)"
+    )
     (few_caught, few), (rest_caught, rest) = sparse[True], sparse[False]
-    print(f"pastes with fewer than {FEW_TOKENS} tokens of code (comments, imports, short lists; those below about k + 3 threshold "
-          f"cannot be told from chance): {few} of {few + rest} ({few / max(few + rest, 1):.1%}), {few_caught / max(few, 1):.1%} caught; "
-          f"the rest {rest_caught / max(rest, 1):.1%} caught")
+    print(
+        f"pastes with fewer than {FEW_TOKENS} tokens of code (comments, imports, short lists; those below about k + 3 threshold "
+        f"cannot be told from chance): {few} of {few + rest} ({few / max(few + rest, 1):.1%}), {few_caught / max(few, 1):.1%} caught; "
+        f"the rest {rest_caught / max(rest, 1):.1%} caught"
+    )
     return index
 
 
@@ -429,10 +776,14 @@ def scale(args, rng: random.Random, tmp: Path, index: FingerprintIndex) -> None:
     at_scale = FingerprintIndex(everything)
     stdlib = sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))  # not installed packages: unrelated
     unrelated = "\n".join(chunks(stdlib, "python", 40, 400, rng))[: 256 * 1024]
-    mixed = "\n".join(chunks(sorted(Path("/usr/lib/go/src/cmd").rglob("*.go"))[:300], "go", 40, 150, rng)
-                      + chunks([p for p in sorted(Path("/usr/share/nodejs").rglob("*.js")) if p.is_file()], "javascript", 40, 150, rng))[: 256 * 1024]
-    print(f"index at scale: all {stats['files']} installed Python source files, {stats['lines']} lines, in {secs:.1f} s "
-          f"({secs * 1e6 / stats['lines']:.1f} s and {stats['bytes'] / stats['lines']:.0f} MB per million lines); again unchanged: {rerun:.1f} s")
+    mixed = "\n".join(
+        chunks(sorted(Path("/usr/lib/go/src/cmd").rglob("*.go"))[:300], "go", 40, 150, rng)
+        + chunks([p for p in sorted(Path("/usr/share/nodejs").rglob("*.js")) if p.is_file()], "javascript", 40, 150, rng)
+    )[: 256 * 1024]
+    print(
+        f"index at scale: all {stats['files']} installed Python source files, {stats['lines']} lines, in {secs:.1f} s "
+        f"({secs * 1e6 / stats['lines']:.1f} s and {stats['bytes'] / stats['lines']:.0f} MB per million lines); again unchanged: {rerun:.1f} s"
+    )
     per_256k = fresh_match_ms(index, unrelated, args.threshold, args.window_lines)
     at_scale_ms = fresh_match_ms(at_scale, unrelated, args.threshold, args.window_lines)
     mixed_ms = fresh_match_ms(at_scale, mixed, args.threshold, args.window_lines)
@@ -443,7 +794,9 @@ def scale(args, rng: random.Random, tmp: Path, index: FingerprintIndex) -> None:
     for message in messages:
         match(at_scale, message, args.threshold, args.window_lines)
     last_turn = (time.perf_counter() - t0) * 1000
-    lateness = event_loop_lateness_ms(lambda tag: match(at_scale, f"{unrelated}\n# {tag} {time.perf_counter_ns()}", args.threshold, args.window_lines))
+    lateness = event_loop_lateness_ms(
+        lambda tag: match(at_scale, f"{unrelated}\n# {tag} {time.perf_counter_ns()}", args.threshold, args.window_lines)
+    )
     detector = load_ruleset(bundled_rules_dir()).detector
     secrets_256k = best_ms(lambda n: detector.scan(f"{unrelated}\n# {n}"))
     secrets_lateness = event_loop_lateness_ms(lambda tag: detector.scan(f"{unrelated}\n# {tag}"))
@@ -451,13 +804,19 @@ def scale(args, rng: random.Random, tmp: Path, index: FingerprintIndex) -> None:
 
     pygments_256k = best_ms(lambda n: list(PythonLexer().get_tokens(f"{unrelated}\n# {n}")), repeats=2)
     tokens_256k = best_ms(lambda n: tokenise(f"{unrelated}\n# {n}", "python"))
-    print(f"matching: {per_256k:.1f} ms per fresh 256 KB of unrelated Python against the benchmark's index; against the "
-          f"{stats['lines'] / 1e6:.1f}M-line index {at_scale_ms:.1f} ms, and {mixed_ms:.1f} ms for 256 KB of Go and JavaScript; "
-          f"{last_turn:.1f} ms for the 64th turn of a conversation (256 KB in 64 messages, one of them new)")
-    print(f"baselines on the same 256 KB: secret detection {secrets_256k:.1f} ms (matching at scale costs {at_scale_ms / secrets_256k:.2f}x it); "
-          f"the lexer alone {tokens_256k:.1f} ms; Pygments' Python lexer alone {pygments_256k:.0f} ms ({pygments_256k / at_scale_ms:.0f}x matching)")
-    print(f"event loop: a 1 ms timer fired at worst {lateness:.1f} ms late while two threads matched 256 KB requests; "
-          f"{secrets_lateness:.1f} ms while they scanned them for secrets")
+    print(
+        f"matching: {per_256k:.1f} ms per fresh 256 KB of unrelated Python against the benchmark's index; against the "
+        f"{stats['lines'] / 1e6:.1f}M-line index {at_scale_ms:.1f} ms, and {mixed_ms:.1f} ms for 256 KB of Go and JavaScript; "
+        f"{last_turn:.1f} ms for the 64th turn of a conversation (256 KB in 64 messages, one of them new)"
+    )
+    print(
+        f"baselines on the same 256 KB: secret detection {secrets_256k:.1f} ms (matching at scale costs {at_scale_ms / secrets_256k:.2f}x it); "
+        f"the lexer alone {tokens_256k:.1f} ms; Pygments' Python lexer alone {pygments_256k:.0f} ms ({pygments_256k / at_scale_ms:.0f}x matching)"
+    )
+    print(
+        f"event loop: a 1 ms timer fired at worst {lateness:.1f} ms late while two threads matched 256 KB requests; "
+        f"{secrets_lateness:.1f} ms while they scanned them for secrets"
+    )
 
 
 def main() -> None:

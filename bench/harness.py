@@ -24,9 +24,25 @@ from support import upstream as test_upstream
 
 def start_mitmdump(tmp: Path, pki) -> tuple[subprocess.Popen, int, Path]:
     log = tmp / "mitmdump.log"
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "mitmdump"), "--listen-host", "127.0.0.1", "--listen-port", "0", "--set", "flow_detail=0",
-                             "--set", f"confdir={tmp}", "--set", f"ssl_verify_upstream_trusted_ca={pki.ca_file}", "--set", "termlog_verbosity=info"],
-                            stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "mitmdump"),
+            "--listen-host",
+            "127.0.0.1",
+            "--listen-port",
+            "0",
+            "--set",
+            "flow_detail=0",
+            "--set",
+            f"confdir={tmp}",
+            "--set",
+            f"ssl_verify_upstream_trusted_ca={pki.ca_file}",
+            "--set",
+            "termlog_verbosity=info",
+        ],
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+    )
     for _ in range(300):
         m = re.search(r"listening at .*?:(\d+)", log.read_text(errors="replace"))
         if m and (tmp / "mitmproxy-ca-cert.pem").exists():
@@ -47,7 +63,9 @@ def three_paths():
         mitm, mitm_port, mitm_ca = start_mitmdump(base, pki)
         clients = {
             "direct": httpx.Client(verify=ssl.create_default_context(cafile=str(pki.ca_file)), timeout=30),
-            "mitmproxy": httpx.Client(proxy=f"http://127.0.0.1:{mitm_port}", verify=ssl.create_default_context(cafile=str(mitm_ca)), timeout=30),
+            "mitmproxy": httpx.Client(
+                proxy=f"http://127.0.0.1:{mitm_port}", verify=ssl.create_default_context(cafile=str(mitm_ca)), timeout=30
+            ),
             "llm-dlp": httpx.Client(proxy=dlp.url, verify=ssl.create_default_context(cafile=str(dlp.ca)), timeout=30),
         }
         try:

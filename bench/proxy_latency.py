@@ -46,8 +46,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=60)
     ap.add_argument("--kb", type=int, default=100)
-    ap.add_argument("--reply", choices=["short", "echo"], default="short",
-                    help="short: the upstream answers 'ok' (request-side cost); echo: it sends the 100 KB back (both sides)")
+    ap.add_argument(
+        "--reply",
+        choices=["short", "echo"],
+        default="short",
+        help="short: the upstream answers 'ok' (request-side cost); echo: it sends the 100 KB back (both sides)",
+    )
     args = ap.parse_args()
     body = payload(args.kb)
     with three_paths() as (upstream, clients):

@@ -61,11 +61,15 @@ def main() -> None:
     for name, (ttfb, after, lags) in results.items():
         lags_sorted = sorted(lags)
         p95 = lags_sorted[int(len(lags_sorted) * 0.95) - 1] if lags_sorted else float("nan")
-        print(f"{name:12}{statistics.median(ttfb) * 1000:>10.2f}{statistics.median(after) * 1000:>38.2f}"
-              f"{statistics.median(lags) * 1000 if lags else float('nan'):>16.2f}{p95 * 1000:>10.2f}")
+        print(
+            f"{name:12}{statistics.median(ttfb) * 1000:>10.2f}{statistics.median(after) * 1000:>38.2f}"
+            f"{statistics.median(lags) * 1000 if lags else float('nan'):>16.2f}{p95 * 1000:>10.2f}"
+        )
     d_ttfb = statistics.median(results["llm-dlp"][0]) - statistics.median(results["mitmproxy"][0])
-    print(f"llm-dlp TTFB vs plain mitmproxy: {d_ttfb * 1000:+.2f} ms; vs direct: "
-          f"{(statistics.median(results['llm-dlp'][0]) - statistics.median(results['direct'][0])) * 1000:+.2f} ms")
+    print(
+        f"llm-dlp TTFB vs plain mitmproxy: {d_ttfb * 1000:+.2f} ms; vs direct: "
+        f"{(statistics.median(results['llm-dlp'][0]) - statistics.median(results['direct'][0])) * 1000:+.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -77,7 +77,9 @@ def load(proxy_url: str, ca: Path, target: str, payloads: list[bytes], seconds: 
             i = k
             while time.monotonic() < deadline and len(latencies) < limit:
                 t0 = time.perf_counter()
-                r = c.post(target, content=payloads[i % len(payloads)], headers={"content-type": "application/json", "x-fake-reply": "short"})
+                r = c.post(
+                    target, content=payloads[i % len(payloads)], headers={"content-type": "application/json", "x-fake-reply": "short"}
+                )
                 elapsed = time.perf_counter() - t0
                 with lock:
                     (latencies.append(elapsed) if r.status_code == 200 else errors.append(str(r.status_code)))
@@ -99,8 +101,14 @@ def measure(name: str, pid: int, proxy_url: str, ca: Path, target: str, payloads
     latencies = load(proxy_url, ca, target, payloads, args.seconds, args.concurrency, args.max_requests)
     wall, cpu = time.monotonic() - t0, cpu_seconds(pid) - cpu0
     q = statistics.quantiles(latencies, n=100)
-    return {"proxy": name, "requests": len(latencies), "rps": len(latencies) / wall, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000,
-            "cpu_ms_per_request": cpu / len(latencies) * 1000}
+    return {
+        "proxy": name,
+        "requests": len(latencies),
+        "rps": len(latencies) / wall,
+        "p50_ms": q[49] * 1000,
+        "p99_ms": q[98] * 1000,
+        "cpu_ms_per_request": cpu / len(latencies) * 1000,
+    }
 
 
 def main() -> None:
@@ -115,8 +123,23 @@ def main() -> None:
         base = Path(d)
         pki = test_pki.make_pki(base)
         port = free_port()
-        upstream = subprocess.Popen([sys.executable, str(ROOT / "tests" / "fake_llm.py"), "--listen", f"127.0.0.1:{port}", "--ca", str(pki.ca_file),
-                                     "--cert", str(pki.cert_file), "--key", str(pki.key_file), "--received", os.devnull], stdout=subprocess.PIPE)
+        upstream = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "tests" / "fake_llm.py"),
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--ca",
+                str(pki.ca_file),
+                "--cert",
+                str(pki.cert_file),
+                "--key",
+                str(pki.key_file),
+                "--received",
+                os.devnull,
+            ],
+            stdout=subprocess.PIPE,
+        )
         with contextlib.ExitStack() as stack:
             stack.callback(upstream.terminate)
             upstream.stdout.readline()  # "serving"
@@ -126,15 +149,23 @@ def main() -> None:
             mitm, mitm_port, mitm_ca = start_mitmdump(base, pki)
             stack.callback(mitm.terminate)
             target = f"https://127.0.0.1:{port}/v1/chat/completions"
-            rows = [measure("plain mitmproxy", mitm.pid, f"http://127.0.0.1:{mitm_port}", mitm_ca, target, payloads, args),
-                    measure("llm-dlp", dlp.process.pid, dlp.url, dlp.ca, target, payloads, args)]
-    print(f"{args.concurrency} concurrent clients, {args.kb} KB of code per request, {args.seconds:.0f} s each, {os.cpu_count()} cores shared with the load generator and upstream")
+            rows = [
+                measure("plain mitmproxy", mitm.pid, f"http://127.0.0.1:{mitm_port}", mitm_ca, target, payloads, args),
+                measure("llm-dlp", dlp.process.pid, dlp.url, dlp.ca, target, payloads, args),
+            ]
+    print(
+        f"{args.concurrency} concurrent clients, {args.kb} KB of code per request, {args.seconds:.0f} s each, {os.cpu_count()} cores shared with the load generator and upstream"
+    )
     print(f"{'proxy':<16} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} {'req/s per core':>14}")
     for r in rows:
-        print(f"{r['proxy']:<16} {r['requests']:>8} {r['rps']:>7.1f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['cpu_ms_per_request']:>10.2f} "
-              f"{1000 / r['cpu_ms_per_request']:>14.0f}")
+        print(
+            f"{r['proxy']:<16} {r['requests']:>8} {r['rps']:>7.1f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['cpu_ms_per_request']:>10.2f} "
+            f"{1000 / r['cpu_ms_per_request']:>14.0f}"
+        )
     base_cpu, dlp_cpu = rows[0]["cpu_ms_per_request"], rows[1]["cpu_ms_per_request"]
-    print(f"llm-dlp costs {dlp_cpu / base_cpu:.2f}x plain mitmproxy's CPU per request and sustains {rows[1]['rps'] / rows[0]['rps']:.2f}x its rate here")
+    print(
+        f"llm-dlp costs {dlp_cpu / base_cpu:.2f}x plain mitmproxy's CPU per request and sustains {rows[1]['rps'] / rows[0]['rps']:.2f}x its rate here"
+    )
 
 
 if __name__ == "__main__":

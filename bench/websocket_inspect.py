@@ -51,9 +51,20 @@ def main() -> None:
         return inspect_request(raw, protocol, path, rules.detector, keyring, path_rules=rules.paths, code_rules=rules.fingerprints)
 
     cases = [
-        ("Responses over WebSocket", json.dumps(body).encode(), json.dumps({"type": "response.create", **body}).encode(), RESPONSES, "/v1/responses"),
-        ("Realtime item", json.dumps({"input": [item]}).encode(), json.dumps({"type": "conversation.item.create", "item": item}).encode(),
-         REALTIME, "/v1/realtime"),
+        (
+            "Responses over WebSocket",
+            json.dumps(body).encode(),
+            json.dumps({"type": "response.create", **body}).encode(),
+            RESPONSES,
+            "/v1/responses",
+        ),
+        (
+            "Realtime item",
+            json.dumps({"input": [item]}).encode(),
+            json.dumps({"type": "conversation.item.create", "item": item}).encode(),
+            REALTIME,
+            "/v1/realtime",
+        ),
     ]
     for name, http_body, message, api, path in cases:
         pipeline(http_body, "openai-responses", "/v1/responses")  # warm caches

@@ -27,7 +27,6 @@ def pki(tmp_path_factory) -> PKI:
     return make_pki(tmp_path_factory.mktemp("pki"))
 
 
-
 @pytest.fixture(scope="session")
 def upstream(pki):
     server, up = serve_upstream(pki)

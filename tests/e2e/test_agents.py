@@ -74,7 +74,8 @@ def make_project(root: Path, rng: random.Random, protected_file: str = ".env") -
         f'STRIPE_API_KEY = "{secrets["stripe-key"]}"\n'
         f'AWS_ACCESS_KEY_ID = "{secrets["aws-access-key-id"]}"\n'
         f'SLACK_BOT_TOKEN = "{secrets["slack-token"]}"\n'
-        'DEBUG = False\n')
+        "DEBUG = False\n"
+    )
     protected = [f"APP_REGION=region-{g.s(AN, 12)}", f"FEATURE_SET=features-{g.s(AN, 14)}", f"TEAM_CHANNEL=channel-{g.s(AN, 10)}"]
     (root / protected_file).write_text("\n".join(protected) + "\n")
     return Project(root, secrets, protected, dict(secrets), protected_file)
@@ -96,40 +97,125 @@ def agent(name: str, model: FakeModel, proxy: Proxy, project: Project, home: Pat
     ca = str(proxy.ca)
     node_env = {"NODE_EXTRA_CA_CERTS": ca}
     if name == "claude-code":
-        return Agent(name, {"claude-code"}, [str(NPM_BIN / "claude"), "-p", PROMPT, "--model", "claude-sonnet-4-5",
-                                             "--allowedTools", "Read,Write", "--permission-mode", "acceptEdits", "--output-format", "text"],
-                     {**node_env, "ANTHROPIC_BASE_URL": base, "ANTHROPIC_API_KEY": API_KEY, "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-                      "DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1"})
+        return Agent(
+            name,
+            {"claude-code"},
+            [
+                str(NPM_BIN / "claude"),
+                "-p",
+                PROMPT,
+                "--model",
+                "claude-sonnet-4-5",
+                "--allowedTools",
+                "Read,Write",
+                "--permission-mode",
+                "acceptEdits",
+                "--output-format",
+                "text",
+            ],
+            {
+                **node_env,
+                "ANTHROPIC_BASE_URL": base,
+                "ANTHROPIC_API_KEY": API_KEY,
+                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+                "DISABLE_AUTOUPDATER": "1",
+                "DISABLE_TELEMETRY": "1",
+                "DISABLE_ERROR_REPORTING": "1",
+            },
+        )
     if name in ("codex", "codex-websocket"):
-        provider = (f'{{name="fake",base_url="{base}/v1",env_key="FAKE_MODEL_KEY",wire_api="responses",'
-                    f'supports_websockets={"true" if name == "codex-websocket" else "false"}}}')
-        return Agent(name, {"codex-cli"}, [str(NPM_BIN / "codex"), "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
-                                           "-c", 'model_provider="fake"', "-c", f"model_providers.fake={provider}", "-m", "gpt-5-codex", PROMPT],
-                     {"CODEX_HOME": str(home / ".codex"), "SSL_CERT_FILE": ca, "CODEX_CA_CERTIFICATE": ca, "FAKE_MODEL_KEY": API_KEY},
-                     {".codex/config.toml": ""})
+        provider = (
+            f'{{name="fake",base_url="{base}/v1",env_key="FAKE_MODEL_KEY",wire_api="responses",'
+            f"supports_websockets={'true' if name == 'codex-websocket' else 'false'}}}"
+        )
+        return Agent(
+            name,
+            {"codex-cli"},
+            [
+                str(NPM_BIN / "codex"),
+                "exec",
+                "--skip-git-repo-check",
+                "--dangerously-bypass-approvals-and-sandbox",
+                "-c",
+                'model_provider="fake"',
+                "-c",
+                f"model_providers.fake={provider}",
+                "-m",
+                "gpt-5-codex",
+                PROMPT,
+            ],
+            {"CODEX_HOME": str(home / ".codex"), "SSL_CERT_FILE": ca, "CODEX_CA_CERTIFICATE": ca, "FAKE_MODEL_KEY": API_KEY},
+            {".codex/config.toml": ""},
+        )
     if name == "gemini-cli":
-        settings = {"security": {"auth": {"selectedType": "gemini-api-key"}}, "privacy": {"usageStatisticsEnabled": False},
-                    "telemetry": {"enabled": False}, "general": {"disableAutoUpdate": True}}
-        return Agent(name, {"gemini-cli"}, [str(NPM_BIN / "gemini"), "-p", PROMPT, "--yolo", "-m", "gemini-2.5-flash"],
-                     {**node_env, "GEMINI_API_KEY": API_KEY, "GOOGLE_GEMINI_BASE_URL": base, "GEMINI_CLI_NO_RELAUNCH": "true",
-                      "GEMINI_CLI_TRUST_WORKSPACE": "true"},
-                     {".gemini/settings.json": json.dumps(settings)})
+        settings = {
+            "security": {"auth": {"selectedType": "gemini-api-key"}},
+            "privacy": {"usageStatisticsEnabled": False},
+            "telemetry": {"enabled": False},
+            "general": {"disableAutoUpdate": True},
+        }
+        return Agent(
+            name,
+            {"gemini-cli"},
+            [str(NPM_BIN / "gemini"), "-p", PROMPT, "--yolo", "-m", "gemini-2.5-flash"],
+            {
+                **node_env,
+                "GEMINI_API_KEY": API_KEY,
+                "GOOGLE_GEMINI_BASE_URL": base,
+                "GEMINI_CLI_NO_RELAUNCH": "true",
+                "GEMINI_CLI_TRUST_WORKSPACE": "true",
+            },
+            {".gemini/settings.json": json.dumps(settings)},
+        )
     if name == "qwen-code":
-        settings = {"security": {"auth": {"selectedType": "openai"}}, "privacy": {"usageStatisticsEnabled": False},
-                    "telemetry": {"enabled": False}}
-        return Agent(name, {"qwen-code"}, [str(NPM_BIN / "qwen"), "-p", PROMPT, "--yolo", "-m", "fake-model"],
-                     {**node_env, "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": f"{base}/v1", "OPENAI_MODEL": "fake-model"},
-                     {".qwen/settings.json": json.dumps(settings)})
+        settings = {
+            "security": {"auth": {"selectedType": "openai"}},
+            "privacy": {"usageStatisticsEnabled": False},
+            "telemetry": {"enabled": False},
+        }
+        return Agent(
+            name,
+            {"qwen-code"},
+            [str(NPM_BIN / "qwen"), "-p", PROMPT, "--yolo", "-m", "fake-model"],
+            {**node_env, "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": f"{base}/v1", "OPENAI_MODEL": "fake-model"},
+            {".qwen/settings.json": json.dumps(settings)},
+        )
     if name == "aider":
-        return Agent(name, {"aider"}, [str(AIDER), "--message", AIDER_PROMPT, "--yes-always", "--no-git", "--no-check-update", "--no-show-model-warnings",
-                                       "--analytics-disable", "--no-show-release-notes", "--no-pretty", "--no-fancy-input", "--edit-format", "diff",
-                                       "--model", "openai/fake-model", "--openai-api-base", f"{base}/v1", "--openai-api-key", API_KEY,
-                                       "--map-tokens", "0", "settings.py", "--read", ".env"],
-                     {"SSL_CERT_FILE": ca, "REQUESTS_CA_BUNDLE": ca, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
-                     # the header that names Aider (docs/clients.md), and a fresh model-price cache so that
-                     # Aider does not try to download litellm's price list
-                     {".aider.model.settings.yml": AIDER_MODEL_SETTINGS, ".aider/caches/model_prices_and_context_window.json": "{}"},
-                     uses_tools=False)
+        return Agent(
+            name,
+            {"aider"},
+            [
+                str(AIDER),
+                "--message",
+                AIDER_PROMPT,
+                "--yes-always",
+                "--no-git",
+                "--no-check-update",
+                "--no-show-model-warnings",
+                "--analytics-disable",
+                "--no-show-release-notes",
+                "--no-pretty",
+                "--no-fancy-input",
+                "--edit-format",
+                "diff",
+                "--model",
+                "openai/fake-model",
+                "--openai-api-base",
+                f"{base}/v1",
+                "--openai-api-key",
+                API_KEY,
+                "--map-tokens",
+                "0",
+                "settings.py",
+                "--read",
+                ".env",
+            ],
+            {"SSL_CERT_FILE": ca, "REQUESTS_CA_BUNDLE": ca, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+            # the header that names Aider (docs/clients.md), and a fresh model-price cache so that
+            # Aider does not try to download litellm's price list
+            {".aider.model.settings.yml": AIDER_MODEL_SETTINGS, ".aider/caches/model_prices_and_context_window.json": "{}"},
+            uses_tools=False,
+        )
     raise KeyError(name)
 
 
@@ -158,13 +244,30 @@ def run_agent(name: str, tmp: Path, pki) -> Run:
         for rel, text in spec.files.items():
             (home / rel).parent.mkdir(parents=True, exist_ok=True)
             (home / rel).write_text(text)
-        env = {k: v for k, v in os.environ.items() if k.lower() not in ("https_proxy", "http_proxy", "all_proxy", "no_proxy")
-               and not k.startswith(("OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "CODEX_", "CLAUDE"))}
-        env.update(HOME=str(home), HTTPS_PROXY=proxy.url, https_proxy=proxy.url, HTTP_PROXY=proxy.url, NO_PROXY="", no_proxy="",
-                   PATH=f"{NPM_BIN}:{env.get('PATH', '')}", CI="true", TERM="dumb", NO_COLOR="1", **spec.env)
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k.lower() not in ("https_proxy", "http_proxy", "all_proxy", "no_proxy")
+            and not k.startswith(("OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "CODEX_", "CLAUDE"))
+        }
+        env.update(
+            HOME=str(home),
+            HTTPS_PROXY=proxy.url,
+            https_proxy=proxy.url,
+            HTTP_PROXY=proxy.url,
+            NO_PROXY="",
+            no_proxy="",
+            PATH=f"{NPM_BIN}:{env.get('PATH', '')}",
+            CI="true",
+            TERM="dumb",
+            NO_COLOR="1",
+            **spec.env,
+        )
         started = time.monotonic()
         try:
-            proc = subprocess.run(spec.argv, cwd=project.root, env=env, capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(
+                spec.argv, cwd=project.root, env=env, capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL
+            )
             returncode, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
         except subprocess.TimeoutExpired as exc:
             returncode, stdout, stderr = -1, _text(exc.stdout), _text(exc.stderr) + f"\n(timed out after {TIMEOUT} s)"
@@ -210,7 +313,11 @@ def _run(runs: dict, name: str) -> Run:
 
 
 def explain(run: Run) -> str:
-    lines = [f"{run.agent.name}: exit {run.returncode} after {run.seconds:.0f} s", "stdout: " + run.stdout[-2000:], "stderr: " + run.stderr[-3000:]]
+    lines = [
+        f"{run.agent.name}: exit {run.returncode} after {run.seconds:.0f} s",
+        "stdout: " + run.stdout[-2000:],
+        "stderr: " + run.stderr[-3000:],
+    ]
     for e in run.model.exchanges:
         lines.append(f"  {e.method} {e.path} api={e.api} answer={e.answer} ua={e.headers.get('user-agent', '')[:60]} errors={e.errors[:3]}")
     lines.append("proxy log: " + run.proxy.log.read_text(errors="replace")[-3000:])
@@ -223,7 +330,7 @@ def check_agent(run: Run) -> None:
     assert run.returncode == 0, why
     assert FINAL_TEXT in run.stdout, why
     script = ["read", "write", "text"] if run.agent.uses_tools else ["text"]
-    assert [e.answer for e in requests if e.answer in ("read", "write", "text")][-len(script):] == script, why
+    assert [e.answer for e in requests if e.answer in ("read", "write", "text")][-len(script) :] == script, why
     assert any("withheld by policy env-files" in e.body.decode() for e in requests), why  # the file was read, and withheld
     assert not run.model.invalid(), why
     assert not leaks(run.model.exchanges, run.project.secrets), why

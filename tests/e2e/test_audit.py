@@ -24,8 +24,13 @@ def lines(path: Path) -> list[bytes]:
 
 
 def run_verify(*files: Path):
-    return subprocess.run([LLM_DLP, "audit", "verify", *map(str, files)], capture_output=True, text=True, timeout=60,
-                          env={"LLM_DLP_PLACEHOLDER_KEY": KEY, "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [LLM_DLP, "audit", "verify", *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"LLM_DLP_PLACEHOLDER_KEY": KEY, "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_every_record_matches_the_schema_and_the_chain_verifies(real_audit):
@@ -38,12 +43,15 @@ def test_every_record_matches_the_schema_and_the_chain_verifies(real_audit):
     assert out.returncode == 0 and f"{len(records)} records verified" in out.stdout
 
 
-@pytest.mark.parametrize("tamper, expected", [
-    ("edit", "was edited"),
-    ("delete", "were deleted"),
-    ("reorder", "reordered"),
-    ("truncate", "truncated"),
-])
+@pytest.mark.parametrize(
+    "tamper, expected",
+    [
+        ("edit", "was edited"),
+        ("delete", "were deleted"),
+        ("reorder", "reordered"),
+        ("truncate", "truncated"),
+    ],
+)
 def test_tampering_is_caught_and_named(real_audit, tmp_path, tamper, expected):
     copy = tmp_path / "audit.jsonl"
     recs = lines(real_audit)
@@ -75,11 +83,15 @@ def test_incident_store_is_off_by_default_and_redacted_when_on(tmp_path, pki, up
     stale.write_text("{}\n")
     os.utime(stale, (_time.time() - 40 * 86400,) * 2)
     (tmp_path / "p").mkdir()
-    proxy = start_proxy(tmp_path / "p", pki, upstream.port, ["--set", f"llm_dlp_incident_dir={incidents}", "--set", "llm_dlp_incident_retention_days=30"])
+    proxy = start_proxy(
+        tmp_path / "p", pki, upstream.port, ["--set", f"llm_dlp_incident_dir={incidents}", "--set", "llm_dlp_incident_retention_days=30"]
+    )
     token, marker = "ghp_" + "xY7" * 12, "WARNME-0123456789abcdef"
     try:
         with httpx.Client(proxy=proxy.url, verify=ssl.create_default_context(cafile=str(proxy.ca)), timeout=20) as c:
-            c.post(f"{upstream.url}/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": f"{token} {marker}"}]})
+            c.post(
+                f"{upstream.url}/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": f"{token} {marker}"}]}
+            )
         proxy.wait_for_record(1)
     finally:
         stop_proxy(proxy)

@@ -90,7 +90,9 @@ def test_converse_stream_secret_is_redacted_upstream_and_restored_in_the_event_s
 def test_invoke_with_response_stream_restores_inside_base64_chunks(client, bedrock):
     token = secret()
     body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100, "messages": [{"role": "user", "content": f"use {token} now"}]}
-    r = client.post(f"{bedrock.url}/model/{MODEL}/invoke-with-response-stream", json=body, headers={"authorization": "Bearer bedrock-api-key-test"})
+    r = client.post(
+        f"{bedrock.url}/model/{MODEL}/invoke-with-response-stream", json=body, headers={"authorization": "Bearer bedrock-api-key-test"}
+    )
     assert r.status_code == 200
     sent = json.loads(bedrock.last().body)
     assert token not in json.dumps(sent) and sent["anthropic_version"] == "bedrock-2023-05-31"

@@ -102,11 +102,15 @@ def test_escapes_in_a_body_read_as_raw_text_are_undone(proxy, upstream):
 def test_disguised_and_split_secrets_are_redacted_every_piece(proxy, upstream, path):
     secret = token()
     disguised = secret[:7] + "\u200b" + secret[7:15] + "\u0430" + secret[16:]  # a zero-width space, a Cyrillic a
-    doc = {"model": "m", "max_tokens": 10, "messages": [
-        {"role": "user", "content": f"one: {disguised}"},
-        {"role": "assistant", "content": f"two: {secret[:20]}"},
-        {"role": "user", "content": f"{secret[20:]} three"},
-    ]}
+    doc = {
+        "model": "m",
+        "max_tokens": 10,
+        "messages": [
+            {"role": "user", "content": f"one: {disguised}"},
+            {"role": "assistant", "content": f"two: {secret[:20]}"},
+            {"role": "user", "content": f"{secret[20:]} three"},
+        ],
+    }
     r = post(proxy, upstream, path, json.dumps(doc, ensure_ascii=False).encode(), **{"x-api-key": "k"})
     assert r.status_code == 200
     sent = upstream.last().json()["messages"]
@@ -119,12 +123,16 @@ def test_disguised_and_split_secrets_are_redacted_every_piece(proxy, upstream, p
 def _responses_events(text: str) -> list[tuple[str, dict]]:
     part = {"type": "output_text", "text": text, "annotations": []}
     item = {"type": "message", "id": "m1", "role": "assistant", "status": "completed", "content": [part]}
-    deltas = [("response.output_text.delta", {"item_id": "m1", "output_index": 0, "content_index": 0, "delta": text[i : i + 9]})
-              for i in range(0, len(text), 9)]
-    return [*deltas,
-            ("response.output_text.done", {"item_id": "m1", "output_index": 0, "content_index": 0, "text": text}),
-            ("response.output_item.done", {"output_index": 0, "item": item}),
-            ("response.completed", {"response": {"id": "r1", "object": "response", "status": "completed", "output": [item]}})]
+    deltas = [
+        ("response.output_text.delta", {"item_id": "m1", "output_index": 0, "content_index": 0, "delta": text[i : i + 9]})
+        for i in range(0, len(text), 9)
+    ]
+    return [
+        *deltas,
+        ("response.output_text.done", {"item_id": "m1", "output_index": 0, "content_index": 0, "text": text}),
+        ("response.output_item.done", {"output_index": 0, "item": item}),
+        ("response.completed", {"response": {"id": "r1", "object": "response", "status": "completed", "output": [item]}}),
+    ]
 
 
 def _sse(events, multi_line: bool = False) -> bytes:
@@ -169,7 +177,11 @@ def _unb64(text: str) -> str:
 
 def test_anthropic_text_document_is_redacted_inside_its_base64(proxy, upstream):
     secret = token()
-    block = {"type": "document", "title": "env", "source": {"type": "base64", "media_type": "text/plain", "data": _b64(f"TOKEN={secret}\n".encode())}}
+    block = {
+        "type": "document",
+        "title": "env",
+        "source": {"type": "base64", "media_type": "text/plain", "data": _b64(f"TOKEN={secret}\n".encode())},
+    }
     doc = {"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": [block, {"type": "text", "text": "read it"}]}]}
     r = post(proxy, upstream, MESSAGES, json.dumps(doc).encode(), **{"x-api-key": "k"})
     assert r.status_code == 200
@@ -181,11 +193,22 @@ def test_a_pdf_in_a_tool_result_blocks_naming_document_and_rule(proxy, upstream)
     from support.pdfgen import make_pdf
 
     secret = token()
-    pdf = {"type": "document", "title": "report.pdf", "source": {"type": "base64", "media_type": "application/pdf",
-                                                                   "data": _b64(make_pdf([["quarterly"], [f"deploy key {secret}"]]))}}
-    doc = {"model": "c", "max_tokens": 5, "messages": [
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"file_path": "/w/report.pdf"}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [pdf]}]}]}
+    pdf = {
+        "type": "document",
+        "title": "report.pdf",
+        "source": {"type": "base64", "media_type": "application/pdf", "data": _b64(make_pdf([["quarterly"], [f"deploy key {secret}"]]))},
+    }
+    doc = {
+        "model": "c",
+        "max_tokens": 5,
+        "messages": [
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"file_path": "/w/report.pdf"}}],
+            },
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [pdf]}]},
+        ],
+    }
     before, mark = len(upstream.received), len(proxy.records())
     r = post(proxy, upstream, MESSAGES, json.dumps(doc).encode(), **{"x-api-key": "k"})
     assert r.status_code == 403 and r.json()["type"] == "error"
@@ -201,11 +224,17 @@ def test_chat_file_part_pdf_blocks_and_responses_input_file_text_is_redacted(pro
 
     secret = token()
     url = "data:application/pdf;base64," + _b64(make_pdf([[f"x {secret}"]]))
-    chat_doc = {"model": "m", "messages": [{"role": "user", "content": [{"type": "file", "file": {"filename": "a.pdf", "file_data": url}}]}]}
+    chat_doc = {
+        "model": "m",
+        "messages": [{"role": "user", "content": [{"type": "file", "file": {"filename": "a.pdf", "file_data": url}}]}],
+    }
     r = post(proxy, upstream, CHAT, json.dumps(chat_doc).encode())
     assert r.status_code == 403 and "'a.pdf'" in r.json()["error"]["message"]
     text_url = "data:text/plain;base64," + _b64(f"k={secret}".encode())
-    responses_doc = {"model": "m", "input": [{"role": "user", "content": [{"type": "input_file", "filename": "k.txt", "file_data": text_url}]}]}
+    responses_doc = {
+        "model": "m",
+        "input": [{"role": "user", "content": [{"type": "input_file", "filename": "k.txt", "file_data": text_url}]}],
+    }
     assert post(proxy, upstream, "/v1/responses", json.dumps(responses_doc).encode()).status_code == 200
     sent = upstream.last().json()["input"][0]["content"][0]["file_data"]
     assert sent.startswith("data:text/plain;base64,") and secret not in _unb64(sent.split(",", 1)[1])
@@ -213,7 +242,11 @@ def test_chat_file_part_pdf_blocks_and_responses_input_file_text_is_redacted(pro
 
 def test_gemini_inline_text_data_is_redacted(proxy, upstream):
     secret = token()
-    doc = {"contents": [{"role": "user", "parts": [{"text": "see"}, {"inlineData": {"mimeType": "text/plain", "data": _b64(secret.encode())}}]}]}
+    doc = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "see"}, {"inlineData": {"mimeType": "text/plain", "data": _b64(secret.encode())}}]}
+        ]
+    }
     assert post(proxy, upstream, GEMINI, json.dumps(doc).encode(), **{"x-goog-api-key": "k"}).status_code == 200
     assert _unb64(upstream.last().json()["contents"][0]["parts"][1]["inlineData"]["data"]).startswith("[REDACTED:github-token:")
 
@@ -223,9 +256,14 @@ def test_secret_keys_block_in_a_tool_schema_and_are_renamed_in_a_tool_input(prox
     tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {secret: {"type": "string"}}}}}]
     r = post(proxy, upstream, CHAT, json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": tools}).encode())
     assert r.status_code == 403 and secret not in r.text
-    doc = {"model": "c", "max_tokens": 5, "messages": [
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "t", "input": {secret: "v"}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}]}]}
+    doc = {
+        "model": "c",
+        "max_tokens": 5,
+        "messages": [
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "t", "input": {secret: "v"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}]},
+        ],
+    }
     assert post(proxy, upstream, MESSAGES, json.dumps(doc).encode(), **{"x-api-key": "k"}).status_code == 200
     assert secret not in upstream.last().body.decode()
     assert list(upstream.last().json()["messages"][0]["content"][0]["input"])[0].startswith("[REDACTED:github-token:")
@@ -257,10 +295,26 @@ def test_openai_sdk_batch_upload_is_inspected_line_by_line(files_proxy, upstream
     secret = token()
     escaped = "".join(f"\\u{ord(c):04x}" for c in secret)
     line = '{"custom_id": "r1", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "m", "messages": [{"role": "user", "content": "%s"}]}}'
-    client = openai.OpenAI(base_url=f"{upstream.url}/v1", api_key="sk-test", max_retries=0,
-                           http_client=httpx.Client(proxy=files_proxy.url, verify=ssl.create_default_context(cafile=str(files_proxy.ca))))
-    upstream.canned = ({"content-type": "application/json"}, json.dumps({"id": "file-1", "object": "file", "bytes": 1, "created_at": 1,
-                                                                          "filename": "b.jsonl", "purpose": "batch", "status": "processed"}).encode())
+    client = openai.OpenAI(
+        base_url=f"{upstream.url}/v1",
+        api_key="sk-test",
+        max_retries=0,
+        http_client=httpx.Client(proxy=files_proxy.url, verify=ssl.create_default_context(cafile=str(files_proxy.ca))),
+    )
+    upstream.canned = (
+        {"content-type": "application/json"},
+        json.dumps(
+            {
+                "id": "file-1",
+                "object": "file",
+                "bytes": 1,
+                "created_at": 1,
+                "filename": "b.jsonl",
+                "purpose": "batch",
+                "status": "processed",
+            }
+        ).encode(),
+    )
     client.files.create(file=("b.jsonl", (line % escaped + "\n").encode()), purpose="batch")
     sent = upstream.last().body
     assert escaped.encode() not in sent and secret.encode() not in sent and b"[REDACTED:github-token:" in sent
@@ -298,8 +352,10 @@ def test_a_gzip_transfer_coding_is_decoded_and_inspected(proxy, upstream):
     secret = token()
     wire = gzip.compress(json.dumps(chat(f"use {secret}")).encode())
     chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(wire), wire)
-    head = (f"POST {CHAT} HTTP/1.1\r\nHost: 127.0.0.1:{upstream.port}\r\ncontent-type: application/json\r\n"
-            "transfer-encoding: gzip, chunked\r\nconnection: close\r\n\r\n")
+    head = (
+        f"POST {CHAT} HTTP/1.1\r\nHost: 127.0.0.1:{upstream.port}\r\ncontent-type: application/json\r\n"
+        "transfer-encoding: gzip, chunked\r\nconnection: close\r\n\r\n"
+    )
     answer = _raw_request(proxy, upstream, head, chunked)
     assert answer.startswith(b"HTTP/1.1 200")
     sent = upstream.last()

@@ -140,12 +140,17 @@ def test_compose_file_is_valid_and_runs_the_image_command(tmp_path):
 def test_kubernetes_manifests_pass_the_kubernetes_schemas(tmp_path):
     files = [p for p in sorted(K8S.glob("*.yaml")) if p.name not in ("kustomization.yaml", "servicemonitor.yaml")]
     # and the rules ConfigMap, built the way docs/deploy.md says (kubectl create configmap --from-file=rules/)
-    configmap = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "llm-dlp-rules"},
-                 "data": {p.name: p.read_text() for p in sorted((ROOT / "rules").glob("*.yaml"))}}
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "llm-dlp-rules"},
+        "data": {p.name: p.read_text() for p in sorted((ROOT / "rules").glob("*.yaml"))},
+    }
     assert len(json.dumps(configmap)) < 1024 * 1024  # the ConfigMap size limit
     (tmp_path / "configmap.yaml").write_text(yaml.safe_dump(configmap))
-    out = subprocess.run([str(BIN / "kubernetes-validate"), "--strict", *map(str, files), str(tmp_path / "configmap.yaml")],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [str(BIN / "kubernetes-validate"), "--strict", *map(str, files), str(tmp_path / "configmap.yaml")], capture_output=True, text=True
+    )
     assert out.returncode == 0 and "passed" in out.stdout, out.stdout + out.stderr
 
 
@@ -203,9 +208,17 @@ def test_systemd_unit_verifies_and_is_hardened(tmp_path):
     local.write_text(unit.replace("/opt/llm-dlp/bin/llm-dlp", LLM_DLP))  # verify checks that the binary exists
     verify = subprocess.run(["systemd-analyze", "verify", str(local)], capture_output=True, text=True)
     assert verify.returncode == 0, verify.stderr
-    security = subprocess.run(["systemd-analyze", "security", "--offline=true", "--threshold=20", str(local)], capture_output=True, text=True)
+    security = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", "--threshold=20", str(local)], capture_output=True, text=True
+    )
     assert security.returncode == 0, security.stdout[-2000:]
-    for setting in ("User=llm-dlp", "NoNewPrivileges=yes", "ProtectSystem=strict", "CapabilityBoundingSet=\n", "ExecReload=/bin/kill -HUP $MAINPID"):
+    for setting in (
+        "User=llm-dlp",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "CapabilityBoundingSet=\n",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+    ):
         assert setting in unit
 
 
@@ -229,12 +242,21 @@ def test_the_package_installs_complete_as_in_the_image(tmp_path):
             shutil.copytree(ROOT / name, source / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
             shutil.copy(ROOT / name, source)
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "wheel"), str(source)],
-                           capture_output=True, text=True, timeout=300)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "wheel"), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert build.returncode == 0, build.stderr
     (wheel,) = (tmp_path / "wheel").glob("*.whl")
     site = tmp_path / "site"
-    install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)], capture_output=True, text=True, timeout=300)
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert install.returncode == 0, install.stderr
     env = {**os.environ, "PYTHONPATH": str(site)}
     where = subprocess.run([sys.executable, "-c", "import llm_dlp; print(llm_dlp.__file__)"], capture_output=True, text=True, env=env)

@@ -52,8 +52,13 @@ def plain_upstream(pki):
 def proxy(tmp_path_factory, pki, upstream, plain_upstream):
     # lazy: the proxy talks to the client (TLS, ALPN h2) before it connects upstream, so refused
     # requests to names that do not resolve here never need an upstream
-    p = start_proxy(tmp_path_factory.mktemp("proxy"), pki, upstream.port, ["--set", "connection_strategy=lazy"],
-                    files={"zz-named.yaml": NAMED_RULES.format(tls_port=upstream.port, plain_port=plain_upstream.port)})
+    p = start_proxy(
+        tmp_path_factory.mktemp("proxy"),
+        pki,
+        upstream.port,
+        ["--set", "connection_strategy=lazy"],
+        files={"zz-named.yaml": NAMED_RULES.format(tls_port=upstream.port, plain_port=plain_upstream.port)},
+    )
     yield p
     stop_proxy(p)
 
@@ -104,7 +109,9 @@ def tunnel(proxy, target: str, sni: str | None, alpn: list[str] | None = None) -
 
 def post(path: str, host: str, doc: dict) -> bytes:
     body = json.dumps(doc).encode()
-    return (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 def chat(text: str) -> dict:
@@ -115,8 +122,10 @@ def test_host_naming_another_site_inside_a_catalogued_tunnel_is_refused_421_also
     mark, seen = len(proxy.records()), len(upstream.received)
     first, second = github_token(), github_token()
     with tunnel(proxy, f"127.0.0.1:{upstream.port}", None) as s:
-        s.sendall(post("/v1/chat/completions", f"127.0.0.1:{upstream.port}", chat(first))
-                  + post("/v1/chat/completions", "evil.example", chat(second)))
+        s.sendall(
+            post("/v1/chat/completions", f"127.0.0.1:{upstream.port}", chat(first))
+            + post("/v1/chat/completions", "evil.example", chat(second))
+        )
         f = s.makefile("rb")
         status1, _, _ = read_response(f)
         status2, headers2, body2 = read_response(f)
@@ -153,8 +162,17 @@ class H2Client:
     def post(self, authority: str, path: str, doc: dict | bytes, content_type: str = "application/json") -> tuple[int, bytes]:
         body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
         sid = self.conn.get_next_available_stream_id()
-        self.conn.send_headers(sid, [(":method", "POST"), (":scheme", "https"), (":authority", authority), (":path", path),
-                                     ("content-type", content_type), ("content-length", str(len(body)))])
+        self.conn.send_headers(
+            sid,
+            [
+                (":method", "POST"),
+                (":scheme", "https"),
+                (":authority", authority),
+                (":path", path),
+                ("content-type", content_type),
+                ("content-length", str(len(body))),
+            ],
+        )
         self.conn.send_data(sid, body, end_stream=True)
         self.sock.sendall(self.conn.data_to_send())
         status, data = None, b""
@@ -189,8 +207,12 @@ def test_grpc_to_an_ai_endpoint_is_refused_with_an_explanation(proxy, upstream):
     token = github_token().encode()
     message = b"\x0a" + bytes([len(token)]) + token  # a protobuf string field, in a gRPC length-prefixed frame
     with tunnel(proxy, f"127.0.0.1:{upstream.port}", None, alpn=["h2"]) as s:
-        status, body = H2Client(s).post(f"127.0.0.1:{upstream.port}", "/google.cloud.aiplatform.v1.PredictionService/StreamGenerateContent",
-                                        b"\x00" + len(message).to_bytes(4, "big") + message, "application/grpc")
+        status, body = H2Client(s).post(
+            f"127.0.0.1:{upstream.port}",
+            "/google.cloud.aiplatform.v1.PredictionService/StreamGenerateContent",
+            b"\x00" + len(message).to_bytes(4, "big") + message,
+            "application/grpc",
+        )
     assert status == 415 and "api_transport='rest'" in json.loads(body)["error"]["message"]
     assert len(upstream.received) == seen
     assert records_after(proxy, mark, 1)[0]["reason"] == "uninspectable_protocol"
@@ -208,8 +230,26 @@ def test_trailing_dot_connect_is_the_catalogued_host(proxy, upstream):
 
 
 def curl(proxy, url: str, body: dict) -> tuple[int, str]:
-    out = subprocess.run(["curl", "-sS", "-x", proxy.url, "-o", "-", "-w", "\n%{http_code}", "-H", "content-type: application/json",
-                          "--data-binary", json.dumps(body), url], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "-x",
+            proxy.url,
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            "-H",
+            "content-type: application/json",
+            "--data-binary",
+            json.dumps(body),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     text, _, code = out.stdout.rpartition("\n")
     return int(code), text
 

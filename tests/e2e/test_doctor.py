@@ -27,7 +27,9 @@ def doctor(proxy_url: str, upstream, ca: Path | None, *extra: str, extra_env: di
     env.update(extra_env or {})
     if ca:
         env.update({v: str(ca) for v in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE")})
-    return subprocess.run([LLM_DLP, "doctor", "--url", f"https://127.0.0.1:{upstream.port}", *extra], capture_output=True, text=True, env=env, timeout=90)
+    return subprocess.run(
+        [LLM_DLP, "doctor", "--url", f"https://127.0.0.1:{upstream.port}", *extra], capture_output=True, text=True, env=env, timeout=90
+    )
 
 
 def checks(out: subprocess.CompletedProcess) -> dict[str, dict]:
@@ -40,8 +42,15 @@ def test_every_check_passes_when_the_ca_is_trusted(proxy, upstream):
     assert out.returncode == 0, out.stdout + out.stderr
     found = checks(out)
     assert {name: c["status"] for name, c in found.items()} == {
-        "proxy": "ok", "python": "ok", "python-httpx": "ok", "python-requests": "ok", "node": "ok", "curl": "ok", "inspected": "ok",
-        "identity": "ok"}
+        "proxy": "ok",
+        "python": "ok",
+        "python-httpx": "ok",
+        "python-requests": "ok",
+        "node": "ok",
+        "curl": "ok",
+        "inspected": "ok",
+        "identity": "ok",
+    }
     assert "anonymous" in found["identity"]["detail"]
     assert all(not r.path.startswith(DIAGNOSTIC_PATH) for r in upstream.received[before:])  # answered by the proxy itself
     assert any(r["decision"] == "diagnostic" for r in proxy.records())
@@ -51,8 +60,13 @@ def test_an_untrusted_ca_is_named_with_what_to_do(proxy, upstream):
     out = doctor(proxy.url, upstream, None)
     assert out.returncode == 1
     lines = out.stdout.splitlines()
-    for name, variable in (("python", "SSL_CERT_FILE"), ("python-httpx", "SSL_CERT_FILE"), ("python-requests", "REQUESTS_CA_BUNDLE"),
-                           ("node", "NODE_EXTRA_CA_CERTS"), ("curl", "CURL_CA_BUNDLE")):
+    for name, variable in (
+        ("python", "SSL_CERT_FILE"),
+        ("python-httpx", "SSL_CERT_FILE"),
+        ("python-requests", "REQUESTS_CA_BUNDLE"),
+        ("node", "NODE_EXTRA_CA_CERTS"),
+        ("curl", "CURL_CA_BUNDLE"),
+    ):
         row = next(i for i, line in enumerate(lines) if line.split()[1:2] == [name])
         assert lines[row].split()[0] == "FAIL" and "certificate" in lines[row].lower()
         assert variable in lines[row + 1] and "llm-dlp ca export" in lines[row + 1]

@@ -73,7 +73,9 @@ def test_a_full_disk_refuses_ai_requests_and_forwards_nothing_unaudited(tmp_path
                     f.flush()
             # requests in flight together while the disk is full: every one refused, none forwarded
             answers: list[httpx.Response] = []
-            threads = [threading.Thread(target=lambda i=i: answers.append(c.post(url, json=chat(f"full {i} {token(i)}")))) for i in range(6)]
+            threads = [
+                threading.Thread(target=lambda i=i: answers.append(c.post(url, json=chat(f"full {i} {token(i)}")))) for i in range(6)
+            ]
             for t in threads:
                 t.start()
             for t in threads:
@@ -86,7 +88,10 @@ def test_a_full_disk_refuses_ai_requests_and_forwards_nothing_unaudited(tmp_path
             wait_for(lambda: c.post(url, json=chat("after")).status_code == 200, "a request after the disk has room", timeout=10)
             wait_for(lambda: metric(proxy, "llm_dlp_audit_healthy") == 1, "the sink healthy again")
         copy = tmp_path / "audit-copy.jsonl"
-        wait_for(lambda: records(trail)[-1:] and records(trail)[-1]["status"] == 200 and records(trail)[-1]["decision"] == "allow", "the last record")
+        wait_for(
+            lambda: records(trail)[-1:] and records(trail)[-1]["status"] == 200 and records(trail)[-1]["decision"] == "allow",
+            "the last record",
+        )
         copy.write_bytes(trail.read_bytes())
     finally:
         stop_proxy(proxy)
@@ -105,13 +110,16 @@ def test_a_full_disk_refuses_ai_requests_and_forwards_nothing_unaudited(tmp_path
 # ---- the end of the trail -----------------------------------------------------------------------
 def test_truncating_the_live_trail_after_a_checkpoint_is_detected(tmp_path, pki, upstream):
     witness = tmp_path / "witness" / "checkpoints.jsonl"
-    proxy = start_proxy(tmp_path, pki, upstream.port, ["--set", f"llm_dlp_audit_checkpoint_file={witness}",
-                                                       "--set", "llm_dlp_audit_checkpoint_records=3"])
+    proxy = start_proxy(
+        tmp_path, pki, upstream.port, ["--set", f"llm_dlp_audit_checkpoint_file={witness}", "--set", "llm_dlp_audit_checkpoint_records=3"]
+    )
     try:
         with client(proxy) as c:
             for i in range(5):
                 c.post(f"{upstream.url}/v1/chat/completions", json=chat(f"hello {i}"))
-        wait_for(lambda: len(records(proxy.audit)) == 5 and witness.exists() and len(witness.read_text().splitlines()) == 2, "two checkpoints")
+        wait_for(
+            lambda: len(records(proxy.audit)) == 5 and witness.exists() and len(witness.read_text().splitlines()) == 2, "two checkpoints"
+        )
         last = json.loads(witness.read_text().splitlines()[-1])
         lines = proxy.audit.read_bytes().splitlines(keepends=True)
         assert last["seq"] == 5 and last["head"] == json.loads(lines[5])["mac"]  # start + 5 requests: seq 0..5
@@ -216,7 +224,9 @@ def test_upstream_failures_are_audited_as_errors(tmp_path, pki):
                 c.post(f"https://127.0.0.1:{dead}/v1/chat/completions", json=chat("to nowhere"))
         with client(proxy) as c, c.stream("POST", url, json=chat("going away", stream=True), headers={"x-fault": "slow"}) as r:
             next(r.iter_bytes())  # the first event, then the client hangs up
-        wait_for(lambda: len(records(proxy.audit)) == 4 and records(proxy.audit, "upstream_unreachable"), "four records and the refused upstream")
+        wait_for(
+            lambda: len(records(proxy.audit)) == 4 and records(proxy.audit, "upstream_unreachable"), "four records and the refused upstream"
+        )
         complete, cut, reset, gone = records(proxy.audit)
         unreachable = records(proxy.audit, "upstream_unreachable")[0]
         anomalies = metric(proxy, 'llm_dlp_stream_anomalies_total{endpoint="test-openai",kind="stream_incomplete"}')

@@ -61,7 +61,9 @@ def disguise(code: str) -> str | None:
 
 def index_repo(repo: Path, out: Path, *flags: str) -> str:
     """``llm-dlp fingerprint index`` for real; its report."""
-    done = subprocess.run([LLM_DLP, "fingerprint", "index", str(repo), "--out", str(out), *flags], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [LLM_DLP, "fingerprint", "index", str(repo), "--out", str(out), *flags], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -106,7 +108,11 @@ def test_pasted_code_without_a_path_is_withheld_through_the_proxy(private, tmp_p
             assert "code matching" in sent and "withheld by policy private-h11" in sent
             assert sent.startswith("Why is this slow?") and sent.endswith("Thanks!")
             rec = proxy.wait_for_record(1)
-            assert (rec["findings"][0]["kind"], rec["findings"][0]["repository"], rec["findings"][0]["path"]) == ("protected-code", "repo", "_connection.py")
+            assert (rec["findings"][0]["kind"], rec["findings"][0]["repository"], rec["findings"][0]["path"]) == (
+                "protected-code",
+                "repo",
+                "_connection.py",
+            )
             assert "_connection.py" not in sent and str(repo) not in sent  # the indexed file's name stays here
             unrelated = {"model": "m", "messages": [{"role": "user", "content": chunk(SITE / "httpx" / "_client.py", 300, 80)}]}
             c.post(f"{upstream.url}/v1/chat/completions", json=unrelated)
@@ -151,7 +157,12 @@ def test_scan_finds_pasted_code_offline(private, tmp_path):
     out = subprocess.run([LLM_DLP, "scan", str(pasted), "--rules", str(rules), "--json"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1, out.stderr
     (finding,) = [json.loads(line) for line in out.stdout.splitlines()]
-    assert (finding["rule"], finding["kind"], finding["repository"], finding["path"]) == ("private-h11", "protected-code", "repo", "_connection.py")
+    assert (finding["rule"], finding["kind"], finding["repository"], finding["path"]) == (
+        "private-h11",
+        "protected-code",
+        "repo",
+        "_connection.py",
+    )
     redacted = subprocess.run([LLM_DLP, "scan", str(pasted), "--rules", str(rules), "--redact"], capture_output=True, text=True, timeout=60)
     assert "withheld by policy private-h11" in redacted.stdout and "n14.n18" not in redacted.stdout
     assert redacted.stdout.startswith("Why is this slow?")
@@ -169,8 +180,6 @@ def test_a_long_paste_is_covered_whole(private):
     assert hit.first_line <= 3 and hit.last_line >= last_code, hit
 
 
-
-
 def hashes(text: str) -> list[int]:
     return fingerprints(text).hashes.tolist()
 
@@ -181,8 +190,6 @@ def test_a_text_with_nothing_in_the_index_matches_nothing(private):
     prose = "We met on Tuesday to plan the release; the notes follow.\n" * 200
     assert len(fingerprints(prose).hashes) and match(index, prose, threshold=6, window_lines=30) == []
     assert match(index, "", threshold=6, window_lines=30) == []
-
-
 
 
 PATHOLOGICAL = """
@@ -218,10 +225,17 @@ def test_vendored_and_generated_code_inside_a_repository_counts_as_public(tmp_pa
     assert "3 vendored or generated files counted as public" in index_repo(repo, tmp_path / "i.fpidx")
     index = FingerprintIndex(tmp_path / "i.fpidx")
     assert index.files == ["payments/ledger.py"]
-    own_paste = next(d for start in range(300, 1200, 7)  # 25 lines of dense code (commas and parentheses make no tokens)
-                     if (d := disguise(chunk(repo / "ledger.py", start))) and len(tokenise(d)[0]) >= 4 * 25)
+    own_paste = next(
+        d
+        for start in range(300, 1200, 7)  # 25 lines of dense code (commas and parentheses make no tokens)
+        if (d := disguise(chunk(repo / "ledger.py", start))) and len(tokenise(d)[0]) >= 4 * 25
+    )
     assert match(index, own_paste, 6, 30) != []  # the organisation's own code
-    for public in (chunk(SITE / "h11" / "_connection.py", 246, 40), chunk(SITE / "h11" / "_readers.py", 30, 40), chunk(SITE / "h11" / "_writers.py", 20, 40)):
+    for public in (
+        chunk(SITE / "h11" / "_connection.py", 246, 40),
+        chunk(SITE / "h11" / "_readers.py", 30, 40),
+        chunk(SITE / "h11" / "_writers.py", 20, 40),
+    ):
         assert match(index, public, 6, 30) == []
     index_repo(repo, tmp_path / "all.fpidx", "--index-all")
     assert len(FingerprintIndex(tmp_path / "all.fpidx").files) == 4
@@ -246,8 +260,6 @@ def test_a_re_run_reads_only_what_changed_and_writes_what_a_fresh_run_writes(tmp
     assert "engine/_abnf.py" not in FingerprintIndex(index).files and "engine/client.py" in FingerprintIndex(index).files
 
 
-
-
 def strings(value) -> list[str]:
     """Every string in a JSON value, JSON-encoded arguments included as they are."""
     if isinstance(value, dict):
@@ -260,23 +272,71 @@ def strings(value) -> list[str]:
 def shapes(paste: str, other: str) -> dict[str, tuple[str, dict]]:
     """Where each tool puts text, with the paste and no path that a path rule could use."""
     return {
-        "copilot-completions": ("/v1/engines/copilot-codex/completions", {
-            "prompt": paste, "suffix": "\n", "stream": False, "nwo": "acme/shop", "extra": {"language": "python", "context": [{"path": "src/ui/app.py", "content": other}]}}),
-        "copilot-chat": ("/v1/chat/completions", {"model": "gpt-4o", "messages": [
-            {"role": "user", "content": f"Why is this slow?\n```\n{paste}\n```\nCompare:\n```python\n{other}\n```"}]}),
-        "claude-code": ("/v1/messages", {"model": "claude", "max_tokens": 10, "messages": [
-            {"role": "user", "content": "look at my scratch file"},
-            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "/tmp/scratch.py"}}]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": paste}, {"type": "text", "text": other}]}]}),
-        "codex": ("/v1/responses", {"model": "gpt-5-codex", "input": [
-            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": other}]},
-            {"type": "function_call", "call_id": "x1", "name": "shell", "arguments": json.dumps({"command": ["cat", "/tmp/scratch.py"]})},
-            {"type": "function_call_output", "call_id": "x1", "output": paste}]}),
-        "gemini": ("/v1beta/models/gemini-2.5-pro:generateContent", {"contents": [
-            {"role": "user", "parts": [{"text": other}]},
-            {"role": "model", "parts": [{"functionCall": {"name": "read_file", "args": {"path": "/tmp/scratch.py"}}}]},
-            {"role": "user", "parts": [{"functionResponse": {"name": "read_file", "response": {"content": paste}}}]}]}),
-        "aider": ("/v1/chat/completions", {"model": "gpt-4o", "messages": [{"role": "user", "content": f"```python\n{paste}\n```\n\n{other}"}]}),
+        "copilot-completions": (
+            "/v1/engines/copilot-codex/completions",
+            {
+                "prompt": paste,
+                "suffix": "\n",
+                "stream": False,
+                "nwo": "acme/shop",
+                "extra": {"language": "python", "context": [{"path": "src/ui/app.py", "content": other}]},
+            },
+        ),
+        "copilot-chat": (
+            "/v1/chat/completions",
+            {
+                "model": "gpt-4o",
+                "messages": [{"role": "user", "content": f"Why is this slow?\n```\n{paste}\n```\nCompare:\n```python\n{other}\n```"}],
+            },
+        ),
+        "claude-code": (
+            "/v1/messages",
+            {
+                "model": "claude",
+                "max_tokens": 10,
+                "messages": [
+                    {"role": "user", "content": "look at my scratch file"},
+                    {
+                        "role": "assistant",
+                        "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "/tmp/scratch.py"}}],
+                    },
+                    {
+                        "role": "user",
+                        "content": [{"type": "tool_result", "tool_use_id": "t1", "content": paste}, {"type": "text", "text": other}],
+                    },
+                ],
+            },
+        ),
+        "codex": (
+            "/v1/responses",
+            {
+                "model": "gpt-5-codex",
+                "input": [
+                    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": other}]},
+                    {
+                        "type": "function_call",
+                        "call_id": "x1",
+                        "name": "shell",
+                        "arguments": json.dumps({"command": ["cat", "/tmp/scratch.py"]}),
+                    },
+                    {"type": "function_call_output", "call_id": "x1", "output": paste},
+                ],
+            },
+        ),
+        "gemini": (
+            "/v1beta/models/gemini-2.5-pro:generateContent",
+            {
+                "contents": [
+                    {"role": "user", "parts": [{"text": other}]},
+                    {"role": "model", "parts": [{"functionCall": {"name": "read_file", "args": {"path": "/tmp/scratch.py"}}}]},
+                    {"role": "user", "parts": [{"functionResponse": {"name": "read_file", "response": {"content": paste}}}]},
+                ]
+            },
+        ),
+        "aider": (
+            "/v1/chat/completions",
+            {"model": "gpt-4o", "messages": [{"role": "user", "content": f"```python\n{paste}\n```\n\n{other}"}]},
+        ),
     }
 
 
@@ -284,7 +344,9 @@ def shapes(paste: str, other: str) -> dict[str, tuple[str, dict]]:
 def fingerprint_proxy(private, tmp_path_factory, pki, upstream):
     _, index_file = private
     rules = f"fingerprints:\n  - id: private-h11\n    index: {index_file.name}\n    action: redact\n"
-    proxy = start_proxy(tmp_path_factory.mktemp("fp-proxy"), pki, upstream.port, files={"fp.yaml": rules, index_file.name: index_file.read_bytes()})
+    proxy = start_proxy(
+        tmp_path_factory.mktemp("fp-proxy"), pki, upstream.port, files={"fp.yaml": rules, index_file.name: index_file.read_bytes()}
+    )
     yield proxy
     stop_proxy(proxy)
 
@@ -304,7 +366,9 @@ def test_a_paste_without_a_path_is_withheld_in_every_tool_shape(private, fingerp
     assert "withheld by policy private-h11" in sent
     assert all(line in sent for line in other.splitlines()), tool  # the rest, intact
     rec = fingerprint_proxy.wait_for_record(mark + 1)
-    assert rec["decision"] == "redact" and [(f["kind"], f["repository"], f["path"]) for f in rec["findings"]] == [("protected-code", "repo", "_connection.py")]
+    assert rec["decision"] == "redact" and [(f["kind"], f["repository"], f["path"]) for f in rec["findings"]] == [
+        ("protected-code", "repo", "_connection.py")
+    ]
 
 
 def test_a_match_widens_to_the_edges_of_the_paste_but_not_across_a_fence(private):
@@ -328,8 +392,13 @@ def test_overlapping_matches_are_withheld_as_their_union():
     text = "".join(f"line {n} of pasted code\n" for n in range(1, 31))
     starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
     segment = Segment((), text)
-    withhold([segment], [PathHit(rule, "r/a.py", 0, starts[9], starts[29], "protected-code"),
-                         PathHit(rule, "r/b.py", 0, starts[4], starts[14], "protected-code")])
+    withhold(
+        [segment],
+        [
+            PathHit(rule, "r/a.py", 0, starts[9], starts[29], "protected-code"),
+            PathHit(rule, "r/b.py", 0, starts[4], starts[14], "protected-code"),
+        ],
+    )
     assert segment.text.startswith("line 1 of") and "line 4 of" in segment.text and segment.text.endswith("line 30 of pasted code\n")
     assert not any(f"line {n} of" in segment.text for n in range(5, 30)), segment.text  # lines 5-29: both hits
     assert segment.text.count("withheld by policy private") == 1
@@ -345,9 +414,16 @@ def test_the_proxy_picks_up_a_rebuilt_index(tmp_path, pki, upstream):
 
     first = tmp_path / "first.fpidx"
     index_repo(repo, first)
-    proxy = start_proxy(rules_dir, pki, upstream.port, ["--set", "llm_dlp_reload_seconds=1"],
-                        files={"fp.yaml": "fingerprints:\n  - id: private-h11\n    index: private.fpidx\n    action: redact\n",
-                               "private.fpidx": first.read_bytes()})
+    proxy = start_proxy(
+        rules_dir,
+        pki,
+        upstream.port,
+        ["--set", "llm_dlp_reload_seconds=1"],
+        files={
+            "fp.yaml": "fingerprints:\n  - id: private-h11\n    index: private.fpidx\n    action: redact\n",
+            "private.fpidx": first.read_bytes(),
+        },
+    )
     try:
         paste = disguise(chunk(SITE / "h11" / "_connection.py", 246))
         body = {"model": "m", "messages": [{"role": "user", "content": f"```python\n{paste}\n```"}]}
@@ -396,7 +472,9 @@ async def test_a_failure_inside_fingerprint_matching_blocks_the_request(private,
         assert flow.metadata["llm_dlp"].decision == "error"
 
 
-PRETTIER = Path(sys.prefix) / "share" / "llm-dlp" / "prettier" / "node_modules" / ".bin" / "prettier"  # deploy/bootstrap.sh test installs it
+PRETTIER = (
+    Path(sys.prefix) / "share" / "llm-dlp" / "prettier" / "node_modules" / ".bin" / "prettier"
+)  # deploy/bootstrap.sh test installs it
 NPM_LIB = Path("/usr/lib/node_modules/npm/lib")  # npm's own JavaScript: semicolon-free, single quotes
 
 
@@ -411,7 +489,12 @@ def test_a_prettier_formatted_paste_of_javascript_is_caught_and_withheld_whole(t
     source = repo / "npm.js"
     formatted = tmp_path / "npm.js"
     formatted.write_text(source.read_text())
-    subprocess.run([str(PRETTIER), "--write", "--trailing-comma", "all", "--print-width", "60", str(formatted)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [str(PRETTIER), "--write", "--trailing-comma", "all", "--print-width", "60", str(formatted)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert formatted.read_text() != source.read_text()
     lines = formatted.read_text().split("\n")
     for start in (40, 120, 200):

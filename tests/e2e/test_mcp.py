@@ -61,8 +61,12 @@ def test_tools_call_arguments_are_redacted_and_the_answer_restored(tmp_path, pki
     token = dict(provider_tokens(Gen(random.Random())))["github-pat"]
     proxy = start_proxy(tmp_path, pki, upstream.port, files={"mcp.yaml": MCP_RULES.format(port=mcp_server)})
     try:
-        call = {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
-                "params": {"name": "create_issue", "arguments": {"repo": "corp/app", "body": f"CI fails with {token}"}}}
+        call = {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {"name": "create_issue", "arguments": {"repo": "corp/app", "body": f"CI fails with {token}"}},
+        }
         with httpx.Client(proxy=proxy.url, verify=ssl.create_default_context(cafile=str(proxy.ca)), timeout=20) as c:
             r = c.post(f"https://localhost:{mcp_server}/mcp", json=call, headers={"accept": "application/json, text/event-stream"})
         sent = json.loads(McpServer.received[-1])

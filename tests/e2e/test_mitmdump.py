@@ -33,9 +33,24 @@ async def test_inspection_crash_blocks_request(tmp_path, monkeypatch):
 
 def test_loads_into_stock_mitmdump(tmp_path):
     mitmdump = Path(sys.executable).parent / "mitmdump"
-    proc = subprocess.Popen([str(mitmdump), "-s", str(ROOT / "addons" / "mitmdump_entry.py"), "--listen-port", "0",
-                             "--set", f"confdir={tmp_path}", "--set", f"llm_dlp_audit_log={tmp_path / 'a.jsonl'}",
-                             "--set", "llm_dlp_metrics_listen="], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            str(mitmdump),
+            "-s",
+            str(ROOT / "addons" / "mitmdump_entry.py"),
+            "--listen-port",
+            "0",
+            "--set",
+            f"confdir={tmp_path}",
+            "--set",
+            f"llm_dlp_audit_log={tmp_path / 'a.jsonl'}",
+            "--set",
+            "llm_dlp_metrics_listen=",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.time() + 60
         audit = tmp_path / "a.jsonl"

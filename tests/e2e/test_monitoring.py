@@ -42,11 +42,16 @@ def scraped(tmp_path_factory, pki, upstream):
         for i in range(3):
             c.post(f"{upstream.url}/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": f"hello {i}"}]})
     config = tmp / "prometheus.yml"
-    config.write_text(f"global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: llm-dlp\n"
-                      f"    static_configs: [{{targets: ['127.0.0.1:{proxy.metrics_port}']}}]\n")
+    config.write_text(
+        f"global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: llm-dlp\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{proxy.metrics_port}']}}]\n"
+    )
     port = free_port()
-    prom = subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp / 'data'}",
-                             f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    prom = subprocess.Popen(
+        ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     yield proxy, port
     prom.terminate()
     prom.wait(timeout=20)
@@ -87,7 +92,13 @@ def test_dashboard_and_alerts_use_only_exported_metrics(scraped):
     exported = set(re.findall(r"^# TYPE (llm_dlp_\w+) (\w+)", page, re.MULTILINE))
     names = set()
     for name, kind in exported:
-        names |= {name, name + "_total"} if kind == "counter" else {name, name + "_bucket", name + "_sum", name + "_count"} if kind == "histogram" else {name}
+        names |= (
+            {name, name + "_total"}
+            if kind == "counter"
+            else {name, name + "_bucket", name + "_sum", name + "_count"}
+            if kind == "histogram"
+            else {name}
+        )
     missing = sorted(m for m in dashboard_metrics() if m not in names)
     assert not missing, f"not exported by the proxy: {missing}"
     assert len(dashboard_metrics()) >= 12

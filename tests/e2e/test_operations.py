@@ -58,7 +58,10 @@ class Streamer(threading.Thread):
 
     def run(self) -> None:
         try:
-            with client(self.proxy) as c, c.stream("POST", f"{self.upstream.url}/v1/chat/completions", json=chat(self.upstream, self.text, True)) as r:
+            with (
+                client(self.proxy) as c,
+                c.stream("POST", f"{self.upstream.url}/v1/chat/completions", json=chat(self.upstream, self.text, True)) as r,
+            ):
                 for line in r.iter_lines():
                     if line.startswith("data: "):
                         self.events.append(line[6:])
@@ -110,7 +113,9 @@ def test_sighup_reloads_rules_without_dropping_a_stream(tmp_path, pki, slow_upst
         streamer = Streamer(proxy, slow_upstream, "a long answer, streamed slowly " * 3)
         streamer.start()
         assert streamer.started_streaming.wait(10)
-        (proxy.rules / "new.yaml").write_text("secrets:\n  - id: new-marker\n    kind: test\n    action: block\n    patterns: ['NEWRULE-[0-9]{8}']\n")
+        (proxy.rules / "new.yaml").write_text(
+            "secrets:\n  - id: new-marker\n    kind: test\n    action: block\n    patterns: ['NEWRULE-[0-9]{8}']\n"
+        )
         proxy.process.send_signal(signal.SIGHUP)
         wait_for(lambda: proxy.records("reload"), "the reload")
         assert streamer.is_alive()  # the reload happened mid-stream
@@ -180,7 +185,9 @@ def test_a_configmap_style_rules_update_is_reloaded(tmp_path, pki, upstream):
         first = rules / first.name
         second = rules / "..2026_11_23_00_05_00.000000002"
         shutil.copytree(first, second)
-        (second / "new.yaml").write_text("secrets:\n  - id: cm-marker\n    kind: test\n    action: block\n    patterns: ['CMRULE-[0-9]{8}']\n")
+        (second / "new.yaml").write_text(
+            "secrets:\n  - id: cm-marker\n    kind: test\n    action: block\n    patterns: ['CMRULE-[0-9]{8}']\n"
+        )
         (rules / "..data_tmp").symlink_to(second.name)
         os.replace(rules / "..data_tmp", rules / "..data")  # the kubelet's atomic swap
         (rules / "new.yaml").symlink_to("..data/new.yaml")

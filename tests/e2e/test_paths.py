@@ -38,28 +38,99 @@ def send(proxy, upstream, path, body):
 
 
 CASES = {
-    "copilot-completions": ("/v1/engines/copilot-codex/completions", {
-        "prompt": "# Path: src/pricing/rates.py\n" + PRICING, "suffix": "\n", "stream": False, "nwo": "acme/shop",
-        "extra": {"language": "python", "context": [{"path": "src/pricing/tiers.py", "content": PRICING + "# tiers"}, {"path": "src/ui/app.py", "content": OTHER}]}}),
-    "copilot-chat": ("/v1/chat/completions", {"model": "gpt-4o", "messages": [
-        {"role": "user", "content": f'<attachment id="f1" filePath="/home/dev/shop/src/pricing/engine.py">{PRICING}</attachment>\nWhy slow? Also {OTHER}'},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "read_file", "arguments": json.dumps({"filePath": "src/pricing/bands.py"})}}]},
-        {"role": "tool", "tool_call_id": "c1", "content": PRICING + "# bands"},
-        {"role": "user", "content": f"```python\n// FILEPATH: src/pricing/more.py\n{PRICING}# more\n```\n{OTHER}"}]}),
-    "claude-code": ("/v1/messages", {"model": "claude", "max_tokens": 10, "messages": [
-        {"role": "user", "content": "optimise pricing"},
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "/repo/src/pricing/calc.py"}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "     1\t" + PRICING.replace("\n", "\n     2\t")}, {"type": "text", "text": OTHER}]}]}),
-    "codex": ("/v1/responses", {"model": "gpt-5-codex", "input": [
-        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "<environment_context><cwd>/repo</cwd></environment_context> " + OTHER}]},
-        {"type": "function_call", "call_id": "x1", "name": "shell", "arguments": json.dumps({"path": "src/pricing/calc.py", "command": ["cat", "src/pricing/calc.py"]})},
-        {"type": "function_call_output", "call_id": "x1", "output": PRICING + "# codex"}]}),
-    "gemini": ("/v1beta/models/gemini-2.5-pro:generateContent", {"contents": [
-        {"role": "user", "parts": [{"text": OTHER}]},
-        {"role": "model", "parts": [{"functionCall": {"name": "read_file", "args": {"path": "src/pricing/gem.py"}}}]},
-        {"role": "user", "parts": [{"functionResponse": {"name": "read_file", "response": {"content": PRICING + "# gemini"}}}]}]}),
-    "aider": ("/v1/chat/completions", {"model": "gpt-4o", "messages": [
-        {"role": "user", "content": f"src/pricing/aider.py\n```python\n{PRICING}```\n\n{OTHER}"}]}),
+    "copilot-completions": (
+        "/v1/engines/copilot-codex/completions",
+        {
+            "prompt": "# Path: src/pricing/rates.py\n" + PRICING,
+            "suffix": "\n",
+            "stream": False,
+            "nwo": "acme/shop",
+            "extra": {
+                "language": "python",
+                "context": [{"path": "src/pricing/tiers.py", "content": PRICING + "# tiers"}, {"path": "src/ui/app.py", "content": OTHER}],
+            },
+        },
+    ),
+    "copilot-chat": (
+        "/v1/chat/completions",
+        {
+            "model": "gpt-4o",
+            "messages": [
+                {
+                    "role": "user",
+                    "content": f'<attachment id="f1" filePath="/home/dev/shop/src/pricing/engine.py">{PRICING}</attachment>\nWhy slow? Also {OTHER}',
+                },
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "read_file", "arguments": json.dumps({"filePath": "src/pricing/bands.py"})},
+                        }
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "c1", "content": PRICING + "# bands"},
+                {"role": "user", "content": f"```python\n// FILEPATH: src/pricing/more.py\n{PRICING}# more\n```\n{OTHER}"},
+            ],
+        },
+    ),
+    "claude-code": (
+        "/v1/messages",
+        {
+            "model": "claude",
+            "max_tokens": 10,
+            "messages": [
+                {"role": "user", "content": "optimise pricing"},
+                {
+                    "role": "assistant",
+                    "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "/repo/src/pricing/calc.py"}}],
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "tool_result", "tool_use_id": "t1", "content": "     1\t" + PRICING.replace("\n", "\n     2\t")},
+                        {"type": "text", "text": OTHER},
+                    ],
+                },
+            ],
+        },
+    ),
+    "codex": (
+        "/v1/responses",
+        {
+            "model": "gpt-5-codex",
+            "input": [
+                {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": "<environment_context><cwd>/repo</cwd></environment_context> " + OTHER}],
+                },
+                {
+                    "type": "function_call",
+                    "call_id": "x1",
+                    "name": "shell",
+                    "arguments": json.dumps({"path": "src/pricing/calc.py", "command": ["cat", "src/pricing/calc.py"]}),
+                },
+                {"type": "function_call_output", "call_id": "x1", "output": PRICING + "# codex"},
+            ],
+        },
+    ),
+    "gemini": (
+        "/v1beta/models/gemini-2.5-pro:generateContent",
+        {
+            "contents": [
+                {"role": "user", "parts": [{"text": OTHER}]},
+                {"role": "model", "parts": [{"functionCall": {"name": "read_file", "args": {"path": "src/pricing/gem.py"}}}]},
+                {"role": "user", "parts": [{"functionResponse": {"name": "read_file", "response": {"content": PRICING + "# gemini"}}}]},
+            ]
+        },
+    ),
+    "aider": (
+        "/v1/chat/completions",
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": f"src/pricing/aider.py\n```python\n{PRICING}```\n\n{OTHER}"}]},
+    ),
 }
 
 
@@ -79,9 +150,17 @@ def test_protected_file_withheld_rest_intact(proxy, upstream, tool):
 
 
 def test_blocked_path(proxy, upstream):
-    body = {"model": "claude", "max_tokens": 10, "messages": [
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "/srv/internal/keys/signing.txt"}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "a signing seed"}]}]}
+    body = {
+        "model": "claude",
+        "max_tokens": 10,
+        "messages": [
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "/srv/internal/keys/signing.txt"}}],
+            },
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "a signing seed"}]},
+        ],
+    }
     before = len(upstream.received)
     r = send(proxy, upstream, "/v1/messages", body)
     assert r.status_code == 403 and "protected path /srv/internal/keys/signing.txt (rule key-vault)" in r.json()["error"]["message"]

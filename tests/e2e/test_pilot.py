@@ -108,7 +108,11 @@ def http(proxy, user=None, cert=None) -> httpx.Client:
 
 
 def chat(client, upstream, content="hello", model="gpt-4o", headers=None):
-    return client.post(f"{upstream.url}/v1/chat/completions", json={"model": model, "messages": [{"role": "user", "content": content}]}, headers=headers or {})
+    return client.post(
+        f"{upstream.url}/v1/chat/completions",
+        json={"model": model, "messages": [{"role": "user", "content": content}]},
+        headers=headers or {},
+    )
 
 
 def last_record(proxy, mark):
@@ -152,9 +156,30 @@ def test_client_certificates(pilot, upstream):
 def curl_from(proxy, upstream, source: str) -> int:
     """curl binds the source address (httpx ignores local_address when it uses a proxy)."""
     body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
-    out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--interface", source, "--proxy", proxy.url,
-                          "--cacert", str(proxy.ca), "-H", "content-type: application/json", "-d", body,
-                          f"{upstream.url}/v1/chat/completions"], capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--interface",
+            source,
+            "--proxy",
+            proxy.url,
+            "--cacert",
+            str(proxy.ca),
+            "-H",
+            "content-type: application/json",
+            "-d",
+            body,
+            f"{upstream.url}/v1/chat/completions",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     return int(out.stdout or 0)
 
 

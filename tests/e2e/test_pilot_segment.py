@@ -84,11 +84,28 @@ class Segment:
         lines = self.audit.read_text().splitlines() if self.audit.exists() else []
         return [r for r in map(json.loads, lines) if r["event"] == event]
 
-    def curl(self, url: str, *args: str, source: str = "10.77.1.10", host: str = LLM_HOST, ip: str = "10.77.2.2",
-             cacert: Path | None = None) -> subprocess.CompletedProcess:
+    def curl(
+        self, url: str, *args: str, source: str = "10.77.1.10", host: str = LLM_HOST, ip: str = "10.77.2.2", cacert: Path | None = None
+    ) -> subprocess.CompletedProcess:
         """curl from the developer namespace, with no proxy configured."""
-        cmd = ["curl", "-sS", "--max-time", "15", "--noproxy", "*", "--interface", source, "--resolve", f"{host}:443:{ip}",
-               "--cacert", str(cacert or self.confdir / "mitmproxy-ca-cert.pem"), "-w", "\n%{http_code}", url, *args]
+        cmd = [
+            "curl",
+            "-sS",
+            "--max-time",
+            "15",
+            "--noproxy",
+            "*",
+            "--interface",
+            source,
+            "--resolve",
+            f"{host}:443:{ip}",
+            "--cacert",
+            str(cacert or self.confdir / "mitmproxy-ca-cert.pem"),
+            "-w",
+            "\n%{http_code}",
+            url,
+            *args,
+        ]
         return run(*cmd, ns=DEV, check=False)
 
     def chat(self, text: str, source: str = "10.77.1.10") -> tuple[int, str]:
@@ -104,8 +121,12 @@ def build_network() -> None:
         run("ip", "netns", "add", ns)
     run("ip", "link", "add", "ldd0", "netns", DEV, "type", "veth", "peer", "name", "ldg0", "netns", GW)
     run("ip", "link", "add", "ldg1", "netns", GW, "type", "veth", "peer", "name", "ldn0", "netns", NET)
-    for ns, dev, addrs in ((DEV, "ldd0", ["10.77.1.10/24", "10.77.1.20/24"]), (GW, "ldg0", ["10.77.1.1/24"]),
-                           (GW, "ldg1", ["10.77.2.1/24"]), (NET, "ldn0", ["10.77.2.2/24", "10.77.2.3/24"])):
+    for ns, dev, addrs in (
+        (DEV, "ldd0", ["10.77.1.10/24", "10.77.1.20/24"]),
+        (GW, "ldg0", ["10.77.1.1/24"]),
+        (GW, "ldg1", ["10.77.2.1/24"]),
+        (NET, "ldn0", ["10.77.2.2/24", "10.77.2.3/24"]),
+    ):
         for addr in addrs:
             run("ip", "addr", "add", addr, "dev", dev, ns=ns)
         run("ip", "link", "set", dev, "up", ns=ns)
@@ -153,10 +174,26 @@ def segment(tmp_path_factory):
         apply_shipped_firewall(tmp)
         pki = make_pki(tmp, names=(LLM_HOST, OTHER_HOST))
         received, udp_log = tmp / "received.jsonl", tmp / "udp.log"
-        fake = [sys.executable, str(ROOT / "tests" / "support" / "fake_llm.py"), "--ca", str(pki.ca_file), "--cert", str(pki.cert_file),
-                "--key", str(pki.key_file), "--received", str(received)]
-        processes.append(start_in(NET, [*fake, "--listen", "10.77.2.2:443", "--udp", "443", "--udp", "53", "--udp-log", str(udp_log)],
-                                  tmp / "llm.log", "serving"))
+        fake = [
+            sys.executable,
+            str(ROOT / "tests" / "support" / "fake_llm.py"),
+            "--ca",
+            str(pki.ca_file),
+            "--cert",
+            str(pki.cert_file),
+            "--key",
+            str(pki.key_file),
+            "--received",
+            str(received),
+        ]
+        processes.append(
+            start_in(
+                NET,
+                [*fake, "--listen", "10.77.2.2:443", "--udp", "443", "--udp", "53", "--udp-log", str(udp_log)],
+                tmp / "llm.log",
+                "serving",
+            )
+        )
         processes.append(start_in(NET, [*fake, "--listen", "10.77.2.3:443"], tmp / "other.log", "serving"))
         rules = tmp / "rules"
         shutil.copytree(ROOT / "rules", rules)
@@ -165,9 +202,30 @@ def segment(tmp_path_factory):
         env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
         env["LLM_DLP_PLACEHOLDER_KEY"] = "segment-test-placeholder-key-0123"
         # as the systemd unit runs it: no capability at all (root's are dropped from the bounding set)
-        proxy_cmd = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", LLM_DLP, "run", "--mode", "transparent",
-                     "--listen", "0.0.0.0:8080", "--rules", str(rules), "--audit-log", str(tmp / "audit.jsonl"), "--confdir", str(tmp / "conf"),
-                     "--upstream-ca", str(pki.ca_file), "--metrics-listen", "127.0.0.1:9464", "--set", "llm_dlp_reload_seconds=0"]
+        proxy_cmd = [
+            "setpriv",
+            "--bounding-set=-all",
+            "--inh-caps=-all",
+            "--no-new-privs",
+            LLM_DLP,
+            "run",
+            "--mode",
+            "transparent",
+            "--listen",
+            "0.0.0.0:8080",
+            "--rules",
+            str(rules),
+            "--audit-log",
+            str(tmp / "audit.jsonl"),
+            "--confdir",
+            str(tmp / "conf"),
+            "--upstream-ca",
+            str(pki.ca_file),
+            "--metrics-listen",
+            "127.0.0.1:9464",
+            "--set",
+            "llm_dlp_reload_seconds=0",
+        ]
         proxy = start_in(GW, proxy_cmd, tmp / "proxy.log", "listening at", env)
         processes.append(proxy)
         wait_for(lambda: (tmp / "conf" / "mitmproxy-ca-cert.pem").exists(), "the proxy's CA certificate")
@@ -199,8 +257,10 @@ def test_an_unconfigured_client_is_inspected(segment):
     token = dict(provider_tokens(Gen(random.Random()))).get("github-pat")
     status, body = segment.chat(f"why does CI fail with GITHUB_TOKEN={token}?")
     assert status == 200 and token in body  # restored for the developer...
-    sent = wait_for(lambda: segment.received.exists() and [x for x in segment.received.read_text().splitlines() if "GITHUB_TOKEN=" in x],
-                    "the upstream copy")
+    sent = wait_for(
+        lambda: segment.received.exists() and [x for x in segment.received.read_text().splitlines() if "GITHUB_TOKEN=" in x],
+        "the upstream copy",
+    )
     assert token not in sent[0]  # ...never sent upstream
 
     status, body = segment.chat("BLOCKME-0123456789abcdef")
@@ -208,8 +268,10 @@ def test_an_unconfigured_client_is_inspected(segment):
 
 
 def test_doctor_on_an_unconfigured_machine(segment):
-    trust = {v: str(segment.confdir / "mitmproxy-ca-cert.pem")
-             for v in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE")}
+    trust = {
+        v: str(segment.confdir / "mitmproxy-ca-cert.pem")
+        for v in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE")
+    }
     env = {**{k: v for k, v in os.environ.items() if "proxy" not in k.lower()}, **trust}
     out = run(LLM_DLP, "doctor", "--url", f"https://{LLM_HOST}", "--json", ns=DEV, check=False, env=env)
     found = {c["name"]: c for c in json.loads(out.stdout)}
@@ -227,8 +289,10 @@ def test_a_non_pilot_address_is_refused(segment):
 
 
 def test_quic_is_dropped_and_dns_is_not(segment):
-    probe = "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); " \
-            "[s.sendto(m, ('10.77.2.2', p)) for m, p in ((b'quic-probe', 443), (b'dns-probe', 53))]"
+    probe = (
+        "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+        "[s.sendto(m, ('10.77.2.2', p)) for m, p in ((b'quic-probe', 443), (b'dns-probe', 53))]"
+    )
     run(sys.executable, "-c", probe, ns=DEV)
     wait_for(lambda: segment.udp_log.exists() and "53\tdns-probe" in segment.udp_log.read_text(), "the DNS datagram")
     time.sleep(0.5)  # both left together; give a forwarded QUIC datagram every chance to show up

@@ -37,8 +37,9 @@ def anthropic_client(proxy, upstream) -> anthropic.Anthropic:
     # this SDK generation is built on httpx2, which takes an httpx2 client
     import httpx2
 
-    return anthropic.Anthropic(base_url=upstream.url, api_key="sk-ant-test", max_retries=0,
-                               http_client=httpx2.Client(verify=trusting(proxy.ca), timeout=20))
+    return anthropic.Anthropic(
+        base_url=upstream.url, api_key="sk-ant-test", max_retries=0, http_client=httpx2.Client(verify=trusting(proxy.ca), timeout=20)
+    )
 
 
 def test_openai_sdk_secret_redacted_every_occurrence_and_restored(proxy_env, upstream):
@@ -95,7 +96,9 @@ def test_openai_streaming_restores_placeholders_in_text_and_tool_arguments(proxy
     tools = [{"type": "function", "function": {"name": "write_file", "parameters": {"type": "object"}}}]
     first_event_at = None
     text, args = "", ""
-    stream = oai.chat.completions.create(model="gpt-4o", stream=True, tools=tools, messages=[{"role": "user", "content": f"token {token} ok"}])
+    stream = oai.chat.completions.create(
+        model="gpt-4o", stream=True, tools=tools, messages=[{"role": "user", "content": f"token {token} ok"}]
+    )
     for chunk in stream:
         first_event_at = first_event_at or time.monotonic()
         if chunk.choices:
@@ -115,8 +118,9 @@ def test_anthropic_sdk_stream_restores_placeholders(proxy_env, upstream):
     token = fresh_github_token()
     ant = anthropic_client(proxy_env, upstream)
     tools = [{"name": "write_file", "description": "w", "input_schema": {"type": "object"}}]
-    with ant.messages.stream(model="claude-test-model", max_tokens=100, tools=tools,
-                             messages=[{"role": "user", "content": f"key {token}"}]) as stream:
+    with ant.messages.stream(
+        model="claude-test-model", max_tokens=100, tools=tools, messages=[{"role": "user", "content": f"key {token}"}]
+    ) as stream:
         text = "".join(stream.text_stream)
         message = stream.get_final_message()
     assert token not in upstream.last().body.decode()
@@ -130,12 +134,22 @@ def test_anthropic_sdk_blocks_and_redacts(proxy_env, upstream):
     g = Gen(random.Random())
     aws = dict(provider_tokens(g))["aws-access-key-id"]
     msg = ant.messages.create(
-        model="claude-test-model", max_tokens=100, system=[{"type": "text", "text": "sys"}],
+        model="claude-test-model",
+        max_tokens=100,
+        system=[{"type": "text", "text": "sys"}],
         messages=[
             {"role": "user", "content": "read config"},
-            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "/repo/settings.py"}}]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": f"AWS_ACCESS_KEY_ID={aws}\n"},
-                                         {"type": "text", "text": "what is wrong?"}]},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "/repo/settings.py"}}],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "t1", "content": f"AWS_ACCESS_KEY_ID={aws}\n"},
+                    {"type": "text", "text": "what is wrong?"},
+                ],
+            },
         ],
     )
     sent = upstream.last()
@@ -147,7 +161,9 @@ def test_anthropic_sdk_blocks_and_redacts(proxy_env, upstream):
     finding = rec["findings"][0]
     assert finding["role"] == "tool_result" and finding["path"] == "/repo/settings.py"
     with pytest.raises(anthropic.PermissionDeniedError) as err:
-        ant.messages.create(model="claude-test-model", max_tokens=10, messages=[{"role": "user", "content": "BLOCKME-" + pysecrets.token_hex(8)}])
+        ant.messages.create(
+            model="claude-test-model", max_tokens=10, messages=[{"role": "user", "content": "BLOCKME-" + pysecrets.token_hex(8)}]
+        )
     assert err.value.body["error"]["type"] == "permission_error"
     assert "test-block-marker" in err.value.body["error"]["message"]
 
@@ -158,8 +174,11 @@ def test_gemini_with_httpx_and_gzip_body(proxy_env, upstream):
     key = dict(provider_tokens(g))["stripe-live"]
     body = {"contents": [{"role": "user", "parts": [{"text": f"stripe.api_key = '{key}'"}]}]}
     with client(proxy_env) as c:
-        r = c.post(f"{upstream.url}/v1beta/models/gemini-2.5-pro:generateContent", content=gzip.compress(json.dumps(body).encode()),
-                   headers={"content-type": "application/json", "content-encoding": "gzip", "x-goog-api-key": "test"})
+        r = c.post(
+            f"{upstream.url}/v1beta/models/gemini-2.5-pro:generateContent",
+            content=gzip.compress(json.dumps(body).encode()),
+            headers={"content-type": "application/json", "content-encoding": "gzip", "x-goog-api-key": "test"},
+        )
         assert r.status_code == 200
         sent = upstream.last()
         assert sent.headers["content-encoding"] == "gzip"
@@ -169,7 +188,10 @@ def test_gemini_with_httpx_and_gzip_body(proxy_env, upstream):
         assert key in r.json()["candidates"][0]["content"]["parts"][0]["text"]
         rec = proxy_env.wait_for_record(mark + 1)
         assert rec["model"] == "gemini-2.5-pro" and rec["tool"] == "python-httpx"
-        blocked = c.post(f"{upstream.url}/v1beta/models/m:generateContent", json={"contents": [{"parts": [{"text": "BLOCKME-" + pysecrets.token_hex(8)}]}]})
+        blocked = c.post(
+            f"{upstream.url}/v1beta/models/m:generateContent",
+            json={"contents": [{"parts": [{"text": "BLOCKME-" + pysecrets.token_hex(8)}]}]},
+        )
         assert blocked.status_code == 403 and blocked.json()["error"]["status"] == "PERMISSION_DENIED"
 
 
@@ -178,8 +200,23 @@ def test_curl_through_https_proxy(proxy, upstream):
     token = fresh_github_token()
     env = {"https_proxy": proxy.url, "PATH": "/usr/bin:/bin"}
     body = json.dumps({"model": "m", "messages": [{"role": "user", "content": f"x {token}"}]})
-    out = subprocess.run(["curl", "-sS", "--cacert", str(proxy.ca), "-H", "content-type: application/json", "-d", body,
-                          f"{upstream.url}/v1/chat/completions"], env=env, capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "--cacert",
+            str(proxy.ca),
+            "-H",
+            "content-type: application/json",
+            "-d",
+            body,
+            f"{upstream.url}/v1/chat/completions",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 0, out.stderr
     assert token not in upstream.last().body.decode()
     assert proxy.wait_for_record(mark + 1)["tool"] == "curl"
@@ -189,8 +226,11 @@ def test_undecodable_body_fails_closed(proxy_env, upstream):
     mark = len(proxy_env.records())
     before = len(upstream.received)
     with client(proxy_env) as c:
-        r = c.post(f"{upstream.url}/v1/chat/completions", content=b"this is not gzip at all",
-                   headers={"content-type": "application/json", "content-encoding": "gzip"})
+        r = c.post(
+            f"{upstream.url}/v1/chat/completions",
+            content=b"this is not gzip at all",
+            headers={"content-type": "application/json", "content-encoding": "gzip"},
+        )
     assert r.status_code == 400 and r.json()["error"]["code"] == "llm_dlp_undecodable_body"
     assert len(upstream.received) == before
     rec = proxy_env.wait_for_record(mark + 1)
@@ -201,7 +241,11 @@ def test_malformed_json_is_refused_not_read_as_text(proxy_env, upstream):
     token = fresh_github_token()
     before = len(upstream.received)
     with client(proxy_env) as c:
-        r = c.post(f"{upstream.url}/v1/chat/completions", content=f'{{"messages": [ broken {token}'.encode(), headers={"content-type": "application/json"})
+        r = c.post(
+            f"{upstream.url}/v1/chat/completions",
+            content=f'{{"messages": [ broken {token}'.encode(),
+            headers={"content-type": "application/json"},
+        )
     assert r.status_code == 400 and r.json()["error"]["code"] == "llm_dlp_not_json" and token not in r.text
     assert len(upstream.received) == before
 
@@ -256,7 +300,9 @@ def test_unapproved_package_warning_reaches_the_developer_and_the_audit(proxy_en
     rec = proxy_env.wait_for_record(mark + 1)
     assert rec["packages"] == [{"name": "fastjsonx-turbo-ai", "ecosystem": "pypi", "status": "unapproved"}] and rec["model"] == "gpt-4o"
     ant = anthropic_client(proxy_env, upstream)
-    with ant.messages.stream(model="claude-test-model", max_tokens=50, messages=[{"role": "user", "content": "try npm install left-padder-ai"}]) as stream:
+    with ant.messages.stream(
+        model="claude-test-model", max_tokens=50, messages=[{"role": "user", "content": "try npm install left-padder-ai"}]
+    ) as stream:
         text = "".join(stream.text_stream)
     assert text.startswith("You said: try npm install left-padder-ai") and "`left-padder-ai` (npm)" in text
     assert 'llm_dlp_package_warnings_total{ecosystem="npm",status="unapproved"}' in proxy_env.metrics()
@@ -268,7 +314,9 @@ def test_secret_in_model_output_is_redacted_and_audited(proxy_env, upstream):
     oai = openai.OpenAI(base_url=f"{upstream.url}/v1", api_key="sk-test", http_client=client(proxy_env))
     # the request holds the token reversed (no secret); the fake model writes it out forwards,
     # split over 7-character events
-    stream = oai.chat.completions.create(model="gpt-4o", stream=True, messages=[{"role": "user", "content": "REVERSE:" + token[::-1] + " :nekot"}])
+    stream = oai.chat.completions.create(
+        model="gpt-4o", stream=True, messages=[{"role": "user", "content": "REVERSE:" + token[::-1] + " :nekot"}]
+    )
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     assert token[::-1] in upstream.last().body.decode()
     assert token not in text and text.startswith("You said: token: [REDACTED:github-token:")

@@ -23,8 +23,17 @@ def test_report_renders_in_chromium(real_audit, tmp_path):
     assert "<script" not in page and not re.search(r"\b(?:src|href)\s*=", page)  # self-contained: nothing to fetch
     if CHROMIUM is None:
         pytest.fail("chromium is installed by deploy/bootstrap.sh test")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", out.as_uri()], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0 and dom.stdout.count("<rect") >= 6
     shot = tmp_path / "report.png"

@@ -44,12 +44,30 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(payload)
             return
-        events = [("message_start", {"type": "message_start", "message": {"id": "m", "type": "message", "role": "assistant", "model": "c",
-                                                                         "content": [], "stop_reason": None, "usage": {"input_tokens": 1, "output_tokens": 0}}}),
-                  ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-                  ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": f"token={placeholder}"}}),
-                  ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-                  ("message_stop", {"type": "message_stop"})]
+        events = [
+            (
+                "message_start",
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": "m",
+                        "type": "message",
+                        "role": "assistant",
+                        "model": "c",
+                        "content": [],
+                        "stop_reason": None,
+                        "usage": {"input_tokens": 1, "output_tokens": 0},
+                    },
+                },
+            ),
+            ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            (
+                "content_block_delta",
+                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": f"token={placeholder}"}},
+            ),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            ("message_stop", {"type": "message_stop"}),
+        ]
         plain = "".join(f"event: {k}\ndata: {json.dumps(v)}\n\n" for k, v in events).encode()
         encoding = "gzip" if "gzip" in self.path else "deflate"
         data = gzip.compress(plain) if encoding == "gzip" else zlib.compress(plain)
@@ -83,12 +101,17 @@ def _client(proxy) -> httpx.Client:
     return httpx.Client(proxy=proxy.url, verify=ssl.create_default_context(cafile=str(proxy.ca)), timeout=10)
 
 
-@pytest.mark.parametrize("path", ["/v1beta/models/g:streamGenerateContent?alt=sse", "/v1beta/models/g:generateContent", "/v1/messages/error"])
+@pytest.mark.parametrize(
+    "path", ["/v1beta/models/g:streamGenerateContent?alt=sse", "/v1beta/models/g:generateContent", "/v1/messages/error"]
+)
 def test_error_bodies_arrive_whole(framing_proxy, site, path):
     token = _token(path)
     text = f"my token is {token}"
-    body = {"contents": [{"role": "user", "parts": [{"text": text}]}]} if "models" in path else {"model": "c", "max_tokens": 1, "messages": [
-        {"role": "user", "content": text}]}
+    body = (
+        {"contents": [{"role": "user", "parts": [{"text": text}]}]}
+        if "models" in path
+        else {"model": "c", "max_tokens": 1, "messages": [{"role": "user", "content": text}]}
+    )
     with _client(framing_proxy) as client:
         resp = client.post(f"https://127.0.0.1:{site}{path}", json=body)  # a stale length would time out here
     assert resp.status_code == 400
@@ -100,9 +123,15 @@ def test_error_bodies_arrive_whole(framing_proxy, site, path):
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
 def test_compressed_stream_is_decoded_rewritten_and_announced_as_such(framing_proxy, site, encoding):
     token = _token(encoding)
-    with _client(framing_proxy) as client, client.stream(
-            "POST", f"https://127.0.0.1:{site}/v1/messages/{encoding}-sse", headers={"accept-encoding": "identity"},
-            json={"model": "c", "max_tokens": 5, "stream": True, "messages": [{"role": "user", "content": f"my token is {token}"}]}) as resp:
+    with (
+        _client(framing_proxy) as client,
+        client.stream(
+            "POST",
+            f"https://127.0.0.1:{site}/v1/messages/{encoding}-sse",
+            headers={"accept-encoding": "identity"},
+            json={"model": "c", "max_tokens": 5, "stream": True, "messages": [{"role": "user", "content": f"my token is {token}"}]},
+        ) as resp,
+    ):
         raw = b"".join(resp.iter_raw())
         headers = resp.headers
     assert "content-encoding" not in headers

@@ -19,13 +19,16 @@ def run(*args, input=None):
     return subprocess.run([*LLM_DLP, *args], input=input, capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("text, line, field", [
-    ("secrets:\n  - id: x\n    action: explode\n    patterns: ['a']\n", 3, "secrets/0/action"),
-    ("secrets:\n  - id: x\n    action: block\n    patterns: ['(unclosed']\n", 4, "secrets/0/patterns"),
-    ("secrets:\n  - id: x\n    action: block\n    plugin: NoSuchDetector\n", 4, "secrets/0/plugin"),
-    ("endpoints:\n  - id: e\n    hosts: [a.example]\n    protocol: carrier-pigeon\n", 4, "endpoints/0/protocol"),
-    ("secrets: [\n", 2, ""),
-])
+@pytest.mark.parametrize(
+    "text, line, field",
+    [
+        ("secrets:\n  - id: x\n    action: explode\n    patterns: ['a']\n", 3, "secrets/0/action"),
+        ("secrets:\n  - id: x\n    action: block\n    patterns: ['(unclosed']\n", 4, "secrets/0/patterns"),
+        ("secrets:\n  - id: x\n    action: block\n    plugin: NoSuchDetector\n", 4, "secrets/0/plugin"),
+        ("endpoints:\n  - id: e\n    hosts: [a.example]\n    protocol: carrier-pigeon\n", 4, "endpoints/0/protocol"),
+        ("secrets: [\n", 2, ""),
+    ],
+)
 def test_errors_name_file_line_and_field(tmp_path, text, line, field):
     (tmp_path / "bad.yaml").write_text(text)
     with pytest.raises(RuleFileError) as err:
@@ -37,7 +40,9 @@ def test_errors_name_file_line_and_field(tmp_path, text, line, field):
 
 
 def test_rules_test_reports_failing_examples(tmp_path):
-    (tmp_path / "r.yaml").write_text("secrets:\n  - id: t\n    action: redact\n    patterns: ['tok_[0-9]{8}']\n    examples:\n      match: ['tok_123']\n      no_match: ['tok_12345678']\n")
+    (tmp_path / "r.yaml").write_text(
+        "secrets:\n  - id: t\n    action: redact\n    patterns: ['tok_[0-9]{8}']\n    examples:\n      match: ['tok_123']\n      no_match: ['tok_12345678']\n"
+    )
     out = run("rules", "test", str(tmp_path))
     assert out.returncode == 1 and "0 passed, 2 failed" in out.stdout and "t: expected a match" in out.stdout
 
@@ -49,12 +54,12 @@ def test_scan_json_offsets_and_exit_codes(tmp_path):
     out = run("scan", "--json", str(f))
     assert out.returncode == 1
     rec = json.loads(out.stdout.splitlines()[0])
-    assert rec["rule"] == "github-token" and rec["line"] == 2 and f.read_text()[rec["start"]:rec["end"]] == token
+    assert rec["rule"] == "github-token" and rec["line"] == 2 and f.read_text()[rec["start"] : rec["end"]] == token
     assert "field" not in rec
     body = json.dumps({"model": "m", "messages": [{"role": "user", "content": f"use {token}"}]})
     out = run("scan", "--json", "-", input=body)
     rec = json.loads(out.stdout)
-    assert rec["field"] == "/messages/0/content" and json.loads(body)["messages"][0]["content"][rec["start"]:rec["end"]] == token
+    assert rec["field"] == "/messages/0/content" and json.loads(body)["messages"][0]["content"][rec["start"] : rec["end"]] == token
     red = run("scan", "--redact", "-", input=body)
     assert token not in red.stdout and "[REDACTED:github-token:" in json.loads(red.stdout)["messages"][0]["content"]
     clean = tmp_path / "clean.py"
@@ -74,8 +79,14 @@ def test_keyhash_matches_the_proxy(tmp_path, monkeypatch):
     from llm_dlp.act.placeholders import Keyring
 
     env_key = "k" * 32
-    out = subprocess.run([*LLM_DLP, "keyhash", "--confdir", str(tmp_path)], input="sk-org-123\n", capture_output=True, text=True,
-                         env={"LLM_DLP_PLACEHOLDER_KEY": env_key, "PATH": "/usr/bin:/bin"}, timeout=60)
+    out = subprocess.run(
+        [*LLM_DLP, "keyhash", "--confdir", str(tmp_path)],
+        input="sk-org-123\n",
+        capture_output=True,
+        text=True,
+        env={"LLM_DLP_PLACEHOLDER_KEY": env_key, "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
     assert out.stdout.strip() == Keyring(env_key.encode()).fingerprint("sk-org-123")
 
 
@@ -124,7 +135,7 @@ def test_rules_import_gitleaks_writes_a_rule_file_that_checks_and_scans(tmp_path
     f = tmp_path / "deploy.sh"
     f.write_text(f"DEPLOY={key}\n")
     rec = json.loads(run("scan", "--json", "--rules", str(tmp_path / "rules"), str(f)).stdout)
-    assert rec["rule"] == "gitleaks.corp-deploy-key" and f.read_text()[rec["start"]:rec["end"]] == key
+    assert rec["rule"] == "gitleaks.corp-deploy-key" and f.read_text()[rec["start"] : rec["end"]] == key
     printed = run("rules", "import", "gitleaks", str(config))
     assert "gitleaks.corp-deploy-key" in printed.stdout and printed.stdout.startswith("# Converted from")
     (tmp_path / "bad.toml").write_text("[[rules]\n")
@@ -132,7 +143,10 @@ def test_rules_import_gitleaks_writes_a_rule_file_that_checks_and_scans(tmp_path
 
 
 def test_scan_of_a_large_file_reports_every_finding_with_its_line(tmp_path):
-    tokens = ["ghp_" + "".join(random.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(36)) for _ in range(300)]
+    tokens = [
+        "ghp_" + "".join(random.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(36))
+        for _ in range(300)
+    ]
     filler = "def f(x):\n    return x\n" * 200
     f = tmp_path / "big.py"
     f.write_text("".join(f"{filler}T{i} = '{t}'\n" for i, t in enumerate(tokens)))

@@ -64,8 +64,15 @@ def open_ws(proxy, upstream, path="/v1/responses", **kwargs):
 
 
 def create(text: str) -> dict:
-    return {"type": "response.create", "model": "gpt-5-codex", "instructions": "You are Codex.", "previous_response_id": "resp_1",
-            "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}], "stream": True, "store": False}
+    return {
+        "type": "response.create",
+        "model": "gpt-5-codex",
+        "instructions": "You are Codex.",
+        "previous_response_id": "resp_1",
+        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}],
+        "stream": True,
+        "store": False,
+    }
 
 
 def until_completed(ws) -> list[dict]:
@@ -179,8 +186,11 @@ def test_gemini_live_redacted_restored_and_block_closes_with_1008(proxy, ws_upst
 def test_realtime_item_redacted_answer_restored_block_answered(proxy, ws_upstream):
     before, sent_before = len(proxy.records("websocket")), len(ws_upstream.received)
     secret = token()
-    item = {"type": "conversation.item.create", "event_id": "evt_1", "item": {
-        "id": "item_1", "type": "message", "role": "user", "content": [{"type": "input_text", "text": f"token {secret} here"}]}}
+    item = {
+        "type": "conversation.item.create",
+        "event_id": "evt_1",
+        "item": {"id": "item_1", "type": "message", "role": "user", "content": [{"type": "input_text", "text": f"token {secret} here"}]},
+    }
     with open_ws(proxy, ws_upstream, "/v1/realtime?model=gpt-realtime") as ws:
         ws.send(json.dumps(item))
         assert json.loads(ws.recv(timeout=20))["type"] == "conversation.item.added"
@@ -188,7 +198,9 @@ def test_realtime_item_redacted_answer_restored_block_answered(proxy, ws_upstrea
         events = []
         while not events or events[-1]["type"] != "response.done":
             events.append(json.loads(ws.recv(timeout=20)))
-        ws.send(json.dumps({"type": "session.update", "event_id": "evt_3", "session": {"instructions": "BLOCKME-" + pysecrets.token_hex(8)}}))
+        ws.send(
+            json.dumps({"type": "session.update", "event_id": "evt_3", "session": {"instructions": "BLOCKME-" + pysecrets.token_hex(8)}})
+        )
         error = json.loads(ws.recv(timeout=20))
     assert "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta") == f"token {secret} here"
     assert next(e for e in events if e["type"] == "response.output_audio.delta")["delta"] == "AAAAAAAA"  # audio passes untouched
@@ -223,9 +235,21 @@ CODEX = ROOT / ".tools" / "npm" / "node_modules" / ".bin" / "codex"  # deploy/bo
 def codex(proxy, upstream, home: Path, prompt: str) -> subprocess.CompletedProcess:
     """``codex exec`` with an API key, through the proxy and trusting its CA, on the fake upstream."""
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env.update(OPENAI_API_KEY="sk-test-not-a-real-key", HTTPS_PROXY=proxy.url, CODEX_CA_CERTIFICATE=str(proxy.ca), CODEX_HOME=str(home), NO_COLOR="1")
-    return subprocess.run([str(CODEX), "exec", "-c", f'openai_base_url="{upstream.url}/v1"', "--skip-git-repo-check", "-s", "read-only", prompt],
-                          env=env, cwd=home, capture_output=True, text=True, timeout=120)
+    env.update(
+        OPENAI_API_KEY="sk-test-not-a-real-key",
+        HTTPS_PROXY=proxy.url,
+        CODEX_CA_CERTIFICATE=str(proxy.ca),
+        CODEX_HOME=str(home),
+        NO_COLOR="1",
+    )
+    return subprocess.run(
+        [str(CODEX), "exec", "-c", f'openai_base_url="{upstream.url}/v1"', "--skip-git-repo-check", "-s", "read-only", prompt],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_real_codex_over_websocket_redacted_upstream_restored_for_the_developer(proxy, ws_upstream, tmp_path):

@@ -8,8 +8,14 @@ from llm_dlp.rules.files import bundled_rules_dir
 
 
 def configured(tctx, addon, tmp_path, rules=None):
-    tctx.configure(addon, llm_dlp_rules=str(rules or bundled_rules_dir()), llm_dlp_audit_log=str(tmp_path / "a.jsonl"),
-                   llm_dlp_metrics_listen="", confdir=str(tmp_path), llm_dlp_reload_seconds=0)
+    tctx.configure(
+        addon,
+        llm_dlp_rules=str(rules or bundled_rules_dir()),
+        llm_dlp_audit_log=str(tmp_path / "a.jsonl"),
+        llm_dlp_metrics_listen="",
+        confdir=str(tmp_path),
+        llm_dlp_reload_seconds=0,
+    )
 
 
 def openai_flow(content: bytes):

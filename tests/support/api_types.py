@@ -30,9 +30,17 @@ def _types() -> tuple[dict, dict]:
         "openai-completions": (LegacyNonStreaming, LegacyStreaming),
         "anthropic-messages": (MessageCreateParamsNonStreaming, MessageCreateParamsStreaming),
     }
-    gemini = {"contents": list[genai.Content], "systemInstruction": genai.Content, "system_instruction": genai.Content,
-              "tools": list[genai.Tool], "toolConfig": genai.ToolConfig, "generationConfig": genai.GenerationConfig,
-              "safetySettings": list[genai.SafetySetting], "cachedContent": str, "labels": dict[str, str]}
+    gemini = {
+        "contents": list[genai.Content],
+        "systemInstruction": genai.Content,
+        "system_instruction": genai.Content,
+        "tools": list[genai.Tool],
+        "toolConfig": genai.ToolConfig,
+        "generationConfig": genai.GenerationConfig,
+        "safetySettings": list[genai.SafetySetting],
+        "cachedContent": str,
+        "labels": dict[str, str],
+    }
     return params, gemini
 
 

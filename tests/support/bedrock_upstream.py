@@ -25,14 +25,22 @@ def _pieces(text: str) -> list[str]:
 
 def converse_frames(text: str) -> list[bytes]:
     frames = [eventstream.event("messageStart", {"role": "assistant", "p": "abcd"})]
-    frames += [eventstream.event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": p}, "p": "abcdefgh"}) for p in _pieces(text)]
-    return [*frames, eventstream.event("contentBlockStop", {"contentBlockIndex": 0}), eventstream.event("messageStop", {"stopReason": "end_turn"}),
-            eventstream.event("metadata", {"usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}, "metrics": {"latencyMs": 1}})]
+    frames += [
+        eventstream.event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": p}, "p": "abcdefgh"}) for p in _pieces(text)
+    ]
+    return [
+        *frames,
+        eventstream.event("contentBlockStop", {"contentBlockIndex": 0}),
+        eventstream.event("messageStop", {"stopReason": "end_turn"}),
+        eventstream.event("metadata", {"usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}, "metrics": {"latencyMs": 1}}),
+    ]
 
 
 def invoke_frames(text: str) -> list[bytes]:
-    events = [{"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "content": [], "model": "claude-x"}},
-              {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}]
+    events = [
+        {"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "content": [], "model": "claude-x"}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    ]
     events += [{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}} for p in _pieces(text)]
     events += [{"type": "content_block_stop", "index": 0}, {"type": "message_stop"}]
     return [eventstream.chunk(e) for e in events]
@@ -55,8 +63,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.endswith("/invoke-with-response-stream"):
             return self._stream(invoke_frames(echo))
         if self.path.endswith("/converse"):
-            out = {"output": {"message": {"role": "assistant", "content": [{"text": echo}]}}, "stopReason": "end_turn",
-                   "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}, "metrics": {"latencyMs": 1}}
+            out = {
+                "output": {"message": {"role": "assistant", "content": [{"text": echo}]}},
+                "stopReason": "end_turn",
+                "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+                "metrics": {"latencyMs": 1},
+            }
         else:
             out = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x", "content": [{"type": "text", "text": echo}]}
         payload = json.dumps(out).encode()

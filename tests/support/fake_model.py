@@ -59,18 +59,23 @@ class Exchange:
 def _adapter(kind: str) -> TypeAdapter:
     if kind == "chat":
         from openai.types.chat import completion_create_params as p
+
         return TypeAdapter(p.CompletionCreateParamsBase)
     if kind == "responses":
         from openai.types.responses import response_create_params as p
+
         return TypeAdapter(p.ResponseCreateParamsBase)
     if kind == "anthropic-beta":
         from anthropic.types.beta import message_create_params as p
+
         return TypeAdapter(p.MessageCreateParamsBase)
     if kind == "anthropic":
         from anthropic.types import message_create_params as p
+
         return TypeAdapter(p.MessageCreateParamsBase)
     if kind == "count_tokens":
         from anthropic.types.beta import message_count_tokens_params as p
+
         return TypeAdapter(p.MessageCountTokensParams)
     raise KeyError(kind)
 
@@ -103,6 +108,7 @@ def _drain(value: Any, where: tuple, errors: list[str]) -> None:
 def _messages(exc: ValidationError, where: tuple = ()) -> list[str]:
     def loc(parts: tuple) -> str:  # pydantic names union members in the location: keep them short
         return ".".join(re.sub(r"\[.*\]", "[…]", str(p)) for p in parts)
+
     return [f"{loc((*where, *e['loc']))}: {e['msg']}" for e in exc.errors()[:6]]
 
 
@@ -128,7 +134,11 @@ def anthropic_pairing_errors(doc: dict) -> list[str]:
         if not uses or i + 1 >= len(messages):
             continue
         following = messages[i + 1].get("content")
-        answered = [b.get("tool_use_id") for b in following if isinstance(b, dict) and b.get("type") == "tool_result"] if isinstance(following, list) else []
+        answered = (
+            [b.get("tool_use_id") for b in following if isinstance(b, dict) and b.get("type") == "tool_result"]
+            if isinstance(following, list)
+            else []
+        )
         if sorted(map(str, answered)) != sorted(map(str, uses)):
             errors.append(f"messages.{i + 1}: tool_use ids {uses} were not answered by tool_result blocks (got {answered})")
     return errors
@@ -153,19 +163,51 @@ def chat_pairing_errors(doc: dict) -> list[str]:
 
 def responses_pairing_errors(doc: dict) -> list[str]:
     items = doc.get("input") if isinstance(doc.get("input"), list) else []
-    calls = {it.get("call_id") for it in items if isinstance(it, dict) and it.get("type") in ("function_call", "custom_tool_call", "local_shell_call")}
-    outputs = [it for it in items if isinstance(it, dict) and it.get("type") in ("function_call_output", "custom_tool_call_output", "local_shell_call_output")]
+    calls = {
+        it.get("call_id")
+        for it in items
+        if isinstance(it, dict) and it.get("type") in ("function_call", "custom_tool_call", "local_shell_call")
+    }
+    outputs = [
+        it
+        for it in items
+        if isinstance(it, dict) and it.get("type") in ("function_call_output", "custom_tool_call_output", "local_shell_call_output")
+    ]
     if doc.get("previous_response_id"):
         return []
-    return [f"input: no tool call found for {it.get('type')} with call_id {it.get('call_id')!r}" for it in outputs if it.get("call_id") not in calls]
+    return [
+        f"input: no tool call found for {it.get('type')} with call_id {it.get('call_id')!r}"
+        for it in outputs
+        if it.get("call_id") not in calls
+    ]
 
 
 # Gemini: the public REST schema of GenerateContentRequest (v1beta), strict about field names.
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")
 _GEMINI_PART_DATA = {"text", "inlineData", "functionCall", "functionResponse", "fileData", "executableCode", "codeExecutionResult"}
 _GEMINI_PART_META = {"thought", "thoughtSignature", "partMetadata", "videoMetadata", "mediaResolution"}
-_GEMINI_TOP = {"contents", "tools", "toolConfig", "safetySettings", "systemInstruction", "generationConfig", "cachedContent", "labels", "model"}
-_GEMINI_TOOL = {"functionDeclarations", "googleSearch", "googleSearchRetrieval", "codeExecution", "urlContext", "retrieval", "computerUse", "fileSearch", "googleMaps"}
+_GEMINI_TOP = {
+    "contents",
+    "tools",
+    "toolConfig",
+    "safetySettings",
+    "systemInstruction",
+    "generationConfig",
+    "cachedContent",
+    "labels",
+    "model",
+}
+_GEMINI_TOOL = {
+    "functionDeclarations",
+    "googleSearch",
+    "googleSearchRetrieval",
+    "codeExecution",
+    "urlContext",
+    "retrieval",
+    "computerUse",
+    "fileSearch",
+    "googleMaps",
+}
 _GEMINI_DECL = {"name", "description", "parameters", "parametersJsonSchema", "response", "responseJsonSchema", "behavior"}
 
 
@@ -175,7 +217,7 @@ def gemini_errors(doc: Any) -> list[str]:
     def unknown(obj: dict, allowed: set[str], where: str) -> None:
         for key in obj:
             if key not in allowed:
-                errors.append(f'Invalid JSON payload received. Unknown name "{key}" at \'{where}\': Cannot find field.')
+                errors.append(f"Invalid JSON payload received. Unknown name \"{key}\" at '{where}': Cannot find field.")
 
     def content(c: Any, where: str, role_required: bool) -> None:
         if not isinstance(c, dict):
@@ -254,7 +296,9 @@ def _gemini_pairing_errors(contents: list) -> list[str]:
             continue
         responses = [p["functionResponse"] for p in contents[i + 1].get("parts", []) if isinstance(p, dict) and "functionResponse" in p]
         if len(responses) != len(calls):
-            errors.append(f"contents[{i + 1}]: Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn ({len(responses)} != {len(calls)})")
+            errors.append(
+                f"contents[{i + 1}]: Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn ({len(responses)} != {len(calls)})"
+            )
         elif any(c.get("id") for c in calls):
             if sorted(str(c.get("id")) for c in calls) != sorted(str(r.get("id")) for r in responses):
                 errors.append(f"contents[{i + 1}]: function response ids do not match the function call ids")
@@ -353,7 +397,11 @@ def read_conversation(api: str, doc: dict) -> Conversation:
                     texts.append(b["text"])
         return Conversation(tools, results, rounds, "\n".join(texts), _anthropic_schema(doc))
     if api == "chat":
-        tools = [Tool(t["function"]["name"], _schema_props(t["function"].get("parameters"))) for t in doc.get("tools", []) if t.get("type") == "function"]
+        tools = [
+            Tool(t["function"]["name"], _schema_props(t["function"].get("parameters")))
+            for t in doc.get("tools", [])
+            if t.get("type") == "function"
+        ]
         results, rounds, texts = [], 0, []
         for msg in doc.get("messages", []):
             rounds += msg["role"] == "assistant" and bool(msg.get("tool_calls"))
@@ -362,7 +410,9 @@ def read_conversation(api: str, doc: dict) -> Conversation:
             elif msg["role"] in ("user", "system", "developer"):
                 texts.append(_text_of(msg.get("content")))
         fmt = doc.get("response_format") or {}
-        return Conversation(tools, results, rounds, "\n".join(texts), fmt.get("json_schema", {}).get("schema") if fmt.get("type") == "json_schema" else None)
+        return Conversation(
+            tools, results, rounds, "\n".join(texts), fmt.get("json_schema", {}).get("schema") if fmt.get("type") == "json_schema" else None
+        )
     if api == "responses":
         tools = []
         for t in doc.get("tools", []):
@@ -372,7 +422,9 @@ def read_conversation(api: str, doc: dict) -> Conversation:
                 tools.append(Tool(t["name"], {}, "custom"))
             elif t.get("type") == "local_shell":
                 tools.append(Tool("local_shell", {}, "local_shell"))
-        items = doc["input"] if isinstance(doc.get("input"), list) else [{"type": "message", "role": "user", "content": doc.get("input", "")}]
+        items = (
+            doc["input"] if isinstance(doc.get("input"), list) else [{"type": "message", "role": "user", "content": doc.get("input", "")}]
+        )
         results, rounds, texts, last_was_call = [], 0, [_text_of(doc.get("instructions", ""))], False
         for it in items:
             kind = it.get("type", "message")
@@ -385,8 +437,11 @@ def read_conversation(api: str, doc: dict) -> Conversation:
                 texts.append(_text_of(it.get("content")))
         return Conversation(tools, results, rounds, "\n".join(texts))
     # gemini
-    tools = [Tool(d["name"], _schema_props(d.get("parameters") or d.get("parametersJsonSchema")))
-             for t in doc.get("tools", []) for d in t.get("functionDeclarations", [])]
+    tools = [
+        Tool(d["name"], _schema_props(d.get("parameters") or d.get("parametersJsonSchema")))
+        for t in doc.get("tools", [])
+        for d in t.get("functionDeclarations", [])
+    ]
     results, rounds, texts = [], 0, [_text_of((doc.get("systemInstruction") or {}).get("parts", []))]
     for c in doc.get("contents", []):
         parts = c.get("parts", [])
@@ -510,9 +565,16 @@ class Answer:
     def anthropic(self) -> dict:
         blocks: list[dict] = [{"type": "text", "text": self.text}] if self.text else []
         blocks += [{"type": "tool_use", "id": self.call_id(i), "name": c.name, "input": c.args} for i, c in enumerate(self.calls)]
-        return {"id": f"msg_{self.stamp}", "type": "message", "role": "assistant", "model": self.model, "content": blocks,
-                "stop_reason": "tool_use" if self.calls else "end_turn", "stop_sequence": None,
-                "usage": {"input_tokens": 10, "output_tokens": 5, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}
+        return {
+            "id": f"msg_{self.stamp}",
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": blocks,
+            "stop_reason": "tool_use" if self.calls else "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 10, "output_tokens": 5, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+        }
 
     def anthropic_events(self) -> list[bytes]:
         msg = self.anthropic()
@@ -520,16 +582,33 @@ class Answer:
         out = [_sse("message_start", {"type": "message_start", "message": start})]
         for i, block in enumerate(msg["content"]):
             if block["type"] == "text":
-                out.append(_sse("content_block_start", {"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}))
-                out += [_sse("content_block_delta", {"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": piece}})
-                        for piece in _pieces(block["text"])]
+                out.append(
+                    _sse("content_block_start", {"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}})
+                )
+                out += [
+                    _sse("content_block_delta", {"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": piece}})
+                    for piece in _pieces(block["text"])
+                ]
             else:
                 out.append(_sse("content_block_start", {"type": "content_block_start", "index": i, "content_block": dict(block, input={})}))
-                out += [_sse("content_block_delta", {"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": piece}})
-                        for piece in _pieces(json.dumps(block["input"]))]
+                out += [
+                    _sse(
+                        "content_block_delta",
+                        {"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": piece}},
+                    )
+                    for piece in _pieces(json.dumps(block["input"]))
+                ]
             out.append(_sse("content_block_stop", {"type": "content_block_stop", "index": i}))
-        out.append(_sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": msg["stop_reason"], "stop_sequence": None},
-                                          "usage": {"output_tokens": 5}}))
+        out.append(
+            _sse(
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": msg["stop_reason"], "stop_sequence": None},
+                    "usage": {"output_tokens": 5},
+                },
+            )
+        )
         out.append(_sse("message_stop", {"type": "message_stop"}))
         return out
 
@@ -537,11 +616,18 @@ class Answer:
     def chat(self) -> dict:
         message: dict = {"role": "assistant", "content": self.text or None, "refusal": None}
         if self.calls:
-            message["tool_calls"] = [{"id": self.call_id(i), "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.args)}}
-                                     for i, c in enumerate(self.calls)]
-        return {"id": f"chatcmpl-{self.stamp}", "object": "chat.completion", "created": int(time.time()), "model": self.model,
-                "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if self.calls else "stop", "logprobs": None}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+            message["tool_calls"] = [
+                {"id": self.call_id(i), "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.args)}}
+                for i, c in enumerate(self.calls)
+            ]
+        return {
+            "id": f"chatcmpl-{self.stamp}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": self.model,
+            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if self.calls else "stop", "logprobs": None}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        }
 
     def chat_events(self, include_usage: bool) -> list[bytes]:
         base = {"id": f"chatcmpl-{self.stamp}", "object": "chat.completion.chunk", "created": int(time.time()), "model": self.model}
@@ -553,7 +639,11 @@ class Answer:
         out += [chunk({"content": piece}) for piece in _pieces(self.text)]
         for i, c in enumerate(self.calls):
             args = json.dumps(c.args)
-            out.append(chunk({"tool_calls": [{"index": i, "id": self.call_id(i), "type": "function", "function": {"name": c.name, "arguments": ""}}]}))
+            out.append(
+                chunk(
+                    {"tool_calls": [{"index": i, "id": self.call_id(i), "type": "function", "function": {"name": c.name, "arguments": ""}}]}
+                )
+            )
             out += [chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}) for piece in _pieces(args)]
         out.append(chunk({}, "tool_calls" if self.calls else "stop"))
         if include_usage:
@@ -565,23 +655,61 @@ class Answer:
     def response_items(self) -> list[dict]:
         items: list[dict] = []
         if self.text:
-            items.append({"type": "message", "id": f"msg_{self.stamp}", "role": "assistant", "status": "completed",
-                          "content": [{"type": "output_text", "text": self.text, "annotations": []}]})
+            items.append(
+                {
+                    "type": "message",
+                    "id": f"msg_{self.stamp}",
+                    "role": "assistant",
+                    "status": "completed",
+                    "content": [{"type": "output_text", "text": self.text, "annotations": []}],
+                }
+            )
         for i, c in enumerate(self.calls):
             if isinstance(c.args, str):
-                items.append({"type": "custom_tool_call", "id": f"ctc_{self.stamp}{i}", "call_id": self.call_id(i), "name": c.name,
-                              "input": c.args, "status": "completed"})
+                items.append(
+                    {
+                        "type": "custom_tool_call",
+                        "id": f"ctc_{self.stamp}{i}",
+                        "call_id": self.call_id(i),
+                        "name": c.name,
+                        "input": c.args,
+                        "status": "completed",
+                    }
+                )
             else:
-                items.append({"type": "function_call", "id": f"fc_{self.stamp}{i}", "call_id": self.call_id(i), "name": c.name,
-                              "arguments": json.dumps(c.args), "status": "completed"})
+                items.append(
+                    {
+                        "type": "function_call",
+                        "id": f"fc_{self.stamp}{i}",
+                        "call_id": self.call_id(i),
+                        "name": c.name,
+                        "arguments": json.dumps(c.args),
+                        "status": "completed",
+                    }
+                )
         return items
 
     def response(self, status: str = "completed", output: list | None = None) -> dict:
-        return {"id": f"resp_{self.stamp}", "object": "response", "created_at": int(time.time()), "model": self.model, "status": status,
-                "output": self.response_items() if output is None else output, "parallel_tool_calls": True, "tool_choice": "auto",
-                "tools": [], "error": None, "incomplete_details": None,
-                "usage": {"input_tokens": 10, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 5,
-                          "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 15}}
+        return {
+            "id": f"resp_{self.stamp}",
+            "object": "response",
+            "created_at": int(time.time()),
+            "model": self.model,
+            "status": status,
+            "output": self.response_items() if output is None else output,
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+            "error": None,
+            "incomplete_details": None,
+            "usage": {
+                "input_tokens": 10,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": 5,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": 15,
+            },
+        }
 
     def responses_events(self) -> list[bytes]:
         seq = iter(range(10**6))
@@ -589,25 +717,44 @@ class Answer:
         def ev(kind: str, **fields) -> bytes:
             return _sse(kind, {"type": kind, "sequence_number": next(seq), **fields})
 
-        out = [ev("response.created", response=self.response("in_progress", [])), ev("response.in_progress", response=self.response("in_progress", []))]
+        out = [
+            ev("response.created", response=self.response("in_progress", [])),
+            ev("response.in_progress", response=self.response("in_progress", [])),
+        ]
         for index, item in enumerate(self.response_items()):
             if item["type"] == "message":
                 text = item["content"][0]["text"]
                 out.append(ev("response.output_item.added", output_index=index, item=dict(item, status="in_progress", content=[])))
-                out.append(ev("response.content_part.added", output_index=index, item_id=item["id"], content_index=0,
-                              part={"type": "output_text", "text": "", "annotations": []}))
-                out += [ev("response.output_text.delta", output_index=index, item_id=item["id"], content_index=0, delta=p, logprobs=[])
-                        for p in _pieces(text)]
+                out.append(
+                    ev(
+                        "response.content_part.added",
+                        output_index=index,
+                        item_id=item["id"],
+                        content_index=0,
+                        part={"type": "output_text", "text": "", "annotations": []},
+                    )
+                )
+                out += [
+                    ev("response.output_text.delta", output_index=index, item_id=item["id"], content_index=0, delta=p, logprobs=[])
+                    for p in _pieces(text)
+                ]
                 out.append(ev("response.output_text.done", output_index=index, item_id=item["id"], content_index=0, text=text, logprobs=[]))
-                out.append(ev("response.content_part.done", output_index=index, item_id=item["id"], content_index=0, part=item["content"][0]))
+                out.append(
+                    ev("response.content_part.done", output_index=index, item_id=item["id"], content_index=0, part=item["content"][0])
+                )
             elif item["type"] == "function_call":
                 out.append(ev("response.output_item.added", output_index=index, item=dict(item, status="in_progress", arguments="")))
-                out += [ev("response.function_call_arguments.delta", output_index=index, item_id=item["id"], delta=p)
-                        for p in _pieces(item["arguments"])]
+                out += [
+                    ev("response.function_call_arguments.delta", output_index=index, item_id=item["id"], delta=p)
+                    for p in _pieces(item["arguments"])
+                ]
                 out.append(ev("response.function_call_arguments.done", output_index=index, item_id=item["id"], arguments=item["arguments"]))
             else:
                 out.append(ev("response.output_item.added", output_index=index, item=dict(item, status="in_progress", input="")))
-                out += [ev("response.custom_tool_call_input.delta", output_index=index, item_id=item["id"], delta=p) for p in _pieces(item["input"])]
+                out += [
+                    ev("response.custom_tool_call_input.delta", output_index=index, item_id=item["id"], delta=p)
+                    for p in _pieces(item["input"])
+                ]
                 out.append(ev("response.custom_tool_call_input.done", output_index=index, item_id=item["id"], input=item["input"]))
             out.append(ev("response.output_item.done", output_index=index, item=item))
         out.append(ev("response.completed", response=self.response()))
@@ -617,18 +764,24 @@ class Answer:
     def gemini(self, parts: list[dict] | None = None, finish: bool = True) -> dict:
         if parts is None:
             parts = ([{"text": self.text}] if self.text else []) + [
-                {"functionCall": {"id": self.call_id(i), "name": c.name, "args": c.args}} for i, c in enumerate(self.calls)]
+                {"functionCall": {"id": self.call_id(i), "name": c.name, "args": c.args}} for i, c in enumerate(self.calls)
+            ]
         candidate: dict = {"content": {"role": "model", "parts": parts}, "index": 0}
         if finish:
             candidate["finishReason"] = "STOP"
-        return {"candidates": [candidate], "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15},
-                "modelVersion": self.model, "responseId": f"r{self.stamp}"}
+        return {
+            "candidates": [candidate],
+            "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15},
+            "modelVersion": self.model,
+            "responseId": f"r{self.stamp}",
+        }
 
     def gemini_events(self) -> list[bytes]:
         pieces = list(_pieces(self.text))
         out = [_sse(None, self.gemini([{"text": p}], finish=False)) for p in pieces[:-1]] if self.text else []
         last = ([{"text": pieces[-1]}] if self.text else []) + [
-            {"functionCall": {"id": self.call_id(i), "name": c.name, "args": c.args}} for i, c in enumerate(self.calls)]
+            {"functionCall": {"id": self.call_id(i), "name": c.name, "args": c.args}} for i, c in enumerate(self.calls)
+        ]
         out.append(_sse(None, self.gemini(last)))
         return out
 
@@ -678,9 +831,11 @@ def _decode(body: bytes, encoding: str) -> bytes:
         return zlib.decompress(body)
     if encoding == "zstd":
         import zstandard
+
         return zstandard.ZstdDecompressor().decompressobj().decompress(body)
     if encoding == "br":
         import brotli
+
         return brotli.decompress(body)
     return body
 
@@ -698,8 +853,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._websocket()
         self._record("GET", b"")
         if self.path.split("?")[0].rstrip("/").endswith("/models"):
-            return self._json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model", "created": 1, "owned_by": "fake"}],
-                                    "models": [{"name": "models/fake-model", "slug": "fake-model"}]})
+            return self._json(
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": "fake-model", "object": "model", "created": 1, "owned_by": "fake"}],
+                    "models": [{"name": "models/fake-model", "slug": "fake-model"}],
+                },
+            )
         return self._json(404, {"error": {"message": f"no route {self.path}"}})
 
     def do_POST(self):
@@ -775,7 +936,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
-
 
     # ---- the Responses API over WebSocket (Codex's default transport) ---------------------------
     def _websocket(self):
@@ -858,8 +1018,14 @@ def encodings_of(value: str) -> dict[str, str]:
     """The forms in which a value can travel in a body: raw, JSON-escaped, URL-encoded, base64."""
     import base64
     import urllib.parse
-    forms = {"raw": value, "json": json.dumps(value)[1:-1], "url": urllib.parse.quote(value, safe=""),
-             "url-plus": urllib.parse.quote_plus(value), "base64": base64.b64encode(value.encode()).decode()}
+
+    forms = {
+        "raw": value,
+        "json": json.dumps(value)[1:-1],
+        "url": urllib.parse.quote(value, safe=""),
+        "url-plus": urllib.parse.quote_plus(value),
+        "base64": base64.b64encode(value.encode()).decode(),
+    }
     return {k: v for k, v in forms.items() if len(v) >= 8}
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 from mitmproxy.proxy.layers.http import HttpRequestHeadersHook, HttpRequestHook, HttpResponseHeadersHook, HttpResponseHook
 from mitmproxy.test import taddons
 
-HOOKS = {"requestheaders": HttpRequestHeadersHook, "request": HttpRequestHook, "responseheaders": HttpResponseHeadersHook,
-         "response": HttpResponseHook}
+HOOKS = {
+    "requestheaders": HttpRequestHeadersHook,
+    "request": HttpRequestHook,
+    "responseheaders": HttpResponseHeadersHook,
+    "response": HttpResponseHook,
+}
 
 
 async def hook(tctx: taddons.context, name: str, flow) -> None:

@@ -26,8 +26,12 @@ def make_pdf(pages: list[list[str]], compress: bool = True) -> bytes:
         stream = zlib.compress(ops) if compress else ops
         flate = b" /Filter /FlateDecode" if compress else b""
         content = add(b"<< /Length %d%s >>\nstream\n" % (len(stream), flate) + stream + b"\nendstream")
-        page_ids.append(add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Contents %d 0 R"
-                            b" /Resources << /Font << /F1 %d 0 R >> >> >>" % (tree, content, font)))
+        page_ids.append(
+            add(
+                b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Contents %d 0 R"
+                b" /Resources << /Font << /F1 %d 0 R >> >> >>" % (tree, content, font)
+            )
+        )
     kids = b" ".join(b"%d 0 R" % i for i in page_ids)
     assert add(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(page_ids))) == tree
     objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % tree
@@ -54,7 +58,10 @@ def make_docx(paragraphs: list[str]) -> bytes:
     ns = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-                   '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+        z.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+        )
         z.writestr("word/document.xml", f'<?xml version="1.0"?><w:document xmlns:w="{ns}"><w:body>{body}</w:body></w:document>')
     return buf.getvalue()

@@ -21,9 +21,12 @@ def _cert(subject, issuer, key, signer, *, ca: bool, sans=()):
     now = datetime.datetime.now(datetime.UTC)
     b = (
         x509.CertificateBuilder()
-        .subject_name(subject).issuer_name(issuer).public_key(key.public_key())
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False)
@@ -42,7 +45,6 @@ class PKI:
     key_file: Path
 
 
-
 def make_pki(d: Path, names: tuple[str, ...] = ()) -> PKI:
     """A test CA and one server certificate for localhost, 127.0.0.1 and ``names``."""
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -55,5 +57,3 @@ def make_pki(d: Path, names: tuple[str, ...] = ()) -> PKI:
     pki.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     pki.key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return pki
-
-

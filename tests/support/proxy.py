@@ -103,8 +103,24 @@ def start_proxy(tmp: Path, pki: PKI, upstream_port: int, extra_args=(), files: d
     log = tmp / "proxy.log"
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("https_proxy", "http_proxy", "all_proxy", "no_proxy")}
     env["LLM_DLP_PLACEHOLDER_KEY"] = "test-placeholder-key-0123456789"
-    cmd = [*wrap, str(LLM_DLP), "run", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--rules", str(rules),
-           "--audit-log", str(tmp / "audit.jsonl"), "--confdir", str(tmp / "conf"), "--upstream-ca", str(pki.ca_file), *extra_args]
+    cmd = [
+        *wrap,
+        str(LLM_DLP),
+        "run",
+        "--listen",
+        "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--rules",
+        str(rules),
+        "--audit-log",
+        str(tmp / "audit.jsonl"),
+        "--confdir",
+        str(tmp / "conf"),
+        "--upstream-ca",
+        str(pki.ca_file),
+        *extra_args,
+    ]
     proc = subprocess.Popen(cmd, stdout=open(log, "wb"), stderr=subprocess.STDOUT, env=env)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -126,5 +142,3 @@ def stop_proxy(proxy: Proxy) -> None:
         proxy.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proxy.process.kill()
-
-

@@ -36,7 +36,11 @@ class Gen:
 
     def jwt(self) -> str:
         header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').decode().rstrip("=")
-        payload = base64.urlsafe_b64encode(json.dumps({"sub": self.s(AN, 10), "iat": self.rng.randint(10**9, 2 * 10**9)}).encode()).decode().rstrip("=")
+        payload = (
+            base64.urlsafe_b64encode(json.dumps({"sub": self.s(AN, 10), "iat": self.rng.randint(10**9, 2 * 10**9)}).encode())
+            .decode()
+            .rstrip("=")
+        )
         return f"{header}.{payload}.{self.s(URLSAFE, 43)}"
 
     def password(self) -> str:
@@ -61,7 +65,10 @@ def provider_tokens(g: Gen) -> list[tuple[str, str]]:
         ("artifactory", "AKCp" + g.s(AN, 69)),
         ("slack-bot", f"xoxb-{g.s(string.digits, 12)}-{g.s(string.digits, 13)}-{g.s(AN, 24)}"),
         ("slack-user", f"xoxp-{g.s(string.digits, 12)}-{g.s(string.digits, 12)}-{g.s(string.digits, 13)}-{g.s(HEX, 32)}"),
-        ("slack-webhook", f"https://hooks.slack.com/services/T{g.s(string.ascii_uppercase + string.digits, 8)}/B{g.s(string.ascii_uppercase + string.digits, 10)}/{g.s(AN, 24)}"),
+        (
+            "slack-webhook",
+            f"https://hooks.slack.com/services/T{g.s(string.ascii_uppercase + string.digits, 8)}/B{g.s(string.ascii_uppercase + string.digits, 10)}/{g.s(AN, 24)}",
+        ),
         ("discord-bot", "M" + g.s(AN, 25) + "." + g.s(URLSAFE, 6) + "." + g.s(URLSAFE, 27)),
         ("discord-webhook", f"https://discord.com/api/webhooks/{g.s(string.digits, 18)}/{g.s(URLSAFE, 68)}"),
         ("telegram", f"{g.s(string.digits, 10)}:AA{g.s(URLSAFE, 33)}"),
@@ -155,7 +162,11 @@ def more_provider_tokens(g: Gen) -> list[tuple[str, str, str]]:
         ("saas", "intra42-secret", "s-s4t2ud-" + g.s(HEX, 64)),
         ("saas", "mailgun-public-key", "pubkey-" + g.s(HEX, 32)),
         ("saas", "mapbox-secret-token", "sk.eyJ1Ijoi" + g.s(AN, 50) + "." + g.s(URLSAFE, 22)),
-        ("chat", "teams-webhook", f"https://acme.webhook.office.com/webhookb2/{uuid(g)}@{uuid(g)}/IncomingWebhook/{g.s(HEX, 32)}/{uuid(g)}"),
+        (
+            "chat",
+            "teams-webhook",
+            f"https://acme.webhook.office.com/webhookb2/{uuid(g)}@{uuid(g)}/IncomingWebhook/{g.s(HEX, 32)}/{uuid(g)}",
+        ),
         ("registry", "nuget-api-key", "oy2" + g.s(LD, 43)),
         ("infra", "onepassword-service-account", "ops_eyJ" + g.s(B64, 260) + "="),
         ("infra", "onepassword-secret-key", f"A3-{g.s(UD, 6)}-{g.s(UD, 11)}-{g.s(UD, 5)}-{g.s(UD, 5)}-{g.s(UD, 5)}"),
@@ -276,7 +287,32 @@ VENDOR_CONTEXTS = [
 ]
 
 
-ORIGINAL_CATEGORIES = {"aws-access-key-id": "cloud", "gcp-api-key": "cloud", "google-oauth-client-secret": "cloud", "azure-ad-client-secret": "cloud", "github-pat": "vcs", "github-oauth": "vcs", "github-app": "vcs", "github-fine-grained": "vcs", "gitlab-pat": "vcs", "npm": "registry", "pypi": "registry", "dockerhub": "registry", "artifactory": "registry", "slack-bot": "chat", "slack-user": "chat", "slack-webhook": "chat", "discord-bot": "chat", "discord-webhook": "chat", "telegram": "chat", "stripe-live": "payment", "stripe-restricted": "payment", "square": "payment", "square-oauth": "payment", "jwt": "keys"}
+ORIGINAL_CATEGORIES = {
+    "aws-access-key-id": "cloud",
+    "gcp-api-key": "cloud",
+    "google-oauth-client-secret": "cloud",
+    "azure-ad-client-secret": "cloud",
+    "github-pat": "vcs",
+    "github-oauth": "vcs",
+    "github-app": "vcs",
+    "github-fine-grained": "vcs",
+    "gitlab-pat": "vcs",
+    "npm": "registry",
+    "pypi": "registry",
+    "dockerhub": "registry",
+    "artifactory": "registry",
+    "slack-bot": "chat",
+    "slack-user": "chat",
+    "slack-webhook": "chat",
+    "discord-bot": "chat",
+    "discord-webhook": "chat",
+    "telegram": "chat",
+    "stripe-live": "payment",
+    "stripe-restricted": "payment",
+    "square": "payment",
+    "square-oauth": "payment",
+    "jwt": "keys",
+}
 
 
 def categorised_tokens(g: Gen) -> list[tuple[str, str, str]]:
@@ -311,9 +347,17 @@ def structured(g: Gen):
         yield f"pem/{label}/yaml", f"tls:\n  key: |\n{block}\n", key.splitlines()[1]
     aws_secret = g.s(AN + "+/", 40)
     yield "aws-secret/env", f"AWS_SECRET_ACCESS_KEY={aws_secret}\n", aws_secret
-    yield "aws-secret/ini", f"[default]\naws_access_key_id = AKIA{g.s(string.ascii_uppercase + '234567', 16)}\naws_secret_access_key = {aws_secret}\n", aws_secret
+    yield (
+        "aws-secret/ini",
+        f"[default]\naws_access_key_id = AKIA{g.s(string.ascii_uppercase + '234567', 16)}\naws_secret_access_key = {aws_secret}\n",
+        aws_secret,
+    )
     azure = g.s(B64, 86) + "=="
-    yield "azure-storage", f"DefaultEndpointsProtocol=https;AccountName=acct{g.s(string.digits, 4)};AccountKey={azure};EndpointSuffix=core.windows.net", azure
+    yield (
+        "azure-storage",
+        f"DefaultEndpointsProtocol=https;AccountName=acct{g.s(string.digits, 4)};AccountKey={azure};EndpointSuffix=core.windows.net",
+        azure,
+    )
     sa_id = g.s(HEX, 40)
     yield "gcp-sa-key-id", json.dumps({"type": "service_account", "project_id": "p", "private_key_id": sa_id}), sa_id
     pw = g.password()
@@ -321,10 +365,16 @@ def structured(g: Gen):
         yield f"url-credentials/{scheme}", f"DATABASE_URL={scheme}://svc_user:{pw}@db.internal.example:5432/app\n", pw
     yield "connection-string/ado", f"Server=tcp:db.example.net,1433;Database=app;User ID=svc;Password={pw};Encrypt=true;", pw
     for lang, template in [
-        ("python", 'DB_PASSWORD = "{v}"\n'), ("js", "const dbPassword = '{v}';\n"), ("go", 'dbPassword := "{v}"\n'),
-        ("dotenv", "DB_PASSWORD={v}\n"), ("yaml", "database:\n  password: {v}\n"), ("json", '{{"password": "{v}"}}'),
-        ("terraform", 'resource "db" "main" {{\n  password = "{v}"\n}}\n'), ("shell", "export DB_PASSWORD='{v}'\n"),
-        ("ruby", "config.secret_key = '{v}'\n"), ("properties", "spring.datasource.password={v}\n"),
+        ("python", 'DB_PASSWORD = "{v}"\n'),
+        ("js", "const dbPassword = '{v}';\n"),
+        ("go", 'dbPassword := "{v}"\n'),
+        ("dotenv", "DB_PASSWORD={v}\n"),
+        ("yaml", "database:\n  password: {v}\n"),
+        ("json", '{{"password": "{v}"}}'),
+        ("terraform", 'resource "db" "main" {{\n  password = "{v}"\n}}\n'),
+        ("shell", "export DB_PASSWORD='{v}'\n"),
+        ("ruby", "config.secret_key = '{v}'\n"),
+        ("properties", "spring.datasource.password={v}\n"),
         ("prose", "The staging DB password is {v} until Friday.\n"),
     ]:
         v = g.password()
@@ -344,10 +394,14 @@ def key_material(g: Gen):
     """Private keys in their other containers, password hashes, wrapped tokens."""
     key = g.pem("ENCRYPTED PRIVATE KEY")
     yield "pem/encrypted/plain", f"{key}\n", key
-    rsa = g.pem("RSA PRIVATE KEY").replace("-----\n", "-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,%s\n\n" % g.s(HEX, 32).upper(), 1)
+    rsa = g.pem("RSA PRIVATE KEY").replace(
+        "-----\n", "-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,%s\n\n" % g.s(HEX, 32).upper(), 1
+    )
     yield "pem/rsa-encrypted/plain", rsa, rsa
-    putty = (f"PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: deploy\nPublic-Lines: 2\n{g.s(B64, 64)}\n{g.s(B64, 20)}\n"
-             f"Private-Lines: 1\n{g.s(B64, 44)}\nPrivate-MAC: {g.s(HEX, 64)}")
+    putty = (
+        f"PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: deploy\nPublic-Lines: 2\n{g.s(B64, 64)}\n{g.s(B64, 20)}\n"
+        f"Private-Lines: 1\n{g.s(B64, 44)}\nPrivate-MAC: {g.s(HEX, 64)}"
+    )
     yield "putty/plain", f"{putty}\n", putty
     d = g.s(URLSAFE, 43)
     yield "jwk/ec", json.dumps({"kty": "EC", "crv": "P-256", "x": g.s(URLSAFE, 43), "y": g.s(URLSAFE, 43), "d": d}), d

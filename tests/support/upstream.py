@@ -75,7 +75,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, b"plain upstream says hello", "text/plain")
 
     def do_POST(self):
-        body = self._read_chunked() if "chunked" in self.headers.get("transfer-encoding", "") else self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = (
+            self._read_chunked()
+            if "chunked" in self.headers.get("transfer-encoding", "")
+            else self.rfile.read(int(self.headers.get("content-length", 0)))
+        )
         self.upstream.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
         if self.upstream.canned:
             (headers, payload), self.upstream.canned = self.upstream.canned, None
@@ -87,25 +91,56 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(400, b'{"error": {"message": "bad json"}}', "application/json")
         said = _last_user_text(doc)
         # "REVERSE:<text>" makes the fake model write text the request never contained
-        echo = "You said: " + (said[len("REVERSE:"):][::-1] if said.startswith("REVERSE:") else said)
+        echo = "You said: " + (said[len("REVERSE:") :][::-1] if said.startswith("REVERSE:") else said)
         if self.headers.get("x-fake-reply") == "short":  # benchmarks: a small answer to a big prompt
             echo = "ok"
         path = self.path.split("?")[0]
         if doc.get("stream") or "streamGenerateContent" in path:
             return self._stream(path, doc, echo)
         if path.endswith("/messages"):
-            out = {"id": "msg_1", "type": "message", "role": "assistant", "model": doc.get("model"), "content": [{"type": "text", "text": echo}],
-                   "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}
+            out = {
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "model": doc.get("model"),
+                "content": [{"type": "text", "text": echo}],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": {"input_tokens": 1, "output_tokens": 1},
+            }
         elif path.endswith("/responses"):
-            out = {"id": "resp_1", "object": "response", "created_at": 1, "model": doc.get("model"), "status": "completed",
-                   "output": [{"type": "message", "id": "m1", "role": "assistant", "status": "completed",
-                               "content": [{"type": "output_text", "text": echo, "annotations": []}]}],
-                   "parallel_tool_calls": True, "tool_choice": "auto", "tools": []}
+            out = {
+                "id": "resp_1",
+                "object": "response",
+                "created_at": 1,
+                "model": doc.get("model"),
+                "status": "completed",
+                "output": [
+                    {
+                        "type": "message",
+                        "id": "m1",
+                        "role": "assistant",
+                        "status": "completed",
+                        "content": [{"type": "output_text", "text": echo, "annotations": []}],
+                    }
+                ],
+                "parallel_tool_calls": True,
+                "tool_choice": "auto",
+                "tools": [],
+            }
         elif ":generateContent" in path:
-            out = {"candidates": [{"content": {"role": "model", "parts": [{"text": echo}]}, "finishReason": "STOP"}], "modelVersion": "gemini-test"}
+            out = {
+                "candidates": [{"content": {"role": "model", "parts": [{"text": echo}]}, "finishReason": "STOP"}],
+                "modelVersion": "gemini-test",
+            }
         else:
-            out = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": doc.get("model"),
-                   "choices": [{"index": 0, "message": {"role": "assistant", "content": echo}, "finish_reason": "stop"}]}
+            out = {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "created": 1,
+                "model": doc.get("model"),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": echo}, "finish_reason": "stop"}],
+            }
         self._send(200, json.dumps(out).encode(), "application/json")
 
     def _read_chunked(self) -> bytes:
@@ -143,27 +178,58 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         anthropic = path.endswith("/messages")
         args = json.dumps({"file_path": "notes.txt", "content": echo})
+
         def sse(kind, ev):  # an Anthropic event
             return f"event: {kind}\ndata: {json.dumps(ev)}\n\n"
 
         events = []
         if anthropic:
-            events.append(sse("message_start", {"type": "message_start", "message": {
-                "id": "msg_1", "type": "message", "role": "assistant", "model": doc.get("model"), "content": [],
-                "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 0}}}))
-            events.append(sse("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}))
+            events.append(
+                sse(
+                    "message_start",
+                    {
+                        "type": "message_start",
+                        "message": {
+                            "id": "msg_1",
+                            "type": "message",
+                            "role": "assistant",
+                            "model": doc.get("model"),
+                            "content": [],
+                            "stop_reason": None,
+                            "stop_sequence": None,
+                            "usage": {"input_tokens": 1, "output_tokens": 0},
+                        },
+                    },
+                )
+            )
+            events.append(
+                sse("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+            )
         events += [self._text_event(anthropic, doc, echo[i : i + 7]) for i in range(0, len(echo), 7)]
         if anthropic:
             events.append(sse("content_block_stop", {"type": "content_block_stop", "index": 0}))
         if doc.get("tools"):
             if anthropic:
-                events.append(sse("content_block_start", {"type": "content_block_start", "index": 1,
-                                                          "content_block": {"type": "tool_use", "id": "toolu_1", "name": "write_file", "input": {}}}))
+                events.append(
+                    sse(
+                        "content_block_start",
+                        {
+                            "type": "content_block_start",
+                            "index": 1,
+                            "content_block": {"type": "tool_use", "id": "toolu_1", "name": "write_file", "input": {}},
+                        },
+                    )
+                )
             events += [self._args_event(anthropic, doc, args[i : i + 5], i == 0) for i in range(0, len(args), 5)]
             if anthropic:
                 events.append(sse("content_block_stop", {"type": "content_block_stop", "index": 1}))
         if anthropic:
-            events.append(sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 5}}))
+            events.append(
+                sse(
+                    "message_delta",
+                    {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 5}},
+                )
+            )
             events.append(sse("message_stop", {"type": "message_stop"}))
         else:
             events.append("data: [DONE]\n\n")
@@ -183,8 +249,13 @@ class _Handler(BaseHTTPRequestHandler):
         if anthropic:
             ev = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
             return f"event: content_block_delta\ndata: {json.dumps(ev)}\n\n"
-        ev = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": doc.get("model"),
-              "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+        ev = {
+            "id": "c1",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": doc.get("model"),
+            "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+        }
         return f"data: {json.dumps(ev)}\n\n"
 
     @staticmethod
@@ -195,8 +266,13 @@ class _Handler(BaseHTTPRequestHandler):
         call = {"index": 0, "function": {"arguments": piece}}
         if first:
             call.update(id="call_1", type="function", function={"name": "write_file", "arguments": piece})
-        ev = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": doc.get("model"),
-              "choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]}
+        ev = {
+            "id": "c1",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": doc.get("model"),
+            "choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}],
+        }
         return f"data: {json.dumps(ev)}\n\n"
 
     def _chunk(self, data: bytes):
@@ -220,5 +296,3 @@ def serve_upstream(pki: PKI, host: str = "127.0.0.1", port: int = 0, tls: bool =
     server = serve(type("Handler", (_Handler,), {"upstream": upstream}), pki if tls else None, host, port)
     upstream.port = server.server_address[1]
     return server, upstream
-
-

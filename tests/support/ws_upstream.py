@@ -35,7 +35,9 @@ def _pieces(text: str) -> list[str]:
 
 
 def _last_user_text(event: dict) -> str:
-    users = [i for i in event.get("input") or [] if isinstance(i, dict) and i.get("type", "message") == "message" and i.get("role") == "user"]
+    users = [
+        i for i in event.get("input") or [] if isinstance(i, dict) and i.get("type", "message") == "message" and i.get("role") == "user"
+    ]
     return "".join(c.get("text", "") for c in users[-1].get("content", []) if isinstance(c, dict)) if users else ""
 
 
@@ -57,8 +59,20 @@ def _responses(ws: ServerConnection, event: dict) -> None:
         ws.send(json.dumps({"type": "response.output_text.done", **where, "text": text}))
         output = [{**item, "status": "completed", "content": [{"type": "output_text", "text": text, "annotations": []}]}]
         ws.send(json.dumps({"type": "response.output_item.done", "output_index": 0, "item": output[0]}))
-    ws.send(json.dumps({"type": "response.completed", "response": {"id": "resp_2", "model": model, "status": "completed", "output": output,
-                                                                   "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}}}))
+    ws.send(
+        json.dumps(
+            {
+                "type": "response.completed",
+                "response": {
+                    "id": "resp_2",
+                    "model": model,
+                    "status": "completed",
+                    "output": output,
+                    "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2},
+                },
+            }
+        )
+    )
 
 
 def _realtime(ws: ServerConnection, event: dict, items: list) -> None:
@@ -73,8 +87,20 @@ def _realtime(ws: ServerConnection, event: dict, items: list) -> None:
             ws.send(json.dumps({"type": "response.output_text.delta", "event_id": "event_1", **where, "delta": piece}))
         ws.send(json.dumps({"type": "response.output_audio.delta", **where, "delta": "AAAAAAAA"}))
         ws.send(json.dumps({"type": "response.output_text.done", **where, "text": text}))
-        ws.send(json.dumps({"type": "response.done", "response": {"id": "resp_1", "status": "completed", "output": [
-            {"id": "item_2", "type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}]}}))
+        ws.send(
+            json.dumps(
+                {
+                    "type": "response.done",
+                    "response": {
+                        "id": "resp_1",
+                        "status": "completed",
+                        "output": [
+                            {"id": "item_2", "type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}
+                        ],
+                    },
+                }
+            )
+        )
 
 
 def _gemini_live(ws: ServerConnection, event: dict) -> None:

@@ -53,12 +53,23 @@ def run_checks(proxy: str | None, url: str) -> list[Check]:
         return checks
     bypassed = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # public, missing from typeshed
     if proxy and bypassed(urlsplit(url).hostname or ""):
-        checks.append(Check("no-proxy", "fail", f"NO_PROXY covers {urlsplit(url).hostname}: tools that honour it go around the proxy",
-                            "remove the AI endpoints from NO_PROXY / no_proxy"))
+        checks.append(
+            Check(
+                "no-proxy",
+                "fail",
+                f"NO_PROXY covers {urlsplit(url).hostname}: tools that honour it go around the proxy",
+                "remove the AI endpoints from NO_PROXY / no_proxy",
+            )
+        )
         proxy = None  # what those tools would do
     answers: list[dict] = []
-    for name, fetch in (("python", _python_ssl), ("python-httpx", _python_httpx), ("python-requests", _python_requests),
-                        ("node", _node), ("curl", _curl)):
+    for name, fetch in (
+        ("python", _python_ssl),
+        ("python-httpx", _python_httpx),
+        ("python-requests", _python_requests),
+        ("node", _node),
+        ("curl", _curl),
+    ):
         check, answer = _client_check(name, fetch, proxy, target)
         checks.append(check)
         if answer:
@@ -83,8 +94,12 @@ def _proxy_check(proxy: str | None) -> Check:
     try:
         socket.create_connection((parts.hostname, parts.port or 8080), timeout=TIMEOUT).close()
     except OSError as exc:
-        return Check("proxy", "fail", f"{parts.hostname}:{parts.port or 8080} is not reachable ({exc.strerror or type(exc).__name__})",
-                     "check the proxy address, and that llm-dlp is running there")
+        return Check(
+            "proxy",
+            "fail",
+            f"{parts.hostname}:{parts.port or 8080} is not reachable ({exc.strerror or type(exc).__name__})",
+            "check the proxy address, and that llm-dlp is running there",
+        )
     return Check("proxy", "ok", f"{parts.hostname}:{parts.port or 8080} accepts connections")
 
 
@@ -97,38 +112,63 @@ def _client_check(name: str, fetch, proxy: str | None, target: str) -> tuple[Che
         return Check(name, "fail", result["error"], _hint(name, result["error"])), None
     status, body = result["status"], result.get("body", "")
     if status == 407:
-        return Check(name, "fail", "the proxy asks for credentials (407)", "put them in the proxy URL: HTTPS_PROXY=http://USER@host:port (docs/clients.md)"), None
+        return Check(
+            name,
+            "fail",
+            "the proxy asks for credentials (407)",
+            "put them in the proxy URL: HTTPS_PROXY=http://USER@host:port (docs/clients.md)",
+        ), None
     try:
         answer = json.loads(body)
     except ValueError:
         answer = None
     if status != 200 or not isinstance(answer, dict) or not answer.get("inspected"):
-        return Check(name, "fail", f"answered {status} by something other than llm-dlp",
-                     "the endpoint is not in the proxy's catalog, or this traffic does not go through llm-dlp"), None
+        return Check(
+            name,
+            "fail",
+            f"answered {status} by something other than llm-dlp",
+            "the endpoint is not in the proxy's catalog, or this traffic does not go through llm-dlp",
+        ), None
     return Check(name, "ok", "reached llm-dlp, and its CA is trusted"), answer
 
 
 def _hint(name: str, error: str) -> str:
     if "certif" not in error.lower() and "verify" not in error.lower() and "issuer" not in error.lower():
         return ""
-    variable = {"python": "SSL_CERT_FILE", "python-httpx": "SSL_CERT_FILE", "python-requests": "REQUESTS_CA_BUNDLE",
-                "node": "NODE_EXTRA_CA_CERTS", "curl": "CURL_CA_BUNDLE (or the system trust store)"}[name]
+    variable = {
+        "python": "SSL_CERT_FILE",
+        "python-httpx": "SSL_CERT_FILE",
+        "python-requests": "REQUESTS_CA_BUNDLE",
+        "node": "NODE_EXTRA_CA_CERTS",
+        "curl": "CURL_CA_BUNDLE (or the system trust store)",
+    }[name]
     return f"the proxy's CA is not trusted here: export it (llm-dlp ca export) and set {variable}; see docs/clients.md"
 
 
 def _answer_checks(answer: dict | None) -> list[Check]:
     if answer is None:
         return [Check("inspected", "fail", "no client reached llm-dlp's diagnostic answer", "fix the checks above first")]
-    checks = [Check("inspected", "ok", f"llm-dlp {answer['llm_dlp']} ({answer.get('instance')}) inspected a request to endpoint "
-                                       f"{answer['endpoint']} from {answer.get('client')}")]
+    checks = [
+        Check(
+            "inspected",
+            "ok",
+            f"llm-dlp {answer['llm_dlp']} ({answer.get('instance')}) inspected a request to endpoint "
+            f"{answer['endpoint']} from {answer.get('client')}",
+        )
+    ]
     who = answer.get("identity")
-    seen = f"{who['user']} (groups: {', '.join(who['groups']) or 'none'}; from {who['source']})" if who else "nobody in particular (anonymous)"
+    seen = (
+        f"{who['user']} (groups: {', '.join(who['groups']) or 'none'}; from {who['source']})" if who else "nobody in particular (anonymous)"
+    )
     access = answer.get("access") or {}
     if access == "allowed":
         checks.append(Check("identity", "ok", f"the proxy sees you as {seen}; AI requests are allowed"))
     else:
-        checks.append(Check("identity", "fail", f"the proxy sees you as {seen}; it refuses AI requests: {access['refused']}",
-                            access.get("message", "")))
+        checks.append(
+            Check(
+                "identity", "fail", f"the proxy sees you as {seen}; it refuses AI requests: {access['refused']}", access.get("message", "")
+            )
+        )
     return checks
 
 
@@ -202,7 +242,9 @@ def _node(proxy: str | None, target: str) -> dict:
     node = shutil.which("node")
     if node is None:
         raise FileNotFoundError(2, "not found", "node")
-    out = subprocess.run([node, "-e", _NODE_SCRIPT, proxy or "", target, f"{USER_AGENT}-node"], capture_output=True, text=True, timeout=TIMEOUT + 5)
+    out = subprocess.run(
+        [node, "-e", _NODE_SCRIPT, proxy or "", target, f"{USER_AGENT}-node"], capture_output=True, text=True, timeout=TIMEOUT + 5
+    )
     try:
         return json.loads(out.stdout)
     except ValueError:

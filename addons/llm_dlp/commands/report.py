@@ -26,12 +26,16 @@ def bar_chart(title: str, counts: Counter, width: int = 560) -> str:
     for i, (label, value) in enumerate(items):
         w = max(1, int((width - label_w - 60) * value / top))
         y = i * row
-        bars.append(f"<text x='{label_w - 6}' y='{y + 15}' text-anchor='end'>{_e(label)}</text>"
-                    f"<rect x='{label_w}' y='{y + 3}' width='{w}' height='{row - 6}' fill='{PALETTE[0]}'><title>{_e(label)}: {value}</title></rect>"
-                    f"<text x='{label_w + w + 4}' y='{y + 15}'>{value}</text>")
+        bars.append(
+            f"<text x='{label_w - 6}' y='{y + 15}' text-anchor='end'>{_e(label)}</text>"
+            f"<rect x='{label_w}' y='{y + 3}' width='{w}' height='{row - 6}' fill='{PALETTE[0]}'><title>{_e(label)}: {value}</title></rect>"
+            f"<text x='{label_w + w + 4}' y='{y + 15}'>{value}</text>"
+        )
     h = row * len(items)
-    return (f"<section><h2>{_e(title)}</h2><svg class='chart' role='img' aria-label='{_e(title)}' width='{width}' height='{h}' "
-            f"viewBox='0 0 {width} {h}'>{''.join(bars)}</svg></section>")
+    return (
+        f"<section><h2>{_e(title)}</h2><svg class='chart' role='img' aria-label='{_e(title)}' width='{width}' height='{h}' "
+        f"viewBox='0 0 {width} {h}'>{''.join(bars)}</svg></section>"
+    )
 
 
 def stacked_days(title: str, by_day: dict[str, Counter], width: int = 760, height: int = 220) -> str:
@@ -52,14 +56,20 @@ def stacked_days(title: str, by_day: dict[str, Counter], width: int = 760, heigh
                 continue
             h = (height - 40) * v / top
             y -= h
-            parts.append(f"<rect x='{30 + i * slot + (slot - bar) / 2:.1f}' y='{y:.1f}' width='{bar:.1f}' height='{h:.1f}' fill='{PALETTE[j]}'>"
-                         f"<title>{_e(day)} {_e(label)}: {v}</title></rect>")
+            parts.append(
+                f"<rect x='{30 + i * slot + (slot - bar) / 2:.1f}' y='{y:.1f}' width='{bar:.1f}' height='{h:.1f}' fill='{PALETTE[j]}'>"
+                f"<title>{_e(day)} {_e(label)}: {v}</title></rect>"
+            )
         if len(days) <= 31:
-            parts.append(f"<text x='{30 + i * slot + slot / 2:.1f}' y='{height - 5}' text-anchor='middle' class='small'>{_e(day[5:])}</text>")
+            parts.append(
+                f"<text x='{30 + i * slot + slot / 2:.1f}' y='{height - 5}' text-anchor='middle' class='small'>{_e(day[5:])}</text>"
+            )
     parts.append(f"<text x='0' y='14' class='small'>{top}</text>")
     legend = "".join(f"<span><i style='background:{PALETTE[j]}'></i>{_e(label)}</span>" for j, label in enumerate(labels))
-    return (f"<section><h2>{_e(title)}</h2><svg class='chart' role='img' aria-label='{_e(title)}' width='{width}' height='{height}' "
-            f"viewBox='0 0 {width} {height}'>{''.join(parts)}</svg><div class='legend'>{legend}</div></section>")
+    return (
+        f"<section><h2>{_e(title)}</h2><svg class='chart' role='img' aria-label='{_e(title)}' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}'>{''.join(parts)}</svg><div class='legend'>{legend}</div></section>"
+    )
 
 
 def render(records: Iterable[dict]) -> str:
@@ -91,11 +101,24 @@ def render(records: Iterable[dict]) -> str:
         for p in r.get("packages", []):
             packages[(p["ecosystem"], p["name"], p["status"])] += 1
     period = f"{min(by_tool)} to {max(by_tool)}" if by_tool else "no requests"
-    summary = "".join(f"<div class='kpi'><b>{_e(v)}</b><span>{_e(k)}</span></div>" for k, v in [
-        ("requests", len(requests)), ("users", len(users)), ("redacted", decisions["redact"]),
-        ("blocked", decisions["block"]), ("refused", decisions["refuse"]), ("inspection errors", decisions["error"])])
-    package_rows = "".join(f"<tr><td>{_e(eco)}</td><td><code>{_e(name)}</code></td><td>{_e(status)}</td><td>{n}</td></tr>"
-                           for (eco, name, status), n in packages.most_common(50)) or "<tr><td colspan='4' class='empty'>None.</td></tr>"
+    summary = "".join(
+        f"<div class='kpi'><b>{_e(v)}</b><span>{_e(k)}</span></div>"
+        for k, v in [
+            ("requests", len(requests)),
+            ("users", len(users)),
+            ("redacted", decisions["redact"]),
+            ("blocked", decisions["block"]),
+            ("refused", decisions["refuse"]),
+            ("inspection errors", decisions["error"]),
+        ]
+    )
+    package_rows = (
+        "".join(
+            f"<tr><td>{_e(eco)}</td><td><code>{_e(name)}</code></td><td>{_e(status)}</td><td>{n}</td></tr>"
+            for (eco, name, status), n in packages.most_common(50)
+        )
+        or "<tr><td colspan='4' class='empty'>None.</td></tr>"
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>llm-dlp governance report</title>
 <style>

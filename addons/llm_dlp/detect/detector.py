@@ -228,9 +228,7 @@ def _resolve_overlaps(candidates: list[tuple[int, Finding]], text: str) -> list[
 
     Kept findings never overlap, so they stay sorted by start and a bisection finds the ones a
     candidate touches: linear in the findings, not quadratic."""
-    ordered = sorted(
-        set(candidates), key=lambda c: (_ACTION_RANK[c[1].action], -(c[1].end - c[1].start), c[0], c[1].start)
-    )
+    ordered = sorted(set(candidates), key=lambda c: (_ACTION_RANK[c[1].action], -(c[1].end - c[1].start), c[0], c[1].start))
     starts: list[int] = []
     kept: list[Finding] = []
     for _, f in ordered:
@@ -246,8 +244,8 @@ def _resolve_overlaps(candidates: list[tuple[int, Finding]], text: str) -> list[
             continue
         start, end = min(kept[i].start, f.start), max(kept[j - 1].end, f.end)
         if (start, end) != (kept[i].start, kept[i].end) or j - i > 1:
-            kept[i : j] = [Finding(kept[i].rule, start, end, text[start:end])]
-            starts[i : j] = [start]
+            kept[i:j] = [Finding(kept[i].rule, start, end, text[start:end])]
+            starts[i:j] = [start]
     return kept
 
 
@@ -258,9 +256,7 @@ def _with_repeats(text: str, data: bytes, findings: list[Finding]) -> list[Findi
     if not by_value:
         return findings
     values = list(by_value)
-    occurrences = sorted(
-        (end - len(values[vid]), end, vid) for vid, end in _literal_ends(data, values)
-    )
+    occurrences = sorted((end - len(values[vid]), end, vid) for vid, end in _literal_ends(data, values))
     covered = [(f.start, f.end) for f in findings]
     extra: list[Finding] = []
     taken = 0  # occurrences are visited in order of start; findings are sorted
@@ -279,8 +275,9 @@ def _with_repeats(text: str, data: bytes, findings: list[Finding]) -> list[Findi
 def _literal_ends(data: bytes, values: list[str]) -> list[tuple[int, int]]:
     """(value index, end offset) of every occurrence of every value, in one hyperscan pass."""
     db = hyperscan.Database()
-    db.compile(expressions=[v.encode("ascii", "replace") for v in values], ids=list(range(len(values))),
-               flags=[0] * len(values), literal=True)
+    db.compile(
+        expressions=[v.encode("ascii", "replace") for v in values], ids=list(range(len(values))), flags=[0] * len(values), literal=True
+    )
     found: list[tuple[int, int]] = []
     db.scan(data, match_event_handler=lambda vid, _s, end, _f, _c: found.append((vid, end)))
     return found

@@ -62,9 +62,77 @@ TOKENS_PER_LINE = 6  # a rule's window_lines counts this many tokens a line (a t
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
 # default... are left out: they are ordinary identifiers somewhere and a renamer may touch them).
-KEYWORDS = tuple(sorted(set(
-    ["and", "as", "assert", "async", "await", "break", "case", "catch", "class", "const", "continue", "def", "del", "delete", "do", "elif", "else", "enum", "except", "extends", "finally", "fn", "for", "from", "func", "function", "if", "implements", "import", "in", "instanceof", "interface", "is", "lambda", "let", "nil", "nonlocal", "not", "null", "or", "pass", "private", "protected", "public", "raise", "return", "static", "struct", "switch", "throw", "throws", "try", "typeof", "var", "void", "while", "with", "yield", "True", "False", "None", "true", "false"]
-)))
+KEYWORDS = tuple(
+    sorted(
+        set(
+            [
+                "and",
+                "as",
+                "assert",
+                "async",
+                "await",
+                "break",
+                "case",
+                "catch",
+                "class",
+                "const",
+                "continue",
+                "def",
+                "del",
+                "delete",
+                "do",
+                "elif",
+                "else",
+                "enum",
+                "except",
+                "extends",
+                "finally",
+                "fn",
+                "for",
+                "from",
+                "func",
+                "function",
+                "if",
+                "implements",
+                "import",
+                "in",
+                "instanceof",
+                "interface",
+                "is",
+                "lambda",
+                "let",
+                "nil",
+                "nonlocal",
+                "not",
+                "null",
+                "or",
+                "pass",
+                "private",
+                "protected",
+                "public",
+                "raise",
+                "return",
+                "static",
+                "struct",
+                "switch",
+                "throw",
+                "throws",
+                "try",
+                "typeof",
+                "var",
+                "void",
+                "while",
+                "with",
+                "yield",
+                "True",
+                "False",
+                "None",
+                "true",
+                "false",
+            ]
+        )
+    )
+)
 
 # The syntax bits of _winnow.c: which marks open comments and strings.
 HASH, HASH_WORD, HASH_SPACE, SLASH, BLOCK, DASH, DASH_SPACE, BACKTICK, TRIPLE, RUST_QUOTES = (1 << n for n in range(10))
@@ -82,7 +150,7 @@ SYNTAX = {
 _NAMES = {  # file suffixes and fence info strings
     "python": "py pyi pyw python python3 py3 gyp",
     "c-like": "js mjs cjs jsx ts mts cts tsx javascript typescript node java go golang c h cc cpp cxx hh hpp hxx c++ cs csharp "
-              "kt kts kotlin swift scala dart m objc objective-c groovy gradle",
+    "kt kts kotlin swift scala dart m objc objective-c groovy gradle",
     "rust": "rs rust",
     "ruby": "rb rake gemspec ruby",
     "php": "php",
@@ -103,7 +171,12 @@ def language_of(name: str | None) -> str:
 
 # Plain signs of a language, for code that names none (looked for in its first 4 KB).
 _GUESSES = (
-    ("python", re.compile(r"^[ \t]*(?:(?:async[ \t]+)?def[ \t]+\w+[ \t]*\(.*|class[ \t]+\w+.*|elif .*|except\b.*|try|else)[ \t]*:[ \t]*(?:#.*)?$", re.M)),
+    (
+        "python",
+        re.compile(
+            r"^[ \t]*(?:(?:async[ \t]+)?def[ \t]+\w+[ \t]*\(.*|class[ \t]+\w+.*|elif .*|except\b.*|try|else)[ \t]*:[ \t]*(?:#.*)?$", re.M
+        ),
+    ),
     ("rust", re.compile(r"^[ \t]*(?:pub(?:\([\w:]+\))?[ \t]+)?(?:fn[ \t]+\w+.*\)[ \t]*(?:->.*)?\{|impl\b.*\{|let[ \t]+mut\b)", re.M)),
     ("c-like", re.compile(r"^[ \t]*#[ \t]*(?:include|define|ifn?def|endif)\b", re.M)),
     ("sql", re.compile(r"^[ \t]*(?:SELECT|INSERT[ \t]+INTO|CREATE[ \t]+(?:TABLE|INDEX|VIEW)|UPDATE[ \t]+\w+[ \t]+SET)\b", re.M | re.I)),
@@ -130,8 +203,14 @@ class Prints(NamedTuple):
 
 def fingerprints(text: str, language: str = "generic") -> Prints:
     """Fingerprints of code in one language (a file's, or a paste's)."""
-    return Prints(*(np.frombuffer(a, t) for a, t in zip(_winnow.fingerprints(text, KEYWORDS, K, W, CAP, SEED, SYNTAX[language]),
-                                                          (np.uint64, np.int32, np.int32, np.int32))))
+    return Prints(
+        *(
+            np.frombuffer(a, t)
+            for a, t in zip(
+                _winnow.fingerprints(text, KEYWORDS, K, W, CAP, SEED, SYNTAX[language]), (np.uint64, np.int32, np.int32, np.int32)
+            )
+        )
+    )
 
 
 _FENCE_MARK = re.compile(r"[ \t]*(`{3,}|~{3,})[ \t]*([^\n`]*)$", re.M)
@@ -184,8 +263,12 @@ def text_fingerprints(text: str, language: str | None = None) -> Prints:
             offset += int(prints.tokens[-1]) + 2 * K if len(prints.tokens) else 0
     if len(found) == 1:
         return found[0]
-    return Prints(*(np.concatenate([p[i] for p in found]) if found else np.empty(0, t)
-                    for i, t in enumerate((np.uint64, np.int32, np.int32, np.int32))))
+    return Prints(
+        *(
+            np.concatenate([p[i] for p in found]) if found else np.empty(0, t)
+            for i, t in enumerate((np.uint64, np.int32, np.int32, np.int32))
+        )
+    )
 
 
 class _Recent:
@@ -234,8 +317,10 @@ class _Cache:
                 meta = json.loads(saved["meta"].tobytes())
                 if meta["version"] == VERSION:
                     hashes, starts = saved["hashes"], saved["starts"]
-                    self.entries = {key: _Entry(mtime, size, lines, hashes[at : at + n], starts[at : at + n])
-                                    for key, (mtime, size, lines, at, n) in meta["files"].items()}
+                    self.entries = {
+                        key: _Entry(mtime, size, lines, hashes[at : at + n], starts[at : at + n])
+                        for key, (mtime, size, lines, at, n) in meta["files"].items()
+                    }
         except (OSError, ValueError, KeyError, TypeError):
             pass  # no cache, or an unreadable one: index from scratch
 
@@ -246,15 +331,19 @@ class _Cache:
     def save(self, entries: dict[str, _Entry], hashes: np.ndarray, starts: np.ndarray) -> None:
         """``hashes`` and ``starts``: the entries' own, concatenated in order."""
         at = np.cumsum([0] + [len(e.hashes) for e in entries.values()]).tolist()
-        meta = {"version": VERSION, "files": {key: [e.mtime, e.size, e.lines, at[i], len(e.hashes)] for i, (key, e) in enumerate(entries.items())}}
+        meta = {
+            "version": VERSION,
+            "files": {key: [e.mtime, e.size, e.lines, at[i], len(e.hashes)] for i, (key, e) in enumerate(entries.items())},
+        }
         tmp = self.path.with_name(self.path.name + ".tmp")
         with open(tmp, "wb") as f:
             np.savez(f, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), hashes=hashes, starts=starts)
         os.replace(tmp, self.path)
 
 
-def build_index(repos: list[Path], out: Path, public: Sequence[Path] = (), max_files_per_fp: int = 10, progress=None,
-                index_all: bool = False) -> dict:
+def build_index(
+    repos: list[Path], out: Path, public: Sequence[Path] = (), max_files_per_fp: int = 10, progress=None, index_all: bool = False
+) -> dict:
     """Index every source file under ``repos``; drop fingerprints found in public code (the
     ``public`` directories, licence texts included, and, unless ``index_all``, vendored
     directories and generated files inside ``repos``) or in more than ``max_files_per_fp``
@@ -286,8 +375,14 @@ def build_index(repos: list[Path], out: Path, public: Sequence[Path] = (), max_f
     order = np.argsort(all_hashes[keep], kind="stable")
     rows = (all_hashes[keep][order], fids[keep][order], starts[keep][order])
     _write_index(out, names, rows)
-    return {"files": len(names), "lines": sum(e.lines for e in entries.values()), "fingerprints": len(rows[0]),
-            "bytes": out.stat().st_size, "read": read, "vendored_or_generated": len(borrowed)}
+    return {
+        "files": len(names),
+        "lines": sum(e.lines for e in entries.values()),
+        "fingerprints": len(rows[0]),
+        "bytes": out.stat().st_size,
+        "read": read,
+        "vendored_or_generated": len(borrowed),
+    }
 
 
 def _common(per_file: list[np.ndarray], max_files: int) -> np.ndarray:
@@ -312,8 +407,25 @@ def _hashes_of(files: list[str]) -> np.ndarray:
 # top of their output. The markers follow the generators' own conventions, at the start of a
 # comment (or a comment ending in DO NOT EDIT), and are narrow on purpose: a file wrongly taken
 # for generated code goes unprotected.
-VENDORED_DIRS = frozenset({"node_modules", "bower_components", "vendor", "vendors", "_vendor", "vendored", "third_party",
-                           "third-party", "thirdparty", "external", "extern", "site-packages", "Pods", ".venv", "venv"})
+VENDORED_DIRS = frozenset(
+    {
+        "node_modules",
+        "bower_components",
+        "vendor",
+        "vendors",
+        "_vendor",
+        "vendored",
+        "third_party",
+        "third-party",
+        "thirdparty",
+        "external",
+        "extern",
+        "site-packages",
+        "Pods",
+        ".venv",
+        "venv",
+    }
+)
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2_grpc.py", "_pb2.pyi", ".pb.go", ".pb.cc", ".pb.h", ".min.js", ".g.dart", ".designer.cs", ".g.cs")
 GENERATED_MARK = re.compile(
     r"^[ \t]*(?:#|//|/\*+|\*|--|;|<!--)[ \t]*(?:"
@@ -354,9 +466,46 @@ def _source_files(root: Path, licences: bool = False) -> list[tuple[str, str, os
 
 
 _LICENCE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE")
-_SOURCE_SUFFIXES = {".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".jsx", ".java", ".kt", ".kts", ".go", ".rs", ".c",
-                    ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".cs", ".rb", ".rake", ".php", ".scala", ".swift", ".m", ".sql", ".sh",
-                    ".bash", ".zsh", ".tf", ".hcl", ".lua", ".dart", ".groovy"}
+_SOURCE_SUFFIXES = {
+    ".py",
+    ".pyi",
+    ".js",
+    ".mjs",
+    ".cjs",
+    ".ts",
+    ".mts",
+    ".cts",
+    ".tsx",
+    ".jsx",
+    ".java",
+    ".kt",
+    ".kts",
+    ".go",
+    ".rs",
+    ".c",
+    ".h",
+    ".cc",
+    ".cpp",
+    ".cxx",
+    ".hh",
+    ".hpp",
+    ".cs",
+    ".rb",
+    ".rake",
+    ".php",
+    ".scala",
+    ".swift",
+    ".m",
+    ".sql",
+    ".sh",
+    ".bash",
+    ".zsh",
+    ".tf",
+    ".hcl",
+    ".lua",
+    ".dart",
+    ".groovy",
+}
 
 
 def _write_index(out: Path, files: list[str], rows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
@@ -471,8 +620,9 @@ def _edge(lines: list[str], line: int, step: int) -> int:
     return line
 
 
-def _regions(fids: np.ndarray, tokens: np.ndarray, starts: np.ndarray, ends: np.ndarray, threshold: int,
-             window: int) -> list[tuple[int, int, int, int]]:
+def _regions(
+    fids: np.ndarray, tokens: np.ndarray, starts: np.ndarray, ends: np.ndarray, threshold: int, window: int
+) -> list[tuple[int, int, int, int]]:
     """(file, fingerprints, first line, last line) of every stretch of the text covered by
     windows of ``window`` tokens holding ``threshold`` fingerprints of one file over MIN_LINES
     lines; overlapping windows merge, so a long paste is covered whole. The fingerprints come
@@ -502,4 +652,6 @@ def print_progress(done: int, total: int) -> None:
     if done == total or done % 50 == 0:
         width = 30
         filled = width * done // max(total, 1)
-        print(f"\rindexing [{'#' * filled}{'.' * (width - filled)}] {done}/{total} files", end="" if done < total else "\n", file=sys.stderr)
+        print(
+            f"\rindexing [{'#' * filled}{'.' * (width - filled)}] {done}/{total} files", end="" if done < total else "\n", file=sys.stderr
+        )

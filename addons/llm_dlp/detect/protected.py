@@ -152,13 +152,20 @@ def compile_fingerprints(entries: list[Located], errors: list[RuleError]) -> tup
         except (OSError, ValueError) as exc:
             errors.append(entry.error("index", f"cannot load the fingerprint index: {exc}"))
             continue
-        out.append(FingerprintRule(PathRule(d["id"], d["action"], (), tuple(d.get("groups", ())), d.get("description", "")),
-                                   index, d.get("threshold", 6), d.get("window_lines", 30)))
+        out.append(
+            FingerprintRule(
+                PathRule(d["id"], d["action"], (), tuple(d.get("groups", ())), d.get("description", "")),
+                index,
+                d.get("threshold", 6),
+                d.get("window_lines", 30),
+            )
+        )
     return tuple(out)
 
 
-def find_protected(segments, path_rules: tuple[PathRule, ...], code_rules: tuple[FingerprintRule, ...],
-                   groups: tuple[str, ...]) -> list[PathHit]:
+def find_protected(
+    segments, path_rules: tuple[PathRule, ...], code_rules: tuple[FingerprintRule, ...], groups: tuple[str, ...]
+) -> list[PathHit]:
     """Files under protected paths, then indexed code in what those did not withhold whole."""
     hits = find_path_hits(segments, path_rules, groups)
     withheld = {h.segment for h in hits if h.start == 0}
@@ -208,7 +215,9 @@ def find_path_hits(segments, rules: tuple[PathRule, ...], groups: tuple[str, ...
         if not seg.content:
             continue  # a path, an id, a name: structure is never withheld
         # a shell command's output can come from several files (one per line): the first protected one counts
-        spans = [(0, len(seg.text), next((p for p in seg.path.split("\n") if any(r.matches(p) for r in active)), seg.path))] if seg.path else []
+        spans = (
+            [(0, len(seg.text), next((p for p in seg.path.split("\n") if any(r.matches(p) for r in active)), seg.path))] if seg.path else []
+        )
         marks = ("FILEPATH", "```", "<attachment", *PATCH_MARKS)
         spans += file_regions(seg.text) if any(mark in seg.text for mark in marks) else []
         for start, end, path in spans:
@@ -241,8 +250,9 @@ def withhold(segments, hits: list[PathHit]) -> None:
         for start, end, h in reversed(_spans([h for h in redact if h.segment == seg_index])):
             content = text[start:end]
             # the request named the file itself; an indexed file's name is ours, and stays here
-            note = NOTE.format(what=f"the content of {h.path}" if h.kind == "protected-path" else "code matching a protected repository",
-                               rule=h.rule.id)
+            note = NOTE.format(
+                what=f"the content of {h.path}" if h.kind == "protected-path" else "code matching a protected repository", rule=h.rule.id
+            )
             if len(content.strip()) >= MIN_COPY:
                 copies[content.strip()] = note
             text = text[:start] + note + text[end:]

@@ -10,8 +10,9 @@ from llm_dlp.identity.sources import Identity
 from llm_dlp.policy.pilot import Policy
 
 
-def resolve(policy: Policy, certificates: list[x509.Certificate], connection_user: Identity | None,
-            client_address: str | None) -> Identity | None:
+def resolve(
+    policy: Policy, certificates: list[x509.Certificate], connection_user: Identity | None, client_address: str | None
+) -> Identity | None:
     if policy.client_cert and certificates and (user := policy.client_cert.user(certificates)):
         return policy.with_groups(user, "client_cert")
     if connection_user is not None:

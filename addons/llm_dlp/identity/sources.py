@@ -92,9 +92,13 @@ class ClientCertVerifier:
     def user(self, chain: list[x509.Certificate]) -> str | None:
         if not chain:
             return None
-        verifier = (PolicyBuilder().store(self._store).time(datetime.datetime.now(datetime.UTC))
-                    .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ExtensionPolicy.permit_all())
-                    .build_client_verifier())
+        verifier = (
+            PolicyBuilder()
+            .store(self._store)
+            .time(datetime.datetime.now(datetime.UTC))
+            .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ExtensionPolicy.permit_all())
+            .build_client_verifier()
+        )
         try:
             verifier.verify(chain[0], chain[1:])
         except VerificationError:

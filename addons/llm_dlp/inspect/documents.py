@@ -35,11 +35,26 @@ MAX_TEXT = 16 << 20  # characters extracted from one document
 MAX_UNPACKED = 64 << 20  # bytes of XML read from one Office document
 
 PASSED = ("image/", "audio/", "video/")
-TEXT_TYPES = frozenset({
-    "application/json", "application/x-ndjson", "application/jsonl", "application/xml", "application/yaml", "application/x-yaml",
-    "application/toml", "application/csv", "application/javascript", "application/typescript", "application/x-python",
-    "application/x-sh", "application/sql", "application/graphql", "application/x-httpd-php", "application/rtf",
-})
+TEXT_TYPES = frozenset(
+    {
+        "application/json",
+        "application/x-ndjson",
+        "application/jsonl",
+        "application/xml",
+        "application/yaml",
+        "application/x-yaml",
+        "application/toml",
+        "application/csv",
+        "application/javascript",
+        "application/typescript",
+        "application/x-python",
+        "application/x-sh",
+        "application/sql",
+        "application/graphql",
+        "application/x-httpd-php",
+        "application/rtf",
+    }
+)
 PDF = "application/pdf"
 OFFICE = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
@@ -129,7 +144,7 @@ def _string_at(doc: Any, pointer: Pointer) -> str:
 def document_segment(f: Found, value: str, original: Segment | None) -> Segment | None:
     if f.media_type.startswith(PASSED):
         return None
-    data = decode_base64(value[len(f.prefix):], f.name)
+    data = decode_base64(value[len(f.prefix) :], f.name)
     text, codec = read_document(data, f.media_type, f.name, _charset(f.params), f.prefix)
     role = original.role if original else "other"
     return Segment(f.pointer, text, role, original.path if original else None, codec=codec, document=f.name)
@@ -142,13 +157,17 @@ def decode_base64(value: str, name: str) -> bytes:
         raise BodyError(f"the document {_shown(name)} is not valid base64 and cannot be inspected", "undecodable_document") from None
 
 
-def read_document(data: bytes, media_type: str, name: str, charset: str = "utf-8", prefix: str = "") -> tuple[str, DocumentCodec | ReadOnly]:
+def read_document(
+    data: bytes, media_type: str, name: str, charset: str = "utf-8", prefix: str = ""
+) -> tuple[str, DocumentCodec | ReadOnly]:
     """A document's text, and how (whether) it goes back after redaction; a BodyError if it cannot be read."""
     if is_text(media_type):
         try:
             return codecs.decode(data, charset), DocumentCodec(prefix, charset)
         except (UnicodeDecodeError, LookupError):
-            raise BodyError(f"the document {_shown(name)} is not valid {charset[:20]} text and cannot be inspected", "undecodable_document") from None
+            raise BodyError(
+                f"the document {_shown(name)} is not valid {charset[:20]} text and cannot be inspected", "undecodable_document"
+            ) from None
     if media_type == PDF:
         return pdf_text(data, name), ReadOnly()
     if media_type in OFFICE:
@@ -177,7 +196,18 @@ def pdf_text(data: bytes, name: str) -> str:
         return "\n\f".join(pages)
     except BodyError:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, RecursionError, AssertionError, ZeroDivisionError):
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        OSError,
+        RecursionError,
+        AssertionError,
+        ZeroDivisionError,
+    ):
         raise BodyError(f"the PDF {_shown(name)} could not be read and cannot be inspected", "uninspectable_document") from None
 
 

@@ -20,8 +20,15 @@ from llm_dlp.text.splice import splice
 
 
 class OutputInspector:
-    def __init__(self, detector: Detector, keyring: Keyring, restorer: Restorer, packages: PackagePolicy | None = None,
-                 lineage: LineageRecorder | None = None, served_model: Callable[[Any], str | None] = lambda doc: None):
+    def __init__(
+        self,
+        detector: Detector,
+        keyring: Keyring,
+        restorer: Restorer,
+        packages: PackagePolicy | None = None,
+        lineage: LineageRecorder | None = None,
+        served_model: Callable[[Any], str | None] = lambda doc: None,
+    ):
         """``served_model`` reads the model's name from an answer or event (the protocol knows where)."""
         self._detector = detector
         self._keyring = keyring
@@ -68,7 +75,9 @@ class OutputInspector:
         for f in self._detector.scan(context + text):
             if f.end <= base:
                 continue  # handled when that text went out
-            found = FindingReport(f.rule.id, f.rule.kind, f.rule.severity, f.action, self._keyring.fingerprint(f.value), partly_sent=f.start < base)
+            found = FindingReport(
+                f.rule.id, f.rule.kind, f.rule.severity, f.action, self._keyring.fingerprint(f.value), partly_sent=f.start < base
+            )
             if not (repeated and any((o.rule, o.value_hash) == (found.rule, found.value_hash) for o in self.findings)):
                 self.findings.append(found)
             edits.append((max(f.start, base) - base, f.end - base, self._keyring.placeholder(f.rule.id, f.value), f.action))

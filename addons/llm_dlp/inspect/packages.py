@@ -56,17 +56,53 @@ def _normal(ecosystem: str, name: str) -> str:
 _ARGS = r"\b(?P<args>[^\n`;&|]*)"
 # Each pattern starts with a literal, so the regex engine can skip ahead to it: a 100 KB answer
 # is searched in well under a millisecond. The word boundary before it is checked in code.
-_COMMANDS = [(eco, re.compile(rx + _ARGS)) for eco, rx in [
-    ("pypi", r"pip3?\s+install"), ("pypi", r"python3?\s+-m\s+pip\s+install"), ("pypi", r"pipx\s+install"),
-    ("pypi", r"uv\s+(?:pip\s+install|add)"), ("pypi", r"poetry\s+add"), ("pypi", r"pdm\s+add"), ("pypi", r"rye\s+add"),
-    ("npm", r"npm\s+(?:install|i|add)"), ("npm", r"yarn\s+(?:global\s+)?add"), ("npm", r"pnpm\s+(?:add|install|i)"), ("npm", r"bun\s+add"),
-    ("cargo", r"cargo\s+(?:add|install)"), ("go", r"go\s+(?:get|install)"), ("rubygems", r"gem\s+install"),
-]]
+_COMMANDS = [
+    (eco, re.compile(rx + _ARGS))
+    for eco, rx in [
+        ("pypi", r"pip3?\s+install"),
+        ("pypi", r"python3?\s+-m\s+pip\s+install"),
+        ("pypi", r"pipx\s+install"),
+        ("pypi", r"uv\s+(?:pip\s+install|add)"),
+        ("pypi", r"poetry\s+add"),
+        ("pypi", r"pdm\s+add"),
+        ("pypi", r"rye\s+add"),
+        ("npm", r"npm\s+(?:install|i|add)"),
+        ("npm", r"yarn\s+(?:global\s+)?add"),
+        ("npm", r"pnpm\s+(?:add|install|i)"),
+        ("npm", r"bun\s+add"),
+        ("cargo", r"cargo\s+(?:add|install)"),
+        ("go", r"go\s+(?:get|install)"),
+        ("rubygems", r"gem\s+install"),
+    ]
+]
 _PY_IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_]\w*)(?:\.\w+)*\s+import|import\s+([A-Za-z_]\w*))", re.MULTILINE)
 _JS_IMPORT = re.compile(r"""(?:\bfrom\s+|\brequire\(\s*|\bimport\s+)["']((?:@[\w.-]+/)?[\w.-]+)""")
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:[=<>!~]=|[<>]|;|$)", re.MULTILINE)
-_NODE_BUILTINS = {"fs", "path", "os", "http", "https", "crypto", "url", "util", "child_process", "events", "stream", "net",
-                  "zlib", "assert", "buffer", "process", "readline", "tls", "dns", "querystring", "timers", "worker_threads", "cluster"}
+_NODE_BUILTINS = {
+    "fs",
+    "path",
+    "os",
+    "http",
+    "https",
+    "crypto",
+    "url",
+    "util",
+    "child_process",
+    "events",
+    "stream",
+    "net",
+    "zlib",
+    "assert",
+    "buffer",
+    "process",
+    "readline",
+    "tls",
+    "dns",
+    "querystring",
+    "timers",
+    "worker_threads",
+    "cluster",
+}
 
 
 def _command_names(ecosystem: str, args: str) -> list[str]:
@@ -76,7 +112,12 @@ def _command_names(ecosystem: str, args: str) -> list[str]:
         token = token.rstrip(".,;:!?").strip("'\"{}[]()")
         if sentence_end and names:
             break  # "pip install foo bar now." – prose goes on after the command
-        if not token or token.startswith(("-", ".", "/", "$", "<")) or "://" in token or token.endswith((".txt", ".whl", ".tar.gz", ".toml")):
+        if (
+            not token
+            or token.startswith(("-", ".", "/", "$", "<"))
+            or "://" in token
+            or token.endswith((".txt", ".whl", ".tar.gz", ".toml"))
+        ):
             continue
         if ecosystem == "pypi":
             token = re.split(r"[\[=<>!~;@ ]", token, maxsplit=1)[0]
@@ -124,7 +165,9 @@ def _package_json_names(code: str) -> list[str]:
         return []
     if not isinstance(doc, dict):
         return []
-    return [n for key in ("dependencies", "devDependencies", "peerDependencies") for n in (doc.get(key) or {}) if isinstance(doc.get(key), dict)]
+    return [
+        n for key in ("dependencies", "devDependencies", "peerDependencies") for n in (doc.get(key) or {}) if isinstance(doc.get(key), dict)
+    ]
 
 
 def _pyproject_names(code: str) -> list[str]:
@@ -152,7 +195,9 @@ class PackagePolicy:
         shown = [f for f in findings if self.ecosystems[f.ecosystem].note]
         if not shown:
             return ""
-        items = ", ".join(f"`{f.name}` ({f.ecosystem}{', not found in the registry snapshot' if f.status == NOT_IN_REGISTRY else ''})" for f in shown)
+        items = ", ".join(
+            f"`{f.name}` ({f.ecosystem}{', not found in the registry snapshot' if f.status == NOT_IN_REGISTRY else ''})" for f in shown
+        )
         return f"\n\n> llm-dlp: not on the approved package list: {items}. Check that it exists and is vetted before you install it."
 
 

@@ -28,7 +28,6 @@ _SEPARATOR = "\n\x00\n"
 SEAM = 256
 
 
-
 @dataclass
 class Inspection:
     decision: str
@@ -46,9 +45,12 @@ class Inspection:
     def block_message(self) -> str:
         blocking = [f for f in self.findings if f.action == BLOCK]
         shown = "; ".join(
-            f"protected path {f.path} (rule {f.rule})" if f.kind == "protected-path"
-            else f"code from the protected repository file {f.path} (rule {f.rule})" if f.kind == "protected-code"
-            else f"rule {f.rule} ({f.kind}) in the document {f.document!r} line {f.line}" if f.document
+            f"protected path {f.path} (rule {f.rule})"
+            if f.kind == "protected-path"
+            else f"code from the protected repository file {f.path} (rule {f.rule})"
+            if f.kind == "protected-code"
+            else f"rule {f.rule} ({f.kind}) in the document {f.document!r} line {f.line}"
+            if f.document
             else f"rule {f.rule} ({f.kind}) in {f.field or 'body'} line {f.line}"
             for f in blocking[:5]
         )
@@ -56,7 +58,9 @@ class Inspection:
         return f"Request blocked by llm-dlp: {shown}{more}. Remove the secret and retry; ask your security team if this is wrong."
 
 
-def scan_segments(detector: Detector, segments: list[Segment], joinable: Callable[[Segment], bool] | None = None) -> list[tuple[Segment, Finding]]:
+def scan_segments(
+    detector: Detector, segments: list[Segment], joinable: Callable[[Segment], bool] | None = None
+) -> list[tuple[Segment, Finding]]:
     """Every finding in the segments, mapped back to (segment, offsets in it): each segment alone as
     the detector reads it (one pass, separators no pattern crosses); then, around each edit, the
     segment's reading view (escapes undone, normalised); then the seams between adjacent
@@ -161,10 +165,19 @@ def _merge(kept: list[Finding], new: Finding, text: str) -> None:
     kept.append(new)
 
 
-def inspect_request(raw: bytes, protocol: str, path: str, detector: Detector, keyring: Keyring,
-                    actions: dict[str, str] | None = None, review: bool = False,
-                    path_rules: tuple[PathRule, ...] = (), groups: tuple[str, ...] = (),
-                    code_rules: tuple[FingerprintRule, ...] = (), content_type: str = "") -> Inspection:
+def inspect_request(
+    raw: bytes,
+    protocol: str,
+    path: str,
+    detector: Detector,
+    keyring: Keyring,
+    actions: dict[str, str] | None = None,
+    review: bool = False,
+    path_rules: tuple[PathRule, ...] = (),
+    groups: tuple[str, ...] = (),
+    code_rules: tuple[FingerprintRule, ...] = (),
+    content_type: str = "",
+) -> Inspection:
     """``actions``: rule id -> action overriding the rule's own (a group's stricter rule set).
     ``review``: also produce ``review_text``, the body with every finding redacted.
     ``path_rules`` (for a user in ``groups``): protected files are handled before secrets.
@@ -215,9 +228,19 @@ def _report(seg: Segment, f: Finding, keyring: Keyring, line: int) -> FindingRep
 def _report_path(seg: Segment, hit: PathHit, keyring: Keyring) -> FindingReport:
     repository, path = hit.located()
     return FindingReport(
-        rule=hit.rule.id, kind=hit.kind, severity="high", action=hit.rule.action, field=seg.field, role=seg.role,
-        path=path, line=line_of(seg.text, hit.start), start=hit.start, end=hit.end,
-        value_hash=keyring.fingerprint(seg.text[hit.start : hit.end]), repository=repository, document=seg.document,
+        rule=hit.rule.id,
+        kind=hit.kind,
+        severity="high",
+        action=hit.rule.action,
+        field=seg.field,
+        role=seg.role,
+        path=path,
+        line=line_of(seg.text, hit.start),
+        start=hit.start,
+        end=hit.end,
+        value_hash=keyring.fingerprint(seg.text[hit.start : hit.end]),
+        repository=repository,
+        document=seg.document,
     )
 
 
@@ -241,7 +264,7 @@ def _keys_masked(reported: list[FindingReport], secret_keys: set[tuple]) -> list
         field = f.field or ""
         for shown, hidden in masked.items():
             if field == shown or field.startswith(shown + "/") or field.startswith(shown + "#"):
-                field = hidden + field[len(shown):]
+                field = hidden + field[len(shown) :]
         out.append(replace(f, field=field))
     return out
 

@@ -65,9 +65,16 @@ class Channel:
 class StreamRewriter:
     """A mitmproxy stream callable (``bytes -> bytes``, ``b""`` at the end)."""
 
-    def __init__(self, framing: Framing, deltas: Callable[[Any], list[Delta]], process: Callable[[str, str, bool], str],
-                 on_anomaly: Callable[[str], None] = lambda r: None, on_channel_end: Callable[[tuple, Channel], str] = lambda key, ch: "",
-                 on_event: Callable[[Any], None] = lambda doc: None, snapshot: Callable[[str, bool], str] | None = None):
+    def __init__(
+        self,
+        framing: Framing,
+        deltas: Callable[[Any], list[Delta]],
+        process: Callable[[str, str, bool], str],
+        on_anomaly: Callable[[str], None] = lambda r: None,
+        on_channel_end: Callable[[tuple, Channel], str] = lambda key, ch: "",
+        on_event: Callable[[Any], None] = lambda doc: None,
+        snapshot: Callable[[str, bool], str] | None = None,
+    ):
         """``framing`` and ``deltas`` come from the request's protocol. ``process(text, context,
         is_json)`` turns released model text into what the client gets (output redaction,
         restoration); ``context`` is recent text of the channel. ``snapshot(text, is_json)`` does

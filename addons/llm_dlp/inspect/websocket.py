@@ -116,8 +116,11 @@ def _realtime_item_media(item: Any, at: Pointer) -> tuple[Pointer, ...]:
 
 
 def _realtime_error(event: dict, status: int, code: str, message: str) -> dict:
-    return {"type": "error", "event_id": "event_llmdlp_" + secrets.token_hex(8),
-            "error": {"type": "invalid_request_error", "code": code, "message": message, "param": None, "event_id": event.get("event_id")}}
+    return {
+        "type": "error",
+        "event_id": "event_llmdlp_" + secrets.token_hex(8),
+        "error": {"type": "invalid_request_error", "code": code, "message": message, "param": None, "event_id": event.get("event_id")},
+    }
 
 
 # ---- Gemini Live (…BidiGenerateContent) -------------------------------------------------------------
@@ -130,25 +133,31 @@ def _gemini_live_view(event: dict) -> View | None:
     if isinstance(setup := event.get("setup"), dict):
         key, _ = _either(setup, "systemInstruction", "system_instruction")
         setup_places: tuple[tuple[Pointer, Pointer], ...] = tuple(
-            (("setup", k), (b,)) for k, b in ((key, "systemInstruction"), ("model", "model")) if k in setup)
+            (("setup", k), (b,)) for k, b in ((key, "systemInstruction"), ("model", "model")) if k in setup
+        )
         return View({}, setup_places)
     key, content = _either(event, "clientContent", "client_content")
     if isinstance(content, dict) and isinstance(content.get("turns"), list):
         return View({}, (((key, "turns"), ("contents",)),))
     key, realtime = _either(event, "realtimeInput", "realtime_input")
     if isinstance(realtime, dict):
-        media: list[Pointer] = [(key, name, "data") for name in ("audio", "video") if isinstance(realtime.get(name), dict) and "data" in realtime[name]]
+        media: list[Pointer] = [
+            (key, name, "data") for name in ("audio", "video") if isinstance(realtime.get(name), dict) and "data" in realtime[name]
+        ]
         chunks_key, chunks = _either(realtime, "mediaChunks", "media_chunks")
         media += [(key, chunks_key, i, "data") for i, c in enumerate(chunks or []) if isinstance(c, dict) and "data" in c]
         if isinstance(realtime.get("text"), str):
-            return View({"contents": [{"role": "user", "parts": [{}]}]}, (((key, "text"), ("contents", 0, "parts", 0, "text")),), tuple(media))
+            return View(
+                {"contents": [{"role": "user", "parts": [{}]}]}, (((key, "text"), ("contents", 0, "parts", 0, "text")),), tuple(media)
+            )
         return View({}, (), tuple(media))
     key, response = _either(event, "toolResponse", "tool_response")
     if isinstance(response, dict):
         calls_key, calls = _either(response, "functionResponses", "function_responses")
         calls = calls if isinstance(calls, list) else []
         call_places: tuple[tuple[Pointer, Pointer], ...] = tuple(
-            ((key, calls_key, i), ("contents", 0, "parts", i, "functionResponse")) for i in range(len(calls)))
+            ((key, calls_key, i), ("contents", 0, "parts", i, "functionResponse")) for i in range(len(calls))
+        )
         return View({"contents": [{"role": "user", "parts": [{} for _ in calls]}]}, call_places)
     return View({})
 
@@ -242,8 +251,11 @@ class ToolCalls:
         items = as_list(event.get("input")) if event.get("type") == "response.create" else []
         own = {i.get("call_id") for i in items if isinstance(i, dict) and i.get("type") in CALL_ITEMS}
         answered = {i.get("call_id") for i in items if isinstance(i, dict) and str(i.get("type", "")).endswith("_output")}
-        return [{"type": "function_call", "call_id": call_id, "name": "earlier_call", "arguments": json.dumps({"path": self._paths[call_id]})}
-                for call_id in sorted(answered - own, key=str) if call_id in self._paths]
+        return [
+            {"type": "function_call", "call_id": call_id, "name": "earlier_call", "arguments": json.dumps({"path": self._paths[call_id]})}
+            for call_id in sorted(answered - own, key=str)
+            if call_id in self._paths
+        ]
 
 
 def _with_context(event: dict, context: list[dict], inspect: Inspect, protocol: str, path: str) -> Inspection:
@@ -263,8 +275,9 @@ def _beyond(pointer: str | None, count: int) -> bool:
     return len(parts) > 2 and parts[1] == "input" and parts[2].isdigit() and int(parts[2]) >= count
 
 
-def inspect_client_message(api: WsApi, content: bytes, is_text: bool, path: str, inspect: Inspect,
-                           calls: ToolCalls | None = None) -> ClientOutcome:
+def inspect_client_message(
+    api: WsApi, content: bytes, is_text: bool, path: str, inspect: Inspect, calls: ToolCalls | None = None
+) -> ClientOutcome:
     if not is_text:
         return refusal(api, None, 400, "binary_message", "binary WebSocket messages to an AI service cannot be inspected")
     try:
@@ -390,8 +403,9 @@ class ServerStream:
     def __init__(self, api: WsApi, output: OutputInspector, on_anomaly: Callable[[str], None] = lambda kind: None):
         self._api = api
         self._on_anomaly = on_anomaly
-        self._rewriter = StreamRewriter(_OneEvent(), api.http.deltas, output.process, on_anomaly=on_anomaly,
-                                        on_channel_end=output.end_channel, on_event=output.observe)
+        self._rewriter = StreamRewriter(
+            _OneEvent(), api.http.deltas, output.process, on_anomaly=on_anomaly, on_channel_end=output.end_channel, on_event=output.observe
+        )
 
     def message(self, content: bytes, is_text: bool) -> list[bytes] | None:
         """The messages to send to the client instead (of the same type); None: pass this one as it is."""

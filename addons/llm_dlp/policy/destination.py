@@ -61,10 +61,15 @@ def class_refusal(endpoint: Endpoint) -> Refusal | None:
     if endpoint.klass == APPROVED:
         return None
     if endpoint.klass == UNINSPECTABLE:
-        return Refusal(403, "endpoint_uninspectable",
-                       f"{endpoint.id} speaks a protocol that llm-dlp cannot inspect ({endpoint.description.rstrip('.')}), "
-                       "so nothing is sent to it through this proxy. Use an approved AI service instead.")
-    return Refusal(403, "endpoint_unapproved", f"{endpoint.id} is not an approved AI service for this organisation. Use an approved endpoint instead.")
+        return Refusal(
+            403,
+            "endpoint_uninspectable",
+            f"{endpoint.id} speaks a protocol that llm-dlp cannot inspect ({endpoint.description.rstrip('.')}), "
+            "so nothing is sent to it through this proxy. Use an approved AI service instead.",
+        )
+    return Refusal(
+        403, "endpoint_unapproved", f"{endpoint.id} is not an approved AI service for this organisation. Use an approved endpoint instead."
+    )
 
 
 def connect_refusal(catalog: Catalog, host: str, port: int) -> Refusal | None:
@@ -88,9 +93,12 @@ def content_type_refusal(content_type: str) -> Refusal | None:
     media = content_type.split(";", 1)[0].strip().lower()
     if media not in UNINSPECTABLE_TYPES and not media.startswith(UNINSPECTABLE_PREFIXES):
         return None
-    return Refusal(415, "uninspectable_protocol",
-                   f"request bodies of type {media} (gRPC, Connect or protobuf) cannot be inspected, so they are not forwarded. "
-                   "Use the service's REST/JSON API instead (for Google's Vertex AI SDK: api_transport='rest').")
+    return Refusal(
+        415,
+        "uninspectable_protocol",
+        f"request bodies of type {media} (gRPC, Connect or protobuf) cannot be inspected, so they are not forwarded. "
+        "Use the service's REST/JSON API instead (for Google's Vertex AI SDK: api_transport='rest').",
+    )
 
 
 def _destination_names(req: Request) -> list[str]:
@@ -112,17 +120,24 @@ def _misdirected(req: Request, names: list[str], name: str) -> Refusal | None:
     authority = split_authority(req.host_header, req.port)
     if authority is not None and authority[0] in names:
         return None
-    return Refusal(421, "misdirected_request",
-                   f"this connection goes to {name}, but the request's Host header names another site. "
-                   "Send each request on a connection to the host it names.")
+    return Refusal(
+        421,
+        "misdirected_request",
+        f"this connection goes to {name}, but the request's Host header names another site. "
+        "Send each request on a connection to the host it names.",
+    )
 
 
 def _plain_http_refusal(name: str) -> Refusal:
-    return Refusal(403, "plain_http_refused",
-                   f"{name} is an AI service that this proxy inspects over HTTPS only; plain HTTP to it is not forwarded. "
-                   f"Use https://{name}/ (or ask for the endpoint to be catalogued with plain_http: true).")
+    return Refusal(
+        403,
+        "plain_http_refused",
+        f"{name} is an AI service that this proxy inspects over HTTPS only; plain HTTP to it is not forwarded. "
+        f"Use https://{name}/ (or ask for the endpoint to be catalogued with plain_http: true).",
+    )
 
 
 def _unlisted_port_refusal(name: str, port: int) -> Refusal:
-    return Refusal(403, "port_not_catalogued",
-                   f"{name} is an AI service, but port {port} is not one of its catalogued ports; nothing was forwarded.")
+    return Refusal(
+        403, "port_not_catalogued", f"{name} is an AI service, but port {port} is not one of its catalogued ports; nothing was forwarded."
+    )

@@ -142,8 +142,13 @@ def compile_policy(entries: list[Located], errors: list[RuleError]) -> Policy:
         message=pilot.get("message", DEFAULT_MESSAGE),
         url=pilot.get("url", ""),
         access=tuple(
-            Access(tuple(a.get("groups", ["*"])), tuple(a.get("endpoints", ["*"])), tuple(a.get("tools", ["*"])),
-                   tuple(a.get("models", ["*"])), dict(a.get("actions", {})))
+            Access(
+                tuple(a.get("groups", ["*"])),
+                tuple(a.get("endpoints", ["*"])),
+                tuple(a.get("tools", ["*"])),
+                tuple(a.get("models", ["*"])),
+                dict(a.get("actions", {})),
+            )
             for a in d.get("access", [{"groups": ["*"]}])
         ),
         strict=d["strict"],

@@ -11,15 +11,34 @@ from llm_dlp.protocols.aws import AwsProtocol
 from llm_dlp.protocols.base import STRUCTURE_KEYS, Annotations, Delta, Pointer, as_dict, as_list
 from llm_dlp.protocols.bedrock import converse_tool_result, converse_tool_use
 
-Q_ERRORS = {400: "ValidationError", 403: "AccessDeniedError", 413: "ValidationError", 421: "ValidationError", 429: "ThrottlingError",
-            500: "InternalServerError", 503: "ServiceUnavailableException"}
+Q_ERRORS = {
+    400: "ValidationError",
+    403: "AccessDeniedError",
+    413: "ValidationError",
+    421: "ValidationError",
+    429: "ThrottlingError",
+    500: "InternalServerError",
+    503: "ServiceUnavailableException",
+}
 
 
 class AmazonQ(AwsProtocol):
     name = "amazon-q"
     family = "amazon-q"
-    structure_keys = STRUCTURE_KEYS | {"toolUseId", "conversationId", "messageId", "profileArn", "customizationArn", "modelId", "origin",
-                                       "chatTriggerType", "userIntent", "agentContinuationId", "agentTaskType", "languageName"}
+    structure_keys = STRUCTURE_KEYS | {
+        "toolUseId",
+        "conversationId",
+        "messageId",
+        "profileArn",
+        "customizationArn",
+        "modelId",
+        "origin",
+        "chatTriggerType",
+        "userIntent",
+        "agentContinuationId",
+        "agentTaskType",
+        "languageName",
+    }
     error_types = Q_ERRORS
     description = "Amazon Q Developer: conversationState (currentMessage, history), editor documents, toolUses / toolResults by toolUseId."
 

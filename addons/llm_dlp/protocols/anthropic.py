@@ -11,8 +11,16 @@ from typing import Any
 from llm_dlp.protocols.api import Protocol
 from llm_dlp.protocols.base import Annotations, Delta, Pointer, as_list, path_in, result_path
 
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error",
-                413: "request_too_large", 429: "rate_limit_error", 500: "api_error", 503: "overloaded_error"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "overloaded_error",
+}
 
 
 class AnthropicMessages(Protocol):
@@ -61,8 +69,11 @@ class AnthropicMessages(Protocol):
     def deltas(self, event: Any) -> list[Delta]:
         if not isinstance(event, dict) or event.get("type") != "content_block_delta" or not isinstance(event.get("delta"), dict):
             return []
-        return [Delta(("block", event.get("index")), ("delta", name), name == "partial_json")
-                for name in ("text", "partial_json", "thinking") if isinstance(event["delta"].get(name), str)]
+        return [
+            Delta(("block", event.get("index")), ("delta", name), name == "partial_json")
+            for name in ("text", "partial_json", "thinking")
+            if isinstance(event["delta"].get(name), str)
+        ]
 
     def error_body(self, status: int, code: str, message: str) -> bytes:
         return json.dumps({"type": "error", "error": {"type": _ERROR_TYPES.get(status, "permission_error"), "message": message}}).encode()

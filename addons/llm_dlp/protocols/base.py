@@ -21,12 +21,46 @@ ROLE_OTHER = "other"
 
 # Keys whose string values identify or describe (structure), in every API llm-dlp knows.
 PATH_KEYS = ("file_path", "filePath", "path", "filename", "fileName", "relativeFilePath", "uri", "notebook_path")
-STRUCTURE_KEYS = frozenset({
-    "type", "id", "role", "name", "model", "object", "index", "status", "tool_use_id", "tool_call_id", "call_id", "item_id",
-    "response_id", "previous_response_id", "media_type", "mime_type", "mimeType", "detail", "format", "encoding", "signature",
-    "stop_reason", "finish_reason", "anthropic_version", "cache_control", "ttl", "service_tier", "reasoning_effort", "effort",
-    "tool_choice", "modalities", "voice", "fileUri", "file_id", "image_url", *PATH_KEYS,
-})
+STRUCTURE_KEYS = frozenset(
+    {
+        "type",
+        "id",
+        "role",
+        "name",
+        "model",
+        "object",
+        "index",
+        "status",
+        "tool_use_id",
+        "tool_call_id",
+        "call_id",
+        "item_id",
+        "response_id",
+        "previous_response_id",
+        "media_type",
+        "mime_type",
+        "mimeType",
+        "detail",
+        "format",
+        "encoding",
+        "signature",
+        "stop_reason",
+        "finish_reason",
+        "anthropic_version",
+        "cache_control",
+        "ttl",
+        "service_tier",
+        "reasoning_effort",
+        "effort",
+        "tool_choice",
+        "modalities",
+        "voice",
+        "fileUri",
+        "file_id",
+        "image_url",
+        *PATH_KEYS,
+    }
+)
 CONTENT_KEYS = ("content", "text", "snippet", "code", "source", "contents")
 SHELL_KEYS = ("command", "cmd", "commands", "script")  # Bash, exec_command, shell, run_shell_command, local_shell
 

@@ -14,8 +14,16 @@ from llm_dlp.protocols.aws import EVENT_STREAM, AwsProtocol, model_in_path
 from llm_dlp.protocols.base import STRUCTURE_KEYS, Annotations, Delta, Pointer, as_list, path_in
 from llm_dlp.protocols.framing import BedrockChunkFraming, Framing
 
-BEDROCK_ERRORS = {400: "ValidationException", 403: "AccessDeniedException", 404: "ResourceNotFoundException", 413: "ValidationException",
-                  421: "ValidationException", 429: "ThrottlingException", 500: "InternalServerException", 503: "ServiceUnavailableException"}
+BEDROCK_ERRORS = {
+    400: "ValidationException",
+    403: "AccessDeniedException",
+    404: "ResourceNotFoundException",
+    413: "ValidationException",
+    421: "ValidationException",
+    429: "ThrottlingException",
+    500: "InternalServerException",
+    503: "ServiceUnavailableException",
+}
 _BINARY_BLOCKS = ("image", "document", "video")
 
 
@@ -42,7 +50,9 @@ class BedrockConverse(AwsProtocol):
     paths = re.compile(r"/model/[^/]+/converse(?:-stream)?$")
     structure_keys = STRUCTURE_KEYS | {"toolUseId", "guardrailIdentifier", "guardrailVersion"}
     error_types = BEDROCK_ERRORS
-    description = "Bedrock Converse: system[], messages[].content[] (text, toolUse, toolResult paired by toolUseId, image/document bytes skipped)."
+    description = (
+        "Bedrock Converse: system[], messages[].content[] (text, toolUse, toolResult paired by toolUseId, image/document bytes skipped)."
+    )
 
     def annotate(self, doc: dict[str, Any], path: str) -> Annotations:
         notes = Annotations(model=model_in_path(path))
@@ -95,7 +105,9 @@ class BedrockInvoke(AwsProtocol):
     paths = re.compile(r"/model/[^/]+/invoke(?:-with-response-stream)?$")
     native_bodies = True
     error_types = BEDROCK_ERRORS
-    description = "Bedrock InvokeModel: the model's native body (Anthropic Messages for Claude, else every string leaf); base64 chunk events."
+    description = (
+        "Bedrock InvokeModel: the model's native body (Anthropic Messages for Claude, else every string leaf); base64 chunk events."
+    )
 
     def annotate(self, doc: dict[str, Any], path: str) -> Annotations:
         anthropic = str(doc.get("anthropic_version", "")).startswith("bedrock-")
@@ -125,5 +137,8 @@ def _native_deltas(event: Any) -> list[Delta]:
             return [Delta(("text",), (key,), False)]
     if isinstance(event.get("text"), str) and "is_finished" in event:  # Cohere
         return [Delta(("text",), ("text",), False)]
-    return [Delta(("output", i), ("outputs", i, "text"), False)  # Mistral
-            for i, out in enumerate(as_list(event.get("outputs"))) if isinstance(out, dict) and isinstance(out.get("text"), str)]
+    return [
+        Delta(("output", i), ("outputs", i, "text"), False)  # Mistral
+        for i, out in enumerate(as_list(event.get("outputs")))
+        if isinstance(out, dict) and isinstance(out.get("text"), str)
+    ]

@@ -127,11 +127,18 @@ def _zstd(data: bytes) -> Iterator[bytes]:
 
 
 _DECODERS: dict[str, Callable[[bytes], Iterator[bytes]]] = {
-    "gzip": _gzip, "x-gzip": _gzip, "deflate": _deflate, "br": _brotli, "zstd": _zstd,
+    "gzip": _gzip,
+    "x-gzip": _gzip,
+    "deflate": _deflate,
+    "br": _brotli,
+    "zstd": _zstd,
 }
 _ENCODERS: dict[str, Callable[[bytes], bytes]] = {
-    "gzip": lambda b: gzip.compress(b, mtime=0), "x-gzip": lambda b: gzip.compress(b, mtime=0),
-    "deflate": zlib.compress, "br": brotli.compress, "zstd": zstd.compress,
+    "gzip": lambda b: gzip.compress(b, mtime=0),
+    "x-gzip": lambda b: gzip.compress(b, mtime=0),
+    "deflate": zlib.compress,
+    "br": brotli.compress,
+    "zstd": zstd.compress,
 }
 
 

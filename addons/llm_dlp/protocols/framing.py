@@ -76,7 +76,6 @@ class SseFraming(Framing):
         prefix = b"".join(lines[:i]) + b"data:" + sep
         return prefix, payload, newline + b"".join(lines[i + 1 :]) + end
 
-
     def wrap(self, prefix, body, suffix):
         """A joined multi-line payload goes out as data: lines again (rewritten JSON has no newline)."""
         return prefix + (body or b"").replace(b"\n", b"\ndata: ") + suffix

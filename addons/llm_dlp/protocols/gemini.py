@@ -16,8 +16,17 @@ from llm_dlp.protocols.base import Annotations, Delta, Pointer, as_list, path_in
 from llm_dlp.protocols.framing import Framing, JsonArrayFraming, SseFraming
 
 _MODEL_IN_PATH = re.compile(r"/models/([^/:]+):")
-_STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 413: "INVALID_ARGUMENT", 421: "FAILED_PRECONDITION",
-                 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 502: "UNAVAILABLE", 503: "UNAVAILABLE"}
+_STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    413: "INVALID_ARGUMENT",
+    421: "FAILED_PRECONDITION",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+}
 
 
 class Gemini(Protocol):
@@ -88,7 +97,9 @@ class Gemini(Protocol):
         return any(pointer[k : k + 2] == ("functionCall", "args") for k in range(len(pointer) - 2))
 
     def error_body(self, status: int, code: str, message: str) -> bytes:
-        return json.dumps({"error": {"code": status, "message": message, "status": _STATUS_NAMES.get(status, "PERMISSION_DENIED")}}).encode()
+        return json.dumps(
+            {"error": {"code": status, "message": message, "status": _STATUS_NAMES.get(status, "PERMISSION_DENIED")}}
+        ).encode()
 
 
 def _answered_call(response: dict, calls: list[dict], position: int) -> dict | None:

@@ -22,7 +22,9 @@ class Mcp(Protocol):
     name = "mcp"
     family = "mcp"
     structure_keys = STRUCTURE_KEYS | {"jsonrpc", "method", "protocolVersion", "progressToken", "cursor", "ref"}
-    description = "MCP Streamable HTTP: JSON-RPC requests (tools/call arguments, prompts/get, results returned to the server), JSON or SSE answers."
+    description = (
+        "MCP Streamable HTTP: JSON-RPC requests (tools/call arguments, prompts/get, results returned to the server), JSON or SSE answers."
+    )
 
     batches = True
 
@@ -34,7 +36,9 @@ class Mcp(Protocol):
 
     def error_body(self, status: int, code: str, message: str) -> bytes:
         """A JSON-RPC error (the request's id is not known here: null, as for a parse error)."""
-        return json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32001, "message": message, "data": {"reason": code, "status": status}}}).encode()
+        return json.dumps(
+            {"jsonrpc": "2.0", "id": None, "error": {"code": -32001, "message": message, "data": {"reason": code, "status": status}}}
+        ).encode()
 
 
 def _message(notes: Annotations, at: Pointer, message: Any) -> None:

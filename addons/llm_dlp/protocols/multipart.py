@@ -109,8 +109,10 @@ def _part(head: bytes, body: bytes) -> Part:
 
 def parse_multipart(raw: bytes, content_type: str, path: str, family: str) -> MultipartBody:
     if UPLOAD_PART.search(path.split("?", 1)[0]):
-        raise BodyError("parts of a multi-part upload cannot be inspected one slice at a time; upload the file whole (Files API)",
-                        "uninspectable_upload_part")
+        raise BodyError(
+            "parts of a multi-part upload cannot be inspected one slice at a time; upload the file whole (Files API)",
+            "uninspectable_upload_part",
+        )
     boundary = boundary_of(content_type)
     preamble, raw_parts, epilogue = split_parts(raw, boundary)
     parts = [_part(head, body) for head, body in raw_parts]

@@ -9,7 +9,14 @@ from llm_dlp.protocols.api import Protocol
 from llm_dlp.protocols.base import Annotations, Delta, Pointer, as_list, path_in, result_path
 
 # OpenAI's roles, as llm-dlp names them
-ROLE_NAMES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool_result", "function": "tool_result"}
+ROLE_NAMES = {
+    "system": "system",
+    "developer": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool_result",
+    "function": "tool_result",
+}
 BINARY_PARTS = ("image_url", "input_image", "input_audio")
 
 

@@ -29,8 +29,11 @@ class OpenAICompletions(Protocol):
 
     def deltas(self, event: Any) -> list[Delta]:
         choices = as_list(event.get("choices")) if isinstance(event, dict) else []
-        return [Delta(("choice", c.get("index", i)), ("choices", i, "text"), False)
-                for i, c in enumerate(choices) if isinstance(c, dict) and isinstance(c.get("text"), str)]
+        return [
+            Delta(("choice", c.get("index", i)), ("choices", i, "text"), False)
+            for i, c in enumerate(choices)
+            if isinstance(c, dict) and isinstance(c.get("text"), str)
+        ]
 
 
 def _path_marker(prompt: Any) -> str | None:

@@ -17,17 +17,81 @@ SEPARATORS = frozenset({"|", "||", "&&", ";", "&", "|&", "\n"})
 PREFIX_COMMANDS = frozenset({"sudo", "command", "builtin", "exec", "nohup", "time", "nice", "stdbuf", "timeout", "xargs"})
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "pwsh", "powershell", "powershell.exe", "pwsh.exe", "cmd", "cmd.exe"})
 # readers whose every non-option argument is a file they print
-WHOLE_FILE_READERS = frozenset({"cat", "tac", "nl", "less", "more", "most", "bat", "batcat", "type", "gc", "get-content",
-                                "cat.exe", "strings", "xxd", "hexdump", "od", "base64"})
+WHOLE_FILE_READERS = frozenset(
+    {
+        "cat",
+        "tac",
+        "nl",
+        "less",
+        "more",
+        "most",
+        "bat",
+        "batcat",
+        "type",
+        "gc",
+        "get-content",
+        "cat.exe",
+        "strings",
+        "xxd",
+        "hexdump",
+        "od",
+        "base64",
+    }
+)
 # readers that print part of a file; the file is still its source
-PARTIAL_READERS = frozenset({"head", "tail", "cut", "sort", "uniq", "column", "fold", "rev", "diff", "cmp", "wc", "jq", "yq",
-                             "sed", "awk", "gawk", "grep", "egrep", "fgrep", "rg", "ag", "ack", "select-string", "sls"})
+PARTIAL_READERS = frozenset(
+    {
+        "head",
+        "tail",
+        "cut",
+        "sort",
+        "uniq",
+        "column",
+        "fold",
+        "rev",
+        "diff",
+        "cmp",
+        "wc",
+        "jq",
+        "yq",
+        "sed",
+        "awk",
+        "gawk",
+        "grep",
+        "egrep",
+        "fgrep",
+        "rg",
+        "ag",
+        "ack",
+        "select-string",
+        "sls",
+    }
+)
 # options that take a value in the next word, per command (so the value is not read as a file)
 VALUE_OPTIONS = {
     "head": {"-n", "-c", "--lines", "--bytes"},
     "tail": {"-n", "-c", "--lines", "--bytes", "-s", "--sleep-interval", "--pid"},
-    "grep": {"-e", "-f", "-m", "-A", "-B", "-C", "--regexp", "--file", "--max-count", "--context", "--after-context",
-             "--before-context", "--color", "--include", "--exclude", "--exclude-dir", "--label", "-d", "-D"},
+    "grep": {
+        "-e",
+        "-f",
+        "-m",
+        "-A",
+        "-B",
+        "-C",
+        "--regexp",
+        "--file",
+        "--max-count",
+        "--context",
+        "--after-context",
+        "--before-context",
+        "--color",
+        "--include",
+        "--exclude",
+        "--exclude-dir",
+        "--label",
+        "-d",
+        "-D",
+    },
     "rg": {"-e", "-g", "-t", "-T", "-m", "-A", "-B", "-C", "--glob", "--type", "--max-count", "--context", "-M", "-j", "--regexp"},
     "sed": {"-e", "-f", "--expression", "--file", "-l"},
     "awk": {"-f", "-v", "-F"},
@@ -42,8 +106,18 @@ VALUE_OPTIONS = {
     "get-content": {"-totalcount", "-tail", "-head", "-first", "-last", "-encoding", "-delimiter", "-readcount", "-stream"},
     "select-string": {"-pattern", "-encoding", "-context"},
 }
-ALIASES = {"batcat": "bat", "egrep": "grep", "fgrep": "grep", "gawk": "awk", "gc": "get-content", "sls": "select-string",
-           "cat.exe": "cat", "type": "cat", "more": "less", "most": "less"}
+ALIASES = {
+    "batcat": "bat",
+    "egrep": "grep",
+    "fgrep": "grep",
+    "gawk": "awk",
+    "gc": "get-content",
+    "sls": "select-string",
+    "cat.exe": "cat",
+    "type": "cat",
+    "more": "less",
+    "most": "less",
+}
 # readers whose first non-option word is a pattern or program, not a file (unless -e/-f gave it)
 PATTERN_FIRST = frozenset({"grep", "rg", "ag", "ack", "sed", "awk", "jq", "yq", "select-string"})
 POWERSHELL_PATH_OPTIONS = {"-path", "-literalpath", "-lp"}
@@ -178,7 +252,11 @@ def _inline_script(words: list[str]) -> str | None:
     for i, w in enumerate(words[1:], 1):
         low = w.lower()
         if (low.startswith("-") and not low.startswith("--") and "c" in low[1:] and len(low) <= 4) or low in (
-                "-command", "/c", "/k", "--command"):
+            "-command",
+            "/c",
+            "/k",
+            "--command",
+        ):
             return " ".join(words[i + 1 :]) if low in ("-command", "/c", "/k") else (words[i + 1] if i + 1 < len(words) else "")
     return None
 

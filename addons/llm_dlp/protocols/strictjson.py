@@ -29,8 +29,13 @@ class BodyError(ValueError):
         self.status = status
 
 
-_BOMS = ((b"\xef\xbb\xbf", "a UTF-8 byte order mark"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe\x00\x00", "UTF-32"),
-         (b"\xfe\xff", "UTF-16"), (b"\xff\xfe", "UTF-16"))
+_BOMS = (
+    (b"\xef\xbb\xbf", "a UTF-8 byte order mark"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\xfe\xff", "UTF-16"),
+    (b"\xff\xfe", "UTF-16"),
+)
 
 
 def strict_text(raw: bytes) -> str:

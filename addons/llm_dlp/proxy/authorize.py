@@ -43,7 +43,12 @@ class Authorize:
         state.grant = result
         key = state.protocol.api_key(flow.request.headers, flow.request.query)
         if not policy.key_allowed(state.endpoint.id, self.rt.keys.fingerprint(key) if key else None):
-            self.rt.refuse(flow, 403, "api_key_not_allowed", "This API key is not an approved organisation key. Personal or free-tier keys cannot be used.")
+            self.rt.refuse(
+                flow,
+                403,
+                "api_key_not_allowed",
+                "This API key is not an approved organisation key. Personal or free-tier keys cannot be used.",
+            )
             return
         for name, value in policy.headers_for(state.endpoint.id).items():
             flow.request.headers[name] = value  # replaces every copy the client sent
@@ -52,6 +57,15 @@ class Authorize:
         """Proves the client reached this proxy, trusted its CA and was inspected, and says who the proxy took it for."""
         result = self.rt.rules.policy.authorize(state.identity, state.endpoint.id, state.tool)
         state.decision = "diagnostic"
-        body = diagnosis(__version__, self.rt.audit.instance if self.rt.audit else None, client_address(flow), state.endpoint.id, state.tool,
-                         state.identity, None if isinstance(result, Grant) else result)
-        flow.response = http.Response.make(200, json.dumps(body).encode(), {"content-type": "application/json", "cache-control": "no-store"})
+        body = diagnosis(
+            __version__,
+            self.rt.audit.instance if self.rt.audit else None,
+            client_address(flow),
+            state.endpoint.id,
+            state.tool,
+            state.identity,
+            None if isinstance(result, Grant) else result,
+        )
+        flow.response = http.Response.make(
+            200, json.dumps(body).encode(), {"content-type": "application/json", "cache-control": "no-store"}
+        )

@@ -19,9 +19,18 @@ from llm_dlp.rules.files import RuleFileError, bundled_rules_dir
 from llm_dlp.rules.ruleset import RuleSet, disarm_errors, load_ruleset
 
 NEVER_MATCHES = r"(?!)"  # an empty allow_hosts list would mean "decrypt everything"
-AUDIT_OPTIONS = {"llm_dlp_audit_log", "llm_dlp_audit_max_bytes", "llm_dlp_audit_rotate_seconds", "llm_dlp_key_file", "confdir",
-                 "llm_dlp_audit_on_failure", "llm_dlp_audit_checkpoint_file", "llm_dlp_audit_checkpoint_syslog",
-                 "llm_dlp_audit_checkpoint_records", "llm_dlp_audit_checkpoint_seconds"}
+AUDIT_OPTIONS = {
+    "llm_dlp_audit_log",
+    "llm_dlp_audit_max_bytes",
+    "llm_dlp_audit_rotate_seconds",
+    "llm_dlp_key_file",
+    "confdir",
+    "llm_dlp_audit_on_failure",
+    "llm_dlp_audit_checkpoint_file",
+    "llm_dlp_audit_checkpoint_syslog",
+    "llm_dlp_audit_checkpoint_records",
+    "llm_dlp_audit_checkpoint_seconds",
+}
 
 
 class Configuration:
@@ -35,20 +44,48 @@ class Configuration:
         loader.add_option("llm_dlp_audit_log", str, "llm-dlp-audit.jsonl", "Audit log path, or '-' for stdout.")
         loader.add_option("llm_dlp_audit_max_bytes", int, 100 * 1024 * 1024, "Rotate the audit log when it reaches this size; 0: never.")
         loader.add_option("llm_dlp_audit_rotate_seconds", int, 86400, "Rotate the audit log when it is this old; 0: never.")
-        loader.add_option("llm_dlp_audit_on_failure", str, REFUSE, "While audit records cannot be written: refuse AI requests with 503, or allow them.",
-                          choices=[REFUSE, ALLOW])
-        loader.add_option("llm_dlp_audit_checkpoint_file", str, "", "Append signed checkpoints of the audit chain's head to this file (put it on another volume); empty: off.")
+        loader.add_option(
+            "llm_dlp_audit_on_failure",
+            str,
+            REFUSE,
+            "While audit records cannot be written: refuse AI requests with 503, or allow them.",
+            choices=[REFUSE, ALLOW],
+        )
+        loader.add_option(
+            "llm_dlp_audit_checkpoint_file",
+            str,
+            "",
+            "Append signed checkpoints of the audit chain's head to this file (put it on another volume); empty: off.",
+        )
         loader.add_option("llm_dlp_audit_checkpoint_syslog", bool, False, "Also send every audit checkpoint to syslog.")
         loader.add_option("llm_dlp_audit_checkpoint_records", int, 1000, "An audit checkpoint every this many records; 0: only by time.")
-        loader.add_option("llm_dlp_audit_checkpoint_seconds", int, 60, "An audit checkpoint every this many seconds (when records were written); 0: only by count.")
-        loader.add_option("llm_dlp_incident_dir", str, "", "Directory for the optional incident-review store of redacted prompts and responses; empty: off.")
+        loader.add_option(
+            "llm_dlp_audit_checkpoint_seconds",
+            int,
+            60,
+            "An audit checkpoint every this many seconds (when records were written); 0: only by count.",
+        )
+        loader.add_option(
+            "llm_dlp_incident_dir",
+            str,
+            "",
+            "Directory for the optional incident-review store of redacted prompts and responses; empty: off.",
+        )
         loader.add_option("llm_dlp_incident_retention_days", int, 30, "Days the incident-review files are kept.")
         loader.add_option("llm_dlp_metrics_listen", str, "127.0.0.1:9464", "HOST:PORT for Prometheus /metrics; empty to disable.")
-        loader.add_option("llm_dlp_metrics_user_labels", bool, False, "Also count requests per user name in metrics (high cardinality; off by default).")
+        loader.add_option(
+            "llm_dlp_metrics_user_labels", bool, False, "Also count requests per user name in metrics (high cardinality; off by default)."
+        )
         loader.add_option("llm_dlp_max_body_bytes", int, 32 * 1024 * 1024, "Larger request bodies to LLM endpoints are blocked.")
-        loader.add_option("llm_dlp_key_file", str, "", "Placeholder key file (default: generated in confdir; env LLM_DLP_PLACEHOLDER_KEY wins).")
-        loader.add_option("llm_dlp_wait_for_rules", bool, False,
-                          "Start even when the rules are invalid: refuse every connection and report not ready on /readyz until valid rules appear.")
+        loader.add_option(
+            "llm_dlp_key_file", str, "", "Placeholder key file (default: generated in confdir; env LLM_DLP_PLACEHOLDER_KEY wins)."
+        )
+        loader.add_option(
+            "llm_dlp_wait_for_rules",
+            bool,
+            False,
+            "Start even when the rules are invalid: refuse every connection and report not ready on /readyz until valid rules appear.",
+        )
 
     def configure(self, updated: set[str]) -> None:
         if "llm_dlp_rules" in updated:
@@ -78,8 +115,9 @@ class Configuration:
         if o.llm_dlp_audit_checkpoint_syslog:
             sinks.append(syslog_sink)
         witness = Witness(key, o.llm_dlp_audit_checkpoint_records, o.llm_dlp_audit_checkpoint_seconds, sinks)
-        self.rt.audit = AuditLog(o.llm_dlp_audit_log, key, o.llm_dlp_audit_max_bytes, o.llm_dlp_audit_rotate_seconds, o.llm_dlp_audit_on_failure,
-                                 witness=witness)
+        self.rt.audit = AuditLog(
+            o.llm_dlp_audit_log, key, o.llm_dlp_audit_max_bytes, o.llm_dlp_audit_rotate_seconds, o.llm_dlp_audit_on_failure, witness=witness
+        )
 
     async def _tick(self) -> None:
         """Time-based checkpoints, and the sink's health (retried while it fails)."""

@@ -67,8 +67,11 @@ class Identify:
         return False
 
     def _challenge(self, flow: http.HTTPFlow) -> None:
-        flow.response = http.Response.make(407, b"llm-dlp: proxy authentication is required for AI services.\n",
-                                           {"content-type": "text/plain", "proxy-authenticate": proxy_challenge(self.rt.rules.policy.realm)})
+        flow.response = http.Response.make(
+            407,
+            b"llm-dlp: proxy authentication is required for AI services.\n",
+            {"content-type": "text/plain", "proxy-authenticate": proxy_challenge(self.rt.rules.policy.realm)},
+        )
 
 
 def proxy_challenge(realm: str) -> str:

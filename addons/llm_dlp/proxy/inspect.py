@@ -25,9 +25,15 @@ class Inspect:
         self.budget = ByteBudget(0)
 
     def load(self, loader) -> None:
-        loader.add_option("llm_dlp_inspection_budget_bytes", int, 64 * 1024 * 1024,
-                          "Request body bytes under inspection at once; more requests wait (then get 503). 0: no bound.")
-        loader.add_option("llm_dlp_inspection_wait_seconds", int, 10, "How long a request waits for room under llm_dlp_inspection_budget_bytes.")
+        loader.add_option(
+            "llm_dlp_inspection_budget_bytes",
+            int,
+            64 * 1024 * 1024,
+            "Request body bytes under inspection at once; more requests wait (then get 503). 0: no bound.",
+        )
+        loader.add_option(
+            "llm_dlp_inspection_wait_seconds", int, 10, "How long a request waits for room under llm_dlp_inspection_budget_bytes."
+        )
 
     def configure(self, updated: set[str]) -> None:
         if "llm_dlp_inspection_budget_bytes" in updated:
@@ -41,7 +47,9 @@ class Inspect:
         try:
             async with self.budget.reserve(len(flow.request.raw_content or b""), ctx.options.llm_dlp_inspection_wait_seconds) as granted:
                 if not granted:
-                    self.rt.refuse(flow, 503, "inspection_busy", "too many large requests are being inspected at once. Try again in a moment.")
+                    self.rt.refuse(
+                        flow, 503, "inspection_busy", "too many large requests are being inspected at once. Try again in a moment."
+                    )
                     return
                 await self._inspect(flow, state)
             if not flow.response:
@@ -62,12 +70,23 @@ class Inspect:
             return
         rules, grant = self.rt.rules, state.grant
         try:
-            raw = await asyncio.to_thread(decode_body, req.raw_content, req.headers.get("content-encoding", ""),
-                                          req.headers.get("transfer-encoding", ""), limit)
+            raw = await asyncio.to_thread(
+                decode_body, req.raw_content, req.headers.get("content-encoding", ""), req.headers.get("transfer-encoding", ""), limit
+            )
             inspection = await asyncio.to_thread(
-                inspect_request, raw, state.protocol.name, req.path, rules.detector, self.rt.keys, grant.access.actions if grant else {},
-                self.rt.incidents is not None, rules.paths, grant.identity.groups if grant else (), rules.fingerprints,
-                req.headers.get("content-type", ""))
+                inspect_request,
+                raw,
+                state.protocol.name,
+                req.path,
+                rules.detector,
+                self.rt.keys,
+                grant.access.actions if grant else {},
+                self.rt.incidents is not None,
+                rules.paths,
+                grant.identity.groups if grant else (),
+                rules.fingerprints,
+                req.headers.get("content-type", ""),
+            )
         except BodyError as refused:  # not inspectable as the provider would read it: never forwarded
             self.rt.refuse(flow, refused.status, refused.reason, str(refused))
             return
@@ -97,6 +116,8 @@ class Inspect:
 def signed_body_message(inspection: Inspection) -> str:
     """Why a request that would have been redacted is blocked: its signature covers the body."""
     rules = ", ".join(sorted({f.rule for f in inspection.findings if f.action == REDACT}))
-    return (f"Request blocked by llm-dlp: it carries secrets ({rules}) and this request is signed (AWS SigV4); llm-dlp cannot redact it "
-            "(the edited body would no longer match the signature): remove the secret, or use a Bedrock API key (Bearer) so redaction "
-            "can apply.")
+    return (
+        f"Request blocked by llm-dlp: it carries secrets ({rules}) and this request is signed (AWS SigV4); llm-dlp cannot redact it "
+        "(the edited body would no longer match the signature): remove the secret, or use a Bedrock API key (Bearer) so redaction "
+        "can apply."
+    )

@@ -73,7 +73,11 @@ def serve(host: str, port: int, registry: CollectorRegistry, lifecycle: Lifecycl
             return _text(start_response, "200 OK", "ok\n")
         if path == "/readyz":
             reason = lifecycle.readiness()
-            return _text(start_response, "503 Service Unavailable", f"not ready: {reason}\n") if reason else _text(start_response, "200 OK", "ready\n")
+            return (
+                _text(start_response, "503 Service Unavailable", f"not ready: {reason}\n")
+                if reason
+                else _text(start_response, "200 OK", "ready\n")
+            )
         return metrics(environ, start_response)
 
     server_class = type("Server", (_Server,), {"address_family": socket.AF_INET6 if ":" in host else socket.AF_INET})

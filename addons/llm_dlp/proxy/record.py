@@ -48,8 +48,16 @@ class Record:
                 return
             client = data.client.peername[0] if data.client.peername else None
             self.rt.metrics.upstream_errors.labels(endpoint.id).inc()
-            self.rt.record("upstream_unreachable", client=client, endpoint=endpoint.id, host=host, port=port, server_name=server_name,
-                           error=str(data.server.error or "connection failed"), **identity_fields(ruleset, client))
+            self.rt.record(
+                "upstream_unreachable",
+                client=client,
+                endpoint=endpoint.id,
+                host=host,
+                port=port,
+                server_name=server_name,
+                error=str(data.server.error or "connection failed"),
+                **identity_fields(ruleset, client),
+            )
         except Exception as exc:
             log_failure("error recording an upstream connection failure", exc)
 
@@ -68,8 +76,18 @@ class Record:
             if exchange.stream_incomplete:
                 self.rt.metrics.stream_anomalies.labels(state.endpoint.id, "stream_incomplete").inc()
             identity = state.grant.identity if state.grant else state.identity  # a refusal names whom it refused
-            record = request_record(exchange, state.endpoint.id, state.endpoint.protocol, state.tool, identity, decision,
-                                    state.reason, state.inspection, state.output, state.restored)
+            record = request_record(
+                exchange,
+                state.endpoint.id,
+                state.endpoint.protocol,
+                state.tool,
+                identity,
+                decision,
+                state.reason,
+                state.inspection,
+                state.output,
+                state.restored,
+            )
             self.rt.record("request", **record)
             self._incident(flow, state, decision)
         except Exception as exc:
@@ -94,9 +112,17 @@ class Record:
         ins, out = state.inspection, state.output
         if not self.rt.incidents or not ins or ins.review_text is None:
             return
-        self.rt.incidents.write({"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "request_id": flow.id, "endpoint": state.endpoint.id,
-                                 "user": state.grant.identity.user if state.grant else None, "decision": decision, "request": ins.review_text,
-                                 "response": "".join(out.review) if out and out.review is not None else None})
+        self.rt.incidents.write(
+            {
+                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "request_id": flow.id,
+                "endpoint": state.endpoint.id,
+                "user": state.grant.identity.user if state.grant else None,
+                "decision": decision,
+                "request": ins.review_text,
+                "response": "".join(out.review) if out and out.review is not None else None,
+            }
+        )
 
 
 def _exchange(flow: http.HTTPFlow, state: FlowState) -> Exchange:
@@ -104,11 +130,17 @@ def _exchange(flow: http.HTTPFlow, state: FlowState) -> Exchange:
     client_gone = error is not None and client_side(error)
     ended = state.stream_end
     return Exchange(
-        request_id=flow.id, client=client_address(flow), host=state.host or flow.request.pretty_host, method=flow.request.method,
-        path=flow.request.path.split("?", 1)[0], request_bytes=len(flow.request.raw_content or b""),
+        request_id=flow.id,
+        client=client_address(flow),
+        host=state.host or flow.request.pretty_host,
+        method=flow.request.method,
+        path=flow.request.path.split("?", 1)[0],
+        request_bytes=len(flow.request.raw_content or b""),
         status=flow.response.status_code if flow.response else None,
         upstream_error=None if client_gone else error,  # after the response headers too: a reset mid-stream
         duration_ms=round((time.time() - state.started) * 1000, 3),
-        stream_incomplete=bool(ended and not client_gone and ended.incomplete and flow.response is not None and flow.response.status_code < 400),
+        stream_incomplete=bool(
+            ended and not client_gone and ended.incomplete and flow.response is not None and flow.response.status_code < 400
+        ),
         client_disconnected=client_gone,
     )

@@ -14,7 +14,13 @@ from llm_dlp.proxy.state import FlowState, Runtime, log_failure, state_of
 from llm_dlp.record.lineage import Fingerprinter, LineageRecorder
 
 # streamed bodies that are never buffered, even when no framing of the protocol reads them
-STREAMING_TYPES = ("text/event-stream", "application/x-ndjson", "application/jsonl", "application/json-seq", "application/vnd.amazon.eventstream")
+STREAMING_TYPES = (
+    "text/event-stream",
+    "application/x-ndjson",
+    "application/jsonl",
+    "application/json-seq",
+    "application/vnd.amazon.eventstream",
+)
 
 
 class Respond:
@@ -31,24 +37,43 @@ class Respond:
             log_failure("error in responseheaders", exc)
 
     def _prepare(self, flow: http.HTTPFlow, resp: http.Response, state: FlowState) -> None:
-        lineage = LineageRecorder(Fingerprinter(self.rt.keys.lineage_key), state.inspection.texts if state.inspection else [],
-                                  whole_is_code=state.protocol.answers_are_code)
-        state.output = OutputInspector(self.rt.rules.detector, self.rt.keys, self._restorer(state), self.rt.rules.packages, lineage,
-                                       served_model=state.protocol.served_model)
+        lineage = LineageRecorder(
+            Fingerprinter(self.rt.keys.lineage_key),
+            state.inspection.texts if state.inspection else [],
+            whole_is_code=state.protocol.answers_are_code,
+        )
+        state.output = OutputInspector(
+            self.rt.rules.detector,
+            self.rt.keys,
+            self._restorer(state),
+            self.rt.rules.packages,
+            lineage,
+            served_model=state.protocol.served_model,
+        )
         if self.rt.incidents:
             state.output.review = []
         ctype = resp.headers.get("content-type", "").lower()
         framing = state.protocol.framing(ctype, flow.request.path)
         if framing:
             try:
-                decoder = StreamDecoder(resp.headers.get("content-encoding", "")) if codings(resp.headers.get("content-encoding", "")) else None
+                decoder = (
+                    StreamDecoder(resp.headers.get("content-encoding", "")) if codings(resp.headers.get("content-encoding", "")) else None
+                )
             except BodyError:  # an encoding we cannot read incrementally: the whole body is inspected instead
                 return
             honest_stream_headers(resp)
-            rewriter = StreamRewriter(framing, state.protocol.deltas, state.output.process, on_anomaly=lambda kind: self._anomaly(state, kind),
-                                      on_channel_end=state.output.end_channel, on_event=state.output.observe, snapshot=state.output.snapshot)
-            resp.stream = SafeStream(rewriter, lambda: self._anomaly(state, "rewriter_error"),
-                                     self.rt.metrics.response_bytes.labels(state.endpoint.id), decoder)
+            rewriter = StreamRewriter(
+                framing,
+                state.protocol.deltas,
+                state.output.process,
+                on_anomaly=lambda kind: self._anomaly(state, kind),
+                on_channel_end=state.output.end_channel,
+                on_event=state.output.observe,
+                snapshot=state.output.snapshot,
+            )
+            resp.stream = SafeStream(
+                rewriter, lambda: self._anomaly(state, "rewriter_error"), self.rt.metrics.response_bytes.labels(state.endpoint.id), decoder
+            )
             state.streaming = True
             self.rt.metrics.active_streams.inc()
         elif any(t in ctype for t in STREAMING_TYPES):

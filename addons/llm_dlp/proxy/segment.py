@@ -45,8 +45,13 @@ class StrictSegment:
             names = [n for n in (host, server_name) if n]
             if any(self.rt.rules.catalog.match(n, port) for n in names):
                 return
-            self._refused(data.client.peername[0] if data.client.peername else None, names[-1], port, host,
-                          server_name or self._claimed_names.get(data.client))
+            self._refused(
+                data.client.peername[0] if data.client.peername else None,
+                names[-1],
+                port,
+                host,
+                server_name or self._claimed_names.get(data.client),
+            )
             data.server.error = REFUSAL
         except Exception as exc:
             log_failure("error in server_connect", exc)
@@ -70,6 +75,14 @@ class StrictSegment:
 
     def _refused(self, client: str | None, host: str, port: int, address: str, server_name: str | None) -> None:
         """Audited with the address and the name the client asked for, and whom the address identifies."""
-        self.rt.record("refusal", client=client, host=host, port=port, address=address, server_name=server_name, reason="strict_segment",
-                       **identity_fields(self.rt.rules, client))
+        self.rt.record(
+            "refusal",
+            client=client,
+            host=host,
+            port=port,
+            address=address,
+            server_name=server_name,
+            reason="strict_segment",
+            **identity_fields(self.rt.rules, client),
+        )
         self.rt.metrics.refusals.labels("strict_segment").inc()

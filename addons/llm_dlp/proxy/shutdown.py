@@ -20,8 +20,12 @@ class Shutdown:
         self._tasks: set[asyncio.Task] = set()
 
     def load(self, loader) -> None:
-        loader.add_option("llm_dlp_shutdown_grace_seconds", int, 30,
-                          "On SIGTERM or SIGINT, stop taking connections and let requests and streams in flight finish for up to this long.")
+        loader.add_option(
+            "llm_dlp_shutdown_grace_seconds",
+            int,
+            30,
+            "On SIGTERM or SIGINT, stop taking connections and let requests and streams in flight finish for up to this long.",
+        )
 
     def running(self) -> None:
         """Replaces mitmproxy's own handlers, which stop immediately."""

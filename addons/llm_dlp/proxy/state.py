@@ -103,8 +103,12 @@ class Runtime:
         if self.audit is None or self.audit.admit():
             return True
         self.metrics.audit_healthy.set(0)
-        self.refuse(flow, 503, "audit_unavailable", "audit unavailable: the audit trail cannot be written, so nothing is sent to AI services "
-                                                    "until it can. Try again later.")
+        self.refuse(
+            flow,
+            503,
+            "audit_unavailable",
+            "audit unavailable: the audit trail cannot be written, so nothing is sent to AI services until it can. Try again later.",
+        )
         return False
 
     # ---- answering a flow ourselves ---------------------------------------------------------
@@ -120,12 +124,16 @@ class Runtime:
         self.metrics.inspection_errors.labels(state.endpoint.id if state else "unknown", reason).inc()
         if state:
             state.decision, state.reason = "error", reason
-        self.respond(flow, status, "llm_dlp_inspection_error", f"Request blocked by llm-dlp: {message}. Nothing was sent to the AI service.")
+        self.respond(
+            flow, status, "llm_dlp_inspection_error", f"Request blocked by llm-dlp: {message}. Nothing was sent to the AI service."
+        )
 
     def respond(self, flow: http.HTTPFlow, status: int, code: str, message: str) -> None:
         """An answer in the API's own error shape (a page for browsers)."""
         if "text/html" in flow.request.headers.get("accept", ""):
-            flow.response = http.Response.make(status, refusal_page(message), {"content-type": "text/html; charset=utf-8", "x-llm-dlp": code})
+            flow.response = http.Response.make(
+                status, refusal_page(message), {"content-type": "text/html; charset=utf-8", "x-llm-dlp": code}
+            )
             return
         state = state_of(flow)
         protocol = state.protocol if state else REGISTRY.get("generic")

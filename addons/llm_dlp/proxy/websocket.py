@@ -81,11 +81,20 @@ class WebSocketInspection:
             return
         try:
             if state.endpoint.websocket == "refuse":
-                self.rt.refuse(flow, 403, "websocket_refused", f"WebSocket connections to {state.endpoint.id} are not allowed here. "
-                               "Use HTTPS requests instead (Codex switches to them by itself after a few retries).")
+                self.rt.refuse(
+                    flow,
+                    403,
+                    "websocket_refused",
+                    f"WebSocket connections to {state.endpoint.id} are not allowed here. "
+                    "Use HTTPS requests instead (Codex switches to them by itself after a few retries).",
+                )
             elif api_for(flow.request.path) is None:
-                self.rt.refuse(flow, 403, "websocket_unknown_api",
-                               f"no WebSocket API that llm-dlp can inspect is known at this path of {state.endpoint.id}.")
+                self.rt.refuse(
+                    flow,
+                    403,
+                    "websocket_unknown_api",
+                    f"no WebSocket API that llm-dlp can inspect is known at this path of {state.endpoint.id}.",
+                )
             else:
                 _offer_deflate_only(flow.request.headers)
         except Exception as exc:
@@ -107,8 +116,9 @@ class WebSocketInspection:
                 conn.restored += n
                 metrics.restorations.labels(endpoint).inc(n)
 
-            output = OutputInspector(ruleset.detector, self.rt.keys, Restorer(restore, on_restore=counted), ruleset.packages,
-                                     served_model=api.http.served_model)
+            output = OutputInspector(
+                ruleset.detector, self.rt.keys, Restorer(restore, on_restore=counted), ruleset.packages, served_model=api.http.served_model
+            )
             server = ServerStream(api, output, on_anomaly=lambda kind: metrics.stream_anomalies.labels(endpoint, kind).inc())
             conn = Connection(api, state, output, server, restore)
             flow.metadata[CONNECTION_KEY] = conn
@@ -154,11 +164,22 @@ class WebSocketInspection:
         ruleset, keyring, grant = self.rt.rules, self.rt.keys, conn.state.grant
 
         def pipeline(raw: bytes, protocol: str, path: str) -> Inspection:
-            return inspect_request(raw, protocol, path, ruleset.detector, keyring, grant.access.actions if grant else {}, False,
-                                   ruleset.paths, grant.identity.groups if grant else (), ruleset.fingerprints)
+            return inspect_request(
+                raw,
+                protocol,
+                path,
+                ruleset.detector,
+                keyring,
+                grant.access.actions if grant else {},
+                False,
+                ruleset.paths,
+                grant.identity.groups if grant else (),
+                ruleset.fingerprints,
+            )
 
-        outcome = await asyncio.to_thread(inspect_client_message, conn.api, message.content, message.is_text, flow.request.path, pipeline,
-                                          conn.calls)
+        outcome = await asyncio.to_thread(
+            inspect_client_message, conn.api, message.content, message.is_text, flow.request.path, pipeline, conn.calls
+        )
         model = (outcome.inspection.model if outcome.inspection else None) or flow.request.query.get("model")
         conn.model = model or conn.model
         if outcome.forward is not None and grant and (refused := ruleset.policy.check_model(grant, model)):
@@ -258,8 +279,15 @@ class WebSocketInspection:
             for p in conn.output.package_findings:
                 metrics.package_warnings.labels(p.ecosystem, p.status).inc()
             ws = flow.websocket
-            closed_by = "llm-dlp" if conn.closed_by_proxy else None if ws is None or ws.closed_by_client is None else \
-                "client" if ws.closed_by_client else "server"
+            closed_by = (
+                "llm-dlp"
+                if conn.closed_by_proxy
+                else None
+                if ws is None or ws.closed_by_client is None
+                else "client"
+                if ws.closed_by_client
+                else "server"
+            )
             self.rt.record(
                 "websocket",
                 request_id=flow.id,

@@ -67,7 +67,9 @@ class _RotatingFile:
         if self.path == "-":
             return False
         size = os.fstat(self._ensure_open()).st_size
-        return size > 0 and bool((self.max_bytes and size >= self.max_bytes) or (self.max_seconds and time.time() - self.opened >= self.max_seconds))
+        return size > 0 and bool(
+            (self.max_bytes and size >= self.max_bytes) or (self.max_seconds and time.time() - self.opened >= self.max_seconds)
+        )
 
     def rotate(self) -> str:
         """Close the current file under a timestamped name and start a new one; return that name."""
@@ -131,8 +133,16 @@ class AuditLog:
     cannot be written leaves a gap that ``verify`` reports, and the next record written links
     (``prev``) to the last one on disk, which shows the gap was a write failure, not a deletion."""
 
-    def __init__(self, target: str, chain_key: bytes, max_bytes: int = 0, max_seconds: float = 0,
-                 on_failure: str = REFUSE, retry_seconds: float = 0.5, witness=None):
+    def __init__(
+        self,
+        target: str,
+        chain_key: bytes,
+        max_bytes: int = 0,
+        max_seconds: float = 0,
+        on_failure: str = REFUSE,
+        retry_seconds: float = 0.5,
+        witness=None,
+    ):
         """``target``: a file path (appended to, created 0600) or ``-`` for stdout. ``on_failure``:
         ``refuse`` (``admit()`` is false while the sink fails) or ``allow``. ``witness``: a
         ``checkpoints.Witness`` told of every record written."""
@@ -304,7 +314,9 @@ def _lines(path: str, problems: list[Problem]) -> list[bytes]:
 def _wrong_key(first: dict, key: bytes) -> str | None:
     written = first.get("key_id")
     if isinstance(written, str) and written != key_id(key) and record_mac(key, first) != first.get("mac"):
-        return f"wrong key: this trail was written with key id {written}, the key given has id {key_id(key)} (check --confdir or --key-file)"
+        return (
+            f"wrong key: this trail was written with key id {written}, the key given has id {key_id(key)} (check --confdir or --key-file)"
+        )
     return None
 
 

@@ -50,7 +50,9 @@ class Witness:
     ``every_records`` records or ``every_seconds`` seconds (``tick``) and at stop (``checkpoint``),
     and hands it to every sink. A sink that fails does not stop the others or the trail."""
 
-    def __init__(self, chain_key: bytes, every_records: int = 1000, every_seconds: float = 60, sinks: Sequence[Callable[[dict], None]] = ()):
+    def __init__(
+        self, chain_key: bytes, every_records: int = 1000, every_seconds: float = 60, sinks: Sequence[Callable[[dict], None]] = ()
+    ):
         self._key = signing_key(chain_key)
         self.key_id = key_id(chain_key)
         self.instance = instance_name()
@@ -80,8 +82,15 @@ class Witness:
                 return None
             trail, seq, head = self._head
             self._since, self._last = 0, time.monotonic()
-        body = {"schema": SCHEMA, "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "instance": self.instance,
-                "key_id": self.key_id, "trail": trail, "seq": seq, "head": head}
+        body = {
+            "schema": SCHEMA,
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "instance": self.instance,
+            "key_id": self.key_id,
+            "trail": trail,
+            "seq": seq,
+            "head": head,
+        }
         body["sig"] = self._key.sign(canonical(body)).hex()
         for sink in self.sinks:
             try:
@@ -154,8 +163,14 @@ def verify_checkpoints(paths: list[str], checkpoint_file: str, chain_key: bytes)
             problems += trail.against(cp)
     if checkpoints and checkpoints[-1].trail not in trails:
         cp = checkpoints[-1]
-        problems.append(Problem(checkpoint_file, cp.line, f"the last checkpoint ({cp.ts}) witnesses a trail file with {cp.seq + 1} records "
-                                                          "that is not among the files given: it was deleted or replaced"))
+        problems.append(
+            Problem(
+                checkpoint_file,
+                cp.line,
+                f"the last checkpoint ({cp.ts}) witnesses a trail file with {cp.seq + 1} records "
+                "that is not among the files given: it was deleted or replaced",
+            )
+        )
     return problems
 
 
@@ -185,8 +200,14 @@ class _Trail:
     def against(self, cp: Checkpoint) -> list[Problem]:
         last = max(self.macs, default=-1)
         if last < cp.seq:
-            return [Problem(self.path, self.lines, f"records seq {last + 1}..{cp.seq} are missing after the last witnessed head "
-                                                   f"(witnessed: {cp.ts}): the end of the trail was cut off")]
+            return [
+                Problem(
+                    self.path,
+                    self.lines,
+                    f"records seq {last + 1}..{cp.seq} are missing after the last witnessed head "
+                    f"(witnessed: {cp.ts}): the end of the trail was cut off",
+                )
+            ]
         if self.macs.get(cp.seq) != cp.head:
             return [Problem(self.path, self.lines, f"record seq {cp.seq} is not the one witnessed ({cp.ts}): it was replaced")]
         return []

@@ -115,7 +115,9 @@ class Provenance:
     request_id: str
 
     def trailer(self) -> str:
-        return f"AI-Assisted: {self.model or 'unknown model'} via {self.tool} ({self.endpoint}); {self.user or 'unknown user'}; {self.ts[:10]}"
+        return (
+            f"AI-Assisted: {self.model or 'unknown model'} via {self.tool} ({self.endpoint}); {self.user or 'unknown user'}; {self.ts[:10]}"
+        )
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,14 @@ def index_audit(records: Iterable[dict]) -> dict[str, list[tuple[Provenance, int
     for r in records:
         if r.get("event") != "request" or not r.get("generated"):
             continue
-        prov = Provenance(r.get("served_model") or r.get("model"), r.get("endpoint", "?"), r.get("tool", "unknown"), r.get("user"), r.get("ts", ""), r.get("request_id", ""))
+        prov = Provenance(
+            r.get("served_model") or r.get("model"),
+            r.get("endpoint", "?"),
+            r.get("tool", "unknown"),
+            r.get("user"),
+            r.get("ts", ""),
+            r.get("request_id", ""),
+        )
         for gen in r["generated"]:
             n += 1
             for h in gen.get("lines", []):

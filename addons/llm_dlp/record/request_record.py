@@ -29,8 +29,18 @@ class Exchange:
     client_disconnected: bool = False
 
 
-def request_record(exchange: Exchange, endpoint: str, protocol: str, tool: str, identity: Identity | None, decision: str,
-                   reason: str | None, inspection: Inspection | None, output: OutputInspector | None, restored: int) -> dict[str, Any]:
+def request_record(
+    exchange: Exchange,
+    endpoint: str,
+    protocol: str,
+    tool: str,
+    identity: Identity | None,
+    decision: str,
+    reason: str | None,
+    inspection: Inspection | None,
+    output: OutputInspector | None,
+    restored: int,
+) -> dict[str, Any]:
     ins, out = inspection, output
     return {
         "request_id": exchange.request_id,
@@ -62,8 +72,11 @@ def request_record(exchange: Exchange, endpoint: str, protocol: str, tool: str, 
 
 
 def _identity(identity: Identity | None) -> dict[str, Any]:
-    return {"user": identity.user if identity else None, "groups": list(identity.groups) if identity else [],
-            "identity_source": identity.source if identity else None}
+    return {
+        "user": identity.user if identity else None,
+        "groups": list(identity.groups) if identity else [],
+        "identity_source": identity.source if identity else None,
+    }
 
 
 def identity_fields(ruleset: RuleSet, client: str | None) -> dict[str, Any]:

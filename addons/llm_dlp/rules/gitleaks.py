@@ -19,9 +19,19 @@ from dataclasses import dataclass, field
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _POSIX = {
-    "alnum": "A-Za-z0-9", "alpha": "A-Za-z", "digit": "0-9", "xdigit": "0-9A-Fa-f", "upper": "A-Z", "lower": "a-z",
-    "space": r" \t\r\n\v\f", "blank": r" \t", "punct": r"!-/:-@\[-`{-~", "word": r"\w", "cntrl": r"\x00-\x1f\x7f",
-    "print": r" -~", "graph": r"!-~",
+    "alnum": "A-Za-z0-9",
+    "alpha": "A-Za-z",
+    "digit": "0-9",
+    "xdigit": "0-9A-Fa-f",
+    "upper": "A-Z",
+    "lower": "a-z",
+    "space": r" \t\r\n\v\f",
+    "blank": r" \t",
+    "punct": r"!-/:-@\[-`{-~",
+    "word": r"\w",
+    "cntrl": r"\x00-\x1f\x7f",
+    "print": r" -~",
+    "graph": r"!-~",
 }
 
 
@@ -111,7 +121,7 @@ def with_secret_group(source: str, group: int) -> str:
     at = starts[group - 1]
     named = re.match(r"\(\?P?<\w+>", source[at:])
     head = named.end() if named else 1
-    return source[:at] + "(?P<secret>" + source[at + head:]
+    return source[:at] + "(?P<secret>" + source[at + head :]
 
 
 def rule_id(raw: str, prefix: str) -> str:
@@ -126,7 +136,9 @@ def _allow(entries: list[dict], where: str, notes: list[Note], converted: bool =
         target = entry.get("regexTarget", "secret")
         kinds = [k for k in ("regexes", "stopwords", "paths", "commits") if entry.get(k)]
         if str(entry.get("condition", "OR")).upper() == "AND" and len(kinds) > 1:
-            notes.append(Note(where, converted, f"an allowlist with condition AND over {', '.join(kinds)} is left out (llm-dlp allow lists are OR)"))
+            notes.append(
+                Note(where, converted, f"an allowlist with condition AND over {', '.join(kinds)} is left out (llm-dlp allow lists are OR)")
+            )
             continue
         for regex in entry.get("regexes", []):
             if target != "secret":
@@ -163,7 +175,13 @@ def convert_rule(rule: dict, prefix: str, action: str, notes: list[Note]) -> dic
         notes.append(Note(gid, False, "a path-only rule (no regex): llm-dlp inspects content, not file names"))
         return None
     if rule.get("path"):
-        notes.append(Note(gid, False, f"its path condition {rule['path']!r} cannot apply to a request, and the regex alone would match more than the rule does"))
+        notes.append(
+            Note(
+                gid,
+                False,
+                f"its path condition {rule['path']!r} cannot apply to a request, and the regex alone would match more than the rule does",
+            )
+        )
         return None
     try:
         source = go_regex_to_python(rule["regex"])
@@ -171,14 +189,24 @@ def convert_rule(rule: dict, prefix: str, action: str, notes: list[Note]) -> dic
             source = with_secret_group(source, int(rule["secretGroup"]))
         elif len(capture_groups(source)) >= 1:
             if len(capture_groups(source)) > 1:
-                notes.append(Note(gid, True, "no secretGroup and several groups: the first group is the secret (gitleaks takes the first non-empty one)"))
+                notes.append(
+                    Note(
+                        gid,
+                        True,
+                        "no secretGroup and several groups: the first group is the secret (gitleaks takes the first non-empty one)",
+                    )
+                )
             source = with_secret_group(source, 1)
         source = _checked(source)
     except Unsupported as exc:
         notes.append(Note(gid, False, str(exc)))
         return None
-    out: dict = {"id": rule_id(gid, prefix), "description": rule.get("description") or f"gitleaks rule {gid}", "action": action,
-                 "patterns": [source]}
+    out: dict = {
+        "id": rule_id(gid, prefix),
+        "description": rule.get("description") or f"gitleaks rule {gid}",
+        "action": action,
+        "patterns": [source],
+    }
     if rule.get("keywords"):
         out["keywords"] = [k for k in rule["keywords"] if len(k) >= 2]
     if rule.get("entropy"):
@@ -186,7 +214,9 @@ def convert_rule(rule: dict, prefix: str, action: str, notes: list[Note]) -> dic
     allow = _allow(_rule_allowlists(rule), gid, notes)
     if allow:
         out["allow"] = allow
-    for ignored in sorted(set(rule) - {"id", "description", "regex", "secretGroup", "entropy", "keywords", "allowlist", "allowlists", "tags", "path"}):
+    for ignored in sorted(
+        set(rule) - {"id", "description", "regex", "secretGroup", "entropy", "keywords", "allowlist", "allowlists", "tags", "path"}
+    ):
         notes.append(Note(gid, True, f"field {ignored!r} has no llm-dlp equivalent and is ignored"))
     return out
 
@@ -197,7 +227,13 @@ def convert(toml_text: str, prefix: str = "gitleaks.", action: str = "redact") -
     config = tomllib.loads(toml_text)
     notes: list[Note] = []
     if config.get("extend"):
-        notes.append(Note("(global)", True, "[extend] is not followed: gitleaks' default rules are not imported (llm-dlp's bundled rules cover the common providers)"))
+        notes.append(
+            Note(
+                "(global)",
+                True,
+                "[extend] is not followed: gitleaks' default rules are not imported (llm-dlp's bundled rules cover the common providers)",
+            )
+        )
     secrets, seen = [], set()
     for rule in config.get("rules", []):
         converted = convert_rule(rule, prefix, action, notes)

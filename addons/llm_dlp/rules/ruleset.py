@@ -89,8 +89,9 @@ def load_ruleset(directory: Path) -> RuleSet:
     if errors:
         raise RuleFileError(errors)
     allow_fewer = bool(doc.policy and doc.policy[0].data.get("allow_fewer_secret_rules"))
-    return RuleSet(str(directory), digest, Detector(rules, allow), catalog, tools, packages, policy, paths, fingerprints,
-                   tuple(doc.empty), allow_fewer)
+    return RuleSet(
+        str(directory), digest, Detector(rules, allow), catalog, tools, packages, policy, paths, fingerprints, tuple(doc.empty), allow_fewer
+    )
 
 
 MIN_LIVE_SHARE = 0.5  # a reload that keeps fewer than half the live secret rules is taken for a broken edit
@@ -107,10 +108,23 @@ def disarm_errors(ruleset: RuleSet, live: RuleSet | None = None) -> list[RuleErr
     errors = [RuleError(f, None, "", f"the file is empty (half-way through a save?){hint}") for f in ruleset.empty_files]
     count = len(ruleset.rules)
     if count == 0:
-        errors.append(RuleError(ruleset.source, None, "secrets", f"no secret rules (a secrets file missing, empty or 'secrets: []'): every secret would go upstream{hint}"))
+        errors.append(
+            RuleError(
+                ruleset.source,
+                None,
+                "secrets",
+                f"no secret rules (a secrets file missing, empty or 'secrets: []'): every secret would go upstream{hint}",
+            )
+        )
     elif live is not None and count < MIN_LIVE_SHARE * len(live.rules):
-        errors.append(RuleError(ruleset.source, None, "secrets",
-                                f"{count} secret rules, fewer than {MIN_LIVE_SHARE:.0%} of the {len(live.rules)} live ones{hint}"))
+        errors.append(
+            RuleError(
+                ruleset.source,
+                None,
+                "secrets",
+                f"{count} secret rules, fewer than {MIN_LIVE_SHARE:.0%} of the {len(live.rules)} live ones{hint}",
+            )
+        )
     return errors
 
 

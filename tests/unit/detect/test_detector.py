@@ -40,13 +40,16 @@ def test_the_corpus_covers_the_new_contexts_and_vendor_keys():
     assert len({label.rsplit("/", 1)[0] for label in labels}) >= 190
 
 
-@pytest.mark.parametrize("value", [
-    "shippo_live_" + "".join(random.choice(HEX) for _ in range(40)),
-    "rubygems_" + "".join(random.choice(HEX) for _ in range(48)),
-    "sm_pat_" + "".join(random.choice(AN) for _ in range(16)),
-    "pnu_" + "".join(random.choice(AN) for _ in range(36)),
-    "test_pub_" + "".join(random.choice(HEX) for _ in range(31)),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "shippo_live_" + "".join(random.choice(HEX) for _ in range(40)),
+        "rubygems_" + "".join(random.choice(HEX) for _ in range(48)),
+        "sm_pat_" + "".join(random.choice(AN) for _ in range(16)),
+        "pnu_" + "".join(random.choice(AN) for _ in range(36)),
+        "test_pub_" + "".join(random.choice(HEX) for _ in range(31)),
+    ],
+)
 @pytest.mark.parametrize("template", ['api_key = "{v}"\n', "SERVICE_TOKEN={v}\n"])
 def test_identifier_allow_patterns_do_not_swallow_prefixed_tokens(det, value, template):
     text = template.format(v=value)
@@ -60,19 +63,22 @@ def test_uuid_next_to_its_vendor_is_a_finding_and_a_bare_uuid_name_is_not(det):
     assert not det.scan(f'request_token = "{key}"\n')  # a UUID with no vendor is an identifier
 
 
-@pytest.mark.parametrize("text", [
-    "const authTokenKey = `${regKey}:_authToken`\n",
-    "if (opts[`${regKey}:_authToken`]) {\n",
-    "output = token.close = `)${expression})${extglobStar})`;\n",
-    'password = "%(db_password)s"\n',
-    'token: "{{ vault_token }}"\n',
-    "passwd = 'geheim$parole'\n",
-    "API_TOKEN=$SERVICE_TOKEN_FROM_VAULT\n",
-    'key="-----BEGIN PRIVATE KEY-----\\nXXXX\\nXXXX\\n-----END PRIVATE KEY-----"\n',
-    'uri = URI.parse("http://john:S3sam3@my.example.com/")\n',
-    "  sha256 = '5f4dcc3b5aa765d61d8327deb882cf99ab4e2b0ff4c5e3a1e8b6c1d2f3a4b5c6'\n",
-    '#   uri.password = "Qz7_Wk2Lp9x"\n#   uri.to_s  #=> "http://sam:Qz7_Wk2Lp9x@my.example.com"\n',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "const authTokenKey = `${regKey}:_authToken`\n",
+        "if (opts[`${regKey}:_authToken`]) {\n",
+        "output = token.close = `)${expression})${extglobStar})`;\n",
+        'password = "%(db_password)s"\n',
+        'token: "{{ vault_token }}"\n',
+        "passwd = 'geheim$parole'\n",
+        "API_TOKEN=$SERVICE_TOKEN_FROM_VAULT\n",
+        'key="-----BEGIN PRIVATE KEY-----\\nXXXX\\nXXXX\\n-----END PRIVATE KEY-----"\n',
+        'uri = URI.parse("http://john:S3sam3@my.example.com/")\n',
+        "  sha256 = '5f4dcc3b5aa765d61d8327deb882cf99ab4e2b0ff4c5e3a1e8b6c1d2f3a4b5c6'\n",
+        '#   uri.password = "Qz7_Wk2Lp9x"\n#   uri.to_s  #=> "http://sam:Qz7_Wk2Lp9x@my.example.com"\n',
+    ],
+)
 def test_interpolations_placeholders_and_documented_examples_are_not_findings(det, text):
     assert det.scan(text) == []
 
@@ -137,5 +143,5 @@ def test_many_findings_in_one_large_text(det):
     text = "".join(f"{filler}TOKEN_{i} = '{t}'\n" for i, t in enumerate(tokens))
     found = det.scan(text)
     assert [f.value for f in found if f.rule_id == "github-token"] == tokens
-    assert all(text[f.start:f.end] == f.value for f in found)
+    assert all(text[f.start : f.end] == f.value for f in found)
     assert string.ascii_letters  # the filler holds no secret

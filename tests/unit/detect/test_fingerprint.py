@@ -16,8 +16,6 @@ from llm_dlp.detect.fingerprint import _is_vendored_or_generated, fingerprints, 
 SITE = Path(sysconfig.get_paths()["purelib"])
 
 
-
-
 def test_fingerprints_ignore_renaming_reindenting_and_comments_in_any_language():
     js = """function total(items, rate) {
     // sum the order lines, then apply the tax rate
@@ -36,7 +34,7 @@ def test_fingerprints_ignore_renaming_reindenting_and_comments_in_any_language()
 
 
 def test_any_text_tokenises(tmp_path):
-    odd = "x = '\ue001\ue200' + \"\U0001f600\" # \udcff\n" * 40 + "ünïcödé = ‹x› ∑ y\n" * 20 + "`unterminated\n\"open"
+    odd = "x = '\ue001\ue200' + \"\U0001f600\" # \udcff\n" * 40 + "ünïcödé = ‹x› ∑ y\n" * 20 + '`unterminated\n"open'
     hashes, lines, *_ = fingerprints(odd)
     assert len(hashes) == len(lines) > 0 and lines.max() <= odd.count("\n") + 1
 
@@ -57,8 +55,9 @@ def hashes(text: str) -> list[int]:
 def test_fence_lines_and_comments_of_every_syntax_leave_fingerprints_alone():
     assert hashes(CODE) != []
     assert hashes("```python\n" + CODE + "```\n") == hashes("~~~\n" + CODE + "  ~~~\n") == hashes(CODE)
-    commented = (CODE.replace("    total = 0\n", "    total = 0  # running sum\n    /* a block\n       comment */\n")
-                 .replace("    return", "    // done\n    -- SQL style\n    return"))
+    commented = CODE.replace("    total = 0\n", "    total = 0  # running sum\n    /* a block\n       comment */\n").replace(
+        "    return", "    // done\n    -- SQL style\n    return"
+    )
     assert hashes(commented) == hashes(CODE)
     assert hashes(CODE.replace("total = 0", "total/**/=/* x */0")) == hashes(CODE)
 
@@ -70,7 +69,19 @@ def test_string_contents_count_and_comment_marks_inside_strings_are_not_comments
     assert hashes(CODE.replace('"open"', "'open'")) == hashes(CODE)  # the content counts, not the quotes
 
 
-ODD_PIECES = list("ab_$9 \t\n\r\\\"'`#/*-~{}()=;.") + ["\u00e9", "\u4e2d", "\U0001f600", "\ud800", "\x00", "```\n", '"""', "'''", "/*", "*/", "-- "]
+ODD_PIECES = list("ab_$9 \t\n\r\\\"'`#/*-~{}()=;.") + [
+    "\u00e9",
+    "\u4e2d",
+    "\U0001f600",
+    "\ud800",
+    "\x00",
+    "```\n",
+    '"""',
+    "'''",
+    "/*",
+    "*/",
+    "-- ",
+]
 
 
 @settings(max_examples=400, deadline=None)
@@ -84,8 +95,6 @@ def test_any_text_gives_well_formed_fingerprints(text):
     assert len(prints.hashes) == len(prints.lines) == len(prints.end_lines) <= len(codes)
     assert (prints.lines <= prints.end_lines).all() and (prints.end_lines <= lines_in_text).all()
     assert prints.hashes.tolist() == hashes(text)  # deterministic
-
-
 
 
 GENERATED_HEADS = [
@@ -180,18 +189,28 @@ def test_a_black_reformatted_file_fingerprints_like_its_source():
 
 
 def test_private_fields_are_code_and_hash_comments_are_comments_only_where_the_language_has_them():
-    changed = JS.replace('this.#timers.set(name, timer)', 'this.#timers.delete(name, timer)')
+    changed = JS.replace("this.#timers.set(name, timer)", "this.#timers.delete(name, timer)")
     assert js_hashes(changed) != js_hashes(JS) and hashes(changed) != hashes(JS)  # the rest of the line counts
-    floor = "def pages(total, size):\n    count = total // size\n    rest = total % size\n    return count + (1 if rest else 0), rest, size\n"
-    assert fingerprints(floor, "python").hashes.tolist() != fingerprints(floor.replace("// size", "// (size + 1)"), "python").hashes.tolist()
+    floor = (
+        "def pages(total, size):\n    count = total // size\n    rest = total % size\n    return count + (1 if rest else 0), rest, size\n"
+    )
+    assert (
+        fingerprints(floor, "python").hashes.tolist() != fingerprints(floor.replace("// size", "// (size + 1)"), "python").hashes.tolist()
+    )
     lifetimes = "fn first<'a>(items: &'a [Item], key: &str) -> Option<&'a Item> {\n    items.iter().find(|i| i.key == key)\n}\n" * 2
-    assert fingerprints(lifetimes, "rust").hashes.tolist() != fingerprints(lifetimes.replace("i.key == key", "i.key != key"), "rust").hashes.tolist()
+    assert (
+        fingerprints(lifetimes, "rust").hashes.tolist()
+        != fingerprints(lifetimes.replace("i.key == key", "i.key != key"), "rust").hashes.tolist()
+    )
 
 
 def test_renaming_inside_template_literals_and_f_strings_changes_no_hash():
     renamed = JS.replace("name", "label").replace("limit", "delay")
     assert js_hashes(renamed) == js_hashes(JS)
-    py = 'def greet(user, count):\n    note = f"Hello {user.name}, you have {count:>3} new items"\n    return note.strip(), user, count\n' * 2
+    py = (
+        'def greet(user, count):\n    note = f"Hello {user.name}, you have {count:>3} new items"\n    return note.strip(), user, count\n'
+        * 2
+    )
     assert hashes(py.replace("user", "u").replace("count", "n")) == hashes(py)
     assert hashes(py.replace("new items", "old items")) != hashes(py)  # the literal parts still count
 
@@ -215,14 +234,23 @@ def test_a_paste_hashes_as_in_its_file_however_it_starts():
     methods = [n for n, line in enumerate(lines) if line.startswith("    def ")]
     for first, last in zip(methods[3:12:4], methods[5:14:4]):  # two whole methods, from their def on: no edge cuts a string
         paste = "\n".join(lines[first:last])
-        every = [set(np.frombuffer(_winnow.fingerprints(t, KEYWORDS, K, 1, CAP, SEED, SYNTAX["python"])[0], np.uint64).tolist())
-                 for t in (source, paste)]
+        every = [
+            set(np.frombuffer(_winnow.fingerprints(t, KEYWORDS, K, 1, CAP, SEED, SYNTAX["python"])[0], np.uint64).tolist())
+            for t in (source, paste)
+        ]
         assert every[1] and every[1] <= every[0]
 
 
 def test_the_language_comes_from_the_fence_or_the_path_or_plain_signs():
     assert [language_of(n) for n in ("src/app.ts", "lib/x.rb", "main.tf", "ts", "Python", "notes.txt", None)] == [
-        "c-like", "ruby", "terraform", "c-like", "python", "generic", "generic"]
+        "c-like",
+        "ruby",
+        "terraform",
+        "c-like",
+        "python",
+        "generic",
+        "generic",
+    ]
     assert guess_language("    def run(self):\n        pass\n") == "python" and guess_language("const a = 1\n") == "generic"
     floor = "total = 0\nfor page in pages:\n    total += page.size // block + page.extra // block\n" * 3
     fenced = f"See:\n```python\n{floor}```\n"

@@ -8,30 +8,33 @@ from llm_dlp.detect.protected import file_regions
 from llm_dlp.text.globs import glob_regex
 
 
-@pytest.mark.parametrize("pattern, path, hit", [
-    ("src/pricing/**", "/home/dev/repo/src/pricing/a/b.py", True),
-    ("src/pricing/**", "src/pricing/x.py", True),
-    ("src/pricing/**", "src/pricingx/x.py", False),
-    ("**/.env", ".env", True),
-    ("**/.env", "app/.env", True),
-    ("**/.env", "app/.envrc", False),
-    ("/etc/*.conf", "/etc/app.conf", True),
-    ("/etc/*.conf", "/etc/sub/app.conf", False),
-    ("*.PEM", "certs/server.pem", True),  # case-insensitive by default
-])
+@pytest.mark.parametrize(
+    "pattern, path, hit",
+    [
+        ("src/pricing/**", "/home/dev/repo/src/pricing/a/b.py", True),
+        ("src/pricing/**", "src/pricing/x.py", True),
+        ("src/pricing/**", "src/pricingx/x.py", False),
+        ("**/.env", ".env", True),
+        ("**/.env", "app/.env", True),
+        ("**/.env", "app/.envrc", False),
+        ("/etc/*.conf", "/etc/app.conf", True),
+        ("/etc/*.conf", "/etc/sub/app.conf", False),
+        ("*.PEM", "certs/server.pem", True),  # case-insensitive by default
+    ],
+)
 def test_globs(pattern, path, hit):
     assert bool(glob_regex(pattern, False).search(path)) is hit
 
 
 def test_file_regions_in_text():
-    text = ('see <attachment id="a" filePath="/r/src/pricing/e.py">CODE1</attachment>\n'
-            "```python\n// FILEPATH: src/pricing/f.py\nCODE2\n```\n"
-            "src/pricing/g.py\n```python\nCODE3\n```\n"
-            "```python src/ui/h.py\nCODE4\n```\n")
+    text = (
+        'see <attachment id="a" filePath="/r/src/pricing/e.py">CODE1</attachment>\n'
+        "```python\n// FILEPATH: src/pricing/f.py\nCODE2\n```\n"
+        "src/pricing/g.py\n```python\nCODE3\n```\n"
+        "```python src/ui/h.py\nCODE4\n```\n"
+    )
     found = {path: text[s:e].strip() for s, e, path in file_regions(text)}
     assert found == {"/r/src/pricing/e.py": "CODE1", "src/pricing/f.py": "CODE2", "src/pricing/g.py": "CODE3", "src/ui/h.py": "CODE4"}
-
-
 
 
 def test_a_dotfile_named_above_a_fence_is_that_file():

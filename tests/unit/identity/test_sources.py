@@ -17,12 +17,18 @@ NOW = datetime.datetime.now(datetime.UTC)
 
 
 def cert(cn: str, key, signer_key, issuer: x509.Name, *, ca: bool, days=(-1, 30), sans=()) -> x509.Certificate:
-    b = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(issuer).public_key(key.public_key())
-         .serial_number(x509.random_serial_number())
-         .not_valid_before(NOW + datetime.timedelta(days=days[0])).not_valid_after(NOW + datetime.timedelta(days=days[1]))
-         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key()), critical=False))
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(_name(cn))
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW + datetime.timedelta(days=days[0]))
+        .not_valid_after(NOW + datetime.timedelta(days=days[1]))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key()), critical=False)
+    )
     if ca:
         b = b.add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
     if sans:
@@ -43,8 +49,16 @@ def pki(tmp_path_factory):
     old_inter = cert("corp issuing", inter_key, root_key, root.subject, ca=True, days=(-60, -1))
     ca_file = tmp_path_factory.mktemp("ca") / "ca.pem"
     ca_file.write_bytes(root.public_bytes(serialization.Encoding.PEM))
-    return {"root_key": root_key, "root": root, "other_root": other_root, "inter_key": inter_key, "inter": inter,
-            "old_inter": old_inter, "other_key": other_key, "ca_file": ca_file}
+    return {
+        "root_key": root_key,
+        "root": root,
+        "other_root": other_root,
+        "inter_key": inter_key,
+        "inter": inter,
+        "old_inter": old_inter,
+        "other_key": other_key,
+        "ca_file": ca_file,
+    }
 
 
 def test_a_leaf_issued_by_the_ca_names_its_user(pki):

@@ -61,7 +61,9 @@ def test_text_document_is_redacted_and_re_encoded(tool_result):
 @pytest.mark.parametrize("tool_result", [False, True])
 def test_secret_in_a_pdf_blocks_naming_document_and_rule(tool_result):
     token = _token()
-    ins = _inspect(anthropic_document("application/pdf", make_pdf([["report"], [f"key {token}"]]), tool_result), "anthropic", "/v1/messages")
+    ins = _inspect(
+        anthropic_document("application/pdf", make_pdf([["report"], [f"key {token}"]]), tool_result), "anthropic", "/v1/messages"
+    )
     assert ins.decision == "block" and ins.body is None
     message = ins.block_message()
     assert "github-token" in message and "'notes'" in message and token not in message
@@ -100,12 +102,15 @@ def test_images_pass_uninspected():
     assert _inspect(doc, "anthropic", "/v1/messages").decision == "allow"
 
 
-@pytest.mark.parametrize("media_type,data", [
-    ("application/pdf", b"%PDF-1.7 this is not a pdf"),
-    ("application/octet-stream", b"\x00\x01"),
-    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", b"PK not a zip"),
-    ("text/plain", b"\xff\xfe not utf-8 \xff"),
-])
+@pytest.mark.parametrize(
+    "media_type,data",
+    [
+        ("application/pdf", b"%PDF-1.7 this is not a pdf"),
+        ("application/octet-stream", b"\x00\x01"),
+        ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", b"PK not a zip"),
+        ("text/plain", b"\xff\xfe not utf-8 \xff"),
+    ],
+)
 def test_a_document_that_cannot_be_read_is_refused(media_type, data):
     with pytest.raises(BodyError) as e:
         _inspect(anthropic_document(media_type, data), "anthropic", "/v1/messages")

@@ -60,13 +60,24 @@ def embed(doc, secret: str, where: int):
 def leaked(secret: str, raw: bytes, ins) -> list[str]:
     forwarded = b"" if ins.decision == BLOCK else (ins.body if ins.body is not None else raw)
     record = json.dumps({"findings": [f.to_dict() for f in ins.findings], "model": ins.model, "decision": ins.decision})
-    return [name for name, text in (("body", forwarded.decode("utf-8", "replace")), ("record", record), ("message", ins.block_message() if ins.decision == BLOCK else ""))
-            if secret in text]
+    return [
+        name
+        for name, text in (
+            ("body", forwarded.decode("utf-8", "replace")),
+            ("record", record),
+            ("message", ins.block_message() if ins.decision == BLOCK else ""),
+        )
+        if secret in text
+    ]
 
 
 @FUZZ
-@given(extra=st.dictionaries(WORDS.filter(lambda k: k not in ("messages", "model")), JSON, max_size=4),
-       prefix=WORDS, secret=secrets_(), role=st.sampled_from(["user", "system", "assistant", "tool", "developer"]))
+@given(
+    extra=st.dictionaries(WORDS.filter(lambda k: k not in ("messages", "model")), JSON, max_size=4),
+    prefix=WORDS,
+    secret=secrets_(),
+    role=st.sampled_from(["user", "system", "assistant", "tool", "developer"]),
+)
 def test_openai_chat_bodies(extra, prefix, secret, role):
     body = {"model": "m", "messages": [{"role": role, "content": f"{prefix} {secret} "}], **extra}
     raw = json.dumps(body).encode()
@@ -87,7 +98,10 @@ def test_secrets_anywhere_in_arbitrary_json(doc, secret, where, protocol):
 
 
 @FUZZ
-@given(raw=st.binary(max_size=300) | JSON.map(lambda d: json.dumps(d).encode()), protocol=st.sampled_from(["generic", "openai", "anthropic", "gemini"]))
+@given(
+    raw=st.binary(max_size=300) | JSON.map(lambda d: json.dumps(d).encode()),
+    protocol=st.sampled_from(["generic", "openai", "anthropic", "gemini"]),
+)
 def test_arbitrary_bodies_never_crash(raw, protocol):
     """Inspected, or refused as a body the provider might read differently: never an exception."""
     try:

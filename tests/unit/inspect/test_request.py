@@ -41,8 +41,12 @@ def test_disguised_secret_is_redacted_with_its_disguise():
 
 def test_secret_split_across_messages_is_found_and_every_piece_redacted():
     token = _token()
-    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": f"part one {token[:12]}"},
-                                               {"role": "user", "content": f"{token[12:]} part two"}]})
+    ins = _inspect(
+        {
+            "model": "m",
+            "messages": [{"role": "user", "content": f"part one {token[:12]}"}, {"role": "user", "content": f"{token[12:]} part two"}],
+        }
+    )
     assert [(f.rule, f.field) for f in ins.findings] == [("github-token", "/messages/0/content"), ("github-token", "/messages/1/content")]
     sent = [m["content"] for m in json.loads(ins.body)["messages"]]
     assert token[:12] not in sent[0] and token[12:] not in sent[1]
@@ -80,8 +84,16 @@ def test_secret_as_a_tool_schema_property_name_blocks():
 
 def test_secret_as_a_tool_use_input_key_is_renamed():
     token = _token()
-    doc = {"model": "c", "max_tokens": 1, "messages": [
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "t", "input": {token: {"inner": 1}, "other": 2}}]}]}
+    doc = {
+        "model": "c",
+        "max_tokens": 1,
+        "messages": [
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "toolu_1", "name": "t", "input": {token: {"inner": 1}, "other": 2}}],
+            }
+        ],
+    }
     ins = _inspect(doc, "anthropic", "/v1/messages")
     assert ins.decision == "redact"
     keys = list(json.loads(ins.body)["messages"][0]["content"][0]["input"])
@@ -106,7 +118,8 @@ def test_a_finding_under_a_secret_key_does_not_show_the_key_in_its_field():
 
 def test_a_whole_secret_at_the_end_of_a_message_does_not_spill_into_the_next():
     token = _token()
-    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": f"my token is {token}"},
-                                               {"role": "user", "content": "Thanks,and more"}]})
+    ins = _inspect(
+        {"model": "m", "messages": [{"role": "user", "content": f"my token is {token}"}, {"role": "user", "content": "Thanks,and more"}]}
+    )
     assert [f.field for f in ins.findings] == ["/messages/0/content"]
     assert json.loads(ins.body)["messages"][1]["content"] == "Thanks,and more"

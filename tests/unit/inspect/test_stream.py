@@ -34,8 +34,13 @@ ANY_SHAPE = REGISTRY.get("generic").deltas  # the deltas of every known API
 
 def rewriter(detector, framing=None, anomalies=None):
     inspector = OutputInspector(detector, KEYRING, Restorer({PH: SECRET}))
-    rw = StreamRewriter(framing or SseFraming(), ANY_SHAPE, inspector.process, on_anomaly=(anomalies if anomalies is not None else []).append,
-                        snapshot=inspector.snapshot)
+    rw = StreamRewriter(
+        framing or SseFraming(),
+        ANY_SHAPE,
+        inspector.process,
+        on_anomaly=(anomalies if anomalies is not None else []).append,
+        snapshot=inspector.snapshot,
+    )
     return rw, inspector
 
 
@@ -50,11 +55,54 @@ def pieces(text: str, n: int = 5) -> list[str]:
 
 
 def openai_stream(text: str, args: str, sep: str = "\n\n") -> bytes:
-    events = [{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}]
-    events += [{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"content": p}}]} for p in pieces(text)]
-    events.append({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "write", "arguments": ""}}]}}]})
-    events += [{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": p}}]}}]} for p in pieces(args, 4)]
-    events.append({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    events = [
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}],
+        }
+    ]
+    events += [
+        {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"content": p}}]}
+        for p in pieces(text)
+    ]
+    events.append(
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "m",
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "write", "arguments": ""}}]
+                    },
+                }
+            ],
+        }
+    )
+    events += [
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": p}}]}}],
+        }
+        for p in pieces(args, 4)
+    ]
+    events.append(
+        {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "m",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        }
+    )
     return "".join(f"data: {json.dumps(e)}{sep}" for e in events).encode() + f"data: [DONE]{sep}".encode()
 
 
@@ -124,7 +172,9 @@ def test_anthropic_text_and_tool_json(detector):
         body += ev("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}})
     body += ev("content_block_stop", {"type": "content_block_stop", "index": 0})
     for p in pieces(json.dumps({"file_path": "x", "content": PH}), 6):
-        body += ev("content_block_delta", {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": p}})
+        body += ev(
+            "content_block_delta", {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": p}}
+        )
     body += ev("message_stop", {"type": "message_stop"})
     rw, _ = rewriter(detector)
     out = run(rw, body.encode(), [50, 333])
@@ -158,7 +208,7 @@ def test_gemini_json_array_and_ndjson(detector):
 def test_bad_streams_pass_through_and_are_counted(detector):
     anomalies = []
     rw, _ = rewriter(detector, anomalies=anomalies)
-    data = b"data: {not json\n\n: comment\n\ndata: [DONE]\n\ndata: {\"choices\": [{\"delta\": {\"content\": \"cut"
+    data = b'data: {not json\n\n: comment\n\ndata: [DONE]\n\ndata: {"choices": [{"delta": {"content": "cut'
     assert run(rw, data, [9]) == data
     assert anomalies == ["malformed_event", "truncated_event"]
 
@@ -171,7 +221,9 @@ def test_unknown_placeholder_and_literal_brackets_unchanged(detector):
 
 def test_whole_json_body(detector):
     inspector = OutputInspector(detector, KEYRING, Restorer({PH: SECRET}))
-    body = json.dumps({"choices": [{"message": {"content": f"a {PH}", "tool_calls": [{"function": {"arguments": json.dumps({"v": PH})}}]}}]}).encode()
+    body = json.dumps(
+        {"choices": [{"message": {"content": f"a {PH}", "tool_calls": [{"function": {"arguments": json.dumps({"v": PH})}}]}}]}
+    ).encode()
     doc = json.loads(inspector.rewrite_body(body))
     msg = doc["choices"][0]["message"]
     assert msg["content"] == f"a {SECRET}" and json.loads(msg["tool_calls"][0]["function"]["arguments"]) == {"v": SECRET}
@@ -191,8 +243,13 @@ def test_package_note_appended_to_text_not_to_tool_arguments(detector):
     policy = PackagePolicy({"pypi": EcosystemPolicy("pypi", ("requests",), None, True)})
     inspector = OutputInspector(detector, KEYRING, Restorer({}), policy)
     rw = StreamRewriter(SseFraming(), ANY_SHAPE, inspector.process, on_channel_end=inspector.end_channel)
-    text, args, _ = client_view(run(rw, openai_stream("Run pip install requests fastjsonx-pro now.", json.dumps({"cmd": "pip install other-made-up"}))))
-    assert text.startswith("Run pip install requests fastjsonx-pro now.") and "llm-dlp: not on the approved package list: `fastjsonx-pro` (pypi" in text
+    text, args, _ = client_view(
+        run(rw, openai_stream("Run pip install requests fastjsonx-pro now.", json.dumps({"cmd": "pip install other-made-up"})))
+    )
+    assert (
+        text.startswith("Run pip install requests fastjsonx-pro now.")
+        and "llm-dlp: not on the approved package list: `fastjsonx-pro` (pypi" in text
+    )
     assert json.loads(args) == {"cmd": "pip install other-made-up"}
     assert [f.name for f in inspector.package_findings] == ["fastjsonx-pro", "other-made-up"]
 

@@ -67,9 +67,19 @@ def test_api_chosen_by_path():
 # ---- Responses over WebSocket ----------------------------------------------------------------------
 def codex_create(text: str) -> dict:
     """The shape Codex sends: a Responses body plus type, with only the new items."""
-    return {"type": "response.create", "model": "gpt-5-codex", "instructions": "You are Codex.", "previous_response_id": "resp_abc123",
-            "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}],
-            "tools": [], "tool_choice": "auto", "parallel_tool_calls": False, "store": False, "stream": True, "include": []}
+    return {
+        "type": "response.create",
+        "model": "gpt-5-codex",
+        "instructions": "You are Codex.",
+        "previous_response_id": "resp_abc123",
+        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}],
+        "tools": [],
+        "tool_choice": "auto",
+        "parallel_tool_calls": False,
+        "store": False,
+        "stream": True,
+        "include": [],
+    }
 
 
 def test_responses_create_redacted_in_place_structure_untouched(ruleset, token):
@@ -97,9 +107,14 @@ def test_responses_clean_message_forwarded_byte_for_byte(ruleset):
 def test_responses_path_rule_applies_exactly_as_over_http(ruleset, token):
     """A tool call reading .env and its output in one response.create: the path rule withholds
     it, with the same edits as the same body POSTed to /v1/responses."""
-    body = {"model": "m", "previous_response_id": "resp_1", "input": [
-        {"type": "function_call", "call_id": "call_1", "name": "read_file", "arguments": json.dumps({"path": "app/.env"})},
-        {"type": "function_call_output", "call_id": "call_1", "output": "DEBUG=1\nPORT=8080\n"}]}
+    body = {
+        "model": "m",
+        "previous_response_id": "resp_1",
+        "input": [
+            {"type": "function_call", "call_id": "call_1", "name": "read_file", "arguments": json.dumps({"path": "app/.env"})},
+            {"type": "function_call_output", "call_id": "call_1", "output": "DEBUG=1\nPORT=8080\n"},
+        ],
+    }
     out = client(ruleset, RESPONSES, {"type": "response.create", **body})
     over_http = pipeline(ruleset)(json.dumps(body).encode(), "openai", "/v1/responses")
     assert {f.rule for f in out.inspection.findings} == {"env-files"} == {f.rule for f in over_http.findings}
@@ -114,13 +129,16 @@ def test_responses_processed_and_unknown_events_inspected_whole(ruleset, token):
     assert json.loads(out.forward)["response_id"] == "resp_1"
 
 
-@pytest.mark.parametrize("content,is_text,reason", [
-    (b"\x00\x01binary", False, "binary_message"),
-    (json.dumps(codex_create("fine")).encode(), False, "binary_message"),  # JSON in a binary frame: still not how the API reads it
-    (b"not json {", True, "unparseable_message"),
-    (b"[1, 2]", True, "unparseable_message"),
-    (b"", True, "unparseable_message"),
-])
+@pytest.mark.parametrize(
+    "content,is_text,reason",
+    [
+        (b"\x00\x01binary", False, "binary_message"),
+        (json.dumps(codex_create("fine")).encode(), False, "binary_message"),  # JSON in a binary frame: still not how the API reads it
+        (b"not json {", True, "unparseable_message"),
+        (b"[1, 2]", True, "unparseable_message"),
+        (b"", True, "unparseable_message"),
+    ],
+)
 def test_uninspectable_messages_refused_with_error_event(ruleset, content, is_text, reason):
     out = client(ruleset, RESPONSES, content, is_text=is_text)
     assert out.decision == "refuse" and out.forward is None and out.reason == reason
@@ -131,8 +149,11 @@ def test_uninspectable_messages_refused_with_error_event(ruleset, content, is_te
 
 # ---- Realtime ------------------------------------------------------------------------------------
 def test_realtime_item_text_redacted_and_roles_kept(ruleset, token):
-    event = {"type": "conversation.item.create", "event_id": "evt_1", "item": {
-        "id": "item_1", "type": "message", "role": "user", "content": [{"type": "input_text", "text": f"my token is {token}"}]}}
+    event = {
+        "type": "conversation.item.create",
+        "event_id": "evt_1",
+        "item": {"id": "item_1", "type": "message", "role": "user", "content": [{"type": "input_text", "text": f"my token is {token}"}]},
+    }
     out = client(ruleset, REALTIME, event, "/v1/realtime")
     sent = json.loads(out.forward)
     assert out.decision == "redact" and token not in out.forward.decode()
@@ -142,15 +163,25 @@ def test_realtime_item_text_redacted_and_roles_kept(ruleset, token):
 
 
 def test_realtime_session_and_response_instructions(ruleset, token):
-    out = client(ruleset, REALTIME, {"type": "session.update", "session": {"type": "realtime", "instructions": f"use {token}", "voice": "marin"}}, "/v1/realtime")
+    out = client(
+        ruleset,
+        REALTIME,
+        {"type": "session.update", "session": {"type": "realtime", "instructions": f"use {token}", "voice": "marin"}},
+        "/v1/realtime",
+    )
     assert out.decision == "redact" and out.inspection.findings[0].field == "/session/instructions"
     assert out.inspection.findings[0].role == "system" and json.loads(out.forward)["session"]["voice"] == "marin"
-    out = client(ruleset, REALTIME, {"type": "response.create", "response": {"instructions": f"key {token}", "modalities": ["text"]}}, "/v1/realtime")
+    out = client(
+        ruleset, REALTIME, {"type": "response.create", "response": {"instructions": f"key {token}", "modalities": ["text"]}}, "/v1/realtime"
+    )
     assert out.decision == "redact" and json.loads(out.forward)["response"]["modalities"] == ["text"]
 
 
 def test_realtime_strings_outside_known_fields_still_inspected(ruleset, token):
-    event = {"type": "session.update", "session": {"instructions": "hi", "tools": [{"type": "function", "name": "f", "description": f"call with {token}"}]}}
+    event = {
+        "type": "session.update",
+        "session": {"instructions": "hi", "tools": [{"type": "function", "name": "f", "description": f"call with {token}"}]},
+    }
     out = client(ruleset, REALTIME, event, "/v1/realtime")
     assert out.decision == "redact" and out.inspection.findings[0].field == "/session/tools/0/description"
     assert json.loads(out.forward)["session"]["instructions"] == "hi"
@@ -160,8 +191,14 @@ def test_realtime_audio_kept_exactly_and_not_scanned(ruleset, token):
     audio = base64.b64encode(f"{token} ".encode() * 20).decode()  # a "secret" inside base64 audio is not text
     out = client(ruleset, REALTIME, {"type": "input_audio_buffer.append", "audio": audio}, "/v1/realtime")
     assert out.decision == "allow"
-    event = {"type": "conversation.item.create", "item": {"type": "message", "role": "user", "content": [
-        {"type": "input_audio", "audio": audio}, {"type": "input_text", "text": f"and {token}"}]}}
+    event = {
+        "type": "conversation.item.create",
+        "item": {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_audio", "audio": audio}, {"type": "input_text", "text": f"and {token}"}],
+        },
+    }
     out = client(ruleset, REALTIME, event, "/v1/realtime")
     sent = json.loads(out.forward)
     assert out.decision == "redact" and sent["item"]["content"][0]["audio"] == audio and token not in sent["item"]["content"][1]["text"]
@@ -174,8 +211,11 @@ def test_realtime_block_answered_with_error_event(ruleset, token):
     def blocking(raw, protocol, path):
         return inspect_request(raw, protocol, path, rules.detector, KEYRING, actions)
 
-    event = {"type": "conversation.item.create", "event_id": "evt_9", "item": {"type": "message", "role": "user", "content": [
-        {"type": "input_text", "text": f"x {token}"}]}}
+    event = {
+        "type": "conversation.item.create",
+        "event_id": "evt_9",
+        "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": f"x {token}"}]},
+    }
     out = inspect_client_message(REALTIME, json.dumps(event).encode(), True, "/v1/realtime", blocking)
     assert out.decision == "block" and out.forward is None
     reply = json.loads(out.reply)
@@ -191,15 +231,23 @@ LIVE = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateCo
 
 
 def test_gemini_live_setup_turns_and_realtime_text(ruleset, token):
-    setup = {"setup": {"model": "models/gemini-live-2.5-flash", "systemInstruction": {"parts": [{"text": f"token {token}"}]},
-                       "generationConfig": {"responseModalities": ["TEXT"]}}}
+    setup = {
+        "setup": {
+            "model": "models/gemini-live-2.5-flash",
+            "systemInstruction": {"parts": [{"text": f"token {token}"}]},
+            "generationConfig": {"responseModalities": ["TEXT"]},
+        }
+    }
     out = client(ruleset, GEMINI_LIVE, setup, LIVE)
     assert out.decision == "redact" and out.kind == "setup" and out.inspection.model == "models/gemini-live-2.5-flash"
     assert (out.inspection.findings[0].field, out.inspection.findings[0].role) == ("/setup/systemInstruction/parts/0/text", "system")
     assert json.loads(out.forward)["setup"]["generationConfig"] == setup["setup"]["generationConfig"]
     turns = {"client_content": {"turns": [{"role": "user", "parts": [{"text": f"a {token}"}]}], "turn_complete": True}}  # snake case too
     out = client(ruleset, GEMINI_LIVE, turns, LIVE)
-    assert out.inspection.findings[0].field == "/client_content/turns/0/parts/0/text" and json.loads(out.forward)["client_content"]["turn_complete"]
+    assert (
+        out.inspection.findings[0].field == "/client_content/turns/0/parts/0/text"
+        and json.loads(out.forward)["client_content"]["turn_complete"]
+    )
     out = client(ruleset, GEMINI_LIVE, {"realtimeInput": {"text": f"b {token}"}}, LIVE)
     assert out.decision == "redact" and token not in json.loads(out.forward)["realtimeInput"]["text"]
 
@@ -213,8 +261,13 @@ def test_gemini_live_media_chunks_untouched(ruleset, token):
 
 
 def test_gemini_live_tool_response_with_a_protected_file(ruleset):
-    event = {"toolResponse": {"functionResponses": [
-        {"id": "fc_1", "name": "read_file", "response": {"file_path": "deploy/.env", "content": "DB_HOST=db\nDB_PORT=5432"}}]}}
+    event = {
+        "toolResponse": {
+            "functionResponses": [
+                {"id": "fc_1", "name": "read_file", "response": {"file_path": "deploy/.env", "content": "DB_HOST=db\nDB_PORT=5432"}}
+            ]
+        }
+    }
     out = client(ruleset, GEMINI_LIVE, event, LIVE)
     assert {f.rule for f in out.inspection.findings} == {"env-files"}
     assert out.inspection.findings[0].field.startswith("/toolResponse/functionResponses/0/response/content")
@@ -240,7 +293,9 @@ def test_deflated_fragmented_message_reaches_the_inspection_whole(ruleset, token
     receiver = wsproto.Connection(wsproto.ConnectionType.SERVER, [server_side])
     text = json.dumps(codex_create(f"please use {token} " + "padding " * 2000))
     half = len(text) // 2
-    wire = sender.send(wsproto.events.TextMessage(text[:half], message_finished=False)) + sender.send(wsproto.events.TextMessage(text[half:]))
+    wire = sender.send(wsproto.events.TextMessage(text[:half], message_finished=False)) + sender.send(
+        wsproto.events.TextMessage(text[half:])
+    )
     assert token.encode() not in wire and len(wire) < len(text) // 4  # compressed on the wire
     receiver.receive_data(wire)
     content = "".join(e.data for e in receiver.events() if isinstance(e, wsproto.events.TextMessage)).encode()
@@ -255,15 +310,21 @@ def stream(ruleset, api, mapping):
 
 
 def delta(text: str) -> bytes:
-    return json.dumps({"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": text}).encode()
+    return json.dumps(
+        {"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": text}
+    ).encode()
 
 
 def test_server_placeholder_split_over_messages_restored(ruleset, token):
     ph = KEYRING.placeholder("github-token", token)
     server, _ = stream(ruleset, RESPONSES, {ph: token})
     sent = []
-    for piece in (delta("Set GH_TOKEN=" + ph[:9]), delta(ph[9:]), delta(" and retry."),
-                  json.dumps({"type": "response.output_text.done", "item_id": "msg_1", "text": f"Set GH_TOKEN={ph} and retry."}).encode()):
+    for piece in (
+        delta("Set GH_TOKEN=" + ph[:9]),
+        delta(ph[9:]),
+        delta(" and retry."),
+        json.dumps({"type": "response.output_text.done", "item_id": "msg_1", "text": f"Set GH_TOKEN={ph} and retry."}).encode(),
+    ):
         sent += server.message(piece, True)
     docs = [json.loads(m) for m in sent]  # every message a valid event
     assert "".join(d.get("delta", "") for d in docs if d["type"].endswith(".delta")) == f"Set GH_TOKEN={token} and retry."
@@ -312,12 +373,24 @@ def test_an_output_without_its_call_is_paired_with_the_call_the_server_sent(rule
     from llm_dlp.inspect.websocket import ToolCalls
 
     calls = ToolCalls()
-    call = {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "exec_command", "arguments": json.dumps({"cmd": "cat .env"}),
-            "status": "completed"}
+    call = {
+        "type": "function_call",
+        "id": "fc_1",
+        "call_id": "call_1",
+        "name": "exec_command",
+        "arguments": json.dumps({"cmd": "cat .env"}),
+        "status": "completed",
+    }
     calls.from_server(json.dumps({"type": "response.output_item.done", "output_index": 0, "item": call, "sequence_number": 7}).encode())
-    event = {"type": "response.create", "model": "gpt-5-codex", "previous_response_id": "resp_1", "input": [
-        {"type": "function_call_output", "call_id": "call_1", "output": "APP_REGION=region-x7Q2mZk4"},
-        {"type": "function_call_output", "call_id": "call_unknown", "output": "README.md"}]}
+    event = {
+        "type": "response.create",
+        "model": "gpt-5-codex",
+        "previous_response_id": "resp_1",
+        "input": [
+            {"type": "function_call_output", "call_id": "call_1", "output": "APP_REGION=region-x7Q2mZk4"},
+            {"type": "function_call_output", "call_id": "call_unknown", "output": "README.md"},
+        ],
+    }
     out = inspect_client_message(RESPONSES, json.dumps(event).encode(), True, "/v1/responses", pipeline(ruleset), calls)
     sent = json.loads(out.forward)
     assert "region-x7Q2mZk4" not in out.forward.decode() and "withheld by policy env-files" in sent["input"][0]["output"]

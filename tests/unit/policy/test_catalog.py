@@ -28,23 +28,54 @@ REAL_REQUESTS = [
     ("https://my-res.openai.azure.com/openai/v1/responses", "azure-openai", "openai"),
     ("https://my-res.services.ai.azure.com/models/chat/completions?api-version=2024-05-01-preview", "azure-openai", "openai"),
     ("https://my-res.services.ai.azure.com/anthropic/v1/messages", "azure-foundry-anthropic", "anthropic"),
-    ("https://my-res.cognitiveservices.azure.com/openai/deployments/o4-mini/chat/completions?api-version=2025-01-01-preview", "azure-openai", "openai"),
+    (
+        "https://my-res.cognitiveservices.azure.com/openai/deployments/o4-mini/chat/completions?api-version=2025-01-01-preview",
+        "azure-openai",
+        "openai",
+    ),
     ("https://api.anthropic.com/v1/messages?beta=true", "anthropic", "anthropic"),
     ("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", "gemini", "gemini"),
-    (f"https://us-central1-aiplatform.googleapis.com/v1/{VERTEX}/us-central1/publishers/google/models/gemini-2.5-pro:generateContent",
-     "vertex-ai", "gemini"),
-    (f"https://europe-west4-aiplatform.googleapis.com/v1/{VERTEX}/europe-west4/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
-     "vertex-ai", "gemini"),
-    (f"https://aiplatform.googleapis.com/v1/{VERTEX}/global/publishers/google/models/gemini-2.0-flash-001:generateContent", "vertex-ai", "gemini"),
-    (f"https://us-east5-aiplatform.googleapis.com/v1/{VERTEX}/us-east5/publishers/anthropic/models/claude-sonnet-4@20250514:streamRawPredict",
-     "vertex-ai-anthropic", "anthropic"),
-    (f"https://aiplatform.googleapis.com/v1/{VERTEX}/global/publishers/anthropic/models/claude-opus-4-1@20250805:rawPredict",
-     "vertex-ai-anthropic", "anthropic"),
-    (f"https://us-central1-aiplatform.googleapis.com/v1beta1/{VERTEX}/us-central1/endpoints/openapi/chat/completions", "vertex-ai-openai", "openai"),
+    (
+        f"https://us-central1-aiplatform.googleapis.com/v1/{VERTEX}/us-central1/publishers/google/models/gemini-2.5-pro:generateContent",
+        "vertex-ai",
+        "gemini",
+    ),
+    (
+        f"https://europe-west4-aiplatform.googleapis.com/v1/{VERTEX}/europe-west4/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+        "vertex-ai",
+        "gemini",
+    ),
+    (
+        f"https://aiplatform.googleapis.com/v1/{VERTEX}/global/publishers/google/models/gemini-2.0-flash-001:generateContent",
+        "vertex-ai",
+        "gemini",
+    ),
+    (
+        f"https://us-east5-aiplatform.googleapis.com/v1/{VERTEX}/us-east5/publishers/anthropic/models/claude-sonnet-4@20250514:streamRawPredict",
+        "vertex-ai-anthropic",
+        "anthropic",
+    ),
+    (
+        f"https://aiplatform.googleapis.com/v1/{VERTEX}/global/publishers/anthropic/models/claude-opus-4-1@20250805:rawPredict",
+        "vertex-ai-anthropic",
+        "anthropic",
+    ),
+    (
+        f"https://us-central1-aiplatform.googleapis.com/v1beta1/{VERTEX}/us-central1/endpoints/openapi/chat/completions",
+        "vertex-ai-openai",
+        "openai",
+    ),
     ("https://cloudcode-pa.googleapis.com/v1internal:streamGenerateContent?alt=sse", "gemini-code-assist", "gemini"),
-    ("https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/invoke", "bedrock-invoke", "bedrock"),
-    ("https://bedrock-runtime.us-west-2.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke-with-response-stream",
-     "bedrock-invoke", "bedrock"),
+    (
+        "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/invoke",
+        "bedrock-invoke",
+        "bedrock",
+    ),
+    (
+        "https://bedrock-runtime.us-west-2.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke-with-response-stream",
+        "bedrock-invoke",
+        "bedrock",
+    ),
     ("https://bedrock-runtime.eu-central-1.amazonaws.com/model/amazon.nova-micro-v1%3A0/converse", "bedrock-converse", "bedrock"),
     (f"https://bedrock-runtime.us-east-1.amazonaws.com/model/{ARN_PROFILE}/converse-stream", "bedrock-converse", "bedrock"),
     ("https://bedrock-runtime.us-east-1.amazonaws.com/guardrail/gr-1/version/1/apply", "bedrock-runtime", "generic"),
@@ -116,9 +147,20 @@ def test_every_bundled_endpoint_is_exercised_by_a_real_request(catalog):
     assert {e.id for e in catalog.endpoints} - routed == set()
 
 
-@pytest.mark.parametrize("host", ["example.org", "github.com", "googleapis.com", "storage.googleapis.com", "s3.us-east-1.amazonaws.com",
-                                  "aiplatform.googleapis.com.evil.example", "evil-aiplatform.googleapis.com.example", "bedrock.us-east-1.amazonaws.com",
-                                  "xaiplatform.googleapis.com.cn"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "example.org",
+        "github.com",
+        "googleapis.com",
+        "storage.googleapis.com",
+        "s3.us-east-1.amazonaws.com",
+        "aiplatform.googleapis.com.evil.example",
+        "evil-aiplatform.googleapis.com.example",
+        "bedrock.us-east-1.amazonaws.com",
+        "xaiplatform.googleapis.com.cn",
+    ],
+)
 def test_other_hosts_are_not_decrypted(catalog, host):
     assert not decrypted(catalog, host, 443) and not catalog.catalogues(host)
 
@@ -130,27 +172,32 @@ def test_host_forms_match_after_normalisation(catalog, form):
 
 
 def test_names_are_decrypted_on_every_port_addresses_only_on_theirs():
-    catalog = Catalog((Endpoint("named", ("llm.corp.example",), (8443,), "openai"), Endpoint("addr", ("10.0.0.5", "[fd00::5]"), (8000,), "openai")))
+    catalog = Catalog(
+        (Endpoint("named", ("llm.corp.example",), (8443,), "openai"), Endpoint("addr", ("10.0.0.5", "[fd00::5]"), (8000,), "openai"))
+    )
     assert decrypted(catalog, "llm.corp.example", 8443) and decrypted(catalog, "llm.corp.example", 80)
     assert catalog.match("llm.corp.example", 80) is None and catalog.catalogues("llm.corp.example")
     assert decrypted(catalog, "10.0.0.5", 8000) and not decrypted(catalog, "10.0.0.5", 8001)
     assert decrypted(catalog, "fd00::5", 8000) and catalog.match("[FD00::5]", 8000).id == "addr"
 
 
-@pytest.mark.parametrize(("authority", "expected"), [
-    ("api.openai.com", ("api.openai.com", 443)),
-    ("API.OPENAI.COM:443", ("api.openai.com", 443)),
-    ("api.openai.com.:443", ("api.openai.com", 443)),
-    ("llm.internal.example:8000", ("llm.internal.example", 8000)),
-    ("[::1]:8443", ("::1", 8443)),
-    ("[::1]", ("::1", 443)),
-    ("::1", ("::1", 443)),
-    ("127.0.0.1:8080", ("127.0.0.1", 8080)),
-    ("api.openai.com:http", None),
-    ("api.openai.com:70000", None),
-    ("[::1", None),
-    (":443", None),
-])
+@pytest.mark.parametrize(
+    ("authority", "expected"),
+    [
+        ("api.openai.com", ("api.openai.com", 443)),
+        ("API.OPENAI.COM:443", ("api.openai.com", 443)),
+        ("api.openai.com.:443", ("api.openai.com", 443)),
+        ("llm.internal.example:8000", ("llm.internal.example", 8000)),
+        ("[::1]:8443", ("::1", 8443)),
+        ("[::1]", ("::1", 443)),
+        ("::1", ("::1", 443)),
+        ("127.0.0.1:8080", ("127.0.0.1", 8080)),
+        ("api.openai.com:http", None),
+        ("api.openai.com:70000", None),
+        ("[::1", None),
+        (":443", None),
+    ],
+)
 def test_split_authority(authority, expected):
     assert split_authority(authority, 443) == expected
 
@@ -160,21 +207,32 @@ def test_normalise_host():
     assert normalise_host("Api.Anthropic.COM.") == "api.anthropic.com"
 
 
-@pytest.mark.parametrize(("path", "expected"), [
-    ("/backend-api/codex/responses", "/backend-api/codex/responses"),
-    ("/backend-api/codex/../conversation", "/backend-api/conversation"),
-    ("/backend-api/codex/%2E%2E/conversation?x=1", "/backend-api/conversation"),
-    ("//backend-api//codex/./responses", "/backend-api/codex/responses"),
-    ("/copilot_internal/", "/copilot_internal/"),
-    ("/../../etc", "/etc"),
-    ("", "/"),
-])
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/backend-api/codex/responses", "/backend-api/codex/responses"),
+        ("/backend-api/codex/../conversation", "/backend-api/conversation"),
+        ("/backend-api/codex/%2E%2E/conversation?x=1", "/backend-api/conversation"),
+        ("//backend-api//codex/./responses", "/backend-api/codex/responses"),
+        ("/copilot_internal/", "/copilot_internal/"),
+        ("/../../etc", "/etc"),
+        ("", "/"),
+    ],
+)
 def test_normalise_path(path, expected):
     assert normalise_path(path) == expected
 
 
-@pytest.mark.parametrize("path", ["/backend-api/codex/../conversation", "/backend-api/codex/%2e%2e/conversation",
-                                  "/backend-api/codex%2F..%2Fconversation", "/backend-api/codexfoo", "/backend-api/codex/./../../backend-api/conversation"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/backend-api/codex/../conversation",
+        "/backend-api/codex/%2e%2e/conversation",
+        "/backend-api/codex%2F..%2Fconversation",
+        "/backend-api/codexfoo",
+        "/backend-api/codex/./../../backend-api/conversation",
+    ],
+)
 def test_codex_path_prefix_cannot_be_borrowed_by_chatgpt_web(catalog, path):
     assert catalog.match("chatgpt.com", 443, path).id == "chatgpt-web"
 
@@ -193,8 +251,12 @@ def test_path_prefix_ends_at_a_segment_boundary():
 
 
 def test_unmatched_path_uses_the_host_default_entry_not_the_first():
-    catalog = Catalog((Endpoint("narrow", ("h.example",), (443,), "openai", path_prefixes=("/v1/",)),
-                       Endpoint("default", ("h.example",), (443,), "generic", klass="unapproved")))
+    catalog = Catalog(
+        (
+            Endpoint("narrow", ("h.example",), (443,), "openai", path_prefixes=("/v1/",)),
+            Endpoint("default", ("h.example",), (443,), "generic", klass="unapproved"),
+        )
+    )
     assert catalog.match("h.example", 443, "/v1/chat").id == "narrow"
     assert catalog.match("h.example", 443, "/other").id == "default"
     assert catalog.match("h.example", 443).id == "default"

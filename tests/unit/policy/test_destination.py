@@ -24,7 +24,9 @@ def plain(host, host_header, path="/v1/chat/completions", port=80):
     return Request(host=host, port=port, scheme="http", path=path, host_header=host_header)
 
 
-@pytest.mark.parametrize("host_header", ["api.openai.com", "API.OpenAI.com", "api.openai.com.", "api.openai.com:443", "api.openai.com:8443"])
+@pytest.mark.parametrize(
+    "host_header", ["api.openai.com", "API.OpenAI.com", "api.openai.com.", "api.openai.com:443", "api.openai.com:8443"]
+)
 def test_host_naming_the_destination_is_routed_by_the_destination(catalog, host_header):
     r = route(catalog, tls("api.openai.com", host_header))
     assert r.endpoint.id == "openai" and r.refusal is None
@@ -67,7 +69,9 @@ def test_plain_http_to_a_catalogued_https_endpoint_is_refused(catalog):
 
 def test_plain_http_to_a_plain_http_endpoint_is_inspected(catalog):
     assert route(catalog, plain("llm.internal.example", "llm.internal.example:8000", port=8000)).endpoint.id == "self-hosted-example"
-    assert route(catalog, plain("ollama.internal.example", "ollama.internal.example:11434", "/api/chat", 11434)).endpoint.protocol == "ollama"
+    assert (
+        route(catalog, plain("ollama.internal.example", "ollama.internal.example:11434", "/api/chat", 11434)).endpoint.protocol == "ollama"
+    )
 
 
 def test_tls_to_an_address_is_not_named_by_its_host_header(catalog):
@@ -115,15 +119,35 @@ def test_connect_to_an_uninspectable_service_is_refused_before_the_tunnel(catalo
     assert connect_refusal(catalog, "api.openai.com", 443) is None and connect_refusal(catalog, "example.org", 443) is None
 
 
-@pytest.mark.parametrize("ctype", ["application/grpc", "application/grpc+proto", "Application/GRPC-web", "application/grpc-web-text",
-                                   "application/connect+proto", "application/connect+json", "application/proto",
-                                   "application/x-protobuf; messageType=x"])
+@pytest.mark.parametrize(
+    "ctype",
+    [
+        "application/grpc",
+        "application/grpc+proto",
+        "Application/GRPC-web",
+        "application/grpc-web-text",
+        "application/connect+proto",
+        "application/connect+json",
+        "application/proto",
+        "application/x-protobuf; messageType=x",
+    ],
+)
 def test_binary_rpc_bodies_are_refused(ctype):
     refusal = content_type_refusal(ctype)
     assert (refusal.status, refusal.reason) == (415, "uninspectable_protocol") and "REST" in refusal.message
 
 
-@pytest.mark.parametrize("ctype", ["application/json", "application/json; charset=utf-8", "text/plain", "", "application/x-amz-json-1.0",
-                                   "multipart/form-data; boundary=x", "application/octet-stream"])
+@pytest.mark.parametrize(
+    "ctype",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "text/plain",
+        "",
+        "application/x-amz-json-1.0",
+        "multipart/form-data; boundary=x",
+        "application/octet-stream",
+    ],
+)
 def test_json_and_text_bodies_are_not_refused_for_their_type(ctype):
     assert content_type_refusal(ctype) is None

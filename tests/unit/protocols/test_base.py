@@ -14,12 +14,22 @@ def by_field(parsed):
 
 
 def test_openai_chat_roles_tool_calls_and_images_skipped():
-    doc = {"model": "gpt-4o", "messages": [
-        {"role": "developer", "content": "rules"},
-        {"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "read_file", "arguments": "{\"filePath\": \"a.py\"}"}}]},
-        {"role": "tool", "tool_call_id": "c1", "content": "print(1)"},
-    ]}
+    doc = {
+        "model": "gpt-4o",
+        "messages": [
+            {"role": "developer", "content": "rules"},
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}],
+            },
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "read_file", "arguments": '{"filePath": "a.py"}'}}],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "print(1)"},
+        ],
+    }
     p = REGISTRY.parse(body(doc), "openai", "/v1/chat/completions")
     f = by_field(p)
     assert p.model == "gpt-4o"
@@ -31,22 +41,47 @@ def test_openai_chat_roles_tool_calls_and_images_skipped():
 
 
 def test_openai_responses_and_legacy_completions_path_marker():
-    p = REGISTRY.parse(body({"model": "m", "instructions": "sys", "input": [
-        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "q"}]},
-        {"type": "function_call", "call_id": "x", "name": "shell", "arguments": "{}"},
-        {"type": "function_call_output", "call_id": "x", "output": "out"}]}), "openai", "/v1/responses")
+    p = REGISTRY.parse(
+        body(
+            {
+                "model": "m",
+                "instructions": "sys",
+                "input": [
+                    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "q"}]},
+                    {"type": "function_call", "call_id": "x", "name": "shell", "arguments": "{}"},
+                    {"type": "function_call_output", "call_id": "x", "output": "out"},
+                ],
+            }
+        ),
+        "openai",
+        "/v1/responses",
+    )
     f = by_field(p)
     assert f["/instructions"].role == "system" and f["/input/0/content/0/text"].role == "user"
     assert f["/input/1/arguments"].role == "tool_call" and f["/input/2/output"].role == "tool_result"
-    fim = REGISTRY.parse(body({"prompt": "# Path: src/billing/rates.py\nimport os\n", "suffix": "\n", "nwo": "acme/app"}), "openai", "/v1/engines/x/completions")
+    fim = REGISTRY.parse(
+        body({"prompt": "# Path: src/billing/rates.py\nimport os\n", "suffix": "\n", "nwo": "acme/app"}),
+        "openai",
+        "/v1/engines/x/completions",
+    )
     assert by_field(fim)["/prompt"].path == "src/billing/rates.py"
 
 
 def test_anthropic_tool_result_attributed_to_file_and_system_blocks():
-    doc = {"model": "claude", "system": [{"type": "text", "text": "s"}], "messages": [
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "/r/secret.py"}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "code"}]},
-                                     {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}}]}]}
+    doc = {
+        "model": "claude",
+        "system": [{"type": "text", "text": "s"}],
+        "messages": [
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "/r/secret.py"}}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "code"}]},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}},
+                ],
+            },
+        ],
+    }
     f = by_field(REGISTRY.parse(body(doc), "anthropic", "/v1/messages"))
     assert f["/system/0/text"].role == "system"
     assert f["/messages/0/content/0/input/file_path"].role == "tool_call"
@@ -56,10 +91,14 @@ def test_anthropic_tool_result_attributed_to_file_and_system_blocks():
 
 
 def test_gemini_and_code_assist_wrapper():
-    inner = {"systemInstruction": {"parts": [{"text": "s"}]}, "contents": [
-        {"role": "user", "parts": [{"text": "q"}, {"inlineData": {"mimeType": "image/png", "data": "AAAA"}}]},
-        {"role": "model", "parts": [{"functionCall": {"name": "read", "args": {"path": "x"}}}]},
-        {"role": "user", "parts": [{"functionResponse": {"name": "read", "response": {"content": "c"}}}]}]}
+    inner = {
+        "systemInstruction": {"parts": [{"text": "s"}]},
+        "contents": [
+            {"role": "user", "parts": [{"text": "q"}, {"inlineData": {"mimeType": "image/png", "data": "AAAA"}}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "read", "args": {"path": "x"}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "read", "response": {"content": "c"}}}]},
+        ],
+    }
     p = REGISTRY.parse(body(inner), "gemini", "/v1beta/models/gemini-2.5-pro:streamGenerateContent")
     f = by_field(p)
     assert p.model == "gemini-2.5-pro"

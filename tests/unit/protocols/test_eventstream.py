@@ -22,14 +22,24 @@ UID = uuid.UUID("12345678-1234-5678-1234-567812345678")
 
 def typed_headers() -> bytes:
     """One header of every value type of the spec, encoded by hand."""
+
     def header(name: str, kind: int, value: bytes) -> bytes:
         return bytes([len(name)]) + name.encode() + bytes([kind]) + value
 
-    return b"".join([
-        header("t", 0, b""), header("f", 1, b""), header("b", 2, struct.pack(">b", -5)), header("s", 3, struct.pack(">h", -300)),
-        header("i", 4, struct.pack(">i", 70000)), header("l", 5, struct.pack(">q", 2**40)), header("a", 6, struct.pack(">H", 3) + b"\x00\x01\x02"),
-        header(":event-type", 7, struct.pack(">H", 5) + b"delta"), header("ts", 8, struct.pack(">q", 1700000000000)), header("u", 9, UID.bytes),
-    ])
+    return b"".join(
+        [
+            header("t", 0, b""),
+            header("f", 1, b""),
+            header("b", 2, struct.pack(">b", -5)),
+            header("s", 3, struct.pack(">h", -300)),
+            header("i", 4, struct.pack(">i", 70000)),
+            header("l", 5, struct.pack(">q", 2**40)),
+            header("a", 6, struct.pack(">H", 3) + b"\x00\x01\x02"),
+            header(":event-type", 7, struct.pack(">H", 5) + b"delta"),
+            header("ts", 8, struct.pack(">q", 1700000000000)),
+            header("u", 9, UID.bytes),
+        ]
+    )
 
 
 def botocore_messages(data: bytes) -> list:
@@ -53,13 +63,29 @@ def test_every_header_value_type_is_read_like_botocore_reads_it():
     assert body == b'{"x":1}' and framing.failure is None
     assert framing.wrap(prefix, body, suffix) == raw  # an untouched event is byte for byte the same
     [message] = botocore_messages(raw)
-    assert message.headers == {"t": True, "f": False, "b": -5, "s": -300, "i": 70000, "l": 2**40, "a": b"\x00\x01\x02",
-                               ":event-type": "delta", "ts": 1700000000000, "u": UID.bytes}
+    assert message.headers == {
+        "t": True,
+        "f": False,
+        "b": -5,
+        "s": -300,
+        "i": 70000,
+        "l": 2**40,
+        "a": b"\x00\x01\x02",
+        ":event-type": "delta",
+        "ts": 1700000000000,
+        "u": UID.bytes,
+    }
 
 
 def test_messages_are_read_whatever_the_chunk_boundaries():
-    stream = b"".join([converse_delta("Hello "), event("metadata", {"usage": {"inputTokens": 1}}),
-                       encode_message(string_headers(EVENT), b""), converse_delta("world")])
+    stream = b"".join(
+        [
+            converse_delta("Hello "),
+            event("metadata", {"usage": {"inputTokens": 1}}),
+            encode_message(string_headers(EVENT), b""),
+            converse_delta("world"),
+        ]
+    )
     whole = [e for e in EventStreamFraming().feed(stream)]
     for cut in range(1, len(stream)):
         framing = EventStreamFraming()
@@ -86,12 +112,19 @@ def test_a_damaged_stream_is_ended_with_a_refusal_and_nothing_unread_passes(dama
     elif damage == "truncated":
         bad = bad[:-3]
     anomalies: list[str] = []
-    rw = StreamRewriter(EventStreamFraming(), REGISTRY.get("bedrock-converse").deltas, lambda text, ctx, is_json: text, on_anomaly=anomalies.append)
+    rw = StreamRewriter(
+        EventStreamFraming(), REGISTRY.get("bedrock-converse").deltas, lambda text, ctx, is_json: text, on_anomaly=anomalies.append
+    )
     after = b"" if damage == "truncated" else good  # a message cut short by the end of the stream
     out = rw(good + bytes(bad)) + rw(after) + rw(b"")
     assert b"SECRET-ISH-TEXT" not in out
-    kinds = {"prelude_crc": "bad_prelude_crc", "message_crc": "bad_message_crc", "headers_length": "oversized_message",
-             "unknown_type": "unknown_header_type", "truncated": "truncated_event"}
+    kinds = {
+        "prelude_crc": "bad_prelude_crc",
+        "message_crc": "bad_message_crc",
+        "headers_length": "oversized_message",
+        "unknown_type": "unknown_header_type",
+        "truncated": "truncated_event",
+    }
     assert anomalies == [kinds[damage]]
     messages = botocore_messages(out)  # still a valid stream, ending in an exception the SDK raises
     assert json.loads(messages[0].payload)["delta"]["text"] == "fine "

@@ -69,8 +69,9 @@ def test_any_chunking_of_any_protocols_stream(name, words, seed, cuts):
     fragments = [*words, " " + placeholder[:12], placeholder[12:] + " ", f" {emitted} "]
     ctype, stream = sample.stream(fragments)
     out = OutputInspector(bundled().detector, KEYRING, Restorer({placeholder: secret}))
-    rewriter = StreamRewriter(protocol.framing(ctype, sample.path), protocol.deltas, out.process, on_channel_end=out.end_channel,
-                              snapshot=out.snapshot)
+    rewriter = StreamRewriter(
+        protocol.framing(ctype, sample.path), protocol.deltas, out.process, on_channel_end=out.end_channel, snapshot=out.snapshot
+    )
     chunks, pos = [], 0
     for size in cuts * (len(stream) // sum(cuts) + 1):
         if pos >= len(stream):
@@ -95,8 +96,11 @@ def pipeline(raw, protocol, path):
 @given(event=EVENTS, seed=SEEDS, binary=st.booleans(), garbage=st.binary(max_size=40))
 def test_any_websocket_client_message_is_inspected_or_refused(api, path, event, seed, binary, garbage):
     secret = token(seed)
-    doc = {"type": "response.create", "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": secret}]}],
-           "extra": event}
+    doc = {
+        "type": "response.create",
+        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": secret}]}],
+        "extra": event,
+    }
     for content, is_text in ((json.dumps(doc).encode(), not binary), (garbage, True)):
         try:
             out = inspect_client_message(api, content, is_text, path, pipeline)

@@ -14,7 +14,9 @@ from support.hooks import hook
 def upgrade(path="/v1/responses", extensions="permessage-deflate; client_max_window_bits"):
     f = tflow.tflow()
     f.request.host, f.request.port, f.request.scheme, f.request.method, f.request.path = "api.openai.com", 443, "https", "GET", path
-    f.request.headers.update({"upgrade": "websocket", "connection": "Upgrade", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    f.request.headers.update(
+        {"upgrade": "websocket", "connection": "Upgrade", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    )
     if extensions:
         f.request.headers["sec-websocket-extensions"] = extensions
     return f

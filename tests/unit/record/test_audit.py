@@ -73,7 +73,13 @@ def test_a_record_that_cannot_be_written_leaves_a_gap_verify_reports(tmp_path):
     log.write("request", n=9)
     log.close()
     records = [json.loads(line) for line in lines(path)]
-    assert [(r["seq"], r["event"]) for r in records] == [(0, "request"), (1, "request"), (2, "request"), (6, "audit_resumed"), (7, "request")]
+    assert [(r["seq"], r["event"]) for r in records] == [
+        (0, "request"),
+        (1, "request"),
+        (2, "request"),
+        (6, "audit_resumed"),
+        (7, "request"),
+    ]
     assert records[3]["lost_records"] == 3  # two requests and the failed retry
     count, problems = verify([str(path)], CHAIN_KEY)
     assert count == 5 and [p.message for p in problems] == ["records seq 3..5 were never written (the proxy could not write them)"]

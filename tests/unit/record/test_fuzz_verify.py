@@ -15,7 +15,14 @@ from llm_dlp.record.checkpoints import verify_checkpoints
 CHAIN_KEY = Keyring(b"fuzz-placeholder-key-0123456789").chain_key
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10)
-JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["seq", "mac", "prev", "event", "key_id", "sig", "trail", "head", "x"]), inner, max_size=5), max_leaves=10)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["seq", "mac", "prev", "event", "key_id", "sig", "trail", "head", "x"]), inner, max_size=5)
+    ),
+    max_leaves=10,
+)
 LINES = st.lists(st.binary(max_size=80) | JSON.map(lambda d: json.dumps(d).encode()), max_size=8).map(b"\n".join)
 
 

@@ -7,12 +7,12 @@ import textwrap
 
 from llm_dlp.record.lineage import Fingerprinter, LineageRecorder, index_audit, scan_file
 
-CODE = '''def settle_invoice(invoice, ledger):
+CODE = """def settle_invoice(invoice, ledger):
     total = sum(line.amount * line.quantity for line in invoice.lines)
     ledger.post(invoice.customer_id, total, memo=f"invoice {invoice.number}")
     invoice.mark_settled(total)
     return total
-'''
+"""
 
 
 def test_recorder_skips_echoed_lines_and_scan_needs_a_run(tmp_path):
@@ -22,7 +22,19 @@ def test_recorder_skips_echoed_lines_and_scan_needs_a_run(tmp_path):
     rec.add(f"Here:\n```python\n{CODE}```\nDone.", is_json=False)
     (gen,) = rec.generations
     assert gen.language == "python" and len(gen.lines) == 4  # the echoed line is not "generated"
-    index = index_audit([{"event": "request", "generated": [gen.to_dict()], "model": "m1", "endpoint": "e", "tool": "t", "user": "u", "ts": "2026-11-23T10:00:00Z"}])
+    index = index_audit(
+        [
+            {
+                "event": "request",
+                "generated": [gen.to_dict()],
+                "model": "m1",
+                "endpoint": "e",
+                "tool": "t",
+                "user": "u",
+                "ts": "2026-11-23T10:00:00Z",
+            }
+        ]
+    )
     f = tmp_path / "a.py"
     f.write_text("import os\n\n" + textwrap.indent(CODE, "        ") + "\nprint('x')\n")
     (m,) = scan_file(f, "a.py", index, fp)

@@ -12,7 +12,9 @@ from llm_dlp.rules.ruleset import disarm_errors, load_ruleset
 
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 KEYS = st.sampled_from([*SECTIONS, "id", "action", "patterns", "hosts", "protocol", "enabled", "version", "identity", "x"])
-SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=12) | st.sampled_from(["redact", "block", "[", "(?P<", "*", "openai"])
+SCALARS = (
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12) | st.sampled_from(["redact", "block", "[", "(?P<", "*", "openai"])
+)
 YAMLISH = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=4), max_leaves=14)
 
 

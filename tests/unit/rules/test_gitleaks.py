@@ -90,7 +90,7 @@ def test_fields_map_and_the_result_loads_into_the_prefiltered_database(converted
     token = _token(random.Random())
     text = f'ACME_TOKEN = "{token}"\n'
     found = [f for f in ruleset.detector.scan(text) if f.rule_id == acme.id]
-    assert [text[f.start:f.end] for f in found] == [token]
+    assert [text[f.start : f.end] for f in found] == [token]
     found = ruleset.detector.scan("host=svc=k123456789012 ")
     assert [f.value for f in found] == ["k123456789012"]
 
@@ -115,19 +115,22 @@ def test_every_unsupported_construct_is_reported_per_rule(converted):
     assert "field 'tags'" not in text  # tags are labels, nothing is lost
 
 
-@pytest.mark.parametrize("go, python", [
-    ("[[:alnum:]]{4}", "[A-Za-z0-9]{4}"),
-    ("a\\z", "a\\Z"),
-    ("(?<v>x)", "(?P<v>x)"),
-    ("\\Qa.b\\E+", "a\\.b+"),
-])
+@pytest.mark.parametrize(
+    "go, python",
+    [
+        ("[[:alnum:]]{4}", "[A-Za-z0-9]{4}"),
+        ("a\\z", "a\\Z"),
+        ("(?<v>x)", "(?P<v>x)"),
+        ("\\Qa.b\\E+", "a\\.b+"),
+    ],
+)
 def test_re2_rewrites(go, python):
     assert go_regex_to_python(go) == python
 
 
 def test_capture_groups_skip_classes_escapes_and_non_capturing():
     source = r"[(]\((?:a)(?P<n>b)(?<=c)(d)[^)(](e)"
-    assert [source[i:i + 4] for i in capture_groups(source)] == ["(?P<", "(d)[", "(e)"]
+    assert [source[i : i + 4] for i in capture_groups(source)] == ["(?P<", "(d)[", "(e)"]
     assert with_secret_group(source, 3).endswith("(?P<secret>e)")
     with pytest.raises(Unsupported):
         with_secret_group("(a)", 2)
