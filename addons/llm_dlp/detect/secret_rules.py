@@ -143,7 +143,8 @@ DECODERS = {"jwt": _base64_jwt}
 def detect_secrets_plugins() -> dict[str, type]:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
-    return {cls.__name__: cls for cls in get_mapping_from_secret_type_to_class().values()}
+    plugins: list[type] = list(get_mapping_from_secret_type_to_class().values())
+    return {cls.__name__: cls for cls in plugins}
 
 
 def plugin_patterns(name: str) -> tuple[re.Pattern[str], ...]:
