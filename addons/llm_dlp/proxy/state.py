@@ -29,6 +29,7 @@ from llm_dlp.rules.ruleset import RuleSet
 log = logging.getLogger("llm_dlp")
 
 METADATA_KEY = "llm_dlp"
+AUDIT_UNAVAILABLE = "audit unavailable: the audit trail cannot be written, so nothing is sent to AI services until it can. Try again later."
 
 
 @dataclass
@@ -107,7 +108,7 @@ class Runtime:
             flow,
             503,
             "audit_unavailable",
-            "audit unavailable: the audit trail cannot be written, so nothing is sent to AI services until it can. Try again later.",
+            AUDIT_UNAVAILABLE,
         )
         return False
 

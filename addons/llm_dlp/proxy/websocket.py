@@ -37,7 +37,7 @@ from llm_dlp.inspect.websocket import (
     inspect_client_message,
     refusal,
 )
-from llm_dlp.proxy.state import METADATA_KEY, FlowState, Runtime, client_address, log_failure, state_of
+from llm_dlp.proxy.state import AUDIT_UNAVAILABLE, METADATA_KEY, FlowState, Runtime, client_address, log_failure, state_of
 
 log = logging.getLogger("llm_dlp")
 
@@ -185,6 +185,11 @@ class WebSocketInspection:
         if outcome.forward is not None and grant and (refused := ruleset.policy.check_model(grant, model)):
             inspection = outcome.inspection
             outcome = refusal(conn.api, outcome.event, refused.status, refused.reason, refused.message)
+            outcome.inspection = inspection
+        if outcome.forward is not None and self.rt.audit is not None and not self.rt.audit.admit():
+            # as for HTTP: nothing goes to the AI service while its audit record cannot be written
+            inspection = outcome.inspection
+            outcome = refusal(conn.api, outcome.event, 503, "audit_unavailable", AUDIT_UNAVAILABLE)
             outcome.inspection = inspection
         self._note_client(conn, outcome, len(message.content))
         if outcome.forward is None:

@@ -58,3 +58,26 @@ async def test_message_on_a_connection_that_was_not_set_up_is_dropped(tmp_path):
         assert "llm_dlp" in f.metadata and CONNECTION_KEY not in f.metadata
         await ws.websocket_message(f)
         assert f.websocket.messages[-1].dropped
+
+
+async def test_a_client_message_is_refused_while_the_audit_trail_cannot_be_written(tmp_path, monkeypatch):
+    addon = LlmDlp()
+    ws = next(a for a in addon.addons if isinstance(a, WebSocketInspection))
+    with taddons.context(addon) as tctx:
+        configured(tctx, addon, tmp_path)
+        f = tflow.twebsocketflow()
+        f.request.host, f.request.port, f.request.scheme, f.request.path = "api.openai.com", 443, "https", "/v1/responses"
+        answered, f.response = f.response, None
+        await hook(tctx, "requestheaders", f)
+        f.response = answered
+        ws.websocket_start(f)
+        monkeypatch.setattr(addon.runtime.audit, "admit", lambda: False)  # a full disk, say
+        replies = []
+        monkeypatch.setattr(ws, "_inject", lambda flow, conn, data, is_text: replies.append(json.loads(data)))
+        create = {"type": "response.create", "model": "m", "input": [{"type": "message", "role": "user", "content": "hello"}]}
+        f.websocket.messages[-1].content = json.dumps(create).encode()
+        f.websocket.messages[-1].from_client = True
+        await ws.websocket_message(f)
+        assert f.websocket.messages[-1].dropped
+        assert replies[0]["type"] == "error" and "audit unavailable" in json.dumps(replies[0])
+        assert addon.runtime.metrics.refusals.labels("audit_unavailable")._value.get() == 1
