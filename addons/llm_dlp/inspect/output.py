@@ -3,7 +3,6 @@ placeholders from the request are restored. Used for streamed and whole response
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +13,7 @@ from llm_dlp.detect.detector import Detector
 from llm_dlp.detect.findings import FindingReport
 from llm_dlp.inspect.packages import PackageFinding, PackagePolicy
 from llm_dlp.inspect.stream import Channel, looks_like_json
-from llm_dlp.protocols.base import load_json, set_at, string_leaves
+from llm_dlp.protocols.base import compact_json, load_json, set_at, string_leaves
 from llm_dlp.record.lineage import LineageRecorder
 from llm_dlp.text.splice import splice
 
@@ -103,4 +102,4 @@ class OutputInspector:
                 changed = True
         if not changed:
             return raw
-        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
+        return compact_json(doc)

@@ -32,7 +32,7 @@ from llm_dlp.inspect.output import OutputInspector
 from llm_dlp.inspect.request import Inspection
 from llm_dlp.inspect.stream import StreamRewriter
 from llm_dlp.protocols.api import Protocol
-from llm_dlp.protocols.base import Pointer, as_list, get_at, json_pointer
+from llm_dlp.protocols.base import Pointer, as_list, compact_json, get_at, json_pointer, set_at
 from llm_dlp.protocols.framing import Framing
 from llm_dlp.protocols.openai_responses import CALL_ITEMS, call_result_path
 from llm_dlp.protocols.registry import REGISTRY
@@ -261,12 +261,12 @@ class ToolCalls:
 def _with_context(event: dict, context: list[dict], inspect: Inspect, protocol: str, path: str) -> Inspection:
     """Inspect the event with stand-in calls after its input, then take them out of the verdict."""
     count = len(event["input"])
-    inspection = inspect(_dump(dict(event, input=[*event["input"], *context])), protocol, path)
+    inspection = inspect(compact_json(dict(event, input=[*event["input"], *context])), protocol, path)
     inspection.findings = [f for f in inspection.findings if not _beyond(f.field, count)]
     if inspection.body:
         body = json.loads(inspection.body)
         body["input"] = body["input"][:count]
-        inspection.body = _dump(body)
+        inspection.body = compact_json(body)
     return inspection
 
 
@@ -297,14 +297,14 @@ def inspect_client_message(
         inspection = inspect(content, api.protocol, path)
     else:
         stripped = _without_media(event, view)
-        inspection = inspect(_dump(_lay_out(stripped, view)), api.protocol, path)
+        inspection = inspect(compact_json(_lay_out(stripped, view)), api.protocol, path)
         inspection.findings = _relocate(inspection.findings, view)
     if inspection.decision == BLOCK:
         out = refusal(api, event, 403, "blocked", inspection.block_message(), code="llm_dlp_blocked")
         out.decision, out.reason = BLOCK, None
     elif inspection.decision == REDACT:
         body = json.loads(inspection.body or b"")
-        out = ClientOutcome(REDACT, _dump(body if view is None else _write_back(event, view, body)))
+        out = ClientOutcome(REDACT, compact_json(body if view is None else _write_back(event, view, body)))
     else:
         out = ClientOutcome(inspection.decision, content)
     out.kind, out.inspection, out.event = kind if isinstance(kind, str) else None, inspection, event
@@ -318,7 +318,7 @@ def refusal(api: WsApi, event: dict | None, status: int, reason: str, message: s
     reply = api.error_event(event or {}, status, code or f"llm_dlp_{reason}", text)
     if reply is None:
         return ClientOutcome(REFUSE, None, close_reason=close_reason(text), reason=reason, event=event)
-    return ClientOutcome(REFUSE, None, reply=_dump(reply), reason=reason, event=event)
+    return ClientOutcome(REFUSE, None, reply=compact_json(reply), reason=reason, event=event)
 
 
 def close_reason(message: str) -> str:
@@ -338,7 +338,7 @@ def _lay_out(event: dict, view: View) -> dict:
     body = copy.deepcopy(view.body)  # a small skeleton
     envelope = event
     for at_event, at_body in view.places:
-        _put(body, at_body, get_at(event, at_event))
+        set_at(body, at_body, get_at(event, at_event))
         envelope = _with(envelope, at_event, None)
     body[ENVELOPE] = envelope
     return body
@@ -356,14 +356,10 @@ def _with(doc: Any, pointer: Pointer, value: Any) -> Any:
 def _write_back(event: dict, view: View, body: dict) -> dict:
     out = body[ENVELOPE]
     for at_event, at_body in view.places:
-        _put(out, at_event, get_at(body, at_body))
+        set_at(out, at_event, get_at(body, at_body))
     for at in view.media:
-        _put(out, at, get_at(event, at))
+        set_at(out, at, get_at(event, at))
     return out
-
-
-def _put(doc: Any, pointer: Pointer, value: Any) -> None:
-    get_at(doc, pointer[:-1])[pointer[-1]] = value
 
 
 def _relocate(findings: list[FindingReport], view: View) -> list[FindingReport]:
@@ -377,10 +373,6 @@ def _relocate(findings: list[FindingReport], view: View) -> list[FindingReport]:
         return pointer
 
     return [replace(f, field=where(f.field)) if f.field is not None else f for f in findings]
-
-
-def _dump(doc: Any) -> bytes:
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
 
 
 # ---- server messages ----------------------------------------------------------------------------
@@ -420,9 +412,9 @@ class ServerStream:
             doc = self._api.server_view(doc)
             if doc is None:
                 return None
-        out = self._split(self._rewriter(_dump(doc)))
+        out = self._split(self._rewriter(compact_json(doc)))
         if self._api.server_unview:
-            out = [_dump(self._api.server_unview(json.loads(m))) for m in out]
+            out = [compact_json(self._api.server_unview(json.loads(m))) for m in out]
         return out
 
     def finish(self) -> None:

@@ -136,8 +136,13 @@ def get_at(doc: Any, pointer: Pointer) -> Any:
     return doc
 
 
-def set_at(doc: Any, pointer: Pointer, value: str) -> None:
+def set_at(doc: Any, pointer: Pointer, value: Any) -> None:
     get_at(doc, pointer[:-1])[pointer[-1]] = value
+
+
+def compact_json(doc: Any) -> bytes:
+    """A document as rewritten bodies are sent: compact, UTF-8, bytes the body arrived with kept."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
 
 
 def rename_key(obj: dict, old: Any, new: str) -> None:
@@ -244,7 +249,7 @@ class ParsedBody:
         if not self.is_json:
             return self.segments[0].text.encode("utf-8", "surrogateescape") if self.segments else b""
         self.apply_edits()
-        return json.dumps(self.doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
+        return compact_json(self.doc)
 
     def apply_edits(self) -> None:
         """Write the segments' texts back into ``doc``: values (re-encoded documents), then renamed keys."""

@@ -42,6 +42,7 @@ class Registry:
     def __init__(self, protocols: tuple[Protocol, ...]):
         self._protocols = protocols
         self._by_name = {p.name: p for p in protocols}
+        self._specific = [p for p in protocols if p.family not in ("generic", "text")]
         if len(self._by_name) != len(protocols):
             raise ValueError("two protocols share a name")
 
@@ -60,7 +61,7 @@ class Registry:
 
     def specific(self) -> list[Protocol]:
         """Protocols that know their API's shape (not the generic fallbacks)."""
-        return [p for p in self._protocols if p.family not in ("generic", "text")]
+        return self._specific
 
     def select(self, family_or_name: str, path: str) -> Protocol:
         """The protocol for a request to an endpoint of ``family_or_name`` at ``path``."""
