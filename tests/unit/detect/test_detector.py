@@ -10,7 +10,7 @@ import string
 
 import pytest
 
-from llm_dlp.detect.detector import Detector, _hyperscan_source
+from llm_dlp.detect.detector import Detector, _hyperscan_source, _presence, _verifier
 from llm_dlp.detect.secret_rules import SecretRule
 from support.rules import bundled
 from support.secretgen import AN, HEX, Gen, corpus, uuid
@@ -100,6 +100,31 @@ def test_trailing_repeat_is_cut_in_the_prefilter_and_the_window_reaches_the_end(
     assert [(f.start, f.end) for f in Detector([rule]).scan(text)] == [(2, 206)]
 
 
+@pytest.mark.parametrize(
+    ("source", "verified"),
+    [
+        (r"(?P<name>[a-z0-9_.-]*(?:token|key))=(?P<secret>\w{8})", r"(?P<name>(?:token|key))=(?P<secret>\w{8})"),
+        (r"(?i)[\w.-]{0,50}?key\s*=\s*(?P<secret>\w{8})", r"(?i)key\s*=\s*(?P<secret>\w{8})"),
+        (r"\w*key=(?P<secret>\w{8})", r"key=(?P<secret>\w{8})"),
+        # kept: the repeat is required, is the secret, is the whole match, or sits in a repeated group or a branch
+        (r"[a-z]+key=(?P<secret>\w{8})", None),
+        (r"(?P<secret>[a-z]*key\w{8})", None),
+        (r"[a-z]*key=\w{8}", None),
+        (r"(?:[a-z]*key)+=(?P<secret>\w{8})", None),
+        (r"(?P<n>[a-z]*|q)key=(?P<secret>\w{8})", None),
+        (r"(?:[a-z]*|q)key=(?P<secret>\w{8})", None),
+    ],
+)
+def test_an_optional_repeat_that_opens_a_pattern_is_not_verified(source, verified):
+    """Python would try it from every position of a window and backtrack over it (most of the
+    verification time of the generic assignment rule); it can match nothing, so no secret moves."""
+    pattern = re.compile(source)
+    assert _verifier(pattern).pattern == (verified or source)
+    text = "x my_api_key=Zq7Vn2Lx more_token=Kp4Wm9Rt"
+    group = "secret" if "secret" in pattern.groupindex else 0
+    assert [m.span(group) for m in _verifier(pattern).finditer(text)] == [m.span(group) for m in pattern.finditer(text)]
+
+
 def test_password_hashes_jwk_members_and_wrapped_jwts(det):
     g = Gen(random.Random())
     crypt = "./" + AN
@@ -120,6 +145,18 @@ def test_near_words_must_precede_the_value():
     assert [f.value for f in d.scan("ACME_key=abc123def456")] == ["abc123def456"]
     assert d.scan("key=abc123def456 acme") == []
     assert d.scan("acme" + " " * 40 + "key=abc123def456") == []
+
+
+def test_a_context_is_found_in_the_hyperscan_pass_and_must_precede_the_secret():
+    context = re.compile(r"(?m)^kind:\s*Vault[^\n]*$")
+    # trailing optional repeats would report a hit per character of the line
+    assert _presence(context).pattern == r"(?m)^kind:\s*Vault"
+    rule = SecretRule("c", "redact", (re.compile(r"val=(?P<secret>[a-z0-9]{12})"),), context=context, context_chars=40)
+    d = Detector([rule])
+    assert [f.value for f in d.scan("kind: Vault v1\nval=abc123def456")] == ["abc123def456"]
+    assert d.scan("val=abc123def456") == []
+    assert d.scan("kind: Vault\n" + "x" * 60 + "\nval=abc123def456") == []
+    assert d.scan("val=abc123def456\nkind: Vault") == []
 
 
 def test_repeats_are_found_everywhere_in_one_pass_with_offsets_after_non_ascii(det):
