@@ -190,6 +190,12 @@ def _changing() -> tuple[re.Pattern[str], hyperscan.Database]:
     return re.compile(f"[{python_class}]"), db
 
 
+def prepare() -> None:
+    """Build the table of characters that read differently now (about 0.4 s), not in the first
+    request that holds one."""
+    _changing()
+
+
 _scratch = threading.local()
 
 
