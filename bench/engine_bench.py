@@ -21,6 +21,7 @@ import random
 import sys
 import sysconfig
 import time
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def _language(path: Path) -> str | None:
 
 def clean_roots() -> list[Path]:
     site = Path(sysconfig.get_paths()["purelib"])
-    roots = [Path(sys.base_prefix) / "lib", site, Path("/usr/lib"), Path("/usr/share"), Path("/opt"), Path("/root/.rustup")]
+    roots = [Path(sys.base_prefix) / "lib", site, Path("/usr/lib"), Path("/usr/share"), Path("/opt"), Path.home() / ".rustup"]
     return [r for r in roots if r.is_dir()]
 
 
@@ -99,7 +100,23 @@ def clean_corpus(megabytes: float) -> dict[str, list[tuple[str, str]]]:
                 seen.add(real)
                 by_language.setdefault(language, []).append((str(path), text))
                 sizes[language] += len(text)
+    for name, text in jdk_sources(megabytes - sizes["java"] / 1e6):
+        by_language.setdefault("java", []).append((name, text))
     return by_language
+
+
+def jdk_sources(megabytes: float) -> list[tuple[str, str]]:
+    """Java sources of the installed JDKs, which ship them zipped (lib/src.zip), in name order."""
+    out, size = [], 0
+    for archive in sorted(Path("/usr/lib/jvm").glob("*/lib/src.zip")):
+        with zipfile.ZipFile(archive) as z:
+            for name in sorted(n for n in z.namelist() if n.endswith(".java")):
+                if size >= megabytes * 1e6:
+                    return out
+                text = z.read(name).decode("utf-8", "replace")
+                out.append((f"{archive}!{name}", text))
+                size += len(text)
+    return out
 
 
 def chunks(files: list[tuple[str, str]]) -> list[str]:
