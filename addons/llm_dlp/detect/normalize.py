@@ -24,12 +24,13 @@ class View:
     """``text`` is what the detector reads; ``edits`` are (view_start, view_end, orig_start, orig_end)
     for each replaced piece, in order. Immutable by convention; cheap to make (one per segment)."""
 
-    __slots__ = ("_starts", "edits", "text")
+    __slots__ = ("_origins", "_starts", "edits", "text")
 
     def __init__(self, text: str, edits: tuple[tuple[int, int, int, int], ...] = ()):
         self.text = text
         self.edits = edits
         self._starts = [e[0] for e in edits] if edits else []
+        self._origins = [e[2] for e in edits] if edits else []
 
     @property
     def changed(self) -> bool:
@@ -38,6 +39,14 @@ class View:
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The span of the original text that view[start:end] was made from."""
         return self._start(start), self._end(end)
+
+    def position(self, p: int) -> int:
+        """The offset in the view of offset ``p`` of the original (the start of an edit it falls in)."""
+        k = bisect.bisect_right(self._origins, p) - 1
+        if k < 0:
+            return p
+        vs, ve, os_, oe = self.edits[k]
+        return vs if p < oe else p - oe + ve
 
     def _start(self, p: int) -> int:
         k = bisect.bisect_right(self._starts, p) - 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import copy
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -21,11 +22,21 @@ from llm_dlp.protocols.base import ROLE_OTHER, Segment, json_pointer
 from llm_dlp.protocols.registry import REGISTRY
 from llm_dlp.text.splice import splice
 
-# Segments are joined for one scan; no rule pattern can match across this separator's NUL.
+# Segments are joined for one scan; only a pattern that reads any character can match across this
+# separator's NUL (and the texts such a match touches are read again alone).
 _SEPARATOR = "\n\x00\n"
 # A split or disguised secret is looked for this many characters either side of a seam between
-# segments or of an edit of a reading view: longer than any token, shorter than a PEM key.
+# segments or of an edit of a reading view: longer than most tokens.
 SEAM = 256
+# Around a seam, a window where a match runs to the edge grows, doubling at most this many times:
+# a longer secret split across segments (a PEM key, a long JWT) is read whole, up to 128 KiB.
+GROWTHS = 8
+# A match this close to a window's edge may go on beyond it (a line break or a JSON quote).
+_EDGE = 2
+_RUN = re.compile(r"\S*")
+# What a match may run on into from a whole secret without being part of one: words.
+_WORD = re.compile(r"(?:[A-Z]?[a-z]+|[A-Z]+)(?:[_-](?:[A-Z]?[a-z]+|[A-Z]+))*")
+_JOINERS = " \t\r\n\"'+.\\"
 
 
 @dataclass
@@ -78,11 +89,12 @@ def scan_segments(
         i = changed[k]
         _merge(found[i], _mapped(f, views[i], segments[i].text, f.start, f.end), segments[i].text)
     joined = [i for i, seg in enumerate(segments) if (joinable or _is_content)(seg)]
-    for pieces in _scan_seams(detector, [views[i] for i in joined], [segments[i].text for i in joined]):
-        # a match that only runs on from a finding of one segment into the next is not a split secret
-        if not any(_overlaps(found[joined[i]], f) for i, f in pieces):
+    kept = [found[i] for i in joined]
+    originals = [segments[i].text for i in joined]
+    for pieces in _scan_seams(detector, [views[i] for i in joined], originals, kept):
+        if not _runs_on(pieces, kept):
             for i, f in pieces:
-                _merge(found[joined[i]], f, segments[joined[i]].text)
+                _merge(kept[i], f, originals[i])
     return [(seg, f) for seg, fs in zip(segments, found) for f in sorted(fs, key=lambda f: f.start)]
 
 
@@ -94,40 +106,52 @@ def _scan_separated(detector: Detector, texts: list[str]) -> Iterator[tuple[int,
     for text in texts:
         starts.append(pos)
         pos += len(text) + len(_SEPARATOR)
+    crossed: set[int] = set()
+    kept = []
     for f in detector.scan(_SEPARATOR.join(texts)):
-        i = bisect.bisect_right(starts, f.start) - 1
-        if f.end - starts[i] <= len(texts[i]):
-            yield i, Finding(f.rule, f.start - starts[i], f.end - starts[i], f.value)
+        i, last = bisect.bisect_right(starts, f.start) - 1, bisect.bisect_right(starts, f.end - 1) - 1
+        if last == i:
+            kept.append((i, Finding(f.rule, f.start - starts[i], f.end - starts[i], f.value)))
+        else:  # a pattern that reads any character ([\s\S]) ran over separators: the texts it hid are read alone
+            crossed.update(range(i, last + 1))
+    yield from ((i, f) for i, f in kept if i not in crossed)
+    for i in sorted(crossed):
+        yield from ((i, f) for f in detector.scan(texts[i]))
 
 
 def _scan_around(detector: Detector, texts: list[str], points: list[list[int]]) -> Iterator[tuple[int, Finding]]:
     """Findings in the parts of ``texts`` within SEAM characters of their ``points``, one detector
     pass over all of them; as (text index, offsets in that text)."""
-    windows = [(t, lo, hi) for t, text in enumerate(texts) for lo, hi in _windows(points[t], len(text))]
+    windows = [(t, lo, hi) for t, text in enumerate(texts) for lo, hi in _merged([(p - SEAM, p + SEAM) for p in points[t]], len(text))]
     for w, f in _scan_separated(detector, [texts[t][lo:hi] for t, lo, hi in windows]):
         t, lo, _ = windows[w]
         yield t, Finding(f.rule, f.start + lo, f.end + lo, f.value)
 
 
-def _windows(points: list[int], size: int) -> list[tuple[int, int]]:
+def _merged(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    """``spans`` clipped to [0, size], overlapping ones made one."""
     windows: list[tuple[int, int]] = []
-    for p in sorted(points):
-        lo, hi = max(0, p - SEAM), min(size, p + SEAM)
+    for lo, hi in sorted(spans):
+        lo, hi = max(0, lo), min(size, hi)
         if windows and lo <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], hi)
+            windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
         else:
             windows.append((lo, hi))
     return windows
 
 
-def _scan_seams(detector: Detector, views: list[View], originals: list[str]) -> Iterator[list[tuple[int, Finding]]]:
+def _scan_seams(
+    detector: Detector, views: list[View], originals: list[str], kept: list[list[Finding]]
+) -> Iterator[list[tuple[int, Finding]]]:
     """Findings that cross the boundary between adjacent texts, read without a separator: for each,
     its pieces, one per text it touches, as (text index, finding in that text)."""
     starts, pos = [], 0
     for view in views:
         starts.append(pos)
         pos += len(view.text)
-    for _, f in _scan_around(detector, ["".join(view.text for view in views)], [starts[1:]]):
+    joined = "".join(view.text for view in views)
+    windows = _seam_windows(joined, views, originals, kept, starts)
+    for f in _grown_scan(detector, joined, windows):
         first, last = bisect.bisect_right(starts, f.start) - 1, bisect.bisect_left(starts, f.end) - 1
         pieces = []
         for i in range(first, last + 1) if last > first else ():
@@ -138,8 +162,97 @@ def _scan_seams(detector: Detector, views: list[View], originals: list[str]) -> 
             yield pieces
 
 
-def _overlaps(kept: list[Finding], f: Finding) -> bool:
-    return any(f.start < k.end and k.start < f.end for k in kept)
+def _seam_windows(
+    joined: str, views: list[View], originals: list[str], kept: list[list[Finding]], starts: list[int]
+) -> list[tuple[int, int]]:
+    """The part of ``joined`` around each seam where a split secret may lie: SEAM characters beyond
+    the run of non-space characters that crosses it, and beyond a finding of either text that
+    touches it (the BEGIN of a key cut in two). Each run is looked for within the two texts only,
+    so finding them is linear in the input."""
+    n = len(joined)
+    spans = []
+    for k in range(1, len(views)):
+        s, before, after = starts[k], starts[k - 1], starts[k + 1] if k + 1 < len(starts) else n
+        lo, hi = s - _run_before(joined, s, before), s + _run(joined, s, after)
+        for f in kept[k - 1]:
+            if len(originals[k - 1]) - f.end <= SEAM and not originals[k - 1][f.end :].strip():
+                lo = min(lo, before + views[k - 1].position(f.start))
+        for f in kept[k]:
+            if f.start <= SEAM and not originals[k][: f.start].strip():
+                hi = max(hi, s + views[k].position(f.end))
+        spans.append((lo - SEAM, hi + SEAM))
+    return _merged(spans, n)
+
+
+def _run(text: str, start: int, end: int) -> int:
+    """The length of the run of non-space characters at ``start`` (not beyond ``end``)."""
+    m = _RUN.match(text, start, end)
+    return m.end() - start if m else 0
+
+
+def _run_before(text: str, end: int, start: int) -> int:
+    """The length of the run of non-space characters that ends at ``end`` (not before ``start``):
+    read backwards from a short tail, longer only while the run fills it."""
+    reach = SEAM
+    while True:
+        lo = max(start, end - reach)
+        tail = text[lo:end][::-1]
+        length = _run(tail, 0, len(tail))
+        if length < len(tail) or lo == start:
+            return length
+        reach *= 4
+
+
+def _grown_scan(detector: Detector, text: str, windows: list[tuple[int, int]]) -> Iterator[Finding]:
+    """Findings in the ``windows`` of ``text``; a window where a match runs to its edge is scanned
+    again twice as wide on that side (at most GROWTHS times, the grown windows of a round merged):
+    the secret may go on beyond it. Each round reads each character at most once."""
+    for growths in range(GROWTHS + 1):
+        found: list[list[Finding]] = [[] for _ in windows]
+        for w, f in _scan_separated(detector, [text[lo:hi] for lo, hi in windows]):
+            found[w].append(f)
+        grown = []
+        for (lo, hi), fs in zip(windows, found):
+            wider = _wider(lo, hi, fs, len(text)) if growths < GROWTHS else None
+            if wider:
+                grown.append(wider)
+            else:
+                yield from (Finding(f.rule, f.start + lo, f.end + lo, f.value) for f in fs)
+        if not grown:
+            return
+        windows = _merged(grown, len(text))
+
+
+def _wider(lo: int, hi: int, findings: list[Finding], size: int) -> tuple[int, int] | None:
+    """The window grown on each side a finding (offsets in the window) reaches, or None."""
+    width = hi - lo
+    left = lo > 0 and any(f.start <= _EDGE for f in findings)
+    right = hi < size and any(f.end >= width - _EDGE for f in findings)
+    if not (left or right):
+        return None
+    return lo - width if left else lo, hi + width if right else hi
+
+
+def _runs_on(pieces: list[tuple[int, Finding]], kept: list[list[Finding]]) -> bool:
+    """Whether a match across texts only runs on from a finding of one of them into words (a token
+    at the end of a message followed by "Thanks"): not a split secret. Where it adds anything else
+    to a finding (the rest of a key whose first piece matched alone) it is one."""
+    overlapped = False
+    for i, f in pieces:
+        covered = [k for k in kept[i] if f.start < k.end and k.start < f.end]
+        overlapped = overlapped or bool(covered)
+        if any(rest and not _WORD.fullmatch(rest) for rest in _uncovered(f, covered)):
+            return False
+    return overlapped
+
+
+def _uncovered(f: Finding, covered: list[Finding]) -> Iterator[str]:
+    """The parts of ``f`` outside the ``covered`` findings, whitespace and quotes stripped."""
+    pos = f.start
+    for k in sorted(covered, key=lambda k: k.start):
+        yield f.value[pos - f.start : max(pos, k.start) - f.start].strip(_JOINERS)
+        pos = max(pos, k.end)
+    yield f.value[pos - f.start :].strip(_JOINERS)
 
 
 def _is_content(seg: Segment) -> bool:
