@@ -264,6 +264,40 @@ def reading_view(text: str, raw: bool = False) -> View:
     return rebuild(text, edits)
 
 
+# Where a secret may be cut inside one text and read on by the model: a line break between runs of
+# token characters (no indentation), a backslash-newline continuation, or the quotes (and + or .)
+# between two string literals ("ghp_Ab" + "Cd", implicit concatenation). Four token characters
+# either side, so prose and indented code rarely qualify.
+_TOKEN = rb"[A-Za-z0-9+/=_-]{4}"
+_JOINS = (rb"\r?\n", rb"\\\r?\n[ \t]*", rb"[\"'][ \t]*[+.]?[ \t\r\n]*(?:\\\r?\n[ \t]*)?[\"']")
+
+
+@cache
+def _joins() -> hyperscan.Database:
+    db = hyperscan.Database()
+    db.compile(
+        expressions=[_TOKEN + join + _TOKEN for join in _JOINS],
+        ids=list(range(len(_JOINS))),
+        flags=[hyperscan.HS_FLAG_SOM_LEFTMOST] * len(_JOINS),
+    )
+    return db
+
+
+def lines_joined(text: str) -> View:
+    """The text with the breaks that may cut a secret (``_JOINS``) removed: what a reader who
+    joins the pieces reads. Found at memory speed; an ASCII text without any costs one scan."""
+    if "\n" not in text and '"' not in text and "'" not in text:
+        return View(text)
+    found: set[tuple[int, int]] = set()
+    data = text.encode("ascii", "replace")  # one byte per character: offsets are character offsets
+    _joins().scan(data, match_event_handler=lambda _id, start, end, _f, _c: found.add((start + 4, end - 4)))
+    joins: list[tuple[int, int, str]] = []
+    for start, end in sorted(found):
+        if not joins or start >= joins[-1][1]:
+            joins.append((start, end, ""))
+    return rebuild(text, joins)
+
+
 def normalised(text: str) -> View:
     """Format characters removed, NFKC, confusables folded; escapes left as they are."""
     return rebuild(text, _char_edits(text))

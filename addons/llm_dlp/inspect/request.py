@@ -16,7 +16,7 @@ from llm_dlp.act.actions import BLOCK, REDACT, WARN, rank, strongest
 from llm_dlp.act.placeholders import Keyring
 from llm_dlp.detect.detector import Detector, Finding
 from llm_dlp.detect.findings import FindingReport
-from llm_dlp.detect.normalize import View, reading_view
+from llm_dlp.detect.normalize import View, lines_joined, reading_view
 from llm_dlp.detect.protected import FingerprintRule, PathHit, PathRule, find_protected, withhold
 from llm_dlp.protocols.base import ROLE_OTHER, Segment, json_pointer
 from llm_dlp.protocols.registry import REGISTRY
@@ -88,6 +88,9 @@ def scan_segments(
     for k, f in _scan_around(detector, [views[i].text for i in changed], edits):
         i = changed[k]
         _merge(found[i], _mapped(f, views[i], segments[i].text, f.start, f.end), segments[i].text)
+    for i, f in _scan_line_joins(detector, [seg.text for seg in segments]):
+        if not _runs_on([(i, f)], found):
+            _merge(found[i], f, segments[i].text)
     joined = [i for i, seg in enumerate(segments) if (joinable or _is_content)(seg)]
     kept = [found[i] for i in joined]
     originals = [segments[i].text for i in joined]
@@ -126,6 +129,19 @@ def _scan_around(detector: Detector, texts: list[str], points: list[list[int]]) 
     for w, f in _scan_separated(detector, [texts[t][lo:hi] for t, lo, hi in windows]):
         t, lo, _ = windows[w]
         yield t, Finding(f.rule, f.start + lo, f.end + lo, f.value)
+
+
+def _scan_line_joins(detector: Detector, texts: list[str]) -> Iterator[tuple[int, Finding]]:
+    """Findings of the texts read with their pieces joined (``lines_joined``: a secret cut over
+    lines or string literals) that cross a join, around the joins only; offsets in the original."""
+    views = [lines_joined(text) for text in texts]
+    broken = [i for i, view in enumerate(views) if view.changed]
+    joins = [[e[0] for e in views[i].edits] for i in broken]
+    for k, f in _scan_around(detector, [views[i].text for i in broken], joins):
+        j = bisect.bisect_right(joins[k], f.start)
+        if j < len(joins[k]) and joins[k][j] < f.end:
+            i = broken[k]
+            yield i, _mapped(f, views[i], texts[i], f.start, f.end)
 
 
 def _merged(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:

@@ -196,3 +196,27 @@ def test_a_pem_key_in_many_tool_result_fragments_is_redacted_in_each():
     sent = [p["text"] for p in json.loads(ins.body)["messages"][0]["content"][0]["content"]]
     assert len(ins.findings) == len(parts) and all("[REDACTED:private-key:" in text for text in sent)
     assert not _lines_in_clear(key, sent)
+
+
+def test_a_secret_cut_over_lines_or_string_literals_is_redacted_whole():
+    token = _token()
+    a, b = token[:17], token[17:]
+    for text in (
+        f"{a}\n{b}\n",
+        f'TOKEN = "{a}" + "{b}"\n',
+        f'TOKEN = ("{a}"\n         "{b}")\n',
+        f"TOKEN='{a}''{b}'\n",
+        f'TOKEN="{a}\\\n{b}"\n',
+        f"const t = '{a}' +\n  '{b}';\n",
+    ):
+        ins = _inspect({"model": "m", "messages": [{"role": "user", "content": text}]})
+        sent = json.loads(ins.body)["messages"][0]["content"]
+        assert len(ins.findings) == 1, text  # one finding over both pieces (a rule may have matched the first alone)
+        assert a not in sent and b not in sent and sent.count("[REDACTED:") == 1
+
+
+def test_a_whole_secret_at_the_end_of_a_line_does_not_spill_into_the_next():
+    token = _token()
+    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": f"GITHUB_TOKEN={token}\nThanks,and more"}]})
+    assert [f.end - f.start for f in ins.findings] == [len(token)]
+    assert json.loads(ins.body)["messages"][0]["content"].endswith("]\nThanks,and more")
