@@ -34,8 +34,10 @@ GROWTHS = 8
 # A match this close to a window's edge may go on beyond it (a line break or a JSON quote).
 _EDGE = 2
 _RUN = re.compile(r"\S*")
-# What a match may run on into from a whole secret without being part of one: words.
-_WORD = re.compile(r"(?:[A-Z]?[a-z]+|[A-Z]+)(?:[_-](?:[A-Z]?[a-z]+|[A-Z]+))*")
+# What a match may run on into from a whole secret, or over between the pieces of a split one,
+# without being part of a secret: words (Thanks, NEXT_VAR, go on.), which random text hardly is.
+_WORD = r"(?:[A-Z]?[a-z]+|[A-Z]+)"
+_PROSE = re.compile(rf"{_WORD}(?:[\s_,.;:!?()-]+{_WORD})*[\s,.;:!?()-]*")
 _JOINERS = " \t\r\n\"'+.\\"
 
 
@@ -97,7 +99,8 @@ def scan_segments(
     for pieces in _scan_seams(detector, [views[i] for i in joined], originals, kept):
         if not _runs_on(pieces, kept):
             for i, f in pieces:
-                _merge(kept[i], f, originals[i])
+                if not (" " in f.value.strip() and _prose(f.value)):  # words between the pieces are not the secret
+                    _merge(kept[i], f, originals[i])
     return [(seg, f) for seg, fs in zip(segments, found) for f in sorted(fs, key=lambda f: f.start)]
 
 
@@ -257,18 +260,23 @@ def _runs_on(pieces: list[tuple[int, Finding]], kept: list[list[Finding]]) -> bo
     for i, f in pieces:
         covered = [k for k in kept[i] if f.start < k.end and k.start < f.end]
         overlapped = overlapped or bool(covered)
-        if any(rest and not _WORD.fullmatch(rest) for rest in _uncovered(f, covered)):
+        if not all(_prose(rest) for rest in _uncovered(f, covered)):
             return False
     return overlapped
 
 
+def _prose(text: str) -> bool:
+    text = text.strip(_JOINERS)
+    return not text or bool(_PROSE.fullmatch(text))
+
+
 def _uncovered(f: Finding, covered: list[Finding]) -> Iterator[str]:
-    """The parts of ``f`` outside the ``covered`` findings, whitespace and quotes stripped."""
+    """The parts of ``f`` outside the ``covered`` findings."""
     pos = f.start
     for k in sorted(covered, key=lambda k: k.start):
-        yield f.value[pos - f.start : max(pos, k.start) - f.start].strip(_JOINERS)
+        yield f.value[pos - f.start : max(pos, k.start) - f.start]
         pos = max(pos, k.end)
-    yield f.value[pos - f.start :].strip(_JOINERS)
+    yield f.value[pos - f.start :]
 
 
 def _is_content(seg: Segment) -> bool:
