@@ -48,6 +48,14 @@ class View:
         vs, ve, os_, oe = self.edits[k]
         return vs if p < oe else p - oe + ve
 
+    def inner(self, start: int, end: int) -> View:
+        """The part [start:end] of this view, as a view of the same original (the rest read as removed)."""
+        if (start, end) == (0, len(self.text)):
+            return self
+        os_ = self._start(start)
+        kept = tuple((vs - start, ve - start, a, b) for vs, ve, a, b in self.edits if start <= vs and ve <= end)
+        return View(self.text[start:end], ((0, 0, 0, os_), *kept))
+
     def _start(self, p: int) -> int:
         k = bisect.bisect_right(self._starts, p) - 1
         if k < 0:

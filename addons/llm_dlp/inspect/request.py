@@ -38,6 +38,9 @@ _RUN = re.compile(r"\S*")
 # without being part of a secret: words (Thanks, NEXT_VAR, go on.), which random text hardly is.
 _WORD = r"(?:[A-Z]?[a-z]+|[A-Z]+)"
 _PROSE = re.compile(rf"{_WORD}(?:[\s_,.;:!?()-]+{_WORD})*[\s,.;:!?()-]*")
+# The structure before a JSON document's first string value: brackets and keys.
+_JSON_HEAD = re.compile(r'(?:\s*[\[{]|\s*"(?:[^"\\]|\\.)*"\s*:)*\s*"')
+_JSON_CLOSERS = " \t\r\n]}"
 _JOINERS = " \t\r\n\"'+.\\"
 
 
@@ -96,12 +99,24 @@ def scan_segments(
     joined = [i for i, seg in enumerate(segments) if (joinable or _is_content)(seg)]
     kept = [found[i] for i in joined]
     originals = [segments[i].text for i in joined]
-    for pieces in _scan_seams(detector, [views[i] for i in joined], originals, kept):
+    seam_views = [_string_values(views[i]) if segments[i].json_text else views[i] for i in joined]
+    for pieces in _scan_seams(detector, seam_views, originals, kept):
         if not _runs_on(pieces, kept):
             for i, f in pieces:
                 if not (" " in f.value.strip() and _prose(f.value)):  # words between the pieces are not the secret
                     _merge(kept[i], f, originals[i])
     return [(seg, f) for seg, fs in zip(segments, found) for f in sorted(fs, key=lambda f: f.start)]
+
+
+def _string_values(view: View) -> View:
+    """A JSON document's text (a tool call's arguments) as joined with its neighbours: from its first
+    string value's opening quote to its last one's closing quote, so a secret split across two
+    tool calls' arguments reads on from one string into the next."""
+    head = _JSON_HEAD.match(view.text)
+    end = len(view.text.rstrip(_JSON_CLOSERS))
+    if head is None or view.text[end - 1 : end] != '"' or end - 1 < head.end():
+        return view
+    return view.inner(head.end(), end - 1)
 
 
 def _scan_separated(detector: Detector, texts: list[str]) -> Iterator[tuple[int, Finding]]:

@@ -220,3 +220,16 @@ def test_a_whole_secret_at_the_end_of_a_line_does_not_spill_into_the_next():
     ins = _inspect({"model": "m", "messages": [{"role": "user", "content": f"GITHUB_TOKEN={token}\nThanks,and more"}]})
     assert [f.end - f.start for f in ins.findings] == [len(token)]
     assert json.loads(ins.body)["messages"][0]["content"].endswith("]\nThanks,and more")
+
+
+def test_a_secret_split_across_two_tool_calls_arguments_is_redacted_in_each_and_stays_json():
+    for secret in (_pem(), _token()):
+        cut = len(secret) // 2
+        calls = [
+            {"id": f"call_{i}", "type": "function", "function": {"name": "write", "arguments": json.dumps({"content": piece}, indent=1)}}
+            for i, piece in enumerate((secret[:cut], secret[cut:]))
+        ]
+        ins = _inspect({"model": "m", "messages": [{"role": "assistant", "content": None, "tool_calls": calls}]})
+        sent = [json.loads(c["function"]["arguments"]) for c in json.loads(ins.body)["messages"][0]["tool_calls"]]
+        assert all(s["content"].startswith("[REDACTED:") for s in sent)
+        assert not _lines_in_clear(secret, [s["content"] for s in sent])
