@@ -5,7 +5,8 @@ import json
 import random
 
 from llm_dlp.act.placeholders import Keyring
-from llm_dlp.inspect.request import SEAM, inspect_request
+from llm_dlp.inspect.request import SEAM, inspect_request, scan_segments
+from llm_dlp.protocols.base import Segment
 from support.rules import bundled
 from support.secretgen import AN, URLSAFE, Gen, provider_tokens
 
@@ -233,3 +234,23 @@ def test_a_secret_split_across_two_tool_calls_arguments_is_redacted_in_each_and_
         sent = [json.loads(c["function"]["arguments"]) for c in json.loads(ins.body)["messages"][0]["tool_calls"]]
         assert all(s["content"].startswith("[REDACTED:") for s in sent)
         assert not _lines_in_clear(secret, [s["content"] for s in sent])
+
+
+class _Counting:
+    """A detector that counts the characters it is given."""
+
+    def __init__(self, detector):
+        self.detector, self.chars = detector, 0
+
+    def scan(self, text):
+        self.chars += len(text)
+        return self.detector.scan(text)
+
+
+def test_joined_scanning_reads_each_character_a_bounded_number_of_times():
+    g = Gen(random.Random(13))
+    key_ends = [("word. " * 500) + "-----BEGIN PRIVATE KEY-----\n" + g.s(AN, 1000) for _ in range(64)]
+    for texts in ([g.s(AN, 4096) for _ in range(64)], [g.s(AN, 100) for _ in range(1000)], key_ends, ["\n".join([g.s(AN, 40)] * 100)] * 32):
+        counting = _Counting(bundled().detector)
+        scan_segments(counting, [Segment(("messages", i, "content"), t, "user") for i, t in enumerate(texts)])
+        assert counting.chars <= 3 * sum(map(len, texts))
