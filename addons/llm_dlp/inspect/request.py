@@ -152,7 +152,7 @@ def _scan_around(detector: Detector, texts: list[str], points: list[list[int]]) 
 def _scan_line_joins(detector: Detector, texts: list[str]) -> Iterator[tuple[int, Finding]]:
     """Findings of the texts read with their pieces joined (``lines_joined``: a secret cut over
     lines or string literals) that cross a join, around the joins only; offsets in the original."""
-    views = [lines_joined(text) for text in texts]
+    views = lines_joined(texts)
     broken = [i for i, view in enumerate(views) if view.changed]
     joins = [[e[0] for e in views[i].edits] for i in broken]
     for k, f in _scan_around(detector, [views[i].text for i in broken], joins):

@@ -76,15 +76,20 @@ def test_breaks_between_token_pieces_are_removed_and_mapped_back():
         ('k = ("abcd"\n     "efgh")', 'k = ("abcdefgh")'),
         ("k=abcd\\\n    efgh", "k=abcdefgh"),
     ]:
-        view = lines_joined(text)
+        view = lines_joined([text])[0]
         assert view.text == joined
         start = joined.index("abcd")
         assert view.span(start, start + 8) == (text.index("abcd"), text.index("efgh") + 4)
 
 
+def test_joins_are_found_in_each_of_many_texts_and_never_across_them():
+    views = lines_joined(["abcd", "efgh\nijkl", "mnop\n", "qrst"])
+    assert [v.text for v in views] == ["abcd", "efghijkl", "mnop\n", "qrst"]
+
+
 def test_indented_lines_and_short_words_are_not_joined():
     for text in ("if x:\n    return value", "one\ntwo", "abcd\n efgh", 'f("ab", "cd")'):
-        assert not lines_joined(text).changed
+        assert not lines_joined([text])[0].changed
 
 
 def test_an_inner_part_of_a_view_maps_to_the_same_original():
