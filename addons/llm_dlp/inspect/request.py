@@ -41,6 +41,7 @@ _PROSE = re.compile(rf"{_WORD}(?:[\s_,.;:!?()-]+{_WORD})*[\s,.;:!?()-]*")
 # The structure before a JSON document's first string value: brackets and keys.
 _JSON_HEAD = re.compile(r'(?:\s*[\[{]|\s*"(?:[^"\\]|\\.)*"\s*:)*\s*"')
 _JSON_CLOSERS = " \t\r\n]}"
+# Around a piece of a secret: line breaks, quotes and concatenation, not words of their own.
 _JOINERS = " \t\r\n\"'+.\\"
 
 
@@ -78,10 +79,10 @@ def scan_segments(
     detector: Detector, segments: list[Segment], joinable: Callable[[Segment], bool] | None = None
 ) -> list[tuple[Segment, Finding]]:
     """Every finding in the segments, mapped back to (segment, offsets in it): each segment alone as
-    the detector reads it (one pass, separators no pattern crosses); then, around each edit, the
-    segment's reading view (escapes undone, normalised); then the seams between adjacent
-    ``joinable`` segments, so a secret split across messages, parts or fragments is found, every
-    piece of it."""
+    the detector reads it (one pass over all, with separators); then, around each edit, the
+    segment's reading view (escapes undone, normalised); then, around each join, the segment with
+    its line and string-literal joins removed; then the seams between adjacent ``joinable``
+    segments, so a secret split across messages, parts or fragments is found, every piece of it."""
     if not segments:
         return []
     found: list[list[Finding]] = [[] for _ in segments]
@@ -281,6 +282,7 @@ def _runs_on(pieces: list[tuple[int, Finding]], kept: list[list[Finding]]) -> bo
 
 
 def _prose(text: str) -> bool:
+    """Nothing but words (and the line breaks, quotes and concatenation around them)."""
     text = text.strip(_JOINERS)
     return not text or bool(_PROSE.fullmatch(text))
 
