@@ -329,12 +329,23 @@ def _with_repeats(text: str, data: bytes, findings: list[Finding]) -> list[Findi
     return sorted(findings + extra, key=lambda f: f.start)
 
 
+# Hyperscan refuses longer literals; longer found values (private keys) are looked for with str.find.
+MAX_LITERAL = 4096
+
+
 def _literal_ends(data: bytes, values: list[str]) -> list[tuple[int, int]]:
-    """(value index, end offset) of every occurrence of every value, in one hyperscan pass."""
-    db = hyperscan.Database()
-    db.compile(
-        expressions=[v.encode("ascii", "replace") for v in values], ids=list(range(len(values))), flags=[0] * len(values), literal=True
-    )
+    """(value index, end offset) of every occurrence of every value: one hyperscan pass for the
+    values up to MAX_LITERAL characters, ``bytes.find`` for the few longer ones."""
+    encoded = [v.encode("ascii", "replace") for v in values]
+    short = [i for i, v in enumerate(encoded) if len(v) <= MAX_LITERAL]
     found: list[tuple[int, int]] = []
-    db.scan(data, match_event_handler=lambda vid, _s, end, _f, _c: found.append((vid, end)))
+    if short:
+        db = hyperscan.Database()
+        db.compile(expressions=[encoded[i] for i in short], ids=short, flags=[0] * len(short), literal=True)
+        db.scan(data, match_event_handler=lambda vid, _s, end, _f, _c: found.append((vid, end)))
+    for i in set(range(len(values))) - set(short):
+        pos = data.find(encoded[i])
+        while pos >= 0:
+            found.append((i, pos + len(encoded[i])))
+            pos = data.find(encoded[i], pos + 1)
     return found

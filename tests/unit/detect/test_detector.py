@@ -182,3 +182,20 @@ def test_many_findings_in_one_large_text(det):
     assert [f.value for f in found if f.rule_id == "github-token"] == tokens
     assert all(text[f.start : f.end] == f.value for f in found)
     assert string.ascii_letters  # the filler holds no secret
+
+
+def test_a_found_value_longer_than_a_hyperscan_literal_is_found_again_elsewhere(det):
+    """A private key of tens of KB (or a cut-off one, which runs to the end of its body) is too
+    long for a hyperscan literal; its repeats are still found."""
+    g = Gen(random.Random())
+    body = "\n".join(g.s(AN + "+/", 64) for _ in range(400))
+    key = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----"
+    text = f"first: {key}\n\nsecond: {key}"
+    found = [f for f in det.scan(text) if f.rule_id == "private-key"]
+    assert len(found) == 2 and all(len(f.value) > 16384 for f in found)
+
+
+def test_a_long_jwt_is_covered_whole(det):
+    g = Gen(random.Random())
+    token = "eyJ" + g.s(AN, 1200) + ".eyJ" + g.s(AN + "_-", 6000) + "." + g.s(AN + "_-", 342)
+    assert whole(det, f"id_token: {token}\n", token) == ["jwt"]
