@@ -10,7 +10,9 @@
    every number (1e-5, .5, 0x1F) is NUMBER (runs of flags and counters are alike everywhere); a keyword is KEYWORD_BASE plus its rank; an
    identifier is KEYWORD_BASE + keyword count plus the distance in words back to the previous
    use of the same name (0 when none within cap words), and within a k-gram, 0 when that use
-   lies before the k-gram. Imports, comments and markdown fence lines make no tokens.
+   lies before the k-gram. Imports, comments and markdown fence lines make no tokens. Each token
+   also keeps its spelling (a name's, a string's or a number's hash), for a second hash of each
+   fingerprinted k-gram as written.
 
    Every pass is linear in the text. A search for a closing delimiter that failed is
    remembered, so unterminated strings and comments cannot make the lexer quadratic (a
@@ -51,13 +53,14 @@ typedef struct {
 
 typedef struct {
     uint32_t *codes;
+    uint64_t *spelling; /* of each token as written: an identifier's name, a string's or number's content */
     int32_t *lines;
     int32_t *prev; /* an identifier's previous use (a token), -1 if none within cap words */
     Py_ssize_t count;
 } Tokens;
 
 typedef struct {
-    uint64_t *hashes;
+    uint64_t *hashes, *spelled; /* each fingerprinted k-gram's hash, and that of its tokens as written */
     int32_t *lines, *end_lines; /* where each fingerprinted k-gram starts and ends */
     int32_t *at;                /* the token it starts at */
     Py_ssize_t count, capacity;
@@ -362,9 +365,10 @@ typedef struct {
     int line_start; /* no token yet on this line */
 } Lexer;
 
-static void emit(Lexer *L, uint32_t code, int32_t line)
+static void emit(Lexer *L, uint32_t code, uint64_t spelling, int32_t line)
 {
     L->t->codes[L->t->count] = code;
+    L->t->spelling[L->t->count] = spelling;
     L->t->prev[L->t->count] = -1;
     L->t->lines[L->t->count++] = line;
     L->line_start = 0;
@@ -395,7 +399,7 @@ static void emit_word(Lexer *L, uint64_t h)
             }
     L->recent_at[L->words & (RECENT - 1)] = L->t->count;
     L->recent[L->words++ & (RECENT - 1)] = h;
-    emit(L, code, L->line);
+    emit(L, code, h, L->line);
     L->t->prev[L->t->count - 1] = (int32_t)prev;
 }
 
@@ -412,6 +416,16 @@ static Py_ssize_t number_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
         else
             return r;
     }
+}
+
+/* A number as written, in any case and without digit separators (formatters change both). */
+static uint64_t number_spelling(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to)
+{
+    uint64_t h = FNV_OFFSET ^ NUMBER;
+    for (Py_ssize_t i = from; i < to; i++)
+        if (buf[i] != '_' && buf[i] != '\'')
+            h = (h ^ (buf[i] >= 'A' && buf[i] <= 'Z' ? buf[i] + 32 : buf[i])) * FNV_PRIME;
+    return h;
 }
 
 static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested);
@@ -467,7 +481,7 @@ static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolate
             resume = code_to + 1;
         }
         if (code_to >= 0) {
-            emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), part_line);
+            emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), h, part_line);
             lex_range(L, code_from, code_to, 1);
             h = FNV_OFFSET, part_line = L->line, i = resume;
             continue;
@@ -479,7 +493,7 @@ static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolate
         L->line += c == '\n';
         i++;
     }
-    emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), part_line);
+    emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), h, part_line);
 }
 
 /* Tokens of buf[r, n) into L. nested: inside an interpolation, whose strings do not interpolate. */
@@ -538,12 +552,12 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
         int fraction = c == '.' && r + 1 < n && buf[r + 1] >= '0' && buf[r + 1] <= '9' && (r == start || (char_class(buf[r - 1]) != WORD && buf[r - 1] != ')' && buf[r - 1] != ']'));
         if ((c >= '0' && c <= '9') || fraction) {
             end = number_end(buf, r + fraction, n);
-            emit(L, NUMBER, L->line);
+            emit(L, NUMBER, number_spelling(buf, r, end), L->line);
             r = end;
             continue;
         }
         if (!formatter_noise(c))
-            emit(L, c, L->line);
+            emit(L, c, c, L->line);
         r++;
     }
 }
@@ -557,23 +571,26 @@ static void tokenise(const uint32_t *buf, Py_ssize_t n, const Params *p, Tokens 
 
 /* ---- pass 3: winnowing, the rightmost smallest k-gram hash of every window of w ----------- */
 
-static int put_print(Prints *out, uint64_t hash, int32_t line, int32_t end_line, int32_t at)
+static int put_print(Prints *out, uint64_t hash, uint64_t spelled, int32_t line, int32_t end_line, int32_t at)
 {
     if (out->count == out->capacity) {
         Py_ssize_t capacity = out->capacity * 2 + 64;
         uint64_t *h = PyMem_RawRealloc(out->hashes, capacity * sizeof *h);
         if (h) out->hashes = h;
+        uint64_t *sp = PyMem_RawRealloc(out->spelled, capacity * sizeof *sp);
+        if (sp) out->spelled = sp;
         int32_t *l = PyMem_RawRealloc(out->lines, capacity * sizeof *l);
         if (l) out->lines = l;
         int32_t *e = PyMem_RawRealloc(out->end_lines, capacity * sizeof *e);
         if (e) out->end_lines = e;
         int32_t *a = PyMem_RawRealloc(out->at, capacity * sizeof *a);
         if (a) out->at = a;
-        if (!h || !l || !e || !a)
+        if (!h || !sp || !l || !e || !a)
             return -1;
         out->capacity = capacity;
     }
     out->hashes[out->count] = hash;
+    out->spelled[out->count] = spelled;
     out->lines[out->count] = line;
     out->at[out->count] = at;
     out->end_lines[out->count++] = end_line;
@@ -592,6 +609,16 @@ static uint32_t code_at(const Tokens *t, Py_ssize_t j, Py_ssize_t s, uint32_t fi
    prose (licence texts, documentation) far more often than code, and prose is alike everywhere:
    it is not fingerprinted. */
 static int no_word(uint32_t code) { return code < KEYWORD_BASE; }
+
+/* The hash of the k-gram from token s as written: alike only where the names are too, so it
+   tells a copy from code that merely has the same shape (runs of getters, signatures). */
+static uint64_t spelled_hash(const Tokens *t, Py_ssize_t s, Py_ssize_t k, uint64_t seed)
+{
+    uint64_t h = 0;
+    for (Py_ssize_t j = s; j < s + k; j++)
+        h = h * KGRAM_BASE + mix(t->spelling[j] ^ ~seed);
+    return h;
+}
 
 static int winnow(const Tokens *t, const Params *p, Prints *out)
 {
@@ -641,7 +668,8 @@ static int winnow(const Tokens *t, const Params *p, Prints *out)
             dq[tail].hash = kept, dq[tail].at = i;
             if (i >= window - 1 && dq[head].at != chosen && dq[head].hash != UINT64_MAX) {
                 chosen = dq[head].at;
-                status = put_print(out, dq[head].hash, t->lines[chosen], t->lines[chosen + k - 1], (int32_t)chosen);
+                status = put_print(out, dq[head].hash, spelled_hash(t, chosen, k, p->seed), t->lines[chosen], t->lines[chosen + k - 1],
+                                   (int32_t)chosen);
             }
         }
     }
@@ -722,8 +750,9 @@ static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p,
 {
     t->codes = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->codes); /* a token takes a character at least */
     t->lines = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->lines);
+    t->spelling = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->spelling);
     t->prev = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->prev);
-    if (!t->codes || !t->lines || !t->prev)
+    if (!t->codes || !t->spelling || !t->lines || !t->prev)
         return -1;
     if (fenced)
         n = drop_fence_lines(buf, n);
@@ -779,12 +808,13 @@ static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
     PyMem_Free(p.keywords);
     PyMem_RawFree(t.codes);
     PyMem_RawFree(t.lines);
+    PyMem_RawFree(t.spelling);
     PyMem_RawFree(t.prev);
     return result;
 }
 
 PyDoc_STRVAR(fingerprints_doc,
-             "fingerprints(text, keywords, k, w, cap, seed, syntax) -> (hashes: uint64 bytes, lines: int32 bytes, end_lines: int32 bytes, "
+             "fingerprints(text, keywords, k, w, cap, seed, syntax) -> (hashes: uint64 bytes, spelled: uint64 bytes, lines: int32 bytes, end_lines: int32 bytes, "
              "tokens: int32 bytes)");
 
 static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
@@ -799,13 +829,16 @@ static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
     Tokens t = {0};
     Prints out = {0};
     PyObject *result = run_passes(text, &p, &t, &out) ? NULL
-                       : Py_BuildValue("(NNNN)", array_bytes(out.hashes, out.count, 8), array_bytes(out.lines, out.count, 4),
+                       : Py_BuildValue("(NNNNN)", array_bytes(out.hashes, out.count, 8), array_bytes(out.spelled, out.count, 8),
+                                       array_bytes(out.lines, out.count, 4),
                                        array_bytes(out.end_lines, out.count, 4), array_bytes(out.at, out.count, 4));
     PyMem_Free(p.keywords);
     PyMem_RawFree(t.codes);
     PyMem_RawFree(t.lines);
+    PyMem_RawFree(t.spelling);
     PyMem_RawFree(t.prev);
     PyMem_RawFree(out.hashes);
+    PyMem_RawFree(out.spelled);
     PyMem_RawFree(out.lines);
     PyMem_RawFree(out.end_lines);
     PyMem_RawFree(out.at);

@@ -23,13 +23,18 @@ semicolons, parentheses, line continuations) leave no tokens. Each token becomes
 
 Every k-gram of codes is hashed, except one of words alone (prose: licences, documentation,
 alike everywhere), and in each window of W hashes the rightmost smallest is kept with its line
-and token. Matches are counted in windows of tokens, not lines: a formatter may
-turn 20 lines into 40. The lexer and winnowing are compiled (``_winnow.c``): linear in the
+and token, with a second hash of the same k-gram as written (names, strings and numbers
+spelled out). The shape alone is shared by much unrelated code (runs of getters, trait impls,
+signatures, "NAME = VALUE" lists), so a fingerprint alike only in shape counts SHAPE_WEIGHT
+toward a rule's threshold and one spelled alike too counts one: a plain or reformatted copy
+needs ``threshold`` fingerprints, a renamed one twice as many. Matches are counted in windows of
+tokens, not lines: a formatter may turn 20 lines into 40. The lexer and winnowing are compiled (``_winnow.c``): linear in the
 text whatever it holds, and off the GIL, so matching in a worker thread does not hold up the
 proxy.
 
-Index file: a JSON header (files, parameters) and three arrays sorted by hash, read through
-mmap, so a large index costs page cache, not Python objects."""
+Index file: a JSON header (files, parameters) and three arrays sorted by hash (shape and
+spelled hashes together, once per file, at the first line of each), read through mmap, so a
+large index costs page cache, not Python objects."""
 
 from __future__ import annotations
 
@@ -56,8 +61,8 @@ K = 16  # tokens per k-gram
 W = 3  # winnowing window
 CAP = 16  # how far back (in words) an identifier's previous use still counts
 SEED = 20031009  # of the random value each token code contributes to a k-gram hash
-MAGIC = b"LLMDLPFP4"
-VERSION = {"k": K, "w": W, "cap": CAP, "tokenizer": 5}  # a cache or index built otherwise is rebuilt / refused
+MAGIC = b"LLMDLPFP5"
+VERSION = {"k": K, "w": W, "cap": CAP, "tokenizer": 6}  # a cache or index built otherwise is rebuilt / refused
 TOKENS_PER_LINE = 6  # a rule's window_lines counts this many tokens a line (a typical line of code)
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
@@ -195,21 +200,20 @@ def tokenise(text: str, language: str = "generic") -> tuple[np.ndarray, np.ndarr
 
 
 class Prints(NamedTuple):
-    hashes: np.ndarray  # uint64
+    hashes: np.ndarray  # uint64: of each k-gram's shape
+    spelled: np.ndarray  # uint64: of the same k-gram as written
     lines: np.ndarray  # where each fingerprinted k-gram starts...
     end_lines: np.ndarray  # ...and ends
     tokens: np.ndarray  # the token each starts at
 
 
+_PRINT_TYPES = (np.uint64, np.uint64, np.int32, np.int32, np.int32)
+
+
 def fingerprints(text: str, language: str = "generic") -> Prints:
     """Fingerprints of code in one language (a file's, or a paste's)."""
     return Prints(
-        *(
-            np.frombuffer(a, t)
-            for a, t in zip(
-                _winnow.fingerprints(text, KEYWORDS, K, W, CAP, SEED, SYNTAX[language]), (np.uint64, np.int32, np.int32, np.int32)
-            )
-        )
+        *(np.frombuffer(a, t) for a, t in zip(_winnow.fingerprints(text, KEYWORDS, K, W, CAP, SEED, SYNTAX[language]), _PRINT_TYPES))
     )
 
 
@@ -259,16 +263,11 @@ def text_fingerprints(text: str, language: str | None = None) -> Prints:
         if piece.strip():
             before = text.count("\n", 0, start)
             prints = fingerprints(piece, lang if lang and lang != "generic" else guess_language(piece))
-            found.append(Prints(prints.hashes, prints.lines + before, prints.end_lines + before, prints.tokens + offset))
+            found.append(prints._replace(lines=prints.lines + before, end_lines=prints.end_lines + before, tokens=prints.tokens + offset))
             offset += int(prints.tokens[-1]) + 2 * K if len(prints.tokens) else 0
     if len(found) == 1:
         return found[0]
-    return Prints(
-        *(
-            np.concatenate([p[i] for p in found]) if found else np.empty(0, t)
-            for i, t in enumerate((np.uint64, np.int32, np.int32, np.int32))
-        )
-    )
+    return Prints(*(np.concatenate([p[i] for p in found]) if found else np.empty(0, t) for i, t in enumerate(_PRINT_TYPES)))
 
 
 class _Recent:
@@ -360,8 +359,9 @@ def build_index(
         entry = cache.get(key, stat)
         if entry is None:
             text = _read(path)
-            hashes, starts, _, _ = fingerprints(text, language_of(path))
-            entry, read = _Entry(stat.st_mtime, stat.st_size, text.count("\n") + 1, hashes, starts.astype(np.uint32)), read + 1
+            prints = fingerprints(text, language_of(path))
+            hashes, starts = np.concatenate([prints.hashes, prints.spelled]), np.tile(prints.lines.astype(np.uint32), 2)
+            entry, read = _Entry(stat.st_mtime, stat.st_size, text.count("\n") + 1, hashes, starts), read + 1
         entries[key] = entry
         if progress:
             progress(n, len(sources))
@@ -373,7 +373,10 @@ def build_index(
     public_files = borrowed + [path for d in public for _, path, _ in _source_files(d, licences=True)]
     keep = ~np.isin(all_hashes, _common(per_file, max_files_per_fp)) & ~np.isin(all_hashes, _hashes_of(public_files))
     order = np.argsort(all_hashes[keep], kind="stable")
-    rows = (all_hashes[keep][order], fids[keep][order], starts[keep][order])
+    hashes, files, lines = all_hashes[keep][order], fids[keep][order], starts[keep][order]
+    once = np.ones(len(hashes), bool)  # one row per fingerprint and file (at its first line): a file's repeats add nothing
+    once[1:] = (hashes[1:] != hashes[:-1]) | (files[1:] != files[:-1])
+    rows = (hashes[once], files[once], lines[once])
     _write_index(out, names, rows)
     return {
         "files": len(names),
@@ -399,7 +402,7 @@ def _read(path: str) -> str:
 
 
 def _hashes_of(files: list[str]) -> np.ndarray:
-    found = [fingerprints(_read(f), language_of(f)).hashes for f in files]
+    found = [h for f in files for h in fingerprints(_read(f), language_of(f))[:2]]
     return np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
 
 
@@ -560,11 +563,13 @@ class CodeMatch:
     last_line: int
 
 
+SHAPE_WEIGHT = 0.5  # a fingerprint alike only in shape (names differ: renamed, or boilerplate) counts this much
 MIN_LINES = 3  # matched fingerprints must spread over this many lines (one long list line is no evidence)
 
 
 def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int, language: str | None = None) -> list[CodeMatch]:
-    """Indexed files from which at least ``threshold`` distinct fingerprints fall within
+    """Indexed files from which distinct fingerprints worth ``threshold`` (SHAPE_WEIGHT each when
+    alike only in shape, one when spelled alike too) fall within
     ``window_lines`` lines' worth of tokens of ``text`` (TOKENS_PER_LINE a line), over at least
     MIN_LINES lines; each match widened to the whole paste it is in. ``language``: of the
     request's file, if it names one."""
@@ -574,18 +579,23 @@ def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int,
 
 def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int, language: str | None) -> list[CodeMatch]:
     prints = text_fingerprints(text, language)
-    query, fids = index.lookup(prints.hashes)
-    # One hit per indexed file and fingerprint, at its first place in the text...
-    by_print = np.lexsort((query, prints.hashes[query], fids))
-    query, fids = query[by_print], fids[by_print]
+    n = len(prints.hashes)
+    query, fids = index.lookup(np.concatenate([prints.hashes, prints.spelled]))
+    spelled = query >= n
+    query = query % max(n, 1)
+    # One hit per indexed file and fingerprint, at its first place in the text, spelled alike if any is...
+    by_print = np.lexsort((~spelled, query, prints.hashes[query], fids))
+    query, fids, spelled = query[by_print], fids[by_print], spelled[by_print]
     hashes = prints.hashes[query]
     first = np.ones(len(query), bool)
     first[1:] = (fids[1:] != fids[:-1]) | (hashes[1:] != hashes[:-1])
-    query, fids = query[first], fids[first]
+    query, fids, spelled = query[first], fids[first], spelled[first]
     # ...then by file and along the text: tokens, start and end lines ascend within each file.
     along = np.lexsort((query, fids))
-    query, fids = query[along], fids[along]
-    regions = _regions(fids, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window_lines * TOKENS_PER_LINE)
+    query, fids, weights = query[along], fids[along], np.where(spelled[along], 1.0, SHAPE_WEIGHT)
+    regions = _regions(
+        fids, weights, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window_lines * TOKENS_PER_LINE
+    )
     lines = text.split("\n") if regions else []
     return [CodeMatch(index.files[fid], count, *_paste_around(lines, start, end)) for fid, count, start, end in regions]
 
@@ -621,10 +631,11 @@ def _edge(lines: list[str], line: int, step: int) -> int:
 
 
 def _regions(
-    fids: np.ndarray, tokens: np.ndarray, starts: np.ndarray, ends: np.ndarray, threshold: int, window: int
+    fids: np.ndarray, weights: np.ndarray, tokens: np.ndarray, starts: np.ndarray, ends: np.ndarray, threshold: int, window: int
 ) -> list[tuple[int, int, int, int]]:
     """(file, fingerprints, first line, last line) of every stretch of the text covered by
-    windows of ``window`` tokens holding ``threshold`` fingerprints of one file over MIN_LINES
+    windows of ``window`` tokens holding fingerprints of one file worth ``threshold`` (their
+    ``weights`` summed) over MIN_LINES
     lines; overlapping windows merge, so a long paste is covered whole. The fingerprints come
     by file, and within a file their tokens and their start and end lines ascend (as along the
     text), so the window ending at fingerprint i ends at ends[i]."""
@@ -636,7 +647,8 @@ def _regions(
     new_line = np.ones(len(fids), np.int64)
     new_line[1:] = (starts[1:] != starts[:-1]) | (fids[1:] != fids[:-1])
     distinct = np.cumsum(new_line)
-    qualifies = (np.arange(len(fids)) - lo + 1 >= threshold) & (distinct - distinct[lo] + 1 >= MIN_LINES)
+    weight = np.concatenate([[0.0], np.cumsum(weights)])
+    qualifies = (weight[1:] - weight[lo] >= threshold - 1e-9) & (distinct - distinct[lo] + 1 >= MIN_LINES)
     if not qualifies.any():
         return []
     at = np.flatnonzero(qualifies)

@@ -35,7 +35,7 @@ def test_fingerprints_ignore_renaming_reindenting_and_comments_in_any_language()
 
 def test_any_text_tokenises(tmp_path):
     odd = "x = '\ue001\ue200' + \"\U0001f600\" # \udcff\n" * 40 + "ünïcödé = ‹x› ∑ y\n" * 20 + '`unterminated\n"open'
-    hashes, lines, *_ = fingerprints(odd)
+    hashes, _, lines, *_ = fingerprints(odd)
     assert len(hashes) == len(lines) > 0 and lines.max() <= odd.count("\n") + 1
 
 
