@@ -1,18 +1,22 @@
 /* llm_dlp._winnow: the tokenizer and winnowing behind llm_dlp.fingerprint, compiled.
 
-   The Python module owns the parameters (k, w, cap, keywords, seed, a language's syntax bits)
+   The Python module owns the parameters (k, k_spelled, w, cap, keywords, seed, a language's syntax bits)
    and the index version; this file is a pure function from a text and those parameters to
    fingerprints.
 
    Token codes: ASCII punctuation is itself (below 0x80), except what formatters add or remove
    at will (, ; ( ) \), which makes no token; a string literal's literal parts are STRINGS plus
    a hash of their content in STRING_BUCKETS buckets, its interpolations are lexed as code;
-   every number (1e-5, .5, 0x1F) is NUMBER (runs of flags and counters are alike everywhere); a keyword is KEYWORD_BASE plus its rank; an
-   identifier is KEYWORD_BASE + keyword count plus the distance in words back to the previous
-   use of the same name (0 when none within cap words), and within a k-gram, 0 when that use
-   lies before the k-gram. Imports, comments and markdown fence lines make no tokens. Each token
-   also keeps its spelling (a name's, a string's or a number's hash), for a second hash of each
-   fingerprinted k-gram as written.
+   a number is NUMBER plus a hash of its spelling (any case, no digit separators) in
+   NUMBER_BUCKETS buckets (a table of constants is told from another by its values); a keyword
+   is KEYWORD_BASE plus its rank; an identifier is KEYWORD_BASE + keyword count plus the distance
+   in words back to the previous use of the same name (0 when none within cap words), and within
+   a k-gram, 0 when that use lies before the k-gram. Imports, comments and markdown fence lines
+   make no tokens. Each token also keeps its spelling (a name's, a string's or a number's hash).
+
+   Fingerprints are of two kinds, winnowed apart: of the shape (k-grams of codes, renaming-proof)
+   and as written (shorter k-grams of spellings, which only a copy shares); the lowest bit of a
+   fingerprint's hash says which.
 
    Every pass is linear in the text. A search for a closing delimiter that failed is
    remembered, so unterminated strings and comments cannot make the lexer quadratic (a
@@ -27,9 +31,10 @@
 
 enum {
     STRINGS = 0x80,
-    STRING_BUCKETS = 256,
+    STRING_BUCKETS = 4096,
     NUMBER = STRINGS + STRING_BUCKETS,
-    KEYWORD_BASE = NUMBER + 1,
+    NUMBER_BUCKETS = 64,
+    KEYWORD_BASE = NUMBER + NUMBER_BUCKETS,
     MAX_CAP = 63,
     RECENT = 64, /* ring of the last words' hashes: a power of two above MAX_CAP */
 };
@@ -43,7 +48,7 @@ typedef struct {
 } Keyword;
 
 typedef struct {
-    Py_ssize_t k, w, cap;
+    Py_ssize_t k, k_spelled, w, cap;
     uint64_t seed;
     uint32_t syntax; /* the language's comment and string marks, below */
     Keyword *keywords; /* open addressing, keyword_mask + 1 slots */
@@ -60,7 +65,8 @@ typedef struct {
 } Tokens;
 
 typedef struct {
-    uint64_t *hashes, *spelled; /* each fingerprinted k-gram's hash, and that of its tokens as written */
+    uint64_t *hashes;
+    uint8_t *kinds; /* SHAPE or SPELLED */
     int32_t *lines, *end_lines; /* where each fingerprinted k-gram starts and ends */
     int32_t *at;                /* the token it starts at */
     Py_ssize_t count, capacity;
@@ -418,13 +424,29 @@ static Py_ssize_t number_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
     }
 }
 
-/* A number as written, in any case and without digit separators (formatters change both). */
+/* A number as written, as formatters leave it alike: in any case, without digit separators or
+   an exponent's +, and a decimal fraction without leading or trailing zeros (0.50 is .5). */
 static uint64_t number_spelling(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to)
 {
+    Py_ssize_t point = -1, exponent = -1;
+    int radix = to - from > 1 && buf[from] == '0' && strchr("xXbBoO", (int)(buf[from + 1] < 128 ? buf[from + 1] : ' '));
+    for (Py_ssize_t i = from; i < to && !radix; i++) {
+        point = buf[i] == '.' && point < 0 ? i : point;
+        exponent = (buf[i] == 'e' || buf[i] == 'E') && exponent < 0 ? i : exponent;
+    }
+    Py_ssize_t mantissa_end = exponent < 0 ? to : exponent, end = mantissa_end;
+    if (point >= 0) {
+        while (from < point && buf[from] == '0')
+            from++;
+        while (end > point + 1 && buf[end - 1] == '0')
+            end--;
+    }
     uint64_t h = FNV_OFFSET ^ NUMBER;
-    for (Py_ssize_t i = from; i < to; i++)
-        if (buf[i] != '_' && buf[i] != '\'')
+    for (Py_ssize_t i = from; i < to; i++) {
+        int trailing_zero = i >= end && i < mantissa_end, bare_point = i == point && end == point + 1;
+        if (!trailing_zero && !bare_point && buf[i] != '_' && buf[i] != '\'' && buf[i] != '+')
             h = (h ^ (buf[i] >= 'A' && buf[i] <= 'Z' ? buf[i] + 32 : buf[i])) * FNV_PRIME;
+    }
     return h;
 }
 
@@ -552,7 +574,8 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
         int fraction = c == '.' && r + 1 < n && buf[r + 1] >= '0' && buf[r + 1] <= '9' && (r == start || (char_class(buf[r - 1]) != WORD && buf[r - 1] != ')' && buf[r - 1] != ']'));
         if ((c >= '0' && c <= '9') || fraction) {
             end = number_end(buf, r + fraction, n);
-            emit(L, NUMBER, number_spelling(buf, r, end), L->line);
+            uint64_t spelling = number_spelling(buf, r, end);
+            emit(L, NUMBER + (uint32_t)(mix(spelling) % NUMBER_BUCKETS), spelling, L->line);
             r = end;
             continue;
         }
@@ -571,14 +594,16 @@ static void tokenise(const uint32_t *buf, Py_ssize_t n, const Params *p, Tokens 
 
 /* ---- pass 3: winnowing, the rightmost smallest k-gram hash of every window of w ----------- */
 
-static int put_print(Prints *out, uint64_t hash, uint64_t spelled, int32_t line, int32_t end_line, int32_t at)
+enum { SHAPE, SPELLED };
+
+static int put_print(Prints *out, uint64_t hash, uint8_t kind, int32_t line, int32_t end_line, int32_t at)
 {
     if (out->count == out->capacity) {
         Py_ssize_t capacity = out->capacity * 2 + 64;
         uint64_t *h = PyMem_RawRealloc(out->hashes, capacity * sizeof *h);
         if (h) out->hashes = h;
-        uint64_t *sp = PyMem_RawRealloc(out->spelled, capacity * sizeof *sp);
-        if (sp) out->spelled = sp;
+        uint8_t *sp = PyMem_RawRealloc(out->kinds, capacity * sizeof *sp);
+        if (sp) out->kinds = sp;
         int32_t *l = PyMem_RawRealloc(out->lines, capacity * sizeof *l);
         if (l) out->lines = l;
         int32_t *e = PyMem_RawRealloc(out->end_lines, capacity * sizeof *e);
@@ -589,8 +614,8 @@ static int put_print(Prints *out, uint64_t hash, uint64_t spelled, int32_t line,
             return -1;
         out->capacity = capacity;
     }
-    out->hashes[out->count] = hash;
-    out->spelled[out->count] = spelled;
+    out->hashes[out->count] = (hash & ~1ull) | kind; /* the kind is in the hash: an index tells them apart */
+    out->kinds[out->count] = kind;
     out->lines[out->count] = line;
     out->at[out->count] = at;
     out->end_lines[out->count++] = end_line;
@@ -610,29 +635,43 @@ static uint32_t code_at(const Tokens *t, Py_ssize_t j, Py_ssize_t s, uint32_t fi
    it is not fingerprinted. */
 static int no_word(uint32_t code) { return code < KEYWORD_BASE; }
 
-/* The hash of the k-gram from token s as written: alike only where the names are too, so it
-   tells a copy from code that merely has the same shape (runs of getters, signatures). */
-static uint64_t spelled_hash(const Tokens *t, Py_ssize_t s, Py_ssize_t k, uint64_t seed)
+/* The rightmost smallest of every window of w hashes (hash[i]: of the k-gram from token i, k
+   tokens long, or UINT64_MAX if never kept), each once, into out as fingerprints of kind. */
+static int select_smallest(const uint64_t *hash, Py_ssize_t n, Py_ssize_t w, Py_ssize_t k, uint8_t kind, const Tokens *t, Prints *out)
 {
-    uint64_t h = 0;
-    for (Py_ssize_t j = s; j < s + k; j++)
-        h = h * KGRAM_BASE + mix(t->spelling[j] ^ ~seed);
-    return h;
-}
-
-static int winnow(const Tokens *t, const Params *p, Prints *out)
-{
-    Py_ssize_t n = t->count - p->k + 1, k = p->k;
-    if (n <= 0)
-        return 0;
-    Py_ssize_t window = p->w < n ? p->w : n, codes = KEYWORD_BASE + p->keyword_count + p->cap + 1, ring = 1;
-    uint32_t first_use = KEYWORD_BASE + (uint32_t)p->keyword_count;
+    Py_ssize_t window = w < n ? w : n, ring = 1;
     while (ring < window)
         ring *= 2;
+    struct { uint64_t hash; Py_ssize_t at; } *dq = PyMem_RawMalloc((size_t)ring * sizeof *dq); /* positions ascending, hashes too */
+    if (!dq)
+        return -1;
+    Py_ssize_t head = 0, size = 0, chosen = -1;
+    int status = 0;
+    for (Py_ssize_t i = 0; i < n && status == 0; i++) {
+        if (size && dq[head].at <= i - window)
+            head = (head + 1) & (ring - 1), size--;
+        while (size && dq[(head + size - 1) & (ring - 1)].hash >= hash[i]) /* ties go to the rightmost */
+            size--;
+        Py_ssize_t tail = (head + size++) & (ring - 1);
+        dq[tail].hash = hash[i], dq[tail].at = i;
+        if (i >= window - 1 && dq[head].at != chosen && dq[head].hash != UINT64_MAX) {
+            chosen = dq[head].at;
+            status = put_print(out, dq[head].hash, kind, t->lines[chosen], t->lines[chosen + k - 1], (int32_t)chosen);
+        }
+    }
+    PyMem_RawFree(dq);
+    return status;
+}
+
+/* The hash of each k-gram of codes (an identifier's code relative to the k-gram's start), or
+   UINT64_MAX for prose, into hash[0, count - k + 1). */
+static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash)
+{
+    Py_ssize_t n = t->count - p->k + 1, k = p->k, codes = KEYWORD_BASE + p->keyword_count + p->cap + 1;
+    uint32_t first_use = KEYWORD_BASE + (uint32_t)p->keyword_count;
     uint64_t *value = PyMem_RawMalloc((size_t)codes * sizeof *value), *power = PyMem_RawMalloc((size_t)k * sizeof *power);
     int32_t *next = PyMem_RawMalloc((size_t)t->count * sizeof *next); /* the next use of an identifier, -1 if none */
-    struct { uint64_t hash; Py_ssize_t at; } *dq = PyMem_RawMalloc((size_t)ring * sizeof *dq); /* positions ascending, hashes too */
-    int status = value && power && next && dq ? 0 : -1;
+    int status = value && power && next ? 0 : -1;
     if (status == 0) {
         for (Py_ssize_t c = 0; c < codes; c++)
             value[c] = mix(p->seed + (uint64_t)c);
@@ -649,8 +688,7 @@ static int winnow(const Tokens *t, const Params *p, Prints *out)
             h = h * KGRAM_BASE + value[t->codes[j]];
             others += no_word(t->codes[j]);
         }
-        Py_ssize_t head = 0, size = 0, chosen = -1;
-        for (Py_ssize_t i = 0; i < n && status == 0; i++) {
+        for (Py_ssize_t i = 0; i < n; i++) {
             if (i) { /* token i - 1 leaves; its next use, if inside, becomes a first use */
                 Py_ssize_t gone = i - 1, m = next[gone];
                 h -= value[code_at(t, gone, gone, first_use)] * power[k - 1];
@@ -659,24 +697,47 @@ static int winnow(const Tokens *t, const Params *p, Prints *out)
                 h = h * KGRAM_BASE + value[code_at(t, i + k - 1, i, first_use)];
                 others += no_word(t->codes[i + k - 1]) - no_word(t->codes[gone]);
             }
-            uint64_t kept = others ? h : UINT64_MAX; /* prose: never the smallest, never kept */
-            if (size && dq[head].at <= i - window)
-                head = (head + 1) & (ring - 1), size--;
-            while (size && dq[(head + size - 1) & (ring - 1)].hash >= kept) /* ties go to the rightmost */
-                size--;
-            Py_ssize_t tail = (head + size++) & (ring - 1);
-            dq[tail].hash = kept, dq[tail].at = i;
-            if (i >= window - 1 && dq[head].at != chosen && dq[head].hash != UINT64_MAX) {
-                chosen = dq[head].at;
-                status = put_print(out, dq[head].hash, spelled_hash(t, chosen, k, p->seed), t->lines[chosen], t->lines[chosen + k - 1],
-                                   (int32_t)chosen);
-            }
+            hash[i] = others ? h : UINT64_MAX; /* prose: never the smallest, never kept */
         }
     }
     PyMem_RawFree(value);
     PyMem_RawFree(power);
     PyMem_RawFree(next);
-    PyMem_RawFree(dq);
+    return status;
+}
+
+/* The hash of each k-gram of tokens as written (names, strings and numbers spelled out), or
+   UINT64_MAX for prose, into hash[0, count - k + 1). */
+static void spelled_hashes(const Tokens *t, Py_ssize_t k, uint64_t seed, uint64_t *hash)
+{
+    uint64_t h = 0, top = 1;
+    Py_ssize_t others = 0;
+    for (Py_ssize_t j = 1; j < k; j++)
+        top *= KGRAM_BASE;
+    for (Py_ssize_t j = 0; j < t->count; j++) {
+        if (j >= k) {
+            h -= mix(t->spelling[j - k] ^ ~seed) * top;
+            others -= no_word(t->codes[j - k]);
+        }
+        h = h * KGRAM_BASE + mix(t->spelling[j] ^ ~seed);
+        others += no_word(t->codes[j]);
+        if (j >= k - 1)
+            hash[j - k + 1] = others ? h : UINT64_MAX;
+    }
+}
+
+/* Fingerprints of both kinds: of the shape (k tokens) and as written (k_spelled tokens). */
+static int winnow(const Tokens *t, const Params *p, Prints *out)
+{
+    uint64_t *hash = PyMem_RawMalloc((size_t)(t->count + 1) * sizeof *hash);
+    int status = hash ? 0 : -1;
+    if (status == 0 && t->count >= p->k && (status = shape_hashes(t, p, hash)) == 0)
+        status = select_smallest(hash, t->count - p->k + 1, p->w, p->k, SHAPE, t, out);
+    if (status == 0 && t->count >= p->k_spelled) {
+        spelled_hashes(t, p->k_spelled, p->seed, hash);
+        status = select_smallest(hash, t->count - p->k_spelled + 1, p->w, p->k_spelled, SPELLED, t, out);
+    }
+    PyMem_RawFree(hash);
     return status;
 }
 
@@ -762,8 +823,8 @@ static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p,
 
 static int parse_params(PyObject *keywords, Params *p)
 {
-    if (p->k < 1 || p->w < 1 || p->cap < 1 || p->cap > MAX_CAP) {
-        PyErr_Format(PyExc_ValueError, "need k >= 1, w >= 1 and 1 <= cap <= %d", MAX_CAP);
+    if (p->k < 1 || p->k_spelled < 1 || p->w < 1 || p->cap < 1 || p->cap > MAX_CAP) {
+        PyErr_Format(PyExc_ValueError, "need k >= 1, k_spelled >= 1, w >= 1 and 1 <= cap <= %d", MAX_CAP);
         return -1;
     }
     return keyword_table(keywords, p);
@@ -799,7 +860,7 @@ PyDoc_STRVAR(tokens_doc, "tokens(text, keywords, cap, syntax) -> (codes: uint32 
 static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *text, *keywords;
-    Params p = {.k = 1, .w = 1};
+    Params p = {.k = 1, .k_spelled = 1, .w = 1};
     if (!PyArg_ParseTuple(args, "UO!nI", &text, &PyTuple_Type, &keywords, &p.cap, &p.syntax) || parse_params(keywords, &p))
         return NULL;
     Tokens t = {0};
@@ -814,7 +875,7 @@ static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
 }
 
 PyDoc_STRVAR(fingerprints_doc,
-             "fingerprints(text, keywords, k, w, cap, seed, syntax) -> (hashes: uint64 bytes, spelled: uint64 bytes, lines: int32 bytes, end_lines: int32 bytes, "
+             "fingerprints(text, keywords, k, k_spelled, w, cap, seed, syntax) -> (hashes: uint64 bytes, kinds: uint8 bytes (0: shape, 1: spelled), lines: int32 bytes, end_lines: int32 bytes, "
              "tokens: int32 bytes)");
 
 static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
@@ -822,14 +883,14 @@ static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
     PyObject *text, *keywords;
     Params p = {0};
     unsigned long long seed;
-    if (!PyArg_ParseTuple(args, "UO!nnnKI", &text, &PyTuple_Type, &keywords, &p.k, &p.w, &p.cap, &seed, &p.syntax) ||
+    if (!PyArg_ParseTuple(args, "UO!nnnnKI", &text, &PyTuple_Type, &keywords, &p.k, &p.k_spelled, &p.w, &p.cap, &seed, &p.syntax) ||
         parse_params(keywords, &p))
         return NULL;
     p.seed = seed;
     Tokens t = {0};
     Prints out = {0};
     PyObject *result = run_passes(text, &p, &t, &out) ? NULL
-                       : Py_BuildValue("(NNNNN)", array_bytes(out.hashes, out.count, 8), array_bytes(out.spelled, out.count, 8),
+                       : Py_BuildValue("(NNNNN)", array_bytes(out.hashes, out.count, 8), array_bytes(out.kinds, out.count, 1),
                                        array_bytes(out.lines, out.count, 4),
                                        array_bytes(out.end_lines, out.count, 4), array_bytes(out.at, out.count, 4));
     PyMem_Free(p.keywords);
@@ -838,7 +899,7 @@ static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
     PyMem_RawFree(t.spelling);
     PyMem_RawFree(t.prev);
     PyMem_RawFree(out.hashes);
-    PyMem_RawFree(out.spelled);
+    PyMem_RawFree(out.kinds);
     PyMem_RawFree(out.lines);
     PyMem_RawFree(out.end_lines);
     PyMem_RawFree(out.at);

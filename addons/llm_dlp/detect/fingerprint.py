@@ -38,6 +38,7 @@ large index costs page cache, not Python objects."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import mmap
@@ -57,12 +58,13 @@ import numpy as np
 
 from llm_dlp.detect import _winnow
 
-K = 16  # tokens per k-gram
+K = 16  # tokens per k-gram of codes
+K_SPELLED = 8  # tokens per k-gram as written (a copy's names make a short one rare enough)
 W = 3  # winnowing window
 CAP = 16  # how far back (in words) an identifier's previous use still counts
 SEED = 20031009  # of the random value each token code contributes to a k-gram hash
 MAGIC = b"LLMDLPFP5"
-VERSION = {"k": K, "w": W, "cap": CAP, "tokenizer": 6}  # a cache or index built otherwise is rebuilt / refused
+VERSION = {"k": K, "k_spelled": K_SPELLED, "w": W, "cap": CAP, "tokenizer": 7}  # a cache or index built otherwise is rebuilt / refused
 TOKENS_PER_LINE = 6  # a rule's window_lines counts this many tokens a line (a typical line of code)
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
@@ -200,21 +202,21 @@ def tokenise(text: str, language: str = "generic") -> tuple[np.ndarray, np.ndarr
 
 
 class Prints(NamedTuple):
-    hashes: np.ndarray  # uint64: of each k-gram's shape
-    spelled: np.ndarray  # uint64: of the same k-gram as written
+    hashes: np.ndarray  # uint64, odd when of a k-gram as written, even when of its shape
     lines: np.ndarray  # where each fingerprinted k-gram starts...
     end_lines: np.ndarray  # ...and ends
     tokens: np.ndarray  # the token each starts at
 
 
-_PRINT_TYPES = (np.uint64, np.uint64, np.int32, np.int32, np.int32)
+_PRINT_TYPES = (np.uint64, np.int32, np.int32, np.int32)
 
 
 def fingerprints(text: str, language: str = "generic") -> Prints:
-    """Fingerprints of code in one language (a file's, or a paste's)."""
-    return Prints(
-        *(np.frombuffer(a, t) for a, t in zip(_winnow.fingerprints(text, KEYWORDS, K, W, CAP, SEED, SYNTAX[language]), _PRINT_TYPES))
-    )
+    """Fingerprints of code in one language (a file's, or a paste's), of both kinds, along the text."""
+    hashes, _, *rest = _winnow.fingerprints(text, KEYWORDS, K, K_SPELLED, W, CAP, SEED, SYNTAX[language])
+    prints = Prints(*(np.frombuffer(a, t) for a, t in zip([hashes, *rest], _PRINT_TYPES)))
+    along = np.argsort(prints.tokens, kind="stable")
+    return Prints(*(a[along] for a in prints))
 
 
 _FENCE_MARK = re.compile(r"[ \t]*(`{3,}|~{3,})[ \t]*([^\n`]*)$", re.M)
@@ -359,9 +361,8 @@ def build_index(
         entry = cache.get(key, stat)
         if entry is None:
             text = _read(path)
-            prints = fingerprints(text, language_of(path))
-            hashes, starts = np.concatenate([prints.hashes, prints.spelled]), np.tile(prints.lines.astype(np.uint32), 2)
-            entry, read = _Entry(stat.st_mtime, stat.st_size, text.count("\n") + 1, hashes, starts), read + 1
+            hashes, starts, _, _ = fingerprints(text, language_of(path))
+            entry, read = _Entry(stat.st_mtime, stat.st_size, text.count("\n") + 1, hashes, starts.astype(np.uint32)), read + 1
         entries[key] = entry
         if progress:
             progress(n, len(sources))
@@ -371,7 +372,9 @@ def build_index(
     cache.save(entries, all_hashes, starts)
     fids = np.repeat(np.arange(len(names), dtype=np.uint32), [len(h) for h in per_file])
     public_files = borrowed + [path for d in public for _, path, _ in _source_files(d, licences=True)]
-    keep = ~np.isin(all_hashes, _common(per_file, max_files_per_fp)) & ~np.isin(all_hashes, _hashes_of(public_files))
+    shapes = [h[h & 1 == 0] for h in per_file]
+    dropped = (_common(per_file, max_files_per_fp), _common(shapes, MAX_FILES_PER_SHAPE), _hashes_of(public_files), common_code())
+    keep = ~np.isin(all_hashes, np.concatenate(dropped))
     order = np.argsort(all_hashes[keep], kind="stable")
     hashes, files, lines = all_hashes[keep][order], fids[keep][order], starts[keep][order]
     once = np.ones(len(hashes), bool)  # one row per fingerprint and file (at its first line): a file's repeats add nothing
@@ -388,6 +391,39 @@ def build_index(
     }
 
 
+# Fingerprints of a shape found in more indexed files than this are dropped: code of the same
+# shape in several files of an organisation is its boilerplate (copies still match as written).
+MAX_FILES_PER_SHAPE = 3
+COMMON_CODE = Path(__file__).with_name("common_code.fp")
+COMMON_MAGIC = b"LLMDLPCC1"
+
+
+@functools.cache
+def common_code() -> np.ndarray:
+    """Fingerprints found in several files of public code of the common languages (the list
+    shipped beside this module, which bench/common_code.py builds): each language's idioms
+    (equals methods, autoloaders, iterator impls, sort interfaces) are no evidence of a copy."""
+    return load_common_code(COMMON_CODE)
+
+
+def load_common_code(path: Path) -> np.ndarray:
+    data = path.read_bytes()
+    length = struct.unpack_from("<Q", data, len(COMMON_MAGIC))[0]
+    start = len(COMMON_MAGIC) + 8
+    header = json.loads(data[start : start + length]) if data.startswith(COMMON_MAGIC) else {}
+    if {key: header.get(key) for key in VERSION} != VERSION:
+        raise ValueError(f"{path.name} was built by another tokenizer: rebuild it with bench/common_code.py")
+    offset = start + length + (-(start + length) % 8)
+    return np.frombuffer(data, "<u8", offset=offset).astype(np.uint64)
+
+
+def save_common_code(hashes: np.ndarray, sources: list[str], out: Path = COMMON_CODE) -> None:
+    """Write the list of common fingerprints (sorted), naming the public code it came from."""
+    header = json.dumps({**VERSION, "sources": sources}).encode()
+    body = COMMON_MAGIC + struct.pack("<Q", len(header)) + header
+    out.write_bytes(body + b"\0" * (-len(body) % 8) + np.unique(hashes).astype("<u8").tobytes())
+
+
 def _common(per_file: list[np.ndarray], max_files: int) -> np.ndarray:
     """Fingerprints that occur in more than ``max_files`` files."""
     if not per_file:
@@ -402,7 +438,7 @@ def _read(path: str) -> str:
 
 
 def _hashes_of(files: list[str]) -> np.ndarray:
-    found = [h for f in files for h in fingerprints(_read(f), language_of(f))[:2]]
+    found = [fingerprints(_read(f), language_of(f)).hashes for f in files]
     return np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
 
 
@@ -563,7 +599,7 @@ class CodeMatch:
     last_line: int
 
 
-SHAPE_WEIGHT = 0.5  # a fingerprint alike only in shape (names differ: renamed, or boilerplate) counts this much
+SHAPE_WEIGHT = 0.5  # a fingerprint of the shape counts this much (a renamed copy needs twice as many)
 MIN_LINES = 3  # matched fingerprints must spread over this many lines (one long list line is no evidence)
 
 
@@ -579,22 +615,20 @@ def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int,
 
 def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int, language: str | None) -> list[CodeMatch]:
     prints = text_fingerprints(text, language)
-    n = len(prints.hashes)
-    query, fids = index.lookup(np.concatenate([prints.hashes, prints.spelled]))
-    spelled = query >= n
-    query = query % max(n, 1)
-    # One hit per indexed file and fingerprint, at its first place in the text, spelled alike if any is...
-    by_print = np.lexsort((~spelled, query, prints.hashes[query], fids))
-    query, fids, spelled = query[by_print], fids[by_print], spelled[by_print]
+    query, fids = index.lookup(prints.hashes)
+    # One hit per indexed file and fingerprint, at its first place in the text...
+    by_print = np.lexsort((query, prints.hashes[query], fids))
+    query, fids = query[by_print], fids[by_print]
     hashes = prints.hashes[query]
     first = np.ones(len(query), bool)
     first[1:] = (fids[1:] != fids[:-1]) | (hashes[1:] != hashes[:-1])
-    query, fids, spelled = query[first], fids[first], spelled[first]
-    # ...then by file and along the text: tokens, start and end lines ascend within each file.
+    query, fids = query[first], fids[first]
+    # ...then by file and along the text: tokens and start lines ascend within each file.
     along = np.lexsort((query, fids))
-    query, fids, weights = query[along], fids[along], np.where(spelled[along], 1.0, SHAPE_WEIGHT)
+    query, fids = query[along], fids[along]
+    spelled = (prints.hashes[query] & 1).astype(bool)
     regions = _regions(
-        fids, weights, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window_lines * TOKENS_PER_LINE
+        fids, spelled, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window_lines * TOKENS_PER_LINE
     )
     lines = text.split("\n") if regions else []
     return [CodeMatch(index.files[fid], count, *_paste_around(lines, start, end)) for fid, count, start, end in regions]
@@ -631,7 +665,7 @@ def _edge(lines: list[str], line: int, step: int) -> int:
 
 
 def _regions(
-    fids: np.ndarray, weights: np.ndarray, tokens: np.ndarray, starts: np.ndarray, ends: np.ndarray, threshold: int, window: int
+    fids: np.ndarray, spelled: np.ndarray, tokens: np.ndarray, starts: np.ndarray, ends: np.ndarray, threshold: int, window: int
 ) -> list[tuple[int, int, int, int]]:
     """(file, fingerprints, first line, last line) of every stretch of the text covered by
     windows of ``window`` tokens holding fingerprints of one file worth ``threshold`` (their
@@ -647,8 +681,10 @@ def _regions(
     new_line = np.ones(len(fids), np.int64)
     new_line[1:] = (starts[1:] != starts[:-1]) | (fids[1:] != fids[:-1])
     distinct = np.cumsum(new_line)
-    weight = np.concatenate([[0.0], np.cumsum(weights)])
-    qualifies = (weight[1:] - weight[lo] >= threshold - 1e-9) & (distinct - distinct[lo] + 1 >= MIN_LINES)
+    alike = np.concatenate([[0], np.cumsum(spelled)])  # spelled fingerprints up to each, and of the shape only
+    shaped = np.concatenate([[0], np.cumsum(~spelled)])
+    enough = (alike[1:] - alike[lo] >= threshold) | ((shaped[1:] - shaped[lo]) * SHAPE_WEIGHT >= threshold)
+    qualifies = enough & (distinct - distinct[lo] + 1 >= MIN_LINES)
     if not qualifies.any():
         return []
     at = np.flatnonzero(qualifies)
@@ -657,6 +693,8 @@ def _regions(
     opens[1:] = (file[1:] != file[:-1]) | (first[1:] > last[:-1])
     firsts = first[opens]
     lasts = last[np.append(np.flatnonzero(opens)[1:] - 1, len(last) - 1)]
+    span = int(ends.max()) + 1  # a window ends where its longest k-gram does (the two kinds differ in length)
+    ends = np.maximum.accumulate(fids.astype(np.int64) * span + ends) - fids.astype(np.int64) * span
     return list(zip(file[opens].tolist(), (lasts - firsts + 1).tolist(), starts[firsts].tolist(), ends[lasts].tolist()))
 
 
