@@ -559,6 +559,10 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
                 continue;
             }
         }
+        if (c == '\\' && r + 1 < n && (buf[r + 1] == '"' || buf[r + 1] == '\'' || buf[r + 1] == '`')) {
+            r += 2; /* an escaped quote outside a string (shell's \" and \`) opens none */
+            continue;
+        }
         if (c == '@' && r + 1 < n && buf[r + 1] == '"') /* C#'s verbatim strings */
             quote = r + 1;
         if ((end = string_end(buf, quote, n, syntax, &from, &to, &memo)) > quote) {

@@ -58,13 +58,13 @@ import numpy as np
 
 from llm_dlp.detect import _winnow
 
-K = 16  # tokens per k-gram of codes
+K = 14  # tokens per k-gram of codes
 K_SPELLED = 8  # tokens per k-gram as written (a copy's names make a short one rare enough)
 W = 3  # winnowing window
 CAP = 16  # how far back (in words) an identifier's previous use still counts
 SEED = 20031009  # of the random value each token code contributes to a k-gram hash
 MAGIC = b"LLMDLPFP5"
-VERSION = {"k": K, "k_spelled": K_SPELLED, "w": W, "cap": CAP, "tokenizer": 7}  # a cache or index built otherwise is rebuilt / refused
+VERSION = {"k": K, "k_spelled": K_SPELLED, "w": W, "cap": CAP, "tokenizer": 8}  # a cache or index built otherwise is rebuilt / refused
 TOKENS_PER_LINE = 6  # a rule's window_lines counts this many tokens a line (a typical line of code)
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
@@ -186,7 +186,16 @@ _GUESSES = (
     ),
     ("rust", re.compile(r"^[ \t]*(?:pub(?:\([\w:]+\))?[ \t]+)?(?:fn[ \t]+\w+.*\)[ \t]*(?:->.*)?\{|impl\b.*\{|let[ \t]+mut\b)", re.M)),
     ("c-like", re.compile(r"^[ \t]*#[ \t]*(?:include|define|ifn?def|endif)\b", re.M)),
-    ("sql", re.compile(r"^[ \t]*(?:SELECT|INSERT[ \t]+INTO|CREATE[ \t]+(?:TABLE|INDEX|VIEW)|UPDATE[ \t]+\w+[ \t]+SET)\b", re.M | re.I)),
+    ("shell", re.compile(r"^[ \t]*(?:fi|esac|done|;;)[ \t]*$|;[ \t]*(?:then|do)[ \t]*$", re.M)),
+    (
+        "sql",
+        re.compile(
+            r"^[ \t]*(?:SELECT|INSERT[ \t]+INTO|UPDATE[ \t]+\w+[ \t]+SET|COMMENT[ \t]+ON"
+            r"|(?:CREATE(?:[ \t]+OR[ \t]+REPLACE)?|ALTER|DROP)[ \t]+(?:TABLE|INDEX|VIEW|FUNCTION|PROCEDURE|OPERATOR|TYPE|EXTENSION|"
+            r"TRIGGER|SCHEMA|AGGREGATE|CAST|DOMAIN|SEQUENCE))\b",
+            re.M | re.I,
+        ),
+    ),
 )
 
 

@@ -263,6 +263,8 @@ def test_the_language_comes_from_the_fence_or_the_path_or_plain_signs():
         "generic",
     ]
     assert guess_language("    def run(self):\n        pass\n") == "python" and guess_language("const a = 1\n") == "generic"
+    assert guess_language('case "$cur" in\n  -h) return ;;\nesac\n') == "shell"  # "-- " is no comment there
+    assert guess_language("CREATE OPERATOR #<=# (\n  LEFTARG = hstore\n);\n") == "sql"  # nor "#" in SQL
     floor = "total = 0\nfor page in pages:\n    total += page.size // block + page.extra // block\n" * 3
     fenced = f"See:\n```python\n{floor}```\n"
     prints = text_fingerprints(fenced)
@@ -320,3 +322,10 @@ def test_the_shipped_common_code_list_is_of_this_tokenizer(tmp_path):
     (tmp_path / "c.fp").write_bytes(stale)
     with pytest.raises(ValueError, match="rebuild it"):
         load_common_code(tmp_path / "c.fp")
+
+
+def test_an_escaped_quote_outside_a_string_opens_none():
+    """In shell, \\` and \\" outside strings are characters: code after them lexes as in a paste."""
+    escaped = 'case "$ch" in\n\t\\`) word="$word$ch" ;;\nesac\n'
+    code = 'complete_common () {\n\tlocal command="$1"\n\tcase "$cur" in\n\t--*) __gitcomp "$command" ;;\n\tesac\n}\n' * 3 + "now=`date`\n"
+    assert set(shapes(code, "shell")) <= set(shapes(escaped + code, "shell")) and shapes(code, "shell")
