@@ -3,7 +3,7 @@ code, which no index keeps (each language's idioms: equals methods, autoloaders,
 sort interfaces, generated headers). Run it again after any change to the tokenizer or the
 fingerprint parameters (the module refuses a list built otherwise).
 
-    .venv/bin/python bench/common_code.py [--files 300] [--min-files 3]
+    .venv/bin/python bench/common_code.py [--files 1000] [--min-files 3]
 
 The public code is what a Debian machine with the benchmark's packages installed holds, other
 than what bench/fingerprint_bench.py indexes or draws its unrelated chunks from, so the
@@ -121,7 +121,7 @@ def sample(roots: list[Path], pattern: str, limit: int, rng: random.Random) -> l
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--files", type=int, default=300, help="public files per language")
+    ap.add_argument("--files", type=int, default=1000, help="public files per language")
     ap.add_argument("--min-files", type=int, default=3, help="keep fingerprints found in this many files or more")
     args = ap.parse_args()
     rng = random.Random(7)

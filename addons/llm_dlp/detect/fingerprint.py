@@ -382,8 +382,8 @@ def build_index(
     fids = np.repeat(np.arange(len(names), dtype=np.uint32), [len(h) for h in per_file])
     public_files = borrowed + [path for d in public for _, path, _ in _source_files(d, licences=True)]
     shapes = [h[h & 1 == 0] for h in per_file]
-    dropped = (_common(per_file, max_files_per_fp), _common(shapes, MAX_FILES_PER_SHAPE), _hashes_of(public_files), common_code())
-    keep = ~np.isin(all_hashes, np.concatenate(dropped))
+    dropped = np.concatenate((_common(per_file, max_files_per_fp), _common(shapes, MAX_FILES_PER_SHAPE), _hashes_of(public_files)))
+    keep = ~np.isin(all_hashes, dropped) & ~np.isin(common_prefix(all_hashes), common_code())
     order = np.argsort(all_hashes[keep], kind="stable")
     hashes, files, lines = all_hashes[keep][order], fids[keep][order], starts[keep][order]
     once = np.ones(len(hashes), bool)  # one row per fingerprint and file (at its first line): a file's repeats add nothing
@@ -423,14 +423,20 @@ def load_common_code(path: Path) -> np.ndarray:
     if {key: header.get(key) for key in VERSION} != VERSION:
         raise ValueError(f"{path.name} was built by another tokenizer: rebuild it with bench/common_code.py")
     offset = start + length + (-(start + length) % 8)
-    return np.frombuffer(data, "<u8", offset=offset).astype(np.uint64)
+    return np.frombuffer(data, "<u4", offset=offset).astype(np.uint32)
+
+
+def common_prefix(hashes: np.ndarray) -> np.ndarray:
+    """The top 32 bits of each fingerprint, as the common-code list keeps them (half the size;
+    one fingerprint of an index in 20,000 is dropped by chance)."""
+    return (hashes >> np.uint64(32)).astype(np.uint32)
 
 
 def save_common_code(hashes: np.ndarray, sources: list[str], out: Path = COMMON_CODE) -> None:
-    """Write the list of common fingerprints (sorted), naming the public code it came from."""
+    """Write the list of common fingerprints (their prefixes, sorted), naming the public code it came from."""
     header = json.dumps({**VERSION, "sources": sources}).encode()
     body = COMMON_MAGIC + struct.pack("<Q", len(header)) + header
-    out.write_bytes(body + b"\0" * (-len(body) % 8) + np.unique(hashes).astype("<u8").tobytes())
+    out.write_bytes(body + b"\0" * (-len(body) % 8) + np.unique(common_prefix(hashes)).astype("<u4").tobytes())
 
 
 def _common(per_file: list[np.ndarray], max_files: int) -> np.ndarray:
@@ -608,7 +614,7 @@ class CodeMatch:
     last_line: int
 
 
-SHAPE_WEIGHT = 0.5  # a fingerprint of the shape counts this much (a renamed copy needs twice as many)
+SHAPE_WEIGHT = 0.6  # a fingerprint of the shape counts this much: a renamed copy needs 10 where a copy needs 6
 MIN_LINES = 3  # matched fingerprints must spread over this many lines (one long list line is no evidence)
 
 
@@ -692,7 +698,7 @@ def _regions(
     distinct = np.cumsum(new_line)
     alike = np.concatenate([[0], np.cumsum(spelled)])  # spelled fingerprints up to each, and of the shape only
     shaped = np.concatenate([[0], np.cumsum(~spelled)])
-    enough = (alike[1:] - alike[lo] >= threshold) | ((shaped[1:] - shaped[lo]) * SHAPE_WEIGHT >= threshold)
+    enough = (alike[1:] - alike[lo] >= threshold) | ((shaped[1:] - shaped[lo]) * SHAPE_WEIGHT >= threshold - 1e-9)
     qualifies = enough & (distinct - distinct[lo] + 1 >= MIN_LINES)
     if not qualifies.any():
         return []
