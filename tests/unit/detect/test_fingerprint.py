@@ -329,3 +329,16 @@ def test_an_escaped_quote_outside_a_string_opens_none():
     escaped = 'case "$ch" in\n\t\\`) word="$word$ch" ;;\nesac\n'
     code = 'complete_common () {\n\tlocal command="$1"\n\tcase "$cur" in\n\t--*) __gitcomp "$command" ;;\n\tesac\n}\n' * 3 + "now=`date`\n"
     assert set(shapes(code, "shell")) <= set(shapes(escaped + code, "shell")) and shapes(code, "shell")
+
+
+def test_the_bitmap_before_the_search_loses_no_hit(tmp_path):
+    from llm_dlp.detect.fingerprint import FingerprintIndex, _write_index
+
+    rng = np.random.default_rng(1)
+    hashes = np.sort(rng.integers(0, 2**63, 5000, dtype=np.uint64).repeat(2))  # each in two files
+    _write_index(tmp_path / "i.fpidx", ["a", "b"], (hashes, np.tile(np.arange(2, dtype=np.uint32), 5000), np.ones(10000, np.uint32)))
+    index = FingerprintIndex(tmp_path / "i.fpidx")
+    asked = np.concatenate([hashes[::7], rng.integers(0, 2**63, 3000, dtype=np.uint64)])
+    query, files = index.lookup(asked)
+    assert sorted(query.tolist()) == sorted(np.flatnonzero(np.isin(asked, hashes)).repeat(2).tolist())
+    assert index.lookup(np.empty(0, np.uint64))[0].tolist() == []
