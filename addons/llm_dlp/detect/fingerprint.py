@@ -5,7 +5,7 @@ Code is tokenised by one compiled lexer driven by a language's comment and strin
 (``SYNTAX``): the language of an indexed file comes from its name, that of pasted code from
 its fence's info string or the request's file, and code of no known language gets the
 generic syntax (a guess that agrees with each language on common code) unless it is plainly
-Python, Rust, C or SQL. The index and the request must tokenise alike, so the languages differ
+Python, Rust, C, shell or SQL. The index and the request must tokenise alike, so the languages differ
 only where the generic guess is wrong for them (``//`` is floor division in Python, ``#`` a
 private field in JavaScript, ``'a`` a lifetime in Rust). (Pygments' lexer for one language
 takes about 450 ms per 256 KB; bench/fingerprint_bench.py measures it beside ours.) Markdown
@@ -16,25 +16,27 @@ semicolons, parentheses, line continuations) leave no tokens. Each token becomes
 - a string literal becomes a hash of its content without whitespace or quote escapes
   (renaming, re-indenting and swapping quote styles leave it alone; this is what tells one
   table of strings from another); interpolated code in it is lexed as code;
-- every number becomes one code;
+- a number becomes a hash of its spelling as formatters leave it alike (any case, no digit
+  separators, a fraction without leading or trailing zeros);
 - an identifier becomes the distance in words back to the previous use of the same name
   (0 when none within CAP words): renaming keeps this pattern, while "v = v + 1" and
   "a = b + 1" stop looking alike.
 
-Every k-gram of codes is hashed, except one of words alone (prose: licences, documentation,
-alike everywhere), and in each window of W hashes the rightmost smallest is kept with its line
-and token, with a second hash of the same k-gram as written (names, strings and numbers
-spelled out). The shape alone is shared by much unrelated code (runs of getters, trait impls,
-signatures, "NAME = VALUE" lists), so a fingerprint alike only in shape counts SHAPE_WEIGHT
-toward a rule's threshold and one spelled alike too counts one: a plain or reformatted copy
-needs ``threshold`` fingerprints, a renamed one twice as many. Matches are counted in windows of
-tokens, not lines: a formatter may turn 20 lines into 40. The lexer and winnowing are compiled (``_winnow.c``): linear in the
-text whatever it holds, and off the GIL, so matching in a worker thread does not hold up the
-proxy.
+Fingerprints are of two kinds. Of the shape: every K-gram of codes is hashed, except one of
+words alone (prose: licences, documentation, alike everywhere), and in each window of W hashes
+the rightmost smallest is kept with its line and token. As written: the same for K_SPELLED-grams
+of the tokens spelled out (names, strings, numbers), which only a copy shares. A shape alone is
+shared by much unrelated code (runs of getters, trait impls, signatures, "NAME = VALUE" lists),
+so a fingerprint of the shape counts SHAPE_WEIGHT toward a rule's threshold: a copy needs
+``threshold`` fingerprints as written, a renamed one 10 of the shape at the default 6. Matches
+are counted in windows of tokens, not lines: a formatter may turn 20 lines into 40. The lexer
+and winnowing are compiled (``_winnow.c``): linear in the text whatever it holds, and off the
+GIL, so matching in a worker thread does not hold up the proxy.
 
-Index file: a JSON header (files, parameters) and three arrays sorted by hash (shape and
-spelled hashes together, once per file, at the first line of each), read through mmap, so a
-large index costs page cache, not Python objects."""
+Index file: a JSON header (files, parameters) and three arrays sorted by hash (hashes of both
+kinds together, each once per file, at its first line), read through mmap, so a large index
+costs page cache, not Python objects. Dropped at indexing: fingerprints of public code (among
+them the shipped list of common code), and those in too many indexed files."""
 
 from __future__ import annotations
 
@@ -443,8 +445,8 @@ def _in_few_files(hashes: np.ndarray, max_files: int, max_files_per_shape: int) 
     """Whether each of the sorted ``hashes`` (one per file) is in at most ``max_files`` files, or
     ``max_files_per_shape`` for a fingerprint of the shape (even)."""
     first = np.flatnonzero(np.diff(hashes, prepend=~hashes[:1])) if len(hashes) else np.empty(0, np.int64)
-    files = np.repeat(np.diff(np.append(first, len(hashes))), np.diff(np.append(first, len(hashes))))
-    return files <= np.where(hashes & np.uint64(1) == 0, max_files_per_shape, max_files)
+    runs = np.diff(np.append(first, len(hashes)))  # the files of each fingerprint, one row each
+    return np.repeat(runs, runs) <= np.where(hashes & np.uint64(1) == 0, max_files_per_shape, max_files)
 
 
 def _read(path: str) -> str:
@@ -610,8 +612,8 @@ class FingerprintIndex:
 
 
 def _bitmap(hashes: np.ndarray) -> tuple[np.uint64, np.ndarray]:
-    """A bitmap of the top bits of sorted ``hashes``, about 8 bits an entry (1 MB per million
-    fingerprints): a look in it rules out 7 absent hashes in 8 with no search of the index."""
+    """A bitmap of the top bits of sorted ``hashes``, 8 to 16 bits an entry (1 to 2 MB per million
+    fingerprints): a look in it rules out 7 absent hashes in 8 or more with no search of the index."""
     bits = min(32, max(16, (8 * len(hashes)).bit_length()))
     shift = np.uint64(64 - bits)
     top = hashes >> shift  # ascending, as the hashes do
