@@ -724,7 +724,13 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
             totals["whole"] += whole
             cells.append(f"{len(caught) / len(queries):>6.1%} w{whole / max(len(caught), 1):>6.1%}")
         negatives = chunks(lang.public, lang.pygments, 40, args.negatives, rng)
-        false = sum(bool(match(index, q, args.threshold, args.window_lines)) for q in negatives)
+        alarms = [(q, hits) for q in negatives if (hits := match(index, q, args.threshold, args.window_lines))]
+        false = len(alarms)
+        for q, hits in alarms[: args.show_false_alarms]:
+            print(
+                f"  false alarm ({lang.name}, {hits[0].file}, {hits[0].fingerprints} fingerprints):\n    "
+                + "\n    ".join(q.split("\n")[:12])
+            )
         totals["false"] += false
         totals["negatives"] += len(negatives)
         tool = (
@@ -749,8 +755,8 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
     )
     (few_caught, few), (rest_caught, rest) = sparse[True], sparse[False]
     print(
-        f"pastes with fewer than {FEW_TOKENS} tokens of code (comments, imports, short lists; those below about k + 3 threshold "
-        f"cannot be told from chance): {few} of {few + rest} ({few / max(few + rest, 1):.1%}), {few_caught / max(few, 1):.1%} caught; "
+        f"pastes with fewer than {FEW_TOKENS} tokens of code (comments, imports, short lists; a copy needs about 20, a renamed one "
+        f"about 34): {few} of {few + rest} ({few / max(few + rest, 1):.1%}), {few_caught / max(few, 1):.1%} caught; "
         f"the rest {rest_caught / max(rest, 1):.1%} caught"
     )
     return index
@@ -829,6 +835,7 @@ def main() -> None:
     ap.add_argument("--threshold", type=int, default=6, help="the rule's threshold (default 6)")
     ap.add_argument("--window-lines", type=int, default=30, help="the rule's window_lines (default 30)")
     ap.add_argument("--no-scale", action="store_true", help="skip the million-line index and the timings")
+    ap.add_argument("--show-false-alarms", type=int, default=0, metavar="N", help="print the first N false alarms of each language")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as d:

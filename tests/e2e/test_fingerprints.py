@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from llm_dlp.detect.fingerprint import FingerprintIndex, fingerprints, match, tokenise
+from llm_dlp.detect.fingerprint import VERSION, FingerprintIndex, fingerprints, match, tokenise
 from support.hooks import hook
 from support.proxy import ROOT, start_proxy, stop_proxy, wait_for
 
@@ -123,13 +123,14 @@ def test_pasted_code_without_a_path_is_withheld_through_the_proxy(private, tmp_p
 
 def test_an_index_from_another_version_is_refused_clearly(tmp_path, private):
     old = tmp_path / "old.fpidx"
-    for magic in (b"LLMDLPFP1", b"LLMDLPFP3"):  # the format before formatter-proof tokens, too
+    for magic in (b"LLMDLPFP1", b"LLMDLPFP3", b"LLMDLPFP4"):  # formats before formatter-proof tokens and spelled k-grams, too
         old.write_bytes(magic + b"\0" * 64)
         with pytest.raises(ValueError, match="rebuild it"):
             FingerprintIndex(old)
     # The same file format written by another tokenizer: its fingerprints would never match.
     _, index_file = private
-    other = index_file.read_bytes().replace(b'"tokenizer": 5', b'"tokenizer": 4', 1)
+    tokenizer = VERSION["tokenizer"]
+    other = index_file.read_bytes().replace(f'"tokenizer": {tokenizer}'.encode(), f'"tokenizer": {tokenizer - 1}'.encode(), 1)
     assert other != index_file.read_bytes()
     (tmp_path / "other.fpidx").write_bytes(other)
     with pytest.raises(ValueError, match="rebuild it"):

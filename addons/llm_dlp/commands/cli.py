@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     fp_index = fp_sub.add_parser(
         "index",
         help="build a fingerprint index of proprietary code",
-        description="Index the source files under each REPO_DIR (winnowing fingerprints, renaming- and re-indentation-proof). Re-runs are incremental. Vendored directories (vendor/, node_modules/, third_party/...) and generated files (DO NOT EDIT, @generated, *_pb2.py, *.min.js...) inside REPO_DIR count as public code; fingerprints found in public code or in more than --max-files indexed files are dropped.",
+        description="Index the source files under each REPO_DIR (winnowing fingerprints, renaming- and re-indentation-proof). Re-runs are incremental. Vendored directories (vendor/, node_modules/, third_party/...) and generated files (DO NOT EDIT, @generated, *_pb2.py, *.min.js...) inside REPO_DIR count as public code; fingerprints found in public code (the shipped list of common code too) or in more than --max-files indexed files (3 for a fingerprint of the shape alone) are dropped.",
     )
     fp_index.add_argument("repos", nargs="+", type=Path, metavar="REPO_DIR")
     fp_index.add_argument("--out", required=True, type=Path, metavar="INDEX")

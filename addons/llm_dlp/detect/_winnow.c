@@ -1,16 +1,22 @@
 /* llm_dlp._winnow: the tokenizer and winnowing behind llm_dlp.fingerprint, compiled.
 
-   The Python module owns the parameters (k, w, cap, keywords, seed, a language's syntax bits)
+   The Python module owns the parameters (k, k_spelled, w, cap, keywords, seed, a language's syntax bits)
    and the index version; this file is a pure function from a text and those parameters to
    fingerprints.
 
    Token codes: ASCII punctuation is itself (below 0x80), except what formatters add or remove
    at will (, ; ( ) \), which makes no token; a string literal's literal parts are STRINGS plus
    a hash of their content in STRING_BUCKETS buckets, its interpolations are lexed as code;
-   every number (1e-5, .5, 0x1F) is NUMBER (runs of flags and counters are alike everywhere); a keyword is KEYWORD_BASE plus its rank; an
-   identifier is KEYWORD_BASE + keyword count plus the distance in words back to the previous
-   use of the same name (0 when none within cap words), and within a k-gram, 0 when that use
-   lies before the k-gram. Imports, comments and markdown fence lines make no tokens.
+   a number is NUMBER plus a hash of its spelling (any case, no digit separators) in
+   NUMBER_BUCKETS buckets (a table of constants is told from another by its values); a keyword
+   is KEYWORD_BASE plus its rank; an identifier is KEYWORD_BASE + keyword count plus the distance
+   in words back to the previous use of the same name (0 when none within cap words), and within
+   a k-gram, 0 when that use lies before the k-gram. Imports, comments and markdown fence lines
+   make no tokens. Each token also keeps its spelling (a name's, a string's or a number's hash).
+
+   Fingerprints are of two kinds, winnowed apart: of the shape (k-grams of codes, renaming-proof)
+   and as written (shorter k-grams of spellings, which only a copy shares); the lowest bit of a
+   fingerprint's hash says which.
 
    Every pass is linear in the text. A search for a closing delimiter that failed is
    remembered, so unterminated strings and comments cannot make the lexer quadratic (a
@@ -25,9 +31,10 @@
 
 enum {
     STRINGS = 0x80,
-    STRING_BUCKETS = 256,
+    STRING_BUCKETS = 4096,
     NUMBER = STRINGS + STRING_BUCKETS,
-    KEYWORD_BASE = NUMBER + 1,
+    NUMBER_BUCKETS = 64,
+    KEYWORD_BASE = NUMBER + NUMBER_BUCKETS,
     MAX_CAP = 63,
     RECENT = 64, /* ring of the last words' hashes: a power of two above MAX_CAP */
 };
@@ -41,7 +48,7 @@ typedef struct {
 } Keyword;
 
 typedef struct {
-    Py_ssize_t k, w, cap;
+    Py_ssize_t k, k_spelled, w, cap;
     uint64_t seed;
     uint32_t syntax; /* the language's comment and string marks, below */
     Keyword *keywords; /* open addressing, keyword_mask + 1 slots */
@@ -51,6 +58,7 @@ typedef struct {
 
 typedef struct {
     uint32_t *codes;
+    uint64_t *spelling; /* of each token as written: an identifier's name, a string's or number's content */
     int32_t *lines;
     int32_t *prev; /* an identifier's previous use (a token), -1 if none within cap words */
     Py_ssize_t count;
@@ -58,6 +66,7 @@ typedef struct {
 
 typedef struct {
     uint64_t *hashes;
+    uint8_t *kinds; /* SHAPE or SPELLED */
     int32_t *lines, *end_lines; /* where each fingerprinted k-gram starts and ends */
     int32_t *at;                /* the token it starts at */
     Py_ssize_t count, capacity;
@@ -362,9 +371,10 @@ typedef struct {
     int line_start; /* no token yet on this line */
 } Lexer;
 
-static void emit(Lexer *L, uint32_t code, int32_t line)
+static void emit(Lexer *L, uint32_t code, uint64_t spelling, int32_t line)
 {
     L->t->codes[L->t->count] = code;
+    L->t->spelling[L->t->count] = spelling;
     L->t->prev[L->t->count] = -1;
     L->t->lines[L->t->count++] = line;
     L->line_start = 0;
@@ -395,7 +405,7 @@ static void emit_word(Lexer *L, uint64_t h)
             }
     L->recent_at[L->words & (RECENT - 1)] = L->t->count;
     L->recent[L->words++ & (RECENT - 1)] = h;
-    emit(L, code, L->line);
+    emit(L, code, h, L->line);
     L->t->prev[L->t->count - 1] = (int32_t)prev;
 }
 
@@ -412,6 +422,32 @@ static Py_ssize_t number_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
         else
             return r;
     }
+}
+
+/* A number as written, as formatters leave it alike: in any case, without digit separators or
+   an exponent's +, and a decimal fraction without leading or trailing zeros (0.50 is .5). */
+static uint64_t number_spelling(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to)
+{
+    Py_ssize_t point = -1, exponent = -1;
+    int radix = to - from > 1 && buf[from] == '0' && strchr("xXbBoO", (int)(buf[from + 1] < 128 ? buf[from + 1] : ' '));
+    for (Py_ssize_t i = from; i < to && !radix; i++) {
+        point = buf[i] == '.' && point < 0 ? i : point;
+        exponent = (buf[i] == 'e' || buf[i] == 'E') && exponent < 0 ? i : exponent;
+    }
+    Py_ssize_t mantissa_end = exponent < 0 ? to : exponent, end = mantissa_end;
+    if (point >= 0) {
+        while (from < point && buf[from] == '0')
+            from++;
+        while (end > point + 1 && buf[end - 1] == '0')
+            end--;
+    }
+    uint64_t h = FNV_OFFSET ^ NUMBER;
+    for (Py_ssize_t i = from; i < to; i++) {
+        int trailing_zero = i >= end && i < mantissa_end, bare_point = i == point && end == point + 1;
+        if (!trailing_zero && !bare_point && buf[i] != '_' && buf[i] != '\'' && buf[i] != '+')
+            h = (h ^ (buf[i] >= 'A' && buf[i] <= 'Z' ? buf[i] + 32 : buf[i])) * FNV_PRIME;
+    }
+    return h;
 }
 
 static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested);
@@ -467,7 +503,7 @@ static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolate
             resume = code_to + 1;
         }
         if (code_to >= 0) {
-            emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), part_line);
+            emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), h, part_line);
             lex_range(L, code_from, code_to, 1);
             h = FNV_OFFSET, part_line = L->line, i = resume;
             continue;
@@ -479,7 +515,7 @@ static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolate
         L->line += c == '\n';
         i++;
     }
-    emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), part_line);
+    emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), h, part_line);
 }
 
 /* Tokens of buf[r, n) into L. nested: inside an interpolation, whose strings do not interpolate. */
@@ -523,6 +559,10 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
                 continue;
             }
         }
+        if (c == '\\' && r + 1 < n && (buf[r + 1] == '"' || buf[r + 1] == '\'' || buf[r + 1] == '`')) {
+            r += 2; /* an escaped quote outside a string (shell's \" and \`) opens none */
+            continue;
+        }
         if (c == '@' && r + 1 < n && buf[r + 1] == '"') /* C#'s verbatim strings */
             quote = r + 1;
         if ((end = string_end(buf, quote, n, syntax, &from, &to, &memo)) > quote) {
@@ -538,12 +578,13 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
         int fraction = c == '.' && r + 1 < n && buf[r + 1] >= '0' && buf[r + 1] <= '9' && (r == start || (char_class(buf[r - 1]) != WORD && buf[r - 1] != ')' && buf[r - 1] != ']'));
         if ((c >= '0' && c <= '9') || fraction) {
             end = number_end(buf, r + fraction, n);
-            emit(L, NUMBER, L->line);
+            uint64_t spelling = number_spelling(buf, r, end);
+            emit(L, NUMBER + (uint32_t)(mix(spelling) % NUMBER_BUCKETS), spelling, L->line);
             r = end;
             continue;
         }
         if (!formatter_noise(c))
-            emit(L, c, L->line);
+            emit(L, c, c, L->line);
         r++;
     }
 }
@@ -557,23 +598,28 @@ static void tokenise(const uint32_t *buf, Py_ssize_t n, const Params *p, Tokens 
 
 /* ---- pass 3: winnowing, the rightmost smallest k-gram hash of every window of w ----------- */
 
-static int put_print(Prints *out, uint64_t hash, int32_t line, int32_t end_line, int32_t at)
+enum { SHAPE, SPELLED };
+
+static int put_print(Prints *out, uint64_t hash, uint8_t kind, int32_t line, int32_t end_line, int32_t at)
 {
     if (out->count == out->capacity) {
         Py_ssize_t capacity = out->capacity * 2 + 64;
         uint64_t *h = PyMem_RawRealloc(out->hashes, capacity * sizeof *h);
         if (h) out->hashes = h;
+        uint8_t *sp = PyMem_RawRealloc(out->kinds, capacity * sizeof *sp);
+        if (sp) out->kinds = sp;
         int32_t *l = PyMem_RawRealloc(out->lines, capacity * sizeof *l);
         if (l) out->lines = l;
         int32_t *e = PyMem_RawRealloc(out->end_lines, capacity * sizeof *e);
         if (e) out->end_lines = e;
         int32_t *a = PyMem_RawRealloc(out->at, capacity * sizeof *a);
         if (a) out->at = a;
-        if (!h || !l || !e || !a)
+        if (!h || !sp || !l || !e || !a)
             return -1;
         out->capacity = capacity;
     }
-    out->hashes[out->count] = hash;
+    out->hashes[out->count] = (hash & ~1ull) | kind; /* the kind is in the hash: an index tells them apart */
+    out->kinds[out->count] = kind;
     out->lines[out->count] = line;
     out->at[out->count] = at;
     out->end_lines[out->count++] = end_line;
@@ -593,19 +639,43 @@ static uint32_t code_at(const Tokens *t, Py_ssize_t j, Py_ssize_t s, uint32_t fi
    it is not fingerprinted. */
 static int no_word(uint32_t code) { return code < KEYWORD_BASE; }
 
-static int winnow(const Tokens *t, const Params *p, Prints *out)
+/* The rightmost smallest of every window of w hashes (hash[i]: of the k-gram from token i, k
+   tokens long, or UINT64_MAX if never kept), each once, into out as fingerprints of kind. */
+static int select_smallest(const uint64_t *hash, Py_ssize_t n, Py_ssize_t w, Py_ssize_t k, uint8_t kind, const Tokens *t, Prints *out)
 {
-    Py_ssize_t n = t->count - p->k + 1, k = p->k;
-    if (n <= 0)
-        return 0;
-    Py_ssize_t window = p->w < n ? p->w : n, codes = KEYWORD_BASE + p->keyword_count + p->cap + 1, ring = 1;
-    uint32_t first_use = KEYWORD_BASE + (uint32_t)p->keyword_count;
+    Py_ssize_t window = w < n ? w : n, ring = 1;
     while (ring < window)
         ring *= 2;
+    struct { uint64_t hash; Py_ssize_t at; } *dq = PyMem_RawMalloc((size_t)ring * sizeof *dq); /* positions ascending, hashes too */
+    if (!dq)
+        return -1;
+    Py_ssize_t head = 0, size = 0, chosen = -1;
+    int status = 0;
+    for (Py_ssize_t i = 0; i < n && status == 0; i++) {
+        if (size && dq[head].at <= i - window)
+            head = (head + 1) & (ring - 1), size--;
+        while (size && dq[(head + size - 1) & (ring - 1)].hash >= hash[i]) /* ties go to the rightmost */
+            size--;
+        Py_ssize_t tail = (head + size++) & (ring - 1);
+        dq[tail].hash = hash[i], dq[tail].at = i;
+        if (i >= window - 1 && dq[head].at != chosen && dq[head].hash != UINT64_MAX) {
+            chosen = dq[head].at;
+            status = put_print(out, dq[head].hash, kind, t->lines[chosen], t->lines[chosen + k - 1], (int32_t)chosen);
+        }
+    }
+    PyMem_RawFree(dq);
+    return status;
+}
+
+/* The hash of each k-gram of codes (an identifier's code relative to the k-gram's start), or
+   UINT64_MAX for prose, into hash[0, count - k + 1). */
+static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash)
+{
+    Py_ssize_t n = t->count - p->k + 1, k = p->k, codes = KEYWORD_BASE + p->keyword_count + p->cap + 1;
+    uint32_t first_use = KEYWORD_BASE + (uint32_t)p->keyword_count;
     uint64_t *value = PyMem_RawMalloc((size_t)codes * sizeof *value), *power = PyMem_RawMalloc((size_t)k * sizeof *power);
     int32_t *next = PyMem_RawMalloc((size_t)t->count * sizeof *next); /* the next use of an identifier, -1 if none */
-    struct { uint64_t hash; Py_ssize_t at; } *dq = PyMem_RawMalloc((size_t)ring * sizeof *dq); /* positions ascending, hashes too */
-    int status = value && power && next && dq ? 0 : -1;
+    int status = value && power && next ? 0 : -1;
     if (status == 0) {
         for (Py_ssize_t c = 0; c < codes; c++)
             value[c] = mix(p->seed + (uint64_t)c);
@@ -622,8 +692,7 @@ static int winnow(const Tokens *t, const Params *p, Prints *out)
             h = h * KGRAM_BASE + value[t->codes[j]];
             others += no_word(t->codes[j]);
         }
-        Py_ssize_t head = 0, size = 0, chosen = -1;
-        for (Py_ssize_t i = 0; i < n && status == 0; i++) {
+        for (Py_ssize_t i = 0; i < n; i++) {
             if (i) { /* token i - 1 leaves; its next use, if inside, becomes a first use */
                 Py_ssize_t gone = i - 1, m = next[gone];
                 h -= value[code_at(t, gone, gone, first_use)] * power[k - 1];
@@ -632,23 +701,47 @@ static int winnow(const Tokens *t, const Params *p, Prints *out)
                 h = h * KGRAM_BASE + value[code_at(t, i + k - 1, i, first_use)];
                 others += no_word(t->codes[i + k - 1]) - no_word(t->codes[gone]);
             }
-            uint64_t kept = others ? h : UINT64_MAX; /* prose: never the smallest, never kept */
-            if (size && dq[head].at <= i - window)
-                head = (head + 1) & (ring - 1), size--;
-            while (size && dq[(head + size - 1) & (ring - 1)].hash >= kept) /* ties go to the rightmost */
-                size--;
-            Py_ssize_t tail = (head + size++) & (ring - 1);
-            dq[tail].hash = kept, dq[tail].at = i;
-            if (i >= window - 1 && dq[head].at != chosen && dq[head].hash != UINT64_MAX) {
-                chosen = dq[head].at;
-                status = put_print(out, dq[head].hash, t->lines[chosen], t->lines[chosen + k - 1], (int32_t)chosen);
-            }
+            hash[i] = others ? h : UINT64_MAX; /* prose: never the smallest, never kept */
         }
     }
     PyMem_RawFree(value);
     PyMem_RawFree(power);
     PyMem_RawFree(next);
-    PyMem_RawFree(dq);
+    return status;
+}
+
+/* The hash of each k-gram of tokens as written (names, strings and numbers spelled out), or
+   UINT64_MAX for prose, into hash[0, count - k + 1). */
+static void spelled_hashes(const Tokens *t, Py_ssize_t k, uint64_t seed, uint64_t *hash)
+{
+    uint64_t h = 0, top = 1;
+    Py_ssize_t others = 0;
+    for (Py_ssize_t j = 1; j < k; j++)
+        top *= KGRAM_BASE;
+    for (Py_ssize_t j = 0; j < t->count; j++) {
+        if (j >= k) {
+            h -= mix(t->spelling[j - k] ^ ~seed) * top;
+            others -= no_word(t->codes[j - k]);
+        }
+        h = h * KGRAM_BASE + mix(t->spelling[j] ^ ~seed);
+        others += no_word(t->codes[j]);
+        if (j >= k - 1)
+            hash[j - k + 1] = others ? h : UINT64_MAX;
+    }
+}
+
+/* Fingerprints of both kinds: of the shape (k tokens) and as written (k_spelled tokens). */
+static int winnow(const Tokens *t, const Params *p, Prints *out)
+{
+    uint64_t *hash = PyMem_RawMalloc((size_t)(t->count + 1) * sizeof *hash);
+    int status = hash ? 0 : -1;
+    if (status == 0 && t->count >= p->k && (status = shape_hashes(t, p, hash)) == 0)
+        status = select_smallest(hash, t->count - p->k + 1, p->w, p->k, SHAPE, t, out);
+    if (status == 0 && t->count >= p->k_spelled) {
+        spelled_hashes(t, p->k_spelled, p->seed, hash);
+        status = select_smallest(hash, t->count - p->k_spelled + 1, p->w, p->k_spelled, SPELLED, t, out);
+    }
+    PyMem_RawFree(hash);
     return status;
 }
 
@@ -722,8 +815,9 @@ static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p,
 {
     t->codes = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->codes); /* a token takes a character at least */
     t->lines = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->lines);
+    t->spelling = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->spelling);
     t->prev = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->prev);
-    if (!t->codes || !t->lines || !t->prev)
+    if (!t->codes || !t->spelling || !t->lines || !t->prev)
         return -1;
     if (fenced)
         n = drop_fence_lines(buf, n);
@@ -733,8 +827,8 @@ static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p,
 
 static int parse_params(PyObject *keywords, Params *p)
 {
-    if (p->k < 1 || p->w < 1 || p->cap < 1 || p->cap > MAX_CAP) {
-        PyErr_Format(PyExc_ValueError, "need k >= 1, w >= 1 and 1 <= cap <= %d", MAX_CAP);
+    if (p->k < 1 || p->k_spelled < 1 || p->w < 1 || p->cap < 1 || p->cap > MAX_CAP) {
+        PyErr_Format(PyExc_ValueError, "need k >= 1, k_spelled >= 1, w >= 1 and 1 <= cap <= %d", MAX_CAP);
         return -1;
     }
     return keyword_table(keywords, p);
@@ -770,7 +864,7 @@ PyDoc_STRVAR(tokens_doc, "tokens(text, keywords, cap, syntax) -> (codes: uint32 
 static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *text, *keywords;
-    Params p = {.k = 1, .w = 1};
+    Params p = {.k = 1, .k_spelled = 1, .w = 1};
     if (!PyArg_ParseTuple(args, "UO!nI", &text, &PyTuple_Type, &keywords, &p.cap, &p.syntax) || parse_params(keywords, &p))
         return NULL;
     Tokens t = {0};
@@ -779,12 +873,13 @@ static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
     PyMem_Free(p.keywords);
     PyMem_RawFree(t.codes);
     PyMem_RawFree(t.lines);
+    PyMem_RawFree(t.spelling);
     PyMem_RawFree(t.prev);
     return result;
 }
 
 PyDoc_STRVAR(fingerprints_doc,
-             "fingerprints(text, keywords, k, w, cap, seed, syntax) -> (hashes: uint64 bytes, lines: int32 bytes, end_lines: int32 bytes, "
+             "fingerprints(text, keywords, k, k_spelled, w, cap, seed, syntax) -> (hashes: uint64 bytes, kinds: uint8 bytes (0: shape, 1: spelled), lines: int32 bytes, end_lines: int32 bytes, "
              "tokens: int32 bytes)");
 
 static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
@@ -792,20 +887,23 @@ static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
     PyObject *text, *keywords;
     Params p = {0};
     unsigned long long seed;
-    if (!PyArg_ParseTuple(args, "UO!nnnKI", &text, &PyTuple_Type, &keywords, &p.k, &p.w, &p.cap, &seed, &p.syntax) ||
+    if (!PyArg_ParseTuple(args, "UO!nnnnKI", &text, &PyTuple_Type, &keywords, &p.k, &p.k_spelled, &p.w, &p.cap, &seed, &p.syntax) ||
         parse_params(keywords, &p))
         return NULL;
     p.seed = seed;
     Tokens t = {0};
     Prints out = {0};
     PyObject *result = run_passes(text, &p, &t, &out) ? NULL
-                       : Py_BuildValue("(NNNN)", array_bytes(out.hashes, out.count, 8), array_bytes(out.lines, out.count, 4),
+                       : Py_BuildValue("(NNNNN)", array_bytes(out.hashes, out.count, 8), array_bytes(out.kinds, out.count, 1),
+                                       array_bytes(out.lines, out.count, 4),
                                        array_bytes(out.end_lines, out.count, 4), array_bytes(out.at, out.count, 4));
     PyMem_Free(p.keywords);
     PyMem_RawFree(t.codes);
     PyMem_RawFree(t.lines);
+    PyMem_RawFree(t.spelling);
     PyMem_RawFree(t.prev);
     PyMem_RawFree(out.hashes);
+    PyMem_RawFree(out.kinds);
     PyMem_RawFree(out.lines);
     PyMem_RawFree(out.end_lines);
     PyMem_RawFree(out.at);

@@ -5,7 +5,7 @@ Code is tokenised by one compiled lexer driven by a language's comment and strin
 (``SYNTAX``): the language of an indexed file comes from its name, that of pasted code from
 its fence's info string or the request's file, and code of no known language gets the
 generic syntax (a guess that agrees with each language on common code) unless it is plainly
-Python, Rust, C or SQL. The index and the request must tokenise alike, so the languages differ
+Python, Rust, C, shell or SQL. The index and the request must tokenise alike, so the languages differ
 only where the generic guess is wrong for them (``//`` is floor division in Python, ``#`` a
 private field in JavaScript, ``'a`` a lifetime in Rust). (Pygments' lexer for one language
 takes about 450 ms per 256 KB; bench/fingerprint_bench.py measures it beside ours.) Markdown
@@ -16,23 +16,31 @@ semicolons, parentheses, line continuations) leave no tokens. Each token becomes
 - a string literal becomes a hash of its content without whitespace or quote escapes
   (renaming, re-indenting and swapping quote styles leave it alone; this is what tells one
   table of strings from another); interpolated code in it is lexed as code;
-- every number becomes one code;
+- a number becomes a hash of its spelling as formatters leave it alike (any case, no digit
+  separators, a fraction without leading or trailing zeros);
 - an identifier becomes the distance in words back to the previous use of the same name
   (0 when none within CAP words): renaming keeps this pattern, while "v = v + 1" and
   "a = b + 1" stop looking alike.
 
-Every k-gram of codes is hashed, except one of words alone (prose: licences, documentation,
-alike everywhere), and in each window of W hashes the rightmost smallest is kept with its line
-and token. Matches are counted in windows of tokens, not lines: a formatter may
-turn 20 lines into 40. The lexer and winnowing are compiled (``_winnow.c``): linear in the
-text whatever it holds, and off the GIL, so matching in a worker thread does not hold up the
-proxy.
+Fingerprints are of two kinds. Of the shape: every K-gram of codes is hashed, except one of
+words alone (prose: licences, documentation, alike everywhere), and in each window of W hashes
+the rightmost smallest is kept with its line and token. As written: the same for K_SPELLED-grams
+of the tokens spelled out (names, strings, numbers), which only a copy shares. A shape alone is
+shared by much unrelated code (runs of getters, trait impls, signatures, "NAME = VALUE" lists),
+so a fingerprint of the shape counts SHAPE_WEIGHT toward a rule's threshold: a copy needs
+``threshold`` fingerprints as written, a renamed one 10 of the shape at the default 6. Matches
+are counted in windows of tokens, not lines: a formatter may turn 20 lines into 40. The lexer
+and winnowing are compiled (``_winnow.c``): linear in the text whatever it holds, and off the
+GIL, so matching in a worker thread does not hold up the proxy.
 
-Index file: a JSON header (files, parameters) and three arrays sorted by hash, read through
-mmap, so a large index costs page cache, not Python objects."""
+Index file: a JSON header (files, parameters) and three arrays sorted by hash (hashes of both
+kinds together, each once per file, at its first line), read through mmap, so a large index
+costs page cache, not Python objects. Dropped at indexing: fingerprints of public code (among
+them the shipped list of common code), and those in too many indexed files."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import mmap
@@ -52,12 +60,13 @@ import numpy as np
 
 from llm_dlp.detect import _winnow
 
-K = 16  # tokens per k-gram
+K = 14  # tokens per k-gram of codes
+K_SPELLED = 8  # tokens per k-gram as written (a copy's names make a short one rare enough)
 W = 3  # winnowing window
 CAP = 16  # how far back (in words) an identifier's previous use still counts
 SEED = 20031009  # of the random value each token code contributes to a k-gram hash
-MAGIC = b"LLMDLPFP4"
-VERSION = {"k": K, "w": W, "cap": CAP, "tokenizer": 5}  # a cache or index built otherwise is rebuilt / refused
+MAGIC = b"LLMDLPFP5"
+VERSION = {"k": K, "k_spelled": K_SPELLED, "w": W, "cap": CAP, "tokenizer": 8}  # a cache or index built otherwise is rebuilt / refused
 TOKENS_PER_LINE = 6  # a rule's window_lines counts this many tokens a line (a typical line of code)
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
@@ -179,7 +188,16 @@ _GUESSES = (
     ),
     ("rust", re.compile(r"^[ \t]*(?:pub(?:\([\w:]+\))?[ \t]+)?(?:fn[ \t]+\w+.*\)[ \t]*(?:->.*)?\{|impl\b.*\{|let[ \t]+mut\b)", re.M)),
     ("c-like", re.compile(r"^[ \t]*#[ \t]*(?:include|define|ifn?def|endif)\b", re.M)),
-    ("sql", re.compile(r"^[ \t]*(?:SELECT|INSERT[ \t]+INTO|CREATE[ \t]+(?:TABLE|INDEX|VIEW)|UPDATE[ \t]+\w+[ \t]+SET)\b", re.M | re.I)),
+    ("shell", re.compile(r"^[ \t]*(?:fi|esac|done|;;)[ \t]*$|;[ \t]*(?:then|do)[ \t]*$", re.M)),
+    (
+        "sql",
+        re.compile(
+            r"^[ \t]*(?:SELECT|INSERT[ \t]+INTO|UPDATE[ \t]+\w+[ \t]+SET|COMMENT[ \t]+ON"
+            r"|(?:CREATE(?:[ \t]+OR[ \t]+REPLACE)?|ALTER|DROP)[ \t]+(?:TABLE|INDEX|VIEW|FUNCTION|PROCEDURE|OPERATOR|TYPE|EXTENSION|"
+            r"TRIGGER|SCHEMA|AGGREGATE|CAST|DOMAIN|SEQUENCE))\b",
+            re.M | re.I,
+        ),
+    ),
 )
 
 
@@ -195,22 +213,21 @@ def tokenise(text: str, language: str = "generic") -> tuple[np.ndarray, np.ndarr
 
 
 class Prints(NamedTuple):
-    hashes: np.ndarray  # uint64
+    hashes: np.ndarray  # uint64, odd when of a k-gram as written, even when of its shape
     lines: np.ndarray  # where each fingerprinted k-gram starts...
     end_lines: np.ndarray  # ...and ends
     tokens: np.ndarray  # the token each starts at
 
 
+_PRINT_TYPES = (np.uint64, np.int32, np.int32, np.int32)
+
+
 def fingerprints(text: str, language: str = "generic") -> Prints:
-    """Fingerprints of code in one language (a file's, or a paste's)."""
-    return Prints(
-        *(
-            np.frombuffer(a, t)
-            for a, t in zip(
-                _winnow.fingerprints(text, KEYWORDS, K, W, CAP, SEED, SYNTAX[language]), (np.uint64, np.int32, np.int32, np.int32)
-            )
-        )
-    )
+    """Fingerprints of code in one language (a file's, or a paste's), of both kinds, along the text."""
+    hashes, _, *rest = _winnow.fingerprints(text, KEYWORDS, K, K_SPELLED, W, CAP, SEED, SYNTAX[language])
+    prints = Prints(*(np.frombuffer(a, t) for a, t in zip([hashes, *rest], _PRINT_TYPES)))
+    along = np.argsort(prints.tokens, kind="stable")
+    return Prints(*(a[along] for a in prints))
 
 
 _FENCE_MARK = re.compile(r"[ \t]*(`{3,}|~{3,})[ \t]*([^\n`]*)$", re.M)
@@ -259,16 +276,11 @@ def text_fingerprints(text: str, language: str | None = None) -> Prints:
         if piece.strip():
             before = text.count("\n", 0, start)
             prints = fingerprints(piece, lang if lang and lang != "generic" else guess_language(piece))
-            found.append(Prints(prints.hashes, prints.lines + before, prints.end_lines + before, prints.tokens + offset))
+            found.append(prints._replace(lines=prints.lines + before, end_lines=prints.end_lines + before, tokens=prints.tokens + offset))
             offset += int(prints.tokens[-1]) + 2 * K if len(prints.tokens) else 0
     if len(found) == 1:
         return found[0]
-    return Prints(
-        *(
-            np.concatenate([p[i] for p in found]) if found else np.empty(0, t)
-            for i, t in enumerate((np.uint64, np.int32, np.int32, np.int32))
-        )
-    )
+    return Prints(*(np.concatenate([p[i] for p in found]) if found else np.empty(0, t) for i, t in enumerate(_PRINT_TYPES)))
 
 
 class _Recent:
@@ -371,9 +383,14 @@ def build_index(
     cache.save(entries, all_hashes, starts)
     fids = np.repeat(np.arange(len(names), dtype=np.uint32), [len(h) for h in per_file])
     public_files = borrowed + [path for d in public for _, path, _ in _source_files(d, licences=True)]
-    keep = ~np.isin(all_hashes, _common(per_file, max_files_per_fp)) & ~np.isin(all_hashes, _hashes_of(public_files))
-    order = np.argsort(all_hashes[keep], kind="stable")
-    rows = (all_hashes[keep][order], fids[keep][order], starts[keep][order])
+    order = np.argsort(all_hashes, kind="stable")
+    hashes, files, lines = all_hashes[order], fids[order], starts[order]
+    once = np.ones(len(hashes), bool)  # one row per fingerprint and file (at its first line): a file's repeats add nothing
+    once[1:] = (hashes[1:] != hashes[:-1]) | (files[1:] != files[:-1])
+    hashes, files, lines = hashes[once], files[once], lines[once]
+    keep = _in_few_files(hashes, max_files_per_fp, MAX_FILES_PER_SHAPE)
+    keep &= ~np.isin(hashes, _hashes_of(public_files)) & ~np.isin(common_prefix(hashes), common_code())
+    rows = (hashes[keep], files[keep], lines[keep])
     _write_index(out, names, rows)
     return {
         "files": len(names),
@@ -385,12 +402,51 @@ def build_index(
     }
 
 
-def _common(per_file: list[np.ndarray], max_files: int) -> np.ndarray:
-    """Fingerprints that occur in more than ``max_files`` files."""
-    if not per_file:
-        return np.empty(0, np.uint64)
-    values, counts = np.unique(np.concatenate([np.unique(h) for h in per_file]), return_counts=True)
-    return values[counts > max_files]
+# Fingerprints of a shape found in more indexed files than this are dropped: code of the same
+# shape in several files of an organisation is its boilerplate (copies still match as written).
+MAX_FILES_PER_SHAPE = 3
+COMMON_CODE = Path(__file__).with_name("common_code.fp")
+COMMON_MAGIC = b"LLMDLPCC1"
+
+
+@functools.cache
+def common_code() -> np.ndarray:
+    """Fingerprints found in several files of public code of the common languages (the list
+    shipped beside this module, which bench/common_code.py builds): each language's idioms
+    (equals methods, autoloaders, iterator impls, sort interfaces) are no evidence of a copy."""
+    return load_common_code(COMMON_CODE)
+
+
+def load_common_code(path: Path) -> np.ndarray:
+    data = path.read_bytes()
+    length = struct.unpack_from("<Q", data, len(COMMON_MAGIC))[0]
+    start = len(COMMON_MAGIC) + 8
+    header = json.loads(data[start : start + length]) if data.startswith(COMMON_MAGIC) else {}
+    if {key: header.get(key) for key in VERSION} != VERSION:
+        raise ValueError(f"{path.name} was built by another tokenizer: rebuild it with bench/common_code.py")
+    offset = start + length + (-(start + length) % 8)
+    return np.frombuffer(data, "<u4", offset=offset).astype(np.uint32)
+
+
+def common_prefix(hashes: np.ndarray) -> np.ndarray:
+    """The top 32 bits of each fingerprint, as the common-code list keeps them (half the size;
+    one fingerprint of an index in 20,000 is dropped by chance)."""
+    return (hashes >> np.uint64(32)).astype(np.uint32)
+
+
+def save_common_code(hashes: np.ndarray, sources: list[str], out: Path = COMMON_CODE) -> None:
+    """Write the list of common fingerprints (their prefixes, sorted), naming the public code it came from."""
+    header = json.dumps({**VERSION, "sources": sources}).encode()
+    body = COMMON_MAGIC + struct.pack("<Q", len(header)) + header
+    out.write_bytes(body + b"\0" * (-len(body) % 8) + np.unique(common_prefix(hashes)).astype("<u4").tobytes())
+
+
+def _in_few_files(hashes: np.ndarray, max_files: int, max_files_per_shape: int) -> np.ndarray:
+    """Whether each of the sorted ``hashes`` (one per file) is in at most ``max_files`` files, or
+    ``max_files_per_shape`` for a fingerprint of the shape (even)."""
+    first = np.flatnonzero(np.diff(hashes, prepend=~hashes[:1])) if len(hashes) else np.empty(0, np.int64)
+    runs = np.diff(np.append(first, len(hashes)))  # the files of each fingerprint, one row each
+    return np.repeat(runs, runs) <= np.where(hashes & np.uint64(1) == 0, max_files_per_shape, max_files)
 
 
 def _read(path: str) -> str:
@@ -540,16 +596,33 @@ class FingerprintIndex:
         self._lines = np.frombuffer(self._map, dtype="<u4", count=count, offset=offset + 12 * count)
         self.files = self.meta["files"]
         self.recent = _Recent(4096)  # a reloaded index is a new object, with no stale results
+        self._shift, self._bitmap = _bitmap(self._hashes)
 
     def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each index entry sharing a hash with ``hashes``: (position in ``hashes``, file id)."""
-        lo = np.searchsorted(self._hashes, hashes, side="left")
-        present = self._hashes[np.minimum(lo, len(self._hashes) - 1)] == hashes if len(self._hashes) else np.zeros(len(hashes), bool)
-        counts = np.zeros(len(hashes), dtype=np.int64)  # most of a request is not in the index: one search each
-        counts[present] = np.searchsorted(self._hashes, hashes[present], side="right") - lo[present]
-        query = np.repeat(np.arange(len(hashes)), counts)
+        top = hashes >> self._shift  # most of a request is not in the index: the bitmap rules it out unsearched
+        maybe = np.flatnonzero((self._bitmap[top >> np.uint64(3)] >> (top & np.uint64(7)).astype(np.uint8)) & 1)
+        lo = np.searchsorted(self._hashes, hashes[maybe], side="left")
+        present = self._hashes[np.minimum(lo, len(self._hashes) - 1)] == hashes[maybe] if len(self._hashes) else np.zeros(0, bool)
+        maybe, lo = maybe[present], lo[present]
+        counts = np.searchsorted(self._hashes, hashes[maybe], side="right") - lo
+        query = np.repeat(maybe, counts)
         entries = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
         return query, self._fids[entries]
+
+
+def _bitmap(hashes: np.ndarray) -> tuple[np.uint64, np.ndarray]:
+    """A bitmap of the top bits of sorted ``hashes``, 8 to 16 bits an entry (1 to 2 MB per million
+    fingerprints): a look in it rules out 7 absent hashes in 8 or more with no search of the index."""
+    bits = min(32, max(16, (8 * len(hashes)).bit_length()))
+    shift = np.uint64(64 - bits)
+    top = hashes >> shift  # ascending, as the hashes do
+    byte = top >> np.uint64(3)
+    starts = np.flatnonzero(np.diff(byte, prepend=~np.uint64(0))) if len(top) else np.empty(0, np.int64)
+    bitmap = np.zeros(1 << (bits - 3), np.uint8)
+    if len(top):
+        bitmap[byte[starts]] = np.bitwise_or.reduceat(np.left_shift(1, top & np.uint64(7)).astype(np.uint8), starts)
+    return shift, bitmap
 
 
 @dataclass(frozen=True)
@@ -560,11 +633,13 @@ class CodeMatch:
     last_line: int
 
 
+SHAPE_WEIGHT = 0.6  # a fingerprint of the shape counts this much: a renamed copy needs 10 where a copy needs 6
 MIN_LINES = 3  # matched fingerprints must spread over this many lines (one long list line is no evidence)
 
 
 def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int, language: str | None = None) -> list[CodeMatch]:
-    """Indexed files from which at least ``threshold`` distinct fingerprints fall within
+    """Indexed files from which distinct fingerprints worth ``threshold`` (SHAPE_WEIGHT each when
+    alike only in shape, one when spelled alike too) fall within
     ``window_lines`` lines' worth of tokens of ``text`` (TOKENS_PER_LINE a line), over at least
     MIN_LINES lines; each match widened to the whole paste it is in. ``language``: of the
     request's file, if it names one."""
@@ -582,10 +657,13 @@ def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int
     first = np.ones(len(query), bool)
     first[1:] = (fids[1:] != fids[:-1]) | (hashes[1:] != hashes[:-1])
     query, fids = query[first], fids[first]
-    # ...then by file and along the text: tokens, start and end lines ascend within each file.
+    # ...then by file and along the text: tokens and start lines ascend within each file.
     along = np.lexsort((query, fids))
     query, fids = query[along], fids[along]
-    regions = _regions(fids, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window_lines * TOKENS_PER_LINE)
+    spelled = (prints.hashes[query] & 1).astype(bool)
+    regions = _regions(
+        fids, spelled, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window_lines * TOKENS_PER_LINE
+    )
     lines = text.split("\n") if regions else []
     return [CodeMatch(index.files[fid], count, *_paste_around(lines, start, end)) for fid, count, start, end in regions]
 
@@ -621,10 +699,11 @@ def _edge(lines: list[str], line: int, step: int) -> int:
 
 
 def _regions(
-    fids: np.ndarray, tokens: np.ndarray, starts: np.ndarray, ends: np.ndarray, threshold: int, window: int
+    fids: np.ndarray, spelled: np.ndarray, tokens: np.ndarray, starts: np.ndarray, ends: np.ndarray, threshold: int, window: int
 ) -> list[tuple[int, int, int, int]]:
     """(file, fingerprints, first line, last line) of every stretch of the text covered by
-    windows of ``window`` tokens holding ``threshold`` fingerprints of one file over MIN_LINES
+    windows of ``window`` tokens holding fingerprints of one file worth ``threshold`` (their
+    ``weights`` summed) over MIN_LINES
     lines; overlapping windows merge, so a long paste is covered whole. The fingerprints come
     by file, and within a file their tokens and their start and end lines ascend (as along the
     text), so the window ending at fingerprint i ends at ends[i]."""
@@ -636,7 +715,10 @@ def _regions(
     new_line = np.ones(len(fids), np.int64)
     new_line[1:] = (starts[1:] != starts[:-1]) | (fids[1:] != fids[:-1])
     distinct = np.cumsum(new_line)
-    qualifies = (np.arange(len(fids)) - lo + 1 >= threshold) & (distinct - distinct[lo] + 1 >= MIN_LINES)
+    alike = np.concatenate([[0], np.cumsum(spelled)])  # spelled fingerprints up to each, and of the shape only
+    shaped = np.concatenate([[0], np.cumsum(~spelled)])
+    enough = (alike[1:] - alike[lo] >= threshold) | ((shaped[1:] - shaped[lo]) * SHAPE_WEIGHT >= threshold - 1e-9)
+    qualifies = enough & (distinct - distinct[lo] + 1 >= MIN_LINES)
     if not qualifies.any():
         return []
     at = np.flatnonzero(qualifies)
@@ -645,6 +727,8 @@ def _regions(
     opens[1:] = (file[1:] != file[:-1]) | (first[1:] > last[:-1])
     firsts = first[opens]
     lasts = last[np.append(np.flatnonzero(opens)[1:] - 1, len(last) - 1)]
+    span = int(ends.max()) + 1  # a window ends where its longest k-gram does (the two kinds differ in length)
+    ends = np.maximum.accumulate(fids.astype(np.int64) * span + ends) - fids.astype(np.int64) * span
     return list(zip(file[opens].tolist(), (lasts - firsts + 1).tolist(), starts[firsts].tolist(), ends[lasts].tolist()))
 
 

@@ -28,14 +28,15 @@ def test_fingerprints_ignore_renaming_reindenting_and_comments_in_any_language()
   for (const d of a) { c += d.e * d.g; }
   return h.i(c * (1 + b) * 100) / 100;
 }"""
-    assert fingerprints(js).hashes.tolist() == fingerprints(renamed).hashes.tolist() != []
+    assert shapes(js) == shapes(renamed) != []
+    assert not set(spelled(js)) & set(spelled(renamed))  # as written, only a copy is alike
     different = renamed.replace("c += d.e * d.g", "c += d.e * c.g")  # one name's use pattern changes
-    assert fingerprints(different).hashes.tolist() != fingerprints(js).hashes.tolist()
+    assert shapes(different) != shapes(js)
 
 
 def test_any_text_tokenises(tmp_path):
     odd = "x = '\ue001\ue200' + \"\U0001f600\" # \udcff\n" * 40 + "ünïcödé = ‹x› ∑ y\n" * 20 + '`unterminated\n"open'
-    hashes, lines, *_ = fingerprints(odd)
+    hashes, _, lines, *_ = fingerprints(odd)
     assert len(hashes) == len(lines) > 0 and lines.max() <= odd.count("\n") + 1
 
 
@@ -50,6 +51,16 @@ CODE = """def settle(orders, fees):
 
 def hashes(text: str) -> list[int]:
     return fingerprints(text).hashes.tolist()
+
+
+def shapes(text: str, language: str = "generic") -> list[int]:
+    """The fingerprints of a text's shape (even hashes), which renaming leaves alone."""
+    return [h for h in fingerprints(text, language).hashes.tolist() if h % 2 == 0]
+
+
+def spelled(text: str, language: str = "generic") -> list[int]:
+    """The fingerprints of a text as written (odd hashes)."""
+    return [h for h in fingerprints(text, language).hashes.tolist() if h % 2]
 
 
 def test_fence_lines_and_comments_of_every_syntax_leave_fingerprints_alone():
@@ -206,13 +217,13 @@ def test_private_fields_are_code_and_hash_comments_are_comments_only_where_the_l
 
 def test_renaming_inside_template_literals_and_f_strings_changes_no_hash():
     renamed = JS.replace("name", "label").replace("limit", "delay")
-    assert js_hashes(renamed) == js_hashes(JS)
+    assert shapes(renamed, "c-like") == shapes(JS, "c-like")
     py = (
         'def greet(user, count):\n    note = f"Hello {user.name}, you have {count:>3} new items"\n    return note.strip(), user, count\n'
         * 2
     )
-    assert hashes(py.replace("user", "u").replace("count", "n")) == hashes(py)
-    assert hashes(py.replace("new items", "old items")) != hashes(py)  # the literal parts still count
+    assert shapes(py.replace("user", "u").replace("count", "n")) == shapes(py)
+    assert shapes(py.replace("new items", "old items")) != shapes(py)  # the literal parts still count
 
 
 def test_imports_leave_no_tokens_so_reordering_them_changes_nothing():
@@ -227,7 +238,7 @@ def test_a_paste_hashes_as_in_its_file_however_it_starts():
     """Every k-gram of a paste that starts mid-file hashes as the same k-gram in the file: an
     identifier whose earlier use was not pasted counts as a first use in both."""
     from llm_dlp.detect import _winnow
-    from llm_dlp.detect.fingerprint import CAP, KEYWORDS, SEED, SYNTAX, K
+    from llm_dlp.detect.fingerprint import CAP, K_SPELLED, KEYWORDS, SEED, SYNTAX, K
 
     source = (SITE / "h11" / "_connection.py").read_text()
     lines = source.split("\n")
@@ -235,7 +246,7 @@ def test_a_paste_hashes_as_in_its_file_however_it_starts():
     for first, last in zip(methods[3:12:4], methods[5:14:4]):  # two whole methods, from their def on: no edge cuts a string
         paste = "\n".join(lines[first:last])
         every = [
-            set(np.frombuffer(_winnow.fingerprints(t, KEYWORDS, K, 1, CAP, SEED, SYNTAX["python"])[0], np.uint64).tolist())
+            set(np.frombuffer(_winnow.fingerprints(t, KEYWORDS, K, K_SPELLED, 1, CAP, SEED, SYNTAX["python"])[0], np.uint64).tolist())
             for t in (source, paste)
         ]
         assert every[1] and every[1] <= every[0]
@@ -252,6 +263,8 @@ def test_the_language_comes_from_the_fence_or_the_path_or_plain_signs():
         "generic",
     ]
     assert guess_language("    def run(self):\n        pass\n") == "python" and guess_language("const a = 1\n") == "generic"
+    assert guess_language('case "$cur" in\n  -h) return ;;\nesac\n') == "shell"  # "-- " is no comment there
+    assert guess_language("CREATE OPERATOR #<=# (\n  LEFTARG = hstore\n);\n") == "sql"  # nor "#" in SQL
     floor = "total = 0\nfor page in pages:\n    total += page.size // block + page.extra // block\n" * 3
     fenced = f"See:\n```python\n{floor}```\n"
     prints = text_fingerprints(fenced)
@@ -266,3 +279,66 @@ def test_a_match_widens_to_the_whole_paste_between_prose_lines():
     assert _paste_around(lines, 4, 4) == (2, 6)
     fenced = ["Look:", "```", "a = 1", "b = 2", "c = 3", "```", "It is slow, as you can see here."]
     assert _paste_around(fenced, 4, 4) == (3, 5)
+
+
+def test_a_fingerprint_of_the_shape_counts_less_than_one_as_written():
+    from llm_dlp.detect.fingerprint import SHAPE_WEIGHT, _regions
+
+    def found(spelled: bool, n: int) -> bool:
+        tokens = np.arange(n, dtype=np.int32) * 2
+        lines = np.arange(n, dtype=np.int32) + 1
+        return bool(_regions(np.zeros(n, np.uint32), np.full(n, spelled), tokens, lines, lines, 6, 180))
+
+    assert SHAPE_WEIGHT == 0.6
+    assert found(True, 6) and not found(True, 5)
+    assert found(False, 10) and not found(False, 9)  # a renamed copy needs 10
+
+
+def test_shapes_in_several_indexed_files_and_common_code_are_dropped(tmp_path, monkeypatch):
+    from llm_dlp.detect import fingerprint
+
+    template = "def {0}(self, {1}):\n    if {1} is None:\n        raise ValueError('missing')\n    self._{1} = {1}\n    return self\n"
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for n in range(fingerprint.MAX_FILES_PER_SHAPE + 1):  # one shape in many files: boilerplate
+        (repo / f"m{n}.py").write_text("".join(template.format(f"set_{n}_{i}", f"v{n}_{i}") for i in range(4)))
+    fingerprint.build_index([repo], tmp_path / "a.fpidx")
+    kept = fingerprint.FingerprintIndex(tmp_path / "a.fpidx")._hashes
+    assert len(kept) and all(h % 2 for h in kept.tolist())  # as written each file is its own
+    common = np.unique(np.concatenate([fingerprints((repo / "m0.py").read_text(), "python").hashes]))
+    monkeypatch.setattr(fingerprint, "common_code", lambda: fingerprint.common_prefix(common))
+    fingerprint.build_index([repo], tmp_path / "b.fpidx")
+    assert not set(common.tolist()) & set(fingerprint.FingerprintIndex(tmp_path / "b.fpidx")._hashes.tolist())
+
+
+def test_the_shipped_common_code_list_is_of_this_tokenizer(tmp_path):
+    from llm_dlp.detect.fingerprint import VERSION, common_code, load_common_code, save_common_code
+
+    common = common_code()
+    assert len(common) > 1000 and bool(np.all(common[1:] > common[:-1]))
+    save_common_code(np.array([3 << 32, 1 << 32], np.uint64), ["test"], tmp_path / "c.fp")
+    assert load_common_code(tmp_path / "c.fp").tolist() == [1, 3]
+    stale = (tmp_path / "c.fp").read_bytes().replace(f'"tokenizer": {VERSION["tokenizer"]}'.encode(), b'"tokenizer": 0')
+    (tmp_path / "c.fp").write_bytes(stale)
+    with pytest.raises(ValueError, match="rebuild it"):
+        load_common_code(tmp_path / "c.fp")
+
+
+def test_an_escaped_quote_outside_a_string_opens_none():
+    """In shell, \\` and \\" outside strings are characters: code after them lexes as in a paste."""
+    escaped = 'case "$ch" in\n\t\\`) word="$word$ch" ;;\nesac\n'
+    code = 'complete_common () {\n\tlocal command="$1"\n\tcase "$cur" in\n\t--*) __gitcomp "$command" ;;\n\tesac\n}\n' * 3 + "now=`date`\n"
+    assert set(shapes(code, "shell")) <= set(shapes(escaped + code, "shell")) and shapes(code, "shell")
+
+
+def test_the_bitmap_before_the_search_loses_no_hit(tmp_path):
+    from llm_dlp.detect.fingerprint import FingerprintIndex, _write_index
+
+    rng = np.random.default_rng(1)
+    hashes = np.sort(rng.integers(0, 2**63, 5000, dtype=np.uint64).repeat(2))  # each in two files
+    _write_index(tmp_path / "i.fpidx", ["a", "b"], (hashes, np.tile(np.arange(2, dtype=np.uint32), 5000), np.ones(10000, np.uint32)))
+    index = FingerprintIndex(tmp_path / "i.fpidx")
+    asked = np.concatenate([hashes[::7], rng.integers(0, 2**63, 3000, dtype=np.uint64)])
+    query, files = index.lookup(asked)
+    assert sorted(query.tolist()) == sorted(np.flatnonzero(np.isin(asked, hashes)).repeat(2).tolist())
+    assert index.lookup(np.empty(0, np.uint64))[0].tolist() == []
