@@ -122,6 +122,13 @@ def test_near_words_must_precede_the_value():
     assert d.scan("acme" + " " * 40 + "key=abc123def456") == []
 
 
+def test_a_near_placeholder_makes_one_pattern_per_word_each_anchored_on_it():
+    rule = next(r for r in bundled().rules if r.id == "vendor-named-value")
+    assert len(rule.patterns) == len(rule.near) > 100
+    assert all(p.pattern.startswith(re.escape(word)) for p, word in zip(rule.patterns, rule.near))
+    assert bundled().detector.slow_rule_ids() == []
+
+
 def test_repeats_are_found_everywhere_in_one_pass_with_offsets_after_non_ascii(det):
     token = "ghp_" + Gen(random.Random()).s(AN, 36)
     text = f"TOKEN={token}\n" + "é ünïcode\n" * 1000 + f"again {token} and {token[:-3]} cut\n"
