@@ -222,6 +222,23 @@ def more_provider_tokens(g: Gen) -> list[tuple[str, str, str]]:
         ("vcs", "github-refresh-token", "ghr_" + g.s(AN, 76)),
         ("registry", "artifactory-reference-token", "cmVmdGtuOjAxOj" + g.s(AN, 50)),
         ("cloud", "digitalocean-refresh", "dor_v1_" + g.s(HEX, 64)),
+        ("infra", "dependency-track-key", "odt_" + g.s(AN, 32)),
+        ("saas", "arcjet-key", "ajkey_" + g.s(LD, 26)),
+        ("saas", "aikido-secret", "AIK_SECRET_" + g.s(AN, 64)),
+        ("saas", "aikido-ci-token", "AIK_CI_" + g.s(AN, 24)),
+        ("saas", "blockprotocol-key", f"b10ck5.{g.s(AN, 32)}.{g.s(AN, 36)}"),
+        ("saas", "branchio-key", "key_" + g.rng.choice(["live", "test"]) + "_" + g.s(AN, 32)),
+        ("ai", "cursor-api-key", "key_" + g.s(LD, 64)),
+        ("saas", "clickup-token", f"pk_{g.s(string.digits, 9)}_{g.s(UD, 32)}"),
+        ("saas", "courier-key", g.rng.choice(["pk", "dk"]) + "_" + g.rng.choice(["prod", "test"]) + "_" + g.s(AN, 24)),
+        ("saas", "configcat-sdk-key", f"configcat-sdk-1/{g.s(URLSAFE, 22)}/{g.s(URLSAFE, 22)}"),
+        ("ai", "deepl-free-key", uuid(g) + ":fx"),
+        ("cloud", "aws-appsync-key", "da2-" + g.s(LD, 26)),
+        ("cloud", "amazon-mws-token", "amzn.mws." + uuid(g)),
+        ("vcs", "azure-devops-pat", g.s(AN, 76) + "AZDO" + g.s(AN, 4)),
+        ("monitoring", "datadog-rum-token", "pub" + g.s(HEX, 32)),
+        ("infra", "vault-legacy-token", "s." + g.s(string.ascii_uppercase, 4) + g.s(string.ascii_lowercase, 4) + g.s(AN, 16)),
+        ("infra", "vault-batch-token", "hvb." + g.s(URLSAFE, 220)),
     ]
 
 
@@ -253,6 +270,18 @@ def vendor_tokens(g: Gen) -> list[tuple[str, str, str, str]]:
         ("vendor", "mailjet-secret", "MAILJET_SECRET", g.s(HEX, 32)),
         ("vendor", "postmark-server-token", "POSTMARK_SERVER", uuid(g)),
         ("vendor", "newrelic-license-key", "NEW_RELIC_LICENSE", g.s(HEX, 36) + "NRAL"),
+        ("vendor", "ai21-key", "AI21", uuid(g)),
+        ("vendor", "assemblyai-key", "ASSEMBLYAI", g.s(HEX, 32)),
+        ("vendor", "deepgram-key", "DEEPGRAM", g.s(HEX, 40)),
+        ("vendor", "agora-certificate", "AGORA_APP_CERTIFICATE", g.s(HEX, 32)),
+        ("vendor", "airbrake-key", "AIRBRAKE", g.s(AN, 40)),
+        ("vendor", "amplitude-secret", "AMPLITUDE_SECRET", g.s(HEX, 32)),
+        ("vendor", "browserstack-key", "BROWSERSTACK_ACCESS", g.s(AN, 20)),
+        ("vendor", "chartmogul-key", "CHARTMOGUL", g.s(LD, 32)),
+        ("vendor", "clearbit-key", "CLEARBIT", g.s(LD, 35)),
+        ("vendor", "codeclimate-reporter-id", "CC_TEST_REPORTER", g.s(HEX, 64)),
+        ("vendor", "jenkins-token", "JENKINS", g.s(HEX, 34)),
+        ("vendor", "auth0-client-secret", "AUTH0_CLIENT_SECRET", g.s(URLSAFE, 64)),
     ]
 
 
@@ -274,6 +303,11 @@ CONTEXTS = [
     ("xml-next-line", "<settings>\n  <token>\n    {v}\n  </token>\n</settings>\n"),
     ("json-config", '{{"files": {{".env": "SERVICE_TOKEN={v}\\nREGION=eu-west-1\\n"}}}}'),
     ("call-argument", 'os.Setenv("SERVICE_TOKEN", "{v}")\n'),
+    ("csv", "serviceToken,{v},\n"),
+    ("xml-element", "<serviceToken>{v}</serviceToken>\n"),
+    ("yaml-literal", "service_token: |\n  {v}\n"),
+    ("json-escaped", '"{{\\"service_token\\": \\"{v}\\"}}"\n'),
+    ("make-evaluated", "SERVICE_TOKEN :::= {v}\n"),
 ]
 
 # Contexts for vendor-named keys: the vendor's name is in the variable ({n}); no bare value.
@@ -284,6 +318,13 @@ VENDOR_CONTEXTS = [
     ("json", '{{"{n}_API_KEY": "{v}"}}'),
     ("go-typed", 'var {n}_TOKEN string = "{v}"\n'),
     ("java-property", 'System.setProperty("{n}_API_KEY", "{v}");\n'),
+    ("ini", "{n}Token={v}\n"),
+    ("xml-element", "<{n}Token>\n    {v}\n</{n}Token>\n"),
+    ("php-concat", '${n}Token .= "{v}";\n'),
+    ("make", '{n}_TOKEN :::= "{v}"\n'),
+    ("csv", "{n}Token,{v},\n"),
+    ("yaml-literal", "{n}_token: |\n  {v}\n"),
+    ("logstash", '  "{n}Token" => "{v}"\n'),
 ]
 
 
