@@ -239,6 +239,7 @@ def more_provider_tokens(g: Gen) -> list[tuple[str, str, str]]:
         ("monitoring", "datadog-rum-token", "pub" + g.s(HEX, 32)),
         ("infra", "vault-legacy-token", "s." + g.s(string.ascii_uppercase, 4) + g.s(string.ascii_lowercase, 4) + g.s(AN, 16)),
         ("infra", "vault-batch-token", "hvb." + g.s(URLSAFE, 220)),
+        ("saas", "mapbox-temporary-token", "tk.eyJ1Ijoi" + g.s(AN, 50) + "." + g.s(URLSAFE, 22)),
     ]
 
 
@@ -308,6 +309,7 @@ CONTEXTS = [
     ("yaml-literal", "service_token: |\n  {v}\n"),
     ("json-escaped", '"{{\\"service_token\\": \\"{v}\\"}}"\n'),
     ("make-evaluated", "SERVICE_TOKEN :::= {v}\n"),
+    ("label-next-line", "Your new API secret\n{v}\n"),
 ]
 
 # Contexts for vendor-named keys: the vendor's name is in the variable ({n}); no bare value.
@@ -373,7 +375,11 @@ def corpus(rng: random.Random):
         for ctx, template in VENDOR_CONTEXTS:
             yield f"{category}/{label}/{ctx}", template.format(n=vendor, v=token), token
     for label, text, secret in structured(g):
-        category = "passwords" if label.startswith(("password", "url-", "connection", "k8s", "aws-secret", "curl")) else "keys"
+        category = (
+            "passwords"
+            if label.startswith(("password", "url-", "connection", "k8s", "aws-secret", "curl", "netrc", "psexec", "dotnet"))
+            else "keys"
+        )
         yield f"{category}/{label}", text, secret
 
 
@@ -425,6 +431,18 @@ def structured(g: Gen):
     yield "k8s-secret", f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\ndata:\n  password: {b64}\n", b64
     bearer = g.s(AN, 40)
     yield "curl-x-api-key", f"curl -H 'X-API-Key: {bearer}' https://api.example.net/\n", bearer
+    key = uuid(g)
+    yield "curl-vendor-header", f'curl -H "X-Acme-ApiKey: {key}" https://api.example.net/\n', key
+    yield "curl-authorization-no-scheme", f"curl --header 'Authorization: {key}' https://api.example.net/\n", key
+    pw = g.password()
+    yield "curl-user", f"curl -X POST https://ci.example.net/job \\\n  --user 'builder:{pw}'\n", pw
+    yield "netrc", f"machine git.example.net\n  login ci\n  password {pw}\n", pw
+    yield "psexec-password", f"psexec \\\\build01 -u CORP\\svc -p {pw} cmd /c dir\n", pw
+    yield "dotnet-network-credential", f'client.Credentials = new NetworkCredential("svc@example.net", "{pw}");\n', pw
+    azconfig = g.s(B64, 43) + "="
+    yield "azure-app-config", f"Endpoint=https://cfg.azconfig.io;Id={g.s(AN, 4)}-l0-s0:{g.s(AN, 20)};Secret={azconfig}", azconfig
+    iot = g.s(B64, 43) + "="
+    yield "azure-iot-hub", f"HostName=hub.azure-devices.net;SharedAccessKeyName=owner;SharedAccessKey={iot}", iot
     yield from key_material(g)
 
 
@@ -456,5 +474,13 @@ def key_material(g: Gen):
     yield "password-hash/sha512-crypt", f"root:{sha512}:19700:0:99999:7:::\n", sha512
     sha256 = f"$5$rounds=5000${g.s(CRYPT, 16)}${g.s(CRYPT, 43)}"
     yield "password-hash/sha256-crypt", f'hashed_password = "{sha256}"\n', sha256
+    wireguard = g.s(B64, 43) + "="
+    yield "wireguard/preshared", f"[Peer]\nPublicKey = {g.s(B64, 43)}=\nPresharedKey = {wireguard}\nAllowedIPs = 0.0.0.0/0\n", wireguard
+    truenas = f"{g.rng.randint(1, 99)}-{g.s(AN, 64)}"
+    yield "truenas/websocket", json.dumps({"msg": "method", "method": "auth.login_with_api_key", "params": [truenas]}), truenas
+    infura = g.s(HEX, 32)
+    yield "infura/url", f"RPC_URL=https://mainnet.infura.io/v3/{infura}\n", infura
+    device = g.s(LD, 20)
+    yield "thingsboard/url", f"POST https://thingsboard.cloud/api/v1/{device}/telemetry\n", device
     age = "AGE-SECRET-KEY-1" + g.s(BECH32.upper(), 58)
     yield "age/keyfile", f"# created: 2026-01-01T00:00:00Z\n# public key: age1{g.s(BECH32, 58)}\n{age}\n", age

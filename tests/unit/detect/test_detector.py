@@ -35,7 +35,7 @@ def test_every_generated_case_is_covered_whole(det, seed):
 def test_the_corpus_covers_the_new_contexts_and_vendor_keys():
     labels = {label for label, _, _ in corpus(random.Random(3))}
     contexts = ("go-typed", "php-concat", "java-property", "make", "make-evaluated", "xml-next-line", "xml-element", "json-config")
-    for context in contexts + ("json-escaped", "call-argument", "csv", "yaml-literal", "ini", "logstash"):
+    for context in contexts + ("json-escaped", "call-argument", "csv", "yaml-literal", "ini", "logstash", "label-next-line"):
         assert any(label.endswith("/" + context) for label in labels)
     assert sum(label.startswith("vendor/") for label in labels) >= 100
     assert len({label.rsplit("/", 1)[0] for label in labels}) >= 190
