@@ -240,6 +240,10 @@ def more_provider_tokens(g: Gen) -> list[tuple[str, str, str]]:
         ("infra", "vault-legacy-token", "s." + g.s(string.ascii_uppercase, 4) + g.s(string.ascii_lowercase, 4) + g.s(AN, 16)),
         ("infra", "vault-batch-token", "hvb." + g.s(URLSAFE, 220)),
         ("saas", "mapbox-temporary-token", "tk.eyJ1Ijoi" + g.s(AN, 50) + "." + g.s(URLSAFE, 22)),
+        ("saas", "builderio-private-key", "bpk-" + g.s(HEX, 32)),
+        ("ai", "deepseek-api-key", "sk-" + g.s(HEX, 32)),
+        ("saas", "crossmint-key", g.rng.choice(["sk", "ck"]) + "_" + g.rng.choice(["staging", "production"]) + "_" + g.s(AN, 32)),
+        ("saas", "asana-pat-v1", f"1/{g.s(string.digits, 16)}:{g.s(HEX, 32)}"),
     ]
 
 
@@ -478,6 +482,13 @@ def key_material(g: Gen):
     yield "wireguard/preshared", f"[Peer]\nPublicKey = {g.s(B64, 43)}=\nPresharedKey = {wireguard}\nAllowedIPs = 0.0.0.0/0\n", wireguard
     truenas = f"{g.rng.randint(1, 99)}-{g.s(AN, 64)}"
     yield "truenas/websocket", json.dumps({"msg": "method", "method": "auth.login_with_api_key", "params": [truenas]}), truenas
+    query_secret = g.s(AN, 40)
+    yield (
+        "url-query/client-secret",
+        f"POST https://auth.example.net/oauth2/token?grant_type=client_credentials&client_secret={query_secret}\n",
+        query_secret,
+    )
+    yield "url-query/token", f'curl "https://iot.example.net/external/api/get?token={query_secret}&pin=V1"\n', query_secret
     infura = g.s(HEX, 32)
     yield "infura/url", f"RPC_URL=https://mainnet.infura.io/v3/{infura}\n", infura
     device = g.s(LD, 20)
