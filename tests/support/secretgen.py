@@ -313,6 +313,7 @@ CONTEXTS = [
     ("yaml-literal", "service_token: |\n  {v}\n"),
     ("json-escaped", '"{{\\"service_token\\": \\"{v}\\"}}"\n'),
     ("make-evaluated", "SERVICE_TOKEN :::= {v}\n"),
+    ("make-append", 'SERVICE_TOKEN += "{v}"\n'),
     ("label-next-line", "Your new API secret\n{v}\n"),
 ]
 
@@ -331,6 +332,8 @@ VENDOR_CONTEXTS = [
     ("csv", "{n}Token,{v},\n"),
     ("yaml-literal", "{n}_token: |\n  {v}\n"),
     ("logstash", '  "{n}Token" => "{v}"\n'),
+    ("json-escaped", '"{{\\"{n}_token\\": \\"{v}\\"}}"\n'),
+    ("make-append", '{n}_TOKEN += "{v}"\n'),
 ]
 
 
