@@ -287,6 +287,7 @@ def vendor_tokens(g: Gen) -> list[tuple[str, str, str, str]]:
         ("vendor", "codeclimate-reporter-id", "CC_TEST_REPORTER", g.s(HEX, 64)),
         ("vendor", "jenkins-token", "JENKINS", g.s(HEX, 34)),
         ("vendor", "auth0-client-secret", "AUTH0_CLIENT_SECRET", g.s(URLSAFE, 64)),
+        ("vendor", "facebook-app-secret", "FACEBOOK_APP", g.s(HEX, 32)),
     ]
 
 
@@ -492,6 +493,7 @@ def key_material(g: Gen):
         query_secret,
     )
     yield "url-query/token", f'curl "https://iot.example.net/external/api/get?token={query_secret}&pin=V1"\n', query_secret
+    yield "url-query/form-field", f"curl https://api.example.net/v1/devices -d access_token={query_secret}\n", query_secret
     infura = g.s(HEX, 32)
     yield "infura/url", f"RPC_URL=https://mainnet.infura.io/v3/{infura}\n", infura
     device = g.s(LD, 20)
