@@ -14,7 +14,7 @@ lint:  # part of the test command: CI fails on a lint or type error as on a fail
 	.venv/bin/ruff format --check addons tests bench
 	.venv/bin/mypy
 
-bench:
-	@deploy/bootstrap.sh test
+bench:  # installs the corpora and formatters the benchmarks read (Debian packages; see deploy/bootstrap.sh)
+	@deploy/bootstrap.sh bench
 	.venv/bin/python bench/engine_bench.py $(ARGS)
 	.venv/bin/python bench/proxy_latency.py

@@ -21,6 +21,7 @@ import random
 import sys
 import sysconfig
 import time
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def _language(path: Path) -> str | None:
 
 def clean_roots() -> list[Path]:
     site = Path(sysconfig.get_paths()["purelib"])
-    roots = [Path(sys.base_prefix) / "lib", site, Path("/usr/lib"), Path("/usr/share"), Path("/opt"), Path("/root/.rustup")]
+    roots = [Path(sys.base_prefix) / "lib", site, Path("/usr/lib"), Path("/usr/share"), Path("/opt"), Path.home() / ".rustup"]
     return [r for r in roots if r.is_dir()]
 
 
@@ -99,7 +100,23 @@ def clean_corpus(megabytes: float) -> dict[str, list[tuple[str, str]]]:
                 seen.add(real)
                 by_language.setdefault(language, []).append((str(path), text))
                 sizes[language] += len(text)
+    for name, text in jdk_sources(megabytes - sizes["java"] / 1e6):
+        by_language.setdefault("java", []).append((name, text))
     return by_language
+
+
+def jdk_sources(megabytes: float) -> list[tuple[str, str]]:
+    """Java sources of the installed JDKs, which ship them zipped (lib/src.zip), in name order."""
+    out, size = [], 0
+    for archive in sorted(Path("/usr/lib/jvm").glob("*/lib/src.zip")):
+        with zipfile.ZipFile(archive) as z:
+            for name in sorted(n for n in z.namelist() if n.endswith(".java")):
+                if size >= megabytes * 1e6:
+                    return out
+                text = z.read(name).decode("utf-8", "replace")
+                out.append((f"{archive}!{name}", text))
+                size += len(text)
+    return out
 
 
 def chunks(files: list[tuple[str, str]]) -> list[str]:
@@ -155,11 +172,13 @@ def ds_recall(cases) -> float:
 
 
 def best_of(rounds: int, fn) -> float:
+    """The least CPU time of this process over ``rounds`` runs: one core's work, which other
+    processes on a shared machine inflate far less than the wall clock."""
     best = float("inf")
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn()
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.process_time() - t0)
     return best
 
 
@@ -224,6 +243,7 @@ def main() -> None:
         ds_text = whole[: int(args.ds_mb * 1e6)]
         ds_secs = best_of(1, lambda: sum(1 for _ in ds_scan_lines(ds_text)))
     ds_mbps = len(ds_text) / ds_secs / 1e6
+    same_text_ratio = ds_secs / best_of(3, lambda: det.scan(ds_text))
 
     found = sum(r[1] for r in stats.values())
     generic_only = sum(r[2] for r in stats.values())
@@ -247,9 +267,11 @@ def main() -> None:
     print()
     print(f"{'':34}{'llm-dlp':>12}{'detect-secrets':>16}")
     print(f"{'recall (whole secret)':34}{found / len(cases):>12.2%}{ds_rec:>16.2%}")
-    print(f"{'throughput, 256 KB requests (MB/s)':34}{ours_mbps:>12.1f}{ds_mbps:>16.3f}")
-    print(f"{'throughput, one text (MB/s)':34}{total / whole_secs / 1e6:>12.1f}{'-':>16}")
-    print(f"speed ratio llm-dlp / detect-secrets: {ours_mbps / ds_mbps:.0f}x (same process, one core)")
+    print(f"{'256 KB requests (MB per CPU s)':34}{ours_mbps:>12.1f}{ds_mbps:>16.3f}")
+    print(f"{'one text (MB per CPU s)':34}{total / whole_secs / 1e6:>12.1f}{'-':>16}")
+    print(
+        f"speed ratio llm-dlp / detect-secrets on the same {len(ds_text) / 1e6:.2f} MB: {same_text_ratio:.0f}x (same process, one core, CPU time)"
+    )
     print(
         f"detection time per 256 KB request: {chunk_secs / len(all_texts) * 1000:.2f} ms; one {total / 1e6:.1f} MB text: {whole_secs:.2f} s"
     )

@@ -3,6 +3,7 @@
 #   deploy/bootstrap.sh          runtime dependencies
 #   deploy/bootstrap.sh test     also the test dependencies and the system tools the tests use
 #   deploy/bootstrap.sh agents   only the real agent CLIs of tests/e2e/test_agents.py (the test profile includes them)
+#   deploy/bootstrap.sh bench    the test profile, plus the code corpora and formatters of bench/
 # Set LLM_DLP_PYTHON to pick the interpreter yourself.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,6 +66,28 @@ install_agents() {
 
 if [ "$profile" = agents ]; then
   install_agents
+  exit 0
+fi
+
+# ---- the benchmarks' corpora: installed code of many languages, and the languages' formatters ------
+# bench/engine_bench.py counts false positives per language in it; bench/fingerprint_bench.py indexes
+# some of it as "private" code and pastes it back through the formatters.
+BENCH_DEBIAN=(golang-go openjdk-17-jdk-headless openjdk-17-source ruby php-symfony-console php-guzzlehttp-guzzle
+              linux-libc-dev libssl-dev python3-dev libstdc++-12-dev libfmt-dev libspdlog-dev nlohmann-json3-dev
+              librust-clap-dev librust-regex-dev librust-serde-dev librust-syn-dev bash-completion postgresql-contrib
+              clang-format shfmt rustfmt)
+BENCH_PYPI=(sqlparse)
+
+if [ "$profile" = bench ]; then
+  "$0" test
+  missing=()
+  for p in "${BENCH_DEBIAN[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "llm-dlp: installing the benchmarks' corpora and formatters: ${missing[*]}" >&2
+    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq >&2 && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+  fi
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${BENCH_PYPI[@]}" >&2
   exit 0
 fi
 

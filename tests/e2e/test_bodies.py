@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import secrets as pysecrets
 import ssl
 
 import httpx
 import pytest
+
+from support.secretgen import Gen
 
 pytestmark = pytest.mark.e2e
 
@@ -118,6 +121,34 @@ def test_disguised_and_split_secrets_are_redacted_every_piece(proxy, upstream, p
     assert texts[0].startswith("one: [REDACTED:github-token:") and "\u200b" not in texts[0]
     assert texts[1].startswith("two: [REDACTED:github-token:") and secret[:20] not in texts[1]
     assert texts[2].endswith("] three") and secret[20:] not in texts[2]
+
+
+@pytest.mark.parametrize("path", [CHAT, MESSAGES])
+def test_a_private_key_split_across_two_messages_reaches_the_upstream_in_no_piece(proxy, upstream, path):
+    key = Gen(random.Random()).pem("RSA PRIVATE KEY", lines=26)  # about 1.7 KB, longer than a seam's window
+    cut = len(key) // 2
+    doc = {
+        "model": "m",
+        "max_tokens": 10,
+        "messages": [
+            {"role": "user", "content": f"my key, first half:\n{key[:cut]}"},
+            {"role": "assistant", "content": "go on"},
+            {"role": "user", "content": key[cut:]},
+        ],
+    }
+    mark = len(proxy.records())
+    r = post(proxy, upstream, path, json.dumps(doc).encode(), **{"x-api-key": "k"})
+    assert r.status_code == 200
+    forwarded = upstream.last().body.decode()
+    assert not [line for line in key.splitlines() if len(line) > 20 and line in forwarded]
+    texts = [m["content"] for m in upstream.last().json()["messages"]]
+    assert texts[0].startswith("my key, first half:\n[REDACTED:private-key:") and texts[2].startswith("[REDACTED:private-key:")
+    assert texts[1] == "go on"
+    rec = proxy.wait_for_record(mark + 1)
+    assert [(f["rule"], f["field"]) for f in rec["findings"]] == [
+        ("private-key", "/messages/0/content"),
+        ("private-key", "/messages/2/content"),
+    ]
 
 
 def _responses_events(text: str) -> list[tuple[str, dict]]:

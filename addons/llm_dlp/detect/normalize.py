@@ -24,12 +24,13 @@ class View:
     """``text`` is what the detector reads; ``edits`` are (view_start, view_end, orig_start, orig_end)
     for each replaced piece, in order. Immutable by convention; cheap to make (one per segment)."""
 
-    __slots__ = ("_starts", "edits", "text")
+    __slots__ = ("_origins", "_starts", "edits", "text")
 
     def __init__(self, text: str, edits: tuple[tuple[int, int, int, int], ...] = ()):
         self.text = text
         self.edits = edits
         self._starts = [e[0] for e in edits] if edits else []
+        self._origins = [e[2] for e in edits] if edits else []
 
     @property
     def changed(self) -> bool:
@@ -38,6 +39,22 @@ class View:
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The span of the original text that view[start:end] was made from."""
         return self._start(start), self._end(end)
+
+    def position(self, p: int) -> int:
+        """The offset in the view of offset ``p`` of the original (the start of an edit it falls in)."""
+        k = bisect.bisect_right(self._origins, p) - 1
+        if k < 0:
+            return p
+        vs, ve, os_, oe = self.edits[k]
+        return vs if p < oe else p - oe + ve
+
+    def inner(self, start: int, end: int) -> View:
+        """The part [start:end] of this view, as a view of the same original (the rest read as removed)."""
+        if (start, end) == (0, len(self.text)):
+            return self
+        os_ = self._start(start)
+        kept = tuple((vs - start, ve - start, a, b) for vs, ve, a, b in self.edits if start <= vs and ve <= end)
+        return View(self.text[start:end], ((0, 0, 0, os_), *kept))
 
     def _start(self, p: int) -> int:
         k = bisect.bisect_right(self._starts, p) - 1
@@ -190,6 +207,12 @@ def _changing() -> tuple[re.Pattern[str], hyperscan.Database]:
     return re.compile(f"[{python_class}]"), db
 
 
+def prepare() -> None:
+    """Build the table of characters that read differently now (about 0.4 s), not in the first
+    request that holds one."""
+    _changing()
+
+
 _scratch = threading.local()
 
 
@@ -253,6 +276,58 @@ def reading_view(text: str, raw: bool = False) -> View:
     if escaped:  # escapes are ASCII, changed characters are not: the two never overlap
         edits = sorted(edits + _escape_edits(text, raw))
     return rebuild(text, edits)
+
+
+# Where a secret may be cut inside one text and read on by the model: a line break between runs of
+# token characters (no indentation), a backslash-newline continuation, or the quotes (and + or .)
+# between two string literals ("ghp_Ab" + "Cd", implicit concatenation). Four token characters
+# either side, so prose and indented code rarely qualify.
+_TOKEN = "[A-Za-z0-9+/=_-]{4}"
+_JOIN = r"""(?:\r?\n|\\\r?\n[ \t]*|["'][ \t]*[+.]?[ \t\r\n]{0,64}(?:\\\r?\n[ \t]*)?["'])"""
+# A join found by hyperscan (its end) is located by Python in the characters before that end.
+_JOIN_BEFORE = re.compile(f"(?<={_TOKEN}){_JOIN}\\Z")
+_JOIN_REACH = 80
+
+
+@cache
+def _joins() -> hyperscan.Database:
+    db = hyperscan.Database()  # without start of match, which costs a third of its speed
+    db.compile(expressions=[(_TOKEN + _JOIN + _TOKEN).encode()], ids=[0], flags=[0])
+    return db
+
+
+def lines_joined(texts: list[str]) -> list[View]:
+    """Each text with the breaks that may cut a secret (``_JOIN``) removed: what a reader who joins
+    the pieces reads. One hyperscan pass over all the texts (NUL between them, which no join
+    crosses); a text without any join is its own view."""
+    data = "\x00".join(texts).encode("ascii", "replace")  # one byte per character: offsets are character offsets
+    scratch = getattr(_scratch, "joins", None)
+    if scratch is None:
+        scratch = _scratch.joins = hyperscan.Scratch(_joins())
+    ends: list[int] = []
+    _joins().scan(data, match_event_handler=lambda _id, _start, end, _f, _c: ends.append(end - 4), scratch=scratch)
+    starts, pos = [], 0
+    for text in texts:
+        starts.append(pos)
+        pos += len(text) + 1
+    by_text: dict[int, list[int]] = {}
+    for end in sorted(set(ends)):
+        i = bisect.bisect_right(starts, end) - 1
+        by_text.setdefault(i, []).append(end - starts[i])
+    views = [View(text) for text in texts]
+    for i, text_ends in by_text.items():
+        views[i] = rebuild(texts[i], _located(texts[i], text_ends))
+    return views
+
+
+def _located(text: str, ends: list[int]) -> list[tuple[int, int, str]]:
+    """The joins that end at ``ends`` (sorted), found from their ends, as removals."""
+    joins: list[tuple[int, int, str]] = []
+    for end in ends:
+        m = _JOIN_BEFORE.search(text, max(0, end - _JOIN_REACH), end)
+        if m and (not joins or m.start() >= joins[-1][1]):
+            joins.append((m.start(), end, ""))
+    return joins
 
 
 def normalised(text: str) -> View:

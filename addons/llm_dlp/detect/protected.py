@@ -8,6 +8,7 @@ fenced code blocks headed by a file name (Aider, Continue)."""
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass
@@ -57,31 +58,34 @@ _FENCE = re.compile(r"^```[ \t]*[\w+.#-]*(?:[ \t]+([\w./\\-]*\.\w+))?[^\n]*\n(.*
 _NAME_LINE = re.compile(r"[ \t]*(?:[#*`]*[ \t]*)?([\w./\\-]*\.\w+)`?[ \t]*:?[ \t]*")  # the line above a fence
 
 
-# patches carry the old content of the files they change: Codex's apply_patch sections and unified diffs
+# patches carry the old content of the files they change: Codex's apply_patch sections and unified
+# diffs. Each: the header line's first characters, its pattern, and the lines that end a section.
 _PATCH_FILE = re.compile(r"^\*\*\* (?:Update|Add|Delete) File: (.+?)[ \t]*$", re.MULTILINE)
 _PATCH_END = re.compile(r"^\*\*\* (?:Update|Add|Delete) File: |^\*\*\* End Patch", re.MULTILINE)
 _DIFF_FILE = re.compile(r"^\+\+\+ (?:[ab]/)?(.+?)(?:\t.*)?$", re.MULTILINE)
 _DIFF_END = re.compile(r"^diff --git |^--- ", re.MULTILINE)
-PATCH_MARKS = ("*** ", "+++ ")
+_PATCHES = (("*** ", _PATCH_FILE, ("*** ",), _PATCH_END), ("+++ ", _DIFF_FILE, ("diff --git ", "--- "), _DIFF_END))
+PATCH_MARKS = tuple(mark for mark, *_ in _PATCHES)
 
 
 def patch_regions(text: str) -> list[tuple[int, int, str]]:
     """(start, end, path) of each file's section in an apply_patch envelope or a unified diff."""
     regions = []
-    for header, end in ((_PATCH_FILE, _PATCH_END), (_DIFF_FILE, _DIFF_END)):
-        for m in header.finditer(text):
-            stop = end.search(text, m.end())
-            path = m.group(1)
-            if path != "/dev/null":
-                regions.append((m.end(), stop.start() if stop else len(text), path))
+    for mark, header, end_marks, end in _PATCHES:
+        stops = [p for p in _line_marks(text, end_marks) if end.match(text, p)]
+        for p in _line_marks(text, (mark,)):
+            m = header.match(text, p)
+            if m is None or m.group(1) == "/dev/null":
+                continue
+            i = bisect.bisect_left(stops, m.end())
+            regions.append((m.end(), stops[i] if i < len(stops) else len(text), m.group(1)))
     return regions
 
 
 def file_regions(text: str) -> list[tuple[int, int, str]]:
     """(start, end, path) of file content inside free text."""
     regions = [(m.start(2), m.end(2), m.group(1)) for m in _ATTACHMENT.finditer(text)]
-    if any(mark in text for mark in PATCH_MARKS):
-        regions += patch_regions(text)
+    regions += patch_regions(text)
     marks = list(_FILEPATH_MARK.finditer(text)) if "FILEPATH:" in text else []
     for n, m in enumerate(marks):
         # a marked excerpt runs to the next marker, or to the end of its code fence
@@ -95,15 +99,29 @@ def file_regions(text: str) -> list[tuple[int, int, str]]:
     return sorted(regions)
 
 
+def _line_marks(text: str, prefixes: tuple[str, ...]) -> list[int]:
+    """Sorted offsets of the lines that start with one of ``prefixes``. ``str.find`` jumps from one
+    candidate to the next at memory speed; a line-anchored regex would try every line of a large
+    file (about 60 MB/s), and searching for the end of each section from its start would be
+    quadratic in the sections."""
+    found = []
+    for prefix in prefixes:
+        if text.startswith(prefix):
+            found.append(0)
+        pos = text.find("\n" + prefix)
+        while pos >= 0:
+            found.append(pos + 1)
+            pos = text.find("\n" + prefix, pos + 1)
+    return sorted(found)
+
+
 def _fences(text: str):
-    """_FENCE.finditer(text), but jumping from one ``` to the next: a line-anchored regex alone
-    tries every line of a large file (about 100 MB/s), str.find skips to the candidates."""
-    pos = text.find("```")
-    while pos >= 0:
-        m = _FENCE.match(text, pos) if pos == 0 or text[pos - 1] == "\n" else None
-        if m:
+    """_FENCE.finditer(text), tried only at lines that start with ```."""
+    after = 0
+    for pos in _line_marks(text, ("```",)):
+        if pos >= after and (m := _FENCE.match(text, pos)):
+            after = m.end()
             yield m
-        pos = text.find("```", m.end() if m else pos + 3)
 
 
 def _name_above(text: str, fence: int) -> str | None:

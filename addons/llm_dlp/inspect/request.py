@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import copy
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -15,17 +16,33 @@ from llm_dlp.act.actions import BLOCK, REDACT, WARN, rank, strongest
 from llm_dlp.act.placeholders import Keyring
 from llm_dlp.detect.detector import Detector, Finding
 from llm_dlp.detect.findings import FindingReport
-from llm_dlp.detect.normalize import View, reading_view
+from llm_dlp.detect.normalize import View, lines_joined, reading_view
 from llm_dlp.detect.protected import FingerprintRule, PathHit, PathRule, find_protected, withhold
 from llm_dlp.protocols.base import ROLE_OTHER, Segment, json_pointer
 from llm_dlp.protocols.registry import REGISTRY
 from llm_dlp.text.splice import splice
 
-# Segments are joined for one scan; no rule pattern can match across this separator's NUL.
+# Segments are joined for one scan; only a pattern that reads any character can match across this
+# separator's NUL (and the texts such a match touches are read again alone).
 _SEPARATOR = "\n\x00\n"
 # A split or disguised secret is looked for this many characters either side of a seam between
-# segments or of an edit of a reading view: longer than any token, shorter than a PEM key.
+# segments or of an edit of a reading view: longer than most tokens.
 SEAM = 256
+# Around a seam, a window where a match runs to the edge grows, doubling at most this many times:
+# a longer secret split across segments (a PEM key, a long JWT) is read whole, up to 128 KiB.
+GROWTHS = 8
+# A match this close to a window's edge may go on beyond it (a line break or a JSON quote).
+_EDGE = 2
+_RUN = re.compile(r"\S*")
+# What a match may run on into from a whole secret, or over between the pieces of a split one,
+# without being part of a secret: words (Thanks, NEXT_VAR, go on.), which random text hardly is.
+_WORD = r"(?:[A-Z]?[a-z]+|[A-Z]+)"
+_PROSE = re.compile(rf"{_WORD}(?:[\s_,.;:!?()-]+{_WORD})*[\s,.;:!?()-]*")
+# The structure before a JSON document's first string value: brackets and keys.
+_JSON_HEAD = re.compile(r'(?:\s*[\[{]|\s*"(?:[^"\\]|\\.)*"\s*:)*\s*"')
+_JSON_CLOSERS = " \t\r\n]}"
+# Around a piece of a secret: line breaks, quotes and concatenation, not words of their own.
+_JOINERS = " \t\r\n\"'+.\\"
 
 
 @dataclass
@@ -62,10 +79,10 @@ def scan_segments(
     detector: Detector, segments: list[Segment], joinable: Callable[[Segment], bool] | None = None
 ) -> list[tuple[Segment, Finding]]:
     """Every finding in the segments, mapped back to (segment, offsets in it): each segment alone as
-    the detector reads it (one pass, separators no pattern crosses); then, around each edit, the
-    segment's reading view (escapes undone, normalised); then the seams between adjacent
-    ``joinable`` segments, so a secret split across messages, parts or fragments is found, every
-    piece of it."""
+    the detector reads it (one pass over all, with separators); then, around each edit, the
+    segment's reading view (escapes undone, normalised); then, around each join, the segment with
+    its line and string-literal joins removed; then the seams between adjacent ``joinable``
+    segments, so a secret split across messages, parts or fragments is found, every piece of it."""
     if not segments:
         return []
     found: list[list[Finding]] = [[] for _ in segments]
@@ -77,13 +94,30 @@ def scan_segments(
     for k, f in _scan_around(detector, [views[i].text for i in changed], edits):
         i = changed[k]
         _merge(found[i], _mapped(f, views[i], segments[i].text, f.start, f.end), segments[i].text)
+    for i, f in _scan_line_joins(detector, [seg.text for seg in segments]):
+        if not _runs_on([(i, f)], found):
+            _merge(found[i], f, segments[i].text)
     joined = [i for i, seg in enumerate(segments) if (joinable or _is_content)(seg)]
-    for pieces in _scan_seams(detector, [views[i] for i in joined], [segments[i].text for i in joined]):
-        # a match that only runs on from a finding of one segment into the next is not a split secret
-        if not any(_overlaps(found[joined[i]], f) for i, f in pieces):
+    kept = [found[i] for i in joined]
+    originals = [segments[i].text for i in joined]
+    seam_views = [_string_values(views[i]) if segments[i].json_text else views[i] for i in joined]
+    for pieces in _scan_seams(detector, seam_views, originals, kept):
+        if not _runs_on(pieces, kept):
             for i, f in pieces:
-                _merge(found[joined[i]], f, segments[joined[i]].text)
+                if not (" " in f.value.strip() and _prose(f.value)):  # words between the pieces are not the secret
+                    _merge(kept[i], f, originals[i])
     return [(seg, f) for seg, fs in zip(segments, found) for f in sorted(fs, key=lambda f: f.start)]
+
+
+def _string_values(view: View) -> View:
+    """A JSON document's text (a tool call's arguments) as joined with its neighbours: from its first
+    string value's opening quote to its last one's closing quote, so a secret split across two
+    tool calls' arguments reads on from one string into the next."""
+    head = _JSON_HEAD.match(view.text)
+    end = len(view.text.rstrip(_JSON_CLOSERS))
+    if head is None or view.text[end - 1 : end] != '"' or end - 1 < head.end():
+        return view
+    return view.inner(head.end(), end - 1)
 
 
 def _scan_separated(detector: Detector, texts: list[str]) -> Iterator[tuple[int, Finding]]:
@@ -94,40 +128,65 @@ def _scan_separated(detector: Detector, texts: list[str]) -> Iterator[tuple[int,
     for text in texts:
         starts.append(pos)
         pos += len(text) + len(_SEPARATOR)
+    crossed: set[int] = set()
+    kept = []
     for f in detector.scan(_SEPARATOR.join(texts)):
-        i = bisect.bisect_right(starts, f.start) - 1
-        if f.end - starts[i] <= len(texts[i]):
-            yield i, Finding(f.rule, f.start - starts[i], f.end - starts[i], f.value)
+        i, last = bisect.bisect_right(starts, f.start) - 1, bisect.bisect_right(starts, f.end - 1) - 1
+        if last == i:
+            kept.append((i, Finding(f.rule, f.start - starts[i], f.end - starts[i], f.value)))
+        else:  # a pattern that reads any character ([\s\S]) ran over separators: the texts it hid are read alone
+            crossed.update(range(i, last + 1))
+    yield from ((i, f) for i, f in kept if i not in crossed)
+    for i in sorted(crossed):
+        yield from ((i, f) for f in detector.scan(texts[i]))
 
 
 def _scan_around(detector: Detector, texts: list[str], points: list[list[int]]) -> Iterator[tuple[int, Finding]]:
     """Findings in the parts of ``texts`` within SEAM characters of their ``points``, one detector
     pass over all of them; as (text index, offsets in that text)."""
-    windows = [(t, lo, hi) for t, text in enumerate(texts) for lo, hi in _windows(points[t], len(text))]
+    windows = [(t, lo, hi) for t, text in enumerate(texts) for lo, hi in _merged([(p - SEAM, p + SEAM) for p in points[t]], len(text))]
     for w, f in _scan_separated(detector, [texts[t][lo:hi] for t, lo, hi in windows]):
         t, lo, _ = windows[w]
         yield t, Finding(f.rule, f.start + lo, f.end + lo, f.value)
 
 
-def _windows(points: list[int], size: int) -> list[tuple[int, int]]:
+def _scan_line_joins(detector: Detector, texts: list[str]) -> Iterator[tuple[int, Finding]]:
+    """Findings of the texts read with their pieces joined (``lines_joined``: a secret cut over
+    lines or string literals) that cross a join, around the joins only; offsets in the original."""
+    views = lines_joined(texts)
+    broken = [i for i, view in enumerate(views) if view.changed]
+    joins = [[e[0] for e in views[i].edits] for i in broken]
+    for k, f in _scan_around(detector, [views[i].text for i in broken], joins):
+        j = bisect.bisect_right(joins[k], f.start)
+        if j < len(joins[k]) and joins[k][j] < f.end:
+            i = broken[k]
+            yield i, _mapped(f, views[i], texts[i], f.start, f.end)
+
+
+def _merged(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    """``spans`` clipped to [0, size], overlapping ones made one."""
     windows: list[tuple[int, int]] = []
-    for p in sorted(points):
-        lo, hi = max(0, p - SEAM), min(size, p + SEAM)
+    for lo, hi in sorted(spans):
+        lo, hi = max(0, lo), min(size, hi)
         if windows and lo <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], hi)
+            windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
         else:
             windows.append((lo, hi))
     return windows
 
 
-def _scan_seams(detector: Detector, views: list[View], originals: list[str]) -> Iterator[list[tuple[int, Finding]]]:
+def _scan_seams(
+    detector: Detector, views: list[View], originals: list[str], kept: list[list[Finding]]
+) -> Iterator[list[tuple[int, Finding]]]:
     """Findings that cross the boundary between adjacent texts, read without a separator: for each,
     its pieces, one per text it touches, as (text index, finding in that text)."""
     starts, pos = [], 0
     for view in views:
         starts.append(pos)
         pos += len(view.text)
-    for _, f in _scan_around(detector, ["".join(view.text for view in views)], [starts[1:]]):
+    joined = "".join(view.text for view in views)
+    windows = _seam_windows(joined, views, originals, kept, starts)
+    for f in _grown_scan(detector, joined, windows):
         first, last = bisect.bisect_right(starts, f.start) - 1, bisect.bisect_left(starts, f.end) - 1
         pieces = []
         for i in range(first, last + 1) if last > first else ():
@@ -138,8 +197,103 @@ def _scan_seams(detector: Detector, views: list[View], originals: list[str]) -> 
             yield pieces
 
 
-def _overlaps(kept: list[Finding], f: Finding) -> bool:
-    return any(f.start < k.end and k.start < f.end for k in kept)
+def _seam_windows(
+    joined: str, views: list[View], originals: list[str], kept: list[list[Finding]], starts: list[int]
+) -> list[tuple[int, int]]:
+    """The part of ``joined`` around each seam where a split secret may lie: SEAM characters beyond
+    the run of non-space characters that crosses it, and beyond a finding of either text that
+    touches it (the BEGIN of a key cut in two). Each run is looked for within the two texts only,
+    so finding them is linear in the input."""
+    n = len(joined)
+    spans = []
+    for k in range(1, len(views)):
+        s, before, after = starts[k], starts[k - 1], starts[k + 1] if k + 1 < len(starts) else n
+        lo, hi = s - _run_before(joined, s, before), s + _run(joined, s, after)
+        for f in kept[k - 1]:
+            if len(originals[k - 1]) - f.end <= SEAM and not originals[k - 1][f.end :].strip():
+                lo = min(lo, before + views[k - 1].position(f.start))
+        for f in kept[k]:
+            if f.start <= SEAM and not originals[k][: f.start].strip():
+                hi = max(hi, s + views[k].position(f.end))
+        spans.append((lo - SEAM, hi + SEAM))
+    return _merged(spans, n)
+
+
+def _run(text: str, start: int, end: int) -> int:
+    """The length of the run of non-space characters at ``start`` (not beyond ``end``)."""
+    m = _RUN.match(text, start, end)
+    return m.end() - start if m else 0
+
+
+def _run_before(text: str, end: int, start: int) -> int:
+    """The length of the run of non-space characters that ends at ``end`` (not before ``start``):
+    read backwards from a short tail, longer only while the run fills it."""
+    reach = SEAM
+    while True:
+        lo = max(start, end - reach)
+        tail = text[lo:end][::-1]
+        length = _run(tail, 0, len(tail))
+        if length < len(tail) or lo == start:
+            return length
+        reach *= 4
+
+
+def _grown_scan(detector: Detector, text: str, windows: list[tuple[int, int]]) -> Iterator[Finding]:
+    """Findings in the ``windows`` of ``text``; a window where a match runs to its edge is scanned
+    again twice as wide on that side (at most GROWTHS times, the grown windows of a round merged):
+    the secret may go on beyond it. Each round reads each character at most once."""
+    for growths in range(GROWTHS + 1):
+        found: list[list[Finding]] = [[] for _ in windows]
+        for w, f in _scan_separated(detector, [text[lo:hi] for lo, hi in windows]):
+            found[w].append(f)
+        grown = []
+        for (lo, hi), fs in zip(windows, found):
+            wider = _wider(lo, hi, fs, len(text)) if growths < GROWTHS else None
+            if wider:
+                grown.append(wider)
+            else:
+                yield from (Finding(f.rule, f.start + lo, f.end + lo, f.value) for f in fs)
+        if not grown:
+            return
+        windows = _merged(grown, len(text))
+
+
+def _wider(lo: int, hi: int, findings: list[Finding], size: int) -> tuple[int, int] | None:
+    """The window grown on each side a finding (offsets in the window) reaches, or None."""
+    width = hi - lo
+    left = lo > 0 and any(f.start <= _EDGE for f in findings)
+    right = hi < size and any(f.end >= width - _EDGE for f in findings)
+    if not (left or right):
+        return None
+    return lo - width if left else lo, hi + width if right else hi
+
+
+def _runs_on(pieces: list[tuple[int, Finding]], kept: list[list[Finding]]) -> bool:
+    """Whether a match across texts only runs on from a finding of one of them into words (a token
+    at the end of a message followed by "Thanks"): not a split secret. Where it adds anything else
+    to a finding (the rest of a key whose first piece matched alone) it is one."""
+    overlapped = False
+    for i, f in pieces:
+        covered = [k for k in kept[i] if f.start < k.end and k.start < f.end]
+        overlapped = overlapped or bool(covered)
+        if not all(_prose(rest) for rest in _uncovered(f, covered)):
+            return False
+    return overlapped
+
+
+def _prose(text: str) -> bool:
+    """Nothing but words (and the line breaks, quotes and concatenation around them)."""
+    text = text.strip(_JOINERS)
+    return not text or bool(_PROSE.fullmatch(text))
+
+
+def _uncovered(f: Finding, covered: list[Finding]) -> Iterator[str]:
+    """The parts of ``f`` outside the ``covered`` findings."""
+    pos = f.start
+    for k in sorted(covered, key=lambda k: k.start):
+        yield f.value[pos - f.start : max(pos, k.start) - f.start]
+        pos = max(pos, k.end)
+    yield f.value[pos - f.start :]
 
 
 def _is_content(seg: Segment) -> bool:

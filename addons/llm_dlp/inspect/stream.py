@@ -5,7 +5,10 @@ The stream is cut into events (SSE, NDJSON, a streamed JSON array or AWS event-s
 by the protocol's framing, which also puts each (rewritten) event back together. In each event the
 protocol's *delta* fields (text and tool-argument fragments) feed per-channel text buffers; a
 channel holds back only the trailing run of non-space characters, because a placeholder or a
-secret may continue in the next event. Every event is emitted as soon as it is complete, with
+secret may continue in the next event. Released text is inspected with the channel's recent text
+before it, and while a redaction runs on to the end of what was released (a key streamed line by
+line) with everything back to where that secret's first release began, so its start stays in view.
+Every event is emitted as soon as it is complete, with
 its delta shortened where something is held back. What is still held when the channel moves on
 goes out in a small event of the same protocol shape, built from the last one. A fail-closed
 framing (binary event-stream) that cannot read on ends the stream with its refusal: nothing unread
@@ -24,6 +27,12 @@ from llm_dlp.protocols.framing import Framing
 
 # A held fragment longer than this is released anyway: no placeholder is that long.
 MAX_HOLD = 512
+# Released text is processed with this much of the channel's earlier text before it (a rule's
+# keyword, the start of a secret that goes on) ...
+CONTEXT = 2048
+# ... and, while what was released last ended inside a redaction (a key streamed line by line), with
+# everything since that secret's release began, up to this much: its start stays in view.
+OPEN_CONTEXT = 48 * 1024
 _TRAILING_WORD = re.compile(r"\S+\Z")
 
 
@@ -60,6 +69,8 @@ class Channel:
     held: str = ""
     template: tuple[bytes, dict, bytes, Delta] | None = None  # last event of this channel
     text: list[str] = field(default_factory=list)  # everything released, for package checks
+    released: int = 0  # characters of ``text``
+    anchor: int | None = None  # while a redaction runs on: where the context of its first release began
 
 
 class StreamRewriter:
@@ -155,9 +166,12 @@ class StreamRewriter:
         released, channel.held = text[:cut], text[cut:]
         if not released:
             return ""
-        context = "".join(channel.text)[-2048:]
-        out = self._process(released, context, is_json)
+        start = channel.anchor if channel.anchor is not None else channel.released - CONTEXT
+        start = max(0, start, channel.released - OPEN_CONTEXT)
+        out = self._process(released, _tail(channel.text, channel.released - start), is_json)
+        channel.anchor = start if released.rstrip()[-1:] != out.rstrip()[-1:] else None  # a secret may go on
         channel.text.append(released)
+        channel.released += len(released)
         return out
 
     def _flush_all(self, keep: set | frozenset = frozenset()) -> bytes:
@@ -185,6 +199,17 @@ class StreamRewriter:
                 new = self._snapshot(value, looks_like_json(value))
                 if new != value:
                     set_at(doc, path, new)
+
+
+def _tail(pieces: list[str], size: int) -> str:
+    """The last ``size`` characters of the pieces joined, joining only the pieces needed."""
+    taken, length = [], 0
+    for piece in reversed(pieces):
+        if length >= size:
+            break
+        taken.append(piece)
+        length += len(piece)
+    return "".join(reversed(taken))[-size:] if size else ""
 
 
 def _dumps(doc: Any) -> bytes:

@@ -10,6 +10,7 @@ from pathlib import Path
 from mitmproxy import ctx, exceptions
 
 from llm_dlp.act.placeholders import Keyring, load_key
+from llm_dlp.detect import normalize
 from llm_dlp.proxy.lifecycle import serve
 from llm_dlp.proxy.state import Runtime, log
 from llm_dlp.record.audit import ALLOW, REFUSE, AuditLog
@@ -89,6 +90,8 @@ class Configuration:
 
     def configure(self, updated: set[str]) -> None:
         if "llm_dlp_rules" in updated:
+            if self.rt.ruleset is None:
+                normalize.prepare()
             self._load_rules()
         if "llm_dlp_key_file" in updated or "confdir" in updated:
             try:

@@ -10,7 +10,7 @@ import string
 
 import pytest
 
-from llm_dlp.detect.detector import Detector, _hyperscan_source
+from llm_dlp.detect.detector import Detector, _hyperscan_source, _presence, _verifier
 from llm_dlp.detect.secret_rules import SecretRule
 from support.rules import bundled
 from support.secretgen import AN, HEX, Gen, corpus, uuid
@@ -149,6 +149,31 @@ def test_trailing_repeat_is_cut_in_the_prefilter_and_the_window_reaches_the_end(
     assert [(f.start, f.end) for f in Detector([rule]).scan(text)] == [(2, 206)]
 
 
+@pytest.mark.parametrize(
+    ("source", "verified"),
+    [
+        (r"(?P<name>[a-z0-9_.-]*(?:token|key))=(?P<secret>\w{8})", r"(?P<name>(?:token|key))=(?P<secret>\w{8})"),
+        (r"(?i)[\w.-]{0,50}?key\s*=\s*(?P<secret>\w{8})", r"(?i)key\s*=\s*(?P<secret>\w{8})"),
+        (r"\w*key=(?P<secret>\w{8})", r"key=(?P<secret>\w{8})"),
+        # kept: the repeat is required, is the secret, is the whole match, or sits in a repeated group or a branch
+        (r"[a-z]+key=(?P<secret>\w{8})", None),
+        (r"(?P<secret>[a-z]*key\w{8})", None),
+        (r"[a-z]*key=\w{8}", None),
+        (r"(?:[a-z]*key)+=(?P<secret>\w{8})", None),
+        (r"(?P<n>[a-z]*|q)key=(?P<secret>\w{8})", None),
+        (r"(?:[a-z]*|q)key=(?P<secret>\w{8})", None),
+    ],
+)
+def test_an_optional_repeat_that_opens_a_pattern_is_not_verified(source, verified):
+    """Python would try it from every position of a window and backtrack over it (most of the
+    verification time of the generic assignment rule); it can match nothing, so no secret moves."""
+    pattern = re.compile(source)
+    assert _verifier(pattern).pattern == (verified or source)
+    text = "x my_api_key=Zq7Vn2Lx more_token=Kp4Wm9Rt"
+    group = "secret" if "secret" in pattern.groupindex else 0
+    assert [m.span(group) for m in _verifier(pattern).finditer(text)] == [m.span(group) for m in pattern.finditer(text)]
+
+
 def test_password_hashes_jwk_members_and_wrapped_jwts(det):
     g = Gen(random.Random())
     crypt = "./" + AN
@@ -178,6 +203,18 @@ def test_a_near_placeholder_makes_one_pattern_per_word_each_anchored_on_it():
     assert bundled().detector.slow_rule_ids() == []
 
 
+def test_a_context_is_found_in_the_hyperscan_pass_and_must_precede_the_secret():
+    context = re.compile(r"(?m)^kind:\s*Vault[^\n]*$")
+    # trailing optional repeats would report a hit per character of the line
+    assert _presence(context).pattern == r"(?m)^kind:\s*Vault"
+    rule = SecretRule("c", "redact", (re.compile(r"val=(?P<secret>[a-z0-9]{12})"),), context=context, context_chars=40)
+    d = Detector([rule])
+    assert [f.value for f in d.scan("kind: Vault v1\nval=abc123def456")] == ["abc123def456"]
+    assert d.scan("val=abc123def456") == []
+    assert d.scan("kind: Vault\n" + "x" * 60 + "\nval=abc123def456") == []
+    assert d.scan("val=abc123def456\nkind: Vault") == []
+
+
 def test_repeats_are_found_everywhere_in_one_pass_with_offsets_after_non_ascii(det):
     token = "ghp_" + Gen(random.Random()).s(AN, 36)
     text = f"TOKEN={token}\n" + "é ünïcode\n" * 1000 + f"again {token} and {token[:-3]} cut\n"
@@ -201,3 +238,20 @@ def test_many_findings_in_one_large_text(det):
     assert [f.value for f in found if f.rule_id == "github-token"] == tokens
     assert all(text[f.start : f.end] == f.value for f in found)
     assert string.ascii_letters  # the filler holds no secret
+
+
+def test_a_found_value_longer_than_a_hyperscan_literal_is_found_again_elsewhere(det):
+    """A private key of tens of KB (or a cut-off one, which runs to the end of its body) is too
+    long for a hyperscan literal; its repeats are still found."""
+    g = Gen(random.Random())
+    body = "\n".join(g.s(AN + "+/", 64) for _ in range(400))
+    key = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----"
+    text = f"first: {key}\n\nsecond: {key}"
+    found = [f for f in det.scan(text) if f.rule_id == "private-key"]
+    assert len(found) == 2 and all(len(f.value) > 16384 for f in found)
+
+
+def test_a_long_jwt_is_covered_whole(det):
+    g = Gen(random.Random())
+    token = "eyJ" + g.s(AN, 1200) + ".eyJ" + g.s(AN + "_-", 6000) + "." + g.s(AN + "_-", 342)
+    assert whole(det, f"id_token: {token}\n", token) == ["jwt"]

@@ -1,6 +1,6 @@
 """Reading views: what the detector reads, and how its offsets map back to the original."""
 
-from llm_dlp.detect.normalize import json_unescaped, normalised, reading_view
+from llm_dlp.detect.normalize import json_unescaped, lines_joined, normalised, reading_view
 
 
 def _back(view, sub: str) -> tuple[int, int]:
@@ -67,3 +67,35 @@ def test_escaped_disguises_are_undone_and_normalised_in_one_view():
 def test_plain_escapes_in_a_json_value_are_left_alone_except_in_a_raw_body():
     assert not reading_view(r"C:\new\path").changed
     assert reading_view(r"C:\new\path", raw=True).text == "C:\new\\path"
+
+
+def test_breaks_between_token_pieces_are_removed_and_mapped_back():
+    for text, joined in [
+        ("k = abcd\nefgh", "k = abcdefgh"),
+        ('k = "abcd" + "efgh"', 'k = "abcdefgh"'),
+        ('k = ("abcd"\n     "efgh")', 'k = ("abcdefgh")'),
+        ("k=abcd\\\n    efgh", "k=abcdefgh"),
+    ]:
+        view = lines_joined([text])[0]
+        assert view.text == joined
+        start = joined.index("abcd")
+        assert view.span(start, start + 8) == (text.index("abcd"), text.index("efgh") + 4)
+
+
+def test_joins_are_found_in_each_of_many_texts_and_never_across_them():
+    views = lines_joined(["abcd", "efgh\nijkl", "mnop\n", "qrst"])
+    assert [v.text for v in views] == ["abcd", "efghijkl", "mnop\n", "qrst"]
+
+
+def test_indented_lines_and_short_words_are_not_joined():
+    for text in ("if x:\n    return value", "one\ntwo", "abcd\n efgh", 'f("ab", "cd")'):
+        assert not lines_joined([text])[0].changed
+
+
+def test_an_inner_part_of_a_view_maps_to_the_same_original():
+    text = 'x {"v": "a\\u0062cd"} y'
+    view = reading_view(text)
+    start = view.text.index("abcd")
+    inner = view.inner(start, start + 4)
+    assert inner.text == "abcd" and inner.span(0, 4) == (text.index("a\\u"), text.index("cd") + 2)
+    assert inner.position(text.index("cd")) == 2

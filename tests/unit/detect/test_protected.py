@@ -49,3 +49,14 @@ def test_patches_name_the_files_whose_old_content_they_carry():
     assert [(patch[s:e], p) for s, e, p in file_regions(patch)] == [("\n@@\n-A=1\n+A=2\n", ".env"), ("\n+print(1)\n", "src/app.py")]
     diff = "diff --git a/.env b/.env\n--- a/.env\n+++ b/.env\n@@ -1 +1 @@\n-A=1\n+A=2\ndiff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@\n-1\n+2\n"
     assert [(diff[s:e], p) for s, e, p in file_regions(diff)] == [("\n@@ -1 +1 @@\n-A=1\n+A=2\n", ".env"), ("\n@@\n-1\n+2\n", "x.py")]
+
+
+def test_patch_and_fence_marks_count_only_at_the_start_of_a_line():
+    text = "+++ a.py\nx = '+++ b.py'\n\n```\nin fence\n```\n--- c\n+++ d.py\ny\n  ```js\nnot a fence\n```"
+    assert [(text[s:e], p) for s, e, p in file_regions(text)] == [
+        ("\nx = '+++ b.py'\n\n```\nin fence\n```\n", "a.py"),
+        ("\ny\n  ```js\nnot a fence\n```", "d.py"),
+    ]
+    # sections without an end run to the end of the text, each found once
+    many = "".join(f"+++ f{i}.py\nline\n" for i in range(2000))
+    assert len(file_regions(many)) == 2000 and file_regions(many)[-1][1] == len(many)

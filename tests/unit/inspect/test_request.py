@@ -1,12 +1,14 @@
 """The request pipeline without a proxy: decisions, redaction, and the restore map."""
 
+import base64
 import json
 import random
 
 from llm_dlp.act.placeholders import Keyring
-from llm_dlp.inspect.request import inspect_request
+from llm_dlp.inspect.request import SEAM, inspect_request, scan_segments
+from llm_dlp.protocols.base import Segment
 from support.rules import bundled
-from support.secretgen import Gen, provider_tokens
+from support.secretgen import AN, URLSAFE, Gen, provider_tokens
 
 
 def test_restore_map_honours_rule_restore_flag():
@@ -123,3 +125,132 @@ def test_a_whole_secret_at_the_end_of_a_message_does_not_spill_into_the_next():
     )
     assert [f.field for f in ins.findings] == ["/messages/0/content"]
     assert json.loads(ins.body)["messages"][1]["content"] == "Thanks,and more"
+
+
+def _pem() -> str:
+    return Gen(random.Random(11)).pem("RSA PRIVATE KEY", lines=26)  # about 1.7 KB, like a 2048-bit key
+
+
+def _long_jwt() -> str:
+    g = Gen(random.Random(12))
+    header = base64.urlsafe_b64encode(b'{"alg":"RS256","typ":"JWT"}').decode().rstrip("=")
+    claims = {"sub": g.s(AN, 12), "groups": [g.s(AN, 24) for _ in range(10)]}
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    return f"{header}.{payload}.{g.s(URLSAFE, 342)}"
+
+
+def _lines_in_clear(secret: str, texts: list[str]) -> list[str]:
+    """The lines (or 16-character runs) of ``secret`` still present in any of ``texts``."""
+    pieces = [line for line in secret.splitlines() if len(line) >= 16] or [secret[i : i + 16] for i in range(0, len(secret) - 15, 16)]
+    return [p for p in pieces if any(p in t for t in texts)]
+
+
+def test_a_pem_key_split_across_two_messages_is_redacted_in_both():
+    key = _pem()
+    cut = len(key) // 2
+    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": f"key:\n{key[:cut]}"}, {"role": "user", "content": key[cut:]}]})
+    assert [(f.rule, f.field) for f in ins.findings] == [("private-key", "/messages/0/content"), ("private-key", "/messages/1/content")]
+    sent = [m["content"] for m in json.loads(ins.body)["messages"]]
+    assert sent[0].startswith("key:\n[REDACTED:private-key:") and sent[1].startswith("[REDACTED:private-key:")
+    assert not _lines_in_clear(key, sent)
+
+
+def test_a_pem_key_split_across_anthropic_blocks_around_a_tool_call_is_redacted_in_each():
+    key = _pem()
+    cut = len(key) // 3
+    content = [
+        {"type": "text", "text": key[:cut]},
+        {"type": "tool_use", "id": "toolu_1", "name": "read", "input": {}},
+        {"type": "text", "text": key[cut:]},
+    ]
+    ins = _inspect({"model": "c", "max_tokens": 1, "messages": [{"role": "assistant", "content": content}]}, "anthropic", "/v1/messages")
+    blocks = json.loads(ins.body)["messages"][0]["content"]
+    assert blocks[1] == content[1] and not _lines_in_clear(key, [b.get("text", "") for b in blocks])
+
+
+def test_a_long_jwt_in_three_responses_input_items_is_redacted_in_each():
+    token = _long_jwt()
+    assert len(token) > 3 * SEAM
+    thirds = [token[: len(token) // 3], token[len(token) // 3 : 2 * len(token) // 3], token[2 * len(token) // 3 :]]
+    items = [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": piece}]} for piece in thirds]
+    ins = _inspect({"model": "m", "input": items}, "openai", "/v1/responses")
+    assert [f.rule for f in ins.findings] == ["jwt"] * 3
+    sent = [item["content"][0]["text"] for item in json.loads(ins.body)["input"]]
+    assert all(text.startswith("[REDACTED:jwt:") for text in sent) and not _lines_in_clear(token, sent)
+
+
+def test_a_split_secret_whose_first_piece_matches_alone_is_redacted_in_every_piece():
+    token = _token()
+    first, rest = f"GITHUB_TOKEN={token[:30]}", token[30:]
+    assert bundled().detector.scan(first) and not bundled().detector.scan(rest)
+    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": first}, {"role": "user", "content": f"{rest} is it"}]})
+    sent = [m["content"] for m in json.loads(ins.body)["messages"]]
+    assert token[:30] not in sent[0] and rest not in sent[1] and sent[1].endswith("] is it")
+    assert [f.field for f in ins.findings] == ["/messages/0/content", "/messages/1/content"]
+
+
+def test_a_pem_key_in_many_tool_result_fragments_is_redacted_in_each():
+    key = _pem()
+    parts = [{"type": "text", "text": key[i : i + 100]} for i in range(0, len(key), 100)]
+    blocks = [{"type": "tool_result", "tool_use_id": "toolu_1", "content": parts}]
+    ins = _inspect({"model": "c", "max_tokens": 1, "messages": [{"role": "user", "content": blocks}]}, "anthropic", "/v1/messages")
+    sent = [p["text"] for p in json.loads(ins.body)["messages"][0]["content"][0]["content"]]
+    assert len(ins.findings) == len(parts) and all("[REDACTED:private-key:" in text for text in sent)
+    assert not _lines_in_clear(key, sent)
+
+
+def test_a_secret_cut_over_lines_or_string_literals_is_redacted_whole():
+    token = _token()
+    a, b = token[:17], token[17:]
+    for text in (
+        f"{a}\n{b}\n",
+        f'TOKEN = "{a}" + "{b}"\n',
+        f'TOKEN = ("{a}"\n         "{b}")\n',
+        f"TOKEN='{a}''{b}'\n",
+        f'TOKEN="{a}\\\n{b}"\n',
+        f"const t = '{a}' +\n  '{b}';\n",
+    ):
+        ins = _inspect({"model": "m", "messages": [{"role": "user", "content": text}]})
+        sent = json.loads(ins.body)["messages"][0]["content"]
+        assert len(ins.findings) == 1, text  # one finding over both pieces (a rule may have matched the first alone)
+        assert a not in sent and b not in sent and sent.count("[REDACTED:") == 1
+
+
+def test_a_whole_secret_at_the_end_of_a_line_does_not_spill_into_the_next():
+    token = _token()
+    ins = _inspect({"model": "m", "messages": [{"role": "user", "content": f"GITHUB_TOKEN={token}\nThanks,and more"}]})
+    assert [f.end - f.start for f in ins.findings] == [len(token)]
+    assert json.loads(ins.body)["messages"][0]["content"].endswith("]\nThanks,and more")
+
+
+def test_a_secret_split_across_two_tool_calls_arguments_is_redacted_in_each_and_stays_json():
+    for secret in (_pem(), _token()):
+        cut = len(secret) // 2
+        calls = [
+            {"id": f"call_{i}", "type": "function", "function": {"name": "write", "arguments": json.dumps({"content": piece}, indent=1)}}
+            for i, piece in enumerate((secret[:cut], secret[cut:]))
+        ]
+        ins = _inspect({"model": "m", "messages": [{"role": "assistant", "content": None, "tool_calls": calls}]})
+        sent = [json.loads(c["function"]["arguments"]) for c in json.loads(ins.body)["messages"][0]["tool_calls"]]
+        assert all(s["content"].startswith("[REDACTED:") for s in sent)
+        assert not _lines_in_clear(secret, [s["content"] for s in sent])
+
+
+class _Counting:
+    """A detector that counts the characters it is given."""
+
+    def __init__(self, detector):
+        self.detector, self.chars = detector, 0
+
+    def scan(self, text):
+        self.chars += len(text)
+        return self.detector.scan(text)
+
+
+def test_joined_scanning_reads_each_character_a_bounded_number_of_times():
+    g = Gen(random.Random(13))
+    key_ends = [("word. " * 500) + "-----BEGIN PRIVATE KEY-----\n" + g.s(AN, 1000) for _ in range(64)]
+    for texts in ([g.s(AN, 4096) for _ in range(64)], [g.s(AN, 100) for _ in range(1000)], key_ends, ["\n".join([g.s(AN, 40)] * 100)] * 32):
+        counting = _Counting(bundled().detector)
+        scan_segments(counting, [Segment(("messages", i, "content"), t, "user") for i, t in enumerate(texts)])
+        assert counting.chars <= 3 * sum(map(len, texts))

@@ -162,6 +162,17 @@ def test_secret_emitted_by_model_is_redacted_even_when_split(detector):
     assert [f.rule for f in inspector.findings] == ["github-token"]
 
 
+@pytest.mark.parametrize("lines", [8, 50])  # 0.6 KB and 3.3 KB (a 4096-bit RSA key): longer than the usual context
+def test_a_key_streamed_in_fragments_is_redacted_to_its_end_in_text_and_tool_arguments(detector, lines):
+    key = Gen(random.Random(3)).pem("RSA PRIVATE KEY", lines=lines)
+    rw, inspector = rewriter(detector)
+    text, args, _ = client_view(run(rw, openai_stream(f"here:\n{key}\ndone", json.dumps({"path": "k.pem", "content": key}))))
+    body = key.splitlines()[1:-1]
+    assert not [line for line in body if line in text or line in args.replace("\\n", "\n")]
+    assert text.startswith("here:\n") and text.endswith("done")  # the header may go out before the key is seen
+    assert {f.rule for f in inspector.findings} == {"private-key"}
+
+
 def test_anthropic_text_and_tool_json(detector):
     def ev(kind, doc):
         return f"event: {kind}\ndata: {json.dumps(doc)}\n\n"
