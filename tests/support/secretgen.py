@@ -222,6 +222,28 @@ def more_provider_tokens(g: Gen) -> list[tuple[str, str, str]]:
         ("vcs", "github-refresh-token", "ghr_" + g.s(AN, 76)),
         ("registry", "artifactory-reference-token", "cmVmdGtuOjAxOj" + g.s(AN, 50)),
         ("cloud", "digitalocean-refresh", "dor_v1_" + g.s(HEX, 64)),
+        ("infra", "dependency-track-key", "odt_" + g.s(AN, 32)),
+        ("saas", "arcjet-key", "ajkey_" + g.s(LD, 26)),
+        ("saas", "aikido-secret", "AIK_SECRET_" + g.s(AN, 64)),
+        ("saas", "aikido-ci-token", "AIK_CI_" + g.s(AN, 24)),
+        ("saas", "blockprotocol-key", f"b10ck5.{g.s(AN, 32)}.{g.s(AN, 36)}"),
+        ("saas", "branchio-key", "key_" + g.rng.choice(["live", "test"]) + "_" + g.s(AN, 32)),
+        ("ai", "cursor-api-key", "key_" + g.s(LD, 64)),
+        ("saas", "clickup-token", f"pk_{g.s(string.digits, 9)}_{g.s(UD, 32)}"),
+        ("saas", "courier-key", g.rng.choice(["pk", "dk"]) + "_" + g.rng.choice(["prod", "test"]) + "_" + g.s(AN, 24)),
+        ("saas", "configcat-sdk-key", f"configcat-sdk-1/{g.s(URLSAFE, 22)}/{g.s(URLSAFE, 22)}"),
+        ("ai", "deepl-free-key", uuid(g) + ":fx"),
+        ("cloud", "aws-appsync-key", "da2-" + g.s(LD, 26)),
+        ("cloud", "amazon-mws-token", "amzn.mws." + uuid(g)),
+        ("vcs", "azure-devops-pat", g.s(AN, 76) + "AZDO" + g.s(AN, 4)),
+        ("monitoring", "datadog-rum-token", "pub" + g.s(HEX, 32)),
+        ("infra", "vault-legacy-token", "s." + g.s(string.ascii_uppercase, 4) + g.s(string.ascii_lowercase, 4) + g.s(AN, 16)),
+        ("infra", "vault-batch-token", "hvb." + g.s(URLSAFE, 220)),
+        ("saas", "mapbox-temporary-token", "tk.eyJ1Ijoi" + g.s(AN, 50) + "." + g.s(URLSAFE, 22)),
+        ("saas", "builderio-private-key", "bpk-" + g.s(HEX, 32)),
+        ("ai", "deepseek-api-key", "sk-" + g.s(HEX, 32)),
+        ("saas", "crossmint-key", g.rng.choice(["sk", "ck"]) + "_" + g.rng.choice(["staging", "production"]) + "_" + g.s(AN, 32)),
+        ("saas", "asana-pat-v1", f"1/{g.s(string.digits, 16)}:{g.s(HEX, 32)}"),
     ]
 
 
@@ -253,6 +275,19 @@ def vendor_tokens(g: Gen) -> list[tuple[str, str, str, str]]:
         ("vendor", "mailjet-secret", "MAILJET_SECRET", g.s(HEX, 32)),
         ("vendor", "postmark-server-token", "POSTMARK_SERVER", uuid(g)),
         ("vendor", "newrelic-license-key", "NEW_RELIC_LICENSE", g.s(HEX, 36) + "NRAL"),
+        ("vendor", "ai21-key", "AI21", uuid(g)),
+        ("vendor", "assemblyai-key", "ASSEMBLYAI", g.s(HEX, 32)),
+        ("vendor", "deepgram-key", "DEEPGRAM", g.s(HEX, 40)),
+        ("vendor", "agora-certificate", "AGORA_APP_CERTIFICATE", g.s(HEX, 32)),
+        ("vendor", "airbrake-key", "AIRBRAKE", g.s(AN, 40)),
+        ("vendor", "amplitude-secret", "AMPLITUDE_SECRET", g.s(HEX, 32)),
+        ("vendor", "browserstack-key", "BROWSERSTACK_ACCESS", g.s(AN, 20)),
+        ("vendor", "chartmogul-key", "CHARTMOGUL", g.s(LD, 32)),
+        ("vendor", "clearbit-key", "CLEARBIT", g.s(LD, 35)),
+        ("vendor", "codeclimate-reporter-id", "CC_TEST_REPORTER", g.s(HEX, 64)),
+        ("vendor", "jenkins-token", "JENKINS", g.s(HEX, 34)),
+        ("vendor", "auth0-client-secret", "AUTH0_CLIENT_SECRET", g.s(URLSAFE, 64)),
+        ("vendor", "facebook-app-secret", "FACEBOOK_APP", g.s(HEX, 32)),
     ]
 
 
@@ -274,6 +309,13 @@ CONTEXTS = [
     ("xml-next-line", "<settings>\n  <token>\n    {v}\n  </token>\n</settings>\n"),
     ("json-config", '{{"files": {{".env": "SERVICE_TOKEN={v}\\nREGION=eu-west-1\\n"}}}}'),
     ("call-argument", 'os.Setenv("SERVICE_TOKEN", "{v}")\n'),
+    ("csv", "serviceToken,{v},\n"),
+    ("xml-element", "<serviceToken>{v}</serviceToken>\n"),
+    ("yaml-literal", "service_token: |\n  {v}\n"),
+    ("json-escaped", '"{{\\"service_token\\": \\"{v}\\"}}"\n'),
+    ("make-evaluated", "SERVICE_TOKEN :::= {v}\n"),
+    ("make-append", 'SERVICE_TOKEN += "{v}"\n'),
+    ("label-next-line", "Your new API secret\n{v}\n"),
 ]
 
 # Contexts for vendor-named keys: the vendor's name is in the variable ({n}); no bare value.
@@ -284,6 +326,15 @@ VENDOR_CONTEXTS = [
     ("json", '{{"{n}_API_KEY": "{v}"}}'),
     ("go-typed", 'var {n}_TOKEN string = "{v}"\n'),
     ("java-property", 'System.setProperty("{n}_API_KEY", "{v}");\n'),
+    ("ini", "{n}Token={v}\n"),
+    ("xml-element", "<{n}Token>\n    {v}\n</{n}Token>\n"),
+    ("php-concat", '${n}Token .= "{v}";\n'),
+    ("make", '{n}_TOKEN :::= "{v}"\n'),
+    ("csv", "{n}Token,{v},\n"),
+    ("yaml-literal", "{n}_token: |\n  {v}\n"),
+    ("logstash", '  "{n}Token" => "{v}"\n'),
+    ("json-escaped", '"{{\\"{n}_token\\": \\"{v}\\"}}"\n'),
+    ("make-append", '{n}_TOKEN += "{v}"\n'),
 ]
 
 
@@ -332,7 +383,11 @@ def corpus(rng: random.Random):
         for ctx, template in VENDOR_CONTEXTS:
             yield f"{category}/{label}/{ctx}", template.format(n=vendor, v=token), token
     for label, text, secret in structured(g):
-        category = "passwords" if label.startswith(("password", "url-", "connection", "k8s", "aws-secret", "curl")) else "keys"
+        category = (
+            "passwords"
+            if label.startswith(("password", "url-", "connection", "k8s", "aws-secret", "curl", "netrc", "psexec", "dotnet"))
+            else "keys"
+        )
         yield f"{category}/{label}", text, secret
 
 
@@ -384,6 +439,18 @@ def structured(g: Gen):
     yield "k8s-secret", f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\ndata:\n  password: {b64}\n", b64
     bearer = g.s(AN, 40)
     yield "curl-x-api-key", f"curl -H 'X-API-Key: {bearer}' https://api.example.net/\n", bearer
+    key = uuid(g)
+    yield "curl-vendor-header", f'curl -H "X-Acme-ApiKey: {key}" https://api.example.net/\n', key
+    yield "curl-authorization-no-scheme", f"curl --header 'Authorization: {key}' https://api.example.net/\n", key
+    pw = g.password()
+    yield "curl-user", f"curl -X POST https://ci.example.net/job \\\n  --user 'builder:{pw}'\n", pw
+    yield "netrc", f"machine git.example.net\n  login ci\n  password {pw}\n", pw
+    yield "psexec-password", f"psexec \\\\build01 -u CORP\\svc -p {pw} cmd /c dir\n", pw
+    yield "dotnet-network-credential", f'client.Credentials = new NetworkCredential("svc@example.net", "{pw}");\n', pw
+    azconfig = g.s(B64, 43) + "="
+    yield "azure-app-config", f"Endpoint=https://cfg.azconfig.io;Id={g.s(AN, 4)}-l0-s0:{g.s(AN, 20)};Secret={azconfig}", azconfig
+    iot = g.s(B64, 43) + "="
+    yield "azure-iot-hub", f"HostName=hub.azure-devices.net;SharedAccessKeyName=owner;SharedAccessKey={iot}", iot
     yield from key_material(g)
 
 
@@ -415,5 +482,21 @@ def key_material(g: Gen):
     yield "password-hash/sha512-crypt", f"root:{sha512}:19700:0:99999:7:::\n", sha512
     sha256 = f"$5$rounds=5000${g.s(CRYPT, 16)}${g.s(CRYPT, 43)}"
     yield "password-hash/sha256-crypt", f'hashed_password = "{sha256}"\n', sha256
+    wireguard = g.s(B64, 43) + "="
+    yield "wireguard/preshared", f"[Peer]\nPublicKey = {g.s(B64, 43)}=\nPresharedKey = {wireguard}\nAllowedIPs = 0.0.0.0/0\n", wireguard
+    truenas = f"{g.rng.randint(1, 99)}-{g.s(AN, 64)}"
+    yield "truenas/websocket", json.dumps({"msg": "method", "method": "auth.login_with_api_key", "params": [truenas]}), truenas
+    query_secret = g.s(AN, 40)
+    yield (
+        "url-query/client-secret",
+        f"POST https://auth.example.net/oauth2/token?grant_type=client_credentials&client_secret={query_secret}\n",
+        query_secret,
+    )
+    yield "url-query/token", f'curl "https://iot.example.net/external/api/get?token={query_secret}&pin=V1"\n', query_secret
+    yield "url-query/form-field", f"curl https://api.example.net/v1/devices -d access_token={query_secret}\n", query_secret
+    infura = g.s(HEX, 32)
+    yield "infura/url", f"RPC_URL=https://mainnet.infura.io/v3/{infura}\n", infura
+    device = g.s(LD, 20)
+    yield "thingsboard/url", f"POST https://thingsboard.cloud/api/v1/{device}/telemetry\n", device
     age = "AGE-SECRET-KEY-1" + g.s(BECH32.upper(), 58)
     yield "age/keyfile", f"# created: 2026-01-01T00:00:00Z\n# public key: age1{g.s(BECH32, 58)}\n{age}\n", age

@@ -34,7 +34,8 @@ def test_every_generated_case_is_covered_whole(det, seed):
 
 def test_the_corpus_covers_the_new_contexts_and_vendor_keys():
     labels = {label for label, _, _ in corpus(random.Random(3))}
-    for context in ("go-typed", "php-concat", "java-property", "make", "xml-next-line", "json-config", "call-argument"):
+    contexts = ("go-typed", "php-concat", "java-property", "make", "make-evaluated", "xml-next-line", "xml-element", "json-config")
+    for context in contexts + ("json-escaped", "call-argument", "csv", "yaml-literal", "ini", "logstash", "label-next-line"):
         assert any(label.endswith("/" + context) for label in labels)
     assert sum(label.startswith("vendor/") for label in labels) >= 100
     assert len({label.rsplit("/", 1)[0] for label in labels}) >= 190
@@ -61,6 +62,54 @@ def test_uuid_next_to_its_vendor_is_a_finding_and_a_bare_uuid_name_is_not(det):
     for text in (f"HEROKU_API_KEY={key}\n", f'"snyk_token": "{key}"', f"sendbird:\n  api_token: {key}\n"):
         assert whole(det, text, key) == ["vendor-credential"], text
     assert not det.scan(f'request_token = "{key}"\n')  # a UUID with no vendor is an identifier
+
+
+def test_a_vendor_name_in_the_variable_is_enough_for_a_random_value(det):
+    g = Gen(random.Random())
+    hex32, key40 = g.s(HEX, 32), g.s(AN, 40)
+    for text, value in [
+        (f"deepgram = {hex32}\n", hex32),
+        (f"agora.app_certificate={hex32}\n", hex32),
+        (f"<cohereToken>\n    {key40}\n</cohereToken>\n", key40),
+        (f'System.setProperty("CODACY_TOKEN", "{key40}");\n', key40),
+        (f"chartmogulToken,{key40},\n", key40),
+    ]:
+        assert whole(det, text, value) == ["vendor-named-value"], text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "github.com/influxdata/influxdb v1.11.0 h1:0X+ZsbcOWc6AEi5MHee9BYqXCKmz8IZsljrRYjmV8Qg=\n",
+        "twilio==8.10.0\n",
+        'SENTRY_RELEASE = "backend_release_2024"\n',
+        'sentry_settings = "config/sentry_settings_v2.json"\n',
+        "datadog_api_key = os.environ.get('DATADOG_API_KEY')\n",
+    ],
+)
+def test_vendor_names_next_to_versions_paths_and_code_are_not_findings(det, text):
+    assert [f.rule_id for f in det.scan(text)] == []
+
+
+def test_curl_credentials_and_headers_without_a_scheme(det):
+    g = Gen(random.Random())
+    password, key = g.s(AN, 14), uuid(g)
+    for text in (
+        f"curl -u deploy:{password} https://ci.example.net/",
+        f"curl -X POST https://ci.example.net/ \\\n  --user 'ci:{password}'",
+    ):
+        assert whole(det, text, password) == ["curl-user-password"], text
+    for text in (f"curl -H 'Authorization: {key}' https://x.example.net/", f'curl -H "X-Acme-ApiKey: {key}" https://x.example.net/'):
+        assert whole(det, text, key) == ["authorization-header"], text
+    for text in ('curl -u "$USER:$PASS" https://x.example.net/', "curl --user neo4j:[PASSWORD] http://localhost/", "curl -u user:pass"):
+        assert det.scan(text) == [], text
+
+
+def test_vault_tokens_of_the_old_format_need_mixed_case_and_a_digit(det):
+    token = "s.Ab" + Gen(random.Random()).s(AN, 22)
+    assert whole(det, f"token: {token}\n", token) == ["vault-legacy-token"]
+    for text in ("s.AcceptanceTimeoutSeconds = 10\n", "self.s.makeKubeConfigController = args\n"):
+        assert det.scan(text) == [], text
 
 
 @pytest.mark.parametrize(
@@ -145,6 +194,13 @@ def test_near_words_must_precede_the_value():
     assert [f.value for f in d.scan("ACME_key=abc123def456")] == ["abc123def456"]
     assert d.scan("key=abc123def456 acme") == []
     assert d.scan("acme" + " " * 40 + "key=abc123def456") == []
+
+
+def test_a_near_placeholder_makes_one_pattern_per_word_each_anchored_on_it():
+    rule = next(r for r in bundled().rules if r.id == "vendor-named-value")
+    assert len(rule.patterns) == len(rule.near) > 100
+    assert all(p.pattern.startswith(re.escape(word)) for p, word in zip(rule.patterns, rule.near))
+    assert bundled().detector.slow_rule_ids() == []
 
 
 def test_a_context_is_found_in_the_hyperscan_pass_and_must_precede_the_secret():
