@@ -187,10 +187,10 @@ def _fold(ch: str) -> str:
 
 
 @cache
-def _changing() -> tuple[re.Pattern[str], hyperscan.Database]:
-    """The characters that read differently (folded by ``_fold``): as a Python class, and as a
-    hyperscan database that tells at memory speed whether a text holds any (Python's ``re`` reads
-    a non-ASCII text at a fraction of detection speed). Built on first use, from a pass over the BMP."""
+def _changing() -> hyperscan.Database:
+    """The characters that read differently (folded by ``_fold``), as a hyperscan database that
+    finds them at memory speed (Python's ``re`` reads a non-ASCII text at a fraction of detection
+    speed). Built once, from a pass over the BMP."""
     ranges: list[list[int]] = []
     for code in range(0x80, 0x10000):
         ch = chr(code)
@@ -200,11 +200,10 @@ def _changing() -> tuple[re.Pattern[str], hyperscan.Database]:
             else:
                 ranges.append([code, code])
     ranges.append([0x10000, 0x10FFFF])  # astral characters (mathematical letters, tags, emoji): looked at one by one
-    python_class = "".join(re.escape(chr(lo)) + ("-" + re.escape(chr(hi)) if hi > lo else "") for lo, hi in ranges)
     hs_class = "".join(f"\\x{{{lo:x}}}" + (f"-\\x{{{hi:x}}}" if hi > lo else "") for lo, hi in ranges)
     db = hyperscan.Database()
-    db.compile(expressions=[f"[{hs_class}]".encode()], ids=[1], flags=[hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_SINGLEMATCH])
-    return re.compile(f"[{python_class}]"), db
+    db.compile(expressions=[f"[{hs_class}]".encode()], ids=[1], flags=[hyperscan.HS_FLAG_UTF8])
+    return db
 
 
 def prepare() -> None:
@@ -216,14 +215,25 @@ def prepare() -> None:
 _scratch = threading.local()
 
 
-def _has_changing(text: str) -> bool:
-    _, db = _changing()
+def _changing_at(text: str) -> list[int]:
+    """Offsets of the characters of ``text`` that read differently. Hyperscan reports where each
+    ends in the UTF-8 encoding; decoding the bytes between two of them counts the characters."""
+    db = _changing()
     scratch = getattr(_scratch, "scratch", None)
     if scratch is None:
         scratch = _scratch.scratch = hyperscan.Scratch(db)
-    found: list[int] = []
-    db.scan(text.encode("utf-8", "replace"), match_event_handler=lambda *_: found.append(1), scratch=scratch)
-    return bool(found)
+    data = text.encode("utf-8", "replace")  # a lone surrogate is one "?": one character either way
+    ends: list[int] = []
+    db.scan(data, match_event_handler=lambda _id, _s, end, _f, _c: ends.append(end), scratch=scratch)
+    offsets, byte, char = [], 0, 0
+    for end in ends:
+        start = end - 1
+        while data[start] & 0xC0 == 0x80:  # back over the continuation bytes to the character's first
+            start -= 1
+        char += len(data[byte:start].decode("utf-8"))
+        offsets.append(char)
+        byte = start
+    return offsets
 
 
 _UNICODE_ESCAPE = r"\\u(?:([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|([0-9a-fA-F]{4}))"
@@ -258,10 +268,9 @@ def _escape_edits(text: str, raw: bool) -> list[tuple[int, int, str]]:
 
 
 def _char_edits(text: str) -> list[tuple[int, int, str]]:
-    if text.isascii() or not _has_changing(text):
+    if text.isascii():
         return []
-    pattern, _ = _changing()
-    return [(m.start(), m.end(), new) for m in pattern.finditer(text) if (new := _fold(m.group())) != m.group()]
+    return [(i, i + 1, new) for i in _changing_at(text) if (new := _fold(text[i])) != text[i]]
 
 
 def reading_view(text: str, raw: bool = False) -> View:
