@@ -113,6 +113,42 @@ def _documented(value: str, text: str, start: int, end: int, reach: int = 2000) 
     return False
 
 
+# a name that refers to a credential (SecretId, token_name, KeyArn) or holds a paging or
+# idempotency token (NextToken, ContinuationToken, ClientToken): its value is not a credential
+_REFERENCE_NAME = re.compile(
+    r"(?:(?:passw(?:or)?d|secret|token|key|credentials?)[_.-]?(?:ids?|names?|arns?)|"
+    r"(?:next|page|continuation|pagination|idempotency|client|purchase|sync|marker)[_.-]?token)$",
+    re.IGNORECASE,
+)
+_ASSIGNED_NAME = re.compile(r"([A-Za-z0-9_$.-]+)[\]\"'`]*[ \t]*(?::{1,3}=|[!+.]?=|=>|[:,(])?[ \t]*[rbuf@]?[\"'`]?$")
+
+
+def _reference_name(value: str, text: str, start: int, end: int) -> bool:
+    """The name the value is assigned to, on its line, names a reference or a paging token."""
+    name = _ASSIGNED_NAME.search(text, max(text.rfind("\n", 0, start) + 1, start - 200), start)
+    return bool(name and _REFERENCE_NAME.search(name.group(1)))
+
+
+# the examples that SDKs ship with their API models ({"input": ..., "description": "The following
+# command creates ...", "title": "To create ..."}): documentation, not configuration
+_SDK_EXAMPLE = re.compile(r'"(?:description|title)"\s*:\s*"(?:The following (?:example|command|operation|request)|This example|To [a-z]+ )')
+
+
+def _sdk_example(value: str, text: str, start: int, end: int, reach: int = 1500) -> bool:
+    return bool(_SDK_EXAMPLE.search(text, end, min(len(text), end + reach)))
+
+
+# a constant's name in the middle of a list of quoted names ('USERPWD', 'HTTP200ALIASES', 'FILE'):
+# the list pairs no name with a value
+_CONSTANT = re.compile(r"[A-Z][A-Z0-9_]*")
+_LIST_BEFORE = re.compile(r"[,(\[]\s*([\"'])[A-Z][A-Z0-9_]*\1[ \t]*,[ \t]*[\"']$")
+_LIST_AFTER = re.compile(r"[\"'][ \t]*,[ \t]*[\"'][A-Z]")
+
+
+def _listed_constant(value: str, text: str, start: int, end: int) -> bool:
+    return bool(_CONSTANT.fullmatch(value) and _LIST_BEFORE.search(text, max(0, start - 80), start) and _LIST_AFTER.match(text, end))
+
+
 HEURISTICS = {
     "templated": lambda v, t, s, e: heuristic.is_templated_secret(v),
     "indirect_reference": lambda v, t, s, e: heuristic.is_indirect_reference(_line_of(t, s, e)),
@@ -122,6 +158,9 @@ HEURISTICS = {
     # an unquoted value that is a variable, attribute, call or keyword, not a literal
     "code_reference": lambda v, t, s, e: bool(_CODE_REFERENCE.match(v)),
     "documented": _documented,
+    "reference_name": _reference_name,
+    "sdk_example": _sdk_example,
+    "listed_constant": _listed_constant,
 }
 
 

@@ -123,6 +123,12 @@ def test_vault_tokens_of_the_old_format_need_mixed_case_and_a_digit(det):
         "passwd = 'geheim$parole'\n",
         "API_TOKEN=$SERVICE_TOKEN_FROM_VAULT\n",
         'key="-----BEGIN PRIVATE KEY-----\\nXXXX\\nXXXX\\n-----END PRIVATE KEY-----"\n',
+        'key="-----BEGIN PRIVATE KEY-----\\\\nXXXX\\\\nXXXX\\\\n-----END PRIVATE KEY-----"\n',
+        '"PrivateKey": "-----BEGIN DSA PRIVATE KEY-----<the key, base64>-----END DSA PRIVATE KEY-----"\n',
+        "  def s3_object_credentials_json\n    credentials = s3_object_credentials_json\n",
+        "for (const key of ['_authtoken', '-authtoken']) {\n",
+        "machine mirror.example.net\nlogin anonymous\npassword ci@mirror.example.net\n",
+        "type netrcEntry struct {\n\tmachine  string\n\tlogin    string\n\tpassword string\n}\n",
         'uri = URI.parse("http://john:S3sam3@my.example.com/")\n',
         "  sha256 = '5f4dcc3b5aa765d61d8327deb882cf99ab4e2b0ff4c5e3a1e8b6c1d2f3a4b5c6'\n",
         '#   uri.password = "Qz7_Wk2Lp9x"\n#   uri.to_s  #=> "http://sam:Qz7_Wk2Lp9x@my.example.com"\n',
@@ -130,6 +136,29 @@ def test_vault_tokens_of_the_old_format_need_mixed_case_and_a_digit(det):
 )
 def test_interpolations_placeholders_and_documented_examples_are_not_findings(det, text):
     assert det.scan(text) == []
+
+
+def test_references_paging_tokens_sdk_examples_and_listed_constants_are_not_findings_but_their_neighbours_are(det):
+    g = Gen(random.Random(18))  # fixed: a rare draw has too few distinct characters once upper-cased
+    value = g.s(AN, 12) + "7XQ"  # not camelCase-shaped, which the generic rules take for an identifier
+    found = [
+        f'"SessionToken": "{value}"\n',
+        f'"Password": "{value}"\n',
+        f'System.setProperty("SERVICE_TOKEN", "{value.upper()}");\n',
+        f'{{"input": {{"Password": "{value}"}}, "description": "Rotated by the nightly job."}}\n',
+    ]
+    suppressed = [
+        f'"NextContinuationToken": "{value}"\n',
+        f'"SecretId": "{value}"\n',
+        f"idempotency_token = '{value}'\n",
+        f'"SessionToken": "{value[:10]}..."\n',
+        f'{{"input": {{"Password": "{value}"}}, "description": "The following example sets a password."}}\n',
+        "opts = [\n    'USERPWD', 'SSL3VERIFYHOST', 'TIMEOUT',\n]\n",
+    ]
+    for text in found:
+        assert whole(det, text, value if value in text else value.upper()), text
+    for text in suppressed:
+        assert det.scan(text) == [], text
 
 
 def test_long_tokens_are_covered_to_their_last_character(det):
