@@ -284,3 +284,13 @@ def test_a_long_jwt_is_covered_whole(det):
     g = Gen(random.Random())
     token = "eyJ" + g.s(AN, 1200) + ".eyJ" + g.s(AN + "_-", 6000) + "." + g.s(AN + "_-", 342)
     assert whole(det, f"id_token: {token}\n", token) == ["jwt"]
+
+
+def test_random_mixed_case_passwords_are_not_taken_for_camel_case_identifiers(det):
+    """The identifier allow-pattern wants words (two or more letters after each capital): a random
+    value of letters and digits is a camelCase identifier only by rare chance (it took 3.6% before)."""
+    g = Gen(random.Random(7))
+    values = [g.s(AN, 15) for _ in range(2000)]
+    missed = [v for v in values if not whole(det, f'"Password": "{v}"\n', v)]
+    assert len(missed) <= len(values) // 100, missed[:5]
+    assert det.scan('"passwordField": "defaultPasswordField"\n') == []
