@@ -146,8 +146,11 @@ def test_references_paging_tokens_sdk_examples_and_listed_constants_are_not_find
         f'"Password": "{value}"\n',
         f'System.setProperty("SERVICE_TOKEN", "{value.upper()}");\n',
         f'{{"input": {{"Password": "{value}"}}, "description": "Rotated by the nightly job."}}\n',
+        f'VAULT_CLIENT_TOKEN="{value}"\n',  # Vault's client token is a credential
+        f'"client_token": "{value}"\n',
     ]
     suppressed = [
+        f'"ClientToken": "{value}"\n',  # AWS's idempotency token
         f'"NextContinuationToken": "{value}"\n',
         f'"SecretId": "{value}"\n',
         f"idempotency_token = '{value}'\n",
