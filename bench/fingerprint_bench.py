@@ -575,6 +575,19 @@ def chunks(paths: list[Path], lexer: str, lines: int, n: int, rng: random.Random
     return out
 
 
+# A negative that holds this many consecutive lines of an indexed file, word for word, is a copy:
+# counted apart from the false alarms (PostgreSQL's extensions share whole upgrade blocks).
+COPIED_LINES = 6
+
+
+def line_runs(text: str) -> set[int]:
+    """Hashes of every run of COPIED_LINES consecutive non-blank lines (stripped) with 120
+    characters or more between them: runs of braces or ``END;`` alone are no evidence."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    runs = (lines[i : i + COPIED_LINES] for i in range(len(lines) - COPIED_LINES + 1))
+    return {hash(tuple(run)) for run in runs if sum(map(len, run)) >= 120}
+
+
 def formatted_copies(lang: Language, into: Path) -> list[Path]:
     """The private files run through the language's formatter (those it could format)."""
     if not lang.formatter or (lang.formatter != ["SQLFORMAT"] and not shutil.which(lang.formatter[0])):
@@ -700,7 +713,7 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
         f"{secs:.1f} s ({secs * 1e6 / stats['lines']:.1f} s and {stats['bytes'] * 1e6 / stats['lines'] / 1e6:.0f} MB per million lines)"
     )
     print(f"{'language':<11} {'formatter':<26} " + " ".join(f"{d:>15}" for d in DISGUISES) + f" {'false alarms':>14}")
-    totals = {"caught": 0, "queries": 0, "whole": 0, "false": 0, "negatives": 0}
+    totals = {"caught": 0, "queries": 0, "whole": 0, "false": 0, "negatives": 0, "copies": 0, "copies_matched": 0}
     sparse = {True: [0, 0], False: [0, 0]}  # caught, pastes: with fewer than FEW_TOKENS tokens of code, and the rest
     for lang in langs:
         indexed = [private / name.split("/", 1)[0] / name.split("/", 1)[1] for name in index.files if name.startswith(f"{lang.name}/")]
@@ -723,9 +736,15 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
             totals["queries"] += len(queries)
             totals["whole"] += whole
             cells.append(f"{len(caught) / len(queries):>6.1%} w{whole / max(len(caught), 1):>6.1%}")
-        negatives = chunks(lang.public, lang.pygments, 40, args.negatives, rng)
+        drawn = chunks(lang.public, lang.pygments, 40, args.negatives, rng)
+        indexed_runs = set().union(*(line_runs(p.read_text(errors="replace")) for p in indexed))
+        negatives = [q for q in drawn if not line_runs(q) & indexed_runs]
+        copies = [q for q in drawn if line_runs(q) & indexed_runs]
+        copies_matched = sum(bool(match(index, q, args.threshold, args.window_lines)) for q in copies)
         alarms = [(q, hits) for q in negatives if (hits := match(index, q, args.threshold, args.window_lines))]
         false = len(alarms)
+        totals["copies"] += len(copies)
+        totals["copies_matched"] += copies_matched
         for q, hits in alarms[: args.show_false_alarms]:
             print(
                 f"  false alarm ({lang.name}, {hits[0].file}, {hits[0].fingerprints} fingerprints):\n    "
@@ -752,6 +771,10 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
         f"{totals['whole'] / max(totals['caught'], 1):.1%} of them withheld whole; false alarms {totals['false']}/{totals['negatives']} "
         f"unrelated chunks ({totals['false'] / max(totals['negatives'], 1):.2%}) and {false_plates}/{len(plates)} boilerplate texts "
         f"(licences, manifests, import blocks)"
+    )
+    print(
+        f"negatives that are copies ({COPIED_LINES} or more consecutive lines of an indexed file, word for word), counted apart: "
+        f"{totals['copies']}, of which {totals['copies_matched']} matched"
     )
     (few_caught, few), (rest_caught, rest) = sparse[True], sparse[False]
     print(
