@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import hyperscan
 
 from llm_dlp.detect.secret_rules import AllowList, SecretRule
+from llm_dlp.text.positions import occurrences
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +154,9 @@ class Detector:
         for i in self.slow_patterns:
             log.warning("rule %s: pattern runs without prefilter (slow): %s", self._patterns[i][0].id, self._patterns[i][1].pattern)
         # a context hyperscan refuses is looked for in Python, window by window
-        self._presence = {r.id: _presence(r.context) for r in contexts if r.context is not None and self._context_id[r.id] not in accepted}
-        for rule_id in self._presence:
-            del self._context_id[rule_id]
+        taken = set(accepted)
+        self._presence = {r.id: _presence(r.context) for r in contexts if r.context is not None and self._context_id[r.id] not in taken}
+        self._context_id = {rule_id: i for rule_id, i in self._context_id.items() if i in taken}
         self._local = threading.local()
 
     def slow_rule_ids(self) -> list[str]:
@@ -181,6 +182,8 @@ class Detector:
             self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
             for pid, end in found:
                 hits[pid].append(end)
+            for ends in hits.values():
+                ends.sort()
         for pid in self.slow_patterns:
             hits[pid].append(len(text))
         return hits
@@ -196,8 +199,8 @@ class Detector:
                 continue  # near words and contexts, read below
             rule, _, priority = self._patterns[pid]
             slow = pid in self.slow_patterns
-            near = sorted(hits.get(self._near_id[rule.id], ())) if rule.near else None
-            context = sorted(hits.get(self._context_id[rule.id], ())) if rule.id in self._context_id else None
+            near = hits.get(self._near_id[rule.id], []) if rule.near else None
+            context = hits.get(self._context_id[rule.id], []) if rule.id in self._context_id else None
             if context == []:
                 continue  # the context is nowhere in the text
             presence = self._presence.get(rule.id)
@@ -257,10 +260,11 @@ def _bytes(text: str) -> bytes:
 
 
 def _windows(ends: list[int], width: int, tail: int, size: int, whole: bool) -> list[tuple[int, int]]:
+    """The merged windows around hits ending at ``ends`` (sorted)."""
     if whole:
         return [(0, size)]
     windows: list[tuple[int, int]] = []
-    for end in sorted(ends):
+    for end in ends:
         ws, we = max(0, end - width), min(size, end + tail)
         if windows and ws <= windows[-1][1]:
             windows[-1] = (windows[-1][0], max(we, windows[-1][1]))
@@ -343,9 +347,7 @@ def _literal_ends(data: bytes, values: list[str]) -> list[tuple[int, int]]:
         db = hyperscan.Database()
         db.compile(expressions=[encoded[i] for i in short], ids=short, flags=[0] * len(short), literal=True)
         db.scan(data, match_event_handler=lambda vid, _s, end, _f, _c: found.append((vid, end)))
-    for i in set(range(len(values))) - set(short):
-        pos = data.find(encoded[i])
-        while pos >= 0:
-            found.append((i, pos + len(encoded[i])))
-            pos = data.find(encoded[i], pos + 1)
+    for i, value in enumerate(encoded):
+        if len(value) > MAX_LITERAL:
+            found += [(i, pos + len(value)) for pos in occurrences(data, value)]
     return found

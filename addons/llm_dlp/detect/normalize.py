@@ -19,6 +19,8 @@ from functools import cache, lru_cache
 
 import hyperscan
 
+from llm_dlp.text.positions import joined_starts
+
 
 class View:
     """``text`` is what the detector reads; ``edits`` are (view_start, view_end, orig_start, orig_end)
@@ -315,10 +317,7 @@ def lines_joined(texts: list[str]) -> list[View]:
         scratch = _scratch.joins = hyperscan.Scratch(_joins())
     ends: list[int] = []
     _joins().scan(data, match_event_handler=lambda _id, _start, end, _f, _c: ends.append(end - 4), scratch=scratch)
-    starts, pos = [], 0
-    for text in texts:
-        starts.append(pos)
-        pos += len(text) + 1
+    starts = joined_starts([len(text) for text in texts], 1)
     by_text: dict[int, list[int]] = {}
     for end in sorted(set(ends)):
         i = bisect.bisect_right(starts, end) - 1

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from llm_dlp.protocols.base import STRUCTURE_KEYS, is_structure, set_at, string_leaves
 from llm_dlp.rules.files import Located, RuleError
 from llm_dlp.text.globs import glob_regex
+from llm_dlp.text.positions import occurrences
 
 if TYPE_CHECKING:
     from llm_dlp.detect.fingerprint import FingerprintIndex
@@ -104,14 +105,9 @@ def _line_marks(text: str, prefixes: tuple[str, ...]) -> list[int]:
     candidate to the next at memory speed; a line-anchored regex would try every line of a large
     file (about 60 MB/s), and searching for the end of each section from its start would be
     quadratic in the sections."""
-    found = []
+    found = [0 for prefix in prefixes if text.startswith(prefix)]
     for prefix in prefixes:
-        if text.startswith(prefix):
-            found.append(0)
-        pos = text.find("\n" + prefix)
-        while pos >= 0:
-            found.append(pos + 1)
-            pos = text.find("\n" + prefix, pos + 1)
+        found += [pos + 1 for pos in occurrences(text, "\n" + prefix)]
     return sorted(found)
 
 

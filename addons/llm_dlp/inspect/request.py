@@ -20,6 +20,7 @@ from llm_dlp.detect.normalize import View, lines_joined, reading_view
 from llm_dlp.detect.protected import FingerprintRule, PathHit, PathRule, find_protected, withhold
 from llm_dlp.protocols.base import ROLE_OTHER, Segment, json_pointer
 from llm_dlp.protocols.registry import REGISTRY
+from llm_dlp.text.positions import joined_starts
 from llm_dlp.text.splice import splice
 
 # Segments are joined for one scan; only a pattern that reads any character can match across this
@@ -124,10 +125,7 @@ def _scan_separated(detector: Detector, texts: list[str]) -> Iterator[tuple[int,
     """One detector pass over ``texts`` joined by a separator; findings as (text index, offsets in it)."""
     if not texts:
         return
-    starts, pos = [], 0
-    for text in texts:
-        starts.append(pos)
-        pos += len(text) + len(_SEPARATOR)
+    starts = joined_starts([len(text) for text in texts], len(_SEPARATOR))
     crossed: set[int] = set()
     kept = []
     for f in detector.scan(_SEPARATOR.join(texts)):
@@ -180,10 +178,7 @@ def _scan_seams(
 ) -> Iterator[list[tuple[int, Finding]]]:
     """Findings that cross the boundary between adjacent texts, read without a separator: for each,
     its pieces, one per text it touches, as (text index, finding in that text)."""
-    starts, pos = [], 0
-    for view in views:
-        starts.append(pos)
-        pos += len(view.text)
+    starts = joined_starts([len(view.text) for view in views], 0)
     joined = "".join(view.text for view in views)
     windows = _seam_windows(joined, views, originals, kept, starts)
     for f in _grown_scan(detector, joined, windows):
