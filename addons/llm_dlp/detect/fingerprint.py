@@ -385,8 +385,7 @@ def build_index(
     public_files = borrowed + [path for d in public for _, path, _ in _source_files(d, licences=True)]
     order = np.argsort(all_hashes, kind="stable")
     hashes, files, lines = all_hashes[order], fids[order], starts[order]
-    once = np.ones(len(hashes), bool)  # one row per fingerprint and file (at its first line): a file's repeats add nothing
-    once[1:] = (hashes[1:] != hashes[:-1]) | (files[1:] != files[:-1])
+    once = _run_starts(hashes, files)  # one row per fingerprint and file (at its first line): a file's repeats add nothing
     hashes, files, lines = hashes[once], files[once], lines[once]
     keep = _in_few_files(hashes, max_files_per_fp, MAX_FILES_PER_SHAPE)
     keep &= ~np.isin(hashes, _hashes_of(public_files)) & ~np.isin(common_prefix(hashes), common_code())
@@ -441,10 +440,19 @@ def save_common_code(hashes: np.ndarray, sources: list[str], out: Path = COMMON_
     out.write_bytes(body + b"\0" * (-len(body) % 8) + np.unique(common_prefix(hashes)).astype("<u4").tobytes())
 
 
+def _run_starts(*columns: np.ndarray) -> np.ndarray:
+    """Whether each row of the equally long, sorted ``columns`` opens a run of equal rows."""
+    starts = np.zeros(len(columns[0]), bool)
+    starts[:1] = True
+    for column in columns:
+        starts[1:] |= column[1:] != column[:-1]
+    return starts
+
+
 def _in_few_files(hashes: np.ndarray, max_files: int, max_files_per_shape: int) -> np.ndarray:
     """Whether each of the sorted ``hashes`` (one per file) is in at most ``max_files`` files, or
     ``max_files_per_shape`` for a fingerprint of the shape (even)."""
-    first = np.flatnonzero(np.diff(hashes, prepend=~hashes[:1])) if len(hashes) else np.empty(0, np.int64)
+    first = np.flatnonzero(_run_starts(hashes))
     runs = np.diff(np.append(first, len(hashes)))  # the files of each fingerprint, one row each
     return np.repeat(runs, runs) <= np.where(hashes & np.uint64(1) == 0, max_files_per_shape, max_files)
 
@@ -618,7 +626,7 @@ def _bitmap(hashes: np.ndarray) -> tuple[np.uint64, np.ndarray]:
     shift = np.uint64(64 - bits)
     top = hashes >> shift  # ascending, as the hashes do
     byte = top >> np.uint64(3)
-    starts = np.flatnonzero(np.diff(byte, prepend=~np.uint64(0))) if len(top) else np.empty(0, np.int64)
+    starts = np.flatnonzero(_run_starts(byte))
     bitmap = np.zeros(1 << (bits - 3), np.uint8)
     if len(top):
         bitmap[byte[starts]] = np.bitwise_or.reduceat(np.left_shift(1, top & np.uint64(7)).astype(np.uint8), starts)
@@ -654,8 +662,7 @@ def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int
     by_print = np.lexsort((query, prints.hashes[query], fids))
     query, fids = query[by_print], fids[by_print]
     hashes = prints.hashes[query]
-    first = np.ones(len(query), bool)
-    first[1:] = (fids[1:] != fids[:-1]) | (hashes[1:] != hashes[:-1])
+    first = _run_starts(fids, hashes)
     query, fids = query[first], fids[first]
     # ...then by file and along the text: tokens and start lines ascend within each file.
     along = np.lexsort((query, fids))
@@ -712,9 +719,7 @@ def _regions(
     stride = int(tokens.max()) + window + 2  # file * stride + token: windows never reach into another file
     place = fids.astype(np.int64) * stride + tokens
     lo = np.searchsorted(place, place - window)  # each window's first fingerprint
-    new_line = np.ones(len(fids), np.int64)
-    new_line[1:] = (starts[1:] != starts[:-1]) | (fids[1:] != fids[:-1])
-    distinct = np.cumsum(new_line)
+    distinct = np.cumsum(_run_starts(starts, fids))
     alike = np.concatenate([[0], np.cumsum(spelled)])  # spelled fingerprints up to each, and of the shape only
     shaped = np.concatenate([[0], np.cumsum(~spelled)])
     enough = (alike[1:] - alike[lo] >= threshold) | ((shaped[1:] - shaped[lo]) * SHAPE_WEIGHT >= threshold - 1e-9)
