@@ -206,12 +206,13 @@ class Detector:
             presence = self._presence.get(rule.id)
             started = time.perf_counter() if timings is not None else 0.0
             for ws, we in _windows(ends, rule.window, TAIL + self._reach[pid], len(text), whole=slow):
-                # a rule's context must precede each of its secrets: without one near the
-                # window, nothing in it can pass (one search per window, not per candidate)
+                # a rule's context must precede (or be around) each of its secrets: without one
+                # near the window, nothing in it can pass (one search per window, not per candidate)
                 reach = we - ws + rule.context_chars
-                if context is not None and not _word_before(context, we, reach):
+                context_end = rule.context_end(we, we)
+                if context is not None and not _word_before(context, context_end, context_end - ws + rule.context_chars):
                     continue
-                if presence and not presence.search(text, max(0, ws - rule.context_chars), we):
+                if presence and not presence.search(text, max(0, ws - rule.context_chars), context_end):
                     continue
                 if near is not None and not _word_before(near, we, reach):
                     continue

@@ -43,6 +43,7 @@ class SecretRule:
     require: tuple[str, ...] = ()
     context: re.Pattern[str] | None = None
     context_chars: int = 4000
+    context_around: bool = False  # the context may also follow the secret (within context_chars)
     # one of these words (case-insensitive) must end within context_chars before the secret;
     # the detector finds them in its hyperscan pass, see Detector.scan
     near: tuple[str, ...] = ()
@@ -62,11 +63,15 @@ class SecretRule:
             return False
         if not all(_has_class(value, c) for c in self.require):
             return False
-        if self.context and not self.context.search(text, max(0, start - self.context_chars), start):
+        if self.context and not self.context.search(text, max(0, start - self.context_chars), self.context_end(start, end)):
             return False
         if self.decoded and not DECODERS[self.decoded](value):
             return False
         return not any(HEURISTICS[h](value, text, start, end) for h in self.heuristics)
+
+    def context_end(self, start: int, end: int) -> int:
+        """Where the search for this rule's context around text[start:end] stops."""
+        return end + self.context_chars if self.context_around else start
 
 
 def shannon_entropy(value: str) -> float:
@@ -247,6 +252,7 @@ def compile_rule(entry: Located, errors: list[RuleError]) -> SecretRule | None:
         require=tuple(d.get("require", ())),
         context=context,
         context_chars=d.get("context_chars", 4000),
+        context_around=d.get("context_side", "before") == "around",
         near=tuple(w.lower() for w in d.get("near", ())),
         heuristics=tuple(d.get("heuristics", ())),
         window=d.get("window", 512),

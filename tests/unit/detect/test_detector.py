@@ -247,6 +247,15 @@ def test_a_context_is_found_in_the_hyperscan_pass_and_must_precede_the_secret():
     assert d.scan("val=abc123def456\nkind: Vault") == []
 
 
+def test_a_context_around_the_secret_may_also_follow_it():
+    context = re.compile(r"(?m)^kind:\s*Vault[^\n]*$")
+    rule = SecretRule("c", "redact", (re.compile(r"val=(?P<secret>[a-z0-9]{12})"),), context=context, context_chars=40, context_around=True)
+    d = Detector([rule])
+    assert [f.value for f in d.scan("val=abc123def456\nkind: Vault")] == ["abc123def456"]
+    assert [f.value for f in d.scan("kind: Vault\nval=abc123def456")] == ["abc123def456"]
+    assert d.scan("val=abc123def456\n" + "x" * 60 + "\nkind: Vault") == []
+
+
 def test_repeats_are_found_everywhere_in_one_pass_with_offsets_after_non_ascii(det):
     token = "ghp_" + Gen(random.Random()).s(AN, 36)
     text = f"TOKEN={token}\n" + "é ünïcode\n" * 1000 + f"again {token} and {token[:-3]} cut\n"
