@@ -126,14 +126,15 @@ def load_file(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     lines: dict[str, int] = {}
     if node is not None:
         _line_map(node, "", lines)
-    validator = jsonschema.Draft202012Validator(schema())
+    # one pass checks the file and fills in the schema's defaults (the one place they are written);
+    # no required property has a default, so a filled default never hides a missing one
+    validator = _DEFAULTS(schema())
     errors = []
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         pointer = "".join(f"/{p}" for p in err.absolute_path)
         errors.append(RuleError(name, lines.get(pointer), pointer.lstrip("/"), _short(err)))
     if errors:
         raise RuleFileError(errors)
-    _DEFAULTS(schema()).validate(data)  # valid now: fill in the schema's defaults, the one place they are written
     return data, lines
 
 
