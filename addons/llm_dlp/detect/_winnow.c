@@ -48,19 +48,29 @@ typedef struct {
 } Keyword;
 
 typedef struct {
+    Keyword *slots; /* open addressing, mask + 1 slots */
+    Py_ssize_t count;
+    uint64_t mask;
+} Words;
+
+typedef struct {
     Py_ssize_t k, k_spelled, w, cap;
     uint64_t seed;
     uint32_t syntax; /* the language's comment and string marks, below */
-    Keyword *keywords; /* open addressing, keyword_mask + 1 slots */
-    Py_ssize_t keyword_count;
-    uint64_t keyword_mask;
+    Words keywords;
+    Words reserved; /* the language's own words, in lower case: identifiers, but no names */
 } Params;
+
+/* What a token is to a k-gram: a name (an identifier that is no reserved word), a reserved
+   word, or anything else. */
+enum { OTHER, NAME, RESERVED };
 
 typedef struct {
     uint32_t *codes;
     uint64_t *spelling; /* of each token as written: an identifier's name, a string's or number's content */
     int32_t *lines;
     int32_t *prev; /* an identifier's previous use (a token), -1 if none within cap words */
+    uint8_t *roles; /* OTHER, NAME or RESERVED */
     Py_ssize_t count;
 } Tokens;
 
@@ -376,30 +386,42 @@ static void emit(Lexer *L, uint32_t code, uint64_t spelling, int32_t line)
     L->t->codes[L->t->count] = code;
     L->t->spelling[L->t->count] = spelling;
     L->t->prev[L->t->count] = -1;
+    L->t->roles[L->t->count] = OTHER;
     L->t->lines[L->t->count++] = line;
     L->line_start = 0;
 }
 
-/* The keyword with hash h, or the empty slot where it would go. */
-static Keyword *keyword_slot(const Params *p, uint64_t h)
+/* The word with hash h, or the empty slot where it would go. */
+static Keyword *word_slot(const Words *words, uint64_t h)
 {
-    for (uint64_t i = (h ^ (h >> 29)) & p->keyword_mask;; i = (i + 1) & p->keyword_mask)
-        if (p->keywords[i].rank < 0 || p->keywords[i].hash == h)
-            return &p->keywords[i];
+    for (uint64_t i = (h ^ (h >> 29)) & words->mask;; i = (i + 1) & words->mask)
+        if (words->slots[i].rank < 0 || words->slots[i].hash == h)
+            return &words->slots[i];
 }
 
-static void emit_word(Lexer *L, uint64_t h)
+/* The hash of a word in lower case (ASCII), as reserved words are looked up. */
+static uint64_t folded_hash(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to)
+{
+    uint64_t h = FNV_OFFSET;
+    for (Py_ssize_t i = from; i < to; i++)
+        h = (h ^ (buf[i] >= 'A' && buf[i] <= 'Z' ? buf[i] + 32 : buf[i])) * FNV_PRIME;
+    return h;
+}
+
+/* The word buf[from, to) as a token. */
+static void emit_word(Lexer *L, Py_ssize_t from, Py_ssize_t to)
 {
     const Params *p = L->p;
-    int32_t rank = keyword_slot(p, h)->rank;
-    uint32_t code = KEYWORD_BASE + (uint32_t)p->keyword_count;
+    uint64_t h = word_hash(L->buf, from, to);
+    int32_t rank = word_slot(&p->keywords, h)->rank;
+    uint32_t code = KEYWORD_BASE + (uint32_t)p->keywords.count;
     Py_ssize_t prev = -1;
     if (rank >= 0)
         code = KEYWORD_BASE + (uint32_t)rank;
     else
         for (Py_ssize_t back = 1; back <= p->cap && back <= L->words; back++)
             if (L->recent[(L->words - back) & (RECENT - 1)] == h) {
-                code = KEYWORD_BASE + (uint32_t)(p->keyword_count + back);
+                code = KEYWORD_BASE + (uint32_t)(p->keywords.count + back);
                 prev = L->recent_at[(L->words - back) & (RECENT - 1)];
                 break;
             }
@@ -407,6 +429,8 @@ static void emit_word(Lexer *L, uint64_t h)
     L->recent[L->words++ & (RECENT - 1)] = h;
     emit(L, code, h, L->line);
     L->t->prev[L->t->count - 1] = (int32_t)prev;
+    if (rank < 0)
+        L->t->roles[L->t->count - 1] = p->reserved.count && word_slot(&p->reserved, folded_hash(L->buf, from, to))->rank >= 0 ? RESERVED : NAME;
 }
 
 /* The end of a number from r: digits, letters (0x1f, 10L), fractions, signed exponents. */
@@ -554,7 +578,7 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
             if (e < n && (buf[e] == '"' || buf[e] == '\'') && string_prefix(buf, r, e, &braces))
                 quote = e;
             else {
-                emit_word(L, word_hash(buf, r, e));
+                emit_word(L, r, e);
                 r = e;
                 continue;
             }
@@ -571,7 +595,7 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
             continue;
         }
         if (quote != r) { /* a prefix-like word before a quote that opens no string */
-            emit_word(L, word_hash(buf, r, quote));
+            emit_word(L, r, quote);
             r = quote;
             continue;
         }
@@ -639,6 +663,23 @@ static uint32_t code_at(const Tokens *t, Py_ssize_t j, Py_ssize_t s, uint32_t fi
    it is not fingerprinted. */
 static int no_word(uint32_t code) { return code < KEYWORD_BASE; }
 
+/* What a k-gram holds: tokens that are no words, names and reserved words. */
+typedef struct {
+    Py_ssize_t others, names, reserved;
+} Census;
+
+static void count_token(Census *c, const Tokens *t, Py_ssize_t j, int sign)
+{
+    c->others += sign * no_word(t->codes[j]);
+    c->names += sign * (t->roles[j] == NAME);
+    c->reserved += sign * (t->roles[j] == RESERVED);
+}
+
+/* Whether a k-gram is fingerprinted: not prose, and not the language's own words around
+   punctuation and literals with no name among them (SQL's declarations: "RETURNS internal AS
+   'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT" in every extension). */
+static int is_code(const Census *c) { return c->others && (c->names || !c->reserved); }
+
 /* The rightmost smallest of every window of w hashes (hash[i]: of the k-gram from token i, k
    tokens long, or UINT64_MAX if never kept), each once, into out as fingerprints of kind. */
 static int select_smallest(const uint64_t *hash, Py_ssize_t n, Py_ssize_t w, Py_ssize_t k, uint8_t kind, const Tokens *t, Prints *out)
@@ -671,8 +712,8 @@ static int select_smallest(const uint64_t *hash, Py_ssize_t n, Py_ssize_t w, Py_
    UINT64_MAX for prose, into hash[0, count - k + 1). */
 static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash)
 {
-    Py_ssize_t n = t->count - p->k + 1, k = p->k, codes = KEYWORD_BASE + p->keyword_count + p->cap + 1;
-    uint32_t first_use = KEYWORD_BASE + (uint32_t)p->keyword_count;
+    Py_ssize_t n = t->count - p->k + 1, k = p->k, codes = KEYWORD_BASE + p->keywords.count + p->cap + 1;
+    uint32_t first_use = KEYWORD_BASE + (uint32_t)p->keywords.count;
     uint64_t *value = PyMem_RawMalloc((size_t)codes * sizeof *value), *power = PyMem_RawMalloc((size_t)k * sizeof *power);
     int32_t *next = PyMem_RawMalloc((size_t)t->count * sizeof *next); /* the next use of an identifier, -1 if none */
     int status = value && power && next ? 0 : -1;
@@ -687,10 +728,10 @@ static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash)
             if (t->prev[j] >= 0)
                 next[t->prev[j]] = (int32_t)j;
         uint64_t h = 0;
-        Py_ssize_t others = 0; /* tokens in the k-gram that are no words */
+        Census census = {0, 0, 0};
         for (Py_ssize_t j = 0; j < k; j++) {
             h = h * KGRAM_BASE + value[t->codes[j]];
-            others += no_word(t->codes[j]);
+            count_token(&census, t, j, 1);
         }
         for (Py_ssize_t i = 0; i < n; i++) {
             if (i) { /* token i - 1 leaves; its next use, if inside, becomes a first use */
@@ -699,9 +740,10 @@ static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash)
                 if (m >= 0 && m < gone + k)
                     h += (value[first_use] - value[t->codes[m]]) * power[gone + k - 1 - m];
                 h = h * KGRAM_BASE + value[code_at(t, i + k - 1, i, first_use)];
-                others += no_word(t->codes[i + k - 1]) - no_word(t->codes[gone]);
+                count_token(&census, t, i + k - 1, 1);
+                count_token(&census, t, gone, -1);
             }
-            hash[i] = others ? h : UINT64_MAX; /* prose: never the smallest, never kept */
+            hash[i] = is_code(&census) ? h : UINT64_MAX; /* never the smallest, never kept */
         }
     }
     PyMem_RawFree(value);
@@ -715,18 +757,18 @@ static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash)
 static void spelled_hashes(const Tokens *t, Py_ssize_t k, uint64_t seed, uint64_t *hash)
 {
     uint64_t h = 0, top = 1;
-    Py_ssize_t others = 0;
+    Census census = {0, 0, 0};
     for (Py_ssize_t j = 1; j < k; j++)
         top *= KGRAM_BASE;
     for (Py_ssize_t j = 0; j < t->count; j++) {
         if (j >= k) {
             h -= mix(t->spelling[j - k] ^ ~seed) * top;
-            others -= no_word(t->codes[j - k]);
+            count_token(&census, t, j - k, -1);
         }
         h = h * KGRAM_BASE + mix(t->spelling[j] ^ ~seed);
-        others += no_word(t->codes[j]);
+        count_token(&census, t, j, 1);
         if (j >= k - 1)
-            hash[j - k + 1] = others ? h : UINT64_MAX;
+            hash[j - k + 1] = is_code(&census) ? h : UINT64_MAX;
     }
 }
 
@@ -747,35 +789,37 @@ static int winnow(const Tokens *t, const Params *p, Prints *out)
 
 /* ---- the Python functions ------------------------------------------------------------------ */
 
-/* The keywords' hash table, each ranked by its place in the tuple; -1 with an exception set. */
-static int keyword_table(PyObject *keywords, Params *p)
+/* A hash table of words, each ranked by its place in the tuple (folded: hashed in lower case);
+   -1 with an exception set. */
+static int word_table(PyObject *tuple, Words *words, int folded)
 {
-    Py_ssize_t count = PyTuple_GET_SIZE(keywords), slots = 16;
+    Py_ssize_t count = PyTuple_GET_SIZE(tuple), slots = 16;
     while (slots < 4 * count)
         slots *= 2;
-    p->keywords = PyMem_Malloc((size_t)slots * sizeof *p->keywords);
-    if (!p->keywords) {
+    words->slots = PyMem_Malloc((size_t)slots * sizeof *words->slots);
+    if (!words->slots) {
         PyErr_NoMemory();
         return -1;
     }
     for (Py_ssize_t i = 0; i < slots; i++)
-        p->keywords[i].rank = -1;
-    p->keyword_mask = (uint64_t)slots - 1;
+        words->slots[i].rank = -1;
+    words->mask = (uint64_t)slots - 1;
+    words->count = 0;
     for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *word = PyTuple_GET_ITEM(keywords, i);
+        PyObject *word = PyTuple_GET_ITEM(tuple, i);
         if (!PyUnicode_Check(word)) {
-            PyMem_Free(p->keywords);
-            p->keywords = NULL;
-            PyErr_SetString(PyExc_TypeError, "keywords must be a tuple of str");
+            PyErr_SetString(PyExc_TypeError, "keywords and reserved words must be tuples of str");
             return -1;
         }
         uint64_t h = FNV_OFFSET;
-        for (Py_ssize_t j = 0; j < PyUnicode_GET_LENGTH(word); j++)
-            h = (h ^ PyUnicode_READ_CHAR(word, j)) * FNV_PRIME;
-        Keyword *slot = keyword_slot(p, h);
-        if (slot->rank < 0) { /* a repeated keyword keeps its first rank */
+        for (Py_ssize_t j = 0; j < PyUnicode_GET_LENGTH(word); j++) {
+            Py_UCS4 c = PyUnicode_READ_CHAR(word, j);
+            h = (h ^ (folded && c >= 'A' && c <= 'Z' ? c + 32 : c)) * FNV_PRIME;
+        }
+        Keyword *slot = word_slot(words, h);
+        if (slot->rank < 0) { /* a repeated word keeps its first rank */
             slot->hash = h;
-            slot->rank = (int32_t)p->keyword_count++;
+            slot->rank = (int32_t)words->count++;
         }
     }
     return 0;
@@ -817,7 +861,8 @@ static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p,
     t->lines = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->lines);
     t->spelling = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->spelling);
     t->prev = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->prev);
-    if (!t->codes || !t->spelling || !t->lines || !t->prev)
+    t->roles = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->roles);
+    if (!t->codes || !t->spelling || !t->lines || !t->prev || !t->roles)
         return -1;
     if (fenced)
         n = drop_fence_lines(buf, n);
@@ -825,13 +870,29 @@ static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p,
     return 0;
 }
 
-static int parse_params(PyObject *keywords, Params *p)
+/* The word tables; -1 with an exception set. The caller frees them with free_params either way. */
+static int parse_params(PyObject *keywords, PyObject *reserved, Params *p)
 {
     if (p->k < 1 || p->k_spelled < 1 || p->w < 1 || p->cap < 1 || p->cap > MAX_CAP) {
         PyErr_Format(PyExc_ValueError, "need k >= 1, k_spelled >= 1, w >= 1 and 1 <= cap <= %d", MAX_CAP);
         return -1;
     }
-    return keyword_table(keywords, p);
+    return word_table(keywords, &p->keywords, 0) || word_table(reserved, &p->reserved, 1) ? -1 : 0;
+}
+
+static void free_params(Params *p)
+{
+    PyMem_Free(p->keywords.slots);
+    PyMem_Free(p->reserved.slots);
+}
+
+static void free_tokens(Tokens *t)
+{
+    PyMem_RawFree(t->codes);
+    PyMem_RawFree(t->lines);
+    PyMem_RawFree(t->spelling);
+    PyMem_RawFree(t->prev);
+    PyMem_RawFree(t->roles);
 }
 
 static PyObject *array_bytes(const void *data, Py_ssize_t count, size_t item)
@@ -859,49 +920,44 @@ static int run_passes(PyObject *text, const Params *p, Tokens *t, Prints *out)
     return status;
 }
 
-PyDoc_STRVAR(tokens_doc, "tokens(text, keywords, cap, syntax) -> (codes: uint32 bytes, lines: int32 bytes)");
+PyDoc_STRVAR(tokens_doc, "tokens(text, keywords, reserved, cap, syntax) -> (codes: uint32 bytes, lines: int32 bytes)");
 
 static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *text, *keywords;
+    PyObject *text, *keywords, *reserved;
     Params p = {.k = 1, .k_spelled = 1, .w = 1};
-    if (!PyArg_ParseTuple(args, "UO!nI", &text, &PyTuple_Type, &keywords, &p.cap, &p.syntax) || parse_params(keywords, &p))
+    if (!PyArg_ParseTuple(args, "UO!O!nI", &text, &PyTuple_Type, &keywords, &PyTuple_Type, &reserved, &p.cap, &p.syntax))
         return NULL;
     Tokens t = {0};
-    PyObject *result = run_passes(text, &p, &t, NULL) ? NULL
-                       : Py_BuildValue("(NN)", array_bytes(t.codes, t.count, 4), array_bytes(t.lines, t.count, 4));
-    PyMem_Free(p.keywords);
-    PyMem_RawFree(t.codes);
-    PyMem_RawFree(t.lines);
-    PyMem_RawFree(t.spelling);
-    PyMem_RawFree(t.prev);
+    PyObject *result = parse_params(keywords, reserved, &p) || run_passes(text, &p, &t, NULL)
+                           ? NULL
+                           : Py_BuildValue("(NN)", array_bytes(t.codes, t.count, 4), array_bytes(t.lines, t.count, 4));
+    free_params(&p);
+    free_tokens(&t);
     return result;
 }
 
 PyDoc_STRVAR(fingerprints_doc,
-             "fingerprints(text, keywords, k, k_spelled, w, cap, seed, syntax) -> (hashes: uint64 bytes, kinds: uint8 bytes (0: shape, 1: spelled), lines: int32 bytes, end_lines: int32 bytes, "
+             "fingerprints(text, keywords, reserved, k, k_spelled, w, cap, seed, syntax) -> (hashes: uint64 bytes, kinds: uint8 bytes (0: shape, 1: spelled), lines: int32 bytes, end_lines: int32 bytes, "
              "tokens: int32 bytes)");
 
 static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *text, *keywords;
+    PyObject *text, *keywords, *reserved;
     Params p = {0};
     unsigned long long seed;
-    if (!PyArg_ParseTuple(args, "UO!nnnnKI", &text, &PyTuple_Type, &keywords, &p.k, &p.k_spelled, &p.w, &p.cap, &seed, &p.syntax) ||
-        parse_params(keywords, &p))
+    if (!PyArg_ParseTuple(args, "UO!O!nnnnKI", &text, &PyTuple_Type, &keywords, &PyTuple_Type, &reserved, &p.k, &p.k_spelled, &p.w, &p.cap,
+                          &seed, &p.syntax))
         return NULL;
     p.seed = seed;
     Tokens t = {0};
     Prints out = {0};
-    PyObject *result = run_passes(text, &p, &t, &out) ? NULL
+    PyObject *result = parse_params(keywords, reserved, &p) || run_passes(text, &p, &t, &out) ? NULL
                        : Py_BuildValue("(NNNNN)", array_bytes(out.hashes, out.count, 8), array_bytes(out.kinds, out.count, 1),
                                        array_bytes(out.lines, out.count, 4),
                                        array_bytes(out.end_lines, out.count, 4), array_bytes(out.at, out.count, 4));
-    PyMem_Free(p.keywords);
-    PyMem_RawFree(t.codes);
-    PyMem_RawFree(t.lines);
-    PyMem_RawFree(t.spelling);
-    PyMem_RawFree(t.prev);
+    free_params(&p);
+    free_tokens(&t);
     PyMem_RawFree(out.hashes);
     PyMem_RawFree(out.kinds);
     PyMem_RawFree(out.lines);

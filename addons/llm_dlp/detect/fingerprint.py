@@ -66,7 +66,7 @@ W = 3  # winnowing window
 CAP = 16  # how far back (in words) an identifier's previous use still counts
 SEED = 20031009  # of the random value each token code contributes to a k-gram hash
 MAGIC = b"LLMDLPFP5"
-VERSION = {"k": K, "k_spelled": K_SPELLED, "w": W, "cap": CAP, "tokenizer": 8}  # a cache or index built otherwise is rebuilt / refused
+VERSION = {"k": K, "k_spelled": K_SPELLED, "w": W, "cap": CAP, "tokenizer": 9}  # a cache or index built otherwise is rebuilt / refused
 TOKENS_PER_LINE = 6  # a rule's window_lines counts this many tokens a line (a typical line of code)
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
@@ -143,6 +143,28 @@ KEYWORDS = tuple(
     )
 )
 
+# A language's own words where they are many and no name: identifiers to the shape (a renamer
+# may touch them, and SQL's are of any case), but a k-gram of them, punctuation and literals
+# alone is the language's boilerplate, alike in every project written in it: not fingerprinted.
+_SQL_WORDS = """
+        select from where insert into values update set delete create or replace drop alter table view index function
+        procedure returns return returning language as is not null default primary key references foreign unique check
+        constraint on cascade restrict begin end commit rollback transaction declare if then else elsif case when loop for
+        while exit grant revoke to public schema extension operator class family type domain cast aggregate trigger before
+        after each row execute using with immutable stable volatile strict parallel safe unsafe restricted security definer
+        invoker cost rows called input leakproof sfunc stype sspace finalfunc finalfunc_extra combinefunc serialfunc
+        deserialfunc initcond msfunc minvfunc mstype mfinalfunc minitcond sortop leftarg rightarg commutator negator join
+        hashes merges storage support inout out in variadic setof internal cstring text varchar char character varying
+        integer int int2 int4 int8 smallint bigint real float4 float8 double precision numeric decimal boolean bool oid
+        regclass regproc regtype void anyelement anyarray anynonarray anyrange record bytea timestamp timestamptz date time
+        interval json jsonb uuid name c sql plpgsql and order by group having limit offset distinct all union left right
+        inner outer cross natural full exists between like ilike array comment owner only add column rename alias
+        search_path pg_catalog true false
+        contsel contjoinsel eqsel eqjoinsel neqsel neqjoinsel scalarltsel scalarltjoinsel scalargtsel scalargtjoinsel
+        scalarlesel scalarlejoinsel scalargesel scalargejoinsel areasel areajoinsel positionsel positionjoinsel
+"""
+RESERVED = {"sql": tuple(_SQL_WORDS.split())}
+
 # The syntax bits of _winnow.c: which marks open comments and strings.
 HASH, HASH_WORD, HASH_SPACE, SLASH, BLOCK, DASH, DASH_SPACE, BACKTICK, TRIPLE, RUST_QUOTES = (1 << n for n in range(10))
 SYNTAX = {
@@ -208,7 +230,7 @@ def guess_language(code: str) -> str:
 
 def tokenise(text: str, language: str = "generic") -> tuple[np.ndarray, np.ndarray]:
     """Token codes (uint32) and their line numbers (int32, from 1)."""
-    codes, lines = _winnow.tokens(text, KEYWORDS, CAP, SYNTAX[language])
+    codes, lines = _winnow.tokens(text, KEYWORDS, RESERVED.get(language, ()), CAP, SYNTAX[language])
     return np.frombuffer(codes, np.uint32), np.frombuffer(lines, np.int32)
 
 
@@ -224,7 +246,7 @@ _PRINT_TYPES = (np.uint64, np.int32, np.int32, np.int32)
 
 def fingerprints(text: str, language: str = "generic") -> Prints:
     """Fingerprints of code in one language (a file's, or a paste's), of both kinds, along the text."""
-    hashes, _, *rest = _winnow.fingerprints(text, KEYWORDS, K, K_SPELLED, W, CAP, SEED, SYNTAX[language])
+    hashes, _, *rest = _winnow.fingerprints(text, KEYWORDS, RESERVED.get(language, ()), K, K_SPELLED, W, CAP, SEED, SYNTAX[language])
     prints = Prints(*(np.frombuffer(a, t) for a, t in zip([hashes, *rest], _PRINT_TYPES)))
     along = np.argsort(prints.tokens, kind="stable")
     return Prints(*(a[along] for a in prints))

@@ -246,7 +246,7 @@ def test_a_paste_hashes_as_in_its_file_however_it_starts():
     for first, last in zip(methods[3:12:4], methods[5:14:4]):  # two whole methods, from their def on: no edge cuts a string
         paste = "\n".join(lines[first:last])
         every = [
-            set(np.frombuffer(_winnow.fingerprints(t, KEYWORDS, K, K_SPELLED, 1, CAP, SEED, SYNTAX["python"])[0], np.uint64).tolist())
+            set(np.frombuffer(_winnow.fingerprints(t, KEYWORDS, (), K, K_SPELLED, 1, CAP, SEED, SYNTAX["python"])[0], np.uint64).tolist())
             for t in (source, paste)
         ]
         assert every[1] and every[1] <= every[0]
@@ -292,6 +292,28 @@ def test_a_fingerprint_of_the_shape_counts_less_than_one_as_written():
     assert SHAPE_WEIGHT == 0.6
     assert found(True, 6) and not found(True, 5)
     assert found(False, 10) and not found(False, 9)  # a renamed copy needs 10
+
+
+def test_sql_declarations_of_reserved_words_alone_leave_no_fingerprints():
+    # Extensions' declarations differ only in their names (in any case): what lies between is boilerplate.
+    template = (
+        "CREATE FUNCTION {0}(internal, internal, int2, internal)\nRETURNS internal\nAS 'MODULE_PATHNAME'\n"
+        "LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;\n\n"
+    )
+
+    def spelled(code: str, language: str) -> set[int]:
+        hashes = fingerprints(code, language).hashes
+        return set(hashes[(hashes & 1) == 1].tolist())
+
+    for case in (str, str.lower):
+        one, other = (case(template.format(name)) * 2 for name in ("gin_extract_a", "g_cube_b"))
+        assert not spelled(one, "sql") & spelled(other, "sql")
+        assert spelled(one, "generic") & spelled(other, "generic")  # where SQL's words are not known
+    # a k-gram with a name keeps its fingerprints: a declaration of one's own tables stays protected
+    table = (
+        "CREATE TABLE invoices (customer_id int NOT NULL, amount numeric DEFAULT 0, paid bool DEFAULT false, ledger text DEFAULT 'main');\n"
+    )
+    assert 0 < len(fingerprints(table, "sql").hashes) == len(fingerprints(table, "generic").hashes)
 
 
 def test_shapes_in_several_indexed_files_and_common_code_are_dropped(tmp_path, monkeypatch):
