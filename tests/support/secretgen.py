@@ -244,6 +244,22 @@ def more_provider_tokens(g: Gen) -> list[tuple[str, str, str]]:
         ("ai", "deepseek-api-key", "sk-" + g.s(HEX, 32)),
         ("saas", "crossmint-key", g.rng.choice(["sk", "ck"]) + "_" + g.rng.choice(["staging", "production"]) + "_" + g.s(AN, 32)),
         ("saas", "asana-pat-v1", f"1/{g.s(string.digits, 16)}:{g.s(HEX, 32)}"),
+        ("registry", "cratesio-token", "cio" + g.s(AN, 32)),
+        ("monitoring", "newrelic-license-key", g.s(HEX, 36) + "NRAL"),
+        ("monitoring", "newrelic-license-key-eu", "eu01xx" + g.s(HEX, 30) + "NRAL"),
+        ("monitoring", "newrelic-insights-query-key", "NRIQ-" + g.s(URLSAFE, 32)),
+        ("monitoring", "pixie-api-key", g.rng.choice(["px-dep-", "px-api-"]) + uuid(g)),
+        (
+            "chat",
+            "teams-webhook-outlook",
+            f"https://outlook.office.com/webhook/{uuid(g)}@{uuid(g)}/IncomingWebhook/{g.s(HEX, 32)}/{uuid(g)}",
+        ),
+        ("chat", "telegram-short", f"{g.s(string.digits, 10)}:AA{g.s(URLSAFE, 32)}"),
+        ("ai", "jina-api-key", "jina_" + g.s(HEX, 32) + g.s(AN, 28)),
+        ("ai", "tavily-api-key", "tvly-" + g.rng.choice(["", "dev-"]) + g.s(AN, 32)),
+        ("saas", "twitch-stream-key", f"live_{g.s(string.digits, 9)}_{g.s(AN, 30)}"),
+        ("saas", "salesforce-access-token", "00D" + g.s(AN, 12) + "!" + g.s(AN + ".", 96)),
+        ("keys", "cisco-type9-hash", "$9$" + g.s("./" + AN, 14) + "$" + g.s("./" + AN, 43)),
     ]
 
 

@@ -50,7 +50,7 @@ class SecretRule:
     heuristics: tuple[str, ...] = ()
     window: int = 512
     restore: bool = True
-    decoded: str | None = None  # "jwt": the value must base64-decode to a JSON Web Token
+    decoded: str | None = None  # the value must base64-decode to this: "jwt", "private_key" (PEM)
     allow: AllowList = field(default_factory=AllowList)
     examples_match: tuple[str, ...] = ()
     examples_no_match: tuple[str, ...] = ()
@@ -181,7 +181,21 @@ def _base64_jwt(value: str) -> bool:
     return bool(_JWT.fullmatch(decoded.strip()))
 
 
-DECODERS = {"jwt": _base64_jwt}
+_PEM_PRIVATE_HEAD = re.compile(rb"-----BEGIN [A-Z0-9 ]{0,20}PRIVATE KEY(?: BLOCK)?-----")
+
+
+def _base64_private_key(value: str) -> bool:
+    """The value is base64 of a PEM private key: its decoded head is a BEGIN ... PRIVATE KEY line
+    (only the head is decoded, so a key cut off or padded oddly still counts)."""
+    head = value[:64]
+    try:
+        decoded = base64.b64decode(head, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return bool(_PEM_PRIVATE_HEAD.match(decoded))
+
+
+DECODERS = {"jwt": _base64_jwt, "private_key": _base64_private_key}
 
 
 @cache

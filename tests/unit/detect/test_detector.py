@@ -120,7 +120,8 @@ def test_vault_tokens_of_the_old_format_need_mixed_case_and_a_digit(det):
         "output = token.close = `)${expression})${extglobStar})`;\n",
         'password = "%(db_password)s"\n',
         'token: "{{ vault_token }}"\n',
-        "passwd = 'geheim$parole'\n",
+        "passwd = 'geheim-$parole'\n",
+        'password = "$db_pass"\n',
         "API_TOKEN=$SERVICE_TOKEN_FROM_VAULT\n",
         'key="-----BEGIN PRIVATE KEY-----\\nXXXX\\nXXXX\\n-----END PRIVATE KEY-----"\n',
         'key="-----BEGIN PRIVATE KEY-----\\\\nXXXX\\\\nXXXX\\\\n-----END PRIVATE KEY-----"\n',
@@ -206,7 +207,7 @@ def test_an_optional_repeat_that_opens_a_pattern_is_not_verified(source, verifie
     assert [m.span(group) for m in _verifier(pattern).finditer(text)] == [m.span(group) for m in pattern.finditer(text)]
 
 
-def test_password_hashes_jwk_members_and_wrapped_jwts(det):
+def test_password_hashes_jwk_members_and_wrapped_jwts_and_keys(det):
     g = Gen(random.Random())
     crypt = "./" + AN
     bcrypt = "$2b$12$" + g.s(crypt, 53)
@@ -218,6 +219,10 @@ def test_password_hashes_jwk_members_and_wrapped_jwts(det):
     assert whole(det, f"token: {wrapped}\n", wrapped) == ["jwt-base64"]
     not_jwt = base64.b64encode(b"eyJhbGciOiJIUzI1NiJ9 and then some prose, not a token").decode()
     assert not det.scan(f"blob: {not_jwt}\n")
+    pem = base64.b64encode(g.pem("RSA PRIVATE KEY").encode()).decode()
+    assert whole(det, json.dumps({"privateKey": pem}), pem) == ["private-key-base64"]
+    public = base64.b64encode(g.pem("PUBLIC KEY").encode()).decode()
+    assert not det.scan(f"PUBLIC_KEY_B64={public}\n")
 
 
 def test_near_words_must_precede_the_value():
