@@ -122,8 +122,8 @@ def _documented(value: str, text: str, start: int, end: int, reach: int = 2000) 
 # idempotency token (NextToken, ContinuationToken, ClientToken): its value is not a credential
 _REFERENCE_NAME = re.compile(
     r"(?:(?:passw(?:or)?d|secret|token|key|credentials?)[_.-]?(?:ids?|names?|arns?)|"
-    # AWS's ClientToken is an idempotency token; Vault's client_token is a credential
-    r"(?:next|page|continuation|pagination|idempotency|purchase|sync|marker)[_.-]?token|(?-i:ClientToken))$",
+    # AWS's ClientToken and ClientRequestToken are idempotency tokens; Vault's client_token is a credential
+    r"(?:next|page|continuation|pagination|idempotency|purchase|sync|marker)[_.-]?token|(?-i:Client(?:Request)?Token))$",
     re.IGNORECASE,
 )
 _ASSIGNED_NAME = re.compile(r"([A-Za-z0-9_$.-]+)[\]\"'`]*[ \t]*(?::{1,3}=|[!+.]?=|=>|[:,(])?[ \t]*[rbuf@]?[\"'`]?$")

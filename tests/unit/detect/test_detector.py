@@ -154,7 +154,8 @@ def test_references_paging_tokens_sdk_examples_and_listed_constants_are_not_find
         f'"client_token": "{value}"\n',
     ]
     suppressed = [
-        f'"ClientToken": "{value}"\n',  # AWS's idempotency token
+        f'"ClientToken": "{value}"\n',  # AWS's idempotency tokens
+        f'"ClientRequestToken": "{value}"\n',
         f'"NextContinuationToken": "{value}"\n',
         f'"SecretId": "{value}"\n',
         f"idempotency_token = '{value}'\n",
