@@ -694,7 +694,7 @@ def _match(index: FingerprintIndex, text: str, encoded: bytes, threshold: int, w
     regions = _regions(
         fids, spelled, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window_lines * TOKENS_PER_LINE
     )
-    lines = _Lines(encoded) if regions else []
+    lines: _Lines | list[str] = _Lines(encoded) if regions else []
     return [CodeMatch(index.files[fid], count, *_paste_around(lines, start, end)) for fid, count, start, end in regions]
 
 
