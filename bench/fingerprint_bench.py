@@ -9,7 +9,7 @@ indexed files, sparse ones included (any chunk that starts and ends outside a mu
 or comment and has 8 non-blank lines), under each disguise alone and all combined:
 
 - plain: the chunk as it is;
-- renamed: every identifier renamed consistently (keywords, builtins and standard types stay),
+- renamed: every identifier renamed consistently (keywords, builtins and standard types stay, SQL's in any case),
   interpolations in template literals and f-strings too;
 - quotes: single and double quotes swapped (languages where both are strings);
 - formatted: a chunk of the file run through the language's formatter with settings unlike
@@ -68,6 +68,7 @@ class Language:
     formatter: list[str] | None  # a command formatting the files given after it in place
     quotes: bool  # '...' and "..." are both strings
     comment: str  # a regex for its comments
+    any_case: bool = False  # its keywords are of any case (SQL's CREATE is create)
 
 
 def files(roots: list[Path], pattern: str, limit: int, rng: random.Random) -> list[Path]:
@@ -212,6 +213,7 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
             ["SQLFORMAT"],
             False,
             r"--[^\n]*|/\*[\s\S]*?\*/",
+            any_case=True,
         ),
     ]
     return [lang for lang in out if len(lang.private) >= 5 and len(lang.public) >= 5]
@@ -482,7 +484,8 @@ def rename(code: str, lang: Language) -> str:
     names: dict[str, str] = {}
 
     def new(word: str) -> str:
-        return word if word in KEEP else names.setdefault(word, f"v{len(names)}")
+        kept = (word.lower() if lang.any_case else word) in KEEP
+        return word if kept else names.setdefault(word, f"v{len(names)}")
 
     def inside(s: str, pattern: str) -> str:  # interpolated code in a string
         return re.sub(pattern, lambda m: m.group(1) + re.sub(WORD, lambda w: new(w.group()), m.group(2)) + m.group(3), s)

@@ -772,18 +772,45 @@ static void spelled_hashes(const Tokens *t, Py_ssize_t k, uint64_t seed, uint64_
     }
 }
 
-/* Fingerprints of both kinds: of the shape (k tokens) and as written (k_spelled tokens). */
+static void free_prints(Prints *p)
+{
+    PyMem_RawFree(p->hashes);
+    PyMem_RawFree(p->kinds);
+    PyMem_RawFree(p->lines);
+    PyMem_RawFree(p->end_lines);
+    PyMem_RawFree(p->at);
+}
+
+/* The fingerprints of a and b (each along the text) into out, along the text; at one token, a's first. */
+static int merge_along(const Prints *a, const Prints *b, Prints *out)
+{
+    int status = 0;
+    for (Py_ssize_t i = 0, j = 0; status == 0 && (i < a->count || j < b->count);) {
+        int from_a = j >= b->count || (i < a->count && a->at[i] <= b->at[j]);
+        const Prints *from = from_a ? a : b;
+        Py_ssize_t x = from_a ? i++ : j++;
+        status = put_print(out, from->hashes[x], from->kinds[x], from->lines[x], from->end_lines[x], from->at[x]);
+    }
+    return status;
+}
+
+/* Fingerprints of both kinds, along the text: of the shape (k tokens) and as written (k_spelled tokens). */
 static int winnow(const Tokens *t, const Params *p, Prints *out)
 {
     uint64_t *hash = PyMem_RawMalloc((size_t)(t->count + 1) * sizeof *hash);
+    Prints shape = {0}, spelled = {0};
     int status = hash ? 0 : -1;
     if (status == 0 && t->count >= p->k && (status = shape_hashes(t, p, hash)) == 0)
-        status = select_smallest(hash, t->count - p->k + 1, p->w, p->k, SHAPE, t, out);
+        status = select_smallest(hash, t->count - p->k + 1, p->w, p->k, SHAPE, t, &shape);
     if (status == 0 && t->count >= p->k_spelled) {
         spelled_hashes(t, p->k_spelled, p->seed, hash);
-        status = select_smallest(hash, t->count - p->k_spelled + 1, p->w, p->k_spelled, SPELLED, t, out);
+        status = select_smallest(hash, t->count - p->k_spelled + 1, p->w, p->k_spelled, SPELLED, t, &spelled);
     }
+    if (status == 0)
+        status = merge_along(&shape, &spelled, out);
     PyMem_RawFree(hash);
+    free_prints(&shape);
+    free_prints(&spelled);
     return status;
 }
 
@@ -939,7 +966,7 @@ static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
 
 PyDoc_STRVAR(fingerprints_doc,
              "fingerprints(text, keywords, reserved, k, k_spelled, w, cap, seed, syntax) -> (hashes: uint64 bytes, kinds: uint8 bytes (0: shape, 1: spelled), lines: int32 bytes, end_lines: int32 bytes, "
-             "tokens: int32 bytes)");
+             "tokens: int32 bytes), along the text (by token, the shape's first)");
 
 static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
 {
@@ -958,11 +985,7 @@ static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
                                        array_bytes(out.end_lines, out.count, 4), array_bytes(out.at, out.count, 4));
     free_params(&p);
     free_tokens(&t);
-    PyMem_RawFree(out.hashes);
-    PyMem_RawFree(out.kinds);
-    PyMem_RawFree(out.lines);
-    PyMem_RawFree(out.end_lines);
-    PyMem_RawFree(out.at);
+    free_prints(&out);
     return result;
 }
 

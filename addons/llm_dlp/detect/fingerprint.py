@@ -247,9 +247,7 @@ _PRINT_TYPES = (np.uint64, np.int32, np.int32, np.int32)
 def fingerprints(text: str, language: str = "generic") -> Prints:
     """Fingerprints of code in one language (a file's, or a paste's), of both kinds, along the text."""
     hashes, _, *rest = _winnow.fingerprints(text, KEYWORDS, RESERVED.get(language, ()), K, K_SPELLED, W, CAP, SEED, SYNTAX[language])
-    prints = Prints(*(np.frombuffer(a, t) for a, t in zip([hashes, *rest], _PRINT_TYPES)))
-    along = np.argsort(prints.tokens, kind="stable")
-    return Prints(*(a[along] for a in prints))
+    return Prints(*(np.frombuffer(a, t) for a, t in zip([hashes, *rest], _PRINT_TYPES)))
 
 
 _FENCE_MARK = re.compile(r"[ \t]*(`{3,}|~{3,})[ \t]*([^\n`]*)$", re.M)
@@ -288,7 +286,7 @@ def text_fingerprints(text: str, language: str | None = None) -> Prints:
     names (else the one it plainly is), the rest in ``language`` (the request's file), else
     guessed. Lines are the text's; token positions leave a gap between pieces."""
     pieces, at = [], 0
-    for start, end, info in _fenced_blocks(text) if "```" in text or "~~~" in text else ():
+    for start, end, info in _fenced_blocks(text):
         pieces += [(at, start, language), (start, end, language_of(info) if info else None)]
         at = end
     pieces.append((at, len(text), language))
@@ -298,7 +296,9 @@ def text_fingerprints(text: str, language: str | None = None) -> Prints:
         if piece.strip():
             before = text.count("\n", 0, start)
             prints = fingerprints(piece, lang if lang and lang != "generic" else guess_language(piece))
-            found.append(prints._replace(lines=prints.lines + before, end_lines=prints.end_lines + before, tokens=prints.tokens + offset))
+            if before or offset:
+                prints = prints._replace(lines=prints.lines + before, end_lines=prints.end_lines + before, tokens=prints.tokens + offset)
+            found.append(prints)
             offset += int(prints.tokens[-1]) + 2 * K if len(prints.tokens) else 0
     if len(found) == 1:
         return found[0]
@@ -630,8 +630,8 @@ class FingerprintIndex:
 
     def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each index entry sharing a hash with ``hashes``: (position in ``hashes``, file id)."""
-        top = hashes >> self._shift  # most of a request is not in the index: the bitmap rules it out unsearched
-        maybe = np.flatnonzero((self._bitmap[top >> np.uint64(3)] >> (top & np.uint64(7)).astype(np.uint8)) & 1)
+        top = (hashes >> self._shift).astype(np.intp)  # most of a request is not in the index: the bitmap rules it out unsearched
+        maybe = np.flatnonzero(self._bitmap[top >> 3] & np.left_shift(1, top & 7).astype(np.uint8))
         lo = np.searchsorted(self._hashes, hashes[maybe], side="left")
         present = self._hashes[np.minimum(lo, len(self._hashes) - 1)] == hashes[maybe] if len(self._hashes) else np.zeros(0, bool)
         maybe, lo = maybe[present], lo[present]
@@ -673,11 +673,12 @@ def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int,
     ``window_lines`` lines' worth of tokens of ``text`` (TOKENS_PER_LINE a line), over at least
     MIN_LINES lines; each match widened to the whole paste it is in. ``language``: of the
     request's file, if it names one."""
-    key = (threshold, window_lines, language, hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
-    return index.recent.get(key, lambda: _match(index, text, threshold, window_lines, language))
+    encoded = text.encode("utf-8", "surrogatepass")
+    key = (threshold, window_lines, language, hashlib.sha256(encoded).digest())
+    return index.recent.get(key, lambda: _match(index, text, encoded, threshold, window_lines, language))
 
 
-def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int, language: str | None) -> list[CodeMatch]:
+def _match(index: FingerprintIndex, text: str, encoded: bytes, threshold: int, window_lines: int, language: str | None) -> list[CodeMatch]:
     prints = text_fingerprints(text, language)
     query, fids = index.lookup(prints.hashes)
     # One hit per indexed file and fingerprint, at its first place in the text...
@@ -693,8 +694,25 @@ def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int
     regions = _regions(
         fids, spelled, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window_lines * TOKENS_PER_LINE
     )
-    lines = text.split("\n") if regions else []
+    lines: _Lines | list[str] = _Lines(encoded) if regions else []
     return [CodeMatch(index.files[fid], count, *_paste_around(lines, start, end)) for fid, count, start, end in regions]
+
+
+class _Lines:
+    """The lines of a text, from its UTF-8 encoding, each decoded when read: a match widens over
+    a few dozen of them, and splitting 256 KB into lines takes 0.5 ms."""
+
+    def __init__(self, encoded: bytes):
+        self._encoded = encoded
+        self._ends = np.flatnonzero(np.frombuffer(encoded, np.uint8) == ord("\n"))  # a newline is one byte in UTF-8
+
+    def __len__(self) -> int:
+        return len(self._ends) + 1
+
+    def __getitem__(self, line: int) -> str:
+        start = int(self._ends[line - 1]) + 1 if line else 0
+        end = int(self._ends[line]) if line < len(self._ends) else len(self._encoded)
+        return self._encoded[start:end].decode("utf-8", "surrogatepass")
 
 
 # Where a paste ends: a markdown fence line (the text outside is the developer's), or a line
@@ -713,12 +731,12 @@ def _is_edge(line: str) -> bool:
     return bool(_FENCE_LINE.match(line)) or (not body.startswith(_COMMENT_START) and _PROSE.fullmatch(body) is not None)
 
 
-def _paste_around(lines: list[str], first: int, last: int) -> tuple[int, int]:
+def _paste_around(lines: _Lines | list[str], first: int, last: int) -> tuple[int, int]:
     """The first and last lines (from 1) of the paste holding lines ``first`` to ``last``."""
     return _edge(lines, first, -1), _edge(lines, last, 1)
 
 
-def _edge(lines: list[str], line: int, step: int) -> int:
+def _edge(lines: _Lines | list[str], line: int, step: int) -> int:
     """``line`` moved by ``step`` up to the paste's edge."""
     count = WIDEN_LINES
     while count and 1 <= line + step <= len(lines) and not _is_edge(lines[line + step - 1]):

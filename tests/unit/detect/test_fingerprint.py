@@ -364,3 +364,113 @@ def test_the_bitmap_before_the_search_loses_no_hit(tmp_path):
     query, files = index.lookup(asked)
     assert sorted(query.tolist()) == sorted(np.flatnonzero(np.isin(asked, hashes)).repeat(2).tolist())
     assert index.lookup(np.empty(0, np.uint64))[0].tolist() == []
+
+
+WORDS = [
+    "order",
+    "amount",
+    "ledger",
+    "rate",
+    "total",
+    "fee",
+    "customer",
+    "invoice",
+    "balance",
+    "account",
+    "state",
+    "limit",
+    "price",
+    "quantity",
+    "tax",
+    "region",
+]
+
+
+def generated_name(rng) -> str:
+    return "_".join(rng.sample(WORDS, 2)) + str(rng.randrange(10))
+
+
+def python_function(rng) -> str:
+    f, a, b, c = (generated_name(rng) for _ in range(4))
+    body = [f"def {f}({a}, {b}):", f"    {c} = {rng.randrange(100)}"]
+    for _ in range(rng.randrange(3, 7)):
+        body.append(
+            rng.choice(
+                [
+                    f"    for item in {a}:\n        {c} += item.{rng.choice(WORDS)} * {b}.{rng.choice(WORDS)}",
+                    f'    if {c} > {rng.randrange(1000)} and {a}.{rng.choice(WORDS)} == "{rng.choice(WORDS)}":\n        {c} -= {rng.random():.3f}',
+                    f"    {c} = max({c}, {b}.{rng.choice(WORDS)}({rng.randrange(9)}))",
+                    f'    log.info("{" ".join(rng.sample(WORDS, 3))}", {c})',
+                ]
+            )
+        )
+    return "\n".join(body + [f"    return round({c}, {rng.randrange(4)})"]) + "\n"
+
+
+def js_function(rng) -> str:
+    f, a, b, c = (generated_name(rng).replace("_", "") for _ in range(4))
+    body = [f"function {f}({a}, {b}) {{", f"  let {c} = {rng.randrange(100)};"]
+    for _ in range(rng.randrange(3, 7)):
+        body.append(
+            rng.choice(
+                [
+                    f"  for (const item of {a}) {{ {c} += item.{rng.choice(WORDS)} * {b}.{rng.choice(WORDS)}; }}",
+                    f"  if ({c} > {rng.randrange(1000)} && {a}.{rng.choice(WORDS)} === '{rng.choice(WORDS)}') {{\n    {c} -= {rng.random():.3f};\n  }}",
+                    f"  {c} = Math.max({c}, {b}.{rng.choice(WORDS)}({rng.randrange(9)}));",
+                ]
+            )
+        )
+    return "\n".join(body + [f"  return {c};\n}}"]) + "\n"
+
+
+def generated_module(rng, function, functions: int) -> str:
+    return "\n\n".join(function(rng) for _ in range(functions))
+
+
+def test_the_matches_of_a_fixed_text_against_a_fixed_index_stay_as_they_were(tmp_path, monkeypatch):
+    """Fingerprints, index hits and matches pinned: a faster matcher must find exactly the same."""
+    import hashlib
+    import random
+    import re
+
+    from llm_dlp.detect import fingerprint
+    from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, match
+
+    rng = random.Random(19)
+    files = {}
+    for n in range(4):
+        files[f"billing{n}.py"] = generated_module(rng, python_function, 12)
+        files[f"ledger{n}.js"] = generated_module(rng, js_function, 12)
+    (tmp_path / "org").mkdir()
+    for name, code in files.items():
+        (tmp_path / "org" / name).write_text(code)
+    build_index([tmp_path / "org"], tmp_path / "i.fpidx")
+    index = FingerprintIndex(tmp_path / "i.fpidx")
+    py, js = files["billing1.py"].split("\n"), files["ledger2.js"].split("\n")
+    renamed = re.sub(r"\b(" + "|".join(WORDS) + r")\b", lambda m: m.group()[::-1], "\n".join(js[30:60]))
+    text = (
+        "Why is this slow?\n\n```python\n"
+        + "\n".join(py[20:50])
+        + "\n```\n\nAnd this one, which is mine:\n\n"
+        + renamed
+        + "\n\nThanks for looking at it.\n"
+        + generated_module(random.Random(7), python_function, 6)
+        + "\n\nAnd later on:\n\n"
+        + "\n".join(py[100:130])
+        + "\n\nThat is all.\n"
+    )
+
+    def digest(*arrays: np.ndarray) -> str:
+        return hashlib.sha256(b"".join(a.tobytes() for a in arrays)).hexdigest()[:16]
+
+    prints = text_fingerprints(text)
+    query, fids = index.lookup(prints.hashes)
+    order = np.lexsort((fids, query))
+    assert (len(prints.hashes), digest(*prints)) == (855, "ed173f1a8dc33364")
+    assert (len(query), digest(query[order].astype(np.int64), fids[order].astype(np.uint32))) == (350, "ecb58761bab77b02")
+    found = [("org/billing1.py", 132, 4, 33), ("org/billing1.py", 137, 71, 174), ("org/ledger2.js", 53, 37, 68)]
+    assert [(m.file, m.fingerprints, m.first_line, m.last_line) for m in match(index, text, 6, 30)] == found
+    monkeypatch.setattr(fingerprint, "_paste_around", lambda lines, first, last: (first, last))  # the regions, unwidened
+    unwidened = [("org/billing1.py", 132, 4, 33), ("org/billing1.py", 137, 145, 173), ("org/ledger2.js", 53, 40, 61)]
+    fresh = FingerprintIndex(tmp_path / "i.fpidx")  # no results remembered
+    assert [(m.file, m.fingerprints, m.first_line, m.last_line) for m in match(fresh, text, 6, 30)] == unwidened
