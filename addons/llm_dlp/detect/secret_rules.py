@@ -49,7 +49,7 @@ class SecretRule:
     heuristics: tuple[str, ...] = ()
     window: int = 512
     restore: bool = True
-    decoded: str | None = None  # "jwt": the value must base64-decode to a JSON Web Token
+    decoded: str | None = None  # the value must base64-decode to this (a DECODERS key)
     allow: AllowList = field(default_factory=AllowList)
     examples_match: tuple[str, ...] = ()
     examples_no_match: tuple[str, ...] = ()
@@ -166,17 +166,59 @@ HEURISTICS = {
 
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
+_PRIVATE_KEY_BEGIN = re.compile(r"-----BEGIN[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----")
+_BASIC_CREDENTIALS = re.compile(r"[^:\x00-\x1f]{1,128}:[^\x00-\x1f]{3,256}")
+# Atlassian Data Center personal access token: a 12-digit id, a colon and 20 random bytes
+_ATLASSIAN_PAT = re.compile(rb"\d{12}:[\s\S]{20}")
+
+
+def _base64_bytes(value: str) -> bytes | None:
+    """``value`` base64-decoded (a value cut short is decoded up to its last whole group)."""
+    whole = value.rstrip("=")
+    whole = whole[: len(whole) - len(whole) % 4] if len(whole) % 4 == 1 else whole
+    try:
+        return base64.b64decode(whole + "=" * (-len(whole) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _ascii(data: bytes | None) -> str | None:
+    try:
+        return data.decode("ascii") if data is not None else None
+    except UnicodeDecodeError:
+        return None
 
 
 def _base64_jwt(value: str) -> bool:
+    decoded = _ascii(_base64_bytes(value))
+    return bool(decoded and _JWT.fullmatch(decoded.strip()))
+
+
+def _base64_private_key(value: str) -> bool:
+    decoded = _ascii(_base64_bytes(value))
+    return bool(decoded and _PRIVATE_KEY_BEGIN.match(decoded))
+
+
+def _base64_basic_credentials(value: str) -> bool:
+    decoded = _base64_bytes(value)
     try:
-        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("ascii")
-    except (binascii.Error, ValueError):
+        text = decoded.decode("utf-8") if decoded is not None else ""
+    except UnicodeDecodeError:
         return False
-    return bool(_JWT.fullmatch(decoded.strip()))
+    return bool(_BASIC_CREDENTIALS.fullmatch(text))
 
 
-DECODERS = {"jwt": _base64_jwt}
+def _base64_atlassian_pat(value: str) -> bool:
+    decoded = _base64_bytes(value)
+    return bool(decoded and _ATLASSIAN_PAT.fullmatch(decoded))
+
+
+DECODERS = {
+    "jwt": _base64_jwt,
+    "private-key": _base64_private_key,
+    "basic-credentials": _base64_basic_credentials,
+    "atlassian-pat": _base64_atlassian_pat,
+}
 
 
 @cache
