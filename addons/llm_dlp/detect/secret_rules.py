@@ -98,6 +98,20 @@ _CODE_REFERENCE = re.compile(
     re.IGNORECASE,
 )
 
+# a run of letters and digits that no one would name a variable or attribute: long, with at
+# least two digits, two capitals and two small letters (GLEC5p3cggDGTDhOwTdNwuYxxq, not
+# parseTimeOfDayWindowV1Alpha)
+_RANDOM_RUN = re.compile(r"(?=[A-Za-z0-9]{20})(?=(?:[a-zA-Z]*\d){2})(?=(?:[a-z0-9]*[A-Z]){2})(?=(?:[A-Z0-9]*[a-z]){2})[A-Za-z0-9]+")
+
+
+def _code_reference(value: str) -> bool:
+    """An unquoted value that is a variable, attribute, call or keyword, not a literal: a dotted
+    token whose parts look random (``zfR3T3VI.GLEC5p3cggDGTDhOwTdNwuYxxq``) is a literal."""
+    if not _CODE_REFERENCE.match(value):
+        return False
+    return not any(_RANDOM_RUN.fullmatch(part) for part in re.split(r"[.$()]", value))
+
+
 _EXAMPLE_HOST = re.compile(r"@(?:[\w-]+\.)*example\.(?:com|org|net)\b")
 
 
@@ -156,8 +170,7 @@ HEURISTICS = {
     "sequential": lambda v, t, s, e: heuristic.is_sequential_string(v),
     "uuid": lambda v, t, s, e: heuristic.is_potential_uuid(v),
     "not_alphanumeric": lambda v, t, s, e: heuristic.is_not_alphanumeric_string(v),
-    # an unquoted value that is a variable, attribute, call or keyword, not a literal
-    "code_reference": lambda v, t, s, e: bool(_CODE_REFERENCE.match(v)),
+    "code_reference": lambda v, t, s, e: _code_reference(v),
     "documented": _documented,
     "reference_name": _reference_name,
     "sdk_example": _sdk_example,
@@ -166,7 +179,7 @@ HEURISTICS = {
 
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
-_PRIVATE_KEY_BEGIN = re.compile(r"-----BEGIN[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----")
+_PRIVATE_KEY_BEGIN = re.compile(rb"-----BEGIN[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----")
 _BASIC_CREDENTIALS = re.compile(r"[^:\x00-\x1f]{1,128}:[^\x00-\x1f]{3,256}")
 # Atlassian Data Center personal access token: a 12-digit id, a colon and 20 random bytes
 _ATLASSIAN_PAT = re.compile(rb"\d{12}:[\s\S]{20}")
@@ -195,7 +208,7 @@ def _base64_jwt(value: str) -> bool:
 
 
 def _base64_private_key(value: str) -> bool:
-    decoded = _ascii(_base64_bytes(value))
+    decoded = _base64_bytes(value)  # only the BEGIN line is read: the body may be damaged or cut
     return bool(decoded and _PRIVATE_KEY_BEGIN.match(decoded))
 
 

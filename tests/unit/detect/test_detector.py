@@ -241,6 +241,13 @@ def test_a_vendor_key_with_slashes_is_not_taken_for_a_path(det):
     assert not det.scan('sentry_settings = "config/sentry/settings_v2.json"')
 
 
+def test_a_dotted_literal_with_random_parts_is_not_taken_for_an_attribute(det):
+    g = Gen(random.Random())
+    key = f"{g.s(AN, 8)}.{g.s(string.ascii_uppercase, 4)}{g.s(string.digits, 4)}{g.s(string.ascii_lowercase, 4)}{g.s(AN, 20)}"
+    assert whole(det, f"flagsmith api token: {key}\n", key) == ["vendor-named-value"]
+    assert not det.scan("flagsmith_api_client: settings.flagsmithEnvironmentKey\n")
+
+
 def test_near_words_must_precede_the_value():
     rule = SecretRule("v", "redact", (re.compile(r"key=(?P<secret>[a-z0-9]{12})"),), near=("acme",), context_chars=20)
     d = Detector([rule])
