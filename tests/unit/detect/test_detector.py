@@ -239,6 +239,8 @@ def test_a_vendor_key_with_slashes_is_not_taken_for_a_path(det):
     key = "/".join(g.s(AN, 24) for _ in range(3))
     assert whole(det, f'greptile_api_key = "{key}"', key) == ["vendor-named-value"]
     assert not det.scan('sentry_settings = "config/sentry/settings_v2.json"')
+    hexkey = g.s(HEX, 64)
+    assert whole(det, f"statuspage_api: OAuth {hexkey}\n", hexkey) == ["vendor-named-value"]
 
 
 def test_a_dotted_literal_with_random_parts_is_not_taken_for_an_attribute(det):
