@@ -50,7 +50,7 @@ class SecretRule:
     heuristics: tuple[str, ...] = ()
     window: int = 512
     restore: bool = True
-    decoded: str | None = None  # the value must base64-decode to this: "jwt", "private_key" (PEM)
+    decoded: str | None = None  # the value must base64-decode to this (a DECODERS key)
     allow: AllowList = field(default_factory=AllowList)
     examples_match: tuple[str, ...] = ()
     examples_no_match: tuple[str, ...] = ()
@@ -102,6 +102,20 @@ _CODE_REFERENCE = re.compile(
     r"^(?:[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+|[A-Za-z_$][\w$]*\(.*\)?|(?:true|false|null|none|nil|undefined|yes|no)|\$\w+|%\w+%|process\.env\..*|os\.environ.*)$",
     re.IGNORECASE,
 )
+
+# a run of letters and digits that no one would name a variable or attribute: long, with at
+# least two digits, two capitals and two small letters (GLEC5p3cggDGTDhOwTdNwuYxxq, not
+# parseTimeOfDayWindowV1Alpha)
+_RANDOM_RUN = re.compile(r"(?=[A-Za-z0-9]{20})(?=(?:[a-zA-Z]*\d){2})(?=(?:[a-z0-9]*[A-Z]){2})(?=(?:[A-Z0-9]*[a-z]){2})[A-Za-z0-9]+")
+
+
+def _code_reference(value: str) -> bool:
+    """An unquoted value that is a variable, attribute, call or keyword, not a literal: a dotted
+    token whose parts look random (``zfR3T3VI.GLEC5p3cggDGTDhOwTdNwuYxxq``) is a literal."""
+    if not _CODE_REFERENCE.match(value):
+        return False
+    return not any(_RANDOM_RUN.fullmatch(part) for part in re.split(r"[.$()]", value))
+
 
 _EXAMPLE_HOST = re.compile(r"@(?:[\w-]+\.)*example\.(?:com|org|net)\b")
 
@@ -161,8 +175,7 @@ HEURISTICS = {
     "sequential": lambda v, t, s, e: heuristic.is_sequential_string(v),
     "uuid": lambda v, t, s, e: heuristic.is_potential_uuid(v),
     "not_alphanumeric": lambda v, t, s, e: heuristic.is_not_alphanumeric_string(v),
-    # an unquoted value that is a variable, attribute, call or keyword, not a literal
-    "code_reference": lambda v, t, s, e: bool(_CODE_REFERENCE.match(v)),
+    "code_reference": lambda v, t, s, e: _code_reference(v),
     "documented": _documented,
     "reference_name": _reference_name,
     "sdk_example": _sdk_example,
@@ -171,31 +184,59 @@ HEURISTICS = {
 
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
+_PRIVATE_KEY_BEGIN = re.compile(rb"-----BEGIN[ A-Z0-9]{0,20}PRIVATE KEY(?: BLOCK)?-----")
+_BASIC_CREDENTIALS = re.compile(r"[^:\x00-\x1f]{1,128}:[^\x00-\x1f]{3,256}")
+# Atlassian Data Center personal access token: a 12-digit id, a colon and 20 random bytes
+_ATLASSIAN_PAT = re.compile(rb"\d{12}:[\s\S]{20}")
+
+
+def _base64_bytes(value: str) -> bytes | None:
+    """``value`` base64-decoded (a value cut short is decoded up to its last whole group)."""
+    whole = value.rstrip("=")
+    whole = whole[: len(whole) - len(whole) % 4] if len(whole) % 4 == 1 else whole
+    try:
+        return base64.b64decode(whole + "=" * (-len(whole) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _ascii(data: bytes | None) -> str | None:
+    try:
+        return data.decode("ascii") if data is not None else None
+    except UnicodeDecodeError:
+        return None
 
 
 def _base64_jwt(value: str) -> bool:
-    try:
-        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("ascii")
-    except (binascii.Error, ValueError):
-        return False
-    return bool(_JWT.fullmatch(decoded.strip()))
-
-
-_PEM_PRIVATE_HEAD = re.compile(rb"-----BEGIN [A-Z0-9 ]{0,20}PRIVATE KEY(?: BLOCK)?-----")
+    decoded = _ascii(_base64_bytes(value))
+    return bool(decoded and _JWT.fullmatch(decoded.strip()))
 
 
 def _base64_private_key(value: str) -> bool:
-    """The value is base64 of a PEM private key: its decoded head is a BEGIN ... PRIVATE KEY line
-    (only the head is decoded, so a key cut off or padded oddly still counts)."""
-    head = value[:64]
+    decoded = _base64_bytes(value)  # only the BEGIN line is read: the body may be damaged or cut
+    return bool(decoded and _PRIVATE_KEY_BEGIN.match(decoded))
+
+
+def _base64_basic_credentials(value: str) -> bool:
+    decoded = _base64_bytes(value)
     try:
-        decoded = base64.b64decode(head, validate=True)
-    except (binascii.Error, ValueError):
+        text = decoded.decode("utf-8") if decoded is not None else ""
+    except UnicodeDecodeError:
         return False
-    return bool(_PEM_PRIVATE_HEAD.match(decoded))
+    return bool(_BASIC_CREDENTIALS.fullmatch(text))
 
 
-DECODERS = {"jwt": _base64_jwt, "private_key": _base64_private_key}
+def _base64_atlassian_pat(value: str) -> bool:
+    decoded = _base64_bytes(value)
+    return bool(decoded and _ATLASSIAN_PAT.fullmatch(decoded))
+
+
+DECODERS = {
+    "jwt": _base64_jwt,
+    "private-key": _base64_private_key,
+    "basic-credentials": _base64_basic_credentials,
+    "atlassian-pat": _base64_atlassian_pat,
+}
 
 
 @cache

@@ -229,6 +229,36 @@ def test_password_hashes_jwk_members_and_wrapped_jwts_and_keys(det):
     assert not det.scan(f"PUBLIC_KEY_B64={public}\n")
 
 
+def test_base64_wrapped_private_keys_and_credentials_are_decoded_first(det):
+    g = Gen(random.Random())
+    body = base64.b64encode(g.s(AN, 90).encode()).decode()
+    key = base64.b64encode(f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n".encode()).decode()
+    assert whole(det, f"PRIVATE_KEY_B64={key}\n", key) == ["private-key-base64"]
+    cert = base64.b64encode(f"-----BEGIN CERTIFICATE-----\n{body}\n".encode()).decode()
+    assert not det.scan(f"CERT_B64={cert}\n")
+    basic = base64.b64encode(f"ci-bot:{g.s(AN, 16)}".encode()).decode()
+    assert whole(det, f'{{"auths": {{"registry.example.net": {{"auth": "{basic}"}}}}}}', basic) == ["basic-credentials-base64"]
+    assert not det.scan('{"auths": {"registry.example.net": {"auth": "%s"}}}' % base64.b64encode(b"no colon here").decode())
+    pat = base64.b64encode(g.s(string.digits, 12).encode() + b":" + random.randbytes(20)).decode()
+    assert whole(det, f"confluence_pat: {pat}\n", pat) == ["atlassian-datacenter-pat"]
+
+
+def test_a_vendor_key_with_slashes_is_not_taken_for_a_path(det):
+    g = Gen(random.Random())
+    key = "/".join(g.s(AN, 24) for _ in range(3))
+    assert whole(det, f'greptile_api_key = "{key}"', key) == ["vendor-named-value"]
+    assert not det.scan('sentry_settings = "config/sentry/settings_v2.json"')
+    hexkey = g.s(HEX, 64)
+    assert whole(det, f"statuspage_api: OAuth {hexkey}\n", hexkey) == ["vendor-named-value"]
+
+
+def test_a_dotted_literal_with_random_parts_is_not_taken_for_an_attribute(det):
+    g = Gen(random.Random())
+    key = f"{g.s(AN, 8)}.{g.s(string.ascii_uppercase, 4)}{g.s(string.digits, 4)}{g.s(string.ascii_lowercase, 4)}{g.s(AN, 20)}"
+    assert whole(det, f"flagsmith api token: {key}\n", key) == ["vendor-named-value"]
+    assert not det.scan("flagsmith_api_client: settings.flagsmithEnvironmentKey\n")
+
+
 def test_near_words_must_precede_the_value():
     rule = SecretRule("v", "redact", (re.compile(r"key=(?P<secret>[a-z0-9]{12})"),), near=("acme",), context_chars=20)
     d = Detector([rule])
