@@ -93,17 +93,22 @@ def rule_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in RULE_SUFFIXES and p.is_file())
 
 
-def _line_map(node: yaml.Node, pointer: str, out: dict[str, int]) -> None:
-    """Map every JSON pointer in a composed YAML tree to its 1-based line."""
+def _line_map(node: yaml.Node, pointer: str, out: dict[str, int], repeated: list[tuple[str, int]]) -> None:
+    """Map every JSON pointer in a composed YAML tree to its 1-based line, and list the keys a
+    mapping repeats: YAML keeps the last of them silently, so the file does not say one thing."""
     out[pointer] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
         for key, value in node.value:
             child = f"{pointer}/{key.value}"
-            _line_map(value, child, out)
+            if key.value in seen:
+                repeated.append((child, key.start_mark.line + 1))
+            seen.add(key.value)
+            _line_map(value, child, out, repeated)
             out[child] = key.start_mark.line + 1  # a field's line is its key's line
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _line_map(item, f"{pointer}/{i}", out)
+            _line_map(item, f"{pointer}/{i}", out, repeated)
 
 
 def load_file(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
@@ -124,12 +129,13 @@ def load_file(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
         raise RuleFileError([RuleError(name, line, "", f"YAML syntax error: {problem}")]) from None
     data = {} if data is None else data
     lines: dict[str, int] = {}
+    repeated: list[tuple[str, int]] = []
     if node is not None:
-        _line_map(node, "", lines)
+        _line_map(node, "", lines, repeated)
     # one pass checks the file and fills in the schema's defaults (the one place they are written);
     # no required property has a default, so a filled default never hides a missing one
     validator = _DEFAULTS(schema())
-    errors = []
+    errors = [RuleError(name, line, pointer.lstrip("/"), "key given twice (the last would silently win)") for pointer, line in repeated]
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         pointer = "".join(f"/{p}" for p in err.absolute_path)
         errors.append(RuleError(name, lines.get(pointer), pointer.lstrip("/"), _short(err)))
