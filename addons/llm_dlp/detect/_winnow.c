@@ -15,8 +15,9 @@
    make no tokens. Each token also keeps its spelling (a name's, a string's or a number's hash).
 
    Fingerprints are of two kinds, winnowed apart: of the shape (k-grams of codes, renaming-proof)
-   and as written (shorter k-grams of spellings, which only a copy shares); the lowest bit of a
-   fingerprint's hash says which.
+   and as written (shorter k-grams of spellings, which only a copy shares), and a third of the
+   prose of comments and docstrings (k-grams of their words); the lowest bits of a
+   fingerprint's hash say which.
 
    Every pass is linear in the text. A search for a closing delimiter that failed is
    remembered, so unterminated strings and comments cannot make the lexer quadratic (a
@@ -41,6 +42,7 @@ enum {
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME 0x100000001b3ull
 #define KGRAM_BASE 1000003ull
+#define PROSE_SEED 0x70726f7365ull
 
 typedef struct {
     uint64_t hash;
@@ -55,6 +57,7 @@ typedef struct {
 
 typedef struct {
     Py_ssize_t k, k_spelled, w, cap;
+    Py_ssize_t k_prose; /* words per k-gram of comments' prose; 0: none */
     uint64_t seed;
     uint32_t syntax; /* the language's comment and string marks, below */
     Words keywords;
@@ -65,6 +68,15 @@ typedef struct {
    word, or anything else. */
 enum { OTHER, NAME, RESERVED };
 
+/* The words of comments and docstrings, along the text: prose, which no code token holds. */
+typedef struct {
+    uint64_t *words; /* each word's hash, in lower case */
+    int32_t *lines;
+    int32_t *at; /* the code token that follows it */
+    Py_ssize_t count, capacity;
+    int failed; /* out of memory */
+} Prose;
+
 typedef struct {
     uint32_t *codes;
     uint64_t *spelling; /* of each token as written: an identifier's name, a string's or number's content */
@@ -72,6 +84,7 @@ typedef struct {
     int32_t *prev; /* an identifier's previous use (a token), -1 if none within cap words */
     uint8_t *roles; /* OTHER, NAME or RESERVED */
     Py_ssize_t count;
+    Prose prose;
 } Tokens;
 
 typedef struct {
@@ -476,6 +489,46 @@ static uint64_t number_spelling(const uint32_t *buf, Py_ssize_t from, Py_ssize_t
 
 static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested);
 
+static void put_word(Prose *prose, uint64_t word, int32_t line, int32_t at)
+{
+    if (prose->count == prose->capacity) {
+        Py_ssize_t capacity = prose->capacity * 2 + 256;
+        uint64_t *w = PyMem_RawRealloc(prose->words, capacity * sizeof *w);
+        if (w) prose->words = w;
+        int32_t *l = PyMem_RawRealloc(prose->lines, capacity * sizeof *l);
+        if (l) prose->lines = l;
+        int32_t *a = PyMem_RawRealloc(prose->at, capacity * sizeof *a);
+        if (a) prose->at = a;
+        if (!w || !l || !a) {
+            prose->failed = 1;
+            return;
+        }
+        prose->capacity = capacity;
+    }
+    prose->words[prose->count] = word;
+    prose->lines[prose->count] = line;
+    prose->at[prose->count++] = at;
+}
+
+/* The words of a comment or docstring buf[from, to) starting on line, as prose: in lower case,
+   without punctuation, comment marks or line breaks, so a re-wrapped or re-marked comment
+   reads alike. */
+static void lex_prose(Lexer *L, Py_ssize_t from, Py_ssize_t to, int32_t line)
+{
+    if (!L->p->k_prose)
+        return;
+    const uint32_t *buf = L->buf;
+    for (Py_ssize_t i = from; i < to;) {
+        if (char_class(buf[i]) != WORD) {
+            line += buf[i++] == '\n';
+            continue;
+        }
+        Py_ssize_t e = word_end(buf, i, to);
+        put_word(&L->t->prose, folded_hash(buf, i, e), line, (int32_t)L->t->count);
+        i = e;
+    }
+}
+
 /* The matching } of an interpolation opened before from, within to; -1 if none. */
 static Py_ssize_t closing_brace(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to)
 {
@@ -563,6 +616,7 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
             continue;
         }
         if (kind == OPENER && (end = comment_end(buf, start, r, n, syntax, &memo)) > r) {
+            lex_prose(L, r, end, L->line);
             L->line += (int32_t)count_newlines(buf, r, end);
             r = end;
             continue;
@@ -590,6 +644,8 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
         if (c == '@' && r + 1 < n && buf[r + 1] == '"') /* C#'s verbatim strings */
             quote = r + 1;
         if ((end = string_end(buf, quote, n, syntax, &from, &to, &memo)) > quote) {
+            if (from == quote + 3 && buf[quote] != '`') /* a docstring */
+                lex_prose(L, from, to, L->line);
             lex_string(L, from, to, buf[quote] != '\'', braces, nested);
             r = end;
             continue;
@@ -622,7 +678,7 @@ static void tokenise(const uint32_t *buf, Py_ssize_t n, const Params *p, Tokens 
 
 /* ---- pass 3: winnowing, the rightmost smallest k-gram hash of every window of w ----------- */
 
-enum { SHAPE, SPELLED };
+enum { SHAPE, SPELLED, PROSE };
 
 static int put_print(Prints *out, uint64_t hash, uint8_t kind, int32_t line, int32_t end_line, int32_t at)
 {
@@ -642,7 +698,9 @@ static int put_print(Prints *out, uint64_t hash, uint8_t kind, int32_t line, int
             return -1;
         out->capacity = capacity;
     }
-    out->hashes[out->count] = (hash & ~1ull) | kind; /* the kind is in the hash: an index tells them apart */
+    /* the kind is in the hash, so an index tells them apart: the lowest bit clear for the
+       shape, the two lowest 01 as written and 11 for prose */
+    out->hashes[out->count] = kind == SHAPE ? hash & ~1ull : (hash & ~3ull) | (kind == PROSE ? 3 : 1);
     out->kinds[out->count] = kind;
     out->lines[out->count] = line;
     out->at[out->count] = at;
@@ -772,6 +830,39 @@ static void spelled_hashes(const Tokens *t, Py_ssize_t k, uint64_t seed, uint64_
     }
 }
 
+/* The hash of each k-gram of prose words into hash[0, count - k + 1); the seed keeps them
+   apart from k-grams of code. */
+static void prose_hashes(const Prose *prose, Py_ssize_t k, uint64_t seed, uint64_t *hash)
+{
+    uint64_t h = 0, top = 1;
+    for (Py_ssize_t j = 1; j < k; j++)
+        top *= KGRAM_BASE;
+    for (Py_ssize_t j = 0; j < prose->count; j++) {
+        if (j >= k)
+            h -= mix(prose->words[j - k] ^ seed) * top;
+        h = h * KGRAM_BASE + mix(prose->words[j] ^ seed);
+        if (j >= k - 1)
+            hash[j - k + 1] = h;
+    }
+}
+
+/* Fingerprints of the prose, winnowed as the code's, each at the code token after its k-gram's first word. */
+static int winnow_prose(const Prose *prose, const Params *p, Prints *out)
+{
+    if (!p->k_prose || prose->count < p->k_prose)
+        return 0;
+    uint64_t *hash = PyMem_RawMalloc((size_t)prose->count * sizeof *hash);
+    if (!hash)
+        return -1;
+    prose_hashes(prose, p->k_prose, mix(p->seed ^ PROSE_SEED), hash);
+    Tokens words = {.lines = prose->lines, .count = prose->count};
+    int status = select_smallest(hash, prose->count - p->k_prose + 1, p->w, p->k_prose, PROSE, &words, out);
+    for (Py_ssize_t i = 0; i < out->count; i++)
+        out->at[i] = prose->at[out->at[i]];
+    PyMem_RawFree(hash);
+    return status;
+}
+
 static void free_prints(Prints *p)
 {
     PyMem_RawFree(p->hashes);
@@ -794,11 +885,12 @@ static int merge_along(const Prints *a, const Prints *b, Prints *out)
     return status;
 }
 
-/* Fingerprints of both kinds, along the text: of the shape (k tokens) and as written (k_spelled tokens). */
+/* Fingerprints of every kind, along the text: of the shape (k tokens), as written (k_spelled
+   tokens) and of prose (k_prose words), the prose first at one token (its lines come first). */
 static int winnow(const Tokens *t, const Params *p, Prints *out)
 {
     uint64_t *hash = PyMem_RawMalloc((size_t)(t->count + 1) * sizeof *hash);
-    Prints shape = {0}, spelled = {0};
+    Prints shape = {0}, spelled = {0}, prose = {0}, code = {0};
     int status = hash ? 0 : -1;
     if (status == 0 && t->count >= p->k && (status = shape_hashes(t, p, hash)) == 0)
         status = select_smallest(hash, t->count - p->k + 1, p->w, p->k, SHAPE, t, &shape);
@@ -807,10 +899,16 @@ static int winnow(const Tokens *t, const Params *p, Prints *out)
         status = select_smallest(hash, t->count - p->k_spelled + 1, p->w, p->k_spelled, SPELLED, t, &spelled);
     }
     if (status == 0)
-        status = merge_along(&shape, &spelled, out);
+        status = winnow_prose(&t->prose, p, &prose);
+    if (status == 0)
+        status = prose.count ? merge_along(&shape, &spelled, &code) : merge_along(&shape, &spelled, out);
+    if (status == 0 && prose.count)
+        status = merge_along(&prose, &code, out);
     PyMem_RawFree(hash);
     free_prints(&shape);
     free_prints(&spelled);
+    free_prints(&prose);
+    free_prints(&code);
     return status;
 }
 
@@ -894,14 +992,14 @@ static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p,
     if (fenced)
         n = drop_fence_lines(buf, n);
     tokenise(buf, n, p, t);
-    return 0;
+    return t->prose.failed ? -1 : 0;
 }
 
 /* The word tables; -1 with an exception set. The caller frees them with free_params either way. */
 static int parse_params(PyObject *keywords, PyObject *reserved, Params *p)
 {
-    if (p->k < 1 || p->k_spelled < 1 || p->w < 1 || p->cap < 1 || p->cap > MAX_CAP) {
-        PyErr_Format(PyExc_ValueError, "need k >= 1, k_spelled >= 1, w >= 1 and 1 <= cap <= %d", MAX_CAP);
+    if (p->k < 1 || p->k_spelled < 1 || p->k_prose < 0 || p->w < 1 || p->cap < 1 || p->cap > MAX_CAP) {
+        PyErr_Format(PyExc_ValueError, "need k >= 1, k_spelled >= 1, k_prose >= 0, w >= 1 and 1 <= cap <= %d", MAX_CAP);
         return -1;
     }
     return word_table(keywords, &p->keywords, 0) || word_table(reserved, &p->reserved, 1) ? -1 : 0;
@@ -920,6 +1018,9 @@ static void free_tokens(Tokens *t)
     PyMem_RawFree(t->spelling);
     PyMem_RawFree(t->prev);
     PyMem_RawFree(t->roles);
+    PyMem_RawFree(t->prose.words);
+    PyMem_RawFree(t->prose.lines);
+    PyMem_RawFree(t->prose.at);
 }
 
 static PyObject *array_bytes(const void *data, Py_ssize_t count, size_t item)
@@ -965,16 +1066,16 @@ static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
 }
 
 PyDoc_STRVAR(fingerprints_doc,
-             "fingerprints(text, keywords, reserved, k, k_spelled, w, cap, seed, syntax) -> (hashes: uint64 bytes, kinds: uint8 bytes (0: shape, 1: spelled), lines: int32 bytes, end_lines: int32 bytes, "
-             "tokens: int32 bytes), along the text (by token, the shape's first)");
+             "fingerprints(text, keywords, reserved, k, k_spelled, w, cap, seed, syntax, k_prose=0) -> (hashes: uint64 bytes, kinds: uint8 bytes (0: shape, 1: spelled, "
+             "2: prose), lines: int32 bytes, end_lines: int32 bytes, tokens: int32 bytes), along the text (by token, the prose's first, then the shape's)");
 
 static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *text, *keywords, *reserved;
     Params p = {0};
     unsigned long long seed;
-    if (!PyArg_ParseTuple(args, "UO!O!nnnnKI", &text, &PyTuple_Type, &keywords, &PyTuple_Type, &reserved, &p.k, &p.k_spelled, &p.w, &p.cap,
-                          &seed, &p.syntax))
+    if (!PyArg_ParseTuple(args, "UO!O!nnnnKI|n", &text, &PyTuple_Type, &keywords, &PyTuple_Type, &reserved, &p.k, &p.k_spelled, &p.w, &p.cap,
+                          &seed, &p.syntax, &p.k_prose))
         return NULL;
     p.seed = seed;
     Tokens t = {0};

@@ -22,21 +22,27 @@ semicolons, parentheses, line continuations) leave no tokens. Each token becomes
   (0 when none within CAP words): renaming keeps this pattern, while "v = v + 1" and
   "a = b + 1" stop looking alike.
 
-Fingerprints are of two kinds. Of the shape: every K-gram of codes is hashed, except one of
+Fingerprints are of three kinds. Of the shape: every K-gram of codes is hashed, except one of
 words alone (prose: licences, documentation, alike everywhere), and in each window of W hashes
 the rightmost smallest is kept with its line and token. As written: the same for K_SPELLED-grams
-of the tokens spelled out (names, strings, numbers), which only a copy shares. A shape alone is
+of the tokens spelled out (names, strings, numbers), which only a copy shares. Of prose: the
+same for K_PROSE-grams of the words of comments and docstrings, in lower case, without
+punctuation, comment marks or line breaks (a re-wrapped comment reads alike), each at the code
+token that follows its first word: a file's own comments are its content too, and a paste of
+mostly comments holds little code. A shape alone is
 shared by much unrelated code (runs of getters, trait impls, signatures, "NAME = VALUE" lists),
 so a fingerprint of the shape counts SHAPE_WEIGHT toward a rule's threshold: a copy needs
-``threshold`` fingerprints as written, a renamed one 10 of the shape at the default 6. Matches
+``threshold`` fingerprints as written, a renamed one 10 of the shape at the default 6. One of
+prose counts PROSE_WEIGHT, summed with those as written (renaming leaves comments alone). Matches
 are counted in windows of tokens, not lines: a formatter may turn 20 lines into 40. The lexer
 and winnowing are compiled (``_winnow.c``): linear in the text whatever it holds, and off the
 GIL, so matching in a worker thread does not hold up the proxy.
 
-Index file: a JSON header (files, parameters) and three arrays sorted by hash (hashes of both
-kinds together, each once per file, at its first line), read through mmap, so a large index
+Index file: a JSON header (files, parameters) and three arrays sorted by hash (hashes of every
+kind together, each once per file, at its first line), read through mmap, so a large index
 costs page cache, not Python objects. Dropped at indexing: fingerprints of public code (among
-them the shipped list of common code), and those in too many indexed files."""
+them the shipped list of common code), and those in too many indexed files (of prose: in more
+than one, since files that repeat each other's comments repeat stock documentation)."""
 
 from __future__ import annotations
 
@@ -62,11 +68,13 @@ from llm_dlp.detect import _winnow
 
 K = 14  # tokens per k-gram of codes
 K_SPELLED = 8  # tokens per k-gram as written (a copy's names make a short one rare enough)
+K_PROSE = 6  # words per k-gram of the prose of comments and docstrings
 W = 3  # winnowing window
 CAP = 16  # how far back (in words) an identifier's previous use still counts
 SEED = 20031009  # of the random value each token code contributes to a k-gram hash
 MAGIC = b"LLMDLPFP5"
-VERSION = {"k": K, "k_spelled": K_SPELLED, "w": W, "cap": CAP, "tokenizer": 9}  # a cache or index built otherwise is rebuilt / refused
+# A cache or index built otherwise is rebuilt / refused.
+VERSION = {"k": K, "k_spelled": K_SPELLED, "k_prose": K_PROSE, "w": W, "cap": CAP, "tokenizer": 10}
 TOKENS_PER_LINE = 6  # a rule's window_lines counts this many tokens a line (a typical line of code)
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
@@ -234,8 +242,17 @@ def tokenise(text: str, language: str = "generic") -> tuple[np.ndarray, np.ndarr
     return np.frombuffer(codes, np.uint32), np.frombuffer(lines, np.int32)
 
 
+SHAPE, SPELLED, PROSE = 0, 1, 2  # the kinds of fingerprints
+
+
+def kinds_of(hashes: np.ndarray) -> np.ndarray:
+    """The kind of each fingerprint, from its lowest bits: x0 the shape, 01 as written, 11 prose."""
+    odd = (hashes & np.uint64(1)).astype(np.uint8)
+    return odd + (odd & (hashes >> np.uint64(1)).astype(np.uint8))
+
+
 class Prints(NamedTuple):
-    hashes: np.ndarray  # uint64, odd when of a k-gram as written, even when of its shape
+    hashes: np.ndarray  # uint64, of every kind (kinds_of)
     lines: np.ndarray  # where each fingerprinted k-gram starts...
     end_lines: np.ndarray  # ...and ends
     tokens: np.ndarray  # the token each starts at
@@ -246,7 +263,9 @@ _PRINT_TYPES = (np.uint64, np.int32, np.int32, np.int32)
 
 def fingerprints(text: str, language: str = "generic") -> Prints:
     """Fingerprints of code in one language (a file's, or a paste's), of both kinds, along the text."""
-    hashes, _, *rest = _winnow.fingerprints(text, KEYWORDS, RESERVED.get(language, ()), K, K_SPELLED, W, CAP, SEED, SYNTAX[language])
+    hashes, _, *rest = _winnow.fingerprints(
+        text, KEYWORDS, RESERVED.get(language, ()), K, K_SPELLED, W, CAP, SEED, SYNTAX[language], K_PROSE
+    )
     return Prints(*(np.frombuffer(a, t) for a, t in zip([hashes, *rest], _PRINT_TYPES)))
 
 
@@ -409,7 +428,7 @@ def build_index(
     hashes, files, lines = all_hashes[order], fids[order], starts[order]
     once = _run_starts(hashes, files)  # one row per fingerprint and file (at its first line): a file's repeats add nothing
     hashes, files, lines = hashes[once], files[once], lines[once]
-    keep = _in_few_files(hashes, max_files_per_fp, MAX_FILES_PER_SHAPE)
+    keep = _in_few_files(hashes, max_files_per_fp)
     keep &= ~np.isin(hashes, _hashes_of(public_files)) & ~np.isin(common_prefix(hashes), common_code())
     rows = (hashes[keep], files[keep], lines[keep])
     _write_index(out, names, rows)
@@ -426,6 +445,9 @@ def build_index(
 # Fingerprints of a shape found in more indexed files than this are dropped: code of the same
 # shape in several files of an organisation is its boilerplate (copies still match as written).
 MAX_FILES_PER_SHAPE = 3
+# Prose is dropped once in more than one: what files repeat of each other's comments is stock
+# documentation ("@throws IOException if an I/O error occurs"), not what one file says.
+MAX_FILES_PER_PROSE = 1
 COMMON_CODE = Path(__file__).with_name("common_code.fp")
 COMMON_MAGIC = b"LLMDLPCC1"
 
@@ -471,12 +493,14 @@ def _run_starts(*columns: np.ndarray) -> np.ndarray:
     return starts
 
 
-def _in_few_files(hashes: np.ndarray, max_files: int, max_files_per_shape: int) -> np.ndarray:
+def _in_few_files(hashes: np.ndarray, max_files: int) -> np.ndarray:
     """Whether each of the sorted ``hashes`` (one per file) is in at most ``max_files`` files, or
-    ``max_files_per_shape`` for a fingerprint of the shape (even)."""
+    MAX_FILES_PER_SHAPE for a fingerprint of the shape, MAX_FILES_PER_PROSE for one of prose."""
     first = np.flatnonzero(_run_starts(hashes))
     runs = np.diff(np.append(first, len(hashes)))  # the files of each fingerprint, one row each
-    return np.repeat(runs, runs) <= np.where(hashes & np.uint64(1) == 0, max_files_per_shape, max_files)
+    kinds = kinds_of(hashes)
+    limit = np.where(kinds == SHAPE, MAX_FILES_PER_SHAPE, np.where(kinds == PROSE, min(max_files, MAX_FILES_PER_PROSE), max_files))
+    return np.repeat(runs, runs) <= limit
 
 
 def _read(path: str) -> str:
@@ -664,12 +688,14 @@ class CodeMatch:
 
 
 SHAPE_WEIGHT = 0.6  # a fingerprint of the shape counts this much: a renamed copy needs 10 where a copy needs 6
+PROSE_WEIGHT = 0.5  # and one of prose this much, summed with those as written: 12 alone make a match
 MIN_LINES = 3  # matched fingerprints must spread over this many lines (one long list line is no evidence)
 
 
 def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int, language: str | None = None) -> list[CodeMatch]:
     """Indexed files from which distinct fingerprints worth ``threshold`` (SHAPE_WEIGHT each when
-    alike only in shape, one when spelled alike too) fall within
+    alike only in shape, one when spelled alike too, PROSE_WEIGHT each of prose, summed with
+    those spelled alike) fall within
     ``window_lines`` lines' worth of tokens of ``text`` (TOKENS_PER_LINE a line), over at least
     MIN_LINES lines; each match widened to the whole paste it is in. ``language``: of the
     request's file, if it names one."""
@@ -690,10 +716,8 @@ def _match(index: FingerprintIndex, text: str, encoded: bytes, threshold: int, w
     # ...then by file and along the text: tokens and start lines ascend within each file.
     along = np.lexsort((query, fids))
     query, fids = query[along], fids[along]
-    spelled = (prints.hashes[query] & 1).astype(bool)
-    regions = _regions(
-        fids, spelled, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window_lines * TOKENS_PER_LINE
-    )
+    kinds, window = kinds_of(prints.hashes[query]), window_lines * TOKENS_PER_LINE
+    regions = _regions(fids, kinds, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window)
     lines: _Lines | list[str] = _Lines(encoded) if regions else []
     return [CodeMatch(index.files[fid], count, *_paste_around(lines, start, end)) for fid, count, start, end in regions]
 
@@ -746,11 +770,11 @@ def _edge(lines: _Lines | list[str], line: int, step: int) -> int:
 
 
 def _regions(
-    fids: np.ndarray, spelled: np.ndarray, tokens: np.ndarray, starts: np.ndarray, ends: np.ndarray, threshold: int, window: int
+    fids: np.ndarray, kinds: np.ndarray, tokens: np.ndarray, starts: np.ndarray, ends: np.ndarray, threshold: int, window: int
 ) -> list[tuple[int, int, int, int]]:
     """(file, fingerprints, first line, last line) of every stretch of the text covered by
-    windows of ``window`` tokens holding fingerprints of one file worth ``threshold`` (their
-    ``weights`` summed) over MIN_LINES
+    windows of ``window`` tokens holding fingerprints of one file worth ``threshold`` (by their
+    ``kinds``: those as written and of prose summed, or those of the shape) over MIN_LINES
     lines; overlapping windows merge, so a long paste is covered whole. The fingerprints come
     by file, and within a file their tokens and their start and end lines ascend (as along the
     text), so the window ending at fingerprint i ends at ends[i]."""
@@ -760,9 +784,9 @@ def _regions(
     place = fids.astype(np.int64) * stride + tokens
     lo = np.searchsorted(place, place - window)  # each window's first fingerprint
     distinct = np.cumsum(_run_starts(starts, fids))
-    alike = np.concatenate([[0], np.cumsum(spelled)])  # spelled fingerprints up to each, and of the shape only
-    shaped = np.concatenate([[0], np.cumsum(~spelled)])
-    enough = (alike[1:] - alike[lo] >= threshold) | ((shaped[1:] - shaped[lo]) * SHAPE_WEIGHT >= threshold - 1e-9)
+    alike = np.concatenate([[0], np.cumsum(np.where(kinds == SPELLED, 1.0, np.where(kinds == PROSE, PROSE_WEIGHT, 0.0)))])
+    shaped = np.concatenate([[0], np.cumsum(kinds == SHAPE)])  # as written (prose included) up to each, and of the shape
+    enough = (alike[1:] - alike[lo] >= threshold - 1e-9) | ((shaped[1:] - shaped[lo]) * SHAPE_WEIGHT >= threshold - 1e-9)
     qualifies = enough & (distinct - distinct[lo] + 1 >= MIN_LINES)
     if not qualifies.any():
         return []

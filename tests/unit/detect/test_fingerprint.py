@@ -63,14 +63,58 @@ def spelled(text: str, language: str = "generic") -> list[int]:
     return [h for h in fingerprints(text, language).hashes.tolist() if h % 2]
 
 
-def test_fence_lines_and_comments_of_every_syntax_leave_fingerprints_alone():
+def by_kind(text: str, language: str = "generic") -> tuple[np.ndarray, np.ndarray]:
+    """A text's fingerprints and their kinds (0: shape, 1: as written, 2: prose)."""
+    from llm_dlp.detect import _winnow
+    from llm_dlp.detect.fingerprint import CAP, K_PROSE, K_SPELLED, KEYWORDS, SEED, SYNTAX, K, W
+
+    hashes, kinds, *_ = _winnow.fingerprints(text, KEYWORDS, (), K, K_SPELLED, W, CAP, SEED, SYNTAX[language], K_PROSE)
+    return np.frombuffer(hashes, np.uint64), np.frombuffer(kinds, np.uint8)
+
+
+def code_hashes(text: str, language: str = "generic") -> list[int]:
+    """The fingerprints of a text's code, without those of its comments' prose."""
+    found, kinds = by_kind(text, language)
+    return found[kinds != 2].tolist()
+
+
+def prose(text: str, language: str = "generic") -> set[int]:
+    """The fingerprints of the prose of a text's comments and docstrings."""
+    found, kinds = by_kind(text, language)
+    return set(found[kinds == 2].tolist())
+
+
+def test_fence_lines_and_comments_of_every_syntax_leave_the_codes_fingerprints_alone():
     assert hashes(CODE) != []
     assert hashes("```python\n" + CODE + "```\n") == hashes("~~~\n" + CODE + "  ~~~\n") == hashes(CODE)
     commented = CODE.replace("    total = 0\n", "    total = 0  # running sum\n    /* a block\n       comment */\n").replace(
         "    return", "    // done\n    -- SQL style\n    return"
     )
-    assert hashes(commented) == hashes(CODE)
+    assert code_hashes(commented) == hashes(CODE) == code_hashes(CODE)
     assert hashes(CODE.replace("total = 0", "total/**/=/* x */0")) == hashes(CODE)
+
+
+NOTE = (
+    "Orders settle at the end of the billing day: the margin model nets the fees of each\n"
+    "counterparty against its rebates, then rounds to the ledger's currency so that the\n"
+    "reconciliation job finds no difference of a cent.\n"
+)
+
+
+def test_comments_and_docstrings_give_fingerprints_of_their_words_however_marked_or_wrapped():
+    def commented(mark: str, note: str = NOTE) -> str:
+        return "".join(f"{mark} {line}\n" for line in note.split("\n") if line) + CODE
+
+    words = NOTE.split()
+    rewrapped = "\n".join(" ".join(words[i : i + 5]) for i in range(0, len(words), 5))
+    ours = prose(commented("#"))
+    assert len(ours) >= 6
+    block = "/**\n" + commented(" *").replace(CODE, "") + " */\n" + CODE
+    assert prose(commented("//")) == prose(block) == prose(commented("--")) == ours
+    assert prose(commented("#", rewrapped.upper().replace(":", " -").replace(",", ""))) == ours
+    assert prose(f'def settle():\n    """{rewrapped}"""\n    return 0\n', "python") == ours  # a docstring is prose too
+    assert prose(commented("#", NOTE.replace("rebates", "refunds"))) != ours  # the words count
+    assert not prose(CODE) and not prose("x = 1  # short note\n" + CODE)  # fewer words than a k-gram
 
 
 def test_string_contents_count_and_comment_marks_inside_strings_are_not_comments():
@@ -282,16 +326,29 @@ def test_a_match_widens_to_the_whole_paste_between_prose_lines():
 
 
 def test_a_fingerprint_of_the_shape_counts_less_than_one_as_written():
-    from llm_dlp.detect.fingerprint import SHAPE_WEIGHT, _regions
+    from llm_dlp.detect.fingerprint import PROSE, PROSE_WEIGHT, SHAPE, SHAPE_WEIGHT, SPELLED, _regions
 
-    def found(spelled: bool, n: int) -> bool:
+    def found(*kinds: int) -> bool:
+        n = len(kinds)
         tokens = np.arange(n, dtype=np.int32) * 2
         lines = np.arange(n, dtype=np.int32) + 1
-        return bool(_regions(np.zeros(n, np.uint32), np.full(n, spelled), tokens, lines, lines, 6, 180))
+        return bool(_regions(np.zeros(n, np.uint32), np.array(kinds, np.uint8), tokens, lines, lines, 6, 180))
 
     assert SHAPE_WEIGHT == 0.6
-    assert found(True, 6) and not found(True, 5)
-    assert found(False, 10) and not found(False, 9)  # a renamed copy needs 10
+    assert found(*[SPELLED] * 6) and not found(*[SPELLED] * 5)
+    assert found(*[SHAPE] * 10) and not found(*[SHAPE] * 9)  # a renamed copy needs 10
+    assert PROSE_WEIGHT == 0.5
+    assert found(*[PROSE] * 12) and not found(*[PROSE] * 11)
+    assert found(*[SPELLED, PROSE] * 4) and not found(*[SPELLED] * 4 + [PROSE] * 3)  # prose adds to the code as written...
+    assert not found(*[SHAPE, PROSE] * 6)  # ...not to its shape
+
+
+def test_the_kind_of_a_fingerprint_is_in_its_lowest_bits():
+    from llm_dlp.detect.fingerprint import PROSE, SHAPE, SPELLED, kinds_of
+
+    found, kinds = by_kind("/* " + NOTE + " */\n" + CODE)
+    assert set(kinds.tolist()) == {SHAPE, SPELLED, PROSE}
+    assert kinds_of(found).tolist() == kinds.tolist()
 
 
 def test_sql_declarations_of_reserved_words_alone_leave_no_fingerprints():
@@ -333,15 +390,17 @@ def test_shapes_in_several_indexed_files_and_common_code_are_dropped(tmp_path, m
     assert not set(common.tolist()) & set(fingerprint.FingerprintIndex(tmp_path / "b.fpidx")._hashes.tolist())
 
 
-def test_the_shipped_common_code_list_is_of_this_tokenizer(tmp_path):
+def test_the_shipped_common_code_list_is_of_this_tokenizer(tmp_path, monkeypatch):
+    from llm_dlp.detect import fingerprint
     from llm_dlp.detect.fingerprint import VERSION, common_code, load_common_code, save_common_code
 
     common = common_code()
     assert len(common) > 1000 and bool(np.all(common[1:] > common[:-1]))
     save_common_code(np.array([3 << 32, 1 << 32], np.uint64), ["test"], tmp_path / "c.fp")
     assert load_common_code(tmp_path / "c.fp").tolist() == [1, 3]
-    stale = (tmp_path / "c.fp").read_bytes().replace(f'"tokenizer": {VERSION["tokenizer"]}'.encode(), b'"tokenizer": 0')
-    (tmp_path / "c.fp").write_bytes(stale)
+    with monkeypatch.context() as older:
+        older.setattr(fingerprint, "VERSION", {**VERSION, "tokenizer": VERSION["tokenizer"] - 1})
+        save_common_code(np.array([1 << 32], np.uint64), ["test"], tmp_path / "c.fp")
     with pytest.raises(ValueError, match="rebuild it"):
         load_common_code(tmp_path / "c.fp")
 
@@ -466,7 +525,7 @@ def test_the_matches_of_a_fixed_text_against_a_fixed_index_stay_as_they_were(tmp
     prints = text_fingerprints(text)
     query, fids = index.lookup(prints.hashes)
     order = np.lexsort((fids, query))
-    assert (len(prints.hashes), digest(*prints)) == (855, "ed173f1a8dc33364")
+    assert (len(prints.hashes), digest(*prints)) == (855, "d0268eefde0f93f0")
     assert (len(query), digest(query[order].astype(np.int64), fids[order].astype(np.uint32))) == (350, "ecb58761bab77b02")
     found = [("org/billing1.py", 132, 4, 33), ("org/billing1.py", 137, 71, 174), ("org/ledger2.js", 53, 37, 68)]
     assert [(m.file, m.fingerprints, m.first_line, m.last_line) for m in match(index, text, 6, 30)] == found
@@ -474,3 +533,37 @@ def test_the_matches_of_a_fixed_text_against_a_fixed_index_stay_as_they_were(tmp
     unwidened = [("org/billing1.py", 132, 4, 33), ("org/billing1.py", 137, 145, 173), ("org/ledger2.js", 53, 40, 61)]
     fresh = FingerprintIndex(tmp_path / "i.fpidx")  # no results remembered
     assert [(m.file, m.fingerprints, m.first_line, m.last_line) for m in match(fresh, text, 6, 30)] == unwidened
+
+
+def test_a_paste_of_mostly_comments_is_caught_and_comments_several_files_share_are_not(tmp_path):
+    import random
+
+    from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, match
+
+    rng = random.Random(5)
+    licence = "".join(f"// {line}\n" for line in NOTICE.split("\n"))  # in every file: boilerplate
+
+    def remark() -> str:  # a comment of one file's own
+        return "".join("// " + " ".join(rng.choice(WORDS + ["the", "of", "is", "when"]) for _ in range(10)) + "\n" for _ in range(8))
+
+    repo = tmp_path / "org"
+    repo.mkdir()
+    remarks, stock = [remark() for _ in range(12)], remark()  # stock: a comment two files repeat
+    for n, own in enumerate(remarks):
+        (repo / f"m{n}.js").write_text(licence + own + generated_module(rng, js_function, 3) + (stock if n < 2 else ""))
+    build_index([repo], tmp_path / "i.fpidx")
+    index = FingerprintIndex(tmp_path / "i.fpidx")
+    paste = f"Is this note still right?\n\n{remarks[4]}let limit = 3;\n"
+    assert [m.file for m in match(index, paste, 6, 30)] == ["org/m4.js"]
+    words = remarks[4].replace("// ", "").upper().split()
+    rewrapped = "/*\n" + "".join(" * " + " ".join(words[i : i + 16]) + "\n" for i in range(0, len(words), 16)) + " */\nlet limit = 3;\n"
+    assert [m.file for m in match(index, rewrapped, 6, 30)] == ["org/m4.js"]
+    assert match(index, licence + generated_module(random.Random(8), js_function, 3), 6, 30) == []
+    assert match(index, f"Is this note still right?\n\n{stock}let limit = 3;\n", 6, 30) == []
+
+
+NOTICE = (
+    "Copyright the Example Ledger authors. Licensed under the terms of the licence that comes with\n"
+    "this distribution; you may not use this file except in compliance with it. Unless required by\n"
+    "law or agreed to in writing, it is distributed on an as is basis, without warranties of any kind."
+)
