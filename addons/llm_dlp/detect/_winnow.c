@@ -12,7 +12,7 @@
    is KEYWORD_BASE plus its rank; an identifier is KEYWORD_BASE + keyword count plus the distance
    in words back to the previous use of the same name (0 when none within cap words), and within
    a k-gram, 0 when that use lies before the k-gram. Imports, comments and markdown fence lines
-   make no tokens. Each token also keeps its spelling (a name's, a string's or a number's hash).
+   make no tokens; the words of comments and docstrings are kept apart, as prose. Each token also keeps its spelling (a name's, a string's or a number's hash).
 
    Fingerprints are of two kinds, winnowed apart: of the shape (k-grams of codes, renaming-proof)
    and as written (shorter k-grams of spellings, which only a copy shares), and a third of the
@@ -37,6 +37,7 @@ enum {
     NUMBER_BUCKETS = 64,
     KEYWORD_BASE = NUMBER + NUMBER_BUCKETS,
     MAX_CAP = 63,
+    MAX_PROSE_K = 64,
     RECENT = 64, /* ring of the last words' hashes: a power of two above MAX_CAP */
 };
 #define FNV_OFFSET 0xcbf29ce484222325ull
@@ -519,13 +520,15 @@ static void lex_prose(Lexer *L, Py_ssize_t from, Py_ssize_t to, int32_t line)
         return;
     const uint32_t *buf = L->buf;
     for (Py_ssize_t i = from; i < to;) {
-        if (char_class(buf[i]) != WORD) {
-            line += buf[i++] == '\n';
+        uint32_t c = buf[i++];
+        if (char_class(c) != WORD) {
+            line += c == '\n';
             continue;
         }
-        Py_ssize_t e = word_end(buf, i, to);
-        put_word(&L->t->prose, folded_hash(buf, i, e), line, (int32_t)L->t->count);
-        i = e;
+        uint64_t h = (FNV_OFFSET ^ (c >= 'A' && c <= 'Z' ? c + 32 : c)) * FNV_PRIME;
+        for (; i < to && char_class(buf[i]) == WORD; i++)
+            h = (h ^ (buf[i] >= 'A' && buf[i] <= 'Z' ? buf[i] + 32 : buf[i])) * FNV_PRIME;
+        put_word(&L->t->prose, h, line, (int32_t)L->t->count); /* as folded_hash would hash it */
     }
 }
 
@@ -834,13 +837,14 @@ static void spelled_hashes(const Tokens *t, Py_ssize_t k, uint64_t seed, uint64_
    apart from k-grams of code. */
 static void prose_hashes(const Prose *prose, Py_ssize_t k, uint64_t seed, uint64_t *hash)
 {
-    uint64_t h = 0, top = 1;
+    uint64_t h = 0, top = 1, value[MAX_PROSE_K]; /* the last k words' values, a ring */
     for (Py_ssize_t j = 1; j < k; j++)
         top *= KGRAM_BASE;
     for (Py_ssize_t j = 0; j < prose->count; j++) {
         if (j >= k)
-            h -= mix(prose->words[j - k] ^ seed) * top;
-        h = h * KGRAM_BASE + mix(prose->words[j] ^ seed);
+            h -= value[j % k] * top;
+        value[j % k] = mix(prose->words[j] ^ seed);
+        h = h * KGRAM_BASE + value[j % k];
         if (j >= k - 1)
             hash[j - k + 1] = h;
     }
@@ -872,17 +876,22 @@ static void free_prints(Prints *p)
     PyMem_RawFree(p->at);
 }
 
-/* The fingerprints of a and b (each along the text) into out, along the text; at one token, a's first. */
-static int merge_along(const Prints *a, const Prints *b, Prints *out)
+/* The fingerprints of parts[0, n) (each along the text) into out, along the text; at one token, the earlier part's first. */
+static int merge_along(const Prints *const *parts, int n, Prints *out)
 {
+    Py_ssize_t next[3] = {0, 0, 0};
     int status = 0;
-    for (Py_ssize_t i = 0, j = 0; status == 0 && (i < a->count || j < b->count);) {
-        int from_a = j >= b->count || (i < a->count && a->at[i] <= b->at[j]);
-        const Prints *from = from_a ? a : b;
-        Py_ssize_t x = from_a ? i++ : j++;
-        status = put_print(out, from->hashes[x], from->kinds[x], from->lines[x], from->end_lines[x], from->at[x]);
+    for (;;) {
+        int from = -1;
+        for (int q = 0; q < n; q++)
+            if (next[q] < parts[q]->count && (from < 0 || parts[q]->at[next[q]] < parts[from]->at[next[from]]))
+                from = q;
+        if (from < 0 || status)
+            return status;
+        const Prints *p = parts[from];
+        Py_ssize_t x = next[from]++;
+        status = put_print(out, p->hashes[x], p->kinds[x], p->lines[x], p->end_lines[x], p->at[x]);
     }
-    return status;
 }
 
 /* Fingerprints of every kind, along the text: of the shape (k tokens), as written (k_spelled
@@ -890,7 +899,7 @@ static int merge_along(const Prints *a, const Prints *b, Prints *out)
 static int winnow(const Tokens *t, const Params *p, Prints *out)
 {
     uint64_t *hash = PyMem_RawMalloc((size_t)(t->count + 1) * sizeof *hash);
-    Prints shape = {0}, spelled = {0}, prose = {0}, code = {0};
+    Prints shape = {0}, spelled = {0}, prose = {0};
     int status = hash ? 0 : -1;
     if (status == 0 && t->count >= p->k && (status = shape_hashes(t, p, hash)) == 0)
         status = select_smallest(hash, t->count - p->k + 1, p->w, p->k, SHAPE, t, &shape);
@@ -901,14 +910,11 @@ static int winnow(const Tokens *t, const Params *p, Prints *out)
     if (status == 0)
         status = winnow_prose(&t->prose, p, &prose);
     if (status == 0)
-        status = prose.count ? merge_along(&shape, &spelled, &code) : merge_along(&shape, &spelled, out);
-    if (status == 0 && prose.count)
-        status = merge_along(&prose, &code, out);
+        status = merge_along((const Prints *const[]){&prose, &shape, &spelled}, 3, out);
     PyMem_RawFree(hash);
     free_prints(&shape);
     free_prints(&spelled);
     free_prints(&prose);
-    free_prints(&code);
     return status;
 }
 
@@ -998,8 +1004,8 @@ static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p,
 /* The word tables; -1 with an exception set. The caller frees them with free_params either way. */
 static int parse_params(PyObject *keywords, PyObject *reserved, Params *p)
 {
-    if (p->k < 1 || p->k_spelled < 1 || p->k_prose < 0 || p->w < 1 || p->cap < 1 || p->cap > MAX_CAP) {
-        PyErr_Format(PyExc_ValueError, "need k >= 1, k_spelled >= 1, k_prose >= 0, w >= 1 and 1 <= cap <= %d", MAX_CAP);
+    if (p->k < 1 || p->k_spelled < 1 || p->k_prose < 0 || p->k_prose > MAX_PROSE_K || p->w < 1 || p->cap < 1 || p->cap > MAX_CAP) {
+        PyErr_Format(PyExc_ValueError, "need k >= 1, k_spelled >= 1, 0 <= k_prose <= %d, w >= 1 and 1 <= cap <= %d", MAX_PROSE_K, MAX_CAP);
         return -1;
     }
     return word_table(keywords, &p->keywords, 0) || word_table(reserved, &p->reserved, 1) ? -1 : 0;

@@ -147,7 +147,9 @@ def test_any_text_gives_well_formed_fingerprints(text):
     assert len(codes) == len(lines) and (lines >= 1).all() and (lines <= lines_in_text).all()
     assert (lines[1:] >= lines[:-1]).all()
     prints = fingerprints(text)
-    assert len(prints.hashes) == len(prints.lines) == len(prints.end_lines) <= len(codes)
+    assert len(prints.hashes) == len(prints.lines) == len(prints.end_lines) == len(prints.tokens)
+    assert (by_kind(text)[1] != 2).sum() <= len(codes)  # prose aside, a fingerprint per token at most
+    assert (prints.tokens <= len(codes)).all() and (np.diff(prints.tokens) >= 0).all()
     assert (prints.lines <= prints.end_lines).all() and (prints.end_lines <= lines_in_text).all()
     assert prints.hashes.tolist() == hashes(text)  # deterministic
 
