@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import hyperscan
 
+from llm_dlp.detect import compiled
 from llm_dlp.detect.secret_rules import AllowList, SecretRule
 from llm_dlp.text.positions import occurrences
 
@@ -112,11 +113,18 @@ def _compile(sources: list[bytes], ids: list[int]) -> hyperscan.Database | None:
     if not sources:
         return None
     try:
-        db = hyperscan.Database()
-        db.compile(expressions=sources, ids=ids, flags=[_HS_FLAGS] * len(sources))
-        return db
+        return compiled.database(sources, ids, [_HS_FLAGS] * len(sources))
     except hyperscan.error:
         return None
+
+
+def _compiles(source: bytes) -> bool:
+    """Hyperscan takes this prefilter (checked alone, not cached: a refused set is rare)."""
+    try:
+        hyperscan.Database().compile(expressions=[source], ids=[0], flags=[_HS_FLAGS])
+    except hyperscan.error:
+        return False
+    return True
 
 
 class Detector:
@@ -144,7 +152,7 @@ class Detector:
         accepted = list(range(len(sources)))
         self._db = _compile(sources, accepted)
         if self._db is None:  # find the few hyperscan refuses, one by one
-            accepted = [i for i, s in enumerate(sources) if _compile([s], [i])]
+            accepted = [i for i, s in enumerate(sources) if _compiles(s)]
             self._db = _compile([sources[i] for i in accepted], accepted)
         # Patterns hyperscan cannot take even as a prefilter run over the whole text in Python.
         self.slow_patterns = frozenset(range(len(self._patterns))) - frozenset(accepted)
