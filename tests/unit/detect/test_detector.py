@@ -10,7 +10,7 @@ import string
 
 import pytest
 
-from llm_dlp.detect.detector import Detector, _hyperscan_source, _presence, _verifier
+from llm_dlp.detect.detector import Detector, _hyperscan_source, _leading_literals, _presence, _verifier
 from llm_dlp.detect.secret_rules import SecretRule
 from support.rules import bundled
 from support.secretgen import AN, HEX, Gen, corpus, uuid
@@ -184,6 +184,42 @@ def test_trailing_repeat_is_cut_in_the_prefilter_and_the_window_reaches_the_end(
     rule = SecretRule("t", "redact", (re.compile(r"(?P<secret>tok_[a-z]{8,200})(?![a-z])"),))
     text = "x " + "tok_" + "q" * 200 + " y"
     assert [(f.start, f.end) for f in Detector([rule]).scan(text)] == [(2, 206)]
+
+
+@pytest.mark.parametrize(
+    ("source", "literals"),
+    [
+        (r"(?i)(?:token|api[_-]?key|apikey|passw(?:or)?d)\s*=(?P<secret>\w{8})", (b"api", b"passw", b"token")),
+        (r"(?<![a-z])\bsk-ant-\d{2}(?P<secret>\w{8})", (b"sk-ant-",)),
+        (r"(?:ghp|gho)_(?P<secret>\w{36})", (b"gho_", b"ghp_")),
+        (r"(?i)AKIA(?P<secret>[A-Z0-9]{16})", (b"akia",)),
+        # unknown or too short to narrow the search: every position is tried
+        (r"[a-z]+key=(?P<secret>\w{8})", None),
+        (r"(?:key|ab)\s*=(?P<secret>\w{8})", None),
+        (r"(?i)(?-i:Key|Token)=(?P<secret>\w{8})", None),
+        (r"(?:tok|\w+)=(?P<secret>\w{8})", None),
+    ],
+)
+def test_the_literals_every_match_starts_with(source, literals):
+    assert _leading_literals(re.compile(source)) == literals
+
+
+def test_verifying_at_the_leading_literals_finds_what_finditer_finds():
+    """Dense, overlapping candidates (a name inside a value, values that run into the next
+    assignment) in windows of every size: the same leftmost, non-overlapping matches."""
+    pattern = re.compile(r"(?i)(?:token|secret|api_?key)[\w.-]*[\"']?\s*[:=,]\s*[\"']?(?P<secret>[^\"'\s,]{4,40})")
+    rule = SecretRule("t", "redact", (pattern,))
+    det = Detector([rule])
+    assert det._leads[0] is not None
+    rng = random.Random(7)
+    pieces = ["token", "TOKEN", "Secret", "apikey", "api_key", "=", ":", ",", '"', "'", " ", "\n", "NextToken", "x9", "abcd1234", "\u212a"]
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 60)))
+        data = text.encode("ascii", "replace")
+        ws = rng.randrange(0, len(text) + 1)
+        we = rng.randrange(ws, len(text) + 1)
+        found = [m.span() for m in det._matches(0, text, data, [], ws, we)]
+        assert found == [m.span() for m in pattern.finditer(text, ws, we)], (text, ws, we)
 
 
 @pytest.mark.parametrize(
