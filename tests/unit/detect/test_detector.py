@@ -135,11 +135,27 @@ def test_vault_tokens_of_the_old_format_need_mixed_case_and_a_digit(det):
         "type netrcEntry struct {\n\tmachine  string\n\tlogin    string\n\tpassword string\n}\n",
         'uri = URI.parse("http://john:S3sam3@my.example.com/")\n',
         "  sha256 = '5f4dcc3b5aa765d61d8327deb882cf99ab4e2b0ff4c5e3a1e8b6c1d2f3a4b5c6'\n",
-        '#   uri.password = "Qz7_Wk2Lp9x"\n#   uri.to_s  #=> "http://sam:Qz7_Wk2Lp9x@my.example.com"\n',
+        '#   uri.password = "Pr3c1ous_St0n3"\n#   uri.to_s  #=> "http://sam:Pr3c1ous_St0n3@my.example.com"\n',
+        "mongodb://ops:D3ep%40Bl0ss0m@db1.example.com:27017/app\n",
     ],
 )
 def test_interpolations_placeholders_and_documented_examples_are_not_findings(det, text):
     assert det.scan(text) == []
+
+
+@pytest.mark.parametrize(
+    "text, password",
+    [
+        ("mongodb://ops:Vq8%40Lm2Zx7@db1.example.com:27017/app", "Vq8%40Lm2Zx7"),
+        ("amqp://svc:k#Wq4tLp@mq.example.org/", "k#Wq4tLp"),
+        ("mongodb+srv://etl:kw3@Rp8!x@cluster7.ab1cd.mongodb.net/jobs", "kw3@Rp8!x"),
+    ],
+)
+def test_url_passwords_that_no_documentation_would_write_are_found_whole(det, text, password):
+    """On an example.com host only word-like passwords are documentation; an @ inside the
+    password belongs to it when the host's @ follows."""
+    start = text.index(password)
+    assert any(f.rule_id == "url-credentials" and (f.start, f.end) == (start, start + len(password)) for f in det.scan(text))
 
 
 def test_references_paging_tokens_sdk_examples_and_listed_constants_are_not_findings_but_their_neighbours_are(det):
