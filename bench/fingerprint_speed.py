@@ -49,7 +49,6 @@ def prepare(index_file: Path, texts: Path, seed: int) -> None:
     """The index (unless present) and the texts, with this checkout's code."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from fingerprint_bench import SITE, scale_texts
-
     from llm_dlp.detect.fingerprint import build_index
 
     if not index_file.exists():

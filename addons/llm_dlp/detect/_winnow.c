@@ -112,25 +112,64 @@ static int char_class(uint32_t c) { return c < 128 ? ascii_class[c] : WORD; }
 
 /* ---- pass 1: empty markdown fence lines (``` or ~~~), in place -------------------------- */
 
-static Py_ssize_t drop_fence_lines(uint32_t *buf, Py_ssize_t n)
+/* Fence lines: spaces and tabs, then ``` or ~~~. Found in the str itself, so that the Python
+   module's cutting into fenced blocks and this pass share one search. */
+static int is_fence_line(int kind, const void *data, Py_ssize_t i, Py_ssize_t n)
 {
-    Py_ssize_t w = 0;
-    for (Py_ssize_t r = 0; r < n;) { /* r is at the start of a line */
-        Py_ssize_t lead = r;
-        while (lead < n && (buf[lead] == ' ' || buf[lead] == '\t'))
-            lead++;
-        uint32_t f = lead + 2 < n ? buf[lead] : 0;
-        int fence = (f == '`' || f == '~') && buf[lead + 1] == f && buf[lead + 2] == f;
-        Py_ssize_t start = r;
-        while (r < n && buf[r] != '\n')
-            r++;
-        if (r < n)
-            r++; /* the newline stays, even after a fence */
-        if (fence)
-            start = r - (r > start && buf[r - 1] == '\n');
-        if (w != start)
-            memmove(buf + w, buf + start, (size_t)(r - start) * sizeof *buf);
-        w += r - start;
+    while (i < n && (PyUnicode_READ(kind, data, i) == ' ' || PyUnicode_READ(kind, data, i) == '\t'))
+        i++;
+    Py_UCS4 f = i + 2 < n ? PyUnicode_READ(kind, data, i) : 0;
+    return (f == '`' || f == '~') && PyUnicode_READ(kind, data, i + 1) == f && PyUnicode_READ(kind, data, i + 2) == f;
+}
+
+static Py_ssize_t next_line(int kind, const void *data, Py_ssize_t i, Py_ssize_t n)
+{
+    if (kind == PyUnicode_1BYTE_KIND) { /* most text: memchr */
+        const char *newline = memchr((const char *)data + i, '\n', (size_t)(n - i));
+        return newline ? newline - (const char *)data + 1 : n;
+    }
+    while (i < n && PyUnicode_READ(kind, data, i) != '\n')
+        i++;
+    return i + 1;
+}
+
+/* The start of each fence line of text, ascending (the first only, with first_only); NULL
+   with an exception set. */
+static PyObject *fence_line_starts(PyObject *text, int first_only)
+{
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *starts = PyList_New(0);
+    for (Py_ssize_t line = 0; starts && line < n && !(first_only && PyList_GET_SIZE(starts)); line = next_line(kind, data, line, n)) {
+        if (!is_fence_line(kind, data, line, n))
+            continue;
+        PyObject *at = PyLong_FromSsize_t(line);
+        if (!at || PyList_Append(starts, at) < 0)
+            Py_CLEAR(starts);
+        Py_XDECREF(at);
+    }
+    return starts;
+}
+
+static Py_ssize_t line_end(const uint32_t *buf, Py_ssize_t from, Py_ssize_t n)
+{
+    while (from < n && buf[from] != '\n')
+        from++;
+    return from;
+}
+
+/* Drops the fence lines starting at fences[0, count) (ascending) but their newlines; the new length. */
+static Py_ssize_t drop_fence_lines(uint32_t *buf, Py_ssize_t n, const Py_ssize_t *fences, Py_ssize_t count)
+{
+    Py_ssize_t w = 0, r = 0; /* written, and read up to */
+    for (Py_ssize_t i = 0; i <= count; i++) {
+        Py_ssize_t start = i < count ? fences[i] : n;
+        if (start < r)
+            continue; /* inside the fence line before: not a line start */
+        memmove(buf + w, buf + r, (size_t)(start - r) * sizeof *buf);
+        w += start - r;
+        r = i < count ? line_end(buf, start, n) : n;
     }
     return w;
 }
@@ -176,13 +215,6 @@ static Py_ssize_t find_closing(const uint32_t *buf, Py_ssize_t from, Py_ssize_t 
     }
     memo->exhausted[which] = 1;
     return -1;
-}
-
-static Py_ssize_t line_end(const uint32_t *buf, Py_ssize_t from, Py_ssize_t n)
-{
-    while (from < n && buf[from] != '\n')
-        from++;
-    return from;
 }
 
 static int is_word_start(const uint32_t *buf, Py_ssize_t r, Py_ssize_t from)
@@ -814,6 +846,63 @@ static int winnow(const Tokens *t, const Params *p, Prints *out)
     return status;
 }
 
+/* ---- the index: which of a request's fingerprints it holds ------------------------------- */
+
+/* Where each bucket of the sorted hashes starts, the buckets by the top bits of a hash:
+   starts[b] is the first hash whose top bits are b or more, starts[1 << bits] the count. */
+static void bucket_starts(const uint64_t *hashes, Py_ssize_t n, int bits, uint32_t *starts)
+{
+    Py_ssize_t i = 0;
+    for (uint64_t b = 0; b < 1ull << bits; b++) {
+        while (i < n && hashes[i] >> (64 - bits) < b)
+            i++;
+        starts[b] = (uint32_t)i;
+    }
+    starts[1ull << bits] = (uint32_t)n;
+}
+
+typedef struct {
+    Py_ssize_t query, first, count; /* a query and its run of equal hashes in the index */
+} Hit;
+
+/* The first of hashes[lo, hi) that is h or more, or hi. */
+static Py_ssize_t lower_bound(const uint64_t *hashes, Py_ssize_t lo, Py_ssize_t hi, uint64_t h)
+{
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (hashes[mid] < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Queries ahead of the one searched whose bucket is fetched: its start AHEAD later than the
+   start of its line in the table, so both are in cache when it is searched (the index is tens
+   of megabytes, each search a cache miss otherwise). */
+enum { AHEAD = 8 };
+
+/* The queries found in the index, in order, each with its run of equal hashes; their number. */
+static Py_ssize_t find_runs(const uint64_t *hashes, const uint32_t *starts, int bits, const uint64_t *queries, Py_ssize_t n, Hit *hits)
+{
+    int shift = 64 - bits;
+    Py_ssize_t found = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i + 2 * AHEAD < n)
+            __builtin_prefetch(&starts[queries[i + 2 * AHEAD] >> shift]);
+        if (i + AHEAD < n)
+            __builtin_prefetch(&hashes[starts[queries[i + AHEAD] >> shift]]);
+        uint64_t q = queries[i];
+        Py_ssize_t end = starts[(q >> shift) + 1], at = lower_bound(hashes, starts[q >> shift], end, q), last = at;
+        while (last < end && hashes[last] == q)
+            last++;
+        if (last > at)
+            hits[found++] = (Hit){i, at, last - at};
+    }
+    return found;
+}
+
 /* ---- the Python functions ------------------------------------------------------------------ */
 
 /* A hash table of words, each ranked by its place in the tuple (folded: hashed in lower case);
@@ -852,38 +941,63 @@ static int word_table(PyObject *tuple, Words *words, int folded)
     return 0;
 }
 
-/* Whether text has a ``` or ~~~ anywhere, so pass 1 has work; -1 with an exception set. */
-static int has_fence_marks(PyObject *text)
+/* A text's code points, and where its fence lines start. */
+typedef struct {
+    uint32_t *buf;
+    Py_ssize_t n;
+    Py_ssize_t *fences, fence_count;
+} Text;
+
+/* The fence lines of a text: those given (a list of line starts, ascending), or with None
+   those found; -1 with an exception set. */
+static int fence_lines_of(PyObject *text, PyObject *given, Text *out)
 {
-    for (const char *const *mark = (const char *const[]){"```", "~~~", NULL}; *mark; mark++) {
-        PyObject *needle = PyUnicode_FromString(*mark);
-        Py_ssize_t at = needle ? PyUnicode_Find(text, needle, 0, PY_SSIZE_T_MAX, 1) : -2;
-        Py_XDECREF(needle);
-        if (at != -1)
-            return at < -1 ? -1 : 1;
+    PyObject *starts = given == Py_None ? fence_line_starts(text, 0) : PySequence_Fast(given, "fence lines must be a list of int");
+    if (!starts)
+        return -1;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(starts);
+    out->fences = PyMem_RawMalloc((size_t)(count + 1) * sizeof *out->fences);
+    int status = out->fences ? 0 : (PyErr_NoMemory(), -1);
+    for (Py_ssize_t i = 0; status == 0 && i < count; i++) {
+        Py_ssize_t at = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(starts, i));
+        if (at == -1 && PyErr_Occurred())
+            status = -1;
+        else if (at < (i ? out->fences[i - 1] + 1 : 0) || at >= out->n) {
+            PyErr_SetString(PyExc_ValueError, "fence lines must ascend within the text");
+            status = -1;
+        }
+        else
+            out->fences[out->fence_count++] = at;
     }
-    return 0;
+    Py_DECREF(starts);
+    return status;
 }
 
-/* The text's code points, copied while the GIL is held; NULL with an exception set. */
-static uint32_t *code_points(PyObject *text, Py_ssize_t *n, int *fenced)
+/* The text's code points and fence lines, copied while the GIL is held; -1 with an exception
+   set. The caller frees them with free_text either way. */
+static int code_points(PyObject *text, PyObject *fences, Text *out)
 {
-    if ((*fenced = has_fence_marks(text)) < 0)
-        return NULL;
-    *n = PyUnicode_GET_LENGTH(text);
-    uint32_t *buf = PyMem_RawMalloc((size_t)(*n + 1) * sizeof *buf);
-    if (!buf)
-        return (uint32_t *)PyErr_NoMemory();
-    if (!PyUnicode_AsUCS4(text, (Py_UCS4 *)buf, *n + 1, 1)) {
-        PyMem_RawFree(buf);
-        return NULL;
+    out->n = PyUnicode_GET_LENGTH(text);
+    if (fence_lines_of(text, fences, out) < 0)
+        return -1;
+    out->buf = PyMem_RawMalloc((size_t)(out->n + 1) * sizeof *out->buf);
+    if (!out->buf) {
+        PyErr_NoMemory();
+        return -1;
     }
-    return buf;
+    return PyUnicode_AsUCS4(text, (Py_UCS4 *)out->buf, out->n + 1, 1) ? 0 : -1;
 }
 
-/* Passes 1 and 2 on buf into t; -1 when out of memory. Needs no GIL. */
-static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p, Tokens *t)
+static void free_text(Text *text)
 {
+    PyMem_RawFree(text->buf);
+    PyMem_RawFree(text->fences);
+}
+
+/* Passes 1 and 2 on text into t; -1 when out of memory. Needs no GIL. */
+static int text_tokens(Text *text, const Params *p, Tokens *t)
+{
+    Py_ssize_t n = text->n;
     t->codes = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->codes); /* a token takes a character at least */
     t->lines = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->lines);
     t->spelling = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->spelling);
@@ -891,9 +1005,9 @@ static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p,
     t->roles = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->roles);
     if (!t->codes || !t->spelling || !t->lines || !t->prev || !t->roles)
         return -1;
-    if (fenced)
-        n = drop_fence_lines(buf, n);
-    tokenise(buf, n, p, t);
+    if (text->fence_count)
+        n = drop_fence_lines(text->buf, n, text->fences, text->fence_count);
+    tokenise(text->buf, n, p, t);
     return 0;
 }
 
@@ -928,22 +1042,22 @@ static PyObject *array_bytes(const void *data, Py_ssize_t count, size_t item)
 }
 
 /* Tokens of text into t and, with out, their fingerprints, the GIL released while the passes
-   run; 0, or -1 with an exception set. The caller frees t and out either way. */
-static int run_passes(PyObject *text, const Params *p, Tokens *t, Prints *out)
+   run; 0, or -1 with an exception set. fences: the text's fence lines, or None to find them.
+   The caller frees t and out either way. */
+static int run_passes(PyObject *text, PyObject *fences, const Params *p, Tokens *t, Prints *out)
 {
-    Py_ssize_t n;
-    int fenced, status;
-    uint32_t *buf = code_points(text, &n, &fenced);
-    if (!buf)
-        return -1;
-    Py_BEGIN_ALLOW_THREADS
-    status = text_tokens(buf, n, fenced, p, t);
-    if (status == 0 && out)
-        status = winnow(t, p, out);
-    Py_END_ALLOW_THREADS
-    PyMem_RawFree(buf);
-    if (status)
-        PyErr_NoMemory();
+    Text points = {0};
+    int status = code_points(text, fences, &points);
+    if (status == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        status = text_tokens(&points, p, t);
+        if (status == 0 && out)
+            status = winnow(t, p, out);
+        Py_END_ALLOW_THREADS
+        if (status)
+            PyErr_NoMemory();
+    }
+    free_text(&points);
     return status;
 }
 
@@ -956,7 +1070,7 @@ static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
     if (!PyArg_ParseTuple(args, "UO!O!nI", &text, &PyTuple_Type, &keywords, &PyTuple_Type, &reserved, &p.cap, &p.syntax))
         return NULL;
     Tokens t = {0};
-    PyObject *result = parse_params(keywords, reserved, &p) || run_passes(text, &p, &t, NULL)
+    PyObject *result = parse_params(keywords, reserved, &p) || run_passes(text, Py_None, &p, &t, NULL)
                            ? NULL
                            : Py_BuildValue("(NN)", array_bytes(t.codes, t.count, 4), array_bytes(t.lines, t.count, 4));
     free_params(&p);
@@ -965,21 +1079,21 @@ static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
 }
 
 PyDoc_STRVAR(fingerprints_doc,
-             "fingerprints(text, keywords, reserved, k, k_spelled, w, cap, seed, syntax) -> (hashes: uint64 bytes, kinds: uint8 bytes (0: shape, 1: spelled), lines: int32 bytes, end_lines: int32 bytes, "
+             "fingerprints(text, keywords, reserved, k, k_spelled, w, cap, seed, syntax, fence_lines=None) -> (hashes: uint64 bytes, kinds: uint8 bytes (0: shape, 1: spelled), lines: int32 bytes, end_lines: int32 bytes, "
              "tokens: int32 bytes), along the text (by token, the shape's first)");
 
 static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *text, *keywords, *reserved;
+    PyObject *text, *keywords, *reserved, *fences = Py_None;
     Params p = {0};
     unsigned long long seed;
-    if (!PyArg_ParseTuple(args, "UO!O!nnnnKI", &text, &PyTuple_Type, &keywords, &PyTuple_Type, &reserved, &p.k, &p.k_spelled, &p.w, &p.cap,
-                          &seed, &p.syntax))
+    if (!PyArg_ParseTuple(args, "UO!O!nnnnKI|O", &text, &PyTuple_Type, &keywords, &PyTuple_Type, &reserved, &p.k, &p.k_spelled, &p.w, &p.cap,
+                          &seed, &p.syntax, &fences))
         return NULL;
     p.seed = seed;
     Tokens t = {0};
     Prints out = {0};
-    PyObject *result = parse_params(keywords, reserved, &p) || run_passes(text, &p, &t, &out) ? NULL
+    PyObject *result = parse_params(keywords, reserved, &p) || run_passes(text, fences, &p, &t, &out) ? NULL
                        : Py_BuildValue("(NNNNN)", array_bytes(out.hashes, out.count, 8), array_bytes(out.kinds, out.count, 1),
                                        array_bytes(out.lines, out.count, 4),
                                        array_bytes(out.end_lines, out.count, 4), array_bytes(out.at, out.count, 4));
@@ -989,9 +1103,102 @@ static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
     return result;
 }
 
+PyDoc_STRVAR(fence_lines_doc, "fence_lines(text) -> [int]: where each line of spaces and tabs, then ``` or ~~~, starts");
+
+static PyObject *py_fence_lines(PyObject *Py_UNUSED(self), PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "fence_lines needs a str");
+        return NULL;
+    }
+    return fence_line_starts(text, 0);
+}
+
+PyDoc_STRVAR(bucket_starts_doc,
+             "bucket_starts(hashes: sorted uint64 buffer, bits) -> uint32 bytes: where the hashes of each value of their top bits start, "
+             "and their count");
+
+static PyObject *py_bucket_starts(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    Py_buffer hashes;
+    int bits;
+    if (!PyArg_ParseTuple(args, "y*i", &hashes, &bits))
+        return NULL;
+    Py_ssize_t n = hashes.len / 8;
+    PyObject *starts = NULL;
+    if (bits < 1 || bits > 32 || hashes.len % 8 || n > UINT32_MAX)
+        PyErr_SetString(PyExc_ValueError, "need 1 <= bits <= 32 and fewer than 2**32 hashes");
+    else if ((starts = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(((1ull << bits) + 1) * 4)))) {
+        Py_BEGIN_ALLOW_THREADS
+        bucket_starts(hashes.buf, n, bits, (uint32_t *)PyBytes_AS_STRING(starts));
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&hashes);
+    return starts;
+}
+
+/* For each hit, its query's position repeated and the files of its run, into new bytes. */
+static PyObject *hit_rows(const Hit *hits, Py_ssize_t found, const uint32_t *files)
+{
+    Py_ssize_t rows = 0;
+    for (Py_ssize_t i = 0; i < found; i++)
+        rows += hits[i].count;
+    PyObject *queries = PyBytes_FromStringAndSize(NULL, rows * (Py_ssize_t)sizeof(Py_ssize_t));
+    PyObject *ids = PyBytes_FromStringAndSize(NULL, rows * 4);
+    if (!queries || !ids) {
+        Py_XDECREF(queries);
+        Py_XDECREF(ids);
+        return NULL;
+    }
+    Py_ssize_t *query = (Py_ssize_t *)PyBytes_AS_STRING(queries);
+    uint32_t *id = (uint32_t *)PyBytes_AS_STRING(ids);
+    for (Py_ssize_t i = 0; i < found; i++)
+        for (Py_ssize_t j = 0; j < hits[i].count; j++) {
+            *query++ = hits[i].query;
+            *id++ = files[hits[i].first + j];
+        }
+    return Py_BuildValue("(NN)", queries, ids);
+}
+
+PyDoc_STRVAR(lookup_doc,
+             "lookup(hashes: sorted uint64 buffer, files: uint32 buffer, starts: bucket_starts(hashes, bits), bits, queries: uint64 buffer) "
+             "-> (positions: intp bytes, files: uint32 bytes): for each index entry sharing a hash with a query, the query's position and "
+             "the entry's file, by query, then along the index");
+
+static PyObject *py_lookup(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    Py_buffer hashes, files, starts, queries;
+    int bits;
+    if (!PyArg_ParseTuple(args, "y*y*y*iy*", &hashes, &files, &starts, &bits, &queries))
+        return NULL;
+    Py_ssize_t n = hashes.len / 8, asked = queries.len / 8, found = 0;
+    PyObject *result = NULL;
+    Hit *hits = NULL;
+    if (bits < 1 || bits > 32 || hashes.len % 8 || queries.len % 8 || files.len != n * 4 ||
+        starts.len != (Py_ssize_t)(((1ull << bits) + 1) * 4) || ((const uint32_t *)starts.buf)[1ull << bits] != n)
+        PyErr_SetString(PyExc_ValueError, "lookup needs an index's hashes and files, their bucket starts, and uint64 queries");
+    else if (!(hits = PyMem_RawMalloc((size_t)(asked + 1) * sizeof *hits)))
+        PyErr_NoMemory();
+    else {
+        Py_BEGIN_ALLOW_THREADS
+        found = find_runs(hashes.buf, starts.buf, bits, queries.buf, asked, hits);
+        Py_END_ALLOW_THREADS
+        result = hit_rows(hits, found, files.buf);
+    }
+    PyMem_RawFree(hits);
+    PyBuffer_Release(&hashes);
+    PyBuffer_Release(&files);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&queries);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"tokens", py_tokens, METH_VARARGS, tokens_doc},
     {"fingerprints", py_fingerprints, METH_VARARGS, fingerprints_doc},
+    {"fence_lines", py_fence_lines, METH_O, fence_lines_doc},
+    {"bucket_starts", py_bucket_starts, METH_VARARGS, bucket_starts_doc},
+    {"lookup", py_lookup, METH_VARARGS, lookup_doc},
     {NULL, NULL, 0, NULL},
 };
 
