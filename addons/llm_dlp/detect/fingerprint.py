@@ -632,9 +632,10 @@ class FingerprintIndex:
 
 
 def bucket_bits(count: int) -> int:
-    """The top bits of a hash that pick its bucket in an index of ``count`` fingerprints: 2 to 4
-    fingerprints a bucket, 4 bytes each (1 to 2 MB per million fingerprints)."""
-    return min(32, max(8, count.bit_length() - 2))
+    """The top bits of a hash that pick its bucket in an index of ``count`` fingerprints: 1 to 2
+    fingerprints a bucket (a search reads one cache line), 4 bytes a bucket in the table of where
+    they start (2 to 4 MB per million fingerprints)."""
+    return min(32, max(1, count.bit_length() - 1))
 
 
 @dataclass(frozen=True)
