@@ -75,11 +75,10 @@ typedef struct {
 } Tokens;
 
 typedef struct {
-    uint64_t *hashes;
-    uint8_t *kinds; /* SHAPE or SPELLED */
+    uint64_t *hashes;           /* the lowest bit says which kind */
     int32_t *lines, *end_lines; /* where each fingerprinted k-gram starts and ends */
     int32_t *at;                /* the token it starts at */
-    Py_ssize_t count, capacity;
+    Py_ssize_t count;
 } Prints;
 
 static uint64_t mix(uint64_t x) /* splitmix64's finaliser */
@@ -128,8 +127,12 @@ static Py_ssize_t next_line(int kind, const void *data, Py_ssize_t i, Py_ssize_t
         const char *newline = memchr((const char *)data + i, '\n', (size_t)(n - i));
         return newline ? newline - (const char *)data + 1 : n;
     }
-    while (i < n && PyUnicode_READ(kind, data, i) != '\n')
-        i++;
+    if (kind == PyUnicode_2BYTE_KIND)
+        for (const Py_UCS2 *c = data; i < n && c[i] != '\n';)
+            i++;
+    else
+        for (const Py_UCS4 *c = data; i < n && c[i] != '\n';)
+            i++;
     return i + 1;
 }
 
@@ -656,30 +659,24 @@ static void tokenise(const uint32_t *buf, Py_ssize_t n, const Params *p, Tokens 
 
 enum { SHAPE, SPELLED };
 
-static int put_print(Prints *out, uint64_t hash, uint8_t kind, int32_t line, int32_t end_line, int32_t at)
+/* Room for capacity fingerprints (as many as windows: no more can be kept); -1 when out of memory. */
+static int alloc_prints(Prints *p, Py_ssize_t capacity)
 {
-    if (out->count == out->capacity) {
-        Py_ssize_t capacity = out->capacity * 2 + 64;
-        uint64_t *h = PyMem_RawRealloc(out->hashes, capacity * sizeof *h);
-        if (h) out->hashes = h;
-        uint8_t *sp = PyMem_RawRealloc(out->kinds, capacity * sizeof *sp);
-        if (sp) out->kinds = sp;
-        int32_t *l = PyMem_RawRealloc(out->lines, capacity * sizeof *l);
-        if (l) out->lines = l;
-        int32_t *e = PyMem_RawRealloc(out->end_lines, capacity * sizeof *e);
-        if (e) out->end_lines = e;
-        int32_t *a = PyMem_RawRealloc(out->at, capacity * sizeof *a);
-        if (a) out->at = a;
-        if (!h || !sp || !l || !e || !a)
-            return -1;
-        out->capacity = capacity;
-    }
-    out->hashes[out->count] = (hash & ~1ull) | kind; /* the kind is in the hash: an index tells them apart */
-    out->kinds[out->count] = kind;
+    size_t n = (size_t)capacity + 1;
+    p->hashes = PyMem_RawMalloc(n * sizeof *p->hashes);
+    p->lines = PyMem_RawMalloc(n * sizeof *p->lines);
+    p->end_lines = PyMem_RawMalloc(n * sizeof *p->end_lines);
+    p->at = PyMem_RawMalloc(n * sizeof *p->at);
+    p->count = 0;
+    return p->hashes && p->lines && p->end_lines && p->at ? 0 : -1;
+}
+
+static void put_print(Prints *out, uint64_t hash, int32_t line, int32_t end_line, int32_t at)
+{
+    out->hashes[out->count] = hash;
     out->lines[out->count] = line;
     out->at[out->count] = at;
     out->end_lines[out->count++] = end_line;
-    return 0;
 }
 
 /* The code of token j in the k-gram starting at token s: an identifier whose previous use
@@ -713,31 +710,25 @@ static void count_token(Census *c, const Tokens *t, Py_ssize_t j, int sign)
 static int is_code(const Census *c) { return c->others && (c->names || !c->reserved); }
 
 /* The rightmost smallest of every window of w hashes (hash[i]: of the k-gram from token i, k
-   tokens long, or UINT64_MAX if never kept), each once, into out as fingerprints of kind. */
-static int select_smallest(const uint64_t *hash, Py_ssize_t n, Py_ssize_t w, Py_ssize_t k, uint8_t kind, const Tokens *t, Prints *out)
+   tokens long, or UINT64_MAX if never kept), each once, into out (room for n) as fingerprints
+   of kind, the kind in the hash's lowest bit (an index tells them apart). The smallest of the
+   window is searched for again only when it leaves the window. */
+static void select_smallest(const uint64_t *hash, Py_ssize_t n, Py_ssize_t w, Py_ssize_t k, uint64_t kind, const Tokens *t, Prints *out)
 {
-    Py_ssize_t window = w < n ? w : n, ring = 1;
-    while (ring < window)
-        ring *= 2;
-    struct { uint64_t hash; Py_ssize_t at; } *dq = PyMem_RawMalloc((size_t)ring * sizeof *dq); /* positions ascending, hashes too */
-    if (!dq)
-        return -1;
-    Py_ssize_t head = 0, size = 0, chosen = -1;
-    int status = 0;
-    for (Py_ssize_t i = 0; i < n && status == 0; i++) {
-        if (size && dq[head].at <= i - window)
-            head = (head + 1) & (ring - 1), size--;
-        while (size && dq[(head + size - 1) & (ring - 1)].hash >= hash[i]) /* ties go to the rightmost */
-            size--;
-        Py_ssize_t tail = (head + size++) & (ring - 1);
-        dq[tail].hash = hash[i], dq[tail].at = i;
-        if (i >= window - 1 && dq[head].at != chosen && dq[head].hash != UINT64_MAX) {
-            chosen = dq[head].at;
-            status = put_print(out, dq[head].hash, kind, t->lines[chosen], t->lines[chosen + k - 1], (int32_t)chosen);
+    Py_ssize_t window = w < n ? w : n, smallest = 0, chosen = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (smallest <= i - window) {
+            smallest = i - window + 1;
+            for (Py_ssize_t j = smallest + 1; j <= i; j++)
+                smallest = hash[j] <= hash[smallest] ? j : smallest; /* ties go to the rightmost */
+        }
+        else if (hash[i] <= hash[smallest])
+            smallest = i;
+        if (i >= window - 1 && smallest != chosen && hash[smallest] != UINT64_MAX) {
+            chosen = smallest;
+            put_print(out, (hash[chosen] & ~1ull) | kind, t->lines[chosen], t->lines[chosen + k - 1], (int32_t)chosen);
         }
     }
-    PyMem_RawFree(dq);
-    return status;
 }
 
 /* The hash of each k-gram of codes (an identifier's code relative to the k-gram's start), or
@@ -807,42 +798,36 @@ static void spelled_hashes(const Tokens *t, Py_ssize_t k, uint64_t seed, uint64_
 static void free_prints(Prints *p)
 {
     PyMem_RawFree(p->hashes);
-    PyMem_RawFree(p->kinds);
     PyMem_RawFree(p->lines);
     PyMem_RawFree(p->end_lines);
     PyMem_RawFree(p->at);
 }
 
 /* The fingerprints of a and b (each along the text) into out, along the text; at one token, a's first. */
-static int merge_along(const Prints *a, const Prints *b, Prints *out)
+static void merge_along(const Prints *a, const Prints *b, Prints *out)
 {
-    int status = 0;
-    for (Py_ssize_t i = 0, j = 0; status == 0 && (i < a->count || j < b->count);) {
+    for (Py_ssize_t i = 0, j = 0; i < a->count || j < b->count;) {
         int from_a = j >= b->count || (i < a->count && a->at[i] <= b->at[j]);
         const Prints *from = from_a ? a : b;
         Py_ssize_t x = from_a ? i++ : j++;
-        status = put_print(out, from->hashes[x], from->kinds[x], from->lines[x], from->end_lines[x], from->at[x]);
+        put_print(out, from->hashes[x], from->lines[x], from->end_lines[x], from->at[x]);
     }
-    return status;
 }
 
-/* Fingerprints of both kinds, along the text: of the shape (k tokens) and as written (k_spelled tokens). */
-static int winnow(const Tokens *t, const Params *p, Prints *out)
+/* Fingerprints of each kind apart, along the text: of the shape (k tokens) and as written
+   (k_spelled tokens); -1 when out of memory. The caller frees both either way. */
+static int winnow(const Tokens *t, const Params *p, Prints *shape, Prints *spelled)
 {
+    Py_ssize_t shapes = t->count >= p->k ? t->count - p->k + 1 : 0, spellings = t->count >= p->k_spelled ? t->count - p->k_spelled + 1 : 0;
     uint64_t *hash = PyMem_RawMalloc((size_t)(t->count + 1) * sizeof *hash);
-    Prints shape = {0}, spelled = {0};
-    int status = hash ? 0 : -1;
-    if (status == 0 && t->count >= p->k && (status = shape_hashes(t, p, hash)) == 0)
-        status = select_smallest(hash, t->count - p->k + 1, p->w, p->k, SHAPE, t, &shape);
-    if (status == 0 && t->count >= p->k_spelled) {
+    int status = hash && alloc_prints(shape, shapes) == 0 && alloc_prints(spelled, spellings) == 0 ? 0 : -1;
+    if (status == 0 && shapes && (status = shape_hashes(t, p, hash)) == 0)
+        select_smallest(hash, shapes, p->w, p->k, SHAPE, t, shape);
+    if (status == 0 && spellings) {
         spelled_hashes(t, p->k_spelled, p->seed, hash);
-        status = select_smallest(hash, t->count - p->k_spelled + 1, p->w, p->k_spelled, SPELLED, t, &spelled);
+        select_smallest(hash, spellings, p->w, p->k_spelled, SPELLED, t, spelled);
     }
-    if (status == 0)
-        status = merge_along(&shape, &spelled, out);
     PyMem_RawFree(hash);
-    free_prints(&shape);
-    free_prints(&spelled);
     return status;
 }
 
@@ -1041,18 +1026,18 @@ static PyObject *array_bytes(const void *data, Py_ssize_t count, size_t item)
     return PyBytes_FromStringAndSize(count ? data : "", count * (Py_ssize_t)item);
 }
 
-/* Tokens of text into t and, with out, their fingerprints, the GIL released while the passes
-   run; 0, or -1 with an exception set. fences: the text's fence lines, or None to find them.
-   The caller frees t and out either way. */
-static int run_passes(PyObject *text, PyObject *fences, const Params *p, Tokens *t, Prints *out)
+/* Tokens of text into t and, with kinds, their fingerprints of each kind, the GIL released
+   while the passes run; 0, or -1 with an exception set. fences: the text's fence lines, or None
+   to find them. The caller frees t and kinds either way. */
+static int run_passes(PyObject *text, PyObject *fences, const Params *p, Tokens *t, Prints kinds[2])
 {
     Text points = {0};
     int status = code_points(text, fences, &points);
     if (status == 0) {
         Py_BEGIN_ALLOW_THREADS
         status = text_tokens(&points, p, t);
-        if (status == 0 && out)
-            status = winnow(t, p, out);
+        if (status == 0 && kinds)
+            status = winnow(t, p, &kinds[SHAPE], &kinds[SPELLED]);
         Py_END_ALLOW_THREADS
         if (status)
             PyErr_NoMemory();
@@ -1079,8 +1064,28 @@ static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
 }
 
 PyDoc_STRVAR(fingerprints_doc,
-             "fingerprints(text, keywords, reserved, k, k_spelled, w, cap, seed, syntax, fence_lines=None) -> (hashes: uint64 bytes, kinds: uint8 bytes (0: shape, 1: spelled), lines: int32 bytes, end_lines: int32 bytes, "
-             "tokens: int32 bytes), along the text (by token, the shape's first)");
+             "fingerprints(text, keywords, reserved, k, k_spelled, w, cap, seed, syntax, fence_lines=None) -> (hashes: uint64 bytes (odd: as "
+             "written, even: of the shape), lines: int32 bytes, end_lines: int32 bytes, tokens: int32 bytes), along the text (by token, the "
+             "shape's first)");
+
+/* The fingerprints of both kinds merged along the text, into new bytes; NULL with an exception set. */
+static PyObject *merged_bytes(const Prints kinds[2])
+{
+    Py_ssize_t n = kinds[SHAPE].count + kinds[SPELLED].count;
+    PyObject *hashes = PyBytes_FromStringAndSize(NULL, n * 8), *lines = PyBytes_FromStringAndSize(NULL, n * 4);
+    PyObject *end_lines = PyBytes_FromStringAndSize(NULL, n * 4), *at = PyBytes_FromStringAndSize(NULL, n * 4);
+    if (!hashes || !lines || !end_lines || !at) {
+        Py_XDECREF(hashes);
+        Py_XDECREF(lines);
+        Py_XDECREF(end_lines);
+        Py_XDECREF(at);
+        return NULL;
+    }
+    Prints out = {(uint64_t *)PyBytes_AS_STRING(hashes), (int32_t *)PyBytes_AS_STRING(lines), (int32_t *)PyBytes_AS_STRING(end_lines),
+                  (int32_t *)PyBytes_AS_STRING(at), 0};
+    merge_along(&kinds[SHAPE], &kinds[SPELLED], &out);
+    return Py_BuildValue("(NNNN)", hashes, lines, end_lines, at);
+}
 
 static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
 {
@@ -1092,14 +1097,12 @@ static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
         return NULL;
     p.seed = seed;
     Tokens t = {0};
-    Prints out = {0};
-    PyObject *result = parse_params(keywords, reserved, &p) || run_passes(text, fences, &p, &t, &out) ? NULL
-                       : Py_BuildValue("(NNNNN)", array_bytes(out.hashes, out.count, 8), array_bytes(out.kinds, out.count, 1),
-                                       array_bytes(out.lines, out.count, 4),
-                                       array_bytes(out.end_lines, out.count, 4), array_bytes(out.at, out.count, 4));
+    Prints kinds[2] = {{0}, {0}};
+    PyObject *result = parse_params(keywords, reserved, &p) || run_passes(text, fences, &p, &t, kinds) ? NULL : merged_bytes(kinds);
     free_params(&p);
     free_tokens(&t);
-    free_prints(&out);
+    free_prints(&kinds[SHAPE]);
+    free_prints(&kinds[SPELLED]);
     return result;
 }
 

@@ -249,8 +249,8 @@ def fingerprints(text: str, language: str = "generic", fence_lines: list[int] | 
     """Fingerprints of code in one language (a file's, or a paste's), of both kinds, along the
     text. ``fence_lines``: where the text's fence lines start, when known (``_winnow.fence_lines``)."""
     reserved = RESERVED.get(language, ())
-    hashes, _, *rest = _winnow.fingerprints(text, KEYWORDS, reserved, K, K_SPELLED, W, CAP, SEED, SYNTAX[language], fence_lines)
-    return Prints(*(np.frombuffer(a, t) for a, t in zip([hashes, *rest], _PRINT_TYPES)))
+    arrays = _winnow.fingerprints(text, KEYWORDS, reserved, K, K_SPELLED, W, CAP, SEED, SYNTAX[language], fence_lines)
+    return Prints(*(np.frombuffer(a, t) for a, t in zip(arrays, _PRINT_TYPES)))
 
 
 _FENCE_MARK = re.compile(r"[ \t]*(`{3,}|~{3,})[ \t]*([^\n`]*)$", re.M)
