@@ -24,7 +24,6 @@ from pathlib import Path
 from types import ModuleType
 
 from fingerprint_bench import SITE, scale_texts
-
 from llm_dlp.detect.fingerprint import build_index
 
 
