@@ -25,6 +25,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,57 @@ typedef struct {
     int32_t *at;                /* the token it starts at */
     Py_ssize_t count;
 } Prints;
+
+/* ---- scratch memory, kept between calls by each thread ------------------------------------ */
+
+/* A text's arrays take megabytes, and a block that large, freshly allocated, is a fresh
+   mapping: every page of it a page fault when first written (a tenth of the time of a 256 KB
+   request). So each thread keeps its blocks, one for each use, up to SCRATCH_KEPT bytes each
+   (an index of large files does not keep theirs), and frees them when it ends. */
+enum { TEXT_BLOCK, TOKENS_BLOCK, HASH_BLOCK, SHAPE_BLOCK, SPELLED_BLOCK, HITS_BLOCK, SCRATCH_BLOCKS };
+#define SCRATCH_KEPT ((size_t)16 << 20)
+
+typedef struct {
+    void *memory;
+    size_t size;
+} Block;
+
+static pthread_key_t scratch_key;
+
+static void free_scratch(void *blocks)
+{
+    for (int i = 0; i < SCRATCH_BLOCKS; i++)
+        free(((Block *)blocks)[i].memory);
+    free(blocks);
+}
+
+/* This thread's block for one use, of size bytes at least (its content is left over from
+   an earlier call); NULL when out of memory. Needs no GIL. */
+static void *scratch(int use, size_t size)
+{
+    Block *blocks = pthread_getspecific(scratch_key);
+    if (!blocks && (!(blocks = calloc(SCRATCH_BLOCKS, sizeof *blocks)) || pthread_setspecific(scratch_key, blocks))) {
+        free(blocks);
+        return NULL;
+    }
+    Block *block = &blocks[use];
+    if (block->size < size) {
+        free(block->memory);
+        block->size = (block->memory = malloc(size)) ? size : 0;
+    }
+    return block->memory;
+}
+
+/* Gives back this thread's blocks larger than SCRATCH_KEPT, at the end of a call. */
+static void trim_scratch(void)
+{
+    Block *blocks = pthread_getspecific(scratch_key);
+    for (int i = 0; blocks && i < SCRATCH_BLOCKS; i++)
+        if (blocks[i].size > SCRATCH_KEPT) {
+            free(blocks[i].memory);
+            blocks[i] = (Block){NULL, 0};
+        }
+}
 
 static uint64_t mix(uint64_t x) /* splitmix64's finaliser */
 {
@@ -659,16 +711,20 @@ static void tokenise(const uint32_t *buf, Py_ssize_t n, const Params *p, Tokens 
 
 enum { SHAPE, SPELLED };
 
-/* Room for capacity fingerprints (as many as windows: no more can be kept); -1 when out of memory. */
-static int alloc_prints(Prints *p, Py_ssize_t capacity)
+/* Room for capacity fingerprints (as many as windows: no more can be kept) in a scratch block;
+   -1 when out of memory. */
+static int alloc_prints(Prints *p, Py_ssize_t capacity, int use)
 {
     size_t n = (size_t)capacity + 1;
-    p->hashes = PyMem_RawMalloc(n * sizeof *p->hashes);
-    p->lines = PyMem_RawMalloc(n * sizeof *p->lines);
-    p->end_lines = PyMem_RawMalloc(n * sizeof *p->end_lines);
-    p->at = PyMem_RawMalloc(n * sizeof *p->at);
+    char *block = scratch(use, n * (sizeof *p->hashes + sizeof *p->lines + sizeof *p->end_lines + sizeof *p->at));
+    if (!block)
+        return -1;
+    p->hashes = (uint64_t *)block;
+    p->lines = (int32_t *)(block + n * sizeof *p->hashes);
+    p->end_lines = p->lines + n;
+    p->at = p->end_lines + n;
     p->count = 0;
-    return p->hashes && p->lines && p->end_lines && p->at ? 0 : -1;
+    return 0;
 }
 
 static void put_print(Prints *out, uint64_t hash, int32_t line, int32_t end_line, int32_t at)
@@ -732,14 +788,13 @@ static void select_smallest(const uint64_t *hash, Py_ssize_t n, Py_ssize_t w, Py
 }
 
 /* The hash of each k-gram of codes (an identifier's code relative to the k-gram's start), or
-   UINT64_MAX for prose, into hash[0, count - k + 1). */
-static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash)
+   UINT64_MAX for prose, into hash[0, count - k + 1); next: room for count tokens. */
+static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash, int32_t *next)
 {
     Py_ssize_t n = t->count - p->k + 1, k = p->k, codes = KEYWORD_BASE + p->keywords.count + p->cap + 1;
     uint32_t first_use = KEYWORD_BASE + (uint32_t)p->keywords.count;
     uint64_t *value = PyMem_RawMalloc((size_t)codes * sizeof *value), *power = PyMem_RawMalloc((size_t)k * sizeof *power);
-    int32_t *next = PyMem_RawMalloc((size_t)t->count * sizeof *next); /* the next use of an identifier, -1 if none */
-    int status = value && power && next ? 0 : -1;
+    int status = value && power ? 0 : -1; /* next: the next use of an identifier, -1 if none */
     if (status == 0) {
         for (Py_ssize_t c = 0; c < codes; c++)
             value[c] = mix(p->seed + (uint64_t)c);
@@ -771,7 +826,6 @@ static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash)
     }
     PyMem_RawFree(value);
     PyMem_RawFree(power);
-    PyMem_RawFree(next);
     return status;
 }
 
@@ -795,14 +849,6 @@ static void spelled_hashes(const Tokens *t, Py_ssize_t k, uint64_t seed, uint64_
     }
 }
 
-static void free_prints(Prints *p)
-{
-    PyMem_RawFree(p->hashes);
-    PyMem_RawFree(p->lines);
-    PyMem_RawFree(p->end_lines);
-    PyMem_RawFree(p->at);
-}
-
 /* The fingerprints of a and b (each along the text) into out, along the text; at one token, a's first. */
 static void merge_along(const Prints *a, const Prints *b, Prints *out)
 {
@@ -814,20 +860,20 @@ static void merge_along(const Prints *a, const Prints *b, Prints *out)
     }
 }
 
-/* Fingerprints of each kind apart, along the text: of the shape (k tokens) and as written
-   (k_spelled tokens); -1 when out of memory. The caller frees both either way. */
+/* Fingerprints of each kind apart, along the text, in scratch blocks: of the shape (k tokens)
+   and as written (k_spelled tokens); -1 when out of memory. */
 static int winnow(const Tokens *t, const Params *p, Prints *shape, Prints *spelled)
 {
     Py_ssize_t shapes = t->count >= p->k ? t->count - p->k + 1 : 0, spellings = t->count >= p->k_spelled ? t->count - p->k_spelled + 1 : 0;
-    uint64_t *hash = PyMem_RawMalloc((size_t)(t->count + 1) * sizeof *hash);
-    int status = hash && alloc_prints(shape, shapes) == 0 && alloc_prints(spelled, spellings) == 0 ? 0 : -1;
-    if (status == 0 && shapes && (status = shape_hashes(t, p, hash)) == 0)
+    size_t slots = (size_t)t->count + 1;
+    uint64_t *hash = scratch(HASH_BLOCK, slots * (sizeof *hash + sizeof(int32_t)));
+    int status = hash && alloc_prints(shape, shapes, SHAPE_BLOCK) == 0 && alloc_prints(spelled, spellings, SPELLED_BLOCK) == 0 ? 0 : -1;
+    if (status == 0 && shapes && (status = shape_hashes(t, p, hash, (int32_t *)(hash + slots))) == 0)
         select_smallest(hash, shapes, p->w, p->k, SHAPE, t, shape);
     if (status == 0 && spellings) {
         spelled_hashes(t, p->k_spelled, p->seed, hash);
         select_smallest(hash, spellings, p->w, p->k_spelled, SPELLED, t, spelled);
     }
-    PyMem_RawFree(hash);
     return status;
 }
 
@@ -958,14 +1004,14 @@ static int fence_lines_of(PyObject *text, PyObject *given, Text *out)
     return status;
 }
 
-/* The text's code points and fence lines, copied while the GIL is held; -1 with an exception
-   set. The caller frees them with free_text either way. */
+/* The text's code points (in a scratch block) and fence lines, copied while the GIL is held;
+   -1 with an exception set. The caller frees the fence lines either way. */
 static int code_points(PyObject *text, PyObject *fences, Text *out)
 {
     out->n = PyUnicode_GET_LENGTH(text);
     if (fence_lines_of(text, fences, out) < 0)
         return -1;
-    out->buf = PyMem_RawMalloc((size_t)(out->n + 1) * sizeof *out->buf);
+    out->buf = scratch(TEXT_BLOCK, (size_t)(out->n + 1) * sizeof *out->buf);
     if (!out->buf) {
         PyErr_NoMemory();
         return -1;
@@ -973,23 +1019,19 @@ static int code_points(PyObject *text, PyObject *fences, Text *out)
     return PyUnicode_AsUCS4(text, (Py_UCS4 *)out->buf, out->n + 1, 1) ? 0 : -1;
 }
 
-static void free_text(Text *text)
-{
-    PyMem_RawFree(text->buf);
-    PyMem_RawFree(text->fences);
-}
-
-/* Passes 1 and 2 on text into t; -1 when out of memory. Needs no GIL. */
+/* Passes 1 and 2 on text into t, in a scratch block; -1 when out of memory. Needs no GIL. */
 static int text_tokens(Text *text, const Params *p, Tokens *t)
 {
     Py_ssize_t n = text->n;
-    t->codes = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->codes); /* a token takes a character at least */
-    t->lines = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->lines);
-    t->spelling = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->spelling);
-    t->prev = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->prev);
-    t->roles = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->roles);
-    if (!t->codes || !t->spelling || !t->lines || !t->prev || !t->roles)
+    size_t slots = (size_t)n + 1; /* a token takes a character at least */
+    char *block = scratch(TOKENS_BLOCK, slots * (sizeof *t->spelling + sizeof *t->codes + sizeof *t->lines + sizeof *t->prev + sizeof *t->roles));
+    if (!block)
         return -1;
+    t->spelling = (uint64_t *)block;
+    t->codes = (uint32_t *)(t->spelling + slots);
+    t->lines = (int32_t *)(t->codes + slots);
+    t->prev = t->lines + slots;
+    t->roles = (uint8_t *)(t->prev + slots);
     if (text->fence_count)
         n = drop_fence_lines(text->buf, n, text->fences, text->fence_count);
     tokenise(text->buf, n, p, t);
@@ -1012,15 +1054,6 @@ static void free_params(Params *p)
     PyMem_Free(p->reserved.slots);
 }
 
-static void free_tokens(Tokens *t)
-{
-    PyMem_RawFree(t->codes);
-    PyMem_RawFree(t->lines);
-    PyMem_RawFree(t->spelling);
-    PyMem_RawFree(t->prev);
-    PyMem_RawFree(t->roles);
-}
-
 static PyObject *array_bytes(const void *data, Py_ssize_t count, size_t item)
 {
     return PyBytes_FromStringAndSize(count ? data : "", count * (Py_ssize_t)item);
@@ -1028,7 +1061,7 @@ static PyObject *array_bytes(const void *data, Py_ssize_t count, size_t item)
 
 /* Tokens of text into t and, with kinds, their fingerprints of each kind, the GIL released
    while the passes run; 0, or -1 with an exception set. fences: the text's fence lines, or None
-   to find them. The caller frees t and kinds either way. */
+   to find them. Both are in this thread's scratch blocks: the caller trims them when done. */
 static int run_passes(PyObject *text, PyObject *fences, const Params *p, Tokens *t, Prints kinds[2])
 {
     Text points = {0};
@@ -1042,7 +1075,7 @@ static int run_passes(PyObject *text, PyObject *fences, const Params *p, Tokens 
         if (status)
             PyErr_NoMemory();
     }
-    free_text(&points);
+    PyMem_RawFree(points.fences);
     return status;
 }
 
@@ -1059,7 +1092,7 @@ static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
                            ? NULL
                            : Py_BuildValue("(NN)", array_bytes(t.codes, t.count, 4), array_bytes(t.lines, t.count, 4));
     free_params(&p);
-    free_tokens(&t);
+    trim_scratch();
     return result;
 }
 
@@ -1100,9 +1133,7 @@ static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
     Prints kinds[2] = {{0}, {0}};
     PyObject *result = parse_params(keywords, reserved, &p) || run_passes(text, fences, &p, &t, kinds) ? NULL : merged_bytes(kinds);
     free_params(&p);
-    free_tokens(&t);
-    free_prints(&kinds[SHAPE]);
-    free_prints(&kinds[SPELLED]);
+    trim_scratch();
     return result;
 }
 
@@ -1180,7 +1211,7 @@ static PyObject *py_lookup(PyObject *Py_UNUSED(self), PyObject *args)
     if (bits < 1 || bits > 32 || hashes.len % 8 || queries.len % 8 || files.len != n * 4 ||
         starts.len != (Py_ssize_t)(((1ull << bits) + 1) * 4) || ((const uint32_t *)starts.buf)[1ull << bits] != n)
         PyErr_SetString(PyExc_ValueError, "lookup needs an index's hashes and files, their bucket starts, and uint64 queries");
-    else if (!(hits = PyMem_RawMalloc((size_t)(asked + 1) * sizeof *hits)))
+    else if (!(hits = scratch(HITS_BLOCK, (size_t)(asked + 1) * sizeof *hits)))
         PyErr_NoMemory();
     else {
         Py_BEGIN_ALLOW_THREADS
@@ -1188,7 +1219,7 @@ static PyObject *py_lookup(PyObject *Py_UNUSED(self), PyObject *args)
         Py_END_ALLOW_THREADS
         result = hit_rows(hits, found, files.buf);
     }
-    PyMem_RawFree(hits);
+    trim_scratch();
     PyBuffer_Release(&hashes);
     PyBuffer_Release(&files);
     PyBuffer_Release(&starts);
@@ -1222,6 +1253,10 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__winnow(void)
 {
+    static int scratch_ready; /* the key is made once: a module reimported, or in another interpreter, shares it */
+    if (!scratch_ready && pthread_key_create(&scratch_key, free_scratch) != 0)
+        return PyErr_NoMemory();
+    scratch_ready = 1;
     classify_ascii();
     for (int i = 0; i < STATEMENT_WORDS; i++) {
         uint64_t h = FNV_OFFSET;

@@ -101,3 +101,23 @@ def test_fingerprints_with_the_fence_lines_given_are_those_found():
     assert fingerprints(text, "python", []).hashes.tolist() != fingerprints(text, "python").hashes.tolist()
     with pytest.raises(ValueError):
         fingerprints(text, "python", [lines[1], lines[0]])
+
+
+def test_threads_fingerprinting_at_once_each_get_their_own_results():
+    """Each thread lexes in memory of its own, kept between its calls."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from llm_dlp.detect.fingerprint import fingerprints
+
+    texts = [f"def f{n}(a):\n    b = a * {n}\n    return b + '{n}' * a\n" * (50 + 30 * n) for n in range(6)]
+    alone = [fingerprints(text).hashes.tolist() for text in texts]
+
+    def repeated(n: int) -> bool:
+        return all(fingerprints(texts[n]).hashes.tolist() == alone[n] for _ in range(20))
+
+    with ThreadPoolExecutor(6) as pool:
+        assert all(pool.map(repeated, range(6)))
+    large = texts[5] * 300  # beyond what a thread keeps between calls
+    first = fingerprints(large).hashes.tolist()
+    assert first == fingerprints(large).hashes.tolist() and len(first) > 10_000 and len(large) > 1_000_000
+    assert fingerprints(texts[0]).hashes.tolist() == alone[0]  # in memory given back and taken anew
