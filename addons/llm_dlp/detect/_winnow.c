@@ -146,6 +146,9 @@ static uint64_t mix(uint64_t x) /* splitmix64's finaliser */
 enum { PUNCTUATION, SPACE, NEWLINE, WORD, OPENER };
 static uint8_t ascii_class[128];
 
+/* The characters that may be more than themselves in a string: escapes, interpolations, braces. */
+static uint8_t string_marks[128];
+
 static void classify_ascii(void)
 {
     for (int c = 0; c < 128; c++)
@@ -157,6 +160,8 @@ static void classify_ascii(void)
         ascii_class[(int)*c] = WORD;
     for (const char *c = "#/-\"'`"; *c; c++)
         ascii_class[(int)*c] = OPENER;
+    for (const char *c = "\\$#{}"; *c; c++)
+        string_marks[(int)*c] = 1;
 }
 
 static int char_class(uint32_t c) { return c < 128 ? ascii_class[c] : WORD; }
@@ -258,15 +263,17 @@ static Py_ssize_t find_closing(const uint32_t *buf, Py_ssize_t from, Py_ssize_t 
 {
     if (memo->exhausted[which])
         return -1;
+    uint32_t mark = which == BLOCK_END ? '*' : which == BACKTICK ? '`' : which == TRIPLE_DQ ? '"' : '\'';
+    uint32_t escape = which == BLOCK_END ? mark : '\\'; /* a comment escapes nothing */
     for (Py_ssize_t j = from; j < n; j++) {
-        uint32_t c = buf[j];
-        if ((which == BLOCK_END && c == '*' && j + 1 < n && buf[j + 1] == '/') ||
-            (which == BACKTICK && c == '`') ||
-            ((which == TRIPLE_DQ || which == TRIPLE_SQ) && c == (which == TRIPLE_DQ ? '"' : '\'') && j + 2 < n &&
-             buf[j + 1] == c && buf[j + 2] == c))
-            return j;
-        if (c == '\\' && which != BLOCK_END)
+        while (j < n && buf[j] != mark && buf[j] != escape) /* most of a docstring or a comment */
+            j++;
+        if (j < n && buf[j] != mark) {
             j++; /* an escaped closer closes nothing */
+            continue;
+        }
+        if (j < n && (which == BLOCK_END ? j + 1 < n && buf[j + 1] == '/' : which == BACKTICK || (j + 2 < n && buf[j + 1] == mark && buf[j + 2] == mark)))
+            return j;
     }
     memo->exhausted[which] = 1;
     return -1;
@@ -590,8 +597,15 @@ static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolate
 {
     const uint32_t *buf = L->buf;
     uint64_t h = FNV_OFFSET;
-    int32_t part_line = L->line;
+    int32_t line = L->line, part_line = line; /* line kept here, not in L, while the characters go by */
     for (Py_ssize_t i = from; i < to;) {
+        for (uint32_t c; i < to && !(c = buf[i], c < 128 && string_marks[c]); i++) { /* most characters: no branch on them */
+            uint64_t hashed = (h ^ c) * FNV_PRIME;
+            h = char_class(c) == SPACE || c == '\n' ? h : hashed;
+            line += c == '\n';
+        }
+        if (i == to)
+            break;
         uint32_t c = buf[i], next = i + 1 < to ? buf[i + 1] : 0;
         Py_ssize_t code_from = -1, code_to = -1, resume = -1;
         if (c == '\\' && next) {
@@ -599,7 +613,7 @@ static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolate
                 h = (h ^ c) * FNV_PRIME;
             if (char_class(next) != SPACE && next != '\n')
                 h = (h ^ next) * FNV_PRIME;
-            L->line += next == '\n';
+            line += next == '\n';
             i += 2;
             continue;
         }
@@ -615,17 +629,19 @@ static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolate
         }
         if (code_to >= 0) {
             emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), h, part_line);
+            L->line = line;
             lex_range(L, code_from, code_to, 1);
-            h = FNV_OFFSET, part_line = L->line, i = resume;
+            h = FNV_OFFSET, line = part_line = L->line, i = resume;
             continue;
         }
         if (braces && (c == '{' || c == '}') && next == c)
             i++; /* {{ and }} are one literal brace */
         if (char_class(c) != SPACE && c != '\n')
             h = (h ^ c) * FNV_PRIME;
-        L->line += c == '\n';
+        line += c == '\n';
         i++;
     }
+    L->line = line;
     emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), h, part_line);
 }
 
@@ -639,10 +655,12 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
     while (r < n) {
         uint32_t c = buf[r];
         int kind = char_class(c);
-        if (kind == NEWLINE || kind == SPACE) {
-            L->line += kind == NEWLINE;
-            L->line_start |= kind == NEWLINE;
-            r++;
+        if (kind == NEWLINE || kind == SPACE) { /* a run of them: indentation, blank lines */
+            int32_t newlines = 0;
+            for (; r < n && ((kind = char_class(buf[r])) == SPACE || kind == NEWLINE); r++)
+                newlines += kind == NEWLINE;
+            L->line += newlines;
+            L->line_start |= newlines > 0;
             continue;
         }
         if (c == '#' && L->line_start && is_include(buf, r, n)) {
