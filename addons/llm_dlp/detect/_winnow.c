@@ -178,19 +178,18 @@ static int is_fence_line(int kind, const void *data, Py_ssize_t i, Py_ssize_t n)
     return (f == '`' || f == '~') && PyUnicode_READ(kind, data, i + 1) == f && PyUnicode_READ(kind, data, i + 2) == f;
 }
 
+/* The start of the line after the one holding i. A newline is found by memchr in the str's
+   bytes whatever their width: a byte '\n' that is only part of a wider character is passed over. */
 static Py_ssize_t next_line(int kind, const void *data, Py_ssize_t i, Py_ssize_t n)
 {
-    if (kind == PyUnicode_1BYTE_KIND) { /* most text: memchr */
-        const char *newline = memchr((const char *)data + i, '\n', (size_t)(n - i));
-        return newline ? newline - (const char *)data + 1 : n;
+    const char *bytes = data, *end = bytes + n * kind;
+    int shift = kind >> 1; /* of a byte's offset to its character's: 1, 2 and 4 bytes wide */
+    for (const char *at = bytes + i * kind; at < end && (at = memchr(at, '\n', (size_t)(end - at))); at++) {
+        Py_ssize_t c = (at - bytes) >> shift;
+        if (kind == PyUnicode_1BYTE_KIND || PyUnicode_READ(kind, data, c) == '\n')
+            return c + 1;
     }
-    if (kind == PyUnicode_2BYTE_KIND)
-        for (const Py_UCS2 *c = data; i < n && c[i] != '\n';)
-            i++;
-    else
-        for (const Py_UCS4 *c = data; i < n && c[i] != '\n';)
-            i++;
-    return i + 1;
+    return n;
 }
 
 /* The start of each fence line of text, ascending (the first only, with first_only); NULL
