@@ -284,7 +284,7 @@ def text_fingerprints(text: str, language: str | None = None) -> Prints:
     found, offset = [], 0
     for start, end, lang in pieces:
         piece = text[start:end]
-        if piece.strip():
+        if piece and not piece.isspace():  # (strip would copy it)
             before = text.count("\n", 0, start)
             inside = [line - start for line in fence_lines[bisect.bisect_left(fence_lines, start) : bisect.bisect_left(fence_lines, end)]]
             prints = fingerprints(piece, lang if lang and lang != "generic" else guess_language(piece), inside)
@@ -709,8 +709,8 @@ _PROSE = re.compile(r"[A-Z][^(){}\[\]=;<>:_*/\\]*[.?!]|(?:[A-Za-z][a-z']*[ ,]+){
 _COMMENT_START = ("#", "//", "/*", "*", "--", "<!--")
 
 
-def _is_edge(line: str) -> bool:
-    body = line.strip()
+def _is_edge(line: str, body: str) -> bool:
+    """``body``: the line stripped."""
     return bool(_FENCE_LINE.match(line)) or (not body.startswith(_COMMENT_START) and _PROSE.fullmatch(body) is not None)
 
 
@@ -721,10 +721,14 @@ def _paste_around(lines: _Lines | list[str], first: int, last: int) -> tuple[int
 
 def _edge(lines: _Lines | list[str], line: int, step: int) -> int:
     """``line`` moved by ``step`` up to the paste's edge."""
-    count = WIDEN_LINES
-    while count and 1 <= line + step <= len(lines) and not _is_edge(lines[line + step - 1]):
+    count, total = WIDEN_LINES, len(lines)
+    while count and 1 <= line + step <= total:
+        text = lines[line + step - 1]  # each line decoded and stripped once
+        body = text.strip()
+        if _is_edge(text, body):
+            break
         line += step
-        count -= bool(lines[line - 1].strip())
+        count -= bool(body)
     return line
 
 
