@@ -387,6 +387,16 @@ static Py_ssize_t word_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
     return r;
 }
 
+/* word_end, and the word's hash into *h, in one pass. */
+static Py_ssize_t hashed_word_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n, uint64_t *h)
+{
+    uint64_t hash = FNV_OFFSET;
+    for (; r < n && char_class(buf[r]) == WORD; r++)
+        hash = (hash ^ buf[r]) * FNV_PRIME;
+    *h = hash;
+    return r;
+}
+
 static Py_ssize_t skip_spaces(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
 {
     while (r < n && char_class(buf[r]) == SPACE)
@@ -407,10 +417,9 @@ static int import_follows(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
     return 0;
 }
 
-/* Whether the word [r, e) at the start of a line opens an import statement. */
-static int opens_import(const uint32_t *buf, Py_ssize_t r, Py_ssize_t e, Py_ssize_t n)
+/* Whether the word [r, e) of hash h at the start of a line opens an import statement. */
+static int opens_import(const uint32_t *buf, Py_ssize_t e, uint64_t h, Py_ssize_t n)
 {
-    uint64_t h = word_hash(buf, r, e);
     Py_ssize_t a = skip_spaces(buf, e, n);
     uint32_t next = a < n ? buf[a] : 0;
     int word = next && char_class(next) == WORD, quote = next == '"' || next == '\'';
@@ -501,23 +510,25 @@ static uint64_t folded_hash(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to)
     return h;
 }
 
-/* The word buf[from, to) as a token. */
-static void emit_word(Lexer *L, Py_ssize_t from, Py_ssize_t to)
+/* The word buf[from, to), of hash h, as a token. */
+static void emit_word(Lexer *L, Py_ssize_t from, Py_ssize_t to, uint64_t h)
 {
     const Params *p = L->p;
-    uint64_t h = word_hash(L->buf, from, to);
     int32_t rank = word_slot(&p->keywords, h)->rank;
     uint32_t code = KEYWORD_BASE + (uint32_t)p->keywords.count;
-    Py_ssize_t prev = -1;
+    Py_ssize_t prev = -1, words = L->words, last = p->cap < words ? p->cap : words;
     if (rank >= 0)
         code = KEYWORD_BASE + (uint32_t)rank;
-    else
-        for (Py_ssize_t back = 1; back <= p->cap && back <= L->words; back++)
-            if (L->recent[(L->words - back) & (RECENT - 1)] == h) {
-                code = KEYWORD_BASE + (uint32_t)(p->keywords.count + back);
-                prev = L->recent_at[(L->words - back) & (RECENT - 1)];
-                break;
-            }
+    else {
+        uint64_t same = 0; /* a bit for each of the last words spelled alike: no branch per word */
+        for (Py_ssize_t back = 1; back <= last; back++)
+            same |= (uint64_t)(L->recent[(words - back) & (RECENT - 1)] == h) << back;
+        if (same) {
+            Py_ssize_t back = __builtin_ctzll(same); /* the nearest */
+            code = KEYWORD_BASE + (uint32_t)(p->keywords.count + back);
+            prev = L->recent_at[(words - back) & (RECENT - 1)];
+        }
+    }
     L->recent_at[L->words & (RECENT - 1)] = L->t->count;
     L->recent[L->words++ & (RECENT - 1)] = h;
     emit(L, code, h, L->line);
@@ -674,15 +685,16 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
         int braces = 0;
         Py_ssize_t quote = r;
         if (kind == WORD && !(c >= '0' && c <= '9')) {
-            Py_ssize_t e = word_end(buf, r, n);
-            if (L->line_start && opens_import(buf, r, e, n)) {
+            uint64_t h;
+            Py_ssize_t e = hashed_word_end(buf, r, n, &h);
+            if (L->line_start && opens_import(buf, e, h, n)) {
                 r = statement_end(buf, r, n);
                 continue;
             }
             if (e < n && (buf[e] == '"' || buf[e] == '\'') && string_prefix(buf, r, e, &braces))
                 quote = e;
             else {
-                emit_word(L, r, e);
+                emit_word(L, r, e, h);
                 r = e;
                 continue;
             }
@@ -699,7 +711,7 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
             continue;
         }
         if (quote != r) { /* a prefix-like word before a quote that opens no string */
-            emit_word(L, r, quote);
+            emit_word(L, r, quote, word_hash(buf, r, quote));
             r = quote;
             continue;
         }
