@@ -1178,26 +1178,27 @@ static PyObject *py_fence_lines(PyObject *Py_UNUSED(self), PyObject *text)
 }
 
 PyDoc_STRVAR(bucket_starts_doc,
-             "bucket_starts(hashes: sorted uint64 buffer, bits) -> uint32 bytes: where the hashes of each value of their top bits start, "
-             "and their count");
+             "bucket_starts(hashes: sorted uint64 buffer, bits, starts: writable uint32 buffer of 2**bits + 1): where the hashes of each "
+             "value of their top bits start, and their count, into starts");
 
 static PyObject *py_bucket_starts(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    Py_buffer hashes;
+    Py_buffer hashes, starts;
     int bits;
-    if (!PyArg_ParseTuple(args, "y*i", &hashes, &bits))
+    if (!PyArg_ParseTuple(args, "y*iw*", &hashes, &bits, &starts))
         return NULL;
     Py_ssize_t n = hashes.len / 8;
-    PyObject *starts = NULL;
-    if (bits < 1 || bits > 32 || hashes.len % 8 || n > UINT32_MAX)
-        PyErr_SetString(PyExc_ValueError, "need 1 <= bits <= 32 and fewer than 2**32 hashes");
-    else if ((starts = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(((1ull << bits) + 1) * 4)))) {
+    int valid = bits >= 1 && bits <= 32 && hashes.len % 8 == 0 && n <= UINT32_MAX && starts.len == (Py_ssize_t)(((1ull << bits) + 1) * 4);
+    if (valid) {
         Py_BEGIN_ALLOW_THREADS
-        bucket_starts(hashes.buf, n, bits, (uint32_t *)PyBytes_AS_STRING(starts));
+        bucket_starts(hashes.buf, n, bits, starts.buf);
         Py_END_ALLOW_THREADS
     }
+    else
+        PyErr_SetString(PyExc_ValueError, "need 1 <= bits <= 32, fewer than 2**32 hashes and room for 2**bits + 1 starts");
     PyBuffer_Release(&hashes);
-    return starts;
+    PyBuffer_Release(&starts);
+    return valid ? Py_NewRef(Py_None) : NULL;
 }
 
 /* For each hit, its query's position repeated and the files of its run, into new bytes. */

@@ -619,7 +619,8 @@ class FingerprintIndex:
         self.files = self.meta["files"]
         self.recent = _Recent(4096)  # a reloaded index is a new object, with no stale results
         self._bits = bucket_bits(count)
-        self._starts = _winnow.bucket_starts(self._hashes, self._bits)
+        self._starts = np.empty((1 << self._bits) + 1, np.uint32)  # numpy's: in huge pages, fewer TLB misses
+        _winnow.bucket_starts(self._hashes, self._bits, self._starts)
 
     def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each index entry sharing a hash with ``hashes``: (position in ``hashes``, file id),

@@ -18,8 +18,14 @@ def searched(index: np.ndarray, files: np.ndarray, queries: np.ndarray) -> tuple
     return [i for i, _ in rows], [f for _, f in rows]
 
 
+def bucket_starts(index: np.ndarray, bits: int) -> np.ndarray:
+    starts = np.empty((1 << bits) + 1, np.uint32)
+    _winnow.bucket_starts(index, bits, starts)
+    return starts
+
+
 def looked_up(index: np.ndarray, files: np.ndarray, queries: np.ndarray, bits: int) -> tuple[list[int], list[int]]:
-    starts = _winnow.bucket_starts(index, bits)
+    starts = bucket_starts(index, bits)
     positions, found = _winnow.lookup(index, files, starts, bits, queries)
     return np.frombuffer(positions, np.intp).tolist(), np.frombuffer(found, np.uint32).tolist()
 
@@ -58,18 +64,20 @@ def test_an_index_of_one_hash_in_many_files():
 def test_lookup_refuses_mismatched_arrays():
     index = np.sort(edges(8))
     with pytest.raises(ValueError):
-        _winnow.lookup(index, np.zeros(3, np.uint32), _winnow.bucket_starts(index, 8), 8, index)
+        _winnow.lookup(index, np.zeros(3, np.uint32), bucket_starts(index, 8), 8, index)
     with pytest.raises(ValueError):
-        _winnow.lookup(index, np.zeros(len(index), np.uint32), _winnow.bucket_starts(index, 9), 8, index)
+        _winnow.lookup(index, np.zeros(len(index), np.uint32), bucket_starts(index, 9), 8, index)
     with pytest.raises(ValueError):
-        _winnow.bucket_starts(index, 33)
+        _winnow.bucket_starts(index, 8, np.empty(2**8, np.uint32))  # one short
+    with pytest.raises(ValueError):
+        _winnow.bucket_starts(index, 33, np.empty(3, np.uint32))
 
 
 def test_buckets_hold_a_few_fingerprints_each():
     assert [bucket_bits(n) for n in (0, 1000, 5_280_000, 2**40)] == [1, 9, 22, 32]
     index = np.sort(np.random.default_rng(3).integers(0, 2**64, 100_000, dtype=np.uint64, endpoint=False))
     bits = bucket_bits(len(index))
-    starts = np.frombuffer(_winnow.bucket_starts(index, bits), np.uint32)
+    starts = bucket_starts(index, bits)
     assert starts[0] == 0 and starts[-1] == len(index) and 1 <= len(index) / (len(starts) - 1) <= 2
     assert (starts[1:-1] == np.searchsorted(index >> np.uint64(64 - bits), np.arange(1, 2**bits, dtype=np.uint64))).all()
 
