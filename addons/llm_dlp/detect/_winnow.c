@@ -170,44 +170,52 @@ static int char_class(uint32_t c) { return c < 128 ? ascii_class[c] : WORD; }
 
 /* Fence lines: spaces and tabs, then ``` or ~~~. Found in the str itself, so that the Python
    module's cutting into fenced blocks and this pass share one search. */
-static int is_fence_line(int kind, const void *data, Py_ssize_t i, Py_ssize_t n)
-{
-    while (i < n && (PyUnicode_READ(kind, data, i) == ' ' || PyUnicode_READ(kind, data, i) == '\t'))
-        i++;
-    Py_UCS4 f = i + 2 < n ? PyUnicode_READ(kind, data, i) : 0;
-    return (f == '`' || f == '~') && PyUnicode_READ(kind, data, i + 1) == f && PyUnicode_READ(kind, data, i + 2) == f;
-}
 
-/* The start of the line after the one holding i. A newline is found by memchr in the str's
-   bytes whatever their width: a byte '\n' that is only part of a wider character is passed over. */
-static Py_ssize_t next_line(int kind, const void *data, Py_ssize_t i, Py_ssize_t n)
+/* The first mark at or after i, or n: memchr in the str's bytes whatever their width (a byte
+   that is only part of a wider character is passed over). */
+static Py_ssize_t next_mark(int kind, const void *data, Py_ssize_t i, Py_ssize_t n, char mark)
 {
     const char *bytes = data, *end = bytes + n * kind;
     int shift = kind >> 1; /* of a byte's offset to its character's: 1, 2 and 4 bytes wide */
-    for (const char *at = bytes + i * kind; at < end && (at = memchr(at, '\n', (size_t)(end - at))); at++) {
+    for (const char *at = bytes + i * kind; at < end && (at = memchr(at, mark, (size_t)(end - at))); at++) {
         Py_ssize_t c = (at - bytes) >> shift;
-        if (kind == PyUnicode_1BYTE_KIND || PyUnicode_READ(kind, data, c) == '\n')
-            return c + 1;
+        if (kind == PyUnicode_1BYTE_KIND || PyUnicode_READ(kind, data, c) == (Py_UCS4)mark)
+            return c;
     }
     return n;
 }
 
-/* The start of each fence line of text, ascending (the first only, with first_only); NULL
-   with an exception set. */
-static PyObject *fence_line_starts(PyObject *text, int first_only)
+/* The start of the fence line that the mark at i opens (three of it, only blanks before them
+   on the line), or -1. */
+static Py_ssize_t fence_line_at(int kind, const void *data, Py_ssize_t i, Py_ssize_t n)
+{
+    Py_UCS4 mark = PyUnicode_READ(kind, data, i), c;
+    if (i + 2 >= n || PyUnicode_READ(kind, data, i + 1) != mark || PyUnicode_READ(kind, data, i + 2) != mark)
+        return -1;
+    while (i > 0 && ((c = PyUnicode_READ(kind, data, i - 1)) == ' ' || c == '\t'))
+        i--;
+    return i == 0 || PyUnicode_READ(kind, data, i - 1) == '\n' ? i : -1;
+}
+
+/* The start of each fence line of text, ascending, found from each ` and ~ (far fewer than
+   lines); NULL with an exception set. */
+static PyObject *fence_line_starts(PyObject *text)
 {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     PyObject *starts = PyList_New(0);
-    for (Py_ssize_t line = 0; starts && line < n && !(first_only && PyList_GET_SIZE(starts)); line = next_line(kind, data, line, n)) {
-        if (!is_fence_line(kind, data, line, n))
-            continue;
-        PyObject *at = PyLong_FromSsize_t(line);
-        if (!at || PyList_Append(starts, at) < 0)
-            Py_CLEAR(starts);
-        Py_XDECREF(at);
-    }
+    for (const char *mark = "`~"; starts && *mark; mark++)
+        for (Py_ssize_t i = next_mark(kind, data, 0, n, *mark), line; starts && i < n; i = next_mark(kind, data, i + 1, n, *mark)) {
+            if ((line = fence_line_at(kind, data, i, n)) < 0)
+                continue;
+            PyObject *at = PyLong_FromSsize_t(line);
+            if (!at || PyList_Append(starts, at) < 0)
+                Py_CLEAR(starts);
+            Py_XDECREF(at);
+        }
+    if (starts && PyList_Sort(starts) < 0) /* the lines of ``` and of ~~~ */
+        Py_CLEAR(starts);
     return starts;
 }
 
@@ -1012,7 +1020,7 @@ typedef struct {
    those found; -1 with an exception set. */
 static int fence_lines_of(PyObject *text, PyObject *given, Text *out)
 {
-    PyObject *starts = given == Py_None ? fence_line_starts(text, 0) : PySequence_Fast(given, "fence lines must be a list of int");
+    PyObject *starts = given == Py_None ? fence_line_starts(text) : PySequence_Fast(given, "fence lines must be a list of int");
     if (!starts)
         return -1;
     Py_ssize_t count = PySequence_Fast_GET_SIZE(starts);
@@ -1174,7 +1182,7 @@ static PyObject *py_fence_lines(PyObject *Py_UNUSED(self), PyObject *text)
         PyErr_SetString(PyExc_TypeError, "fence_lines needs a str");
         return NULL;
     }
-    return fence_line_starts(text, 0);
+    return fence_line_starts(text);
 }
 
 PyDoc_STRVAR(bucket_starts_doc,
