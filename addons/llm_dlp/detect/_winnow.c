@@ -949,7 +949,7 @@ static Py_ssize_t lower_bound(const uint64_t *hashes, Py_ssize_t lo, Py_ssize_t 
 /* Queries ahead of the one searched whose bucket is fetched into cache meanwhile (its start
    in the table AHEAD queries before its first hash): the index is tens of megabytes, and each
    search would wait for memory twice otherwise. */
-enum { AHEAD = 16 };
+enum { AHEAD = 8 }; /* 8, 12 and 16 measured: 8 fastest with the table in huge pages */
 
 /* The queries found in the index, in order, each with its run of equal hashes; their number. */
 static Py_ssize_t find_runs(const uint64_t *hashes, const uint32_t *starts, int bits, const uint64_t *queries, Py_ssize_t n, Hit *hits)
