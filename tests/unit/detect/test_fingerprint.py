@@ -353,7 +353,7 @@ def test_an_escaped_quote_outside_a_string_opens_none():
     assert set(shapes(code, "shell")) <= set(shapes(escaped + code, "shell")) and shapes(code, "shell")
 
 
-def test_the_bitmap_before_the_search_loses_no_hit(tmp_path):
+def test_the_index_lookup_loses_no_hit(tmp_path):
     from llm_dlp.detect.fingerprint import FingerprintIndex, _write_index
 
     rng = np.random.default_rng(1)
