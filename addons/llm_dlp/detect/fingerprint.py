@@ -291,7 +291,8 @@ def text_fingerprints(text: str, language: str | None = None) -> Prints:
             if before or offset:
                 prints = prints._replace(lines=prints.lines + before, end_lines=prints.end_lines + before, tokens=prints.tokens + offset)
             found.append(prints)
-            offset += int(prints.tokens[-1]) + 2 * K if len(prints.tokens) else 0
+            if len(prints.tokens):  # the next piece starts 2K past this one's last token (already shifted)
+                offset = int(prints.tokens[-1]) + 2 * K
     if len(found) == 1:
         return found[0]
     return Prints(*(np.concatenate([p[i] for p in found]) if found else np.empty(0, t) for i, t in enumerate(_PRINT_TYPES)))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_dlp.detect.fingerprint import _is_vendored_or_generated, fingerprints, guess_language, language_of, text_fingerprints, tokenise
+from llm_dlp.detect.fingerprint import K, _is_vendored_or_generated, fingerprints, guess_language, language_of, text_fingerprints, tokenise
 
 SITE = Path(sysconfig.get_paths()["purelib"])
 
@@ -270,6 +270,19 @@ def test_the_language_comes_from_the_fence_or_the_path_or_plain_signs():
     prints = text_fingerprints(fenced)
     assert prints.hashes.tolist() == fingerprints(floor, "python").hashes.tolist()
     assert prints.lines.min() == 3  # the text's own line numbers
+
+
+def test_many_fenced_blocks_keep_an_even_gap_between_pieces():
+    """Each piece's tokens start 2K past the last piece's, however many pieces: the gap once grew
+    with every piece, and a chat with a few dozen fenced blocks overflowed the token positions."""
+    block = "```python\ndef handler_%d(event, context):\n    value = compute(event['key'], context.retries + %d)\n    return value\n```\nWords between.\n"
+    count = 40
+    text = "".join(block % (i, i) for i in range(count))
+    piece = text_fingerprints(block % (0, 0))
+    prints = text_fingerprints(text)
+    span = int(piece.tokens[-1]) + 2 * K  # one piece and its gap
+    assert len(prints.tokens) and np.all(np.diff(prints.tokens) >= 0)
+    assert int(prints.tokens[-1]) < count * span
 
 
 def test_a_match_widens_to_the_whole_paste_between_prose_lines():
