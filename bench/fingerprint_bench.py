@@ -797,6 +797,18 @@ def positives_cache(lang, indexed, formatted, n, rng):
     return _POSITIVES[lang.name]
 
 
+def scale_texts(rng: random.Random) -> tuple[str, str]:
+    """256 KB of unrelated Python (the standard library's, not installed packages), and 256 KB
+    of Go and JavaScript, in 40-line chunks."""
+    stdlib = sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))
+    unrelated = "\n".join(chunks(stdlib, "python", 40, 400, rng))[: 256 * 1024]
+    mixed = "\n".join(
+        chunks(sorted(Path("/usr/lib/go/src/cmd").rglob("*.go"))[:300], "go", 40, 150, rng)
+        + chunks([p for p in sorted(Path("/usr/share/nodejs").rglob("*.js")) if p.is_file()], "javascript", 40, 150, rng)
+    )[: 256 * 1024]
+    return unrelated, mixed
+
+
 def scale(args, rng: random.Random, tmp: Path, index: FingerprintIndex) -> None:
     everything = tmp / "installed.fpidx"
     t0 = time.perf_counter()
@@ -806,12 +818,7 @@ def scale(args, rng: random.Random, tmp: Path, index: FingerprintIndex) -> None:
     build_index([SITE], everything)
     rerun = time.perf_counter() - t0
     at_scale = FingerprintIndex(everything)
-    stdlib = sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))  # not installed packages: unrelated
-    unrelated = "\n".join(chunks(stdlib, "python", 40, 400, rng))[: 256 * 1024]
-    mixed = "\n".join(
-        chunks(sorted(Path("/usr/lib/go/src/cmd").rglob("*.go"))[:300], "go", 40, 150, rng)
-        + chunks([p for p in sorted(Path("/usr/share/nodejs").rglob("*.js")) if p.is_file()], "javascript", 40, 150, rng)
-    )[: 256 * 1024]
+    unrelated, mixed = scale_texts(rng)
     print(
         f"index at scale: all {stats['files']} installed Python source files, {stats['lines']} lines, in {secs:.1f} s "
         f"({secs * 1e6 / stats['lines']:.1f} s and {stats['bytes'] / stats['lines']:.0f} MB per million lines); again unchanged: {rerun:.1f} s"

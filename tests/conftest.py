@@ -5,15 +5,30 @@ servers). ``pytest tests/unit`` is the fast inner loop."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from llm_dlp.detect.compiled import CACHE_ENV
 from support.pki import PKI, make_pki
 from support.proxy import start_proxy, stop_proxy
 from support.upstream import serve_upstream
 
 E2E = Path(__file__).parent / "e2e"
+
+
+def pytest_configure(config):
+    """One cache of compiled rule databases for the run, its own: every proxy the tests start
+    compiles the same rules, and no test reads or writes the user's cache."""
+    config.llm_dlp_cache = tempfile.mkdtemp(prefix="llm-dlp-test-cache-")
+    os.environ[CACHE_ENV] = config.llm_dlp_cache
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(config.llm_dlp_cache, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items):

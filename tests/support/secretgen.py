@@ -260,6 +260,114 @@ def more_provider_tokens(g: Gen) -> list[tuple[str, str, str]]:
         ("saas", "twitch-stream-key", f"live_{g.s(string.digits, 9)}_{g.s(AN, 30)}"),
         ("saas", "salesforce-access-token", "00D" + g.s(AN, 12) + "!" + g.s(AN + ".", 96)),
         ("keys", "cisco-type9-hash", "$9$" + g.s("./" + AN, 14) + "$" + g.s("./" + AN, 43)),
+        *prefixed_provider_tokens(g),
+        *azure_identifiable_keys(g),
+    ]
+
+
+def prefixed_provider_tokens(g: Gen) -> list[tuple[str, str, str]]:
+    """(category, label, token) of formats with a fixed prefix or structure of their own."""
+    b32 = "abcdefghijklmnopqrstuvwxyz234567"
+    django = string.ascii_lowercase + string.digits + "!@#$%^&*(-_=+)"
+    return [
+        ("ai", "helicone-api-key", "sk-helicone-" + "-".join(g.s(LD, 7) for _ in range(4))),
+        ("cloud", "cloudflare-api-token", g.rng.choice(["cfut_", "cfat_"]) + g.s(AN, 40) + g.s(HEX, 8)),
+        ("cloud", "cloudflare-tunnel-token", cloudflare_tunnel_token(g)),
+        ("saas", "cloudflare-turnstile-secret", "0x4AAAAAAA" + g.s(URLSAFE, 25)),
+        ("ai", "together-api-key", "tgp_v1_" + g.s(URLSAFE, 43)),
+        ("ai", "llamacloud-api-key", "llx-" + g.s(AN, 48)),
+        ("ai", "cartesia-api-key", "sk_car_" + g.s(AN, 22)),
+        ("ai", "e2b-api-key", "e2b_" + g.s(HEX, 40)),
+        ("ai", "daytona-api-key", "dtn_" + g.s(HEX, 64)),
+        ("ai", "firecrawl-api-key", "fc-" + g.s(HEX, 32)),
+        ("ai", "browserbase-api-key", "bb_live_" + g.s(URLSAFE, 27)),
+        ("ai", "runpod-api-key", "rpa_" + g.s(UD, 40)),
+        ("ai", "brave-search-api-key", "BSA" + g.s(AN, 28)),
+        ("ai", "neptune-api-token", neptune_token(g)),
+        ("monitoring", "honeycomb-api-key", g.rng.choice(["hcaik_01", "hcaic_01"]) + g.s(LD, 56)),
+        ("monitoring", "coralogix-key", "cxtp_" + g.s(AN, 30)),
+        ("monitoring", "axiom-token", g.rng.choice(["xaat-", "xapt-"]) + uuid(g)),
+        ("infra", "inngest-signing-key", "signkey-" + g.rng.choice(["prod", "test", "branch"]) + "-" + g.s(HEX, 64)),
+        ("infra", "triggerdev-secret-key", "tr_" + g.rng.choice(["dev", "prod", "stg"]) + "_" + g.s(AN, 20)),
+        ("infra", "xata-api-key", "xau_" + g.s(AN, 33)),
+        ("infra", "dbt-cloud-token", g.rng.choice(["dbtc_", "dbtu_"]) + g.s(URLSAFE, 56)),
+        ("infra", "infisical-service-token", f"st.{uuid(g)}.{g.s(HEX, 32)}.{g.s(HEX, 32)}"),
+        ("infra", "bitwarden-access-token", f"0.{uuid(g)}.{g.s(AN, 30)}:{g.s(B64, 22)}=="),
+        ("infra", "portainer-access-token", "ptr_" + g.s(B64, 43) + "="),
+        ("infra", "rancher-api-token", f"token-{g.s(LD, 5)}:{g.s(LD, 54)}"),
+        ("vcs", "teamcity-access-token", f"eyJ0eXAiOiAiVENWMiJ9.{g.s(URLSAFE, 36)}.{g.s(URLSAFE, 48)}"),
+        ("vcs", "youtrack-token", youtrack_token(g)),
+        ("vcs", "chromatic-project-token", "chpt_" + g.s(HEX, 15)),
+        ("registry", "nexus-npm-token", "NpmToken." + uuid(g)),
+        ("cloud", "akamai-edgegrid-token", f"akab-{g.s(LD, 16)}-{g.s(LD, 16)}"),
+        ("cloud", "volcengine-access-key-id", "AKLT" + g.s(AN, 40)),
+        ("cloud", "amazon-lwa-client-secret", "amzn1.oa2-cs.v1." + g.s(HEX, 64)),
+        ("cloud", "amazon-lwa-refresh-token", "Atzr|IwEB" + g.s(URLSAFE, 300)),
+        ("payment", "xendit-secret-key", "xnd_" + g.rng.choice(["development", "production"]) + "_" + g.s(AN, 62)),
+        ("payment", "paddle-api-key", f"pdl_live_apikey_01{g.s(LD, 24)}_{g.s(AN, 22)}_{g.s(AN, 3)}"),
+        (
+            "payment",
+            "mercadopago-access-token",
+            f"APP_USR-{g.s(string.digits, 16)}-{g.s(string.digits, 6)}-{g.s(HEX, 32)}-{g.s(string.digits, 10)}",
+        ),
+        ("payment", "paypal-access-token", "A21AA" + g.s(URLSAFE, 92)),
+        ("payment", "mercury-api-token", f"secret-token:mercury_production_wma_{g.s(AN, 43)}_{g.s(string.ascii_lowercase, 7)}"),
+        ("saas", "persona-api-key", "persona_production_" + uuid(g)),
+        ("saas", "stytch-secret", "secret-live-" + g.s(URLSAFE, 36)),
+        ("saas", "onesignal-api-key", "os_v2_app_" + g.s(b32, 113)),
+        ("saas", "liveblocks-secret-key", "sk_prod_" + g.s(URLSAFE, 64)),
+        ("saas", "calcom-api-key", "cal_live_" + g.s(HEX, 32)),
+        ("saas", "pinterest-token", "pina_" + g.s(AN, 64)),
+        ("saas", "ebay-token", "v^1.1#i^1#p^3#r^0#I^3#f^0#t^H4sI" + g.s(B64, 200) + "=="),
+        ("saas", "zoho-oauth-token", f"1000.{g.s(HEX, 32)}.{g.s(HEX, 32)}"),
+        ("saas", "django-secret-key", "django-insecure-" + g.s(django, 50)),
+        ("chat", "feishu-webhook", "https://open.feishu.cn/open-apis/bot/v2/hook/" + uuid(g)),
+        ("chat", "wecom-webhook", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=" + uuid(g)),
+    ]
+
+
+def cloudflare_tunnel_token(g: Gen) -> str:
+    tunnel = {"a": g.s(HEX, 32), "t": uuid(g), "s": g.s(B64, 43) + "="}
+    return base64.b64encode(json.dumps(tunnel, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def neptune_token(g: Gen) -> str:
+    token = {"api_address": "https://app.neptune.ai", "api_url": "https://app.neptune.ai", "api_key": uuid(g)}
+    return base64.b64encode(json.dumps(token).encode()).decode()
+
+
+def youtrack_token(g: Gen) -> str:
+    user = base64.b64encode(g.s(string.ascii_lowercase, 6).encode()).decode()
+    number = base64.b64encode(f"{g.rng.randint(10, 99)}-{g.rng.randint(0, 9)}".encode()).decode()
+    return f"perm:{user}.{number}.{g.s(AN, 30)}"
+
+
+def azure_identifiable_keys(g: Gen) -> list[tuple[str, str, str]]:
+    """(category, label, key) of Azure keys that carry their service's signature at a fixed position."""
+
+    def key32(signature: str) -> str:
+        return g.s(B64, 33) + signature + g.rng.choice("ABCDEFGHIJKLMNOP") + g.s(B64, 5) + "="
+
+    def key64(signature: str) -> str:
+        return g.s(B64, 76) + signature + g.s(B64, 5) + g.rng.choice("AQgw") + "=="
+
+    annotated = g.s(AN, 52) + "JQQJ9" + g.rng.choice("9DH") + g.s(AN, 1) + g.rng.choice("ABCDEFGHIJKL") + g.s(AN, 16)
+    return [
+        ("cloud", "azure-cache-redis-key", key32("AzCa")),
+        ("cloud", "azure-service-bus-key", key32("+ASb")),
+        ("cloud", "azure-event-hubs-key", key32("+AEh")),
+        ("cloud", "azure-relay-key", key32("+ARm")),
+        ("cloud", "azure-iot-key", key32("AIoT")),
+        ("cloud", "azure-event-grid-key", key32("AZEG")),
+        ("cloud", "azure-cosmosdb-key", key64("ACDb")),
+        ("cloud", "azure-storage-identifiable-key", key64("+ASt")),
+        ("cloud", "azure-batch-key", key64("+ABa")),
+        ("cloud", "azure-ml-classic-key", key64("+AMC")),
+        ("cloud", "azure-apim-key", key64("APIM")),
+        ("cloud", "azure-functions-identifiable-key", g.s(URLSAFE, 44) + "AzFu" + g.s(URLSAFE, 5) + g.rng.choice("AQgw") + "=="),
+        ("cloud", "azure-search-key", g.s(AN, 42) + "AzSe" + g.rng.choice("ABCD") + g.s(AN, 5)),
+        ("cloud", "azure-container-registry-key", g.s(B64, 42) + "+ACR" + g.rng.choice("ABCD") + g.s(B64, 5)),
+        ("ai", "azure-ai-services-key", annotated + g.rng.choice(string.ascii_letters) + g.s(AN, 7)),
     ]
 
 
@@ -304,6 +412,18 @@ def vendor_tokens(g: Gen) -> list[tuple[str, str, str, str]]:
         ("vendor", "jenkins-token", "JENKINS", g.s(HEX, 34)),
         ("vendor", "auth0-client-secret", "AUTH0_CLIENT_SECRET", g.s(URLSAFE, 64)),
         ("vendor", "facebook-app-secret", "FACEBOOK_APP", g.s(HEX, 32)),
+        ("vendor", "etherscan-api-key", "ETHERSCAN", g.s(UD, 34)),
+        ("vendor", "shodan-api-key", "SHODAN", g.s(AN, 32)),
+        ("vendor", "serpapi-key", "SERPAPI", g.s(HEX, 64)),
+        ("vendor", "todoist-token", "TODOIST", g.s(HEX, 40)),
+        ("vendor", "webflow-token", "WEBFLOW", g.s(HEX, 64)),
+        ("vendor", "pexels-api-key", "PEXELS", g.s(AN, 56)),
+        ("vendor", "binance-secret", "BINANCE_SECRET", g.s(AN, 64)),
+        ("vendor", "coinmarketcap-key", "COINMARKETCAP", uuid(g)),
+        ("vendor", "docusign-integration-key", "DOCUSIGN_INTEGRATION", uuid(g)),
+        ("vendor", "recurly-api-key", "RECURLY", g.s(HEX, 32)),
+        ("vendor", "chargebee-api-key", "CHARGEBEE", "live_" + g.s(AN, 34)),
+        ("vendor", "mollie-api-key", "MOLLIE", "live_" + g.s(AN, 30)),
     ]
 
 
@@ -450,8 +570,11 @@ def structured(g: Gen):
     ]:
         v = g.password()
         yield f"password-assignment/{lang}", template.format(v=v), v
-    raw = g.password().encode()
-    b64 = base64.b64encode(raw).decode()
+    # the rule wants letters and digits or symbols (letters only are taken for a word), and
+    # about one password in sixty encodes to letters only: draw again
+    b64 = base64.b64encode(g.password().encode()).decode()
+    while b64.isalpha():
+        b64 = base64.b64encode(g.password().encode()).decode()
     yield "k8s-secret", f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\ndata:\n  password: {b64}\n", b64
     bearer = g.s(AN, 40)
     yield "curl-x-api-key", f"curl -H 'X-API-Key: {bearer}' https://api.example.net/\n", bearer

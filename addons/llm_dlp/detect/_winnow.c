@@ -26,6 +26,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,8 +75,7 @@ typedef struct {
     uint64_t *words; /* each word's hash, in lower case */
     int32_t *lines;
     int32_t *at; /* the code token that follows it */
-    Py_ssize_t count, capacity;
-    int failed; /* out of memory */
+    Py_ssize_t count, capacity; /* capacity: the room in its scratch block */
 } Prose;
 
 typedef struct {
@@ -89,12 +89,62 @@ typedef struct {
 } Tokens;
 
 typedef struct {
-    uint64_t *hashes;
-    uint8_t *kinds; /* SHAPE or SPELLED */
+    uint64_t *hashes;           /* the lowest bits say which kind */
     int32_t *lines, *end_lines; /* where each fingerprinted k-gram starts and ends */
     int32_t *at;                /* the token it starts at */
-    Py_ssize_t count, capacity;
+    Py_ssize_t count;
 } Prints;
+
+/* ---- scratch memory, kept between calls by each thread ------------------------------------ */
+
+/* A text's arrays take megabytes, and a block that large, freshly allocated, is a fresh
+   mapping: every page of it a page fault when first written (a tenth of the time of a 256 KB
+   request). So each thread keeps its blocks, one for each use, up to SCRATCH_KEPT bytes each
+   (an index of large files does not keep theirs), and frees them when it ends. */
+enum { TEXT_BLOCK, TOKENS_BLOCK, PROSE_BLOCK, HASH_BLOCK, SHAPE_BLOCK, SPELLED_BLOCK, PROSE_PRINTS_BLOCK, HITS_BLOCK, SCRATCH_BLOCKS };
+#define SCRATCH_KEPT ((size_t)16 << 20)
+
+typedef struct {
+    void *memory;
+    size_t size;
+} Block;
+
+static pthread_key_t scratch_key;
+
+static void free_scratch(void *blocks)
+{
+    for (int i = 0; i < SCRATCH_BLOCKS; i++)
+        free(((Block *)blocks)[i].memory);
+    free(blocks);
+}
+
+/* This thread's block for one use, of size bytes at least (its content is left over from
+   an earlier call); NULL when out of memory. Needs no GIL. */
+static void *scratch(int use, size_t size)
+{
+    Block *blocks = pthread_getspecific(scratch_key);
+    if (!blocks && (!(blocks = calloc(SCRATCH_BLOCKS, sizeof *blocks)) || pthread_setspecific(scratch_key, blocks))) {
+        free(blocks);
+        return NULL;
+    }
+    Block *block = &blocks[use];
+    if (block->size < size) {
+        free(block->memory);
+        block->size = (block->memory = malloc(size)) ? size : 0;
+    }
+    return block->memory;
+}
+
+/* Gives back this thread's blocks larger than SCRATCH_KEPT, at the end of a call. */
+static void trim_scratch(void)
+{
+    Block *blocks = pthread_getspecific(scratch_key);
+    for (int i = 0; blocks && i < SCRATCH_BLOCKS; i++)
+        if (blocks[i].size > SCRATCH_KEPT) {
+            free(blocks[i].memory);
+            blocks[i] = (Block){NULL, 0};
+        }
+}
 
 static uint64_t mix(uint64_t x) /* splitmix64's finaliser */
 {
@@ -109,6 +159,9 @@ static uint64_t mix(uint64_t x) /* splitmix64's finaliser */
 enum { PUNCTUATION, SPACE, NEWLINE, WORD, OPENER };
 static uint8_t ascii_class[128];
 
+/* The characters that may be more than themselves in a string: escapes, interpolations, braces. */
+static uint8_t string_marks[128];
+
 static void classify_ascii(void)
 {
     for (int c = 0; c < 128; c++)
@@ -120,31 +173,83 @@ static void classify_ascii(void)
         ascii_class[(int)*c] = WORD;
     for (const char *c = "#/-\"'`"; *c; c++)
         ascii_class[(int)*c] = OPENER;
+    for (const char *c = "\\$#{}"; *c; c++)
+        string_marks[(int)*c] = 1;
 }
 
 static int char_class(uint32_t c) { return c < 128 ? ascii_class[c] : WORD; }
 
 /* ---- pass 1: empty markdown fence lines (``` or ~~~), in place -------------------------- */
 
-static Py_ssize_t drop_fence_lines(uint32_t *buf, Py_ssize_t n)
+/* Fence lines: spaces and tabs, then ``` or ~~~. Found in the str itself, so that the Python
+   module's cutting into fenced blocks and this pass share one search. */
+
+/* The first mark at or after i, or n: memchr in the str's bytes whatever their width (a byte
+   that is only part of a wider character is passed over). */
+static Py_ssize_t next_mark(int kind, const void *data, Py_ssize_t i, Py_ssize_t n, char mark)
 {
-    Py_ssize_t w = 0;
-    for (Py_ssize_t r = 0; r < n;) { /* r is at the start of a line */
-        Py_ssize_t lead = r;
-        while (lead < n && (buf[lead] == ' ' || buf[lead] == '\t'))
-            lead++;
-        uint32_t f = lead + 2 < n ? buf[lead] : 0;
-        int fence = (f == '`' || f == '~') && buf[lead + 1] == f && buf[lead + 2] == f;
-        Py_ssize_t start = r;
-        while (r < n && buf[r] != '\n')
-            r++;
-        if (r < n)
-            r++; /* the newline stays, even after a fence */
-        if (fence)
-            start = r - (r > start && buf[r - 1] == '\n');
-        if (w != start)
-            memmove(buf + w, buf + start, (size_t)(r - start) * sizeof *buf);
-        w += r - start;
+    const char *bytes = data, *end = bytes + n * kind;
+    int shift = kind >> 1; /* of a byte's offset to its character's: 1, 2 and 4 bytes wide */
+    for (const char *at = bytes + i * kind; at < end && (at = memchr(at, mark, (size_t)(end - at))); at++) {
+        Py_ssize_t c = (at - bytes) >> shift;
+        if (kind == PyUnicode_1BYTE_KIND || PyUnicode_READ(kind, data, c) == (Py_UCS4)mark)
+            return c;
+    }
+    return n;
+}
+
+/* The start of the fence line that the mark at i opens (three of it, only blanks before them
+   on the line), or -1. */
+static Py_ssize_t fence_line_at(int kind, const void *data, Py_ssize_t i, Py_ssize_t n)
+{
+    Py_UCS4 mark = PyUnicode_READ(kind, data, i), c;
+    if (i + 2 >= n || PyUnicode_READ(kind, data, i + 1) != mark || PyUnicode_READ(kind, data, i + 2) != mark)
+        return -1;
+    while (i > 0 && ((c = PyUnicode_READ(kind, data, i - 1)) == ' ' || c == '\t'))
+        i--;
+    return i == 0 || PyUnicode_READ(kind, data, i - 1) == '\n' ? i : -1;
+}
+
+/* The start of each fence line of text, ascending, found from each ` and ~ (far fewer than
+   lines); NULL with an exception set. */
+static PyObject *fence_line_starts(PyObject *text)
+{
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *starts = PyList_New(0);
+    for (const char *mark = "`~"; starts && *mark; mark++)
+        for (Py_ssize_t i = next_mark(kind, data, 0, n, *mark), line; starts && i < n; i = next_mark(kind, data, i + 1, n, *mark)) {
+            if ((line = fence_line_at(kind, data, i, n)) < 0)
+                continue;
+            PyObject *at = PyLong_FromSsize_t(line);
+            if (!at || PyList_Append(starts, at) < 0)
+                Py_CLEAR(starts);
+            Py_XDECREF(at);
+        }
+    if (starts && PyList_Sort(starts) < 0) /* the lines of ``` and of ~~~ */
+        Py_CLEAR(starts);
+    return starts;
+}
+
+static Py_ssize_t line_end(const uint32_t *buf, Py_ssize_t from, Py_ssize_t n)
+{
+    while (from < n && buf[from] != '\n')
+        from++;
+    return from;
+}
+
+/* Drops the fence lines starting at fences[0, count) (ascending) but their newlines; the new length. */
+static Py_ssize_t drop_fence_lines(uint32_t *buf, Py_ssize_t n, const Py_ssize_t *fences, Py_ssize_t count)
+{
+    Py_ssize_t w = 0, r = 0; /* written, and read up to */
+    for (Py_ssize_t i = 0; i <= count; i++) {
+        Py_ssize_t start = i < count ? fences[i] : n;
+        if (start < r)
+            continue; /* inside the fence line before: not a line start */
+        memmove(buf + w, buf + r, (size_t)(start - r) * sizeof *buf);
+        w += start - r;
+        r = i < count ? line_end(buf, start, n) : n;
     }
     return w;
 }
@@ -178,25 +283,20 @@ static Py_ssize_t find_closing(const uint32_t *buf, Py_ssize_t from, Py_ssize_t 
 {
     if (memo->exhausted[which])
         return -1;
+    uint32_t mark = which == BLOCK_END ? '*' : which == BACKTICK ? '`' : which == TRIPLE_DQ ? '"' : '\'';
+    uint32_t escape = which == BLOCK_END ? mark : '\\'; /* a comment escapes nothing */
     for (Py_ssize_t j = from; j < n; j++) {
-        uint32_t c = buf[j];
-        if ((which == BLOCK_END && c == '*' && j + 1 < n && buf[j + 1] == '/') ||
-            (which == BACKTICK && c == '`') ||
-            ((which == TRIPLE_DQ || which == TRIPLE_SQ) && c == (which == TRIPLE_DQ ? '"' : '\'') && j + 2 < n &&
-             buf[j + 1] == c && buf[j + 2] == c))
-            return j;
-        if (c == '\\' && which != BLOCK_END)
+        while (j < n && buf[j] != mark && buf[j] != escape) /* most of a docstring or a comment */
+            j++;
+        if (j < n && buf[j] != mark) {
             j++; /* an escaped closer closes nothing */
+            continue;
+        }
+        if (j < n && (which == BLOCK_END ? j + 1 < n && buf[j + 1] == '/' : which == BACKTICK || (j + 2 < n && buf[j + 1] == mark && buf[j + 2] == mark)))
+            return j;
     }
     memo->exhausted[which] = 1;
     return -1;
-}
-
-static Py_ssize_t line_end(const uint32_t *buf, Py_ssize_t from, Py_ssize_t n)
-{
-    while (from < n && buf[from] != '\n')
-        from++;
-    return from;
 }
 
 static int is_word_start(const uint32_t *buf, Py_ssize_t r, Py_ssize_t from)
@@ -308,6 +408,16 @@ static Py_ssize_t word_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
     return r;
 }
 
+/* word_end, and the word's hash into *h, in one pass. */
+static Py_ssize_t hashed_word_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n, uint64_t *h)
+{
+    uint64_t hash = FNV_OFFSET;
+    for (; r < n && char_class(buf[r]) == WORD; r++)
+        hash = (hash ^ buf[r]) * FNV_PRIME;
+    *h = hash;
+    return r;
+}
+
 static Py_ssize_t skip_spaces(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
 {
     while (r < n && char_class(buf[r]) == SPACE)
@@ -328,10 +438,9 @@ static int import_follows(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n)
     return 0;
 }
 
-/* Whether the word [r, e) at the start of a line opens an import statement. */
-static int opens_import(const uint32_t *buf, Py_ssize_t r, Py_ssize_t e, Py_ssize_t n)
+/* Whether the word [r, e) of hash h at the start of a line opens an import statement. */
+static int opens_import(const uint32_t *buf, Py_ssize_t e, uint64_t h, Py_ssize_t n)
 {
-    uint64_t h = word_hash(buf, r, e);
     Py_ssize_t a = skip_spaces(buf, e, n);
     uint32_t next = a < n ? buf[a] : 0;
     int word = next && char_class(next) == WORD, quote = next == '"' || next == '\'';
@@ -422,23 +531,25 @@ static uint64_t folded_hash(const uint32_t *buf, Py_ssize_t from, Py_ssize_t to)
     return h;
 }
 
-/* The word buf[from, to) as a token. */
-static void emit_word(Lexer *L, Py_ssize_t from, Py_ssize_t to)
+/* The word buf[from, to), of hash h, as a token. */
+static void emit_word(Lexer *L, Py_ssize_t from, Py_ssize_t to, uint64_t h)
 {
     const Params *p = L->p;
-    uint64_t h = word_hash(L->buf, from, to);
     int32_t rank = word_slot(&p->keywords, h)->rank;
     uint32_t code = KEYWORD_BASE + (uint32_t)p->keywords.count;
-    Py_ssize_t prev = -1;
+    Py_ssize_t prev = -1, words = L->words, last = p->cap < words ? p->cap : words;
     if (rank >= 0)
         code = KEYWORD_BASE + (uint32_t)rank;
-    else
-        for (Py_ssize_t back = 1; back <= p->cap && back <= L->words; back++)
-            if (L->recent[(L->words - back) & (RECENT - 1)] == h) {
-                code = KEYWORD_BASE + (uint32_t)(p->keywords.count + back);
-                prev = L->recent_at[(L->words - back) & (RECENT - 1)];
-                break;
-            }
+    else {
+        uint64_t same = 0; /* a bit for each of the last words spelled alike: no branch per word */
+        for (Py_ssize_t back = 1; back <= last; back++)
+            same |= (uint64_t)(L->recent[(words - back) & (RECENT - 1)] == h) << back;
+        if (same) {
+            Py_ssize_t back = __builtin_ctzll(same); /* the nearest */
+            code = KEYWORD_BASE + (uint32_t)(p->keywords.count + back);
+            prev = L->recent_at[(words - back) & (RECENT - 1)];
+        }
+    }
     L->recent_at[L->words & (RECENT - 1)] = L->t->count;
     L->recent[L->words++ & (RECENT - 1)] = h;
     emit(L, code, h, L->line);
@@ -490,22 +601,26 @@ static uint64_t number_spelling(const uint32_t *buf, Py_ssize_t from, Py_ssize_t
 
 static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested);
 
+/* Room for room words of prose in t, in a scratch block; -1 when out of memory. */
+static int prose_room(Tokens *t, size_t room)
+{
+    char *block = scratch(PROSE_BLOCK, room * (sizeof *t->prose.words + sizeof *t->prose.lines + sizeof *t->prose.at));
+    if (!block)
+        return -1;
+    t->prose.words = (uint64_t *)block;
+    t->prose.lines = (int32_t *)(t->prose.words + room);
+    t->prose.at = t->prose.lines + room;
+    t->prose.count = 0;
+    t->prose.capacity = (Py_ssize_t)room;
+    return 0;
+}
+
+/* A word of prose, kept if there is room: a text has room for all of its words, which only
+   characters lexed twice (a comment inside an interpolation inside a docstring) could exceed. */
 static void put_word(Prose *prose, uint64_t word, int32_t line, int32_t at)
 {
-    if (prose->count == prose->capacity) {
-        Py_ssize_t capacity = prose->capacity * 2 + 256;
-        uint64_t *w = PyMem_RawRealloc(prose->words, capacity * sizeof *w);
-        if (w) prose->words = w;
-        int32_t *l = PyMem_RawRealloc(prose->lines, capacity * sizeof *l);
-        if (l) prose->lines = l;
-        int32_t *a = PyMem_RawRealloc(prose->at, capacity * sizeof *a);
-        if (a) prose->at = a;
-        if (!w || !l || !a) {
-            prose->failed = 1;
-            return;
-        }
-        prose->capacity = capacity;
-    }
+    if (prose->count == prose->capacity)
+        return;
     prose->words[prose->count] = word;
     prose->lines[prose->count] = line;
     prose->at[prose->count++] = at;
@@ -559,8 +674,15 @@ static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolate
 {
     const uint32_t *buf = L->buf;
     uint64_t h = FNV_OFFSET;
-    int32_t part_line = L->line;
+    int32_t line = L->line, part_line = line; /* line kept here, not in L, while the characters go by */
     for (Py_ssize_t i = from; i < to;) {
+        for (uint32_t c; i < to && !(c = buf[i], c < 128 && string_marks[c]); i++) { /* most characters: no branch on them */
+            uint64_t hashed = (h ^ c) * FNV_PRIME;
+            h = char_class(c) == SPACE || c == '\n' ? h : hashed;
+            line += c == '\n';
+        }
+        if (i == to)
+            break;
         uint32_t c = buf[i], next = i + 1 < to ? buf[i + 1] : 0;
         Py_ssize_t code_from = -1, code_to = -1, resume = -1;
         if (c == '\\' && next) {
@@ -568,7 +690,7 @@ static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolate
                 h = (h ^ c) * FNV_PRIME;
             if (char_class(next) != SPACE && next != '\n')
                 h = (h ^ next) * FNV_PRIME;
-            L->line += next == '\n';
+            line += next == '\n';
             i += 2;
             continue;
         }
@@ -584,17 +706,19 @@ static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolate
         }
         if (code_to >= 0) {
             emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), h, part_line);
+            L->line = line;
             lex_range(L, code_from, code_to, 1);
-            h = FNV_OFFSET, part_line = L->line, i = resume;
+            h = FNV_OFFSET, line = part_line = L->line, i = resume;
             continue;
         }
         if (braces && (c == '{' || c == '}') && next == c)
             i++; /* {{ and }} are one literal brace */
         if (char_class(c) != SPACE && c != '\n')
             h = (h ^ c) * FNV_PRIME;
-        L->line += c == '\n';
+        line += c == '\n';
         i++;
     }
+    L->line = line;
     emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), h, part_line);
 }
 
@@ -608,10 +732,12 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
     while (r < n) {
         uint32_t c = buf[r];
         int kind = char_class(c);
-        if (kind == NEWLINE || kind == SPACE) {
-            L->line += kind == NEWLINE;
-            L->line_start |= kind == NEWLINE;
-            r++;
+        if (kind == NEWLINE || kind == SPACE) { /* a run of them: indentation, blank lines */
+            int32_t newlines = 0;
+            for (; r < n && ((kind = char_class(buf[r])) == SPACE || kind == NEWLINE); r++)
+                newlines += kind == NEWLINE;
+            L->line += newlines;
+            L->line_start |= newlines > 0;
             continue;
         }
         if (c == '#' && L->line_start && is_include(buf, r, n)) {
@@ -627,15 +753,16 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
         int braces = 0;
         Py_ssize_t quote = r;
         if (kind == WORD && !(c >= '0' && c <= '9')) {
-            Py_ssize_t e = word_end(buf, r, n);
-            if (L->line_start && opens_import(buf, r, e, n)) {
+            uint64_t h;
+            Py_ssize_t e = hashed_word_end(buf, r, n, &h);
+            if (L->line_start && opens_import(buf, e, h, n)) {
                 r = statement_end(buf, r, n);
                 continue;
             }
             if (e < n && (buf[e] == '"' || buf[e] == '\'') && string_prefix(buf, r, e, &braces))
                 quote = e;
             else {
-                emit_word(L, r, e);
+                emit_word(L, r, e, h);
                 r = e;
                 continue;
             }
@@ -654,7 +781,7 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
             continue;
         }
         if (quote != r) { /* a prefix-like word before a quote that opens no string */
-            emit_word(L, r, quote);
+            emit_word(L, r, quote, word_hash(buf, r, quote));
             r = quote;
             continue;
         }
@@ -681,34 +808,37 @@ static void tokenise(const uint32_t *buf, Py_ssize_t n, const Params *p, Tokens 
 
 /* ---- pass 3: winnowing, the rightmost smallest k-gram hash of every window of w ----------- */
 
-enum { SHAPE, SPELLED, PROSE };
+enum { SHAPE, SPELLED, PROSE, KINDS };
 
-static int put_print(Prints *out, uint64_t hash, uint8_t kind, int32_t line, int32_t end_line, int32_t at)
+/* A fingerprint's hash with its kind in the lowest bits, so an index tells the kinds apart:
+   the lowest clear for the shape, the two lowest 01 as written and 11 for prose. */
+static uint64_t tagged(uint64_t hash, int kind)
 {
-    if (out->count == out->capacity) {
-        Py_ssize_t capacity = out->capacity * 2 + 64;
-        uint64_t *h = PyMem_RawRealloc(out->hashes, capacity * sizeof *h);
-        if (h) out->hashes = h;
-        uint8_t *sp = PyMem_RawRealloc(out->kinds, capacity * sizeof *sp);
-        if (sp) out->kinds = sp;
-        int32_t *l = PyMem_RawRealloc(out->lines, capacity * sizeof *l);
-        if (l) out->lines = l;
-        int32_t *e = PyMem_RawRealloc(out->end_lines, capacity * sizeof *e);
-        if (e) out->end_lines = e;
-        int32_t *a = PyMem_RawRealloc(out->at, capacity * sizeof *a);
-        if (a) out->at = a;
-        if (!h || !sp || !l || !e || !a)
-            return -1;
-        out->capacity = capacity;
-    }
-    /* the kind is in the hash, so an index tells them apart: the lowest bit clear for the
-       shape, the two lowest 01 as written and 11 for prose */
-    out->hashes[out->count] = kind == SHAPE ? hash & ~1ull : (hash & ~3ull) | (kind == PROSE ? 3 : 1);
-    out->kinds[out->count] = kind;
+    return kind == SHAPE ? hash & ~1ull : (hash & ~3ull) | (kind == PROSE ? 3 : 1);
+}
+
+/* Room for capacity fingerprints (as many as windows: no more can be kept) in a scratch block;
+   -1 when out of memory. */
+static int alloc_prints(Prints *p, Py_ssize_t capacity, int use)
+{
+    size_t n = (size_t)capacity + 1;
+    char *block = scratch(use, n * (sizeof *p->hashes + sizeof *p->lines + sizeof *p->end_lines + sizeof *p->at));
+    if (!block)
+        return -1;
+    p->hashes = (uint64_t *)block;
+    p->lines = (int32_t *)(block + n * sizeof *p->hashes);
+    p->end_lines = p->lines + n;
+    p->at = p->end_lines + n;
+    p->count = 0;
+    return 0;
+}
+
+static void put_print(Prints *out, uint64_t hash, int32_t line, int32_t end_line, int32_t at)
+{
+    out->hashes[out->count] = hash;
     out->lines[out->count] = line;
     out->at[out->count] = at;
     out->end_lines[out->count++] = end_line;
-    return 0;
 }
 
 /* The code of token j in the k-gram starting at token s: an identifier whose previous use
@@ -742,42 +872,35 @@ static void count_token(Census *c, const Tokens *t, Py_ssize_t j, int sign)
 static int is_code(const Census *c) { return c->others && (c->names || !c->reserved); }
 
 /* The rightmost smallest of every window of w hashes (hash[i]: of the k-gram from token i, k
-   tokens long, or UINT64_MAX if never kept), each once, into out as fingerprints of kind. */
-static int select_smallest(const uint64_t *hash, Py_ssize_t n, Py_ssize_t w, Py_ssize_t k, uint8_t kind, const Tokens *t, Prints *out)
+   tokens long, or UINT64_MAX if never kept), each once, into out (room for n) as fingerprints
+   of kind, the kind in the hash's lowest bits (tagged). The smallest of the
+   window is searched for again only when it leaves the window. */
+static void select_smallest(const uint64_t *hash, Py_ssize_t n, Py_ssize_t w, Py_ssize_t k, int kind, const Tokens *t, Prints *out)
 {
-    Py_ssize_t window = w < n ? w : n, ring = 1;
-    while (ring < window)
-        ring *= 2;
-    struct { uint64_t hash; Py_ssize_t at; } *dq = PyMem_RawMalloc((size_t)ring * sizeof *dq); /* positions ascending, hashes too */
-    if (!dq)
-        return -1;
-    Py_ssize_t head = 0, size = 0, chosen = -1;
-    int status = 0;
-    for (Py_ssize_t i = 0; i < n && status == 0; i++) {
-        if (size && dq[head].at <= i - window)
-            head = (head + 1) & (ring - 1), size--;
-        while (size && dq[(head + size - 1) & (ring - 1)].hash >= hash[i]) /* ties go to the rightmost */
-            size--;
-        Py_ssize_t tail = (head + size++) & (ring - 1);
-        dq[tail].hash = hash[i], dq[tail].at = i;
-        if (i >= window - 1 && dq[head].at != chosen && dq[head].hash != UINT64_MAX) {
-            chosen = dq[head].at;
-            status = put_print(out, dq[head].hash, kind, t->lines[chosen], t->lines[chosen + k - 1], (int32_t)chosen);
+    Py_ssize_t window = w < n ? w : n, smallest = 0, chosen = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (smallest <= i - window) {
+            smallest = i - window + 1;
+            for (Py_ssize_t j = smallest + 1; j <= i; j++)
+                smallest = hash[j] <= hash[smallest] ? j : smallest; /* ties go to the rightmost */
+        }
+        else if (hash[i] <= hash[smallest])
+            smallest = i;
+        if (i >= window - 1 && smallest != chosen && hash[smallest] != UINT64_MAX) {
+            chosen = smallest;
+            put_print(out, tagged(hash[chosen], kind), t->lines[chosen], t->lines[chosen + k - 1], (int32_t)chosen);
         }
     }
-    PyMem_RawFree(dq);
-    return status;
 }
 
 /* The hash of each k-gram of codes (an identifier's code relative to the k-gram's start), or
-   UINT64_MAX for prose, into hash[0, count - k + 1). */
-static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash)
+   UINT64_MAX for prose, into hash[0, count - k + 1); next: room for count tokens. */
+static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash, int32_t *next)
 {
     Py_ssize_t n = t->count - p->k + 1, k = p->k, codes = KEYWORD_BASE + p->keywords.count + p->cap + 1;
     uint32_t first_use = KEYWORD_BASE + (uint32_t)p->keywords.count;
     uint64_t *value = PyMem_RawMalloc((size_t)codes * sizeof *value), *power = PyMem_RawMalloc((size_t)k * sizeof *power);
-    int32_t *next = PyMem_RawMalloc((size_t)t->count * sizeof *next); /* the next use of an identifier, -1 if none */
-    int status = value && power && next ? 0 : -1;
+    int status = value && power ? 0 : -1; /* next: the next use of an identifier, -1 if none */
     if (status == 0) {
         for (Py_ssize_t c = 0; c < codes; c++)
             value[c] = mix(p->seed + (uint64_t)c);
@@ -809,7 +932,6 @@ static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash)
     }
     PyMem_RawFree(value);
     PyMem_RawFree(power);
-    PyMem_RawFree(next);
     return status;
 }
 
@@ -850,72 +972,118 @@ static void prose_hashes(const Prose *prose, Py_ssize_t k, uint64_t seed, uint64
     }
 }
 
-/* Fingerprints of the prose, winnowed as the code's, each at the code token after its k-gram's first word. */
-static int winnow_prose(const Prose *prose, const Params *p, Prints *out)
+/* Fingerprints of the prose into out (a scratch block), winnowed as the code's, each at the
+   code token after its k-gram's first word; hash: room for the words. -1 when out of memory. */
+static int winnow_prose(const Prose *prose, const Params *p, uint64_t *hash, Prints *out)
 {
-    if (!p->k_prose || prose->count < p->k_prose)
-        return 0;
-    uint64_t *hash = PyMem_RawMalloc((size_t)prose->count * sizeof *hash);
-    if (!hash)
+    Py_ssize_t grams = p->k_prose && prose->count >= p->k_prose ? prose->count - p->k_prose + 1 : 0;
+    if (alloc_prints(out, grams, PROSE_PRINTS_BLOCK))
         return -1;
+    if (!grams)
+        return 0;
     prose_hashes(prose, p->k_prose, mix(p->seed ^ PROSE_SEED), hash);
     Tokens words = {.lines = prose->lines, .count = prose->count};
-    int status = select_smallest(hash, prose->count - p->k_prose + 1, p->w, p->k_prose, PROSE, &words, out);
+    select_smallest(hash, grams, p->w, p->k_prose, PROSE, &words, out);
     for (Py_ssize_t i = 0; i < out->count; i++)
         out->at[i] = prose->at[out->at[i]];
-    PyMem_RawFree(hash);
-    return status;
+    return 0;
 }
 
-static void free_prints(Prints *p)
+/* The fingerprints of each kind (each along the text) into out, along the text; at one token,
+   the prose's first (its lines come first), then the shape's. */
+static void merge_along(const Prints kinds[KINDS], Prints *out)
 {
-    PyMem_RawFree(p->hashes);
-    PyMem_RawFree(p->kinds);
-    PyMem_RawFree(p->lines);
-    PyMem_RawFree(p->end_lines);
-    PyMem_RawFree(p->at);
-}
-
-/* The fingerprints of parts[0, n) (each along the text) into out, along the text; at one token, the earlier part's first. */
-static int merge_along(const Prints *const *parts, int n, Prints *out)
-{
-    Py_ssize_t next[3] = {0, 0, 0};
-    int status = 0;
+    static const int order[KINDS] = {PROSE, SHAPE, SPELLED};
+    Py_ssize_t next[KINDS] = {0};
     for (;;) {
-        int from = -1;
-        for (int q = 0; q < n; q++)
-            if (next[q] < parts[q]->count && (from < 0 || parts[q]->at[next[q]] < parts[from]->at[next[from]]))
-                from = q;
-        if (from < 0 || status)
-            return status;
-        const Prints *p = parts[from];
-        Py_ssize_t x = next[from]++;
-        status = put_print(out, p->hashes[x], p->kinds[x], p->lines[x], p->end_lines[x], p->at[x]);
+        const Prints *from = NULL;
+        Py_ssize_t *x = NULL;
+        for (int q = 0; q < KINDS; q++) {
+            const Prints *part = &kinds[order[q]];
+            if (next[q] < part->count && (!from || part->at[next[q]] < from->at[*x]))
+                from = part, x = &next[q];
+        }
+        if (!from)
+            return;
+        put_print(out, from->hashes[*x], from->lines[*x], from->end_lines[*x], from->at[*x]);
+        ++*x;
     }
 }
 
-/* Fingerprints of every kind, along the text: of the shape (k tokens), as written (k_spelled
-   tokens) and of prose (k_prose words), the prose first at one token (its lines come first). */
-static int winnow(const Tokens *t, const Params *p, Prints *out)
+/* Fingerprints of each kind apart, along the text, in scratch blocks: of the shape (k tokens),
+   as written (k_spelled tokens) and of prose (k_prose words); -1 when out of memory. */
+static int winnow(const Tokens *t, const Params *p, Prints kinds[KINDS])
 {
-    uint64_t *hash = PyMem_RawMalloc((size_t)(t->count + 1) * sizeof *hash);
-    Prints shape = {0}, spelled = {0}, prose = {0};
-    int status = hash ? 0 : -1;
-    if (status == 0 && t->count >= p->k && (status = shape_hashes(t, p, hash)) == 0)
-        status = select_smallest(hash, t->count - p->k + 1, p->w, p->k, SHAPE, t, &shape);
-    if (status == 0 && t->count >= p->k_spelled) {
+    Py_ssize_t shapes = t->count >= p->k ? t->count - p->k + 1 : 0, spellings = t->count >= p->k_spelled ? t->count - p->k_spelled + 1 : 0;
+    size_t slots = (size_t)(t->count > t->prose.count ? t->count : t->prose.count) + 1;
+    uint64_t *hash = scratch(HASH_BLOCK, slots * (sizeof *hash + sizeof(int32_t)));
+    int status = hash && alloc_prints(&kinds[SHAPE], shapes, SHAPE_BLOCK) == 0 && alloc_prints(&kinds[SPELLED], spellings, SPELLED_BLOCK) == 0 ? 0 : -1;
+    if (status == 0 && shapes && (status = shape_hashes(t, p, hash, (int32_t *)(hash + slots))) == 0)
+        select_smallest(hash, shapes, p->w, p->k, SHAPE, t, &kinds[SHAPE]);
+    if (status == 0 && spellings) {
         spelled_hashes(t, p->k_spelled, p->seed, hash);
-        status = select_smallest(hash, t->count - p->k_spelled + 1, p->w, p->k_spelled, SPELLED, t, &spelled);
+        select_smallest(hash, spellings, p->w, p->k_spelled, SPELLED, t, &kinds[SPELLED]);
     }
     if (status == 0)
-        status = winnow_prose(&t->prose, p, &prose);
-    if (status == 0)
-        status = merge_along((const Prints *const[]){&prose, &shape, &spelled}, 3, out);
-    PyMem_RawFree(hash);
-    free_prints(&shape);
-    free_prints(&spelled);
-    free_prints(&prose);
+        status = winnow_prose(&t->prose, p, hash, &kinds[PROSE]);
     return status;
+}
+
+/* ---- the index: which of a request's fingerprints it holds ------------------------------- */
+
+/* Where each bucket of the sorted hashes starts, the buckets by the top bits of a hash:
+   starts[b] is the first hash whose top bits are b or more, starts[1 << bits] the count. */
+static void bucket_starts(const uint64_t *hashes, Py_ssize_t n, int bits, uint32_t *starts)
+{
+    Py_ssize_t i = 0;
+    for (uint64_t b = 0; b < 1ull << bits; b++) {
+        while (i < n && hashes[i] >> (64 - bits) < b)
+            i++;
+        starts[b] = (uint32_t)i;
+    }
+    starts[1ull << bits] = (uint32_t)n;
+}
+
+typedef struct {
+    Py_ssize_t query, first, count; /* a query and its run of equal hashes in the index */
+} Hit;
+
+/* The first of hashes[lo, hi) that is h or more, or hi. */
+static Py_ssize_t lower_bound(const uint64_t *hashes, Py_ssize_t lo, Py_ssize_t hi, uint64_t h)
+{
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (hashes[mid] < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Queries ahead of the one searched whose bucket is fetched into cache meanwhile (its start
+   in the table AHEAD queries before its first hash): the index is tens of megabytes, and each
+   search would wait for memory twice otherwise. */
+enum { AHEAD = 8 }; /* 8, 12 and 16 measured: 8 fastest with the table in huge pages */
+
+/* The queries found in the index, in order, each with its run of equal hashes; their number. */
+static Py_ssize_t find_runs(const uint64_t *hashes, const uint32_t *starts, int bits, const uint64_t *queries, Py_ssize_t n, Hit *hits)
+{
+    int shift = 64 - bits;
+    Py_ssize_t found = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i + 2 * AHEAD < n)
+            __builtin_prefetch(&starts[queries[i + 2 * AHEAD] >> shift]);
+        if (i + AHEAD < n)
+            __builtin_prefetch(&hashes[starts[queries[i + AHEAD] >> shift]]);
+        uint64_t q = queries[i];
+        Py_ssize_t end = starts[(q >> shift) + 1], at = lower_bound(hashes, starts[q >> shift], end, q), last = at;
+        while (last < end && hashes[last] == q)
+            last++;
+        if (last > at)
+            hits[found++] = (Hit){i, at, last - at};
+    }
+    return found;
 }
 
 /* ---- the Python functions ------------------------------------------------------------------ */
@@ -956,49 +1124,72 @@ static int word_table(PyObject *tuple, Words *words, int folded)
     return 0;
 }
 
-/* Whether text has a ``` or ~~~ anywhere, so pass 1 has work; -1 with an exception set. */
-static int has_fence_marks(PyObject *text)
-{
-    for (const char *const *mark = (const char *const[]){"```", "~~~", NULL}; *mark; mark++) {
-        PyObject *needle = PyUnicode_FromString(*mark);
-        Py_ssize_t at = needle ? PyUnicode_Find(text, needle, 0, PY_SSIZE_T_MAX, 1) : -2;
-        Py_XDECREF(needle);
-        if (at != -1)
-            return at < -1 ? -1 : 1;
-    }
-    return 0;
-}
+/* A text's code points, and where its fence lines start. */
+typedef struct {
+    uint32_t *buf;
+    Py_ssize_t n;
+    Py_ssize_t *fences, fence_count;
+} Text;
 
-/* The text's code points, copied while the GIL is held; NULL with an exception set. */
-static uint32_t *code_points(PyObject *text, Py_ssize_t *n, int *fenced)
+/* The fence lines of a text: those given (a list of line starts, ascending), or with None
+   those found; -1 with an exception set. */
+static int fence_lines_of(PyObject *text, PyObject *given, Text *out)
 {
-    if ((*fenced = has_fence_marks(text)) < 0)
-        return NULL;
-    *n = PyUnicode_GET_LENGTH(text);
-    uint32_t *buf = PyMem_RawMalloc((size_t)(*n + 1) * sizeof *buf);
-    if (!buf)
-        return (uint32_t *)PyErr_NoMemory();
-    if (!PyUnicode_AsUCS4(text, (Py_UCS4 *)buf, *n + 1, 1)) {
-        PyMem_RawFree(buf);
-        return NULL;
-    }
-    return buf;
-}
-
-/* Passes 1 and 2 on buf into t; -1 when out of memory. Needs no GIL. */
-static int text_tokens(uint32_t *buf, Py_ssize_t n, int fenced, const Params *p, Tokens *t)
-{
-    t->codes = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->codes); /* a token takes a character at least */
-    t->lines = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->lines);
-    t->spelling = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->spelling);
-    t->prev = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->prev);
-    t->roles = PyMem_RawMalloc((size_t)(n + 1) * sizeof *t->roles);
-    if (!t->codes || !t->spelling || !t->lines || !t->prev || !t->roles)
+    PyObject *starts = given == Py_None ? fence_line_starts(text) : PySequence_Fast(given, "fence lines must be a list of int");
+    if (!starts)
         return -1;
-    if (fenced)
-        n = drop_fence_lines(buf, n);
-    tokenise(buf, n, p, t);
-    return t->prose.failed ? -1 : 0;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(starts);
+    out->fences = PyMem_RawMalloc((size_t)(count + 1) * sizeof *out->fences);
+    int status = out->fences ? 0 : (PyErr_NoMemory(), -1);
+    for (Py_ssize_t i = 0; status == 0 && i < count; i++) {
+        Py_ssize_t at = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(starts, i));
+        if (at == -1 && PyErr_Occurred())
+            status = -1;
+        else if (at < (i ? out->fences[i - 1] + 1 : 0) || at >= out->n) {
+            PyErr_SetString(PyExc_ValueError, "fence lines must ascend within the text");
+            status = -1;
+        }
+        else
+            out->fences[out->fence_count++] = at;
+    }
+    Py_DECREF(starts);
+    return status;
+}
+
+/* The text's code points (in a scratch block) and fence lines, copied while the GIL is held;
+   -1 with an exception set. The caller frees the fence lines either way. */
+static int code_points(PyObject *text, PyObject *fences, Text *out)
+{
+    out->n = PyUnicode_GET_LENGTH(text);
+    if (fence_lines_of(text, fences, out) < 0)
+        return -1;
+    out->buf = scratch(TEXT_BLOCK, (size_t)(out->n + 1) * sizeof *out->buf);
+    if (!out->buf) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return PyUnicode_AsUCS4(text, (Py_UCS4 *)out->buf, out->n + 1, 1) ? 0 : -1;
+}
+
+/* Passes 1 and 2 on text into t, in a scratch block; -1 when out of memory. Needs no GIL. */
+static int text_tokens(Text *text, const Params *p, Tokens *t)
+{
+    Py_ssize_t n = text->n;
+    size_t slots = (size_t)n + 1; /* a token takes a character at least */
+    char *block = scratch(TOKENS_BLOCK, slots * (sizeof *t->spelling + sizeof *t->codes + sizeof *t->lines + sizeof *t->prev + sizeof *t->roles));
+    if (!block)
+        return -1;
+    t->spelling = (uint64_t *)block;
+    t->codes = (uint32_t *)(t->spelling + slots);
+    t->lines = (int32_t *)(t->codes + slots);
+    t->prev = t->lines + slots;
+    t->roles = (uint8_t *)(t->prev + slots);
+    if (p->k_prose && prose_room(t, (size_t)n / 2 + 1) < 0) /* a word and what ends it take two characters */
+        return -1;
+    if (text->fence_count)
+        n = drop_fence_lines(text->buf, n, text->fences, text->fence_count);
+    tokenise(text->buf, n, p, t);
+    return 0;
 }
 
 /* The word tables; -1 with an exception set. The caller frees them with free_params either way. */
@@ -1017,40 +1208,28 @@ static void free_params(Params *p)
     PyMem_Free(p->reserved.slots);
 }
 
-static void free_tokens(Tokens *t)
-{
-    PyMem_RawFree(t->codes);
-    PyMem_RawFree(t->lines);
-    PyMem_RawFree(t->spelling);
-    PyMem_RawFree(t->prev);
-    PyMem_RawFree(t->roles);
-    PyMem_RawFree(t->prose.words);
-    PyMem_RawFree(t->prose.lines);
-    PyMem_RawFree(t->prose.at);
-}
-
 static PyObject *array_bytes(const void *data, Py_ssize_t count, size_t item)
 {
     return PyBytes_FromStringAndSize(count ? data : "", count * (Py_ssize_t)item);
 }
 
-/* Tokens of text into t and, with out, their fingerprints, the GIL released while the passes
-   run; 0, or -1 with an exception set. The caller frees t and out either way. */
-static int run_passes(PyObject *text, const Params *p, Tokens *t, Prints *out)
+/* Tokens of text into t and, with kinds, their fingerprints of each kind, the GIL released
+   while the passes run; 0, or -1 with an exception set. fences: the text's fence lines, or None
+   to find them. Both are in this thread's scratch blocks: the caller trims them when done. */
+static int run_passes(PyObject *text, PyObject *fences, const Params *p, Tokens *t, Prints kinds[KINDS])
 {
-    Py_ssize_t n;
-    int fenced, status;
-    uint32_t *buf = code_points(text, &n, &fenced);
-    if (!buf)
-        return -1;
-    Py_BEGIN_ALLOW_THREADS
-    status = text_tokens(buf, n, fenced, p, t);
-    if (status == 0 && out)
-        status = winnow(t, p, out);
-    Py_END_ALLOW_THREADS
-    PyMem_RawFree(buf);
-    if (status)
-        PyErr_NoMemory();
+    Text points = {0};
+    int status = code_points(text, fences, &points);
+    if (status == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        status = text_tokens(&points, p, t);
+        if (status == 0 && kinds)
+            status = winnow(t, p, kinds);
+        Py_END_ALLOW_THREADS
+        if (status)
+            PyErr_NoMemory();
+    }
+    PyMem_RawFree(points.fences);
     return status;
 }
 
@@ -1063,42 +1242,152 @@ static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
     if (!PyArg_ParseTuple(args, "UO!O!nI", &text, &PyTuple_Type, &keywords, &PyTuple_Type, &reserved, &p.cap, &p.syntax))
         return NULL;
     Tokens t = {0};
-    PyObject *result = parse_params(keywords, reserved, &p) || run_passes(text, &p, &t, NULL)
+    PyObject *result = parse_params(keywords, reserved, &p) || run_passes(text, Py_None, &p, &t, NULL)
                            ? NULL
                            : Py_BuildValue("(NN)", array_bytes(t.codes, t.count, 4), array_bytes(t.lines, t.count, 4));
     free_params(&p);
-    free_tokens(&t);
+    trim_scratch();
     return result;
 }
 
 PyDoc_STRVAR(fingerprints_doc,
-             "fingerprints(text, keywords, reserved, k, k_spelled, w, cap, seed, syntax, k_prose=0) -> (hashes: uint64 bytes, kinds: uint8 bytes (0: shape, 1: spelled, "
-             "2: prose), lines: int32 bytes, end_lines: int32 bytes, tokens: int32 bytes), along the text (by token, the prose's first, then the shape's)");
+             "fingerprints(text, keywords, reserved, k, k_spelled, w, cap, seed, syntax, k_prose=0, fence_lines=None) -> (hashes: uint64 "
+             "bytes (the lowest bit clear: of the shape; the two lowest 01: as written, 11: of prose), lines: int32 bytes, end_lines: "
+             "int32 bytes, tokens: int32 bytes), along the text (by token, the prose's first, then the shape's)");
+
+/* The fingerprints of every kind merged along the text, into new bytes; NULL with an exception set. */
+static PyObject *merged_bytes(const Prints kinds[KINDS])
+{
+    Py_ssize_t n = kinds[SHAPE].count + kinds[SPELLED].count + kinds[PROSE].count;
+    PyObject *hashes = PyBytes_FromStringAndSize(NULL, n * 8), *lines = PyBytes_FromStringAndSize(NULL, n * 4);
+    PyObject *end_lines = PyBytes_FromStringAndSize(NULL, n * 4), *at = PyBytes_FromStringAndSize(NULL, n * 4);
+    if (!hashes || !lines || !end_lines || !at) {
+        Py_XDECREF(hashes);
+        Py_XDECREF(lines);
+        Py_XDECREF(end_lines);
+        Py_XDECREF(at);
+        return NULL;
+    }
+    Prints out = {(uint64_t *)PyBytes_AS_STRING(hashes), (int32_t *)PyBytes_AS_STRING(lines), (int32_t *)PyBytes_AS_STRING(end_lines),
+                  (int32_t *)PyBytes_AS_STRING(at), 0};
+    merge_along(kinds, &out);
+    return Py_BuildValue("(NNNN)", hashes, lines, end_lines, at);
+}
 
 static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
 {
-    PyObject *text, *keywords, *reserved;
+    PyObject *text, *keywords, *reserved, *fences = Py_None;
     Params p = {0};
     unsigned long long seed;
-    if (!PyArg_ParseTuple(args, "UO!O!nnnnKI|n", &text, &PyTuple_Type, &keywords, &PyTuple_Type, &reserved, &p.k, &p.k_spelled, &p.w, &p.cap,
-                          &seed, &p.syntax, &p.k_prose))
+    if (!PyArg_ParseTuple(args, "UO!O!nnnnKI|nO", &text, &PyTuple_Type, &keywords, &PyTuple_Type, &reserved, &p.k, &p.k_spelled, &p.w, &p.cap,
+                          &seed, &p.syntax, &p.k_prose, &fences))
         return NULL;
     p.seed = seed;
     Tokens t = {0};
-    Prints out = {0};
-    PyObject *result = parse_params(keywords, reserved, &p) || run_passes(text, &p, &t, &out) ? NULL
-                       : Py_BuildValue("(NNNNN)", array_bytes(out.hashes, out.count, 8), array_bytes(out.kinds, out.count, 1),
-                                       array_bytes(out.lines, out.count, 4),
-                                       array_bytes(out.end_lines, out.count, 4), array_bytes(out.at, out.count, 4));
+    Prints kinds[KINDS] = {{0}, {0}, {0}};
+    PyObject *result = parse_params(keywords, reserved, &p) || run_passes(text, fences, &p, &t, kinds) ? NULL : merged_bytes(kinds);
     free_params(&p);
-    free_tokens(&t);
-    free_prints(&out);
+    trim_scratch();
+    return result;
+}
+
+PyDoc_STRVAR(fence_lines_doc, "fence_lines(text) -> [int]: where each line of spaces and tabs, then ``` or ~~~, starts");
+
+static PyObject *py_fence_lines(PyObject *Py_UNUSED(self), PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "fence_lines needs a str");
+        return NULL;
+    }
+    return fence_line_starts(text);
+}
+
+PyDoc_STRVAR(bucket_starts_doc,
+             "bucket_starts(hashes: sorted uint64 buffer, bits, starts: writable uint32 buffer of 2**bits + 1): where the hashes of each "
+             "value of their top bits start, and their count, into starts");
+
+static PyObject *py_bucket_starts(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    Py_buffer hashes, starts;
+    int bits;
+    if (!PyArg_ParseTuple(args, "y*iw*", &hashes, &bits, &starts))
+        return NULL;
+    Py_ssize_t n = hashes.len / 8;
+    int valid = bits >= 1 && bits <= 32 && hashes.len % 8 == 0 && n <= UINT32_MAX && starts.len == (Py_ssize_t)(((1ull << bits) + 1) * 4);
+    if (valid) {
+        Py_BEGIN_ALLOW_THREADS
+        bucket_starts(hashes.buf, n, bits, starts.buf);
+        Py_END_ALLOW_THREADS
+    }
+    else
+        PyErr_SetString(PyExc_ValueError, "need 1 <= bits <= 32, fewer than 2**32 hashes and room for 2**bits + 1 starts");
+    PyBuffer_Release(&hashes);
+    PyBuffer_Release(&starts);
+    return valid ? Py_NewRef(Py_None) : NULL;
+}
+
+/* For each hit, its query's position repeated and the files of its run, into new bytes. */
+static PyObject *hit_rows(const Hit *hits, Py_ssize_t found, const uint32_t *files)
+{
+    Py_ssize_t rows = 0;
+    for (Py_ssize_t i = 0; i < found; i++)
+        rows += hits[i].count;
+    PyObject *queries = PyBytes_FromStringAndSize(NULL, rows * (Py_ssize_t)sizeof(Py_ssize_t));
+    PyObject *ids = PyBytes_FromStringAndSize(NULL, rows * 4);
+    if (!queries || !ids) {
+        Py_XDECREF(queries);
+        Py_XDECREF(ids);
+        return NULL;
+    }
+    Py_ssize_t *query = (Py_ssize_t *)PyBytes_AS_STRING(queries);
+    uint32_t *id = (uint32_t *)PyBytes_AS_STRING(ids);
+    for (Py_ssize_t i = 0; i < found; i++)
+        for (Py_ssize_t j = 0; j < hits[i].count; j++) {
+            *query++ = hits[i].query;
+            *id++ = files[hits[i].first + j];
+        }
+    return Py_BuildValue("(NN)", queries, ids);
+}
+
+PyDoc_STRVAR(lookup_doc,
+             "lookup(hashes: sorted uint64 buffer, files: uint32 buffer, starts: bucket_starts(hashes, bits), bits, queries: uint64 buffer) "
+             "-> (positions: intp bytes, files: uint32 bytes): for each index entry sharing a hash with a query, the query's position and "
+             "the entry's file, by query, then along the index");
+
+static PyObject *py_lookup(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    Py_buffer hashes, files, starts, queries;
+    int bits;
+    if (!PyArg_ParseTuple(args, "y*y*y*iy*", &hashes, &files, &starts, &bits, &queries))
+        return NULL;
+    Py_ssize_t n = hashes.len / 8, asked = queries.len / 8, found = 0;
+    PyObject *result = NULL;
+    Hit *hits = NULL;
+    if (bits < 1 || bits > 32 || hashes.len % 8 || queries.len % 8 || files.len != n * 4 ||
+        starts.len != (Py_ssize_t)(((1ull << bits) + 1) * 4) || ((const uint32_t *)starts.buf)[1ull << bits] != n)
+        PyErr_SetString(PyExc_ValueError, "lookup needs an index's hashes and files, their bucket starts, and uint64 queries");
+    else if (!(hits = scratch(HITS_BLOCK, (size_t)(asked + 1) * sizeof *hits)))
+        PyErr_NoMemory();
+    else {
+        Py_BEGIN_ALLOW_THREADS
+        found = find_runs(hashes.buf, starts.buf, bits, queries.buf, asked, hits);
+        Py_END_ALLOW_THREADS
+        result = hit_rows(hits, found, files.buf);
+    }
+    trim_scratch();
+    PyBuffer_Release(&hashes);
+    PyBuffer_Release(&files);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&queries);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"tokens", py_tokens, METH_VARARGS, tokens_doc},
     {"fingerprints", py_fingerprints, METH_VARARGS, fingerprints_doc},
+    {"fence_lines", py_fence_lines, METH_O, fence_lines_doc},
+    {"bucket_starts", py_bucket_starts, METH_VARARGS, bucket_starts_doc},
+    {"lookup", py_lookup, METH_VARARGS, lookup_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1119,6 +1408,10 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__winnow(void)
 {
+    static int scratch_ready; /* the key is made once: a module reimported, or in another interpreter, shares it */
+    if (!scratch_ready && pthread_key_create(&scratch_key, free_scratch) != 0)
+        return PyErr_NoMemory();
+    scratch_ready = 1;
     classify_ascii();
     for (int i = 0; i < STATEMENT_WORDS; i++) {
         uint64_t h = FNV_OFFSET;

@@ -1,5 +1,22 @@
 """Types of the compiled fingerprinter (_winnow.c)."""
 
-from typing import Any
+from collections.abc import Buffer, Sequence
 
-def __getattr__(name: str) -> Any: ...
+def tokens(text: str, keywords: tuple[str, ...], reserved: tuple[str, ...], cap: int, syntax: int, /) -> tuple[bytes, bytes]: ...
+def fingerprints(
+    text: str,
+    keywords: tuple[str, ...],
+    reserved: tuple[str, ...],
+    k: int,
+    k_spelled: int,
+    w: int,
+    cap: int,
+    seed: int,
+    syntax: int,
+    k_prose: int = 0,
+    fence_lines: Sequence[int] | None = None,
+    /,
+) -> tuple[bytes, bytes, bytes, bytes]: ...
+def fence_lines(text: str, /) -> list[int]: ...
+def bucket_starts(hashes: Buffer, bits: int, starts: Buffer, /) -> None: ...
+def lookup(hashes: Buffer, files: Buffer, starts: Buffer, bits: int, queries: Buffer, /) -> tuple[bytes, bytes]: ...

@@ -15,10 +15,12 @@ import re._parser as sre_parser
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import hyperscan
 
+from llm_dlp.detect import compiled
 from llm_dlp.detect.secret_rules import AllowList, SecretRule
 from llm_dlp.text.positions import occurrences
 
@@ -108,15 +110,73 @@ def _opens_with_optional_class(pattern: re.Pattern[str]) -> bool:
     return low == 0 and len(repeated) == 1 and repeated[0][0] in (sre_constants.IN, sre_constants.ANY)
 
 
+# Leading literals shorter than this narrow the search too little to beat Python's own scan.
+MIN_LEAD = 3
+_ZERO_WIDTH = (sre_constants.AT, sre_constants.ASSERT, sre_constants.ASSERT_NOT)
+
+
+def _leading_literals(pattern: re.Pattern[str]) -> tuple[bytes, ...] | None:
+    """The texts one of which every match of ``pattern`` starts with (lower case when the pattern
+    ignores case), or None when the pattern's start is not such a literal, or one is shorter than
+    MIN_LEAD. Verifying at these texts' occurrences finds what ``finditer`` over the window finds,
+    without Python's engine trying every position of it."""
+    lead = _lead(list(sre_parser.parse(pattern.pattern, pattern.flags)))
+    if lead is None or min(map(len, lead[0])) < MIN_LEAD or not all(text.isascii() for text in lead[0]):
+        return None
+    texts = sorted({text.lower() if pattern.flags & re.IGNORECASE else text for text in lead[0]})
+    # a text that starts with another adds no start of its own (api, apikey)
+    return tuple(text.encode() for text in texts if not any(text.startswith(o) for o in texts if o != text))
+
+
+def _lead(items: list) -> tuple[list[str], bool] | None:
+    """The literal texts a sequence of parsed items can start with, and whether that is all of it
+    (the sequence is literal throughout); None when there are too many."""
+    heads, whole = [""], True
+    for op, arg in items:
+        if op is sre_constants.LITERAL:
+            item: tuple[list[str], bool] | None = ([chr(arg)], True)
+        elif op in _ZERO_WIDTH:
+            item = ([""], True)
+        elif op is sre_constants.IN and len(arg) <= 8 and all(kind is sre_constants.LITERAL for kind, _ in arg):
+            item = ([chr(c) for _, c in arg], True)  # a few characters: (?:ghp|gho) is parsed gh[po]
+        elif op is sre_constants.SUBPATTERN and not arg[1] and not arg[2]:  # a group that keeps the flags
+            item = _lead(list(arg[3]))
+        elif op is sre_constants.BRANCH:
+            branches = [_lead(list(branch)) for branch in arg[1]]
+            item = None if None in branches else _union([b for b in branches if b is not None])
+        else:
+            item = ([""], False)
+        if item is None:
+            return None
+        heads = [head + more for head in heads for more in item[0]]
+        if len(heads) > 64:
+            return None
+        if not item[1]:
+            whole = False
+            break
+    return heads, whole
+
+
+def _union(branches: list[tuple[list[str], bool]]) -> tuple[list[str], bool]:
+    return [head for heads, _ in branches for head in heads], all(whole for _, whole in branches)
+
+
 def _compile(sources: list[bytes], ids: list[int]) -> hyperscan.Database | None:
     if not sources:
         return None
     try:
-        db = hyperscan.Database()
-        db.compile(expressions=sources, ids=ids, flags=[_HS_FLAGS] * len(sources))
-        return db
+        return compiled.database(sources, ids, [_HS_FLAGS] * len(sources))
     except hyperscan.error:
         return None
+
+
+def _compiles(source: bytes) -> bool:
+    """Hyperscan takes this prefilter (checked alone, not cached: a refused set is rare)."""
+    try:
+        hyperscan.Database().compile(expressions=[source], ids=[0], flags=[_HS_FLAGS])
+    except hyperscan.error:
+        return False
+    return True
 
 
 class Detector:
@@ -130,6 +190,7 @@ class Detector:
             (rule, pattern, priority) for priority, rule in enumerate(self.rules) for pattern in rule.patterns
         ]
         self._verifiers = [_verifier(pattern) for _, pattern, _ in self._patterns]
+        self._leads = [_leading_literals(verifier) for verifier in self._verifiers]
         # Rules with ``near`` words or a ``context``: the words, and the context's prefilter, join
         # the same hyperscan pass, one expression per rule, numbered after the patterns.
         near = [rule for rule in self.rules if rule.near]
@@ -144,7 +205,7 @@ class Detector:
         accepted = list(range(len(sources)))
         self._db = _compile(sources, accepted)
         if self._db is None:  # find the few hyperscan refuses, one by one
-            accepted = [i for i, s in enumerate(sources) if _compile([s], [i])]
+            accepted = [i for i, s in enumerate(sources) if _compiles(s)]
             self._db = _compile([sources[i] for i in accepted], accepted)
         # Patterns hyperscan cannot take even as a prefilter run over the whole text in Python.
         self.slow_patterns = frozenset(range(len(self._patterns))) - frozenset(accepted)
@@ -193,6 +254,7 @@ class Detector:
         ``timings``, when given, accumulates each rule's verification seconds (for the benchmark)."""
         candidates: list[tuple[int, Finding]] = []
         data = _bytes(text)
+        folded: list[bytes] = []  # data in lower case, made once if a pattern that ignores case needs it
         hits = self._hits(text, data)
         for pid, ends in hits.items():
             if pid >= len(self._patterns):
@@ -216,7 +278,7 @@ class Detector:
                     continue
                 if near is not None and not _word_before(near, we, reach):
                     continue
-                for m in self._verifiers[pid].finditer(text, ws, we):
+                for m in self._matches(pid, text, data, folded, ws, we):
                     s, e = _secret_span(m)
                     if e <= s:
                         continue
@@ -230,6 +292,27 @@ class Detector:
                 timings[rule.id] = timings.get(rule.id, 0.0) + time.perf_counter() - started
         kept = _resolve_overlaps(candidates, text)
         return _with_repeats(text, data, kept)
+
+    def _matches(self, pid: int, text: str, data: bytes, folded: list[bytes], ws: int, we: int) -> Iterator[re.Match[str]]:
+        """What ``finditer`` finds in text[ws:we]: leftmost matches that do not overlap. Where the
+        pattern starts with known literals, tried only where one occurs."""
+        verifier, lead = self._verifiers[pid], self._leads[pid]
+        if lead is None:
+            yield from verifier.finditer(text, ws, we)
+            return
+        if verifier.flags & re.IGNORECASE:
+            if not folded:
+                folded.append(data.lower())
+            data = folded[0]
+        starts = sorted({p for literal in lead for p in occurrences(data, literal, ws, we)})
+        free = ws  # matches may not overlap: the next one starts where the last ended
+        for start in starts:
+            if start < free:
+                continue
+            m = verifier.match(text, start, we)
+            if m is not None:
+                yield m
+                free = max(m.end(), start + 1)
 
 
 def _word_before(word_ends: list[int], position: int, distance: int) -> bool:

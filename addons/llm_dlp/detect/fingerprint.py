@@ -46,6 +46,7 @@ than one, since files that repeat each other's comments repeat stock documentati
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
@@ -261,37 +262,23 @@ class Prints(NamedTuple):
 _PRINT_TYPES = (np.uint64, np.int32, np.int32, np.int32)
 
 
-def fingerprints(text: str, language: str = "generic") -> Prints:
-    """Fingerprints of code in one language (a file's, or a paste's), of both kinds, along the text."""
-    hashes, _, *rest = _winnow.fingerprints(
-        text, KEYWORDS, RESERVED.get(language, ()), K, K_SPELLED, W, CAP, SEED, SYNTAX[language], K_PROSE
-    )
-    return Prints(*(np.frombuffer(a, t) for a, t in zip([hashes, *rest], _PRINT_TYPES)))
+def fingerprints(text: str, language: str = "generic", fence_lines: list[int] | None = None) -> Prints:
+    """Fingerprints of code in one language (a file's, or a paste's), of every kind, along the
+    text. ``fence_lines``: where the text's fence lines start, when known (``_winnow.fence_lines``)."""
+    reserved = RESERVED.get(language, ())
+    arrays = _winnow.fingerprints(text, KEYWORDS, reserved, K, K_SPELLED, W, CAP, SEED, SYNTAX[language], K_PROSE, fence_lines)
+    return Prints(*(np.frombuffer(a, t) for a, t in zip(arrays, _PRINT_TYPES)))
 
 
 _FENCE_MARK = re.compile(r"[ \t]*(`{3,}|~{3,})[ \t]*([^\n`]*)$", re.M)
 
 
-def _fence_marks(text: str) -> list[re.Match[str]]:
-    """Fence lines, found from each ``` or ~~~ (a multi-line regular expression tries every
-    position of the text: 7 ms for 256 KB)."""
-    starts = set()
-    for mark in ("```", "~~~"):
-        at = text.find(mark)
-        while at >= 0:
-            line = text.rfind("\n", 0, at) + 1
-            if not text[line:at].strip(" \t"):
-                starts.add(line)
-            end = text.find("\n", at)
-            at = text.find(mark, end) if end >= 0 else -1
-    return [m for line in sorted(starts) if (m := _FENCE_MARK.match(text, line))]
-
-
-def _fenced_blocks(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, info string) of each fenced code block's content, pairing fence lines in one
-    pass (a regular expression searching for each opener's closer is quadratic on unclosed ones)."""
+def _fenced_blocks(text: str, fence_lines: list[int]) -> list[tuple[int, int, str]]:
+    """(start, end, info string) of each fenced code block's content, from the text's
+    ``fence_lines``, paired in one pass (a regular expression searching for each opener's closer
+    is quadratic on unclosed ones)."""
     blocks, opener = [], None
-    for m in _fence_marks(text):
+    for m in (m for line in fence_lines if (m := _FENCE_MARK.match(text, line))):
         if opener is None:
             opener = m
         elif m.group(1)[0] == opener.group(1)[0] and len(m.group(1)) >= len(opener.group(1)) and not m.group(2).strip():
@@ -303,22 +290,26 @@ def _fenced_blocks(text: str) -> list[tuple[int, int, str]]:
 def text_fingerprints(text: str, language: str | None = None) -> Prints:
     """Fingerprints of a request's text: each fenced code block in the language its info string
     names (else the one it plainly is), the rest in ``language`` (the request's file), else
-    guessed. Lines are the text's; token positions leave a gap between pieces."""
+    guessed. Lines are the text's; token positions leave a gap between pieces. The fence lines
+    are searched for once, for the cutting into pieces and for the lexer, which drops them."""
+    fence_lines = _winnow.fence_lines(text)
     pieces, at = [], 0
-    for start, end, info in _fenced_blocks(text):
+    for start, end, info in _fenced_blocks(text, fence_lines):
         pieces += [(at, start, language), (start, end, language_of(info) if info else None)]
         at = end
     pieces.append((at, len(text), language))
     found, offset = [], 0
     for start, end, lang in pieces:
         piece = text[start:end]
-        if piece.strip():
+        if piece and not piece.isspace():  # (strip would copy it)
             before = text.count("\n", 0, start)
-            prints = fingerprints(piece, lang if lang and lang != "generic" else guess_language(piece))
+            inside = [line - start for line in fence_lines[bisect.bisect_left(fence_lines, start) : bisect.bisect_left(fence_lines, end)]]
+            prints = fingerprints(piece, lang if lang and lang != "generic" else guess_language(piece), inside)
             if before or offset:
                 prints = prints._replace(lines=prints.lines + before, end_lines=prints.end_lines + before, tokens=prints.tokens + offset)
             found.append(prints)
-            offset += int(prints.tokens[-1]) + 2 * K if len(prints.tokens) else 0
+            if len(prints.tokens):  # the next piece starts 2K past this one's last token (already shifted)
+                offset = int(prints.tokens[-1]) + 2 * K
     if len(found) == 1:
         return found[0]
     return Prints(*(np.concatenate([p[i] for p in found]) if found else np.empty(0, t) for i, t in enumerate(_PRINT_TYPES)))
@@ -650,33 +641,25 @@ class FingerprintIndex:
         self._lines = np.frombuffer(self._map, dtype="<u4", count=count, offset=offset + 12 * count)
         self.files = self.meta["files"]
         self.recent = _Recent(4096)  # a reloaded index is a new object, with no stale results
-        self._shift, self._bitmap = _bitmap(self._hashes)
+        self._bits = bucket_bits(count)
+        self._starts = np.empty((1 << self._bits) + 1, np.uint32)  # numpy's: in huge pages, fewer TLB misses
+        _winnow.bucket_starts(self._hashes, self._bits, self._starts)
 
     def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For each index entry sharing a hash with ``hashes``: (position in ``hashes``, file id)."""
-        top = (hashes >> self._shift).astype(np.intp)  # most of a request is not in the index: the bitmap rules it out unsearched
-        maybe = np.flatnonzero(self._bitmap[top >> 3] & np.left_shift(1, top & 7).astype(np.uint8))
-        lo = np.searchsorted(self._hashes, hashes[maybe], side="left")
-        present = self._hashes[np.minimum(lo, len(self._hashes) - 1)] == hashes[maybe] if len(self._hashes) else np.zeros(0, bool)
-        maybe, lo = maybe[present], lo[present]
-        counts = np.searchsorted(self._hashes, hashes[maybe], side="right") - lo
-        query = np.repeat(maybe, counts)
-        entries = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        return query, self._fids[entries]
+        """For each index entry sharing a hash with ``hashes``: (position in ``hashes``, file id),
+        by position, then along the index. Compiled: each hash is searched for only among the
+        index's hashes of the same top bits, and those of the hashes after it are fetched into
+        cache meanwhile."""
+        queries = np.ascontiguousarray(hashes, np.uint64)
+        positions, files = _winnow.lookup(self._hashes, self._fids, self._starts, self._bits, queries)
+        return np.frombuffer(positions, np.intp), np.frombuffer(files, np.uint32)
 
 
-def _bitmap(hashes: np.ndarray) -> tuple[np.uint64, np.ndarray]:
-    """A bitmap of the top bits of sorted ``hashes``, 8 to 16 bits an entry (1 to 2 MB per million
-    fingerprints): a look in it rules out 7 absent hashes in 8 or more with no search of the index."""
-    bits = min(32, max(16, (8 * len(hashes)).bit_length()))
-    shift = np.uint64(64 - bits)
-    top = hashes >> shift  # ascending, as the hashes do
-    byte = top >> np.uint64(3)
-    starts = np.flatnonzero(_run_starts(byte))
-    bitmap = np.zeros(1 << (bits - 3), np.uint8)
-    if len(top):
-        bitmap[byte[starts]] = np.bitwise_or.reduceat(np.left_shift(1, top & np.uint64(7)).astype(np.uint8), starts)
-    return shift, bitmap
+def bucket_bits(count: int) -> int:
+    """The top bits of a hash that pick its bucket in an index of ``count`` fingerprints: 1 to 2
+    fingerprints a bucket (a search reads one cache line), 4 bytes a bucket in the table of where
+    they start (2 to 4 MB per million fingerprints)."""
+    return min(32, max(1, count.bit_length() - 1))
 
 
 @dataclass(frozen=True)
@@ -750,8 +733,8 @@ _PROSE = re.compile(r"[A-Z][^(){}\[\]=;<>:_*/\\]*[.?!]|(?:[A-Za-z][a-z']*[ ,]+){
 _COMMENT_START = ("#", "//", "/*", "*", "--", "<!--")
 
 
-def _is_edge(line: str) -> bool:
-    body = line.strip()
+def _is_edge(line: str, body: str) -> bool:
+    """``body``: the line stripped."""
     return bool(_FENCE_LINE.match(line)) or (not body.startswith(_COMMENT_START) and _PROSE.fullmatch(body) is not None)
 
 
@@ -762,10 +745,14 @@ def _paste_around(lines: _Lines | list[str], first: int, last: int) -> tuple[int
 
 def _edge(lines: _Lines | list[str], line: int, step: int) -> int:
     """``line`` moved by ``step`` up to the paste's edge."""
-    count = WIDEN_LINES
-    while count and 1 <= line + step <= len(lines) and not _is_edge(lines[line + step - 1]):
+    count, total = WIDEN_LINES, len(lines)
+    while count and 1 <= line + step <= total:
+        text = lines[line + step - 1]  # each line decoded and stripped once
+        body = text.strip()
+        if _is_edge(text, body):
+            break
         line += step
-        count -= bool(lines[line - 1].strip())
+        count -= bool(body)
     return line
 
 

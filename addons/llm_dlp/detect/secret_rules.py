@@ -107,6 +107,9 @@ _CODE_REFERENCE = re.compile(
 # least two digits, two capitals and two small letters (GLEC5p3cggDGTDhOwTdNwuYxxq, not
 # parseTimeOfDayWindowV1Alpha)
 _RANDOM_RUN = re.compile(r"(?=[A-Za-z0-9]{20})(?=(?:[a-zA-Z]*\d){2})(?=(?:[a-z0-9]*[A-Z]){2})(?=(?:[A-Z0-9]*[a-z]){2})[A-Za-z0-9]+")
+# ...unless it reads as words: capitalised or small words of 3 letters or more, acronyms and short
+# numbers, a version letter (RFC3161SignedTimestamp, Sha256HashAlgorithmV2); random text breaks into single letters
+_WORDS = re.compile(r"(?:[A-Z]?[a-z]{3,}|[A-Z]{2,}(?![a-z])|[A-Z]?\d{1,4})+")
 
 
 def _code_reference(value: str) -> bool:
@@ -114,7 +117,7 @@ def _code_reference(value: str) -> bool:
     token whose parts look random (``zfR3T3VI.GLEC5p3cggDGTDhOwTdNwuYxxq``) is a literal."""
     if not _CODE_REFERENCE.match(value):
         return False
-    return not any(_RANDOM_RUN.fullmatch(part) for part in re.split(r"[.$()]", value))
+    return not any(_RANDOM_RUN.fullmatch(part) and not _WORDS.fullmatch(part) for part in re.split(r"[.$()]", value))
 
 
 _EXAMPLE_HOST = re.compile(r"@(?:[\w-]+\.)*example\.(?:com|org|net)\b")

@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 
-def occurrences[T: (str, bytes)](haystack: T, needle: T) -> Iterator[int]:
-    """The start of every occurrence of ``needle``, overlapping ones too, in order. ``find`` jumps
-    from one to the next at memory speed, where a regular expression would try every position."""
-    pos = haystack.find(needle)
+def occurrences[T: (str, bytes)](haystack: T, needle: T, start: int = 0, end: int | None = None) -> Iterator[int]:
+    """The start of every occurrence of ``needle`` (within ``haystack[start:end]``), overlapping
+    ones too, in order. ``find`` jumps from one to the next at memory speed, where a regular
+    expression would try every position."""
+    end = len(haystack) if end is None else end
+    pos = haystack.find(needle, start, end)
     while pos >= 0:
         yield pos
-        pos = haystack.find(needle, pos + 1)
+        pos = haystack.find(needle, pos + 1, end)
 
 
 def joined_starts(lengths: Sequence[int], gap: int) -> list[int]:

@@ -10,7 +10,7 @@ import string
 
 import pytest
 
-from llm_dlp.detect.detector import Detector, _hyperscan_source, _presence, _verifier
+from llm_dlp.detect.detector import Detector, _hyperscan_source, _leading_literals, _presence, _verifier
 from llm_dlp.detect.secret_rules import SecretRule
 from support.rules import bundled
 from support.secretgen import AN, HEX, Gen, corpus, uuid
@@ -135,11 +135,27 @@ def test_vault_tokens_of_the_old_format_need_mixed_case_and_a_digit(det):
         "type netrcEntry struct {\n\tmachine  string\n\tlogin    string\n\tpassword string\n}\n",
         'uri = URI.parse("http://john:S3sam3@my.example.com/")\n',
         "  sha256 = '5f4dcc3b5aa765d61d8327deb882cf99ab4e2b0ff4c5e3a1e8b6c1d2f3a4b5c6'\n",
-        '#   uri.password = "Qz7_Wk2Lp9x"\n#   uri.to_s  #=> "http://sam:Qz7_Wk2Lp9x@my.example.com"\n',
+        '#   uri.password = "Pr3c1ous_St0n3"\n#   uri.to_s  #=> "http://sam:Pr3c1ous_St0n3@my.example.com"\n',
+        "mongodb://ops:D3ep%40Bl0ss0m@db1.example.com:27017/app\n",
     ],
 )
 def test_interpolations_placeholders_and_documented_examples_are_not_findings(det, text):
     assert det.scan(text) == []
+
+
+@pytest.mark.parametrize(
+    "text, password",
+    [
+        ("mongodb://ops:Vq8%40Lm2Zx7@db1.example.com:27017/app", "Vq8%40Lm2Zx7"),
+        ("amqp://svc:k#Wq4tLp@mq.example.org/", "k#Wq4tLp"),
+        ("mongodb+srv://etl:kw3@Rp8!x@cluster7.ab1cd.mongodb.net/jobs", "kw3@Rp8!x"),
+    ],
+)
+def test_url_passwords_that_no_documentation_would_write_are_found_whole(det, text, password):
+    """On an example.com host only word-like passwords are documentation; an @ inside the
+    password belongs to it when the host's @ follows."""
+    start = text.index(password)
+    assert any(f.rule_id == "url-credentials" and (f.start, f.end) == (start, start + len(password)) for f in det.scan(text))
 
 
 def test_references_paging_tokens_sdk_examples_and_listed_constants_are_not_findings_but_their_neighbours_are(det):
@@ -184,6 +200,42 @@ def test_trailing_repeat_is_cut_in_the_prefilter_and_the_window_reaches_the_end(
     rule = SecretRule("t", "redact", (re.compile(r"(?P<secret>tok_[a-z]{8,200})(?![a-z])"),))
     text = "x " + "tok_" + "q" * 200 + " y"
     assert [(f.start, f.end) for f in Detector([rule]).scan(text)] == [(2, 206)]
+
+
+@pytest.mark.parametrize(
+    ("source", "literals"),
+    [
+        (r"(?i)(?:token|api[_-]?key|apikey|passw(?:or)?d)\s*=(?P<secret>\w{8})", (b"api", b"passw", b"token")),
+        (r"(?<![a-z])\bsk-ant-\d{2}(?P<secret>\w{8})", (b"sk-ant-",)),
+        (r"(?:ghp|gho)_(?P<secret>\w{36})", (b"gho_", b"ghp_")),
+        (r"(?i)AKIA(?P<secret>[A-Z0-9]{16})", (b"akia",)),
+        # unknown or too short to narrow the search: every position is tried
+        (r"[a-z]+key=(?P<secret>\w{8})", None),
+        (r"(?:key|ab)\s*=(?P<secret>\w{8})", None),
+        (r"(?i)(?-i:Key|Token)=(?P<secret>\w{8})", None),
+        (r"(?:tok|\w+)=(?P<secret>\w{8})", None),
+    ],
+)
+def test_the_literals_every_match_starts_with(source, literals):
+    assert _leading_literals(re.compile(source)) == literals
+
+
+def test_verifying_at_the_leading_literals_finds_what_finditer_finds():
+    """Dense, overlapping candidates (a name inside a value, values that run into the next
+    assignment) in windows of every size: the same leftmost, non-overlapping matches."""
+    pattern = re.compile(r"(?i)(?:token|secret|api_?key)[\w.-]*[\"']?\s*[:=,]\s*[\"']?(?P<secret>[^\"'\s,]{4,40})")
+    rule = SecretRule("t", "redact", (pattern,))
+    det = Detector([rule])
+    assert det._leads[0] is not None
+    rng = random.Random(7)
+    pieces = ["token", "TOKEN", "Secret", "apikey", "api_key", "=", ":", ",", '"', "'", " ", "\n", "NextToken", "x9", "abcd1234", "\u212a"]
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 60)))
+        data = text.encode("ascii", "replace")
+        ws = rng.randrange(0, len(text) + 1)
+        we = rng.randrange(ws, len(text) + 1)
+        found = [m.span() for m in det._matches(0, text, data, [], ws, we)]
+        assert found == [m.span() for m in pattern.finditer(text, ws, we)], (text, ws, we)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_dlp.detect.fingerprint import _is_vendored_or_generated, fingerprints, guess_language, language_of, text_fingerprints, tokenise
+from llm_dlp.detect.fingerprint import K, _is_vendored_or_generated, fingerprints, guess_language, language_of, text_fingerprints, tokenise
 
 SITE = Path(sysconfig.get_paths()["purelib"])
 
@@ -66,10 +66,10 @@ def spelled(text: str, language: str = "generic") -> list[int]:
 def by_kind(text: str, language: str = "generic") -> tuple[np.ndarray, np.ndarray]:
     """A text's fingerprints and their kinds (0: shape, 1: as written, 2: prose)."""
     from llm_dlp.detect import _winnow
-    from llm_dlp.detect.fingerprint import CAP, K_PROSE, K_SPELLED, KEYWORDS, SEED, SYNTAX, K, W
+    from llm_dlp.detect.fingerprint import CAP, K_PROSE, K_SPELLED, KEYWORDS, SEED, SYNTAX, K, W, kinds_of
 
-    hashes, kinds, *_ = _winnow.fingerprints(text, KEYWORDS, (), K, K_SPELLED, W, CAP, SEED, SYNTAX[language], K_PROSE)
-    return np.frombuffer(hashes, np.uint64), np.frombuffer(kinds, np.uint8)
+    found = np.frombuffer(_winnow.fingerprints(text, KEYWORDS, (), K, K_SPELLED, W, CAP, SEED, SYNTAX[language], K_PROSE)[0], np.uint64)
+    return found, kinds_of(found)
 
 
 def code_hashes(text: str, language: str = "generic") -> list[int]:
@@ -318,6 +318,19 @@ def test_the_language_comes_from_the_fence_or_the_path_or_plain_signs():
     assert prints.lines.min() == 3  # the text's own line numbers
 
 
+def test_many_fenced_blocks_keep_an_even_gap_between_pieces():
+    """Each piece's tokens start 2K past the last piece's, however many pieces: the gap once grew
+    with every piece, and a chat with a few dozen fenced blocks overflowed the token positions."""
+    block = "```python\ndef handler_%d(event, context):\n    value = compute(event['key'], context.retries + %d)\n    return value\n```\nWords between.\n"
+    count = 40
+    text = "".join(block % (i, i) for i in range(count))
+    piece = text_fingerprints(block % (0, 0))
+    prints = text_fingerprints(text)
+    span = int(piece.tokens[-1]) + 2 * K  # one piece and its gap
+    assert len(prints.tokens) and np.all(np.diff(prints.tokens) >= 0)
+    assert int(prints.tokens[-1]) < count * span
+
+
 def test_a_match_widens_to_the_whole_paste_between_prose_lines():
     from llm_dlp.detect.fingerprint import _paste_around
 
@@ -346,11 +359,11 @@ def test_a_fingerprint_of_the_shape_counts_less_than_one_as_written():
 
 
 def test_the_kind_of_a_fingerprint_is_in_its_lowest_bits():
-    from llm_dlp.detect.fingerprint import PROSE, SHAPE, SPELLED, kinds_of
+    from llm_dlp.detect.fingerprint import PROSE, SHAPE, SPELLED
 
-    found, kinds = by_kind("/* " + NOTE + " */\n" + CODE)
-    assert set(kinds.tolist()) == {SHAPE, SPELLED, PROSE}
-    assert kinds_of(found).tolist() == kinds.tolist()
+    (note, note_kinds), (code, code_kinds) = by_kind("/* " + NOTE + " */\n"), by_kind(CODE)
+    assert set(note_kinds.tolist()) == {PROSE} and set(code_kinds.tolist()) == {SHAPE, SPELLED}
+    assert sorted(by_kind("/* " + NOTE + " */\n" + CODE)[0].tolist()) == sorted(note.tolist() + code.tolist())
 
 
 def test_sql_declarations_of_reserved_words_alone_leave_no_fingerprints():
@@ -414,7 +427,7 @@ def test_an_escaped_quote_outside_a_string_opens_none():
     assert set(shapes(code, "shell")) <= set(shapes(escaped + code, "shell")) and shapes(code, "shell")
 
 
-def test_the_bitmap_before_the_search_loses_no_hit(tmp_path):
+def test_the_index_lookup_loses_no_hit(tmp_path):
     from llm_dlp.detect.fingerprint import FingerprintIndex, _write_index
 
     rng = np.random.default_rng(1)

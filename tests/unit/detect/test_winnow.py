@@ -1,0 +1,131 @@
+"""The compiled index lookup and fence-line search find what numpy and a line-by-line reading find."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from llm_dlp.detect import _winnow
+from llm_dlp.detect.fingerprint import bucket_bits
+
+TOP = 2**64 - 1
+
+
+def searched(index: np.ndarray, files: np.ndarray, queries: np.ndarray) -> tuple[list[int], list[int]]:
+    """What lookup must return, by numpy's binary search: by query, then along the index."""
+    lo, hi = np.searchsorted(index, queries, "left"), np.searchsorted(index, queries, "right")
+    rows = [(i, int(f)) for i in range(len(queries)) for f in files[lo[i] : hi[i]]]
+    return [i for i, _ in rows], [f for _, f in rows]
+
+
+def bucket_starts(index: np.ndarray, bits: int) -> np.ndarray:
+    starts = np.empty((1 << bits) + 1, np.uint32)
+    _winnow.bucket_starts(index, bits, starts)
+    return starts
+
+
+def looked_up(index: np.ndarray, files: np.ndarray, queries: np.ndarray, bits: int) -> tuple[list[int], list[int]]:
+    starts = bucket_starts(index, bits)
+    positions, found = _winnow.lookup(index, files, starts, bits, queries)
+    return np.frombuffer(positions, np.intp).tolist(), np.frombuffer(found, np.uint32).tolist()
+
+
+def edges(bits: int) -> np.ndarray:
+    """Hashes on both sides of bucket boundaries, and the extremes."""
+    shift = 64 - bits
+    boundaries = {(b % (1 << bits)) << shift for b in (1, 2, 3, (1 << bits) - 1)} - {0}
+    return np.array(sorted({0, 1, TOP - 1, TOP} | boundaries | {b - 1 for b in boundaries}), np.uint64)
+
+
+@pytest.mark.parametrize("bits", [1, 8, 13, 20])
+def test_lookup_finds_what_a_binary_search_finds(bits):
+    rng = np.random.default_rng(bits)
+    values = np.concatenate([rng.integers(0, 2**64, 3000, dtype=np.uint64, endpoint=False), edges(bits)])
+    index = np.sort(np.concatenate([values, values[::5], values[::11]]))  # some in several files
+    files = rng.integers(0, 50, len(index)).astype(np.uint32)
+    queries = np.concatenate([values[::3], rng.integers(0, 2**64, 2000, dtype=np.uint64, endpoint=False), edges(bits), edges(bits)[::-1]])
+    rng.shuffle(queries)
+    expected = searched(index, files, queries)
+    assert looked_up(index, files, queries, bits) == expected and len(expected[0]) > 1000
+
+
+def test_lookup_of_nothing_and_in_an_empty_index():
+    empty, nothing = np.empty(0, np.uint64), np.empty(0, np.uint32)
+    assert looked_up(empty, nothing, edges(8), 8) == ([], [])
+    assert looked_up(np.sort(edges(8)), np.zeros(len(edges(8)), np.uint32), empty, 8) == ([], [])
+
+
+def test_an_index_of_one_hash_in_many_files():
+    index = np.full(40, 2**63, np.uint64)
+    files = np.arange(40, dtype=np.uint32)
+    assert looked_up(index, files, np.array([2**63, 5, 2**63], np.uint64), 8) == ([0] * 40 + [2] * 40, list(range(40)) * 2)
+
+
+def test_lookup_refuses_mismatched_arrays():
+    index = np.sort(edges(8))
+    with pytest.raises(ValueError):
+        _winnow.lookup(index, np.zeros(3, np.uint32), bucket_starts(index, 8), 8, index)
+    with pytest.raises(ValueError):
+        _winnow.lookup(index, np.zeros(len(index), np.uint32), bucket_starts(index, 9), 8, index)
+    with pytest.raises(ValueError):
+        _winnow.bucket_starts(index, 8, np.empty(2**8, np.uint32))  # one short
+    with pytest.raises(ValueError):
+        _winnow.bucket_starts(index, 33, np.empty(3, np.uint32))
+
+
+def test_buckets_hold_a_few_fingerprints_each():
+    assert [bucket_bits(n) for n in (0, 1000, 5_280_000, 2**40)] == [1, 9, 22, 32]
+    index = np.sort(np.random.default_rng(3).integers(0, 2**64, 100_000, dtype=np.uint64, endpoint=False))
+    bits = bucket_bits(len(index))
+    starts = bucket_starts(index, bits)
+    assert starts[0] == 0 and starts[-1] == len(index) and 1 <= len(index) / (len(starts) - 1) <= 2
+    assert (starts[1:-1] == np.searchsorted(index >> np.uint64(64 - bits), np.arange(1, 2**bits, dtype=np.uint64))).all()
+
+
+def fence_lines_read(text: str) -> list[int]:
+    """The start of each line that is spaces and tabs, then ``` or ~~~, read line by line."""
+    starts, at = [], 0
+    for line in text.split("\n"):
+        if line.lstrip(" \t")[:3] in ("```", "~~~"):
+            starts.append(at)
+        at += len(line) + 1
+    return starts
+
+
+@pytest.mark.parametrize("wide", ["", "é", "\u20ac", "\U0001f600"])  # one, two and four bytes a character
+def test_fence_lines_are_found_at_line_starts_only(wide):
+    text = f"```python\nx = 1{wide}\n  ~~~\n a ```\n\t```\n``\n~~x\n~~~~ {wide}\n```"
+    assert _winnow.fence_lines(text) == fence_lines_read(text) == [0, 16 + len(wide), 29 + len(wide), 41 + len(wide), 47 + 2 * len(wide)]
+    assert _winnow.fence_lines(wide + "no fence ``` here\n") == [] and _winnow.fence_lines("") == []
+
+
+def test_fingerprints_with_the_fence_lines_given_are_those_found():
+    from llm_dlp.detect.fingerprint import fingerprints
+
+    code = "def total(xs):\n    s = 0\n    for x in xs:\n        s += x.price * x.qty\n    return s\n" * 4
+    text = "```python\n" + code + "```\n" + code + "~~~\n"
+    lines = _winnow.fence_lines(text)
+    assert fingerprints(text, "python", lines).hashes.tolist() == fingerprints(text, "python").hashes.tolist()
+    assert fingerprints(text, "python", []).hashes.tolist() != fingerprints(text, "python").hashes.tolist()
+    with pytest.raises(ValueError):
+        fingerprints(text, "python", [lines[1], lines[0]])
+
+
+def test_threads_fingerprinting_at_once_each_get_their_own_results():
+    """Each thread lexes in memory of its own, kept between its calls."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from llm_dlp.detect.fingerprint import fingerprints
+
+    texts = [f"def f{n}(a):\n    b = a * {n}\n    return b + '{n}' * a\n" * (50 + 30 * n) for n in range(6)]
+    alone = [fingerprints(text).hashes.tolist() for text in texts]
+
+    def repeated(n: int) -> bool:
+        return all(fingerprints(texts[n]).hashes.tolist() == alone[n] for _ in range(20))
+
+    with ThreadPoolExecutor(6) as pool:
+        assert all(pool.map(repeated, range(6)))
+    large = texts[5] * 300  # beyond what a thread keeps between calls
+    first = fingerprints(large).hashes.tolist()
+    assert first == fingerprints(large).hashes.tolist() and len(first) > 10_000 and len(large) > 1_000_000
+    assert fingerprints(texts[0]).hashes.tolist() == alone[0]  # in memory given back and taken anew
