@@ -130,11 +130,16 @@ def test_an_index_from_another_version_is_refused_clearly(tmp_path, private):
     # The same file format written by another tokenizer: its fingerprints would never match.
     _, index_file = private
     tokenizer = VERSION["tokenizer"]
-    other = index_file.read_bytes().replace(f'"tokenizer": {tokenizer}'.encode(), f'"tokenizer": {tokenizer - 1}'.encode(), 1)
+    another = tokenizer + 1 if len(str(tokenizer + 1)) == len(str(tokenizer)) else tokenizer - 1  # the header keeps its length
+    other = index_file.read_bytes().replace(f'"tokenizer": {tokenizer}'.encode(), f'"tokenizer": {another}'.encode(), 1)
     assert other != index_file.read_bytes()
     (tmp_path / "other.fpidx").write_bytes(other)
-    with pytest.raises(ValueError, match="rebuild it"):
+    with pytest.raises(ValueError, match=r"of this version.*rebuild it"):
         FingerprintIndex(tmp_path / "other.fpidx")
+    # A header edited out of shape is damaged, and says so.
+    (tmp_path / "damaged.fpidx").write_bytes(index_file.read_bytes().replace(b'"tokenizer"', b'"tokenizer" ', 1))
+    with pytest.raises(ValueError, match=r"damaged.*rebuild it"):
+        FingerprintIndex(tmp_path / "damaged.fpidx")
 
 
 def test_results_are_remembered_per_index_and_settings(private):

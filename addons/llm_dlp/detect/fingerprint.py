@@ -632,8 +632,12 @@ class FingerprintIndex:
             raise stale
         hlen, count = struct.unpack_from("<QQ", self._map, len(MAGIC))
         start = len(MAGIC) + 16
-        self.meta = json.loads(self._map[start : start + hlen])
-        if {key: self.meta.get(key) for key in VERSION} != VERSION:  # fingerprints of another tokenizer never match
+        try:
+            self.meta = json.loads(self._map[start : start + hlen])
+        except ValueError:  # cut short or edited: nothing in it can be trusted
+            raise ValueError(f"{path} is damaged: its header does not parse (rebuild it with llm-dlp fingerprint index)") from None
+        # fingerprints of another tokenizer never match
+        if not isinstance(self.meta, dict) or {key: self.meta.get(key) for key in VERSION} != VERSION:
             raise stale
         offset = start + hlen + (-(start + hlen) % 8)
         self._hashes = np.frombuffer(self._map, dtype="<u8", count=count, offset=offset)
