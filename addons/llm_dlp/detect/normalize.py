@@ -255,8 +255,7 @@ def _unescape(m: re.Match[str]) -> str:
 
 
 def _escape_edits(text: str, raw: bool) -> list[tuple[int, int, str]]:
-    """Escapes, each replaced by what it stands for (``re`` looks for the leading backslash at
-    memory speed: the patterns start with it)."""
+    """Escapes, each replaced by what it stands for, found in one pass of the escape pattern."""
     return [(m.start(), m.end(), new) for m in _ESCAPES[raw].finditer(text) if (new := _unescape(m)) != m.group()]
 
 

@@ -111,8 +111,8 @@ def _line_map(node: yaml.Node, pointer: str, out: dict[str, int], repeated: list
             _line_map(item, f"{pointer}/{i}", out, repeated)
 
 
-# libyaml's parser where PyYAML was built with it: the same documents, marks and errors, five
-# times faster (the bundled rules took 1.5 s to parse in pure Python)
+# libyaml's parser where PyYAML was built with it: the same documents, marks and errors, and
+# the bundled secrets.yaml parsed in 0.06 CPU s where pure Python took 0.52
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
