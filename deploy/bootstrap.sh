@@ -76,7 +76,7 @@ BENCH_DEBIAN=(golang-go openjdk-17-jdk-headless openjdk-17-source ruby php-symfo
               linux-libc-dev libssl-dev python3-dev libstdc++-12-dev libfmt-dev libspdlog-dev nlohmann-json3-dev
               librust-clap-dev librust-regex-dev librust-serde-dev librust-syn-dev bash-completion postgresql-contrib
               clang-format shfmt rustfmt)
-BENCH_PYPI=(sqlparse)
+BENCH_PYPI=(sqlparse rstr kingfisher-bin==2.14.0)
 
 if [ "$profile" = bench ]; then
   "$0" test
