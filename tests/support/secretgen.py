@@ -570,11 +570,7 @@ def structured(g: Gen):
     ]:
         v = g.password()
         yield f"password-assignment/{lang}", template.format(v=v), v
-    # the rule wants letters and digits or symbols (letters only are taken for a word), and
-    # about one password in sixty encodes to letters only: draw again
-    b64 = base64.b64encode(g.password().encode()).decode()
-    while b64.isalpha():
-        b64 = base64.b64encode(g.password().encode()).decode()
+    b64 = base64.b64encode(g.password().encode()).decode()  # letters only about one time in sixty
     yield "k8s-secret", f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\ndata:\n  password: {b64}\n", b64
     bearer = g.s(AN, 40)
     yield "curl-x-api-key", f"curl -H 'X-API-Key: {bearer}' https://api.example.net/\n", bearer

@@ -79,17 +79,17 @@ def shannon_entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values()) if n else 0.0
 
 
+# require: what one character of a class is; "mixed" and "varied" want two of several classes
+# ("varied" counts the cases apart: base64 of a password can be letters only, but not of one case)
+_CLASSES = {"digit": str.isdigit, "letter": str.isalpha, "upper": str.isupper, "lower": str.islower, "symbol": SYMBOLS.__contains__}
+_VARIETY = {"mixed": ("letter", "digit", "symbol"), "varied": ("upper", "lower", "digit", "symbol")}
+
+
 def _has_class(value: str, cls: str) -> bool:
-    if cls == "digit":
-        return any(c.isdigit() for c in value)
-    if cls == "letter":
-        return any(c.isalpha() for c in value)
-    if cls == "upper":
-        return any(c.isupper() for c in value)
-    if cls == "lower":
-        return any(c.islower() for c in value)
-    kinds = (any(c.isalpha() for c in value), any(c.isdigit() for c in value), any(c in SYMBOLS for c in value))
-    return sum(kinds) >= 2  # "mixed"
+    if cls in _VARIETY:
+        return sum(_has_class(value, kind) for kind in _VARIETY[cls]) >= 2
+    test = _CLASSES[cls]
+    return any(test(c) for c in value)
 
 
 def _line_of(text: str, start: int, end: int) -> str:

@@ -397,3 +397,18 @@ def test_random_mixed_case_passwords_are_not_taken_for_camel_case_identifiers(de
     missed = [v for v in values if not whole(det, f'"Password": "{v}"\n', v)]
     assert len(missed) <= len(values) // 100, missed[:5]
     assert det.scan('"passwordField": "defaultPasswordField"\n') == []
+
+
+def test_kubernetes_secret_data_in_letters_only_base64_is_found_but_a_one_case_word_is_not(det):
+    rnd = random.Random(7)
+    while not (encoded := base64.b64encode("".join(rnd.choices(AN, k=12)).encode()).decode()).isalpha():
+        pass
+    manifest = "apiVersion: v1\nkind: Secret\nmetadata:\n  labels:\n    tier: backendservices\ndata:\n  password: {}\n"
+    assert whole(det, manifest.format(encoded), encoded) == ["kubernetes-secret-data"]
+    assert not [f for f in det.scan(manifest.format(encoded)) if f.value == "backendservices"]
+
+
+def test_asaas_keys_are_not_taken_for_variables_but_variables_still_are(det):
+    key = "$aact_prod_" + "".join(random.Random(3).choices(AN, k=40))
+    assert whole(det, f'ASAAS_API_KEY="{key}"', key) == ["asaas-api-key"]
+    assert det.scan('api_key = "$ASAAS_API_KEY"') == []
