@@ -275,7 +275,21 @@ def _per_near_word(pattern: str, near: list[str]) -> list[str]:
     return [pattern.replace("{near}", re.escape(word)) for word in near]
 
 
-def compile_rule(entry: Located, errors: list[RuleError]) -> SecretRule | None:
+_FRAGMENT = re.compile(r"(?<!\\)\{([a-z][a-z0-9_]*)\}")
+
+
+def with_fragments(pattern: str, fragments: dict[str, str]) -> str:
+    """``pattern`` with each ``{name}`` of ``fragments`` in place, as a group; ``{near}`` is left
+    for the near words. Raise KeyError naming a ``{name}`` that no file defines."""
+
+    def piece(m: re.Match[str]) -> str:
+        name = m.group(1)
+        return m.group() if name == "near" else f"(?:{fragments[name]})"
+
+    return _FRAGMENT.sub(piece, pattern)
+
+
+def compile_rule(entry: Located, errors: list[RuleError], fragments: dict[str, str] | None = None) -> SecretRule | None:
     """Compile one entry; append problems to ``errors`` and return None when it is unusable."""
     d = entry.data
     flags = re.IGNORECASE if d.get("ignore_case") else 0
@@ -283,8 +297,14 @@ def compile_rule(entry: Located, errors: list[RuleError]) -> SecretRule | None:
         if "plugin" in d:
             patterns = plugin_patterns(d["plugin"])
         else:
-            patterns = tuple(re.compile(p, flags) for source in d["patterns"] for p in _per_near_word(source, d.get("near", ())))
-    except KeyError:
+            sources = [with_fragments(source, fragments or {}) for source in d.get("patterns", ())]
+            patterns = tuple(re.compile(p, flags) for source in sources for p in _per_near_word(source, d.get("near", ())))
+    except KeyError as exc:
+        if "plugin" not in d:
+            errors.append(
+                entry.error("patterns", f"no fragment named {{{exc.args[0]}}} (fragments: {', '.join(sorted(fragments or {})) or 'none'})")
+            )
+            return None
         known = ", ".join(sorted(n for n, c in detect_secrets_plugins().items() if getattr(c, "denylist", None)))
         errors.append(entry.error("plugin", f"no detect-secrets regex plugin named {d['plugin']!r} (known: {known})"))
         return None

@@ -16,8 +16,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-SECTIONS = ("secrets", "endpoints", "tools", "allow", "packages", "policy", "paths", "fingerprints")
-OBJECT_SECTIONS = ("allow", "policy")  # one object per file, not a list
+SECTIONS = ("secrets", "endpoints", "tools", "allow", "packages", "policy", "paths", "fingerprints", "fragments")
+OBJECT_SECTIONS = ("allow", "policy", "fragments")  # one object per file, not a list
 RULE_SUFFIXES = (".yaml", ".yml")
 
 
@@ -68,6 +68,7 @@ class RuleDocument:
     policy: list[Located] = field(default_factory=list)
     paths: list[Located] = field(default_factory=list)
     fingerprints: list[Located] = field(default_factory=list)
+    fragments: list[Located] = field(default_factory=list)
     empty: list[str] = field(default_factory=list)  # files with nothing in them (an editor half-way through a save?)
 
 

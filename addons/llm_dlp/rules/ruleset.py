@@ -4,6 +4,7 @@ tool signatures. It is immutable; reloading builds a new one and swaps it in who
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from llm_dlp.identity.tools import ToolClassifier, compile_tools
 from llm_dlp.inspect.packages import PackagePolicy, compile_packages
 from llm_dlp.policy.catalog import Catalog, compile_endpoints
 from llm_dlp.policy.pilot import Policy, compile_policy
-from llm_dlp.rules.files import RuleError, RuleFileError, load_directory, rule_files
+from llm_dlp.rules.files import Located, RuleError, RuleFileError, load_directory, rule_files
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,24 @@ def directory_digest(directory: Path) -> str:
     return h.hexdigest()
 
 
+def _fragments(entries: list[Located], errors: list[RuleError]) -> dict[str, str]:
+    """The regex fragments of every file, each name defined once and each a valid regex."""
+    fragments: dict[str, str] = {}
+    where: dict[str, str] = {}
+    for entry in entries:
+        for name, source in entry.data.items():
+            if name in fragments:
+                errors.append(entry.error(name, f"fragment defined twice (first in {where[name]})"))
+                continue
+            try:
+                re.compile(source)
+            except re.error as exc:
+                errors.append(entry.error(name, f"invalid regex: {exc}"))
+                continue
+            fragments[name], where[name] = source, entry.file
+    return fragments
+
+
 def load_ruleset(directory: Path) -> RuleSet:
     """Load, validate and compile a rules directory; raise RuleFileError with every problem."""
     directory = Path(directory)
@@ -61,13 +80,14 @@ def load_ruleset(directory: Path) -> RuleSet:
     errors: list[RuleError] = []
     seen: dict[str, str] = {}
     rules: list[SecretRule] = []
+    fragments = _fragments(doc.fragments, errors)
     for entry in doc.secrets:
         rule_id = entry.data["id"]
         if rule_id in seen:
             errors.append(entry.error("id", f"duplicate rule id (first defined in {seen[rule_id]})"))
             continue
         seen[rule_id] = entry.file
-        if entry.data["enabled"] and (rule := compile_rule(entry, errors)):
+        if entry.data["enabled"] and (rule := compile_rule(entry, errors, fragments)):
             rules.append(rule)
     allow = AllowList()
     for entry in doc.allow:

@@ -5,6 +5,7 @@ import random
 
 import pytest
 
+from llm_dlp.rules.files import RuleFileError
 from llm_dlp.rules.ruleset import load_ruleset, run_examples
 from support.rules import bundled
 from support.secretgen import Gen
@@ -74,3 +75,38 @@ def test_tool_signatures(headers, tool):
 
     classifier = bundled().tools
     assert classifier.classify(Headers(**{k.replace("-", "_"): v for k, v in headers.items()})) == tool
+
+
+def _fragment_rules(tmp_path, fragments: str, pattern: str):
+    (tmp_path / "a.yaml").write_text(f"fragments:\n{fragments}")
+    (tmp_path / "b.yaml").write_text(f"secrets:\n  - id: named\n    action: redact\n    ignore_case: true\n    patterns: ['{pattern}']\n")
+    return load_ruleset(tmp_path)
+
+
+def test_a_fragment_of_one_file_serves_the_patterns_of_another(tmp_path):
+    rs = _fragment_rules(tmp_path, "  cred: '[a-z_]*(?:token|secret)'\n", r"{cred}\s*=\s*(?P<secret>[A-Z0-9]{12})\b|\{cred\}")
+    text = "WIDGET_TOKEN = Q7K2M9X4P1Z8 and {cred}"
+    assert [text[f.start : f.end] for f in rs.detector.scan(text)] == ["Q7K2M9X4P1Z8", "{cred}"]
+
+
+@pytest.mark.parametrize(
+    "fragments, pattern, message",
+    [
+        (
+            "  cred: 'token'\n",
+            "{credential}=(?P<secret>\\\\w+)",
+            "b.yaml:5: secrets/0/patterns: no fragment named {credential} (fragments: cred)",
+        ),
+        ("  cred: '(token'\n", "{cred}=(?P<secret>\\\\w+)", "a.yaml:2: fragments/cred: invalid regex"),
+    ],
+)
+def test_fragment_mistakes_are_reported_with_file_and_line(tmp_path, fragments, pattern, message):
+    with pytest.raises(RuleFileError) as exc:
+        _fragment_rules(tmp_path, fragments, pattern)
+    assert message in str(exc.value)
+
+
+def test_a_fragment_defined_in_two_files_is_refused(tmp_path):
+    (tmp_path / "c.yaml").write_text("fragments:\n  cred: 'secret'\n")
+    with pytest.raises(RuleFileError, match="fragment defined twice"):
+        _fragment_rules(tmp_path, "  cred: 'token'\n", "{cred}=(?P<secret>\\\\w+)")
