@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import subprocess
@@ -148,6 +149,8 @@ def found(detector, text: str, value: str) -> bool:
 
 
 def main() -> int:
+    if os.environ.get("PYTHONHASHSEED") != "0":  # rstr draws from sets of characters: fix their order
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     installed = Path(sys.executable).parent / "kingfisher"
     ap.add_argument(
@@ -164,7 +167,6 @@ def main() -> int:
         ap.error("no Kingfisher installed (deploy/bootstrap.sh bench): give --kingfisher BIN and/or --gitleaks CONFIG.toml")
     rules = (kingfisher_rules(args.kingfisher) if args.kingfisher else []) + (gitleaks_rules(args.gitleaks) if args.gitleaks else [])
     detector = load_ruleset(args.rules or bundled_rules_dir()).detector
-    rnd = random.Random(args.seed)
     skipped: Counter[str] = Counter()
     cases: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_shape: Counter[str] = Counter()
@@ -175,7 +177,7 @@ def main() -> int:
             skipped["out of scope"] += 1
             continue
         try:
-            value = draw(*secret_source(rule), rnd)
+            value = draw(*secret_source(rule), random.Random(f"{args.seed}:{rule.source}:{rule.id}"))  # per rule: any order
         except (Unsupported, re.error, ValueError, IndexError):
             value = None
         if value is None:

@@ -567,6 +567,12 @@ def structured(g: Gen):
         ("ruby", "config.secret_key = '{v}'\n"),
         ("properties", "spring.datasource.password={v}\n"),
         ("prose", "The staging DB password is {v} until Friday.\n"),
+        ("dockerfile", "FROM postgres:16\nENV POSTGRES_DB=app POSTGRES_PASSWORD={v}\n"),
+        ("docker-run", "docker run -d -e POSTGRES_PASSWORD={v} -p 5432:5432 postgres:16\n"),
+        ("kubectl", "kubectl create secret generic db --from-literal=db-password={v}\n"),
+        ("cli-flag", "migrate --db-password {v} --host db1.internal\n"),
+        ("k8s-env", '      env:\n        - name: DB_PASSWORD\n          value: "{v}"\n'),
+        ("ecs-env", '{{"environment": [{{"name": "DB_PASSWORD", "value": "{v}"}}]}}'),
     ]:
         v = g.password()
         yield f"password-assignment/{lang}", template.format(v=v), v

@@ -412,3 +412,15 @@ def test_asaas_keys_are_not_taken_for_variables_but_variables_still_are(det):
     key = "$aact_prod_" + "".join(random.Random(3).choices(AN, k=40))
     assert whole(det, f'ASAAS_API_KEY="{key}"', key) == ["asaas-api-key"]
     assert det.scan('api_key = "$ASAAS_API_KEY"') == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '<a class="mark" href="#dep0010-cryptocreatecredentials" id="dep0010-cryptocreatecredentials">#</a>',
+        "SECRET_NAME=my-secret-name-2\nTOKEN_FILE=/var/run/tok2.txt\n",
+        "--pkcs11-token-uri\n               --fido2-credential-algorithm\n",
+    ],
+)
+def test_attributes_after_a_quoted_name_and_lines_after_a_label_are_not_values(det, text):
+    assert det.scan(text) == []
