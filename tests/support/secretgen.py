@@ -573,6 +573,7 @@ def structured(g: Gen):
         ("cli-flag", "migrate --db-password {v} --host db1.internal\n"),
         ("k8s-env", '      env:\n        - name: DB_PASSWORD\n          value: "{v}"\n'),
         ("ecs-env", '{{"environment": [{{"name": "DB_PASSWORD", "value": "{v}"}}]}}'),
+        ("gradle", "credentials {{\n    username 'ci'\n    password '{v}'\n}}\n"),
     ]:
         v = g.password()
         yield f"password-assignment/{lang}", template.format(v=v), v
