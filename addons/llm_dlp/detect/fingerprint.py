@@ -75,7 +75,7 @@ CAP = 16  # how far back (in words) an identifier's previous use still counts
 SEED = 20031009  # of the random value each token code contributes to a k-gram hash
 MAGIC = b"LLMDLPFP5"
 # A cache or index built otherwise is rebuilt / refused.
-VERSION = {"k": K, "k_spelled": K_SPELLED, "k_prose": K_PROSE, "w": W, "cap": CAP, "tokenizer": 10}
+VERSION = {"k": K, "k_spelled": K_SPELLED, "k_prose": K_PROSE, "w": W, "cap": CAP, "tokenizer": 11}
 TOKENS_PER_LINE = 6  # a rule's window_lines counts this many tokens a line (a typical line of code)
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
@@ -243,13 +243,15 @@ def tokenise(text: str, language: str = "generic") -> tuple[np.ndarray, np.ndarr
     return np.frombuffer(codes, np.uint32), np.frombuffer(lines, np.int32)
 
 
-SHAPE, SPELLED, PROSE = 0, 1, 2  # the kinds of fingerprints
+SHAPE, SPELLED, PROSE, SHAPE_LITERALS = 0, 1, 2, 3  # the kinds of fingerprints (the last: a shape holding literals)
 
 
 def kinds_of(hashes: np.ndarray) -> np.ndarray:
-    """The kind of each fingerprint, from its lowest bits: x0 the shape, 01 as written, 11 prose."""
+    """The kind of each fingerprint, from its lowest bits: 00 the shape, 10 a shape holding two
+    literals or more, 01 as written, 11 prose."""
     odd = (hashes & np.uint64(1)).astype(np.uint8)
-    return odd + (odd & (hashes >> np.uint64(1)).astype(np.uint8))
+    second = ((hashes >> np.uint64(1)) & np.uint64(1)).astype(np.uint8)
+    return np.where(odd, SPELLED + second, SHAPE_LITERALS * second).astype(np.uint8)
 
 
 class Prints(NamedTuple):
@@ -490,7 +492,7 @@ def _in_few_files(hashes: np.ndarray, max_files: int) -> np.ndarray:
     first = np.flatnonzero(_run_starts(hashes))
     runs = np.diff(np.append(first, len(hashes)))  # the files of each fingerprint, one row each
     kinds = kinds_of(hashes)
-    limit = np.where(kinds == SHAPE, MAX_FILES_PER_SHAPE, np.where(kinds == PROSE, min(max_files, MAX_FILES_PER_PROSE), max_files))
+    limit = np.where((kinds == SHAPE) | (kinds == SHAPE_LITERALS), MAX_FILES_PER_SHAPE, np.where(kinds == PROSE, min(max_files, MAX_FILES_PER_PROSE), max_files))
     return np.repeat(runs, runs) <= limit
 
 
@@ -676,6 +678,10 @@ class CodeMatch:
 
 SHAPE_WEIGHT = 0.6  # a fingerprint of the shape counts this much: a renamed copy needs 10 where a copy needs 6
 PROSE_WEIGHT = 0.5  # and one of prose this much, summed with those as written: 12 alone make a match
+# A shape whose k-gram holds two literals or more (strings, numbers: renaming leaves them) counts
+# as one as written, summed with them: of unrelated code, such shapes hit an index ten times more
+# rarely than those with one literal or none (0.24% against 2.4%), where a renamed copy keeps both.
+SHAPE_LITERALS_WEIGHT = 1.0
 MIN_LINES = 3  # matched fingerprints must spread over this many lines (one long list line is no evidence)
 
 
@@ -775,8 +781,9 @@ def _regions(
     place = fids.astype(np.int64) * stride + tokens
     lo = np.searchsorted(place, place - window)  # each window's first fingerprint
     distinct = np.cumsum(_run_starts(starts, fids))
-    alike = np.concatenate([[0], np.cumsum(np.where(kinds == SPELLED, 1.0, np.where(kinds == PROSE, PROSE_WEIGHT, 0.0)))])
-    shaped = np.concatenate([[0], np.cumsum(kinds == SHAPE)])  # as written (prose included) up to each, and of the shape
+    weights = np.select([kinds == SPELLED, kinds == PROSE, kinds == SHAPE_LITERALS], [1.0, PROSE_WEIGHT, SHAPE_LITERALS_WEIGHT], 0.0)
+    alike = np.concatenate([[0], np.cumsum(weights)])  # as written (prose and shapes with literals included) up to each...
+    shaped = np.concatenate([[0], np.cumsum((kinds == SHAPE) | (kinds == SHAPE_LITERALS))])  # ...and of the shape
     enough = (alike[1:] - alike[lo] >= threshold - 1e-9) | ((shaped[1:] - shaped[lo]) * SHAPE_WEIGHT >= threshold - 1e-9)
     qualifies = enough & (distinct - distinct[lo] + 1 >= MIN_LINES)
     if not qualifies.any():
