@@ -867,15 +867,14 @@ static uint32_t code_at(const Tokens *t, Py_ssize_t j, Py_ssize_t s, uint32_t fi
    it is not fingerprinted. */
 static int no_word(uint32_t code) { return code < KEYWORD_BASE; }
 
-/* What a k-gram holds: tokens that are no words, telling literals, names and reserved words. */
+/* What a k-gram holds: tokens that are no words, names and reserved words. */
 typedef struct {
-    Py_ssize_t others, literals, names, reserved;
+    Py_ssize_t others, names, reserved;
 } Census;
 
 static void count_token(Census *c, const Tokens *t, Py_ssize_t j, int sign)
 {
     c->others += sign * no_word(t->codes[j]);
-    c->literals += sign * (t->roles[j] == TELLING);
     c->names += sign * (t->roles[j] == NAME);
     c->reserved += sign * (t->roles[j] == RESERVED);
 }
@@ -933,10 +932,12 @@ static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash, int32_
             if (t->prev[j] >= 0)
                 next[t->prev[j]] = (int32_t)j;
         uint64_t h = 0;
-        Census census = {0, 0, 0, 0};
+        Census census = {0, 0, 0};
+        Py_ssize_t literals = 0; /* telling ones */
         for (Py_ssize_t j = 0; j < k; j++) {
             h = h * KGRAM_BASE + value[t->codes[j]];
             count_token(&census, t, j, 1);
+            literals += t->roles[j] == TELLING;
         }
         for (Py_ssize_t i = 0; i < n; i++) {
             if (i) { /* token i - 1 leaves; its next use, if inside, becomes a first use */
@@ -947,9 +948,10 @@ static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash, int32_
                 h = h * KGRAM_BASE + value[code_at(t, i + k - 1, i, first_use)];
                 count_token(&census, t, i + k - 1, 1);
                 count_token(&census, t, gone, -1);
+                literals += (t->roles[i + k - 1] == TELLING) - (t->roles[gone] == TELLING);
             }
             /* never the smallest, never kept; else the literals' mark in the second lowest bit */
-            hash[i] = is_code(&census) ? (h & ~2ull) | (census.literals >= SHAPE_LITERALS ? 2 : 0) : UINT64_MAX;
+            hash[i] = is_code(&census) ? (h & ~2ull) | (uint64_t)(literals >= SHAPE_LITERALS) << 1 : UINT64_MAX;
         }
     }
     PyMem_RawFree(value);
@@ -962,7 +964,7 @@ static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash, int32_
 static void spelled_hashes(const Tokens *t, Py_ssize_t k, uint64_t seed, uint64_t *hash)
 {
     uint64_t h = 0, top = 1;
-    Census census = {0, 0, 0, 0};
+    Census census = {0, 0, 0};
     for (Py_ssize_t j = 1; j < k; j++)
         top *= KGRAM_BASE;
     for (Py_ssize_t j = 0; j < t->count; j++) {
