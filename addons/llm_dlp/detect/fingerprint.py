@@ -492,7 +492,8 @@ def _in_few_files(hashes: np.ndarray, max_files: int) -> np.ndarray:
     first = np.flatnonzero(_run_starts(hashes))
     runs = np.diff(np.append(first, len(hashes)))  # the files of each fingerprint, one row each
     kinds = kinds_of(hashes)
-    limit = np.where((kinds == SHAPE) | (kinds == SHAPE_LITERALS), MAX_FILES_PER_SHAPE, np.where(kinds == PROSE, min(max_files, MAX_FILES_PER_PROSE), max_files))
+    of_shape = (kinds == SHAPE) | (kinds == SHAPE_LITERALS)
+    limit = np.where(of_shape, MAX_FILES_PER_SHAPE, np.where(kinds == PROSE, min(max_files, MAX_FILES_PER_PROSE), max_files))
     return np.repeat(runs, runs) <= limit
 
 
