@@ -17,7 +17,8 @@
    Fingerprints are of two kinds, winnowed apart: of the shape (k-grams of codes, renaming-proof)
    and as written (shorter k-grams of spellings, which only a copy shares), and a third of the
    prose of comments and docstrings (k-grams of their words); the lowest bits of a
-   fingerprint's hash say which.
+   fingerprint's hash say which, and of the shape, whether its k-gram holds two telling
+   literals (strings or numbers of 2 characters or more).
 
    Every pass is linear in the text. A search for a closing delimiter that failed is
    remembered, so unterminated strings and comments cannot make the lexer quadratic (a
