@@ -6,9 +6,10 @@
 
 ADDONS: a checkout's addons directory (its _winnow extension built). Each checkout's module is
 imported apart in this one process, and the checkouts take turns, match after match, against
-the same index and the same texts (built with the code first on the path, which every checkout
-must read), so that other work on a shared machine disturbs them alike. Each text is matched
-``--repeats`` times by each, each time with a new last line so the recent-results cache never
+the same index and the same texts (built with the code first on the path; a checkout of another
+tokenizer, which refuses it, gets an index of the same files built by its own code), so that
+other work on a shared machine disturbs them alike. Each text is matched ``--repeats`` times
+by each, each time with a new last line so the recent-results cache never
 answers; reported: the fastest and the median CPU time, and whether the matches agree."""
 
 from __future__ import annotations
@@ -38,6 +39,17 @@ def load(addons: str) -> ModuleType:
         del sys.path[0]
 
 
+def own_index(module: ModuleType, shared: Path, own: Path):
+    """The shared index, or for a checkout of another tokenizer (which refuses it) one of the
+    same files that its own code builds: the matches then differ as the fingerprints do."""
+    try:
+        return module.FingerprintIndex(shared)
+    except ValueError:
+        stats = module.build_index([SITE], own)
+        print(f"index of {module.__file__}'s own tokenizer: {stats['fingerprints']} fingerprints")
+        return module.FingerprintIndex(own)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("addons", nargs="+", help="addons directories of the checkouts to compare")
@@ -52,7 +64,7 @@ def main() -> None:
             print(f"index: {stats['files']} files, {stats['lines']} lines, {stats['fingerprints']} fingerprints")
         texts = dict(zip(("python", "go+javascript"), scale_texts(random.Random(args.seed))))
         modules = [load(addons) for addons in args.addons]
-        indexes = [module.FingerprintIndex(index_file) for module in modules]
+        indexes = [own_index(module, index_file, Path(d) / f"own-{n}.fpidx") for n, module in enumerate(modules)]
         print(f"CPU time per fresh 256 KB, fastest and median of {args.repeats} matches:")
         for name, text in texts.items():
             found = {tuple(map(repr, module.match(index, text, 6, 30))) for module, index in zip(modules, indexes)}

@@ -17,7 +17,8 @@
    Fingerprints are of two kinds, winnowed apart: of the shape (k-grams of codes, renaming-proof)
    and as written (shorter k-grams of spellings, which only a copy shares), and a third of the
    prose of comments and docstrings (k-grams of their words); the lowest bits of a
-   fingerprint's hash say which.
+   fingerprint's hash say which, and of the shape, whether its k-gram holds two telling
+   literals (strings or numbers of 2 characters or more).
 
    Every pass is linear in the text. A search for a closing delimiter that failed is
    remembered, so unterminated strings and comments cannot make the lexer quadratic (a
@@ -67,8 +68,10 @@ typedef struct {
 } Params;
 
 /* What a token is to a k-gram: a name (an identifier that is no reserved word), a reserved
-   word, or anything else. */
-enum { OTHER, NAME, RESERVED };
+   word, a telling literal (a string or number of TELLING_CHARS characters or more: 'a', '<=',
+   0 and 1 are everyone's), or anything else. */
+enum { OTHER, NAME, RESERVED, TELLING };
+enum { TELLING_CHARS = 2 };
 
 /* The words of comments and docstrings, along the text: prose, which no code token holds. */
 typedef struct {
@@ -83,7 +86,7 @@ typedef struct {
     uint64_t *spelling; /* of each token as written: an identifier's name, a string's or number's content */
     int32_t *lines;
     int32_t *prev; /* an identifier's previous use (a token), -1 if none within cap words */
-    uint8_t *roles; /* OTHER, NAME or RESERVED */
+    uint8_t *roles; /* OTHER, NAME, RESERVED or TELLING */
     Py_ssize_t count;
     Prose prose;
 } Tokens;
@@ -514,6 +517,13 @@ static void emit(Lexer *L, uint32_t code, uint64_t spelling, int32_t line)
     L->line_start = 0;
 }
 
+/* A string's or number's code, telling if chars (its characters, whitespace aside) are enough. */
+static void emit_literal(Lexer *L, uint32_t code, uint64_t spelling, int32_t line, Py_ssize_t chars)
+{
+    emit(L, code, spelling, line);
+    L->t->roles[L->t->count - 1] = chars >= TELLING_CHARS ? TELLING : OTHER;
+}
+
 /* The word with hash h, or the empty slot where it would go. */
 static Keyword *word_slot(const Words *words, uint64_t h)
 {
@@ -674,11 +684,14 @@ static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolate
 {
     const uint32_t *buf = L->buf;
     uint64_t h = FNV_OFFSET;
+    Py_ssize_t chars = 0; /* hashed into h */
     int32_t line = L->line, part_line = line; /* line kept here, not in L, while the characters go by */
     for (Py_ssize_t i = from; i < to;) {
         for (uint32_t c; i < to && !(c = buf[i], c < 128 && string_marks[c]); i++) { /* most characters: no branch on them */
             uint64_t hashed = (h ^ c) * FNV_PRIME;
-            h = char_class(c) == SPACE || c == '\n' ? h : hashed;
+            int kept = char_class(c) != SPACE && c != '\n';
+            h = kept ? hashed : h;
+            chars += kept;
             line += c == '\n';
         }
         if (i == to)
@@ -687,9 +700,9 @@ static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolate
         Py_ssize_t code_from = -1, code_to = -1, resume = -1;
         if (c == '\\' && next) {
             if (next != '"' && next != '\'' && next != '`')
-                h = (h ^ c) * FNV_PRIME;
+                h = (h ^ c) * FNV_PRIME, chars++;
             if (char_class(next) != SPACE && next != '\n')
-                h = (h ^ next) * FNV_PRIME;
+                h = (h ^ next) * FNV_PRIME, chars++;
             line += next == '\n';
             i += 2;
             continue;
@@ -705,21 +718,21 @@ static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolate
             resume = code_to + 1;
         }
         if (code_to >= 0) {
-            emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), h, part_line);
+            emit_literal(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), h, part_line, chars);
             L->line = line;
             lex_range(L, code_from, code_to, 1);
-            h = FNV_OFFSET, line = part_line = L->line, i = resume;
+            h = FNV_OFFSET, chars = 0, line = part_line = L->line, i = resume;
             continue;
         }
         if (braces && (c == '{' || c == '}') && next == c)
             i++; /* {{ and }} are one literal brace */
         if (char_class(c) != SPACE && c != '\n')
-            h = (h ^ c) * FNV_PRIME;
+            h = (h ^ c) * FNV_PRIME, chars++;
         line += c == '\n';
         i++;
     }
     L->line = line;
-    emit(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), h, part_line);
+    emit_literal(L, STRINGS + (uint32_t)(mix(h) % STRING_BUCKETS), h, part_line, chars);
 }
 
 /* Tokens of buf[r, n) into L. nested: inside an interpolation, whose strings do not interpolate. */
@@ -789,7 +802,7 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
         if ((c >= '0' && c <= '9') || fraction) {
             end = number_end(buf, r + fraction, n);
             uint64_t spelling = number_spelling(buf, r, end);
-            emit(L, NUMBER + (uint32_t)(mix(spelling) % NUMBER_BUCKETS), spelling, L->line);
+            emit_literal(L, NUMBER + (uint32_t)(mix(spelling) % NUMBER_BUCKETS), spelling, L->line, end - r);
             r = end;
             continue;
         }
@@ -811,7 +824,8 @@ static void tokenise(const uint32_t *buf, Py_ssize_t n, const Params *p, Tokens 
 enum { SHAPE, SPELLED, PROSE, KINDS };
 
 /* A fingerprint's hash with its kind in the lowest bits, so an index tells the kinds apart:
-   the lowest clear for the shape, the two lowest 01 as written and 11 for prose. */
+   the lowest clear for the shape (the next one set when its k-gram holds literals: see
+   shape_hashes), the two lowest 01 as written and 11 for prose. */
 static uint64_t tagged(uint64_t hash, int kind)
 {
     return kind == SHAPE ? hash & ~1ull : (hash & ~3ull) | (kind == PROSE ? 3 : 1);
@@ -893,8 +907,15 @@ static void select_smallest(const uint64_t *hash, Py_ssize_t n, Py_ssize_t w, Py
     }
 }
 
-/* The hash of each k-gram of codes (an identifier's code relative to the k-gram's start), or
-   UINT64_MAX for prose, into hash[0, count - k + 1); next: room for count tokens. */
+/* A k-gram of the shape that holds this many telling literals (strings, numbers) is marked:
+   renaming leaves literals as they were, and one shape with two of them is rarely another
+   file's, where a shape of names and punctuation alone is everyone's (a run of getters, an
+   enum list). */
+enum { SHAPE_LITERALS = 2 };
+
+/* The hash of each k-gram of codes (an identifier's code relative to the k-gram's start), its
+   second lowest bit set when it holds SHAPE_LITERALS telling literals, or UINT64_MAX for prose, into
+   hash[0, count - k + 1); next: room for count tokens. */
 static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash, int32_t *next)
 {
     Py_ssize_t n = t->count - p->k + 1, k = p->k, codes = KEYWORD_BASE + p->keywords.count + p->cap + 1;
@@ -913,9 +934,11 @@ static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash, int32_
                 next[t->prev[j]] = (int32_t)j;
         uint64_t h = 0;
         Census census = {0, 0, 0};
+        Py_ssize_t literals = 0; /* telling ones */
         for (Py_ssize_t j = 0; j < k; j++) {
             h = h * KGRAM_BASE + value[t->codes[j]];
             count_token(&census, t, j, 1);
+            literals += t->roles[j] == TELLING;
         }
         for (Py_ssize_t i = 0; i < n; i++) {
             if (i) { /* token i - 1 leaves; its next use, if inside, becomes a first use */
@@ -926,8 +949,10 @@ static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash, int32_
                 h = h * KGRAM_BASE + value[code_at(t, i + k - 1, i, first_use)];
                 count_token(&census, t, i + k - 1, 1);
                 count_token(&census, t, gone, -1);
+                literals += (t->roles[i + k - 1] == TELLING) - (t->roles[gone] == TELLING);
             }
-            hash[i] = is_code(&census) ? h : UINT64_MAX; /* never the smallest, never kept */
+            /* never the smallest, never kept; else the literals' mark in the second lowest bit */
+            hash[i] = is_code(&census) ? (h & ~2ull) | (uint64_t)(literals >= SHAPE_LITERALS) << 1 : UINT64_MAX;
         }
     }
     PyMem_RawFree(value);

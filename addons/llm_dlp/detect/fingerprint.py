@@ -32,7 +32,10 @@ token that follows its first word: a file's own comments are its content too, an
 mostly comments holds little code. A shape alone is
 shared by much unrelated code (runs of getters, trait impls, signatures, "NAME = VALUE" lists),
 so a fingerprint of the shape counts SHAPE_WEIGHT toward a rule's threshold: a copy needs
-``threshold`` fingerprints as written, a renamed one 10 of the shape at the default 6. One of
+``threshold`` fingerprints as written, a renamed one 10 of the shape at the default 6. But a
+shape whose k-gram holds two telling literals (strings or numbers of 2 characters or more,
+which renaming leaves alone) is rarely another file's: it is marked (SHAPE_LITERALS) and counts
+SHAPE_LITERALS_WEIGHT, summed with those as written. One of
 prose counts PROSE_WEIGHT, summed with those as written (renaming leaves comments alone). Matches
 are counted in windows of tokens, not lines: a formatter may turn 20 lines into 40. The lexer
 and winnowing are compiled (``_winnow.c``): linear in the text whatever it holds, and off the
@@ -75,7 +78,7 @@ CAP = 16  # how far back (in words) an identifier's previous use still counts
 SEED = 20031009  # of the random value each token code contributes to a k-gram hash
 MAGIC = b"LLMDLPFP5"
 # A cache or index built otherwise is rebuilt / refused.
-VERSION = {"k": K, "k_spelled": K_SPELLED, "k_prose": K_PROSE, "w": W, "cap": CAP, "tokenizer": 10}
+VERSION = {"k": K, "k_spelled": K_SPELLED, "k_prose": K_PROSE, "w": W, "cap": CAP, "tokenizer": 11}
 TOKENS_PER_LINE = 6  # a rule's window_lines counts this many tokens a line (a typical line of code)
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
@@ -243,13 +246,15 @@ def tokenise(text: str, language: str = "generic") -> tuple[np.ndarray, np.ndarr
     return np.frombuffer(codes, np.uint32), np.frombuffer(lines, np.int32)
 
 
-SHAPE, SPELLED, PROSE = 0, 1, 2  # the kinds of fingerprints
+SHAPE, SPELLED, PROSE, SHAPE_LITERALS = 0, 1, 2, 3  # the kinds of fingerprints (the last: a shape holding literals)
 
 
 def kinds_of(hashes: np.ndarray) -> np.ndarray:
-    """The kind of each fingerprint, from its lowest bits: x0 the shape, 01 as written, 11 prose."""
+    """The kind of each fingerprint, from its lowest bits: 00 the shape, 10 a shape holding two
+    literals or more, 01 as written, 11 prose."""
     odd = (hashes & np.uint64(1)).astype(np.uint8)
-    return odd + (odd & (hashes >> np.uint64(1)).astype(np.uint8))
+    second = ((hashes >> np.uint64(1)) & np.uint64(1)).astype(np.uint8)
+    return np.where(odd, SPELLED + second, SHAPE_LITERALS * second).astype(np.uint8)
 
 
 class Prints(NamedTuple):
@@ -490,7 +495,8 @@ def _in_few_files(hashes: np.ndarray, max_files: int) -> np.ndarray:
     first = np.flatnonzero(_run_starts(hashes))
     runs = np.diff(np.append(first, len(hashes)))  # the files of each fingerprint, one row each
     kinds = kinds_of(hashes)
-    limit = np.where(kinds == SHAPE, MAX_FILES_PER_SHAPE, np.where(kinds == PROSE, min(max_files, MAX_FILES_PER_PROSE), max_files))
+    of_shape = (kinds == SHAPE) | (kinds == SHAPE_LITERALS)
+    limit = np.where(of_shape, MAX_FILES_PER_SHAPE, np.where(kinds == PROSE, min(max_files, MAX_FILES_PER_PROSE), max_files))
     return np.repeat(runs, runs) <= limit
 
 
@@ -676,13 +682,17 @@ class CodeMatch:
 
 SHAPE_WEIGHT = 0.6  # a fingerprint of the shape counts this much: a renamed copy needs 10 where a copy needs 6
 PROSE_WEIGHT = 0.5  # and one of prose this much, summed with those as written: 12 alone make a match
+# A shape whose k-gram holds two telling literals or more (strings, numbers: renaming leaves them)
+# counts as one as written, summed with them: of unrelated code, such shapes hit an index twenty
+# times more rarely than the others (0.07% against 1.5%), where a renamed copy finds 85% of either.
+SHAPE_LITERALS_WEIGHT = 1.0
 MIN_LINES = 3  # matched fingerprints must spread over this many lines (one long list line is no evidence)
 
 
 def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int, language: str | None = None) -> list[CodeMatch]:
     """Indexed files from which distinct fingerprints worth ``threshold`` (SHAPE_WEIGHT each when
-    alike only in shape, one when spelled alike too, PROSE_WEIGHT each of prose, summed with
-    those spelled alike) fall within
+    alike only in shape, one when spelled alike too, PROSE_WEIGHT each of prose and
+    SHAPE_LITERALS_WEIGHT each of a shape holding literals, summed with those spelled alike) fall within
     ``window_lines`` lines' worth of tokens of ``text`` (TOKENS_PER_LINE a line), over at least
     MIN_LINES lines; each match widened to the whole paste it is in. ``language``: of the
     request's file, if it names one."""
@@ -765,7 +775,8 @@ def _regions(
 ) -> list[tuple[int, int, int, int]]:
     """(file, fingerprints, first line, last line) of every stretch of the text covered by
     windows of ``window`` tokens holding fingerprints of one file worth ``threshold`` (by their
-    ``kinds``: those as written and of prose summed, or those of the shape) over MIN_LINES
+    ``kinds``: those as written, of prose and of shapes holding literals summed, or those of the
+    shape, of either kind) over MIN_LINES
     lines; overlapping windows merge, so a long paste is covered whole. The fingerprints come
     by file, and within a file their tokens and their start and end lines ascend (as along the
     text), so the window ending at fingerprint i ends at ends[i]."""
@@ -775,8 +786,9 @@ def _regions(
     place = fids.astype(np.int64) * stride + tokens
     lo = np.searchsorted(place, place - window)  # each window's first fingerprint
     distinct = np.cumsum(_run_starts(starts, fids))
-    alike = np.concatenate([[0], np.cumsum(np.where(kinds == SPELLED, 1.0, np.where(kinds == PROSE, PROSE_WEIGHT, 0.0)))])
-    shaped = np.concatenate([[0], np.cumsum(kinds == SHAPE)])  # as written (prose included) up to each, and of the shape
+    weights = np.select([kinds == SPELLED, kinds == PROSE, kinds == SHAPE_LITERALS], [1.0, PROSE_WEIGHT, SHAPE_LITERALS_WEIGHT], 0.0)
+    alike = np.concatenate([[0], np.cumsum(weights)])  # as written (prose and shapes with literals included) up to each...
+    shaped = np.concatenate([[0], np.cumsum((kinds == SHAPE) | (kinds == SHAPE_LITERALS))])  # ...and of the shape
     enough = (alike[1:] - alike[lo] >= threshold - 1e-9) | ((shaped[1:] - shaped[lo]) * SHAPE_WEIGHT >= threshold - 1e-9)
     qualifies = enough & (distinct - distinct[lo] + 1 >= MIN_LINES)
     if not qualifies.any():

@@ -341,7 +341,7 @@ def test_a_match_widens_to_the_whole_paste_between_prose_lines():
 
 
 def test_a_fingerprint_of_the_shape_counts_less_than_one_as_written():
-    from llm_dlp.detect.fingerprint import PROSE, PROSE_WEIGHT, SHAPE, SHAPE_WEIGHT, SPELLED, _regions
+    from llm_dlp.detect.fingerprint import PROSE, PROSE_WEIGHT, SHAPE, SHAPE_LITERALS, SHAPE_WEIGHT, SPELLED, _regions
 
     def found(*kinds: int) -> bool:
         n = len(kinds)
@@ -356,6 +356,54 @@ def test_a_fingerprint_of_the_shape_counts_less_than_one_as_written():
     assert found(*[PROSE] * 12) and not found(*[PROSE] * 11)
     assert found(*[SPELLED, PROSE] * 4) and not found(*[SPELLED] * 4 + [PROSE] * 3)  # prose adds to the code as written...
     assert not found(*[SHAPE, PROSE] * 6)  # ...not to its shape
+    assert found(*[SHAPE_LITERALS] * 6) and not found(*[SHAPE_LITERALS] * 5)  # a shape holding literals counts one...
+    assert found(*[SPELLED, SHAPE_LITERALS] * 3) and found(*[SHAPE_LITERALS, SHAPE] * 5)  # ...with those as written, and is a shape
+
+
+ROUTES = """def dispatch(request, handlers):
+    if request.path == "/billing/invoices":
+        return handlers.render(request, "invoices.html", 25)
+    if request.path == "/billing/refunds":
+        return handlers.render(request, "refunds.html", 10)
+    if request.path == "/ledger/close":
+        return handlers.close(request, "month-end", 30)
+    return handlers.missing(request, "not found", 404)
+"""
+
+
+def test_a_shape_holding_two_telling_literals_is_a_kind_of_its_own():
+    from llm_dlp.detect.fingerprint import SHAPE, SHAPE_LITERALS, SPELLED
+
+    assert SHAPE_LITERALS in by_kind(ROUTES)[1].tolist()
+    letters = "def is_letter(c):\n    if c >= 'a' and c <= 'z' or c >= 'A' and c <= 'Z':\n        return 1\n    return 0\n"
+    assert set(by_kind(letters)[1].tolist()) == {SHAPE, SPELLED}  # one-character literals are everyone's
+
+
+def test_a_short_renamed_paste_is_caught_by_its_literals_and_the_same_shape_with_others_is_not(tmp_path, monkeypatch):
+    import re
+
+    from llm_dlp.detect import fingerprint
+    from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, match
+
+    (tmp_path / "org").mkdir()
+    (tmp_path / "org" / "web.py").write_text(ROUTES)
+    build_index([tmp_path / "org"], tmp_path / "i.fpidx")
+    names = {"dispatch": "route", "request": "req", "handlers": "views", "path": "url", "render": "show"}
+    head = "\n".join(ROUTES.split("\n")[:5])  # 35 tokens: 9 shapes, 7 of them holding literals (of the shape alone 10 match)
+    renamed = re.sub(r"\b(" + "|".join(names) + r")\b", lambda m: names[m.group()], head)
+    others = {
+        "/billing/invoices": "/shop/cart",
+        "/billing/refunds": "/shop/orders",
+        "invoices": "cart",
+        "refunds": "pay",
+        "25": "50",
+        "10": "20",
+    }
+    unrelated = re.sub("|".join(others), lambda m: others[m.group()], renamed)
+    assert [m.file for m in match(FingerprintIndex(tmp_path / "i.fpidx"), renamed, 6, 30)] == ["org/web.py"]
+    assert match(FingerprintIndex(tmp_path / "i.fpidx"), unrelated, 6, 30) == []
+    monkeypatch.setattr(fingerprint, "SHAPE_LITERALS_WEIGHT", 0.0)  # the shape alone is not enough
+    assert match(FingerprintIndex(tmp_path / "i.fpidx"), renamed, 6, 30) == []
 
 
 def test_the_kind_of_a_fingerprint_is_in_its_lowest_bits():
@@ -540,7 +588,7 @@ def test_the_matches_of_a_fixed_text_against_a_fixed_index_stay_as_they_were(tmp
     prints = text_fingerprints(text)
     query, fids = index.lookup(prints.hashes)
     order = np.lexsort((fids, query))
-    assert (len(prints.hashes), digest(*prints)) == (855, "d0268eefde0f93f0")
+    assert (len(prints.hashes), digest(*prints)) == (855, "67c14e141fca75a3")
     assert (len(query), digest(query[order].astype(np.int64), fids[order].astype(np.uint32))) == (350, "ecb58761bab77b02")
     found = [("org/billing1.py", 132, 4, 33), ("org/billing1.py", 137, 71, 174), ("org/ledger2.js", 53, 37, 68)]
     assert [(m.file, m.fingerprints, m.first_line, m.last_line) for m in match(index, text, 6, 30)] == found
