@@ -347,6 +347,23 @@ def test_a_context_around_the_secret_may_also_follow_it():
     assert d.scan("val=abc123def456\n" + "x" * 60 + "\nkind: Vault") == []
 
 
+def test_the_patterns_of_a_rule_with_a_context_are_scanned_only_where_the_context_is():
+    context = re.compile(r"(?m)^kind:\s*Vault[^\n]*$")
+    rule = SecretRule("c", "redact", (re.compile(r"val=(?P<secret>[a-z0-9]{12})"),), context=context, context_chars=40)
+    d = Detector([rule])
+    text = "val=abc123def456\n"
+    assert d._hits(text, text.encode()) == {}  # the pattern's own database was not run
+    text = "kind: Vault\nval=abc123def456"
+    assert sorted(d._hits(text, text.encode())) == [0, 1]  # the pattern and its context
+    assert [f.value for f in d.scan(text)] == ["abc123def456"]
+
+
+def test_only_wide_bounded_repeats_are_opened_in_the_prefilter():
+    # an open repeat stays alive through every long identifier: narrow ranges stay bounded
+    assert _hyperscan_source(re.compile(r"[MN][a-z]{23,25}\.[a-z]{6}"))[0] == rb"[MN][a-z]{23,25}\.[a-z]{6}"
+    assert _hyperscan_source(re.compile(r"x[a-z]{0,40}:[a-z]{6}"))[0] == rb"x[a-z]{0,}:[a-z]{6}"
+
+
 def test_repeats_are_found_everywhere_in_one_pass_with_offsets_after_non_ascii(det):
     token = "ghp_" + Gen(random.Random()).s(AN, 36)
     text = f"TOKEN={token}\n" + "é ünïcode\n" * 1000 + f"again {token} and {token[:-3]} cut\n"
