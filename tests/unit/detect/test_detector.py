@@ -319,6 +319,17 @@ def test_near_words_must_precede_the_value():
     assert d.scan("acme" + " " * 40 + "key=abc123def456") == []
 
 
+def test_near_words_are_looked_for_around_the_hits_only_and_as_far_as_context_chars():
+    rule = SecretRule("v", "redact", (re.compile(r"key=(?P<secret>[a-z0-9]{12})"),), near=("acmecorp",), context_chars=30, window=16)
+    d = Detector([rule])
+    text = "acmecorp " * 50
+    assert d._hits(text, text.encode()) == {}  # the words are not part of the whole-text pass
+    # the word ends exactly context_chars before the secret, and starts before the window does
+    # minus context_chars: a word cut at that edge would go unseen
+    assert [f.value for f in d.scan(" " * 100 + "acmecorp" + " " * 26 + "key=abc123def456")] == ["abc123def456"]
+    assert d.scan(" " * 100 + "acmecorp" + " " * 27 + "key=abc123def456") == []
+
+
 def test_a_near_placeholder_makes_one_pattern_per_word_each_anchored_on_it():
     rule = next(r for r in bundled().rules if r.id == "vendor-named-value")
     assert len(rule.patterns) == len(rule.near) > 100
