@@ -342,7 +342,7 @@ class Detector:
         ends: set[int] = set()
         for ws, we in windows:
             offset = max(0, ws - rule.context_chars - longest)
-            db.scan(data[offset:we], match_event_handler=lambda _id, _s, end, _f, _c, at=offset: ends.add(at + end), scratch=scratch)
+            db.scan(data[offset:we], match_event_handler=_adding_to(ends, offset), scratch=scratch)
         return sorted(ends)
 
     def _matches(self, pid: int, text: str, data: bytes, folded: list[bytes], ws: int, we: int) -> Iterator[re.Match[str]]:
@@ -365,6 +365,15 @@ class Detector:
             if m is not None:
                 yield m
                 free = max(m.end(), start + 1)
+
+
+def _adding_to(ends: set[int], offset: int):
+    """A match handler that adds each match's end, shifted by ``offset``, to ``ends``."""
+
+    def on_match(_id: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+        ends.add(offset + end)
+
+    return on_match
 
 
 def _word_before(word_ends: list[int], position: int, distance: int) -> bool:
