@@ -234,7 +234,7 @@ def test_verifying_at_the_leading_literals_finds_what_finditer_finds():
         data = text.encode("ascii", "replace")
         ws = rng.randrange(0, len(text) + 1)
         we = rng.randrange(ws, len(text) + 1)
-        found = [m.span() for m in det._matches(0, text, data, [], ws, we)]
+        found = [m.span() for m in det._matches(0, text, data, ws, we)]
         assert found == [m.span() for m in pattern.finditer(text, ws, we)], (text, ws, we)
 
 
