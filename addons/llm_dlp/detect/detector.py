@@ -30,8 +30,10 @@ _HS_FLAGS = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_MULTILINE | hypersca
 # Patterns run in [hit_end - rule.window, hit_end + TAIL]: prefilter ends can precede the
 # exact match's end, and trailing look-aheads need to see past it.
 TAIL = 64
-# In the prefilter, bounded repeats from this upper bound on are opened ({8,256} -> {8,}): a
-# superset, and large bounded repeats are what makes a hyperscan database slow to compile.
+# In the prefilter, bounded repeats whose range is at least this wide are opened ({8,256} ->
+# {8,}): a superset, and large bounded repeats are what makes a hyperscan database slow to
+# compile. A narrow one stays: {23,25} opened to {23,} made the whole pass 8% slower, since the
+# open repeat stays alive through every long identifier.
 OPEN_REPEATS = 24
 # A value seen once is redacted wherever else it appears, if at least this long.
 MIN_REPEAT_LENGTH = 8
@@ -69,11 +71,16 @@ def _hyperscan_source(pattern: re.Pattern[str]) -> tuple[bytes, int]:
     if trailing and int(trailing.group(2)) - int(trailing.group(1)) >= 8:
         extra = int(trailing.group(2)) - int(trailing.group(1))
         source = source[: trailing.start()] + "{%s}%s" % (trailing.group(1), trailing.group(3))
-    source = re.sub(r"\{(\d+),(\d{2,})\}", lambda m: "{%s,}" % m.group(1) if int(m.group(2)) >= OPEN_REPEATS else m.group(0), source)
+    source = re.sub(r"\{(\d+),(\d+)\}", _opened, source)
     source = re.sub(r"\(\?P=\w+\)", r"[\\s\\S]*", source)
     if pattern.flags & re.IGNORECASE:
         source = "(?i)" + source
     return source.encode(), extra
+
+
+def _opened(repeat: re.Match[str]) -> str:
+    low, high = int(repeat.group(1)), int(repeat.group(2))
+    return "{%d,}" % low if high - low >= OPEN_REPEATS else repeat.group(0)
 
 
 # The source of an optional repeat of one character class that opens a pattern, possibly inside
@@ -170,6 +177,25 @@ def _compile(sources: list[bytes], ids: list[int]) -> hyperscan.Database | None:
         return None
 
 
+def _near_words(words: tuple[str, ...]) -> tuple[hyperscan.Database, int]:
+    """The database of a rule's near words (any case), and the longest word's length."""
+    source = b"(?i)(?:" + b"|".join(re.escape(w).encode() for w in words) + b")"
+    db = _compile([source], [0])
+    if db is None:  # literal alternations always compile; never let a rule pass unchecked
+        raise ValueError(f"near words {words} do not compile")
+    return db, max(map(len, words))
+
+
+def _compile_accepted(sources: list[bytes], ids: list[int]) -> tuple[hyperscan.Database | None, list[int]]:
+    """The database of ``sources[i]`` for these ids, and the ids it holds: all of them, or when
+    hyperscan refuses the set, those it takes one by one."""
+    db = _compile([sources[i] for i in ids], ids)
+    if db is None:
+        ids = [i for i in ids if _compiles(sources[i])]
+        db = _compile([sources[i] for i in ids], ids)
+    return db, ids
+
+
 def _compiles(source: bytes) -> bool:
     """Hyperscan takes this prefilter (checked alone, not cached: a refused set is rare)."""
     try:
@@ -191,27 +217,33 @@ class Detector:
         ]
         self._verifiers = [_verifier(pattern) for _, pattern, _ in self._patterns]
         self._leads = [_leading_literals(verifier) for verifier in self._verifiers]
-        # Rules with ``near`` words or a ``context``: the words, and the context's prefilter, join
-        # the same hyperscan pass, one expression per rule, numbered after the patterns.
-        near = [rule for rule in self.rules if rule.near]
+        # Rules with a ``context``: its prefilter joins the same hyperscan pass, one expression per
+        # rule, numbered after the patterns.
         contexts = [rule for rule in self.rules if rule.context is not None]
-        self._near_id = {rule.id: len(self._patterns) + i for i, rule in enumerate(near)}
-        self._context_id = {rule.id: len(self._patterns) + len(near) + i for i, rule in enumerate(contexts)}
+        self._context_id = {rule.id: len(self._patterns) + i for i, rule in enumerate(contexts)}
         prefilters = [_hyperscan_source(p) for _, p, _ in self._patterns]
         sources = [source for source, _ in prefilters]
         self._reach = [extra for _, extra in prefilters]  # per pattern: how far past a hit it may end
-        sources += [b"(?i)(?:" + b"|".join(re.escape(w).encode() for w in rule.near) + b")" for rule in near]
         sources += [_hyperscan_source(_presence(rule.context))[0] for rule in contexts if rule.context is not None]
-        accepted = list(range(len(sources)))
-        self._db = _compile(sources, accepted)
-        if self._db is None:  # find the few hyperscan refuses, one by one
-            accepted = [i for i, s in enumerate(sources) if _compiles(s)]
-            self._db = _compile([sources[i] for i in accepted], accepted)
+        # A rule with a context has the patterns of its own database, scanned only when its
+        # context is in the text (the rule finds nothing otherwise): a Kubernetes Secret's data
+        # pattern matches any indented base64 line and cost 8% of the pass over code without one.
+        gated = {self._context_id[r.id]: [pid for pid, (rule, _, _) in enumerate(self._patterns) if rule is r] for r in contexts}
+        gated = {cid: pids for cid, pids in gated.items() if _compiles(sources[cid])}
+        apart = {pid for pids in gated.values() for pid in pids}
+        self._db, accepted = _compile_accepted(sources, [i for i in range(len(sources)) if i not in apart])
+        self._gated: list[tuple[int, hyperscan.Database]] = []
+        for cid, pids in gated.items():
+            db, taken_ids = _compile_accepted(sources, pids)
+            accepted += taken_ids
+            if db is not None:
+                self._gated.append((cid, db))
         # Patterns hyperscan cannot take even as a prefilter run over the whole text in Python.
         self.slow_patterns = frozenset(range(len(self._patterns))) - frozenset(accepted)
-        missing = [rule_id for rule_id, i in self._near_id.items() if i not in accepted]
-        if missing:  # literal alternations always compile; never let a rule pass unchecked
-            raise ValueError(f"near words of {missing} do not compile")
+        # Rules with ``near`` words: the words' own database, run only around the rule's hits.
+        # Words such as "token" and "pat" occur thousands of times in code; scanned for over the
+        # whole text they cost 6% of the pass, and a Python call per occurrence.
+        self._near = {rule.id: _near_words(rule.near) for rule in self.rules if rule.near}
         for i in self.slow_patterns:
             log.warning("rule %s: pattern runs without prefilter (slow): %s", self._patterns[i][0].id, self._patterns[i][1].pattern)
         # a context hyperscan refuses is looked for in Python, window by window
@@ -224,23 +256,31 @@ class Detector:
         """Rules with a pattern that runs without the hyperscan prefilter."""
         return sorted({self._patterns[i][0].id for i in self.slow_patterns})
 
-    def _scratch(self):
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = hyperscan.Scratch(self._db)
-        return scratch
+    def _scratch(self, db: hyperscan.Database) -> hyperscan.Scratch:
+        """This thread's scratch space for one of the detector's databases."""
+        scratches = getattr(self._local, "scratches", None)
+        if scratches is None:
+            scratches = self._local.scratches = {}
+        if id(db) not in scratches:
+            scratches[id(db)] = hyperscan.Scratch(db)
+        return scratches[id(db)]
 
     def _hits(self, text: str, data: bytes) -> dict[int, list[int]]:
         """Map pattern index -> sorted end offsets of prefilter hits."""
         hits: dict[int, list[int]] = defaultdict(list)
-        if self._db is not None and text:
+        if text:
             found: list[tuple[int, int]] = []
             append = found.append
 
             def on_match(pid, _start, end, _flags, _ctx):
                 append((pid, end))
 
-            self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
+            if self._db is not None:
+                self._db.scan(data, match_event_handler=on_match, scratch=self._scratch(self._db))
+            contexts = {pid for pid, _ in found}
+            for context_id, db in self._gated:
+                if context_id in contexts:
+                    db.scan(data, match_event_handler=on_match, scratch=self._scratch(db))
             for pid, end in found:
                 hits[pid].append(end)
             for ends in hits.values():
@@ -254,20 +294,20 @@ class Detector:
         ``timings``, when given, accumulates each rule's verification seconds (for the benchmark)."""
         candidates: list[tuple[int, Finding]] = []
         data = _bytes(text)
-        folded: list[bytes] = []  # data in lower case, made once if a pattern that ignores case needs it
         hits = self._hits(text, data)
         for pid, ends in hits.items():
             if pid >= len(self._patterns):
-                continue  # near words and contexts, read below
+                continue  # contexts, read below
             rule, _, priority = self._patterns[pid]
             slow = pid in self.slow_patterns
-            near = hits.get(self._near_id[rule.id], []) if rule.near else None
             context = hits.get(self._context_id[rule.id], []) if rule.id in self._context_id else None
             if context == []:
                 continue  # the context is nowhere in the text
             presence = self._presence.get(rule.id)
             started = time.perf_counter() if timings is not None else 0.0
-            for ws, we in _windows(ends, rule.window, TAIL + self._reach[pid], len(text), whole=slow):
+            windows = _windows(ends, rule.window, TAIL + self._reach[pid], len(text), whole=slow)
+            near = self._near_ends(rule, data, windows) if rule.near else None
+            for ws, we in windows:
                 # a rule's context must precede (or be around) each of its secrets: without one
                 # near the window, nothing in it can pass (one search per window, not per candidate)
                 reach = we - ws + rule.context_chars
@@ -278,7 +318,7 @@ class Detector:
                     continue
                 if near is not None and not _word_before(near, we, reach):
                     continue
-                for m in self._matches(pid, text, data, folded, ws, we):
+                for m in self._matches(pid, text, data, ws, we):
                     s, e = _secret_span(m)
                     if e <= s:
                         continue
@@ -293,7 +333,18 @@ class Detector:
         kept = _resolve_overlaps(candidates, text)
         return _with_repeats(text, data, kept)
 
-    def _matches(self, pid: int, text: str, data: bytes, folded: list[bytes], ws: int, we: int) -> Iterator[re.Match[str]]:
+    def _near_ends(self, rule: SecretRule, data: bytes, windows: list[tuple[int, int]]) -> list[int]:
+        """Sorted ends of the rule's near words, all of those that end in [ws - context_chars, we]
+        of some window, which is as far as the checks below look."""
+        db, longest = self._near[rule.id]
+        scratch = self._scratch(db)
+        ends: set[int] = set()
+        for ws, we in windows:
+            offset = max(0, ws - rule.context_chars - longest)
+            db.scan(data[offset:we], match_event_handler=_adding_to(ends, offset), scratch=scratch)
+        return sorted(ends)
+
+    def _matches(self, pid: int, text: str, data: bytes, ws: int, we: int) -> Iterator[re.Match[str]]:
         """What ``finditer`` finds in text[ws:we]: leftmost matches that do not overlap. Where the
         pattern starts with known literals, tried only where one occurs."""
         verifier, lead = self._verifiers[pid], self._leads[pid]
@@ -301,10 +352,12 @@ class Detector:
             yield from verifier.finditer(text, ws, we)
             return
         if verifier.flags & re.IGNORECASE:
-            if not folded:
-                folded.append(data.lower())
-            data = folded[0]
-        starts = sorted({p for literal in lead for p in occurrences(data, literal, ws, we)})
+            # only the window in lower case: folding the whole text for a few windows cost more
+            # than their verification (the windows of these patterns are 0.6% of code)
+            window = data[ws:we].lower()
+            starts = sorted({ws + p for literal in lead for p in occurrences(window, literal)})
+        else:
+            starts = sorted({p for literal in lead for p in occurrences(data, literal, ws, we)})
         free = ws  # matches may not overlap: the next one starts where the last ended
         for start in starts:
             if start < free:
@@ -313,6 +366,15 @@ class Detector:
             if m is not None:
                 yield m
                 free = max(m.end(), start + 1)
+
+
+def _adding_to(ends: set[int], offset: int):
+    """A match handler that adds each match's end, shifted by ``offset``, to ``ends``."""
+
+    def on_match(_id: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+        ends.add(offset + end)
+
+    return on_match
 
 
 def _word_before(word_ends: list[int], position: int, distance: int) -> bool:

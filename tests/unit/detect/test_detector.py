@@ -234,7 +234,7 @@ def test_verifying_at_the_leading_literals_finds_what_finditer_finds():
         data = text.encode("ascii", "replace")
         ws = rng.randrange(0, len(text) + 1)
         we = rng.randrange(ws, len(text) + 1)
-        found = [m.span() for m in det._matches(0, text, data, [], ws, we)]
+        found = [m.span() for m in det._matches(0, text, data, ws, we)]
         assert found == [m.span() for m in pattern.finditer(text, ws, we)], (text, ws, we)
 
 
@@ -291,8 +291,10 @@ def test_base64_wrapped_private_keys_and_credentials_are_decoded_first(det):
     basic = base64.b64encode(f"ci-bot:{g.s(AN, 16)}".encode()).decode()
     assert whole(det, f'{{"auths": {{"registry.example.net": {{"auth": "{basic}"}}}}}}', basic) == ["basic-credentials-base64"]
     assert not det.scan('{"auths": {"registry.example.net": {"auth": "%s"}}}' % base64.b64encode(b"no colon here").decode())
-    pat = base64.b64encode(g.s(string.digits, 12).encode() + b":" + random.randbytes(20)).decode()
-    assert whole(det, f"confluence_pat: {pat}\n", pat) == ["atlassian-datacenter-pat"]
+    # the pattern spells out the encoding of the id's digits: every id is covered
+    for _ in range(50):
+        pat = base64.b64encode(g.s(string.digits, 12).encode() + b":" + random.randbytes(20)).decode()
+        assert whole(det, f"confluence_pat: {pat}\n", pat) == ["atlassian-datacenter-pat"]
 
 
 def test_a_vendor_key_with_slashes_is_not_taken_for_a_path(det):
@@ -317,6 +319,17 @@ def test_near_words_must_precede_the_value():
     assert [f.value for f in d.scan("ACME_key=abc123def456")] == ["abc123def456"]
     assert d.scan("key=abc123def456 acme") == []
     assert d.scan("acme" + " " * 40 + "key=abc123def456") == []
+
+
+def test_near_words_are_looked_for_around_the_hits_only_and_as_far_as_context_chars():
+    rule = SecretRule("v", "redact", (re.compile(r"key=(?P<secret>[a-z0-9]{12})"),), near=("acmecorp",), context_chars=30, window=16)
+    d = Detector([rule])
+    text = "acmecorp " * 50
+    assert d._hits(text, text.encode()) == {}  # the words are not part of the whole-text pass
+    # the word ends exactly context_chars before the secret, and starts before the window does
+    # minus context_chars: a word cut at that edge would go unseen
+    assert [f.value for f in d.scan(" " * 100 + "acmecorp" + " " * 26 + "key=abc123def456")] == ["abc123def456"]
+    assert d.scan(" " * 100 + "acmecorp" + " " * 27 + "key=abc123def456") == []
 
 
 def test_a_near_placeholder_makes_one_pattern_per_word_each_anchored_on_it():
@@ -345,6 +358,23 @@ def test_a_context_around_the_secret_may_also_follow_it():
     assert [f.value for f in d.scan("val=abc123def456\nkind: Vault")] == ["abc123def456"]
     assert [f.value for f in d.scan("kind: Vault\nval=abc123def456")] == ["abc123def456"]
     assert d.scan("val=abc123def456\n" + "x" * 60 + "\nkind: Vault") == []
+
+
+def test_the_patterns_of_a_rule_with_a_context_are_scanned_only_where_the_context_is():
+    context = re.compile(r"(?m)^kind:\s*Vault[^\n]*$")
+    rule = SecretRule("c", "redact", (re.compile(r"val=(?P<secret>[a-z0-9]{12})"),), context=context, context_chars=40)
+    d = Detector([rule])
+    text = "val=abc123def456\n"
+    assert d._hits(text, text.encode()) == {}  # the pattern's own database was not run
+    text = "kind: Vault\nval=abc123def456"
+    assert sorted(d._hits(text, text.encode())) == [0, 1]  # the pattern and its context
+    assert [f.value for f in d.scan(text)] == ["abc123def456"]
+
+
+def test_only_wide_bounded_repeats_are_opened_in_the_prefilter():
+    # an open repeat stays alive through every long identifier: narrow ranges stay bounded
+    assert _hyperscan_source(re.compile(r"[MN][a-z]{23,25}\.[a-z]{6}"))[0] == rb"[MN][a-z]{23,25}\.[a-z]{6}"
+    assert _hyperscan_source(re.compile(r"x[a-z]{0,40}:[a-z]{6}"))[0] == rb"x[a-z]{0,}:[a-z]{6}"
 
 
 def test_repeats_are_found_everywhere_in_one_pass_with_offsets_after_non_ascii(det):
