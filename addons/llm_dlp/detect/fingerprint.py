@@ -212,21 +212,23 @@ def language_of(name: str | None) -> str:
     return LANGUAGE.get(word) or LANGUAGE.get(os.path.splitext(word)[1][1:]) or "generic"
 
 
-# Plain signs of a language, for code that names none (looked for in its first 4 KB).
+# Plain signs of a language, for code that names none (looked for in its first 4 KB). A line
+# starts after a newline, one put before the text: a pattern that opens with a character is
+# searched for by it, where ^ (re.M) is tried at every position (0.26 ms for the five, 0.14).
 _GUESSES = (
     (
         "python",
         re.compile(
-            r"^[ \t]*(?:(?:async[ \t]+)?def[ \t]+\w+[ \t]*\(.*|class[ \t]+\w+.*|elif .*|except\b.*|try|else)[ \t]*:[ \t]*(?:#.*)?$", re.M
+            r"\n[ \t]*(?:(?:async[ \t]+)?def[ \t]+\w+[ \t]*\(.*|class[ \t]+\w+.*|elif .*|except\b.*|try|else)[ \t]*:[ \t]*(?:#.*)?$", re.M
         ),
     ),
-    ("rust", re.compile(r"^[ \t]*(?:pub(?:\([\w:]+\))?[ \t]+)?(?:fn[ \t]+\w+.*\)[ \t]*(?:->.*)?\{|impl\b.*\{|let[ \t]+mut\b)", re.M)),
-    ("c-like", re.compile(r"^[ \t]*#[ \t]*(?:include|define|ifn?def|endif)\b", re.M)),
-    ("shell", re.compile(r"^[ \t]*(?:fi|esac|done|;;)[ \t]*$|;[ \t]*(?:then|do)[ \t]*$", re.M)),
+    ("rust", re.compile(r"\n[ \t]*(?:pub(?:\([\w:]+\))?[ \t]+)?(?:fn[ \t]+\w+.*\)[ \t]*(?:->.*)?\{|impl\b.*\{|let[ \t]+mut\b)", re.M)),
+    ("c-like", re.compile(r"\n[ \t]*#[ \t]*(?:include|define|ifn?def|endif)\b", re.M)),
+    ("shell", re.compile(r"\n[ \t]*(?:fi|esac|done|;;)[ \t]*$|;[ \t]*(?:then|do)[ \t]*$", re.M)),
     (
         "sql",
         re.compile(
-            r"^[ \t]*(?:SELECT|INSERT[ \t]+INTO|UPDATE[ \t]+\w+[ \t]+SET|COMMENT[ \t]+ON"
+            r"\n[ \t]*(?:SELECT|INSERT[ \t]+INTO|UPDATE[ \t]+\w+[ \t]+SET|COMMENT[ \t]+ON"
             r"|(?:CREATE(?:[ \t]+OR[ \t]+REPLACE)?|ALTER|DROP)[ \t]+(?:TABLE|INDEX|VIEW|FUNCTION|PROCEDURE|OPERATOR|TYPE|EXTENSION|"
             r"TRIGGER|SCHEMA|AGGREGATE|CAST|DOMAIN|SEQUENCE))\b",
             re.M | re.I,
@@ -236,7 +238,7 @@ _GUESSES = (
 
 
 def guess_language(code: str) -> str:
-    head = code[:4096]
+    head = "\n" + code[:4096]
     return next((language for language, sign in _GUESSES if sign.search(head)), "generic")
 
 

@@ -129,3 +129,45 @@ def test_threads_fingerprinting_at_once_each_get_their_own_results():
     first = fingerprints(large).hashes.tolist()
     assert first == fingerprints(large).hashes.tolist() and len(first) > 10_000 and len(large) > 1_000_000
     assert fingerprints(texts[0]).hashes.tolist() == alone[0]  # in memory given back and taken anew
+
+
+def distances_read(words: list[str], cap: int) -> list[int]:
+    """Each word's distance in words back to its previous use, 0 when none within ``cap``."""
+    last: dict[str, int] = {}
+    found = []
+    for n, word in enumerate(words):
+        found.append(n - last[word] if word in last and n - last[word] <= cap else 0)
+        last[word] = n
+    return found
+
+
+@pytest.mark.parametrize("vocabulary", [5, 40, 5000])
+def test_an_identifier_codes_the_distance_back_to_its_last_use(vocabulary):
+    """Many names, so that names share the lexer's slots of last uses (1024), and few, so that
+    each is reused within reach."""
+    import random
+
+    from llm_dlp.detect.fingerprint import CAP, KEYWORDS
+
+    rng = random.Random(vocabulary)
+    words = [f"n{rng.randrange(vocabulary)}" for _ in range(20_000)]
+    codes = np.frombuffer(_winnow.tokens(" ".join(words), KEYWORDS, (), CAP, 0)[0], np.uint32)
+    assert (codes - codes.min()).tolist() == distances_read(words, CAP)
+
+
+def test_fingerprints_of_every_kind_come_along_the_text():
+    """By token, and at one token the prose's first, then the shape's, then those as written;
+    each kind in the order the text gives it."""
+    import random
+
+    from llm_dlp.detect.fingerprint import PROSE, SHAPE, SHAPE_LITERALS, SPELLED, fingerprints, kinds_of
+
+    rng = random.Random(7)
+    pieces = ["x = y + 1\n", "# a comment of some words that goes on for a while\n", "s = 'text %d'\n", "f(a, b)\n", '"""Words of a docstring, here."""\n']
+    text = "".join(rng.choice(pieces).replace("%d", str(rng.randrange(9))) for _ in range(3000))
+    prints = fingerprints(text, "python")
+    rank = {PROSE: 0, SHAPE: 1, SHAPE_LITERALS: 1, SPELLED: 2}
+    kinds = kinds_of(prints.hashes)
+    ranks = np.array([rank[k] for k in kinds.tolist()])
+    assert set(kinds.tolist()) == {PROSE, SHAPE, SHAPE_LITERALS, SPELLED}
+    assert np.lexsort((ranks, prints.tokens)).tolist() == list(range(len(kinds)))
