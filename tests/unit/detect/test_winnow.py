@@ -163,7 +163,13 @@ def test_fingerprints_of_every_kind_come_along_the_text():
     from llm_dlp.detect.fingerprint import PROSE, SHAPE, SHAPE_LITERALS, SPELLED, fingerprints, kinds_of
 
     rng = random.Random(7)
-    pieces = ["x = y + 1\n", "# a comment of some words that goes on for a while\n", "s = 'text %d'\n", "f(a, b)\n", '"""Words of a docstring, here."""\n']
+    pieces = [
+        "x = y + 1\n",
+        "# a comment of some words that goes on for a while\n",
+        "s = 'text %d'\n",
+        "f(a, b)\n",
+        '"""Words of a docstring, here."""\n',
+    ]
     text = "".join(rng.choice(pieces).replace("%d", str(rng.randrange(9))) for _ in range(3000))
     prints = fingerprints(text, "python")
     rank = {PROSE: 0, SHAPE: 1, SHAPE_LITERALS: 1, SPELLED: 2}
