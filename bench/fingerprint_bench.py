@@ -9,8 +9,11 @@ indexed files, sparse ones included (any chunk that starts and ends outside a mu
 or comment and has 8 non-blank lines), under each disguise alone and all combined:
 
 - plain: the chunk as it is;
-- renamed: every identifier renamed consistently (keywords, builtins and standard types stay, SQL's in any case),
-  interpolations in template literals and f-strings too;
+- renamed: every identifier renamed consistently, interpolations in template literals and
+  f-strings too; what a developer renaming identifiers leaves stays: the language's keywords,
+  builtins and standard types (SQL's, PostgreSQL's keyword list, in any case), string prefixes
+  (r"...", R"(...)", u8"..."), sigils ($name), Ruby's capitals; of a shell script, only its
+  variables and functions are renamed, not its commands and options;
 - quotes: single and double quotes swapped (languages where both are strings);
 - formatted: a chunk of the file run through the language's formatter with settings unlike
   the project's (black -l 60, prettier, gofmt, clang-format in another style, rustfmt at 60
@@ -20,7 +23,9 @@ or comment and has 8 non-blank lines), under each disguise alone and all combine
 - combined: all of these at once.
 
 The first four go out bare, as a tool result would (no language named); layout and combined in
-a fence. Negatives: random 40-line chunks of other installed code of the same language.
+a fence. Where the language's parser is installed (Python's ast, gofmt -e, node --check, bash -n,
+rustfmt, php -l, ruby -c), each disguised paste is put back in place of its chunk in a file that
+parses, and those that make it fail are counted. Negatives: random 40-line chunks of other installed code of the same language.
 Boilerplate: Debian copyright files, package manifests and the import block at the top of
 unrelated files. Then scale: every installed Python source file (over a million lines) is
 indexed, fresh and again unchanged, and 256 KB of unrelated code is matched against it, beside
@@ -207,7 +212,7 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
             "bash",
             ["shfmt", "-w", "-i", "3", "-ci"],
             False,
-            hash_comment,
+            SHELL_COMMENT,
         ),
         Language(
             "sql",
