@@ -38,6 +38,7 @@ from llm_dlp.protocols.registry import REGISTRY
 from llm_dlp.rules.files import bundled_rules_dir
 from llm_dlp.rules.gitleaks import Unsupported, capture_groups, go_regex_to_python
 from llm_dlp.rules.ruleset import load_ruleset
+from llm_dlp.text.positions import occurrences
 
 # Where a value is assigned to a name: {n} the name (from the rule's vendor), {v} the value.
 SHAPES = [
@@ -139,13 +140,11 @@ def vendor_name(rule: Rule) -> str:
 
 def found(detector, text: str, value: str) -> bool:
     parsed = REGISTRY.parse(text.encode(), "text", "", "")
-    for segment, f in scan_segments(detector, parsed.segments):
-        at = segment.text.find(value)
-        while at >= 0:
-            if f.start <= at and f.end >= at + len(value):
-                return True
-            at = segment.text.find(value, at + 1)
-    return False
+    return any(
+        f.start <= at and at + len(value) <= f.end
+        for segment, f in scan_segments(detector, parsed.segments)
+        for at in occurrences(segment.text, value)
+    )
 
 
 def main() -> int:

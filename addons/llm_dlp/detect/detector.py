@@ -338,10 +338,16 @@ class Detector:
         of some window, which is as far as the checks below look."""
         db, longest = self._near[rule.id]
         scratch = self._scratch(db)
-        ends: set[int] = set()
+        spans: list[list[int]] = []  # what each window looks back over, overlapping ones made one
         for ws, we in windows:
-            offset = max(0, ws - rule.context_chars - longest)
-            db.scan(data[offset:we], match_event_handler=_adding_to(ends, offset), scratch=scratch)
+            start = max(0, ws - rule.context_chars - longest)
+            if spans and start <= spans[-1][1]:
+                spans[-1][1] = we
+            else:
+                spans.append([start, we])
+        ends: set[int] = set()
+        for start, end in spans:
+            db.scan(data[start:end], match_event_handler=_adding_to(ends, start), scratch=scratch)
         return sorted(ends)
 
     def _matches(self, pid: int, text: str, data: bytes, ws: int, we: int) -> Iterator[re.Match[str]]:

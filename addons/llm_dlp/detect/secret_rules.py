@@ -294,17 +294,17 @@ def compile_rule(entry: Located, errors: list[RuleError], fragments: dict[str, s
     d = entry.data
     flags = re.IGNORECASE if d.get("ignore_case") else 0
     try:
+        sources = [with_fragments(source, fragments or {}) for source in d.get("patterns", ())]
+    except KeyError as exc:
+        known_fragments = ", ".join(sorted(fragments or {})) or "none"
+        errors.append(entry.error("patterns", f"no fragment named {{{exc.args[0]}}} (fragments: {known_fragments})"))
+        return None
+    try:
         if "plugin" in d:
             patterns = plugin_patterns(d["plugin"])
         else:
-            sources = [with_fragments(source, fragments or {}) for source in d.get("patterns", ())]
             patterns = tuple(re.compile(p, flags) for source in sources for p in _per_near_word(source, d.get("near", ())))
-    except KeyError as exc:
-        if "plugin" not in d:
-            errors.append(
-                entry.error("patterns", f"no fragment named {{{exc.args[0]}}} (fragments: {', '.join(sorted(fragments or {})) or 'none'})")
-            )
-            return None
+    except KeyError:
         known = ", ".join(sorted(n for n, c in detect_secrets_plugins().items() if getattr(c, "denylist", None)))
         errors.append(entry.error("plugin", f"no detect-secrets regex plugin named {d['plugin']!r} (known: {known})"))
         return None
