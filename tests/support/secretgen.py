@@ -588,6 +588,9 @@ def structured(g: Gen):
     yield "curl-user", f"curl -X POST https://ci.example.net/job \\\n  --user 'builder:{pw}'\n", pw
     yield "netrc", f"machine git.example.net\n  login ci\n  password {pw}\n", pw
     yield "psexec-password", f"psexec \\\\build01 -u CORP\\svc -p {pw} cmd /c dir\n", pw
+    for tool, template in CLI_PASSWORDS:
+        v = g.password()
+        yield f"password-cli/{tool}", template.format(v=v), v
     yield "dotnet-network-credential", f'client.Credentials = new NetworkCredential("svc@example.net", "{pw}");\n', pw
     azconfig = g.s(B64, 43) + "="
     yield "azure-app-config", f"Endpoint=https://cfg.azconfig.io;Id={g.s(AN, 4)}-l0-s0:{g.s(AN, 20)};Secret={azconfig}", azconfig
@@ -595,6 +598,25 @@ def structured(g: Gen):
     yield "azure-iot-hub", f"HostName=hub.azure-devices.net;SharedAccessKeyName=owner;SharedAccessKey={iot}", iot
     yield from key_material(g)
 
+
+# command lines that take a password; quoted, since generated passwords hold shell metacharacters
+CLI_PASSWORDS = [
+    ("mysql", "mysql -h db1.internal -u app -p'{v}' appdb\n"),
+    ("sshpass", "sshpass -p '{v}' ssh deploy@web01\n"),
+    ("redis-cli", "redis-cli -h cache01 -a '{v}' ping\n"),
+    ("openssl", "openssl pkcs12 -export -in c.pem -passout 'pass:{v}' -out c.p12\n"),
+    ("keytool", "keytool -importkeystore -srckeystore a.jks -srcstorepass '{v}' -destkeystore b.p12\n"),
+    ("docker-login", "docker login \\\n  --username ci \\\n  -p '{v}' \\\n  registry.internal\n"),
+    ("password-stdin", "echo '{v}' | docker login -u ci --password-stdin registry.internal\n"),
+    ("sqlcmd", "sqlcmd -S db01 -U sa -P '{v}' -Q \"select 1\"\n"),
+    ("smbclient", "smbclient //fs01/share -U 'alice%{v}' -c ls\n"),
+    ("htpasswd", "htpasswd -bB /etc/nginx/.htpasswd admin '{v}'\n"),
+    ("ldapsearch", "ldapsearch -x -D cn=admin,dc=corp -w '{v}' -b dc=corp\n"),
+    ("vault-login", "vault login -method=userpass username=admin password='{v}'\n"),
+    ("7z", "7z x -p'{v}' archive.7z\n"),
+    ("psql-conninfo", 'psql "host=db01 dbname=app user=app password={v}"\n'),
+    ("ssh-keygen", "ssh-keygen -t ed25519 -N '{v}' -f deploy_key\n"),
+]
 
 CRYPT = "./" + AN
 
