@@ -66,20 +66,22 @@ class View:
         """``text[start:end]``, from the original and the edits within, without building ``text``."""
         if self._text is not None:
             return self._text[start:end]
+        edits = self.edits
+        first = bisect.bisect_right(self._starts, start) - 1  # the edit at or before start
+        if first >= 0 and start < edits[first][1]:  # start is in its new text: built from the edit's start
+            base, orig = edits[first][0], edits[first][2]
+        else:  # start is in text as written
+            base, orig = start, start + (edits[first][3] - edits[first][1] if first >= 0 else 0)
+            first += 1
+        last = bisect.bisect_left(self._starts, end)  # the edits that start before end
         pieces = []
-        k = bisect.bisect_right(self._starts, start) - 1  # the edit at or before start
-        pos = start
-        while pos < end:
-            if k >= 0 and pos < self.edits[k][1]:  # inside edit k's new text
-                stop = min(end, self.edits[k][1])
-                pieces.append(self._news[k][pos - self.edits[k][0] : stop - self.edits[k][0]])
-            else:  # between edit k and the next one: as written
-                stop = min(end, self.edits[k + 1][0] if k + 1 < len(self.edits) else end)
-                shift = self.edits[k][3] - self.edits[k][1] if k >= 0 else 0
-                pieces.append(self._source[pos + shift : stop + shift])
-                k += 1
-            pos = stop
-        return "".join(pieces)
+        for k in range(first, last):
+            pieces.append(self._source[orig : edits[k][2]])
+            pieces.append(self._news[k])
+            orig = edits[k][3]
+        reached = edits[last - 1][1] if last > first else base
+        pieces.append(self._source[orig : orig + max(0, end - reached)])
+        return "".join(pieces)[start - base : end - base]
 
     @property
     def changed(self) -> bool:
@@ -280,13 +282,13 @@ def _changing_at(text: str) -> list[int]:
 _UNICODE_ESCAPE = r"\\u(?:([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|([0-9a-fA-F]{4}))"
 # Groups: 1-2 a surrogate pair escape, 3 another \u escape, 4 a short escape (raw bodies only).
 _ESCAPES = {False: re.compile(_UNICODE_ESCAPE + "()"), True: re.compile(_UNICODE_ESCAPE + r"|\\([\"\\/bfnrt])")}
-_SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+# The short escapes, by their text: most escapes of code are these, looked up without a call.
+_SIMPLE = {"\\" + k: v for k, v in {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}.items()}
 
 
 def _unescape(m: re.Match[str]) -> str:
-    high, low, single, simple = m.groups()
-    if simple:
-        return _SIMPLE[simple]
+    """What a ``\\u`` escape (or a pair of them) stands for, read as the model reads it."""
+    high, low, single, _ = m.groups()
     if high:
         chars = (chr(int(high, 16)) + chr(int(low, 16))).encode("utf-16", "surrogatepass").decode("utf-16")
     else:
@@ -296,7 +298,15 @@ def _unescape(m: re.Match[str]) -> str:
 
 def _escape_edits(text: str, raw: bool) -> list[tuple[int, int, str]]:
     """Escapes, each replaced by what it stands for, found in one pass of the escape pattern."""
-    return [(m.start(), m.end(), new) for m in _ESCAPES[raw].finditer(text) if (new := _unescape(m)) != m.group()]
+    edits = []
+    for m in _ESCAPES[raw].finditer(text):
+        escape = m.group()
+        new = _SIMPLE.get(escape)
+        if new is None:
+            new = _unescape(m)
+        if new != escape:
+            edits.append((*m.span(), new))
+    return edits
 
 
 def _char_edits(text: str) -> list[tuple[int, int, str]]:
