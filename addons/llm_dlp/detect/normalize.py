@@ -279,20 +279,22 @@ def _changing_at(text: str) -> list[int]:
     return offsets
 
 
-_UNICODE_ESCAPE = r"\\u(?:([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|([0-9a-fA-F]{4}))"
-# Groups: 1-2 a surrogate pair escape, 3 another \u escape, 4 a short escape (raw bodies only).
-_ESCAPES = {False: re.compile(_UNICODE_ESCAPE + "()"), True: re.compile(_UNICODE_ESCAPE + r"|\\([\"\\/bfnrt])")}
-# The short escapes, by their text: most escapes of code are these, looked up without a call.
-_SIMPLE = {"\\" + k: v for k, v in {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}.items()}
+# A surrogate pair of \u escapes, another \u escape, or (raw bodies only) a short escape.
+_UNICODE_ESCAPE = r"\\u(?:[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|[0-9a-fA-F]{4})"
+_ESCAPES = {False: re.compile(_UNICODE_ESCAPE), True: re.compile(_UNICODE_ESCAPE + r"|\\[\"\\/bfnrt]")}
+_SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
-def _unescape(m: re.Match[str]) -> str:
-    """What a ``\\u`` escape (or a pair of them) stands for, read as the model reads it."""
-    high, low, single, _ = m.groups()
-    if high:
-        chars = (chr(int(high, 16)) + chr(int(low, 16))).encode("utf-16", "surrogatepass").decode("utf-16")
-    else:
-        chars = chr(int(single, 16))
+@lru_cache(maxsize=8192)
+def _unescaped(escape: str) -> str:
+    """What an escape matched by ``_ESCAPES`` stands for, read as the model reads it: a short one
+    (\\n), a \\uXXXX, or a surrogate pair of them, told apart by their lengths. Cached by its
+    text: code repeats a few escapes thousands of times."""
+    if len(escape) == 2:
+        return _SIMPLE[escape[1]]
+    chars = chr(int(escape[2:6], 16))
+    if len(escape) == 12:
+        chars = (chars + chr(int(escape[8:12], 16))).encode("utf-16", "surrogatepass").decode("utf-16")
     return chars if chars.isascii() else "".join(c if c.isascii() else _fold(c) for c in chars)
 
 
@@ -301,10 +303,7 @@ def _escape_edits(text: str, raw: bool) -> list[tuple[int, int, str]]:
     edits = []
     for m in _ESCAPES[raw].finditer(text):
         escape = m.group()
-        new = _SIMPLE.get(escape)
-        if new is None:
-            new = _unescape(m)
-        if new != escape:
+        if (new := _unescaped(escape)) != escape:
             edits.append((*m.span(), new))
     return edits
 
