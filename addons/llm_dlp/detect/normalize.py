@@ -308,10 +308,22 @@ def _escape_edits(text: str, raw: bool) -> list[tuple[int, int, str]]:
     return edits
 
 
+# Characters are looked for in pieces of this many: CPython stores a slice at the width of its own
+# widest character, so a piece of a big text without non-ASCII is passed over at once, and the
+# others are encoded from their own width, not the whole text's (a few characters beyond U+FFFF
+# make all of it 4 bytes a character). Each character is edited alone: any cut is exact.
+CHAR_PIECE = 1 << 14
+
+
 def _char_edits(text: str) -> list[tuple[int, int, str]]:
     if text.isascii():
         return []
-    return [(i, i + 1, new) for i in _changing_at(text) if (new := _fold(text[i])) != text[i]]
+    edits = []
+    for start in range(0, len(text), CHAR_PIECE):
+        piece = text[start : start + CHAR_PIECE]
+        if not piece.isascii():
+            edits += [(start + i, start + i + 1, new) for i in _changing_at(piece) if (new := _fold(piece[i])) != piece[i]]
+    return edits
 
 
 def reading_view(text: str, raw: bool = False) -> View:
