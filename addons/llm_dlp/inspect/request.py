@@ -142,7 +142,9 @@ def _scan_around(detector: Detector, views: list[View]) -> Iterator[tuple[int, F
     """Findings in the parts of the ``views``' texts within SEAM characters of their edits (whose new
     texts are a few characters), one detector pass over all of them; as (view index, offsets in its
     text). Only those parts of the views are built."""
-    windows = [(t, lo, hi) for t, view in enumerate(views) for lo, hi in _merged([(e[0] - SEAM, e[1] + SEAM) for e in view.edits], view.length)]
+    windows = [
+        (t, lo, hi) for t, view in enumerate(views) for lo, hi in _merged([(e[0] - SEAM, e[1] + SEAM) for e in view.edits], view.length)
+    ]
     for w, f in _scan_separated(detector, [views[t].part(lo, hi) for t, lo, hi in windows]):
         t, lo, _ = windows[w]
         yield t, Finding(f.rule, f.start + lo, f.end + lo, f.value)
