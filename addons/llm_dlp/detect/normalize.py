@@ -25,15 +25,63 @@ from llm_dlp.text.positions import joined_starts
 
 class View:
     """``text`` is what the detector reads; ``edits`` are (view_start, view_end, orig_start, orig_end)
-    for each replaced piece, in order. Immutable by convention; cheap to make (one per segment)."""
+    for each replaced piece, in order. Immutable by convention; cheap to make (one per segment).
 
-    __slots__ = ("_origins", "_starts", "edits", "text")
+    A view made by ``rebuild`` keeps the original and the replacing pieces and builds ``text``
+    only when asked: the scans read a big text's view around its edits only (``part``), and a
+    whole copy of it cost more than those scans (a 16 MB text of code holds 30 000 escapes)."""
+
+    __slots__ = ("_news", "_origins", "_source", "_starts", "_text", "edits")
 
     def __init__(self, text: str, edits: tuple[tuple[int, int, int, int], ...] = ()):
-        self.text = text
+        self._text: str | None = text
+        self._source = text
+        self._news: tuple[str, ...] = ()
         self.edits = edits
         self._starts = [e[0] for e in edits] if edits else []
         self._origins = [e[2] for e in edits] if edits else []
+
+    @classmethod
+    def _of(cls, source: str, edits: tuple[tuple[int, int, int, int], ...], news: tuple[str, ...]) -> View:
+        """The view of ``source`` with ``edits``, ``news`` the text each puts in; ``text`` built on demand."""
+        view = cls(source, edits)
+        view._text, view._news = None, news
+        return view
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.part(0, self.length)
+        return self._text
+
+    @property
+    def length(self) -> int:
+        """``len(text)``, without building it."""
+        if self._text is not None:
+            return len(self._text)
+        _, ve, _, oe = self.edits[-1]
+        return len(self._source) - oe + ve
+
+    def part(self, start: int, end: int) -> str:
+        """``text[start:end]``, from the original and the edits within, without building ``text``."""
+        if self._text is not None:
+            return self._text[start:end]
+        edits = self.edits
+        first = bisect.bisect_right(self._starts, start) - 1  # the edit at or before start
+        if first >= 0 and start < edits[first][1]:  # start is in its new text: built from the edit's start
+            base, orig = edits[first][0], edits[first][2]
+        else:  # start is in text as written
+            base, orig = start, start + (edits[first][3] - edits[first][1] if first >= 0 else 0)
+            first += 1
+        last = bisect.bisect_left(self._starts, end)  # the edits that start before end
+        pieces = []
+        for k in range(first, last):
+            pieces.append(self._source[orig : edits[k][2]])
+            pieces.append(self._news[k])
+            orig = edits[k][3]
+        reached = edits[last - 1][1] if last > first else base
+        pieces.append(self._source[orig : orig + max(0, end - reached)])
+        return "".join(pieces)[start - base : end - base]
 
     @property
     def changed(self) -> bool:
@@ -53,11 +101,11 @@ class View:
 
     def inner(self, start: int, end: int) -> View:
         """The part [start:end] of this view, as a view of the same original (the rest read as removed)."""
-        if (start, end) == (0, len(self.text)):
+        if (start, end) == (0, self.length):
             return self
         os_ = self._start(start)
         kept = tuple((vs - start, ve - start, a, b) for vs, ve, a, b in self.edits if start <= vs and ve <= end)
-        return View(self.text[start:end], ((0, 0, 0, os_), *kept))
+        return View(self.part(start, end), ((0, 0, 0, os_), *kept))
 
     def _start(self, p: int) -> int:
         k = bisect.bisect_right(self._starts, p) - 1
@@ -78,18 +126,12 @@ def rebuild(text: str, replacements: list[tuple[int, int, str]]) -> View:
     """A view of ``text`` with each (start, end, new) replaced, in order and not overlapping."""
     if not replacements:
         return View(text)
-    pieces: list[str] = []
     edits: list[tuple[int, int, int, int]] = []
-    pos = vpos = 0
+    shift = 0  # view offset - original offset, after the replacements so far
     for start, end, new in replacements:
-        pieces.append(text[pos:start])
-        vpos += start - pos
-        edits.append((vpos, vpos + len(new), start, end))
-        pieces.append(new)
-        vpos += len(new)
-        pos = end
-    pieces.append(text[pos:])
-    return View("".join(pieces), tuple(edits))
+        edits.append((start + shift, start + shift + len(new), start, end))
+        shift += len(new) - (end - start)
+    return View._of(text, tuple(edits), tuple(new for _, _, new in replacements))
 
 
 # Look-alike letters a reader takes for Latin ones (Cyrillic, Greek, Armenian, Latin-extended),
@@ -237,32 +279,51 @@ def _changing_at(text: str) -> list[int]:
     return offsets
 
 
-_UNICODE_ESCAPE = r"\\u(?:([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|([0-9a-fA-F]{4}))"
-# Groups: 1-2 a surrogate pair escape, 3 another \u escape, 4 a short escape (raw bodies only).
-_ESCAPES = {False: re.compile(_UNICODE_ESCAPE + "()"), True: re.compile(_UNICODE_ESCAPE + r"|\\([\"\\/bfnrt])")}
+# A surrogate pair of \u escapes, another \u escape, or (raw bodies only) a short escape.
+_UNICODE_ESCAPE = r"\\u(?:[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|[0-9a-fA-F]{4})"
+_ESCAPES = {False: re.compile(_UNICODE_ESCAPE), True: re.compile(_UNICODE_ESCAPE + r"|\\[\"\\/bfnrt]")}
 _SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
-def _unescape(m: re.Match[str]) -> str:
-    high, low, single, simple = m.groups()
-    if simple:
-        return _SIMPLE[simple]
-    if high:
-        chars = (chr(int(high, 16)) + chr(int(low, 16))).encode("utf-16", "surrogatepass").decode("utf-16")
-    else:
-        chars = chr(int(single, 16))
+@lru_cache(maxsize=8192)
+def _unescaped(escape: str) -> str:
+    """What an escape matched by ``_ESCAPES`` stands for, read as the model reads it: a short one
+    (\\n), a \\uXXXX, or a surrogate pair of them, told apart by their lengths. Cached by its
+    text: code repeats a few escapes thousands of times."""
+    if len(escape) == 2:
+        return _SIMPLE[escape[1]]
+    chars = chr(int(escape[2:6], 16))
+    if len(escape) == 12:
+        chars = (chars + chr(int(escape[8:12], 16))).encode("utf-16", "surrogatepass").decode("utf-16")
     return chars if chars.isascii() else "".join(c if c.isascii() else _fold(c) for c in chars)
 
 
 def _escape_edits(text: str, raw: bool) -> list[tuple[int, int, str]]:
     """Escapes, each replaced by what it stands for, found in one pass of the escape pattern."""
-    return [(m.start(), m.end(), new) for m in _ESCAPES[raw].finditer(text) if (new := _unescape(m)) != m.group()]
+    edits = []
+    for m in _ESCAPES[raw].finditer(text):
+        escape = m.group()
+        if (new := _unescaped(escape)) != escape:
+            edits.append((*m.span(), new))
+    return edits
+
+
+# Characters are looked for in pieces of this many: CPython stores a slice at the width of its own
+# widest character, so a piece of a big text without non-ASCII is passed over at once, and the
+# others are encoded from their own width, not the whole text's (a few characters beyond U+FFFF
+# make all of it 4 bytes a character). Each character is edited alone: any cut is exact.
+CHAR_PIECE = 1 << 14
 
 
 def _char_edits(text: str) -> list[tuple[int, int, str]]:
     if text.isascii():
         return []
-    return [(i, i + 1, new) for i in _changing_at(text) if (new := _fold(text[i])) != text[i]]
+    edits = []
+    for start in range(0, len(text), CHAR_PIECE):
+        piece = text[start : start + CHAR_PIECE]
+        if not piece.isascii():
+            edits += [(start + i, start + i + 1, new) for i in _changing_at(piece) if (new := _fold(piece[i])) != piece[i]]
+    return edits
 
 
 def reading_view(text: str, raw: bool = False) -> View:

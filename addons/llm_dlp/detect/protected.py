@@ -232,6 +232,11 @@ def _spans(hits: list[PathHit]) -> list[tuple[int, int, PathHit]]:
     return [tuple(s) for s in spans]
 
 
+# A mark one of the file regions starts with: one search, up to the first mark, where a test per
+# mark read a text without the first ones through once for each.
+_REGION_MARK = re.compile("|".join(re.escape(mark) for mark in ("FILEPATH", "```", "<attachment", *PATCH_MARKS)))
+
+
 def find_path_hits(segments, rules: tuple[PathRule, ...], groups: tuple[str, ...]) -> list[PathHit]:
     active = [r for r in rules if r.applies_to(groups)]
     if not active:
@@ -244,8 +249,7 @@ def find_path_hits(segments, rules: tuple[PathRule, ...], groups: tuple[str, ...
         spans = (
             [(0, len(seg.text), next((p for p in seg.path.split("\n") if any(r.matches(p) for r in active)), seg.path))] if seg.path else []
         )
-        marks = ("FILEPATH", "```", "<attachment", *PATCH_MARKS)
-        spans += file_regions(seg.text) if any(mark in seg.text for mark in marks) else []
+        spans += file_regions(seg.text) if _REGION_MARK.search(seg.text) else []
         for start, end, path in spans:
             rule = next((r for r in active if r.matches(path)), None)
             if rule and end > start:

@@ -91,8 +91,7 @@ def scan_segments(
         found[i].append(f)
     views = [reading_view(seg.text, raw=not seg.pointer) for seg in segments]
     changed = [i for i, view in enumerate(views) if view.changed]
-    edits = [[p for e in views[i].edits for p in (e[0], e[1])] for i in changed]
-    for k, f in _scan_around(detector, [views[i].text for i in changed], edits):
+    for k, f in _scan_around(detector, [views[i] for i in changed]):
         i = changed[k]
         _merge(found[i], _mapped(f, views[i], segments[i].text, f.start, f.end), segments[i].text)
     for i, f in _scan_line_joins(detector, [seg.text for seg in segments]):
@@ -139,11 +138,14 @@ def _scan_separated(detector: Detector, texts: list[str]) -> Iterator[tuple[int,
         yield from ((i, f) for f in detector.scan(texts[i]))
 
 
-def _scan_around(detector: Detector, texts: list[str], points: list[list[int]]) -> Iterator[tuple[int, Finding]]:
-    """Findings in the parts of ``texts`` within SEAM characters of their ``points``, one detector
-    pass over all of them; as (text index, offsets in that text)."""
-    windows = [(t, lo, hi) for t, text in enumerate(texts) for lo, hi in _merged([(p - SEAM, p + SEAM) for p in points[t]], len(text))]
-    for w, f in _scan_separated(detector, [texts[t][lo:hi] for t, lo, hi in windows]):
+def _scan_around(detector: Detector, views: list[View]) -> Iterator[tuple[int, Finding]]:
+    """Findings in the parts of the ``views``' texts within SEAM characters of their edits (whose new
+    texts are a few characters), one detector pass over all of them; as (view index, offsets in its
+    text). Only those parts of the views are built."""
+    windows = [
+        (t, lo, hi) for t, view in enumerate(views) for lo, hi in _merged([(e[0] - SEAM, e[1] + SEAM) for e in view.edits], view.length)
+    ]
+    for w, f in _scan_separated(detector, [views[t].part(lo, hi) for t, lo, hi in windows]):
         t, lo, _ = windows[w]
         yield t, Finding(f.rule, f.start + lo, f.end + lo, f.value)
 
@@ -154,7 +156,7 @@ def _scan_line_joins(detector: Detector, texts: list[str]) -> Iterator[tuple[int
     views = lines_joined(texts)
     broken = [i for i, view in enumerate(views) if view.changed]
     joins = [[e[0] for e in views[i].edits] for i in broken]
-    for k, f in _scan_around(detector, [views[i].text for i in broken], joins):
+    for k, f in _scan_around(detector, [views[i] for i in broken]):
         j = bisect.bisect_right(joins[k], f.start)
         if j < len(joins[k]) and joins[k][j] < f.end:
             i = broken[k]
@@ -162,15 +164,15 @@ def _scan_line_joins(detector: Detector, texts: list[str]) -> Iterator[tuple[int
 
 
 def _merged(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
-    """``spans`` clipped to [0, size], overlapping ones made one."""
-    windows: list[tuple[int, int]] = []
+    """``spans`` (none starting beyond ``size``) clipped to [0, size], overlapping ones made one."""
+    windows: list[list[int]] = []
     for lo, hi in sorted(spans):
-        lo, hi = max(0, lo), min(size, hi)
         if windows and lo <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
+            if hi > windows[-1][1]:
+                windows[-1][1] = hi
         else:
-            windows.append((lo, hi))
-    return windows
+            windows.append([lo, hi])
+    return [(max(0, lo), min(size, hi)) for lo, hi in windows]
 
 
 def _scan_seams(

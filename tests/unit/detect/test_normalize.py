@@ -1,6 +1,9 @@
 """Reading views: what the detector reads, and how its offsets map back to the original."""
 
-from llm_dlp.detect.normalize import json_unescaped, lines_joined, normalised, reading_view
+import random
+
+from llm_dlp.detect import normalize
+from llm_dlp.detect.normalize import json_unescaped, lines_joined, normalised, reading_view, rebuild
 
 
 def _back(view, sub: str) -> tuple[int, int]:
@@ -99,3 +102,48 @@ def test_an_inner_part_of_a_view_maps_to_the_same_original():
     inner = view.inner(start, start + 4)
     assert inner.text == "abcd" and inner.span(0, 4) == (text.index("a\\u"), text.index("cd") + 2)
     assert inner.position(text.index("cd")) == 2
+
+
+def _spliced(text: str, replacements: list[tuple[int, int, str]]) -> str:
+    pieces, pos = [], 0
+    for start, end, new in replacements:
+        pieces += [text[pos:start], new]
+        pos = end
+    return "".join([*pieces, text[pos:]])
+
+
+def test_a_part_of_a_view_is_that_slice_of_its_text_without_building_it():
+    rng = random.Random(3)
+    for _ in range(500):
+        text = "".join(rng.choice("ab\u200b\n") for _ in range(rng.randint(1, 40)))
+        replacements, pos = [], 0
+        while pos < len(text) and rng.random() < 0.8:  # replacements that grow, shrink, remove, touch
+            start = rng.randint(pos, len(text))
+            end = min(len(text), start + rng.randint(0, 3))
+            replacements.append((start, end, "XYZ"[: rng.randint(0, 3)]))
+            pos = end + (end == start)
+        view, expected = rebuild(text, replacements), _spliced(text, replacements)
+        assert view.length == len(expected)
+        for _ in range(10):
+            start = rng.randint(0, len(expected))
+            end = rng.randint(start, len(expected))
+            assert view.part(start, end) == expected[start:end]
+        assert view.text == expected
+
+
+def test_a_scan_around_edits_builds_no_whole_view():
+    view = reading_view("x" * 1000 + r"\u0041" + "y" * 1000)
+    assert view.part(990, 1010) == "x" * 10 + "A" + "y" * 9
+    assert view._text is None  # the whole text is built only when read
+    assert view.text == "x" * 1000 + "A" + "y" * 1000
+
+
+def test_characters_are_read_in_pieces_exactly_as_in_one(monkeypatch):
+    # disguises on both sides of every piece boundary, including a character beyond U+FFFF
+    rng = random.Random(4)
+    text = "".join(rng.choice(["ab", "\u200b", "\uff43", "\u0430", "\U0001d400", "\u00e9", "\n", "-"]) for _ in range(400))
+    whole = reading_view(text)
+    for piece in (1, 2, 3, 7, 64):
+        monkeypatch.setattr(normalize, "CHAR_PIECE", piece)
+        pieces = reading_view(text)
+        assert (pieces.text, pieces.edits) == (whole.text, whole.edits)

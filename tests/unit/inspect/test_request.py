@@ -5,6 +5,7 @@ import json
 import random
 
 from llm_dlp.act.placeholders import Keyring
+from llm_dlp.detect import normalize
 from llm_dlp.inspect.request import SEAM, inspect_request, scan_segments
 from llm_dlp.protocols.base import Segment
 from support.rules import bundled
@@ -254,3 +255,24 @@ def test_joined_scanning_reads_each_character_a_bounded_number_of_times():
         counting = _Counting(bundled().detector)
         scan_segments(counting, [Segment(("messages", i, "content"), t, "user") for i, t in enumerate(texts)])
         assert counting.chars <= 3 * sum(map(len, texts))
+
+
+def _raw_findings(text: str) -> list[tuple[str, int, int]]:
+    return [(f.rule.id, f.start, f.end) for _, f in scan_segments(bundled().detector, [Segment((), text, "raw")])]
+
+
+def test_secrets_across_a_boundary_of_the_character_pieces_are_found_whole(monkeypatch):
+    token, key = _token(), _pem()
+    cases = [  # (text, the secret's first and last characters as written)
+        (f"use {token[:9]}\u200b{token[9:]} now\n", (token[:9], token[9:])),  # a zero-width space inside
+        (f"key:\n{key[:800]}\u00ad{key[800:]}\n", (key[:20], key[-20:])),  # a PEM block with a soft hyphen
+        (f"\u00e9\n{token[:17]}\n{token[17:]}\n\u00f1", (token[:17], token[17:])),  # cut over lines
+        (f'TOKEN = "\uff47{token[1:17]}" +\n  "{token[17:]}"\n', ("\uff47" + token[1:17], token[17:])),  # joined literals
+        (f"\U0001d400 GITHUB_TOKEN={token[:20]}\u2060{token[20:]}\n", (token[:20], token[20:])),  # 4 bytes a character
+    ]
+    for text, (first, last) in cases:
+        whole = _raw_findings(text)
+        assert [(s, e) for _, s, e in whole] == [(text.index(first), text.rindex(last) + len(last))], text
+        for piece in (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987):  # boundaries all through the secret
+            monkeypatch.setattr(normalize, "CHAR_PIECE", piece)
+            assert _raw_findings(text) == whole, (text, piece)
