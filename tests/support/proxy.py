@@ -49,7 +49,9 @@ class Proxy:
         return self.confdir / "mitmproxy-ca-cert.pem"
 
     def records(self, event: str = "request") -> list[dict]:
-        lines = self.audit.read_text().splitlines() if self.audit.exists() else []
+        # a record is whole once its newline is written; the proxy may be writing the last one
+        text = self.audit.read_text() if self.audit.exists() else ""
+        lines = text.split("\n")[:-1]
         return [r for r in map(json.loads, lines) if r["event"] == event]
 
     def wait_for_record(self, request_count: int, timeout: float = 10) -> dict:
