@@ -83,8 +83,15 @@ def patch_regions(text: str, marks: dict[str, list[int]]) -> list[tuple[int, int
     return regions
 
 
+# A mark one of the file regions starts with: one search, up to the first mark, where a test per
+# mark read a text without the first ones through once for each.
+_REGION_MARK = re.compile("|".join(re.escape(mark) for mark in ("FILEPATH", "```", "<attachment", *PATCH_MARKS)))
+
+
 def file_regions(text: str) -> list[tuple[int, int, str]]:
     """(start, end, path) of file content inside free text."""
+    if not _REGION_MARK.search(text):  # most texts hold no mark: skip the passes below
+        return []
     regions = [(m.start(2), m.end(2), m.group(1)) for m in _ATTACHMENT.finditer(text)]
     lines = _line_marks(text)
     regions += patch_regions(text, lines)
@@ -232,11 +239,6 @@ def _spans(hits: list[PathHit]) -> list[tuple[int, int, PathHit]]:
     return [tuple(s) for s in spans]
 
 
-# A mark one of the file regions starts with: one search, up to the first mark, where a test per
-# mark read a text without the first ones through once for each.
-_REGION_MARK = re.compile("|".join(re.escape(mark) for mark in ("FILEPATH", "```", "<attachment", *PATCH_MARKS)))
-
-
 def find_path_hits(segments, rules: tuple[PathRule, ...], groups: tuple[str, ...]) -> list[PathHit]:
     active = [r for r in rules if r.applies_to(groups)]
     if not active:
@@ -249,7 +251,7 @@ def find_path_hits(segments, rules: tuple[PathRule, ...], groups: tuple[str, ...
         spans = (
             [(0, len(seg.text), next((p for p in seg.path.split("\n") if any(r.matches(p) for r in active)), seg.path))] if seg.path else []
         )
-        spans += file_regions(seg.text) if _REGION_MARK.search(seg.text) else []
+        spans += file_regions(seg.text)
         for start, end, path in spans:
             rule = next((r for r in active if r.matches(path)), None)
             if rule and end > start:
