@@ -916,6 +916,12 @@ static void count_token(Census *c, const Tokens *t, Py_ssize_t j, int sign)
    'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT" in every extension). */
 static int is_code(const Census *c) { return c->others && (c->names || !c->reserved); }
 
+/* Whether a k-gram is fingerprinted as written: as code, or of names and the language's own
+   words alone (SQL's "ALTER FUNCTION f(text, text) PARALLEL SAFE" runs, whose punctuation makes
+   no token), which a copy shares with its file but whose shape, distances between words, is
+   that of every such run. */
+static int is_spelled_code(const Census *c) { return is_code(c) || (c->names && c->reserved); }
+
 /* The rightmost smallest of every window of w hashes (hash[i]: of the k-gram from token i, k
    tokens long, or UINT64_MAX if never kept), each once, into out (room for n) as fingerprints
    of kind, the kind in the hash's lowest bits (tagged). The smallest of the
@@ -1007,7 +1013,7 @@ static void spelled_hashes(const Tokens *t, Py_ssize_t k, uint64_t seed, uint64_
         h = h * KGRAM_BASE + mix(t->spelling[j] ^ ~seed);
         count_token(&census, t, j, 1);
         if (j >= k - 1)
-            hash[j - k + 1] = is_code(&census) ? h : UINT64_MAX;
+            hash[j - k + 1] = is_spelled_code(&census) ? h : UINT64_MAX;
     }
 }
 
