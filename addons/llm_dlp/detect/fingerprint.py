@@ -79,7 +79,7 @@ CAP = 16  # how far back (in words) an identifier's previous use still counts
 SEED = 20031009  # of the random value each token code contributes to a k-gram hash
 MAGIC = b"LLMDLPFP5"
 # A cache or index built otherwise is rebuilt / refused.
-VERSION = {"k": K, "k_spelled": K_SPELLED, "k_prose": K_PROSE, "w": W, "cap": CAP, "tokenizer": 12}
+VERSION = {"k": K, "k_spelled": K_SPELLED, "k_prose": K_PROSE, "w": W, "cap": CAP, "tokenizer": 13}
 TOKENS_PER_LINE = 6  # a rule's window_lines counts this many tokens a line (a typical line of code)
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
@@ -238,7 +238,7 @@ _GUESSES = (
         "sql",
         re.compile(
             r"\n[ \t]*(?:SELECT|INSERT[ \t]+INTO|UPDATE[ \t]+\w+[ \t]+SET|COMMENT[ \t]+ON"
-            r"|(?:CREATE(?:[ \t]+OR[ \t]+REPLACE)?|ALTER|DROP)[ \t]+(?:TABLE|INDEX|VIEW|FUNCTION|PROCEDURE|OPERATOR|TYPE|EXTENSION|"
+            r"|(?:CREATE(?:\s+OR\s+REPLACE)?|ALTER|DROP)\s+(?:TABLE|INDEX|VIEW|FUNCTION|PROCEDURE|OPERATOR|TYPE|EXTENSION|"
             r"TRIGGER|SCHEMA|AGGREGATE|CAST|DOMAIN|SEQUENCE))\b",
             re.M | re.I,
         ),
