@@ -79,7 +79,7 @@ CAP = 16  # how far back (in words) an identifier's previous use still counts
 SEED = 20031009  # of the random value each token code contributes to a k-gram hash
 MAGIC = b"LLMDLPFP5"
 # A cache or index built otherwise is rebuilt / refused.
-VERSION = {"k": K, "k_spelled": K_SPELLED, "k_prose": K_PROSE, "w": W, "cap": CAP, "tokenizer": 14}
+VERSION = {"k": K, "k_spelled": K_SPELLED, "k_prose": K_PROSE, "w": W, "cap": CAP, "tokenizer": 13}
 TOKENS_PER_LINE = 6  # a rule's window_lines counts this many tokens a line (a typical line of code)
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
@@ -151,28 +151,6 @@ KEYWORDS = tuple(
                 "None",
                 "true",
                 "false",
-                # C's and C++'s types and declarations (builtins of Python, types of Java and Go)
-                "bool",
-                "char",
-                "constexpr",
-                "double",
-                "explicit",
-                "extern",
-                "float",
-                "friend",
-                "inline",
-                "int",
-                "long",
-                "namespace",
-                "noexcept",
-                "nullptr",
-                "sizeof",
-                "template",
-                "typedef",
-                "typename",
-                "unsigned",
-                "virtual",
-                "volatile",
             ]
         )
     )
