@@ -312,6 +312,7 @@ def test_the_language_comes_from_the_fence_or_the_path_or_plain_signs():
     assert guess_language('case "$cur" in\n  -h) return ;;\nesac\n') == "shell"  # "-- " is no comment there
     assert guess_language("CREATE OPERATOR #<=# (\n  LEFTARG = hstore\n);\n") == "sql"  # nor "#" in SQL
     assert guess_language("CREATE\nOPERATOR CLASS ledger_ops DEFAULT\nFOR TYPE int4 USING btree AS\n") == "sql"  # reindented
+    assert guess_language("\tselect {\n\tcase <-done:\n\t\treturn\n\t}\n") == "generic"  # Go's select, no SQL
     floor = "total = 0\nfor page in pages:\n    total += page.size // block + page.extra // block\n" * 3
     fenced = f"See:\n```python\n{floor}```\n"
     prints = text_fingerprints(fenced)
