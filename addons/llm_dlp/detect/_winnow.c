@@ -11,7 +11,8 @@
    NUMBER_BUCKETS buckets (a table of constants is told from another by its values); a keyword
    is KEYWORD_BASE plus its rank; an identifier is KEYWORD_BASE + keyword count plus the distance
    in words back to the previous use of the same name (0 when none within cap words), and within
-   a k-gram, 0 when that use lies before the k-gram. Imports, comments and markdown fence lines
+   a k-gram, 0 when that use lies before the k-gram; a word of the language's grammar (SQL's,
+   the first own of its reserved words) has a code of its own after those. Imports, comments and markdown fence lines
    make no tokens; the words of comments and docstrings are kept apart, as prose. Each token also keeps its spelling (a name's, a string's or a number's hash).
 
    Fingerprints are of two kinds, winnowed apart: of the shape (k-grams of codes, renaming-proof)
