@@ -79,7 +79,7 @@ CAP = 16  # how far back (in words) an identifier's previous use still counts
 SEED = 20031009  # of the random value each token code contributes to a k-gram hash
 MAGIC = b"LLMDLPFP5"
 # A cache or index built otherwise is rebuilt / refused.
-VERSION = {"k": K, "k_spelled": K_SPELLED, "k_prose": K_PROSE, "w": W, "cap": CAP, "tokenizer": 13}
+VERSION = {"k": K, "k_spelled": K_SPELLED, "k_prose": K_PROSE, "w": W, "cap": CAP, "tokenizer": 14}
 TOKENS_PER_LINE = 6  # a rule's window_lines counts this many tokens a line (a typical line of code)
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
@@ -176,6 +176,9 @@ _SQL_GRAMMAR = """
         timestamp timestamptz date time interval json jsonb uuid name c sql plpgsql and order by group having limit offset
         distinct all union left right inner outer cross natural full exists between like ilike array comment owner only add
         column rename alias true false
+        bigserial serial serial2 serial4 serial8 smallserial cidr inet macaddr macaddr8 pg_lsn timetz tsquery tsvector
+        txid_snapshot varbit xml anyenum anycompatible anycompatiblearray anycompatiblenonarray anycompatiblerange
+        anymultirange fdw_handler index_am_handler language_handler table_am_handler tsm_handler event_trigger
 """
 _SQL_NAMES = """
         public sfunc stype sspace finalfunc finalfunc_extra combinefunc serialfunc deserialfunc initcond msfunc minvfunc
