@@ -12,8 +12,8 @@
    is KEYWORD_BASE plus its rank; an identifier is KEYWORD_BASE + keyword count plus the distance
    in words back to the previous use of the same name (0 when none within cap words), and within
    a k-gram, 0 when that use lies before the k-gram; a word of the language's grammar (SQL's,
-   the first own of its reserved words) has a code of its own after those. Imports, comments and markdown fence lines
-   make no tokens; the words of comments and docstrings are kept apart, as prose. Each token also keeps its spelling (a name's, a string's or a number's hash).
+   the first own of its reserved words) has a code of its own after those. Imports, comments and
+   markdown fence lines make no tokens; the words of comments and docstrings are kept apart, as prose. Each token also keeps its spelling (a name's, a string's or a number's hash).
 
    Fingerprints are of two kinds, winnowed apart: of the shape (k-grams of codes, renaming-proof)
    and as written (shorter k-grams of spellings, which only a copy shares), and a third of the
@@ -928,11 +928,11 @@ static void count_token(Census *c, const Tokens *t, Py_ssize_t j, int sign)
    'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT" in every extension). */
 static int is_code(const Census *c) { return c->others && (c->names || !c->reserved); }
 
-/* Whether a k-gram is fingerprinted as written: as code, or of names and the language's own
-   words alone (SQL's "ALTER FUNCTION f(text, text) PARALLEL SAFE" runs, whose punctuation makes
-   no token), which a copy shares with its file but whose shape, distances between words, is
-   that of every such run. */
-static int is_spelled_code(const Census *c) { return is_code(c) || (c->names && c->reserved); }
+/* Whether a k-gram is names among the language's own words alone (SQL's "ALTER FUNCTION f(text,
+   int4) PARALLEL SAFE" runs, whose punctuation makes no token): code, not prose. Fingerprinted
+   as written, which a copy shares; of the shape only where the grammar has codes of its own,
+   since its words as identifiers leave only their distances, alike in every such run. */
+static int is_words_of_code(const Census *c) { return c->names && c->reserved; }
 
 /* The rightmost smallest of every window of w hashes (hash[i]: of the k-gram from token i, k
    tokens long, or UINT64_MAX if never kept), each once, into out (room for n) as fingerprints
@@ -1001,7 +1001,8 @@ static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash, int32_
                 literals += (t->roles[i + k - 1] == TELLING) - (t->roles[gone] == TELLING);
             }
             /* never the smallest, never kept; else the literals' mark in the second lowest bit */
-            hash[i] = (p->own ? is_spelled_code(&census) : is_code(&census)) ? (h & ~2ull) | (uint64_t)(literals >= SHAPE_LITERALS) << 1 : UINT64_MAX;
+            int kept = is_code(&census) || (p->own && is_words_of_code(&census));
+            hash[i] = kept ? (h & ~2ull) | (uint64_t)(literals >= SHAPE_LITERALS) << 1 : UINT64_MAX;
         }
     }
     PyMem_RawFree(value);
@@ -1025,7 +1026,7 @@ static void spelled_hashes(const Tokens *t, Py_ssize_t k, uint64_t seed, uint64_
         h = h * KGRAM_BASE + mix(t->spelling[j] ^ ~seed);
         count_token(&census, t, j, 1);
         if (j >= k - 1)
-            hash[j - k + 1] = is_spelled_code(&census) ? h : UINT64_MAX;
+            hash[j - k + 1] = is_code(&census) || is_words_of_code(&census) ? h : UINT64_MAX;
     }
 }
 

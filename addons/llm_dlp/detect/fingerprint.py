@@ -26,7 +26,8 @@ Fingerprints are of three kinds. Of the shape: every K-gram of codes is hashed, 
 words alone (prose: licences, documentation, alike everywhere), and in each window of W hashes
 the rightmost smallest is kept with its line and token. As written: the same for K_SPELLED-grams
 of the tokens spelled out (names, strings, numbers), which only a copy shares, words alone too
-when they are names and the language's own words (``RESERVED``). Of prose: the
+when they are names and the language's own words (``RESERVED``; of the shape too where its
+``GRAMMAR`` is known). Of prose: the
 same for K_PROSE-grams of the words of comments and docstrings, in lower case, without
 punctuation, comment marks or line breaks (a re-wrapped comment reads alike), each at the code
 token that follows its first word: a file's own comments are its content too, and a paste of
@@ -162,8 +163,8 @@ KEYWORDS = tuple(
 # that a renamer may touch, are identifiers to the shape. A k-gram of these words, punctuation
 # and literals alone is the language's boilerplate, alike in every project written in it: not
 # fingerprinted. A k-gram of names and these words alone ("ALTER FUNCTION f(text) PARALLEL SAFE"
-# runs, whose punctuation makes no token) is code, not prose: fingerprinted as written, where a
-# copy shares it, but not in shape.
+# runs, whose punctuation makes no token) is code, not prose: fingerprinted as written, and of
+# the shape where the grammar is known (as identifiers, the words leave only their distances).
 _SQL_GRAMMAR = """
         select from where insert into values update set delete create or replace drop alter table view index function
         procedure returns return returning language as is not null default primary key references foreign unique check
@@ -294,8 +295,8 @@ def fingerprints(text: str, language: str = "generic", fence_lines: list[int] | 
 def file_fingerprints(text: str, language: str) -> tuple[np.ndarray, np.ndarray]:
     """The hashes and start lines of an indexed file's fingerprints. Of a language with a grammar
     of its own (SQL), both readings: with it, for code that names or plainly is the language,
-    and without, for a bare paste of it that the generic syntax reads (a formatter's
-    ``CREATE`` alone on its line is no plain sign of SQL)."""
+    and without, for a bare paste of it that the generic syntax reads (one that starts in the
+    middle of a declaration shows no plain sign of SQL)."""
     prints = fingerprints(text, language)
     if not GRAMMAR.get(language):
         return prints.hashes, prints.lines
