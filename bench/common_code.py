@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from fingerprint_bench import NODE_MODULES, SITE, java_sources
-from llm_dlp.detect.fingerprint import fingerprints, language_of, save_common_code
+from llm_dlp.detect.fingerprint import file_fingerprints, language_of, save_common_code
 
 GO = Path("/usr/lib/go/src")
 CARGO = Path("/usr/share/cargo/registry")
@@ -129,7 +129,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for language, (roots, pattern, suffix) in public_code(java_sources(Path(tmp))).items():
             found = sample(roots, pattern, args.files, rng)
-            per_file += [np.unique(fingerprints(p.read_text(errors="replace"), language_of(f"file{suffix}")).hashes) for p in found]
+            per_file += [np.unique(file_fingerprints(p.read_text(errors="replace"), language_of(f"file{suffix}"))[0]) for p in found]
             sources.append(f"{language}: {len(found)} files")
             print(sources[-1])
     values, counts = np.unique(np.concatenate(per_file), return_counts=True)

@@ -11,8 +11,9 @@
    NUMBER_BUCKETS buckets (a table of constants is told from another by its values); a keyword
    is KEYWORD_BASE plus its rank; an identifier is KEYWORD_BASE + keyword count plus the distance
    in words back to the previous use of the same name (0 when none within cap words), and within
-   a k-gram, 0 when that use lies before the k-gram. Imports, comments and markdown fence lines
-   make no tokens; the words of comments and docstrings are kept apart, as prose. Each token also keeps its spelling (a name's, a string's or a number's hash).
+   a k-gram, 0 when that use lies before the k-gram; a word of the language's grammar (SQL's,
+   the first own of its reserved words) has a code of its own after those. Imports, comments and
+   markdown fence lines make no tokens; the words of comments and docstrings are kept apart, as prose. Each token also keeps its spelling (a name's, a string's or a number's hash).
 
    Fingerprints are of two kinds, winnowed apart: of the shape (k-grams of codes, renaming-proof)
    and as written (shorter k-grams of spellings, which only a copy shares), and a third of the
@@ -66,6 +67,7 @@ typedef struct {
     uint32_t syntax; /* the language's comment and string marks, below */
     Words keywords;
     Words reserved; /* the language's own words, in lower case: identifiers, but no names */
+    Py_ssize_t own; /* the first own of them (by rank) are its grammar: each a code of its own */
 } Params;
 
 /* What a token is to a k-gram: a name (an identifier that is no reserved word), a reserved
@@ -577,24 +579,34 @@ static Py_ssize_t previous_use(Lexer *L, uint64_t h, uint32_t *code)
     return L->recent_at[(words - back) & (RECENT - 1)];
 }
 
-/* The word buf[from, to), of hash h, as a token. */
+/* The code of the word of the language's grammar of the given rank: after the identifiers' codes. */
+static uint32_t grammar_code(const Params *p, int32_t rank) { return KEYWORD_BASE + (uint32_t)(p->keywords.count + p->cap + 1 + rank); }
+
+/* The word buf[from, to), of hash h, as a token. A word of the language's grammar (SQL's, in
+   any case) has a code of its own, looked up before the shared keywords (SQL's "AS" and "as" are
+   one word), and is spelled in lower case: renaming leaves it. The language's other reserved
+   words are identifiers to the shape. */
 static void emit_word(Lexer *L, Py_ssize_t from, Py_ssize_t to, uint64_t h)
 {
     const Params *p = L->p;
-    int32_t rank = word_slot(&p->keywords, h)->rank;
+    uint64_t folded = p->reserved.count ? folded_hash(L->buf, from, to) : h;
+    int32_t reserved = p->reserved.count ? word_slot(&p->reserved, folded)->rank : -1, grammar = reserved < p->own ? reserved : -1;
+    int32_t rank = grammar < 0 ? word_slot(&p->keywords, h)->rank : -1;
     uint32_t code = KEYWORD_BASE + (uint32_t)p->keywords.count;
     Py_ssize_t prev = -1;
-    if (rank >= 0)
+    if (grammar >= 0)
+        code = grammar_code(p, grammar);
+    else if (rank >= 0)
         code = KEYWORD_BASE + (uint32_t)rank;
     else
         prev = previous_use(L, h, &code);
     *last_use_slot(L, h) = (LastUse){h, L->words, L->t->count};
     L->recent_at[L->words & (RECENT - 1)] = L->t->count;
     L->recent[L->words++ & (RECENT - 1)] = h;
-    emit(L, code, h, L->line);
+    emit(L, code, grammar >= 0 ? folded : h, L->line);
     L->t->prev[L->t->count - 1] = (int32_t)prev;
     if (rank < 0)
-        L->t->roles[L->t->count - 1] = p->reserved.count && word_slot(&p->reserved, folded_hash(L->buf, from, to))->rank >= 0 ? RESERVED : NAME;
+        L->t->roles[L->t->count - 1] = reserved >= 0 ? RESERVED : NAME;
 }
 
 /* The end of a number from r: digits, letters (0x1f, 10L), fractions, signed exponents. */
@@ -916,6 +928,12 @@ static void count_token(Census *c, const Tokens *t, Py_ssize_t j, int sign)
    'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT" in every extension). */
 static int is_code(const Census *c) { return c->others && (c->names || !c->reserved); }
 
+/* Whether a k-gram is names among the language's own words alone (SQL's "ALTER FUNCTION f(text,
+   int4) PARALLEL SAFE" runs, whose punctuation makes no token): code, not prose. Fingerprinted
+   as written, which a copy shares; of the shape only where the grammar has codes of its own,
+   since its words as identifiers leave only their distances, alike in every such run. */
+static int is_words_of_code(const Census *c) { return c->names && c->reserved; }
+
 /* The rightmost smallest of every window of w hashes (hash[i]: of the k-gram from token i, k
    tokens long, or UINT64_MAX if never kept), each once, into out (room for n) as fingerprints
    of kind, the kind in the hash's lowest bits (tagged). The smallest of the
@@ -949,7 +967,7 @@ enum { SHAPE_LITERALS = 2 };
    hash[0, count - k + 1); next: room for count tokens. */
 static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash, int32_t *next)
 {
-    Py_ssize_t n = t->count - p->k + 1, k = p->k, codes = KEYWORD_BASE + p->keywords.count + p->cap + 1;
+    Py_ssize_t n = t->count - p->k + 1, k = p->k, codes = grammar_code(p, (int32_t)p->own);
     uint32_t first_use = KEYWORD_BASE + (uint32_t)p->keywords.count;
     uint64_t *value = PyMem_RawMalloc((size_t)codes * sizeof *value), *power = PyMem_RawMalloc((size_t)k * sizeof *power);
     int status = value && power ? 0 : -1; /* next: the next use of an identifier, -1 if none */
@@ -983,7 +1001,8 @@ static int shape_hashes(const Tokens *t, const Params *p, uint64_t *hash, int32_
                 literals += (t->roles[i + k - 1] == TELLING) - (t->roles[gone] == TELLING);
             }
             /* never the smallest, never kept; else the literals' mark in the second lowest bit */
-            hash[i] = is_code(&census) ? (h & ~2ull) | (uint64_t)(literals >= SHAPE_LITERALS) << 1 : UINT64_MAX;
+            int kept = is_code(&census) || (p->own && is_words_of_code(&census));
+            hash[i] = kept ? (h & ~2ull) | (uint64_t)(literals >= SHAPE_LITERALS) << 1 : UINT64_MAX;
         }
     }
     PyMem_RawFree(value);
@@ -1007,7 +1026,7 @@ static void spelled_hashes(const Tokens *t, Py_ssize_t k, uint64_t seed, uint64_
         h = h * KGRAM_BASE + mix(t->spelling[j] ^ ~seed);
         count_token(&census, t, j, 1);
         if (j >= k - 1)
-            hash[j - k + 1] = is_code(&census) ? h : UINT64_MAX;
+            hash[j - k + 1] = is_code(&census) || is_words_of_code(&census) ? h : UINT64_MAX;
     }
 }
 
@@ -1258,6 +1277,10 @@ static int parse_params(PyObject *keywords, PyObject *reserved, Params *p)
         PyErr_Format(PyExc_ValueError, "need k >= 1, k_spelled >= 1, 0 <= k_prose <= %d, w >= 1 and 1 <= cap <= %d", MAX_PROSE_K, MAX_CAP);
         return -1;
     }
+    if (p->own < 0 || p->own > PyTuple_GET_SIZE(reserved)) {
+        PyErr_SetString(PyExc_ValueError, "need 0 <= own <= the number of reserved words");
+        return -1;
+    }
     return word_table(keywords, &p->keywords, 0) || word_table(reserved, &p->reserved, 1) ? -1 : 0;
 }
 
@@ -1292,13 +1315,13 @@ static int run_passes(PyObject *text, PyObject *fences, const Params *p, Tokens 
     return status;
 }
 
-PyDoc_STRVAR(tokens_doc, "tokens(text, keywords, reserved, cap, syntax) -> (codes: uint32 bytes, lines: int32 bytes)");
+PyDoc_STRVAR(tokens_doc, "tokens(text, keywords, reserved, cap, syntax, own=0) -> (codes: uint32 bytes, lines: int32 bytes)");
 
 static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
 {
     PyObject *text, *keywords, *reserved;
     Params p = {.k = 1, .k_spelled = 1, .w = 1};
-    if (!PyArg_ParseTuple(args, "UO!O!nI", &text, &PyTuple_Type, &keywords, &PyTuple_Type, &reserved, &p.cap, &p.syntax))
+    if (!PyArg_ParseTuple(args, "UO!O!nI|n", &text, &PyTuple_Type, &keywords, &PyTuple_Type, &reserved, &p.cap, &p.syntax, &p.own))
         return NULL;
     Tokens t = {0};
     PyObject *result = parse_params(keywords, reserved, &p) || run_passes(text, Py_None, &p, &t, NULL)
@@ -1310,7 +1333,7 @@ static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
 }
 
 PyDoc_STRVAR(fingerprints_doc,
-             "fingerprints(text, keywords, reserved, k, k_spelled, w, cap, seed, syntax, k_prose=0, fence_lines=None) -> (hashes: uint64 "
+             "fingerprints(text, keywords, reserved, k, k_spelled, w, cap, seed, syntax, k_prose=0, fence_lines=None, own=0) -> (hashes: uint64 "
              "bytes (the lowest bit clear: of the shape; the two lowest 01: as written, 11: of prose), lines: int32 bytes, end_lines: "
              "int32 bytes, tokens: int32 bytes), along the text (by token, the prose's first, then the shape's)");
 
@@ -1338,8 +1361,8 @@ static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)
     PyObject *text, *keywords, *reserved, *fences = Py_None;
     Params p = {0};
     unsigned long long seed;
-    if (!PyArg_ParseTuple(args, "UO!O!nnnnKI|nO", &text, &PyTuple_Type, &keywords, &PyTuple_Type, &reserved, &p.k, &p.k_spelled, &p.w, &p.cap,
-                          &seed, &p.syntax, &p.k_prose, &fences))
+    if (!PyArg_ParseTuple(args, "UO!O!nnnnKI|nOn", &text, &PyTuple_Type, &keywords, &PyTuple_Type, &reserved, &p.k, &p.k_spelled, &p.w, &p.cap,
+                          &seed, &p.syntax, &p.k_prose, &fences, &p.own))
         return NULL;
     p.seed = seed;
     Tokens t = {0};

@@ -2,7 +2,9 @@
 
 from collections.abc import Buffer, Sequence
 
-def tokens(text: str, keywords: tuple[str, ...], reserved: tuple[str, ...], cap: int, syntax: int, /) -> tuple[bytes, bytes]: ...
+def tokens(
+    text: str, keywords: tuple[str, ...], reserved: tuple[str, ...], cap: int, syntax: int, own: int = 0, /
+) -> tuple[bytes, bytes]: ...
 def fingerprints(
     text: str,
     keywords: tuple[str, ...],
@@ -15,6 +17,7 @@ def fingerprints(
     syntax: int,
     k_prose: int = 0,
     fence_lines: Sequence[int] | None = None,
+    own: int = 0,
     /,
 ) -> tuple[bytes, bytes, bytes, bytes]: ...
 def fence_lines(text: str, /) -> list[int]: ...

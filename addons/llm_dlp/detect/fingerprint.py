@@ -25,7 +25,9 @@ semicolons, parentheses, line continuations) leave no tokens. Each token becomes
 Fingerprints are of three kinds. Of the shape: every K-gram of codes is hashed, except one of
 words alone (prose: licences, documentation, alike everywhere), and in each window of W hashes
 the rightmost smallest is kept with its line and token. As written: the same for K_SPELLED-grams
-of the tokens spelled out (names, strings, numbers), which only a copy shares. Of prose: the
+of the tokens spelled out (names, strings, numbers), which only a copy shares, words alone too
+when they are names and the language's own words (``RESERVED``; of the shape too where its
+``GRAMMAR`` is known). Of prose: the
 same for K_PROSE-grams of the words of comments and docstrings, in lower case, without
 punctuation, comment marks or line breaks (a re-wrapped comment reads alike), each at the code
 token that follows its first word: a file's own comments are its content too, and a paste of
@@ -78,7 +80,7 @@ CAP = 16  # how far back (in words) an identifier's previous use still counts
 SEED = 20031009  # of the random value each token code contributes to a k-gram hash
 MAGIC = b"LLMDLPFP5"
 # A cache or index built otherwise is rebuilt / refused.
-VERSION = {"k": K, "k_spelled": K_SPELLED, "k_prose": K_PROSE, "w": W, "cap": CAP, "tokenizer": 11}
+VERSION = {"k": K, "k_spelled": K_SPELLED, "k_prose": K_PROSE, "w": W, "cap": CAP, "tokenizer": 14}
 TOKENS_PER_LINE = 6  # a rule's window_lines counts this many tokens a line (a typical line of code)
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
@@ -155,27 +157,38 @@ KEYWORDS = tuple(
     )
 )
 
-# A language's own words where they are many and no name: identifiers to the shape (a renamer
-# may touch them, and SQL's are of any case), but a k-gram of them, punctuation and literals
-# alone is the language's boilerplate, alike in every project written in it: not fingerprinted.
-_SQL_WORDS = """
+# A language's own words where they are many and no name. Its grammar (SQL's keywords and types,
+# in any case), which renaming leaves, has codes of its own; its other words (the parameters of
+# CREATE OPERATOR and CREATE AGGREGATE, selectivity functions, schemas), names to its parser
+# that a renamer may touch, are identifiers to the shape. A k-gram of these words, punctuation
+# and literals alone is the language's boilerplate, alike in every project written in it: not
+# fingerprinted. A k-gram of names and these words alone ("ALTER FUNCTION f(text) PARALLEL SAFE"
+# runs, whose punctuation makes no token) is code, not prose: fingerprinted as written, and of
+# the shape where the grammar is known (as identifiers, the words leave only their distances).
+_SQL_GRAMMAR = """
         select from where insert into values update set delete create or replace drop alter table view index function
         procedure returns return returning language as is not null default primary key references foreign unique check
         constraint on cascade restrict begin end commit rollback transaction declare if then else elsif case when loop for
-        while exit grant revoke to public schema extension operator class family type domain cast aggregate trigger before
+        while exit grant revoke to schema extension operator class family type domain cast aggregate trigger before
         after each row execute using with immutable stable volatile strict parallel safe unsafe restricted security definer
-        invoker cost rows called input leakproof sfunc stype sspace finalfunc finalfunc_extra combinefunc serialfunc
-        deserialfunc initcond msfunc minvfunc mstype mfinalfunc minitcond sortop leftarg rightarg commutator negator join
-        hashes merges storage support inout out in variadic setof internal cstring text varchar char character varying
-        integer int int2 int4 int8 smallint bigint real float4 float8 double precision numeric decimal boolean bool oid
-        regclass regproc regtype void anyelement anyarray anynonarray anyrange record bytea timestamp timestamptz date time
-        interval json jsonb uuid name c sql plpgsql and order by group having limit offset distinct all union left right
-        inner outer cross natural full exists between like ilike array comment owner only add column rename alias
-        search_path pg_catalog true false
+        invoker cost rows called input leakproof join storage support inout out in variadic setof internal cstring text
+        varchar char character varying integer int int2 int4 int8 smallint bigint real float4 float8 double precision
+        numeric decimal boolean bool oid regclass regproc regtype void anyelement anyarray anynonarray anyrange record bytea
+        timestamp timestamptz date time interval json jsonb uuid name c sql plpgsql and order by group having limit offset
+        distinct all union left right inner outer cross natural full exists between like ilike array comment owner only add
+        column rename alias true false
+        bigserial serial serial2 serial4 serial8 smallserial cidr inet macaddr macaddr8 pg_lsn timetz tsquery tsvector
+        txid_snapshot varbit xml anyenum anycompatible anycompatiblearray anycompatiblenonarray anycompatiblerange
+        anymultirange fdw_handler index_am_handler language_handler table_am_handler tsm_handler event_trigger
+"""
+_SQL_NAMES = """
+        public sfunc stype sspace finalfunc finalfunc_extra combinefunc serialfunc deserialfunc initcond msfunc minvfunc
+        mstype mfinalfunc minitcond sortop leftarg rightarg commutator negator hashes merges search_path pg_catalog
         contsel contjoinsel eqsel eqjoinsel neqsel neqjoinsel scalarltsel scalarltjoinsel scalargtsel scalargtjoinsel
         scalarlesel scalarlejoinsel scalargesel scalargejoinsel areasel areajoinsel positionsel positionjoinsel
 """
-RESERVED = {"sql": tuple(_SQL_WORDS.split())}
+RESERVED = {"sql": tuple(_SQL_GRAMMAR.split() + _SQL_NAMES.split())}
+GRAMMAR = {"sql": len(_SQL_GRAMMAR.split())}  # how many of a language's reserved words (the first) are its grammar
 
 # The syntax bits of _winnow.c: which marks open comments and strings.
 HASH, HASH_WORD, HASH_SPACE, SLASH, BLOCK, DASH, DASH_SPACE, BACKTICK, TRIPLE, RUST_QUOTES = (1 << n for n in range(10))
@@ -228,8 +241,8 @@ _GUESSES = (
     (
         "sql",
         re.compile(
-            r"\n[ \t]*(?:SELECT|INSERT[ \t]+INTO|UPDATE[ \t]+\w+[ \t]+SET|COMMENT[ \t]+ON"
-            r"|(?:CREATE(?:[ \t]+OR[ \t]+REPLACE)?|ALTER|DROP)[ \t]+(?:TABLE|INDEX|VIEW|FUNCTION|PROCEDURE|OPERATOR|TYPE|EXTENSION|"
+            r"\n[ \t]*(?:SELECT\b(?![ \t]*[{(.=:])|INSERT[ \t]+INTO|UPDATE[ \t]+\w+[ \t]+SET|COMMENT[ \t]+ON"
+            r"|(?:CREATE(?:\s+OR\s+REPLACE)?|ALTER|DROP)\s+(?:TABLE|INDEX|VIEW|FUNCTION|PROCEDURE|OPERATOR|TYPE|EXTENSION|"
             r"TRIGGER|SCHEMA|AGGREGATE|CAST|DOMAIN|SEQUENCE))\b",
             re.M | re.I,
         ),
@@ -244,7 +257,7 @@ def guess_language(code: str) -> str:
 
 def tokenise(text: str, language: str = "generic") -> tuple[np.ndarray, np.ndarray]:
     """Token codes (uint32) and their line numbers (int32, from 1)."""
-    codes, lines = _winnow.tokens(text, KEYWORDS, RESERVED.get(language, ()), CAP, SYNTAX[language])
+    codes, lines = _winnow.tokens(text, KEYWORDS, RESERVED.get(language, ()), CAP, SYNTAX[language], GRAMMAR.get(language, 0))
     return np.frombuffer(codes, np.uint32), np.frombuffer(lines, np.int32)
 
 
@@ -269,12 +282,26 @@ class Prints(NamedTuple):
 _PRINT_TYPES = (np.uint64, np.int32, np.int32, np.int32)
 
 
-def fingerprints(text: str, language: str = "generic", fence_lines: list[int] | None = None) -> Prints:
+def fingerprints(text: str, language: str = "generic", fence_lines: list[int] | None = None, grammar: bool = True) -> Prints:
     """Fingerprints of code in one language (a file's, or a paste's), of every kind, along the
-    text. ``fence_lines``: where the text's fence lines start, when known (``_winnow.fence_lines``)."""
-    reserved = RESERVED.get(language, ())
-    arrays = _winnow.fingerprints(text, KEYWORDS, reserved, K, K_SPELLED, W, CAP, SEED, SYNTAX[language], K_PROSE, fence_lines)
+    text. ``fence_lines``: where the text's fence lines start, when known (``_winnow.fence_lines``).
+    Without ``grammar``, the words of the language's grammar are identifiers to the shape, as
+    the generic syntax reads them."""
+    reserved, own = RESERVED.get(language, ()), GRAMMAR.get(language, 0) if grammar else 0
+    arrays = _winnow.fingerprints(text, KEYWORDS, reserved, K, K_SPELLED, W, CAP, SEED, SYNTAX[language], K_PROSE, fence_lines, own)
     return Prints(*(np.frombuffer(a, t) for a, t in zip(arrays, _PRINT_TYPES)))
+
+
+def file_fingerprints(text: str, language: str) -> tuple[np.ndarray, np.ndarray]:
+    """The hashes and start lines of an indexed file's fingerprints. Of a language with a grammar
+    of its own (SQL), both readings: with it, for code that names or plainly is the language,
+    and without, for a bare paste of it that the generic syntax reads (one that starts in the
+    middle of a declaration shows no plain sign of SQL)."""
+    prints = fingerprints(text, language)
+    if not GRAMMAR.get(language):
+        return prints.hashes, prints.lines
+    generic = fingerprints(text, language, grammar=False)
+    return np.concatenate([prints.hashes, generic.hashes]), np.concatenate([prints.lines, generic.lines])
 
 
 _FENCE_MARK = re.compile(r"[ \t]*(`{3,}|~{3,})[ \t]*([^\n`]*)$", re.M)
@@ -411,7 +438,7 @@ def build_index(
         entry = cache.get(key, stat)
         if entry is None:
             text = _read(path)
-            hashes, starts, _, _ = fingerprints(text, language_of(path))
+            hashes, starts = file_fingerprints(text, language_of(path))
             entry, read = _Entry(stat.st_mtime, stat.st_size, text.count("\n") + 1, hashes, starts.astype(np.uint32)), read + 1
         entries[key] = entry
         if progress:
@@ -508,7 +535,7 @@ def _read(path: str) -> str:
 
 
 def _hashes_of(files: list[str]) -> np.ndarray:
-    found = [fingerprints(_read(f), language_of(f)).hashes for f in files]
+    found = [file_fingerprints(_read(f), language_of(f))[0] for f in files]
     return np.unique(np.concatenate(found)) if found else np.empty(0, np.uint64)
 
 

@@ -311,6 +311,8 @@ def test_the_language_comes_from_the_fence_or_the_path_or_plain_signs():
     assert guess_language("    def run(self):\n        pass\n") == "python" and guess_language("const a = 1\n") == "generic"
     assert guess_language('case "$cur" in\n  -h) return ;;\nesac\n') == "shell"  # "-- " is no comment there
     assert guess_language("CREATE OPERATOR #<=# (\n  LEFTARG = hstore\n);\n") == "sql"  # nor "#" in SQL
+    assert guess_language("CREATE\nOPERATOR CLASS ledger_ops DEFAULT\nFOR TYPE int4 USING btree AS\n") == "sql"  # reindented
+    assert guess_language("\tselect {\n\tcase <-done:\n\t\treturn\n\t}\n") == "generic"  # Go's select, no SQL
     floor = "total = 0\nfor page in pages:\n    total += page.size // block + page.extra // block\n" * 3
     fenced = f"See:\n```python\n{floor}```\n"
     prints = text_fingerprints(fenced)
@@ -433,7 +435,61 @@ def test_sql_declarations_of_reserved_words_alone_leave_no_fingerprints():
     table = (
         "CREATE TABLE invoices (customer_id int NOT NULL, amount numeric DEFAULT 0, paid bool DEFAULT false, ledger text DEFAULT 'main');\n"
     )
-    assert 0 < len(fingerprints(table, "sql").hashes) == len(fingerprints(table, "generic").hashes)
+    as_sql, as_generic = (set(fingerprints(table, language).hashes.tolist()) for language in ("sql", "generic"))
+    without_grammar = set(fingerprints(table, "sql", grammar=False).hashes.tolist())
+    assert as_sql and as_generic and as_generic <= without_grammar  # and its words alone around a name, as written (below)
+
+
+def test_sql_grammar_has_codes_of_its_own_and_files_are_indexed_in_both_readings(tmp_path):
+    from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, file_fingerprints, match
+
+    def declarations(names: list[str], kind: str) -> str:
+        return "".join(
+            f"CREATE FUNCTION {name}({kind}, internal)\nRETURNS {kind}\nAS 'MODULE_PATHNAME'\nLANGUAGE C STRICT;\n\n" for name in names
+        )
+
+    names = ["ledger_open", "ledger_close", "ledger_post", "ledger_void", "ledger_merge", "ledger_audit"]
+    ours, renamed = declarations(names, "int4"), declarations([f"v{n}" for n in range(6)], "int4")
+    other_type = declarations([f"v{n}" for n in range(6)], "text")
+    assert set(shapes(renamed, "sql")) != set(shapes(other_type, "sql"))  # the type is no name to SQL...
+    assert set(shapes(renamed, "generic")) == set(shapes(other_type, "generic"))  # ...where its words are not known
+    both = set(file_fingerprints(ours, "sql")[0].tolist())
+    assert set(fingerprints(ours, "sql").hashes.tolist()) | set(fingerprints(ours, "sql", grammar=False).hashes.tolist()) == both
+    repo = tmp_path / "org"
+    repo.mkdir()
+    (repo / "ledger.sql").write_text(ours)
+    build_index([repo], tmp_path / "i.fpidx")
+    index = FingerprintIndex(tmp_path / "i.fpidx")
+    for language in ("sql", "generic"):  # named, or bare and read with the generic syntax
+        assert [m.file for m in match(index, ours, 6, 30, language)] == ["org/ledger.sql"]
+
+
+def test_sql_runs_of_names_and_reserved_words_are_fingerprinted(tmp_path):
+    # Their punctuation makes no token: words alone, a copy's as written; in shape only where the
+    # grammar's words are known, since their distances alone are every such run's.
+    from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, match
+
+    def run(names: list[str], types: list[str]) -> str:
+        return "".join(f"ALTER FUNCTION {name}({types[n % len(types)]}) PARALLEL SAFE;\n" for n, name in enumerate(names))
+
+    words, types = (
+        ["open", "close", "post", "void", "merge", "split", "audit", "lock"],
+        ["text", "text, boolean", "internal, int4", "cstring"],
+    )
+    ours, renamed = run([f"ledger_{word}" for word in words], types), run([f"v{n}" for n in range(len(words))], types)
+    theirs = run([f"cube_{word}" for word in words], ["cube", "cube, cube", "internal, cube, int2", "float8, cube"])
+    assert spelled(ours, "sql") and shapes(ours, "sql")
+    no_grammar = fingerprints(ours, "sql", grammar=False).hashes
+    assert len(no_grammar) and not (no_grammar % 2 == 0).any()
+    assert not fingerprints(ours, "generic").hashes.size  # words alone are prose where SQL's words are not known
+    repo = tmp_path / "org"
+    repo.mkdir()
+    (repo / "upgrade.sql").write_text(ours)
+    build_index([repo], tmp_path / "i.fpidx")
+    index = FingerprintIndex(tmp_path / "i.fpidx")
+    assert [m.file for m in match(index, ours, 6, 30, "sql")] == ["org/upgrade.sql"]
+    assert [m.file for m in match(index, renamed, 6, 30, "sql")] == ["org/upgrade.sql"]
+    assert match(index, theirs, 6, 30, "sql") == []
 
 
 def test_shapes_in_several_indexed_files_and_common_code_are_dropped(tmp_path, monkeypatch):
