@@ -574,9 +574,21 @@ def structured(g: Gen):
         ("k8s-env", '      env:\n        - name: DB_PASSWORD\n          value: "{v}"\n'),
         ("ecs-env", '{{"environment": [{{"name": "DB_PASSWORD", "value": "{v}"}}]}}'),
         ("gradle", "credentials {{\n    username 'ci'\n    password '{v}'\n}}\n"),
+        ("heredoc", "cat > .env <<'EOF'\nREGION=eu-west-1\nDB_PASSWORD={v}\nEOF\n"),
+        ("toml-table", '[credentials.prod]\ntoken = """{v}"""\n'),
+        ("nginx", 'location /api {{ proxy_set_header X-Api-Key "{v}"; }}\n'),
+        ("tsv", "prod\tdb_password\t{v}\n"),
+        ("php-arrow", "'db_password' => '{v}',\n"),
+        ("php-setter", "$client->setPassword('{v}');\n"),
+        ("yaml-tag", "database:\n  password: !!str {v}\n"),
+        ("go-raw-string", "dbPassword := `{v}`\n"),
+        ("pgpass", "db01.internal:5432:app:app:{v}\n"),
     ]:
         v = g.password()
         yield f"password-assignment/{lang}", template.format(v=v), v
+    # the environment of one command: a shell word, where an unquoted & would end the command
+    v = g.password().replace("&", "%")
+    yield "password-assignment/env-prefix", f"PGPASSWORD={v} psql -h db01.internal -U app app\n", v
     b64 = base64.b64encode(g.password().encode()).decode()  # letters only about one time in sixty
     yield "k8s-secret", f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\ndata:\n  password: {b64}\n", b64
     bearer = g.s(AN, 40)
