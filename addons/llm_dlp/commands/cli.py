@@ -487,6 +487,7 @@ def cmd_scan(args) -> int:
             review=args.redact,
             path_rules=ruleset.paths,
             code_rules=ruleset.fingerprints,
+            rewrite=False,  # a report: nothing is forwarded
         )
     except BodyError as exc:  # the proxy would refuse it (400/413): say why, as the proxy would
         print(f"llm-dlp scan: {args.input}: refused ({exc.reason}): {exc}", file=sys.stderr)

@@ -18,7 +18,7 @@ from llm_dlp.detect.detector import Detector, Finding
 from llm_dlp.detect.findings import FindingReport
 from llm_dlp.detect.normalize import View, lines_joined, reading_view
 from llm_dlp.detect.protected import FingerprintRule, PathHit, PathRule, find_protected, withhold
-from llm_dlp.protocols.base import ROLE_OTHER, Segment, json_pointer
+from llm_dlp.protocols.base import ROLE_OTHER, ParsedBody, Segment, json_pointer
 from llm_dlp.protocols.registry import REGISTRY
 from llm_dlp.text.positions import joined_starts
 from llm_dlp.text.splice import splice
@@ -328,11 +328,14 @@ def inspect_request(
     groups: tuple[str, ...] = (),
     code_rules: tuple[FingerprintRule, ...] = (),
     content_type: str = "",
+    rewrite: bool = True,
 ) -> Inspection:
     """``actions``: rule id -> action overriding the rule's own (a group's stricter rule set).
     ``review``: also produce ``review_text``, the body with every finding redacted.
     ``path_rules`` (for a user in ``groups``): protected files are handled before secrets.
-    ``content_type``: the request's, which decides how a body is read (JSON, multipart, text)."""
+    ``content_type``: the request's, which decides how a body is read (JSON, multipart, text).
+    ``rewrite``: build the redacted ``body`` and its ``restore`` map, which only a request that is
+    forwarded needs (the scan command reports, and writes back nothing)."""
     started = time.perf_counter()
     parsed = REGISTRY.parse(raw, protocol, path, content_type)
     hits = [_unwritable(h, parsed.segments) for h in find_protected(parsed.segments, path_rules, code_rules, groups)]
@@ -346,17 +349,23 @@ def inspect_request(
     inspection = Inspection(
         decision, reported, protocol, parsed.model, len(raw), len(parsed.segments), 0.0, texts=[seg.text for seg in parsed.segments]
     )
-    if review:  # on a copy: the forwarded body keeps what was only warned about
-        copied = copy.deepcopy(parsed)
-        position = {id(seg): i for i, seg in enumerate(parsed.segments)}
-        apply_placeholders([(copied.segments[position[id(seg)]], f) for seg, f in located], keyring, {BLOCK, REDACT, WARN})
-        inspection.review_text = (copied.render() if located or hits else raw).decode("utf-8", "replace")
-    if decision == REDACT:
+    if review:
+        inspection.review_text = _review_text(parsed, located, keyring) if located or hits else raw.decode("utf-8", "replace")
+    if decision == REDACT and rewrite:
         inspection.restore = apply_placeholders(located, keyring, {REDACT})
         _check_json_texts(parsed.segments)
         inspection.body = parsed.render()
     inspection.seconds = time.perf_counter() - started
     return inspection
+
+
+def _review_text(parsed: ParsedBody, located: list[tuple[Segment, Finding]], keyring: Keyring) -> str:
+    """The body with every finding replaced by its placeholder, built on a copy: the forwarded body
+    keeps what was only warned about."""
+    copied = copy.deepcopy(parsed)
+    position = {id(seg): i for i, seg in enumerate(parsed.segments)}
+    apply_placeholders([(copied.segments[position[id(seg)]], f) for seg, f in located], keyring, {BLOCK, REDACT, WARN})
+    return copied.render().decode("utf-8", "replace")
 
 
 def _report(seg: Segment, f: Finding, keyring: Keyring, line: int) -> FindingReport:

@@ -276,3 +276,25 @@ def test_secrets_across_a_boundary_of_the_character_pieces_are_found_whole(monke
         for piece in (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987):  # boundaries all through the secret
             monkeypatch.setattr(normalize, "CHAR_PIECE", piece)
             assert _raw_findings(text) == whole, (text, piece)
+
+
+def test_a_report_without_rewrite_finds_what_the_forwarded_request_does():
+    g = Gen(random.Random(11))
+    token, key = _token(), g.pem("PRIVATE KEY")
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": f"{key}\nGH={token}\nagain {token}"}]}).encode()
+    forwarded = inspect_request(body, "openai", "/v1/chat/completions", bundled().detector, Keyring(b"x" * 32), review=True)
+    reported = inspect_request(body, "openai", "/v1/chat/completions", bundled().detector, Keyring(b"x" * 32), review=True, rewrite=False)
+    assert forwarded.decision == reported.decision == "redact"
+    assert reported.findings == forwarded.findings and reported.review_text == forwarded.review_text
+    assert forwarded.body is not None and forwarded.restore
+    assert reported.body is None and reported.restore == {}  # nothing is written back
+
+
+def test_a_clean_request_is_reviewed_as_sent_without_copying_it(monkeypatch):
+    def no_copy(_):
+        raise AssertionError("a request without findings has nothing to redact on a copy")
+
+    monkeypatch.setattr("llm_dlp.inspect.request.copy.deepcopy", no_copy)
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "nothing secret here é"}]}, ensure_ascii=False).encode()
+    ins = inspect_request(body, "openai", "/v1/chat/completions", bundled().detector, Keyring(b"x" * 32), review=True)
+    assert ins.findings == [] and ins.review_text == body.decode()

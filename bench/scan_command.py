@@ -1,0 +1,83 @@
+"""What `llm-dlp scan FILE` costs a user beyond start-up on one big file of ordinary code, against
+detect-secrets on a slice of it, in one run. Each command runs as its own process; its CPU time
+(user + system, from the kernel's accounting of children) and wall time are measured, and the
+same command on an empty file is subtracted: what is left is the scan.
+
+    .venv/bin/python bench/scan_command.py [--mb 17] [--rounds 3] [--ds-kb 300] [--against ADDONS]
+
+The text is bench/scan_growth.py's (the Python standard library, then npm's JavaScript). With
+``--against``, the same commands also run with another checkout's ``addons`` on the path, in
+alternate rounds, so old and new code are compared under the same load."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from scan_growth import corpus
+
+BIN = Path(sys.executable).parent
+ADDONS = Path(__file__).resolve().parent.parent / "addons"
+
+
+def run(command: list[str], addons: Path, cwd: str | None = None) -> tuple[float, float]:
+    """(CPU s, wall s) of one command; its output is discarded."""
+    env = {**os.environ, "PYTHONPATH": str(addons)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, cwd=cwd)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, wall
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--mb", type=float, default=17)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--ds-kb", type=float, default=300, help="the slice detect-secrets scans (KB)")
+    ap.add_argument("--against", type=Path, default=None, metavar="ADDONS", help="another checkout's addons, run alternately")
+    args = ap.parse_args()
+    text = corpus(args.mb)
+    with tempfile.TemporaryDirectory() as tmp:
+        big, empty, part = Path(tmp, "big.txt"), Path(tmp, "empty.txt"), Path(tmp, "slice.txt")
+        big.write_bytes(text)
+        empty.write_bytes(b"")
+        part.write_bytes(text[: text.rfind(b"\n", 0, int(args.ds_kb * 1000)) + 1])
+        codes = {"this": ADDONS} | ({"other": args.against} if args.against else {})
+        cells = {
+            f"{code} {mode}": [str(BIN / "llm-dlp"), "scan", *flags]
+            for code in codes
+            for mode, flags in (("text", ["--protocol", "text"]), ("default", []))
+        }
+        best: dict[str, list[float]] = {}
+        ds_cpu = float("inf")
+        for _ in range(args.rounds):
+            for name, command in cells.items():
+                addons = codes[name.split()[0]]
+                full, bare = run([*command, str(big)], addons), run([*command, str(empty)], addons)
+                cell = best.setdefault(name, [float("inf")] * 4)
+                best[name] = [min(a, b) for a, b in zip(cell, (full[0] - bare[0], full[1] - bare[1], bare[0], bare[1]))]
+            # run where the file is, by its name: given a path outside the working directory's
+            # repository, detect-secrets scans nothing
+            ds = [run([str(BIN / "detect-secrets"), "scan", path.name], ADDONS, cwd=tmp)[0] for path in (part, empty)]
+            ds_cpu = min(ds_cpu, ds[0] - ds[1])
+        mb, ds_mb = len(text) / 1e6, part.stat().st_size / 1e6
+        ds_rate = ds_mb / ds_cpu
+        print(f"{mb:.1f} MB of code; best of {args.rounds} rounds; beyond start-up (the same command on an empty file)")
+        print(f"{'':16}{'CPU s':>8}{'MB/CPU s':>10}{'wall s':>8}{'start-up CPU s':>16}{'x detect-secrets':>18}")
+        for name in cells:
+            cpu, wall, bare_cpu, _ = best[name]
+            print(f"{name:16}{cpu:8.3f}{mb / cpu:10.1f}{wall:8.3f}{bare_cpu:16.3f}{mb / cpu / ds_rate:18.0f}")
+        print(f"detect-secrets on {ds_mb:.2f} MB: {ds_cpu:.3f} CPU s ({ds_rate:.3f} MB/CPU s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
