@@ -1,7 +1,8 @@
 """What `llm-dlp scan FILE` costs a user beyond start-up on one big file of ordinary code, against
 detect-secrets on a slice of it, in one run. Each command runs as its own process; its CPU time
-(user + system, from the kernel's accounting of children) and wall time are measured, and the
-same command on an empty file is subtracted: what is left is the scan.
+(user + system, from the kernel's accounting of children) and wall time are measured; the best
+of the rounds of the same command on an empty file is subtracted from the best on the big one:
+what is left is the scan.
 
     .venv/bin/python bench/scan_command.py [--mb 17] [--rounds 3] [--ds-kb 300] [--against ADDONS]
 
@@ -57,23 +58,24 @@ def main() -> int:
             for mode, flags in (("text", ["--protocol", "text"]), ("default", []))
         }
         best: dict[str, list[float]] = {}
-        ds_cpu = float("inf")
+        ds_cpu = ds_bare = float("inf")  # the best of each, as for llm-dlp
         for _ in range(args.rounds):
             for name, command in cells.items():
                 addons = codes[name.split()[0]]
                 full, bare = run([*command, str(big)], addons), run([*command, str(empty)], addons)
-                cell = best.setdefault(name, [float("inf")] * 4)
-                best[name] = [min(a, b) for a, b in zip(cell, (full[0] - bare[0], full[1] - bare[1], bare[0], bare[1]))]
+                best[name] = [min(a, b) for a, b in zip(best.get(name, [float("inf")] * 4), (*full, *bare))]
             # run where the file is, by its name: given a path outside the working directory's
             # repository, detect-secrets scans nothing
             ds = [run([str(BIN / "detect-secrets"), "scan", path.name], ADDONS, cwd=tmp)[0] for path in (part, empty)]
-            ds_cpu = min(ds_cpu, ds[0] - ds[1])
+            ds_cpu, ds_bare = min(ds_cpu, ds[0]), min(ds_bare, ds[1])
         mb, ds_mb = len(text) / 1e6, part.stat().st_size / 1e6
+        ds_cpu -= ds_bare
         ds_rate = ds_mb / ds_cpu
         print(f"{mb:.1f} MB of code; best of {args.rounds} rounds; beyond start-up (the same command on an empty file)")
         print(f"{'':16}{'CPU s':>8}{'MB/CPU s':>10}{'wall s':>8}{'start-up CPU s':>16}{'x detect-secrets':>18}")
         for name in cells:
-            cpu, wall, bare_cpu, _ = best[name]
+            full_cpu, full_wall, bare_cpu, bare_wall = best[name]
+            cpu, wall = full_cpu - bare_cpu, full_wall - bare_wall
             print(f"{name:16}{cpu:8.3f}{mb / cpu:10.1f}{wall:8.3f}{bare_cpu:16.3f}{mb / cpu / ds_rate:18.0f}")
         print(f"detect-secrets on {ds_mb:.2f} MB: {ds_cpu:.3f} CPU s ({ds_rate:.3f} MB/CPU s)")
     return 0

@@ -280,11 +280,14 @@ def test_secrets_across_a_boundary_of_the_character_pieces_are_found_whole(monke
 
 def test_a_report_without_rewrite_finds_what_the_forwarded_request_does():
     g = Gen(random.Random(11))
-    token, key = _token(), g.pem("PRIVATE KEY")
-    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": f"{key}\nGH={token}\nagain {token}"}]}).encode()
+    token, key, data = _token(), g.pem("PRIVATE KEY"), base64.b64encode(g.password().encode()).decode()
+    manifest = f"apiVersion: v1\nkind: Secret\ndata:\n  password: {data}\n"  # a rule only its context lets match
+    content = f"{key}\nGH={token}\nagain {token}\n{manifest}"
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": content}]}).encode()
     forwarded = inspect_request(body, "openai", "/v1/chat/completions", bundled().detector, Keyring(b"x" * 32), review=True)
     reported = inspect_request(body, "openai", "/v1/chat/completions", bundled().detector, Keyring(b"x" * 32), review=True, rewrite=False)
     assert forwarded.decision == reported.decision == "redact"
+    assert {"private-key", "github-token", "kubernetes-secret-data"} <= {f.rule for f in reported.findings}
     assert reported.findings == forwarded.findings and reported.review_text == forwarded.review_text
     assert forwarded.body is not None and forwarded.restore
     assert reported.body is None and reported.restore == {}  # nothing is written back
