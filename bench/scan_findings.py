@@ -22,11 +22,11 @@ from scan_growth import corpus
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from llm_dlp.act.placeholders import Keyring  # noqa: E402
-from llm_dlp.inspect.request import inspect_request  # noqa: E402
-from llm_dlp.rules.files import bundled_rules_dir  # noqa: E402
-from llm_dlp.rules.ruleset import load_ruleset  # noqa: E402
-from support.secretgen import corpus as secret_corpus  # noqa: E402
+from llm_dlp.act.placeholders import Keyring
+from llm_dlp.inspect.request import inspect_request
+from llm_dlp.rules.files import bundled_rules_dir
+from llm_dlp.rules.ruleset import load_ruleset
+from support.secretgen import corpus as secret_corpus
 
 
 def disguised(secret: str, rng: random.Random) -> str:
