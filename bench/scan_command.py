@@ -28,12 +28,15 @@ ADDONS = Path(__file__).resolve().parent.parent / "addons"
 
 
 def run(command: list[str], addons: Path, cwd: str | None = None) -> tuple[float, float]:
-    """(CPU s, wall s) of one command; its output is discarded."""
+    """(CPU s, wall s) of one command; its output is discarded. A command that fails (an exit
+    status beyond 1, findings) stops the benchmark: its time would measure nothing."""
     env = {**os.environ, "PYTHONPATH": str(addons)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, cwd=cwd)
+    done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False, cwd=cwd)
     wall = time.perf_counter() - started
+    if done.returncode > 1:
+        sys.exit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, wall
 
@@ -45,6 +48,8 @@ def main() -> int:
     ap.add_argument("--ds-kb", type=float, default=300, help="the slice detect-secrets scans (KB)")
     ap.add_argument("--against", type=Path, default=None, metavar="ADDONS", help="another checkout's addons, run alternately")
     args = ap.parse_args()
+    if args.against and not (args.against / "llm_dlp").is_dir():
+        ap.error(f"{args.against} holds no llm_dlp package (the installed one would run instead)")
     text = corpus(args.mb)
     with tempfile.TemporaryDirectory() as tmp:
         big, empty, part = Path(tmp, "big.txt"), Path(tmp, "empty.txt"), Path(tmp, "slice.txt")
