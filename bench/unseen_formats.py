@@ -1,9 +1,9 @@
 """Recall on provider formats the rules were not written from: bench/unseen_formats.tsv describes,
 in this project's own notation, the value format and the vendor keyword of 150 of trufflehog's
 detectors (a seeded sample of its detector list, drawn before any scan). For each detector a
-random value of its format is put in twelve contexts that name the vendor (env files, JSON and
+random value of its format is put in thirteen contexts that name the vendor (env files, JSON and
 YAML config, a client's keyword argument, curl headers, a URL query, a log line, prose, a Jenkins
-credential), each case scanned alone as
+credential, also as trufflehog's pattern tests write one), each case scanned alone as
 `llm-dlp scan --protocol text` scans it; a case counts only when one finding covers the whole
 value.
 
@@ -67,6 +67,8 @@ CONTEXTS = {
     "log": "2024-05-02 10:14:07 [DEBUG] connecting to {kw} with {NAME}={v}",
     "prose": "the {kw} secret {v} is only valid for production",
     "jenkins-xml": "<org.jenkinsci.plugins.plaincredentials.impl.StringCredentialsImpl>\n  <id>{kw}</id>\n  <secret>{v}</secret>\n</org.jenkinsci.plugins.plaincredentials.impl.StringCredentialsImpl>",
+    # the same in the shape of trufflehog's pattern tests: words before the value inside the braces
+    "jenkins-fixture": "<com.cloudbees.plugins.credentials.impl.StringCredentialsImpl>\n  <scope>GLOBAL</scope>\n  <secret>{{{kw} AQAAABAAA {v}}}</secret>\n</com.cloudbees.plugins.credentials.impl.StringCredentialsImpl>",
 }
 # A password goes to a password-named key, and to curl as a user's password.
 PASSWORD_CONTEXTS = CONTEXTS | {
