@@ -7,7 +7,7 @@ credential, also as trufflehog's pattern tests write one), each case scanned alo
 `llm-dlp scan --protocol text` scans it; a case counts only when one finding covers the whole
 value.
 
-    .venv/bin/python bench/unseen_formats.py [--rules DIR] [--seed 18] [--misses]
+    .venv/bin/python bench/unseen_formats.py [--table TSV] [--rules DIR] [--seed 18] [--misses]
 
 Format notation: literal text, and fields in braces, {class:length} drawn at random from the
 class, {uuid}, {jwt} (an HS256 token with random claims), {password:length} (letters, digits
@@ -34,6 +34,7 @@ from public_rules import found
 TABLE = Path(__file__).with_name("unseen_formats.tsv")
 LOWER, UPPER, DIGITS = string.ascii_lowercase, string.ascii_uppercase, string.digits
 CLASSES = {
+    "alpha": LOWER + UPPER,
     "alnum": LOWER + UPPER + DIGITS,
     "alnum-lower": LOWER + DIGITS,
     "alnum-dash": LOWER + UPPER + DIGITS + "-",
@@ -125,15 +126,18 @@ def contexts(keyword: str, fmt: str) -> dict[str, str]:
     return {name: shape.format(**names, v="{v}") for name, shape in (PASSWORD_CONTEXTS if password else CONTEXTS).items()}
 
 
-def table() -> list[tuple[str, str, str]]:
-    """The (detector, vendor keyword, value format) lines of the table."""
-    rows = [line.split("\t") for line in TABLE.read_text().splitlines() if line and not line.startswith("#")]
+def table(path: Path) -> list[tuple[str, str, str]]:
+    """The (detector, vendor keyword, value format) lines of a table."""
+    rows = [line.split("\t") for line in path.read_text().splitlines() if line and not line.startswith("#")]
     return [(detector, keyword, fmt) for detector, keyword, fmt in rows]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rules", type=Path, help="llm-dlp rules directory (default: the bundled rules)")
+    ap.add_argument(
+        "--table", type=Path, default=TABLE, help="the format table (default: %(default)s; a second sample: unseen_formats_holdout.tsv)"
+    )
     ap.add_argument("--seed", type=int, default=18)
     ap.add_argument("--misses", action="store_true", help="print one missed case per detector")
     args = ap.parse_args()
@@ -142,7 +146,7 @@ def main() -> int:
     by_context: Counter[str] = Counter()
     misses: Counter[str] = Counter()
     missed: dict[str, str] = {}
-    for name, keyword, fmt in table():
+    for name, keyword, fmt in table(args.table):
         if fmt in OUT_OF_SCOPE:
             skipped += 1
             continue
