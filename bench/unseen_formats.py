@@ -1,8 +1,8 @@
 """Recall on provider formats the rules were not written from: bench/unseen_formats.tsv describes,
 in this project's own notation, the value format and the vendor keyword of 150 of trufflehog's
 detectors (a seeded sample of its detector list, drawn before any scan). For each detector a
-random value of its format is put in thirteen contexts that name the vendor (env files, JSON and
-YAML config, a client's keyword argument, curl headers, a URL query, a log line, prose, a Jenkins
+random value of its format is put in fourteen contexts that name the vendor (env files, JSON and
+YAML config, a client's keyword argument, curl headers, a URL query, log lines, prose, a Jenkins
 credential, also as trufflehog's pattern tests write one), each case scanned alone as
 `llm-dlp scan --protocol text` scans it; a case counts only when one finding covers the whole
 value.
@@ -66,6 +66,7 @@ CONTEXTS = {
     "curl-header": "curl https://api.{host}.com/v1/me -H 'X-Api-Key: {v}'",
     "url-query": "GET https://api.{host}.com/v1/data?apikey={v}&format=json",
     "log": "2024-05-02 10:14:07 [DEBUG] connecting to {kw} with {NAME}={v}",
+    "log-short": "[INFO] calling the {kw} API\n[DEBUG] using {kw} {SHORT}={v}\n",
     "prose": "the {kw} secret {v} is only valid for production",
     "jenkins-xml": "<org.jenkinsci.plugins.plaincredentials.impl.StringCredentialsImpl>\n  <id>{kw}</id>\n  <secret>{v}</secret>\n</org.jenkinsci.plugins.plaincredentials.impl.StringCredentialsImpl>",
     # the same in the shape of trufflehog's pattern tests: words before the value inside the braces
