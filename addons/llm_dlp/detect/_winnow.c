@@ -720,8 +720,10 @@ static Py_ssize_t closing_brace(const uint32_t *buf, Py_ssize_t from, Py_ssize_t
 /* A string's content [from, to): its literal parts become STRINGS codes, hashed without
    whitespace (re-indented docstrings, re-wrapped text) and without the escapes of quotes (a
    formatter that swaps quote styles changes those); interpolated code (${...}, #{...}, $name,
-   and with braces {...}) is lexed as code, so a rename inside it changes no literal part. */
-static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolates, int braces, int nested)
+   and with braces {...}) is lexed as code, so a rename inside it changes no literal part. Read
+   so in any quotes, those that interpolate and those that do not: formatters swap them (black
+   and prettier write "..." for '...'), and a string must lex alike in either. */
+static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int braces, int nested)
 {
     const uint32_t *buf = L->buf;
     uint64_t h = FNV_OFFSET;
@@ -748,11 +750,11 @@ static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolate
             i += 2;
             continue;
         }
-        if (!nested && interpolates && (c == '$' || c == '#') && next == '{')
+        if (!nested && (c == '$' || c == '#') && next == '{')
             code_from = i + 2;
         else if (!nested && braces && c == '{' && next != '{')
             code_from = i + 1;
-        else if (!nested && interpolates && c == '$' && next && char_class(next) == WORD && !(next >= '0' && next <= '9'))
+        else if (!nested && c == '$' && next && char_class(next) == WORD && !(next >= '0' && next <= '9'))
             code_from = i + 1, code_to = resume = word_end(buf, i + 1, to);
         if (code_from >= 0 && code_to < 0) {
             code_to = closing_brace(buf, code_from, to);
@@ -830,7 +832,7 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
         if ((end = string_end(buf, quote, n, syntax, &from, &to, &memo)) > quote) {
             if (from == quote + 3 && buf[quote] != '`') /* a docstring */
                 lex_prose(L, from, to, L->line);
-            lex_string(L, from, to, buf[quote] != '\'', braces, nested);
+            lex_string(L, from, to, braces, nested);
             r = end;
             continue;
         }
