@@ -754,10 +754,28 @@ def _match(index: FingerprintIndex, text: str, encoded: bytes, threshold: int, w
     along = np.lexsort((query, fids))
     query, fids = query[along], fids[along]
     kinds, window = kinds_of(prints.hashes[query]), window_lines * TOKENS_PER_LINE
-    shape_ranks = np.cumsum((prints.hashes & np.uint64(1)) == 0)[query]  # the shapes' lowest bit is clear
+    shape_ranks = _shape_ranks(prints.hashes, query, fids, kinds, threshold)
     regions = _regions(fids, kinds, shape_ranks, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window)
     lines: _Lines | list[str] = _Lines(encoded) if regions else []
     return [CodeMatch(index.files[fid], count, *_paste_around(lines, start, end)) for fid, count, start, end in regions]
+
+
+def _shape_ranks(hashes: np.ndarray, query: np.ndarray, fids: np.ndarray, kinds: np.ndarray, threshold: int) -> np.ndarray | None:
+    """For the hits (the text's fingerprints ``query``, found in the files ``fids``, by file) of the
+    shape in files holding shapes enough for a run that makes a match, their places among the
+    text's fingerprints of the shape (0 for the other hits); None when no file holds so many, as
+    for most unrelated text. Counted only over the stretch of the text those hits span."""
+    of_shape = np.flatnonzero((kinds == SHAPE) | (kinds == SHAPE_LITERALS))
+    files = fids[of_shape]
+    counts = np.diff(np.append(np.flatnonzero(_run_starts(files)), len(files))) if len(files) else np.empty(0, np.intp)
+    candidates = of_shape[np.repeat(counts, counts) * SHAPE_RUN_WEIGHT >= threshold - 1e-9]
+    if not len(candidates):
+        return None
+    at = query[candidates]
+    lo = int(at.min())
+    ranks = np.zeros(len(query), np.int32)
+    ranks[candidates] = np.cumsum((hashes[lo : int(at.max()) + 1] & np.uint64(1)) == 0, dtype=np.int32)[at - lo]  # shapes: lowest bit clear
+    return ranks
 
 
 class _Lines:
@@ -814,7 +832,7 @@ def _edge(lines: _Lines | list[str], line: int, step: int) -> int:
 def _regions(
     fids: np.ndarray,
     kinds: np.ndarray,
-    shape_ranks: np.ndarray,
+    shape_ranks: np.ndarray | None,
     tokens: np.ndarray,
     starts: np.ndarray,
     ends: np.ndarray,
@@ -825,7 +843,7 @@ def _regions(
     windows of ``window`` tokens holding fingerprints of one file worth ``threshold`` (by their
     ``kinds``: those as written, of prose and of shapes holding literals summed, or those of the
     shape, of either kind, or an unbroken run of the text's shapes, by their ``shape_ranks``:
-    each one's place among the text's fingerprints of the shape) over MIN_LINES
+    each one's place among the text's fingerprints of the shape, None when no run can be enough) over MIN_LINES
     lines; overlapping windows merge, so a long paste is covered whole. The fingerprints come
     by file, and within a file their tokens and their start and end lines ascend (as along the
     text), so the window ending at fingerprint i ends at ends[i]."""
@@ -835,13 +853,14 @@ def _regions(
     place = fids.astype(np.int64) * stride + tokens
     lo = np.searchsorted(place, place - window)  # each window's first fingerprint
     distinct = np.cumsum(_run_starts(starts, fids))
-    weights = np.select([kinds == SPELLED, kinds == PROSE, kinds == SHAPE_LITERALS], [1.0, PROSE_WEIGHT, SHAPE_LITERALS_WEIGHT], 0.0)
+    weights = np.array([0.0, 1.0, PROSE_WEIGHT, SHAPE_LITERALS_WEIGHT])[kinds]  # by kind: SHAPE, SPELLED, PROSE, SHAPE_LITERALS
     alike = np.concatenate([[0], np.cumsum(weights)])  # as written (prose and shapes with literals included) up to each...
     of_shape = (kinds == SHAPE) | (kinds == SHAPE_LITERALS)
     shaped = np.concatenate([[0], np.cumsum(of_shape)])  # ...and of the shape
     enough = (alike[1:] - alike[lo] >= threshold - 1e-9) | ((shaped[1:] - shaped[lo]) * SHAPE_WEIGHT >= threshold - 1e-9)
-    run, run_start = _shape_runs(fids, of_shape, shape_ranks)
-    enough |= (run * SHAPE_RUN_WEIGHT >= threshold - 1e-9) & (run_start >= lo)
+    if shape_ranks is not None:
+        run, run_start = _shape_runs(fids, of_shape, shape_ranks)
+        enough |= (run * SHAPE_RUN_WEIGHT >= threshold - 1e-9) & (run_start >= lo)
     qualifies = enough & (distinct - distinct[lo] + 1 >= MIN_LINES)
     if not qualifies.any():
         return []
