@@ -282,9 +282,10 @@ class Prints(NamedTuple):
     lines: np.ndarray  # where each fingerprinted k-gram starts...
     end_lines: np.ndarray  # ...and ends
     tokens: np.ndarray  # the token each starts at
+    shapes: np.ndarray  # how many of the text's fingerprints of the shape there are up to each, with it
 
 
-_PRINT_TYPES = (np.uint64, np.int32, np.int32, np.int32)
+_PRINT_TYPES = (np.uint64, np.int32, np.int32, np.int32, np.int32)
 
 
 def fingerprints(text: str, language: str = "generic", fence_lines: list[int] | None = None, grammar: bool = True) -> Prints:
@@ -337,7 +338,7 @@ def text_fingerprints(text: str, language: str | None = None) -> Prints:
         pieces += [(at, start, language), (start, end, language_of(info) if info else None)]
         at = end
     pieces.append((at, len(text), language))
-    found, offset = [], 0
+    found, offset, shapes = [], 0, 0
     for start, end, lang in pieces:
         piece = text[start:end]
         if piece and not piece.isspace():  # (strip would copy it)
@@ -345,10 +346,15 @@ def text_fingerprints(text: str, language: str | None = None) -> Prints:
             inside = [line - start for line in fence_lines[bisect.bisect_left(fence_lines, start) : bisect.bisect_left(fence_lines, end)]]
             prints = fingerprints(piece, lang if lang and lang != "generic" else guess_language(piece), inside)
             if before or offset:
-                prints = prints._replace(lines=prints.lines + before, end_lines=prints.end_lines + before, tokens=prints.tokens + offset)
+                prints = prints._replace(
+                    lines=prints.lines + before,
+                    end_lines=prints.end_lines + before,
+                    tokens=prints.tokens + offset,
+                    shapes=prints.shapes + shapes,
+                )
             found.append(prints)
             if len(prints.tokens):  # the next piece starts 2K past this one's last token (already shifted)
-                offset = int(prints.tokens[-1]) + 2 * K
+                offset, shapes = int(prints.tokens[-1]) + 2 * K, int(prints.shapes[-1])
     if len(found) == 1:
         return found[0]
     return Prints(*(np.concatenate([p[i] for p in found]) if found else np.empty(0, t) for i, t in enumerate(_PRINT_TYPES)))
@@ -754,28 +760,11 @@ def _match(index: FingerprintIndex, text: str, encoded: bytes, threshold: int, w
     along = np.lexsort((query, fids))
     query, fids = query[along], fids[along]
     kinds, window = kinds_of(prints.hashes[query]), window_lines * TOKENS_PER_LINE
-    shape_ranks = _shape_ranks(prints.hashes, query, fids, kinds, threshold)
-    regions = _regions(fids, kinds, shape_ranks, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window)
+    regions = _regions(
+        fids, kinds, prints.shapes[query], prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window
+    )
     lines: _Lines | list[str] = _Lines(encoded) if regions else []
     return [CodeMatch(index.files[fid], count, *_paste_around(lines, start, end)) for fid, count, start, end in regions]
-
-
-def _shape_ranks(hashes: np.ndarray, query: np.ndarray, fids: np.ndarray, kinds: np.ndarray, threshold: int) -> np.ndarray | None:
-    """For the hits (the text's fingerprints ``query``, found in the files ``fids``, by file) of the
-    shape in files holding shapes enough for a run that makes a match, their places among the
-    text's fingerprints of the shape (0 for the other hits); None when no file holds so many, as
-    for most unrelated text. Counted only over the stretch of the text those hits span."""
-    of_shape = np.flatnonzero((kinds == SHAPE) | (kinds == SHAPE_LITERALS))
-    files = fids[of_shape]
-    counts = np.diff(np.append(np.flatnonzero(_run_starts(files)), len(files))) if len(files) else np.empty(0, np.intp)
-    candidates = of_shape[np.repeat(counts, counts) * SHAPE_RUN_WEIGHT >= threshold - 1e-9]
-    if not len(candidates):
-        return None
-    at = query[candidates]
-    lo = int(at.min())
-    ranks = np.zeros(len(query), np.int32)
-    ranks[candidates] = np.cumsum((hashes[lo : int(at.max()) + 1] & np.uint64(1)) == 0, dtype=np.int32)[at - lo]  # shapes: lowest bit clear
-    return ranks
 
 
 class _Lines:
@@ -832,7 +821,7 @@ def _edge(lines: _Lines | list[str], line: int, step: int) -> int:
 def _regions(
     fids: np.ndarray,
     kinds: np.ndarray,
-    shape_ranks: np.ndarray | None,
+    shape_ranks: np.ndarray,
     tokens: np.ndarray,
     starts: np.ndarray,
     ends: np.ndarray,
@@ -843,7 +832,7 @@ def _regions(
     windows of ``window`` tokens holding fingerprints of one file worth ``threshold`` (by their
     ``kinds``: those as written, of prose and of shapes holding literals summed, or those of the
     shape, of either kind, or an unbroken run of the text's shapes, by their ``shape_ranks``:
-    each one's place among the text's fingerprints of the shape, None when no run can be enough) over MIN_LINES
+    each one's place among the text's fingerprints of the shape) over MIN_LINES
     lines; overlapping windows merge, so a long paste is covered whole. The fingerprints come
     by file, and within a file their tokens and their start and end lines ascend (as along the
     text), so the window ending at fingerprint i ends at ends[i]."""
@@ -858,9 +847,8 @@ def _regions(
     of_shape = (kinds == SHAPE) | (kinds == SHAPE_LITERALS)
     shaped = np.concatenate([[0], np.cumsum(of_shape)])  # ...and of the shape
     enough = (alike[1:] - alike[lo] >= threshold - 1e-9) | ((shaped[1:] - shaped[lo]) * SHAPE_WEIGHT >= threshold - 1e-9)
-    if shape_ranks is not None:
-        run, run_start = _shape_runs(fids, of_shape, shape_ranks)
-        enough |= (run * SHAPE_RUN_WEIGHT >= threshold - 1e-9) & (run_start >= lo)
+    run, run_start = _shape_runs(fids, of_shape, shape_ranks)
+    enough |= (run * SHAPE_RUN_WEIGHT >= threshold - 1e-9) & (run_start >= lo)
     qualifies = enough & (distinct - distinct[lo] + 1 >= MIN_LINES)
     if not qualifies.any():
         return []

@@ -11,7 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_dlp.detect.fingerprint import K, _is_vendored_or_generated, fingerprints, guess_language, language_of, text_fingerprints, tokenise
+from llm_dlp.detect.fingerprint import (
+    K,
+    _is_vendored_or_generated,
+    fingerprints,
+    guess_language,
+    kinds_of,
+    language_of,
+    text_fingerprints,
+    tokenise,
+)
 
 SITE = Path(sysconfig.get_paths()["purelib"])
 
@@ -651,7 +660,8 @@ def test_the_matches_of_a_fixed_text_against_a_fixed_index_stay_as_they_were(tmp
     prints = text_fingerprints(text)
     query, fids = index.lookup(prints.hashes)
     order = np.lexsort((fids, query))
-    assert (len(prints.hashes), digest(*prints)) == (855, "67c14e141fca75a3")
+    assert (len(prints.hashes), digest(*prints[:4])) == (855, "67c14e141fca75a3")  # hashes, lines, end lines, tokens
+    assert prints.shapes.tolist() == np.cumsum(kinds_of(prints.hashes) % 3 == 0).tolist()  # SHAPE and SHAPE_LITERALS
     assert (len(query), digest(query[order].astype(np.int64), fids[order].astype(np.uint32))) == (350, "ecb58761bab77b02")
     found = [("org/billing1.py", 132, 4, 33), ("org/billing1.py", 137, 71, 174), ("org/ledger2.js", 53, 37, 68)]
     assert [(m.file, m.fingerprints, m.first_line, m.last_line) for m in match(index, text, 6, 30)] == found
