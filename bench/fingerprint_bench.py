@@ -967,7 +967,7 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
     (few_caught, few), (rest_caught, rest) = sparse[True], sparse[False]
     print(
         f"pastes with fewer than {FEW_TOKENS} tokens of code (comments, imports, short lists; a copy needs about 20, a renamed one "
-        f"about 34): {few} of {few + rest} ({few / max(few + rest, 1):.1%}), {few_caught / max(few, 1):.1%} caught; "
+        f"about 28): {few} of {few + rest} ({few / max(few + rest, 1):.1%}), {few_caught / max(few, 1):.1%} caught; "
         f"the rest {rest_caught / max(rest, 1):.1%} caught"
     )
     return index

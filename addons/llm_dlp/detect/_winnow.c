@@ -720,8 +720,10 @@ static Py_ssize_t closing_brace(const uint32_t *buf, Py_ssize_t from, Py_ssize_t
 /* A string's content [from, to): its literal parts become STRINGS codes, hashed without
    whitespace (re-indented docstrings, re-wrapped text) and without the escapes of quotes (a
    formatter that swaps quote styles changes those); interpolated code (${...}, #{...}, $name,
-   and with braces {...}) is lexed as code, so a rename inside it changes no literal part. */
-static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolates, int braces, int nested)
+   and with braces {...}) is lexed as code, so a rename inside it changes no literal part. Read
+   so in any quotes, those that interpolate and those that do not: formatters swap them (black
+   and prettier write "..." for '...'), and a string must lex alike in either. */
+static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int braces, int nested)
 {
     const uint32_t *buf = L->buf;
     uint64_t h = FNV_OFFSET;
@@ -748,11 +750,11 @@ static void lex_string(Lexer *L, Py_ssize_t from, Py_ssize_t to, int interpolate
             i += 2;
             continue;
         }
-        if (!nested && interpolates && (c == '$' || c == '#') && next == '{')
+        if (!nested && (c == '$' || c == '#') && next == '{')
             code_from = i + 2;
         else if (!nested && braces && c == '{' && next != '{')
             code_from = i + 1;
-        else if (!nested && interpolates && c == '$' && next && char_class(next) == WORD && !(next >= '0' && next <= '9'))
+        else if (!nested && c == '$' && next && char_class(next) == WORD && !(next >= '0' && next <= '9'))
             code_from = i + 1, code_to = resume = word_end(buf, i + 1, to);
         if (code_from >= 0 && code_to < 0) {
             code_to = closing_brace(buf, code_from, to);
@@ -830,7 +832,7 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
         if ((end = string_end(buf, quote, n, syntax, &from, &to, &memo)) > quote) {
             if (from == quote + 3 && buf[quote] != '`') /* a docstring */
                 lex_prose(L, from, to, L->line);
-            lex_string(L, from, to, buf[quote] != '\'', braces, nested);
+            lex_string(L, from, to, braces, nested);
             r = end;
             continue;
         }
@@ -1065,10 +1067,11 @@ static int winnow_prose(const Prose *prose, const Params *p, uint64_t *hash, Pri
 }
 
 /* The fingerprints of each kind (each along the text) into out, along the text; at one token,
-   the prose's first (its lines come first), then the shape's. The heads of the three kinds are
+   the prose's first (its lines come first), then the shape's. shapes: how many of the shape
+   there are up to each (with it), so that runs of them are told from hits here and there. The heads of the three kinds are
    kept in locals and the next one picked without a branch on the data: the 40k fingerprints of
    256 KB of code, picked through their structs, took 0.4 ms. */
-static void merge_along(const Prints kinds[KINDS], Prints *out)
+static void merge_along(const Prints kinds[KINDS], Prints *out, int32_t *shapes)
 {
     const Prints *part[KINDS] = {&kinds[PROSE], &kinds[SHAPE], &kinds[SPELLED]}; /* in the order of a tie */
     Py_ssize_t next[KINDS] = {0, 0, 0}, total = part[0]->count + part[1]->count + part[2]->count;
@@ -1083,6 +1086,7 @@ static void merge_along(const Prints kinds[KINDS], Prints *out)
         out->lines[o] = from->lines[x];
         out->end_lines[o] = from->end_lines[x];
         out->at[o] = from->at[x];
+        shapes[o] = (int32_t)next[1]; /* part[1]: the shape's, taken so far */
         head[q] = x + 1 < from->count ? from->at[x + 1] : INT64_MAX;
     }
     out->count = total;
@@ -1335,7 +1339,8 @@ static PyObject *py_tokens(PyObject *Py_UNUSED(self), PyObject *args)
 PyDoc_STRVAR(fingerprints_doc,
              "fingerprints(text, keywords, reserved, k, k_spelled, w, cap, seed, syntax, k_prose=0, fence_lines=None, own=0) -> (hashes: uint64 "
              "bytes (the lowest bit clear: of the shape; the two lowest 01: as written, 11: of prose), lines: int32 bytes, end_lines: "
-             "int32 bytes, tokens: int32 bytes), along the text (by token, the prose's first, then the shape's)");
+             "int32 bytes, tokens: int32 bytes, shapes: int32 bytes (how many of the shape up to each, with it)), along the text (by "
+             "token, the prose's first, then the shape's)");
 
 /* The fingerprints of every kind merged along the text, into new bytes; NULL with an exception set. */
 static PyObject *merged_bytes(const Prints kinds[KINDS])
@@ -1343,17 +1348,19 @@ static PyObject *merged_bytes(const Prints kinds[KINDS])
     Py_ssize_t n = kinds[SHAPE].count + kinds[SPELLED].count + kinds[PROSE].count;
     PyObject *hashes = PyBytes_FromStringAndSize(NULL, n * 8), *lines = PyBytes_FromStringAndSize(NULL, n * 4);
     PyObject *end_lines = PyBytes_FromStringAndSize(NULL, n * 4), *at = PyBytes_FromStringAndSize(NULL, n * 4);
-    if (!hashes || !lines || !end_lines || !at) {
+    PyObject *shapes = PyBytes_FromStringAndSize(NULL, n * 4);
+    if (!hashes || !lines || !end_lines || !at || !shapes) {
         Py_XDECREF(hashes);
         Py_XDECREF(lines);
         Py_XDECREF(end_lines);
         Py_XDECREF(at);
+        Py_XDECREF(shapes);
         return NULL;
     }
     Prints out = {(uint64_t *)PyBytes_AS_STRING(hashes), (int32_t *)PyBytes_AS_STRING(lines), (int32_t *)PyBytes_AS_STRING(end_lines),
                   (int32_t *)PyBytes_AS_STRING(at), 0};
-    merge_along(kinds, &out);
-    return Py_BuildValue("(NNNN)", hashes, lines, end_lines, at);
+    merge_along(kinds, &out, (int32_t *)PyBytes_AS_STRING(shapes));
+    return Py_BuildValue("(NNNNN)", hashes, lines, end_lines, at, shapes);
 }
 
 static PyObject *py_fingerprints(PyObject *Py_UNUSED(self), PyObject *args)

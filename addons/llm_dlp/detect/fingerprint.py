@@ -15,7 +15,8 @@ semicolons, parentheses, line continuations) leave no tokens. Each token becomes
 - punctuation stays itself; reserved words of the common languages keep their own codes;
 - a string literal becomes a hash of its content without whitespace or quote escapes
   (renaming, re-indenting and swapping quote styles leave it alone; this is what tells one
-  table of strings from another); interpolated code in it is lexed as code;
+  table of strings from another); interpolated code in it is lexed as code, in any quotes
+  (formatters swap them);
 - a number becomes a hash of its spelling as formatters leave it alike (any case, no digit
   separators, a fraction without leading or trailing zeros);
 - an identifier becomes the distance in words back to the previous use of the same name
@@ -37,7 +38,11 @@ so a fingerprint of the shape counts SHAPE_WEIGHT toward a rule's threshold: a c
 ``threshold`` fingerprints as written, a renamed one 10 of the shape at the default 6. But a
 shape whose k-gram holds two telling literals (strings or numbers of 2 characters or more,
 which renaming leaves alone) is rarely another file's: it is marked (SHAPE_LITERALS) and counts
-SHAPE_LITERALS_WEIGHT, summed with those as written. One of
+SHAPE_LITERALS_WEIGHT, summed with those as written. And the text's shapes found in one file
+in an unbroken run (each of them, one after the other, without a shape of the text between them
+that the file lacks) count SHAPE_RUN_WEIGHT each: 7 make a match, where shared boilerplate
+is a few shapes here and there. Formatted, renamed and stripped of its comments, a 20-line
+paste may hold 30 tokens of code and nothing but its shape. One of
 prose counts PROSE_WEIGHT, summed with those as written (renaming leaves comments alone). Matches
 are counted in windows of tokens, not lines: a formatter may turn 20 lines into 40. The lexer
 and winnowing are compiled (``_winnow.c``): linear in the text whatever it holds, and off the
@@ -80,7 +85,7 @@ CAP = 16  # how far back (in words) an identifier's previous use still counts
 SEED = 20031009  # of the random value each token code contributes to a k-gram hash
 MAGIC = b"LLMDLPFP5"
 # A cache or index built otherwise is rebuilt / refused.
-VERSION = {"k": K, "k_spelled": K_SPELLED, "k_prose": K_PROSE, "w": W, "cap": CAP, "tokenizer": 14}
+VERSION = {"k": K, "k_spelled": K_SPELLED, "k_prose": K_PROSE, "w": W, "cap": CAP, "tokenizer": 15}
 TOKENS_PER_LINE = 6  # a rule's window_lines counts this many tokens a line (a typical line of code)
 
 # Reserved in most languages and rarely a variable name in any (self, this, type, new, match,
@@ -277,9 +282,10 @@ class Prints(NamedTuple):
     lines: np.ndarray  # where each fingerprinted k-gram starts...
     end_lines: np.ndarray  # ...and ends
     tokens: np.ndarray  # the token each starts at
+    shapes: np.ndarray  # how many of the text's fingerprints of the shape there are up to each, with it
 
 
-_PRINT_TYPES = (np.uint64, np.int32, np.int32, np.int32)
+_PRINT_TYPES = (np.uint64, np.int32, np.int32, np.int32, np.int32)
 
 
 def fingerprints(text: str, language: str = "generic", fence_lines: list[int] | None = None, grammar: bool = True) -> Prints:
@@ -332,7 +338,7 @@ def text_fingerprints(text: str, language: str | None = None) -> Prints:
         pieces += [(at, start, language), (start, end, language_of(info) if info else None)]
         at = end
     pieces.append((at, len(text), language))
-    found, offset = [], 0
+    found, offset, shapes = [], 0, 0
     for start, end, lang in pieces:
         piece = text[start:end]
         if piece and not piece.isspace():  # (strip would copy it)
@@ -340,10 +346,15 @@ def text_fingerprints(text: str, language: str | None = None) -> Prints:
             inside = [line - start for line in fence_lines[bisect.bisect_left(fence_lines, start) : bisect.bisect_left(fence_lines, end)]]
             prints = fingerprints(piece, lang if lang and lang != "generic" else guess_language(piece), inside)
             if before or offset:
-                prints = prints._replace(lines=prints.lines + before, end_lines=prints.end_lines + before, tokens=prints.tokens + offset)
+                prints = prints._replace(
+                    lines=prints.lines + before,
+                    end_lines=prints.end_lines + before,
+                    tokens=prints.tokens + offset,
+                    shapes=prints.shapes + shapes,
+                )
             found.append(prints)
             if len(prints.tokens):  # the next piece starts 2K past this one's last token (already shifted)
-                offset = int(prints.tokens[-1]) + 2 * K
+                offset, shapes = int(prints.tokens[-1]) + 2 * K, int(prints.shapes[-1])
     if len(found) == 1:
         return found[0]
     return Prints(*(np.concatenate([p[i] for p in found]) if found else np.empty(0, t) for i, t in enumerate(_PRINT_TYPES)))
@@ -715,12 +726,18 @@ PROSE_WEIGHT = 0.5  # and one of prose this much, summed with those as written: 
 # counts as one as written, summed with them: of unrelated code, such shapes hit an index twenty
 # times more rarely than the others (0.07% against 1.5%), where a renamed copy finds 85% of either.
 SHAPE_LITERALS_WEIGHT = 1.0
+# The text's shapes in an unbroken run, each found in one file, count this much each: 7 make a
+# match at the default 6, where 10 apart do. A renamed paste's shapes are all in its file, one
+# after the other; what unrelated code shares with a file is a few shapes here and there (nine in
+# ten unrelated 40-line chunks share no run longer than 2 with any file). 6 raised false alarms.
+SHAPE_RUN_WEIGHT = 6 / 7
 MIN_LINES = 3  # matched fingerprints must spread over this many lines (one long list line is no evidence)
 
 
 def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int, language: str | None = None) -> list[CodeMatch]:
     """Indexed files from which distinct fingerprints worth ``threshold`` (SHAPE_WEIGHT each when
-    alike only in shape, one when spelled alike too, PROSE_WEIGHT each of prose and
+    alike only in shape, SHAPE_RUN_WEIGHT each in an unbroken run of the text's shapes, one when
+    spelled alike too, PROSE_WEIGHT each of prose and
     SHAPE_LITERALS_WEIGHT each of a shape holding literals, summed with those spelled alike) fall within
     ``window_lines`` lines' worth of tokens of ``text`` (TOKENS_PER_LINE a line), over at least
     MIN_LINES lines; each match widened to the whole paste it is in. ``language``: of the
@@ -743,7 +760,9 @@ def _match(index: FingerprintIndex, text: str, encoded: bytes, threshold: int, w
     along = np.lexsort((query, fids))
     query, fids = query[along], fids[along]
     kinds, window = kinds_of(prints.hashes[query]), window_lines * TOKENS_PER_LINE
-    regions = _regions(fids, kinds, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window)
+    regions = _regions(
+        fids, kinds, prints.shapes[query], prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window
+    )
     lines: _Lines | list[str] = _Lines(encoded) if regions else []
     return [CodeMatch(index.files[fid], count, *_paste_around(lines, start, end)) for fid, count, start, end in regions]
 
@@ -800,12 +819,20 @@ def _edge(lines: _Lines | list[str], line: int, step: int) -> int:
 
 
 def _regions(
-    fids: np.ndarray, kinds: np.ndarray, tokens: np.ndarray, starts: np.ndarray, ends: np.ndarray, threshold: int, window: int
+    fids: np.ndarray,
+    kinds: np.ndarray,
+    shape_ranks: np.ndarray,
+    tokens: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    threshold: int,
+    window: int,
 ) -> list[tuple[int, int, int, int]]:
     """(file, fingerprints, first line, last line) of every stretch of the text covered by
     windows of ``window`` tokens holding fingerprints of one file worth ``threshold`` (by their
     ``kinds``: those as written, of prose and of shapes holding literals summed, or those of the
-    shape, of either kind) over MIN_LINES
+    shape, of either kind, or an unbroken run of the text's shapes, by their ``shape_ranks``:
+    each one's place among the text's fingerprints of the shape) over MIN_LINES
     lines; overlapping windows merge, so a long paste is covered whole. The fingerprints come
     by file, and within a file their tokens and their start and end lines ascend (as along the
     text), so the window ending at fingerprint i ends at ends[i]."""
@@ -815,10 +842,13 @@ def _regions(
     place = fids.astype(np.int64) * stride + tokens
     lo = np.searchsorted(place, place - window)  # each window's first fingerprint
     distinct = np.cumsum(_run_starts(starts, fids))
-    weights = np.select([kinds == SPELLED, kinds == PROSE, kinds == SHAPE_LITERALS], [1.0, PROSE_WEIGHT, SHAPE_LITERALS_WEIGHT], 0.0)
+    weights = np.array([0.0, 1.0, PROSE_WEIGHT, SHAPE_LITERALS_WEIGHT])[kinds]  # by kind: SHAPE, SPELLED, PROSE, SHAPE_LITERALS
     alike = np.concatenate([[0], np.cumsum(weights)])  # as written (prose and shapes with literals included) up to each...
-    shaped = np.concatenate([[0], np.cumsum((kinds == SHAPE) | (kinds == SHAPE_LITERALS))])  # ...and of the shape
+    of_shape = (kinds == SHAPE) | (kinds == SHAPE_LITERALS)
+    shaped = np.concatenate([[0], np.cumsum(of_shape)])  # ...and of the shape
     enough = (alike[1:] - alike[lo] >= threshold - 1e-9) | ((shaped[1:] - shaped[lo]) * SHAPE_WEIGHT >= threshold - 1e-9)
+    run, run_start = _shape_runs(fids, of_shape, shape_ranks)
+    enough |= (run * SHAPE_RUN_WEIGHT >= threshold - 1e-9) & (run_start >= lo)
     qualifies = enough & (distinct - distinct[lo] + 1 >= MIN_LINES)
     if not qualifies.any():
         return []
@@ -831,6 +861,22 @@ def _regions(
     span = int(ends.max()) + 1  # a window ends where its longest k-gram does (the two kinds differ in length)
     ends = np.maximum.accumulate(fids.astype(np.int64) * span + ends) - fids.astype(np.int64) * span
     return list(zip(file[opens].tolist(), (lasts - firsts + 1).tolist(), starts[firsts].tolist(), ends[lasts].tolist()))
+
+
+def _shape_runs(fids: np.ndarray, of_shape: np.ndarray, shape_ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each fingerprint of the shape, the length of the unbroken run of the text's shapes,
+    each found in its file, that it ends, and where that run starts (0 and -1 for the others).
+    A shape repeated in the text is a hit at its first place only, so a run holds distinct
+    fingerprints: a block of code repeated (a run of getters) makes no long run."""
+    run, run_start = np.zeros(len(fids), np.int64), np.full(len(fids), -1, np.int64)
+    at = np.flatnonzero(of_shape)
+    ranks, files = shape_ranks[at], fids[at]
+    goes_on = np.zeros(len(at), bool)
+    goes_on[1:] = (files[1:] == files[:-1]) & (ranks[1:] == ranks[:-1] + 1)
+    opened = np.maximum.accumulate(np.where(goes_on, 0, np.arange(len(at))))  # each one's run's first (of at)
+    run[at] = np.arange(len(at)) - opened + 1
+    run_start[at] = at[opened]
+    return run, run_start
 
 
 def print_progress(done: int, total: int) -> None:

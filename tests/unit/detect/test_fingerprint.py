@@ -11,7 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_dlp.detect.fingerprint import K, _is_vendored_or_generated, fingerprints, guess_language, language_of, text_fingerprints, tokenise
+from llm_dlp.detect.fingerprint import (
+    K,
+    _is_vendored_or_generated,
+    fingerprints,
+    guess_language,
+    kinds_of,
+    language_of,
+    text_fingerprints,
+    tokenise,
+)
 
 SITE = Path(sysconfig.get_paths()["purelib"])
 
@@ -343,13 +352,16 @@ def test_a_match_widens_to_the_whole_paste_between_prose_lines():
 
 
 def test_a_fingerprint_of_the_shape_counts_less_than_one_as_written():
-    from llm_dlp.detect.fingerprint import PROSE, PROSE_WEIGHT, SHAPE, SHAPE_LITERALS, SHAPE_WEIGHT, SPELLED, _regions
+    from llm_dlp.detect.fingerprint import PROSE, PROSE_WEIGHT, SHAPE, SHAPE_LITERALS, SHAPE_RUN_WEIGHT, SHAPE_WEIGHT, SPELLED, _regions
 
-    def found(*kinds: int) -> bool:
+    def found(*kinds: int, unbroken: bool = False) -> bool:
+        """Whether fingerprints of these kinds, found in one file, match; of the text's shapes,
+        in an unbroken run or with others of the text, not found, between them."""
         n = len(kinds)
         tokens = np.arange(n, dtype=np.int32) * 2
         lines = np.arange(n, dtype=np.int32) + 1
-        return bool(_regions(np.zeros(n, np.uint32), np.array(kinds, np.uint8), tokens, lines, lines, 6, 180))
+        ranks = np.arange(n) if unbroken else np.arange(n) * 2
+        return bool(_regions(np.zeros(n, np.uint32), np.array(kinds, np.uint8), ranks, tokens, lines, lines, 6, 180))
 
     assert SHAPE_WEIGHT == 0.6
     assert found(*[SPELLED] * 6) and not found(*[SPELLED] * 5)
@@ -360,6 +372,9 @@ def test_a_fingerprint_of_the_shape_counts_less_than_one_as_written():
     assert not found(*[SHAPE, PROSE] * 6)  # ...not to its shape
     assert found(*[SHAPE_LITERALS] * 6) and not found(*[SHAPE_LITERALS] * 5)  # a shape holding literals counts one...
     assert found(*[SPELLED, SHAPE_LITERALS] * 3) and found(*[SHAPE_LITERALS, SHAPE] * 5)  # ...with those as written, and is a shape
+    assert SHAPE_RUN_WEIGHT == 6 / 7
+    assert found(*[SHAPE] * 7, unbroken=True) and not found(*[SHAPE] * 6, unbroken=True)  # a run of the text's shapes needs 7
+    assert found(*[SHAPE, SHAPE_LITERALS] * 4, unbroken=True) and not found(*[SHAPE] * 9)
 
 
 ROUTES = """def dispatch(request, handlers):
@@ -404,7 +419,8 @@ def test_a_short_renamed_paste_is_caught_by_its_literals_and_the_same_shape_with
     unrelated = re.sub("|".join(others), lambda m: others[m.group()], renamed)
     assert [m.file for m in match(FingerprintIndex(tmp_path / "i.fpidx"), renamed, 6, 30)] == ["org/web.py"]
     assert match(FingerprintIndex(tmp_path / "i.fpidx"), unrelated, 6, 30) == []
-    monkeypatch.setattr(fingerprint, "SHAPE_LITERALS_WEIGHT", 0.0)  # the shape alone is not enough
+    monkeypatch.setattr(fingerprint, "SHAPE_LITERALS_WEIGHT", 0.0)  # the 9 shapes alone are not enough, but for their run
+    monkeypatch.setattr(fingerprint, "SHAPE_RUN_WEIGHT", 0.0)
     assert match(FingerprintIndex(tmp_path / "i.fpidx"), renamed, 6, 30) == []
 
 
@@ -644,7 +660,8 @@ def test_the_matches_of_a_fixed_text_against_a_fixed_index_stay_as_they_were(tmp
     prints = text_fingerprints(text)
     query, fids = index.lookup(prints.hashes)
     order = np.lexsort((fids, query))
-    assert (len(prints.hashes), digest(*prints)) == (855, "67c14e141fca75a3")
+    assert (len(prints.hashes), digest(*prints[:4])) == (855, "67c14e141fca75a3")  # hashes, lines, end lines, tokens
+    assert prints.shapes.tolist() == np.cumsum(kinds_of(prints.hashes) % 3 == 0).tolist()  # SHAPE and SHAPE_LITERALS
     assert (len(query), digest(query[order].astype(np.int64), fids[order].astype(np.uint32))) == (350, "ecb58761bab77b02")
     found = [("org/billing1.py", 132, 4, 33), ("org/billing1.py", 137, 71, 174), ("org/ledger2.js", 53, 37, 68)]
     assert [(m.file, m.fingerprints, m.first_line, m.last_line) for m in match(index, text, 6, 30)] == found
@@ -686,3 +703,60 @@ NOTICE = (
     "this distribution; you may not use this file except in compliance with it. Unless required by\n"
     "law or agreed to in writing, it is distributed on an as is basis, without warranties of any kind."
 )
+
+
+SETTLEMENT = """class Settlement:
+    def __init__(self, ledger, limit):
+        self.ledger = ledger
+        self.limit = limit
+
+    def settle(self, batch, holds):
+        pending = [entry for entry in batch if entry.amount > 0 and not entry.reversed]
+        for entry in pending:
+            account = self.ledger.accounts[entry.account_id]
+            if account.balance + entry.amount > self.limit or account.frozen:
+                holds.append((entry, account.owner, account.balance))  # over the limit: a clerk decides
+                continue
+            account.balance += entry.amount
+            self.ledger.post(entry, account, when=entry.booked_at, batch=batch.number)
+        return self.ledger.summary(pending, holds)
+"""
+# Lines of it as black -l 60 writes them (calls exploded, one argument a line, a trailing comma),
+# every name renamed, the comment dropped: 31 tokens of code.
+FORMATTED_RENAMED = """                or wallet.locked
+            ):
+                parked.push(
+                    (item, wallet.holder, wallet.funds)
+                )
+                continue
+            wallet.funds += item.sum
+            self.book.record(
+                item,
+                wallet,
+                at=item.dated,
+"""
+
+
+def test_a_formatted_renamed_paste_is_caught_by_its_unbroken_run_of_shapes(tmp_path, monkeypatch):
+    from llm_dlp.detect import fingerprint
+    from llm_dlp.detect.fingerprint import SHAPE, FingerprintIndex, build_index, match
+
+    (tmp_path / "org").mkdir()
+    (tmp_path / "org" / "settle.py").write_text(SETTLEMENT)
+    build_index([tmp_path / "org"], tmp_path / "i.fpidx")
+    _, kinds = by_kind(FORMATTED_RENAMED)
+    assert kinds.tolist().count(SHAPE) < 10  # fewer than the shapes apart need, and nothing else is alike
+    assert [m.file for m in match(FingerprintIndex(tmp_path / "i.fpidx"), FORMATTED_RENAMED, 6, 30)] == ["org/settle.py"]
+    edited = FORMATTED_RENAMED.replace("wallet.funds += item.sum", "wallet.funds -= 2 * item.sum")  # a run broken in two
+    assert match(FingerprintIndex(tmp_path / "i.fpidx"), edited, 6, 30) == []
+    monkeypatch.setattr(fingerprint, "SHAPE_RUN_WEIGHT", 0.0)  # the same shapes, counted apart
+    assert match(FingerprintIndex(tmp_path / "i.fpidx"), FORMATTED_RENAMED, 6, 30) == []
+
+
+def test_a_string_holding_interpolation_marks_lexes_alike_in_either_quotes():
+    # Formatters swap quotes (black and prettier write "..." for '...'): what reads as code in one
+    # must read so in the other.
+    single = "PATTERNS = ['$sinh', '${prefix}/bin', '#{count} items', 'cost: $5']\n"
+    double = single.replace("'", '"')
+    for language in ("python", "generic", "c-like", "php", "ruby", "shell"):
+        assert tokenise(single, language)[0].tolist() == tokenise(double, language)[0].tolist()
