@@ -16,8 +16,10 @@ or comment and has 8 non-blank lines), under each disguise alone and all combine
   variables and functions are renamed, not its commands and options;
 - quotes: single and double quotes swapped (languages where both are strings);
 - formatted: a chunk of the file run through the language's formatter with settings unlike
-  the project's (black -l 60, prettier, gofmt, clang-format in another style, rustfmt at 60
-  columns, shfmt, sqlformat);
+  the project's (black -l 60, prettier, clang-format in another style, rustfmt at 60 columns,
+  shfmt, sqlformat; gofmt has no settings and Go's sources are its output already, so their
+  lines wider than 60 columns are first broken after every comma, then gofmt -s re-indents
+  them and simplifies composite literals and slices);
 - layout: comments and blank lines dropped, tabs, import lines reordered, and wrapped in a chat
   message, fenced with or without the language's name;
 - combined: all of these at once.
@@ -25,7 +27,8 @@ or comment and has 8 non-blank lines), under each disguise alone and all combine
 The first four go out bare, as a tool result would (no language named); layout and combined in
 a fence. Where the language's parser is installed (Python's ast, gofmt -e, node --check, bash -n,
 rustfmt, php -l, ruby -c), each disguised paste is put back in place of its chunk in a file that
-parses, and those that make it fail are counted. Negatives: random 40-line chunks of other installed code of the same language.
+parses, and those that make it fail are counted. Negatives: random 40-line chunks of other installed code of the same language,
+and short ones: 12-line chunks of it under layout, in a chat message.
 Boilerplate: Debian copyright files, package manifests and the import block at the top of
 unrelated files. Then scale: every installed Python source file (over a million lines) is
 indexed, fresh and again unchanged, and 256 KB of unrelated code is matched against it, beside
@@ -140,7 +143,7 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
             files([go / "net", go / "crypto", go / "encoding"], "*.go", n, rng),
             files([go / "cmd", go / "runtime", go / "go"], "*.go", n, rng),
             "go",
-            ["gofmt", "-w"],
+            ["gofmt", "-s", "-w"],  # after wrap_go_lines: gofmt has no settings, and the sources are gofmt's already
             False,
             c_comment,
         ),
@@ -556,14 +559,25 @@ def shell_names(code: str) -> set[str]:
     return {w for w in out if not w.startswith("-")}
 
 
+# A JavaScript class's private names declared in a paste: `#name` opening a line, as a field or method.
+JS_PRIVATE_DECLARED = re.compile(
+    r"^[ \t]*(?:static[ \t]+)?(?:async[ \t]+)?(?:[gs]et[ \t]+)?\*?[ \t]*#([A-Za-z_$][\w$]*)[ \t]*[=;(\n]", re.M
+)
+
+
 def rename(code: str, lang: Language, keep: frozenset[str]) -> str:
     """Every identifier renamed consistently; the language's keywords, builtins, string prefixes
-    and sigils stay (a shell script's identifiers: its variables and functions)."""
+    and sigils stay (a shell script's identifiers: its variables and functions). A JavaScript
+    private name (`this.#name`) is renamed only if the paste declares it: one its class declares
+    elsewhere stays, since JavaScript rejects a private name no enclosing class declares."""
     names: dict[str, str] = {}
     only = shell_names(code) if lang.name == "shell" else None
+    private = set(JS_PRIVATE_DECLARED.findall(code)) if lang.name == "javascript" else set()
 
-    def new(word: str) -> str:
+    def new(word: str, at: re.Match[str] | None = None) -> str:
         sigil, bare = ("$", word[1:]) if word.startswith("$") and lang.name != "javascript" else ("", word)
+        if lang.name == "javascript" and at is not None and at.string[at.start() - 1 : at.start()] == "#" and bare not in private:
+            return word
         kept = (bare.lower() if lang.any_case else bare) in keep or (only is not None and bare not in only)
         if kept:
             return word
@@ -571,7 +585,7 @@ def rename(code: str, lang: Language, keep: frozenset[str]) -> str:
         return sigil + names.setdefault(bare, f"{'V' if constant else 'v'}{len(names)}")
 
     def words(s: str) -> str:
-        return re.sub(NAMES.get(lang.name, NAME), lambda w: new(w.group()), s)
+        return re.sub(NAMES.get(lang.name, NAME), lambda w: new(w.group(), w), s)
 
     def inside(s: str, pattern: str) -> str:  # interpolated code in a string
         return re.sub(pattern, lambda m: m.group(1) + words(m.group(2)) + m.group(3), s)
@@ -585,7 +599,7 @@ def rename(code: str, lang: Language, keep: frozenset[str]) -> str:
             if lang.name == "python" and s[:2].lower() in ("f'", 'f"', "rf", "fr"):
                 return inside(s, r"(\{)([^{}!:]*)((?:![rsa])?(?::[^{}]*)?\})")  # {name!r:>10}: the conversion stays
             return s
-        return new(s) if m.lastgroup == "name" else s
+        return new(s, m) if m.lastgroup == "name" else s
 
     return code_regex(lang.name, lang.comment).sub(rewrite, code)
 
@@ -781,6 +795,9 @@ def formatted_copies(lang: Language, into: Path) -> list[Path]:
         shutil.copy(p, copy)
         copies.append(copy)
     before = {c: c.read_bytes() for c in copies}
+    if lang.name == "go":
+        for c in copies:
+            c.write_text(wrap_go_lines(c.read_text(errors="replace")))
     if lang.formatter == ["SQLFORMAT"]:
         import sqlparse
 
@@ -790,6 +807,26 @@ def formatted_copies(lang: Language, into: Path) -> list[Path]:
         for at in range(0, len(copies), 50):
             subprocess.run(lang.formatter + [str(c) for c in copies[at : at + 50]], capture_output=True, timeout=600, cwd=into, check=False)
     return [c for c in copies if c.read_bytes() != before[c]]  # formatted (a file it could not parse stays as it was)
+
+
+GO_LEXEMES = re.compile(r'//[^\n]*|/\*[\s\S]*?\*/|"(?:[^"\\\n]|\\.)*"|`[^`]*`|\'(?:[^\'\\\n]|\\.)+\'|(?P<comma>,)[ \t]*(?![ \t\n]|//|/\*)')
+WRAP_COLUMNS = 60
+
+
+def wrap_go_lines(code: str) -> str:
+    """Each line wider than WRAP_COLUMNS (a tab is 4) broken after every comma outside strings
+    and comments, one item a line, for gofmt to re-indent: it keeps a line break after a comma
+    (no semicolon goes there). Go's standard library is gofmt's output already, and gofmt has no
+    settings to format it otherwise."""
+    out, start = [], 0
+    for m in GO_LEXEMES.finditer(code):
+        if m.group("comma") is None:
+            continue
+        line = code[code.rfind("\n", 0, m.start()) + 1 : code.find("\n", m.start()) % (len(code) + 1)]
+        if len(line.expandtabs(4)) > WRAP_COLUMNS:
+            out.append(code[start : m.start() + 1] + "\n")
+            start = m.end()
+    return "".join(out) + code[start:]
 
 
 def lines_left_out(text: str, first: int, last: int, hits) -> int:
@@ -899,8 +936,18 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
         f"index: {stats['files']} files in {len(langs)} languages, {stats['lines']} lines, {stats['fingerprints']} fingerprints in "
         f"{secs:.1f} s ({secs * 1e6 / stats['lines']:.1f} s and {stats['bytes'] * 1e6 / stats['lines'] / 1e6:.0f} MB per million lines)"
     )
-    print(f"{'language':<11} {'formatter':<26} " + " ".join(f"{d:>15}" for d in DISGUISES) + f" {'false alarms':>14}")
-    totals = {"caught": 0, "queries": 0, "whole": 0, "false": 0, "negatives": 0, "copies": 0, "copies_matched": 0}
+    print(f"{'language':<11} {'formatter':<26} " + " ".join(f"{d:>15}" for d in DISGUISES) + f" {'false alarms':>14} {'short ones':>15}")
+    totals = {
+        "caught": 0,
+        "queries": 0,
+        "whole": 0,
+        "false": 0,
+        "negatives": 0,
+        "copies": 0,
+        "copies_matched": 0,
+        "short_false": 0,
+        "short": 0,
+    }
     sparse = {True: [0, 0], False: [0, 0]}  # caught, pastes: with fewer than FEW_TOKENS tokens of code, and the rest
     for lang in langs:
         indexed = [private / name.split("/", 1)[0] / name.split("/", 1)[1] for name in index.files if name.startswith(f"{lang.name}/")]
@@ -939,6 +986,10 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
             )
         totals["false"] += false
         totals["negatives"] += len(negatives)
+        short = short_negatives(lang, indexed_runs, args)
+        short_false = sum(bool(match(index, text, args.threshold, args.window_lines)) for text, _, _ in short)
+        totals["short_false"] += short_false
+        totals["short"] += len(short)
         tool = (
             "none here"
             if not lang.formatter
@@ -946,7 +997,11 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
             if formatted
             else "none could run"
         )
-        print(f"{lang.name:<11} {tool:<26} " + " ".join(cells) + f" {false:>5}/{len(negatives):<4}({false / max(len(negatives), 1):.1%})")
+        print(
+            f"{lang.name:<11} {tool:<26} "
+            + " ".join(cells)
+            + f" {false:>5}/{len(negatives):<4}({false / max(len(negatives), 1):.1%}) {short_false:>5}/{len(short):<4}({short_false / max(len(short), 1):.1%})"
+        )
     plates = boilerplate(rng, args.negatives)
     false_plates = sum(bool(match(index, q, args.threshold, args.window_lines)) for q in plates)
     print(
@@ -960,6 +1015,10 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
         f"(licences, manifests, import blocks)"
     )
     print(
+        f"short unrelated pastes ({SHORT_LINES}-line chunks of the same unrelated code, under layout, in a chat message): "
+        f"{totals['short_false']}/{totals['short']} matched ({totals['short_false'] / max(totals['short'], 1):.2%})"
+    )
+    print(
         f"negatives that are copies ({COPIED_LINES} or more consecutive lines of an indexed file, word for word), counted apart: "
         f"{totals['copies']}, of which {totals['copies_matched']} matched"
     )
@@ -971,6 +1030,18 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
         f"the rest {rest_caught / max(rest, 1):.1%} caught"
     )
     return index
+
+
+SHORT_LINES = 12
+
+
+def short_negatives(lang: Language, indexed_runs: set[int], args) -> list[tuple[str, int, int]]:
+    """Unrelated code pasted as the positives are, but short: SHORT_LINES-line chunks under
+    layout, in a chat message (a short piece that carries few shapes is matched by their share,
+    docs/paths.md). Drawn with their own random numbers, so the other samples stay as they were."""
+    rng = random.Random(f"{args.seed}-short-{lang.name}")
+    drawn = chunks(lang.public, lang.pygments, SHORT_LINES, args.negatives, rng)
+    return [chat(layout(q, lang, rng), lang, rng) for q in drawn if not line_runs(q) & indexed_runs]
 
 
 def print_invalid(langs: list[Language]) -> None:

@@ -324,8 +324,14 @@ def _fenced_blocks(text: str, fence_lines: list[int]) -> list[tuple[int, int, st
 def text_fingerprints(text: str, language: str | None = None) -> Prints:
     """Fingerprints of a request's text: each fenced code block in the language its info string
     names (else the one it plainly is), the rest in ``language`` (the request's file), else
-    guessed. Lines are the text's; token positions leave a gap between pieces. The fence lines
-    are searched for once, for the cutting into pieces and for the lexer, which drops them."""
+    guessed. Lines are the text's; token positions leave a gap between pieces."""
+    return _joined(_piece_fingerprints(text, language))
+
+
+def _piece_fingerprints(text: str, language: str | None) -> list[Prints]:
+    """The fingerprints of each piece of ``text`` (a fenced block's content, or a stretch
+    between fences), as text_fingerprints numbers their lines and tokens. The fence lines are
+    searched for once, for the cutting into pieces and for the lexer, which drops them."""
     fence_lines = _winnow.fence_lines(text)
     pieces, at = [], 0
     for start, end, info in _fenced_blocks(text, fence_lines):
@@ -344,6 +350,10 @@ def text_fingerprints(text: str, language: str | None = None) -> Prints:
             found.append(prints)
             if len(prints.tokens):  # the next piece starts 2K past this one's last token (already shifted)
                 offset = int(prints.tokens[-1]) + 2 * K
+    return found
+
+
+def _joined(found: list[Prints]) -> Prints:
     if len(found) == 1:
         return found[0]
     return Prints(*(np.concatenate([p[i] for p in found]) if found else np.empty(0, t) for i, t in enumerate(_PRINT_TYPES)))
@@ -731,7 +741,8 @@ def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int,
 
 
 def _match(index: FingerprintIndex, text: str, encoded: bytes, threshold: int, window_lines: int, language: str | None) -> list[CodeMatch]:
-    prints = text_fingerprints(text, language)
+    pieces = _piece_fingerprints(text, language)
+    prints = _joined(pieces)
     query, fids = index.lookup(prints.hashes)
     # One hit per indexed file and fingerprint, at its first place in the text...
     by_print = np.lexsort((query, prints.hashes[query], fids))
@@ -744,6 +755,8 @@ def _match(index: FingerprintIndex, text: str, encoded: bytes, threshold: int, w
     query, fids = query[along], fids[along]
     kinds, window = kinds_of(prints.hashes[query]), window_lines * TOKENS_PER_LINE
     regions = _regions(fids, kinds, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window)
+    piece = np.repeat(np.arange(len(pieces)), [len(p.hashes) for p in pieces])
+    regions += _short_pastes(prints, piece, query, fids, kinds, threshold, regions)
     lines: _Lines | list[str] = _Lines(encoded) if regions else []
     return [CodeMatch(index.files[fid], count, *_paste_around(lines, start, end)) for fid, count, start, end in regions]
 
@@ -797,6 +810,53 @@ def _edge(lines: _Lines | list[str], line: int, step: int) -> int:
         line += step
         count -= bool(body)
     return line
+
+
+# A piece of the request (a fenced block, or the text between fences) that carries too few
+# shapes for a match (a renamed enum list, flag table or run of declarations: 20 lines of them
+# hold 4 to 9) is still one file's if nearly all it carries is: SHORT_SHARE of its distinct
+# shapes, and ``threshold`` of them (each counting 1, not SHAPE_WEIGHT), over MIN_LINES lines.
+# What it carries includes the shapes the index dropped as everyone's (the common-code list,
+# boilerplate of several files), so a piece of common idioms does not get there.
+SHORT_SHARE = 0.9
+# A piece whose shapes repeat more than this many times each is not looked at this way (the
+# count of its distinct ones costs a sort; a table repeats a line's shape about 5 times).
+SHORT_REPEATS = 8
+
+
+def _short_pastes(
+    prints: Prints, piece: np.ndarray, query: np.ndarray, fids: np.ndarray, kinds: np.ndarray, threshold: int, found: list
+) -> list[tuple[int, int, int, int]]:
+    """(file, fingerprints, first line, last line) of each piece of the text (``piece``: of each
+    fingerprint) where one indexed file holds SHORT_SHARE of the distinct shapes the piece
+    carries, ``threshold`` of them at least, over MIN_LINES lines, unless a region ``found``
+    of that file covers it already. ``query`` and ``fids``: one hit per file and fingerprint,
+    by file; ``kinds``: theirs."""
+    least = threshold - 1e-9
+    shaped = (kinds == SHAPE) | (kinds == SHAPE_LITERALS)
+    if shaped.sum() < least:
+        return []
+    hits, files = query[shaped], fids[shaped].astype(np.int64)
+    pieces = int(piece[-1]) + 1
+    groups, counts = np.unique(files * pieces + piece[hits], return_counts=True)
+    all_kinds = kinds_of(prints.hashes)
+    of_shape = (all_kinds == SHAPE) | (all_kinds == SHAPE_LITERALS)
+    carried = np.bincount(piece[of_shape], minlength=pieces)  # with repeats
+    worth = (counts >= least) & (carried[groups % pieces] <= SHORT_REPEATS * counts / SHORT_SHARE)
+    out, distinct = [], {}
+    for group in groups[worth].tolist():
+        fid, at = divmod(group, pieces)
+        if at not in distinct:
+            distinct[at] = len(np.unique(prints.hashes[of_shape & (piece == at)]))
+        mine = hits[(files == fid) & (piece[hits] == at)]
+        first, last = int(prints.lines[mine].min()), int(prints.end_lines[mine].max())
+        if (
+            len(mine) >= SHORT_SHARE * distinct[at] - 1e-9
+            and len(np.unique(prints.lines[mine])) >= MIN_LINES
+            and not any(f == fid and s <= last and first <= e for f, _, s, e in found)
+        ):
+            out.append((fid, len(mine), first, last))
+    return out
 
 
 def _regions(
