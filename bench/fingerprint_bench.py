@@ -784,13 +784,14 @@ def line_runs(text: str) -> set[int]:
     return {hash(tuple(run)) for run in runs if sum(map(len, run)) >= 120}
 
 
-def formatted_copies(lang: Language, into: Path) -> list[Path]:
-    """The private files run through the language's formatter (those it could format)."""
+def formatted_copies(lang: Language, indexed: list[Path], into: Path) -> list[Path]:
+    """The indexed files run through the language's formatter (those it could format): not
+    the private files the index left out as generated."""
     if not lang.formatter or (lang.formatter != ["SQLFORMAT"] and not shutil.which(lang.formatter[0])):
         return []  # not installed here: the disguise is left out
     into.mkdir(parents=True)
     copies = []
-    for n, p in enumerate(lang.private):
+    for n, p in enumerate(indexed):
         copy = into / f"f{n}{lang.suffix}"
         shutil.copy(p, copy)
         copies.append(copy)
@@ -951,7 +952,7 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
     sparse = {True: [0, 0], False: [0, 0]}  # caught, pastes: with fewer than FEW_TOKENS tokens of code, and the rest
     for lang in langs:
         indexed = [private / name.split("/", 1)[0] / name.split("/", 1)[1] for name in index.files if name.startswith(f"{lang.name}/")]
-        formatted = formatted_copies(lang, tmp / "formatted" / lang.name)
+        formatted = formatted_copies(lang, indexed, tmp / "formatted" / lang.name)
         cells = []
         for disguise in DISGUISES:
             queries = positives_cache(lang, indexed, formatted, args.queries, rng).get(disguise)

@@ -829,7 +829,7 @@ def _short_pastes(
 ) -> list[tuple[int, int, int, int]]:
     """(file, fingerprints, first line, last line) of each piece of the text (``piece``: of each
     fingerprint) where one indexed file holds SHORT_SHARE of the distinct shapes the piece
-    carries, ``threshold`` of them at least, over MIN_LINES lines, unless a region ``found``
+    carries, ``threshold`` of them at least, spanning MIN_LINES lines, unless a region ``found``
     of that file covers it already. ``query`` and ``fids``: one hit per file and fingerprint,
     by file; ``kinds``: theirs."""
     least = threshold - 1e-9
@@ -852,7 +852,7 @@ def _short_pastes(
         first, last = int(prints.lines[mine].min()), int(prints.end_lines[mine].max())
         if (
             len(mine) >= SHORT_SHARE * distinct[at] - 1e-9
-            and len(np.unique(prints.lines[mine])) >= MIN_LINES
+            and last - first + 1 >= MIN_LINES  # the k-grams' lines, not their starts: a short piece's start in its first lines
             and not any(f == fid and s <= last and first <= e for f, _, s, e in found)
         ):
             out.append((fid, len(mine), first, last))
