@@ -524,6 +524,9 @@ RAW_STRING = {
 }
 # A here-document is a string to its closing line (Ruby's <<~EOS, PHP's <<<EOT, shell's <<-'EOF').
 HEREDOC = r"(?m:<<<?[~-]?[ \t]*(?P<quote>['\"]?)(?P<tag>[A-Za-z_]\w*)(?P=quote)[^\n]*\n[\s\S]*?^[ \t]*(?P=tag);?$)|"
+# A JavaScript regular expression literal (its escapes and flags are no names): a slash where an
+# operand starts, after punctuation or `return`, not a comment's.
+JS_REGEX = r"(?:(?<=[=(,:;!&|?{}\[\n])|(?<=return ))[ \t]*/(?![/*])(?:\\.|\[(?:\\.|[^\]\\\n])*\]|[^/\\\n\[])+/[a-z]*"
 SHELL_COMMENT = r"(?<![^\s;&|(])#[^\n]*"  # a word starting with #: not $# or ${#x} or ${x#y}
 
 
@@ -535,9 +538,10 @@ def code_regex(lang: str, comment: str) -> re.Pattern[str]:
     backtick = r"|`[^`]*`" if lang in ("javascript", "go", "shell", "sql") else ""
     prefix = rf"(?:(?<!\w)(?:{STRING_PREFIX[lang]}))?" if lang in STRING_PREFIX else ""
     heredoc = HEREDOC if lang in ("ruby", "php", "shell") else ""
+    regex = rf"|(?P<regex>{JS_REGEX})" if lang == "javascript" else ""
     return re.compile(
         rf"(?P<comment>{comment})|(?P<string>{heredoc}{RAW_STRING.get(lang, '')}{prefix}(?:{triple}{double}|{single}{backtick}))"
-        rf"|(?P<number>\d[\w.]*)|(?P<name>{NAMES.get(lang, NAME)})"
+        rf"{regex}|(?P<number>\d[\w.]*)|(?P<name>{NAMES.get(lang, NAME)})"
     )
 
 
@@ -559,33 +563,25 @@ def shell_names(code: str) -> set[str]:
     return {w for w in out if not w.startswith("-")}
 
 
-# A JavaScript class's private names declared in a paste: `#name` opening a line, as a field or method.
-JS_PRIVATE_DECLARED = re.compile(
-    r"^[ \t]*(?:static[ \t]+)?(?:async[ \t]+)?(?:[gs]et[ \t]+)?\*?[ \t]*#([A-Za-z_$][\w$]*)[ \t]*[=;(\n]", re.M
-)
-
-
-def rename(code: str, lang: Language, keep: frozenset[str]) -> str:
+def rename(code: str, lang: Language, keep: frozenset[str], names: dict[str, str] | None = None) -> str:
     """Every identifier renamed consistently; the language's keywords, builtins, string prefixes
-    and sigils stay (a shell script's identifiers: its variables and functions). A JavaScript
-    private name (`this.#name`) is renamed only if the paste declares it: one its class declares
-    elsewhere stays, since JavaScript rejects a private name no enclosing class declares."""
-    names: dict[str, str] = {}
+    and sigils stay (a shell script's identifiers: its variables and functions). ``names``: old
+    name to new, filled in."""
+    names = {} if names is None else names
     only = shell_names(code) if lang.name == "shell" else None
-    private = set(JS_PRIVATE_DECLARED.findall(code)) if lang.name == "javascript" else set()
 
-    def new(word: str, at: re.Match[str] | None = None) -> str:
+    def new(word: str) -> str:
         sigil, bare = ("$", word[1:]) if word.startswith("$") and lang.name != "javascript" else ("", word)
-        if lang.name == "javascript" and at is not None and at.string[at.start() - 1 : at.start()] == "#" and bare not in private:
-            return word
         kept = (bare.lower() if lang.any_case else bare) in keep or (only is not None and bare not in only)
         if kept:
             return word
         constant = lang.name == "ruby" and bare[0].isupper()  # Ruby's constants and classes are capitalised
         return sigil + names.setdefault(bare, f"{'V' if constant else 'v'}{len(names)}")
 
-    def words(s: str) -> str:
-        return re.sub(NAMES.get(lang.name, NAME), lambda w: new(w.group(), w), s)
+    def words(s: str) -> str:  # a JavaScript template's interpolations are code: their literals stay
+        if lang.name == "javascript":
+            return code_regex(lang.name, lang.comment).sub(rewrite, s)
+        return re.sub(NAMES.get(lang.name, NAME), lambda w: new(w.group()), s)
 
     def inside(s: str, pattern: str) -> str:  # interpolated code in a string
         return re.sub(pattern, lambda m: m.group(1) + words(m.group(2)) + m.group(3), s)
@@ -599,7 +595,7 @@ def rename(code: str, lang: Language, keep: frozenset[str]) -> str:
             if lang.name == "python" and s[:2].lower() in ("f'", 'f"', "rf", "fr"):
                 return inside(s, r"(\{)([^{}!:]*)((?:![rsa])?(?::[^{}]*)?\})")  # {name!r:>10}: the conversion stays
             return s
-        return new(s, m) if m.lastgroup == "name" else s
+        return new(s) if m.lastgroup == "name" else s
 
     return code_regex(lang.name, lang.comment).sub(rewrite, code)
 
@@ -740,22 +736,30 @@ def checkable(lang: Language) -> bool:
     return lang.name == "python" or (lang.name in PARSERS and shutil.which(PARSERS[lang.name][0]) is not None)
 
 
-def put_back(spot: tuple[Path, int], code: str) -> str:
-    """The file with the 20-line chunk at ``spot`` replaced by ``code``."""
+def put_back(spot: tuple[Path, int], code: str, lang: Language, names: dict[str, str]) -> str:
+    """The file with the 20-line chunk at ``spot`` replaced by ``code``, whose renaming of
+    ``names`` renamed JavaScript's private names (`#name`) in the rest of the file too, as a
+    developer renaming a class's field does: JavaScript rejects a private name that no enclosing
+    class declares, and the paste may hold the declaration or the uses alone."""
     path, i = spot
     lines = file_lines(path)
-    return "\n".join(lines[:i] + [code] + lines[i + 20 :])
+    before, after = "\n".join(lines[:i]), "\n".join(lines[i + 20 :])
+    if lang.name == "javascript" and names:
+        private = re.compile(r"#(" + "|".join(map(re.escape, names)) + r")(?![\w$])")
+        before, after = (private.sub(lambda m: "#" + names[m.group(1)], part) for part in (before, after))
+    return "\n".join([before, code, after])
 
 
 def invalid_pastes(lang: Language, plain: list[tuple[Path, int]], base: list[tuple[Path, int]]) -> dict[str, tuple[int, int]]:
     """For each disguise: pastes that, put back in place of their chunk in a file that parses,
     make it fail to parse; and pastes checked (layout's applied to the whole file put back)."""
-    quoted = (lambda c, keep: swap_quotes(rename(c, lang, keep), lang)) if lang.quotes else (lambda c, keep: rename(c, lang, keep))
+    renamed = functools.partial(rename, lang=lang)
+    both = (lambda c, keep, names: swap_quotes(renamed(c, keep=keep, names=names), lang)) if lang.quotes else renamed
     disguises = {
-        "renamed": (plain, lambda c, keep: rename(c, lang, keep), False),
-        "quotes": (plain, lambda c, keep: swap_quotes(c, lang), False) if lang.quotes else None,
-        "layout": (plain, lambda c, keep: c, True),
-        "combined": (base, quoted, True),
+        "renamed": (plain, lambda c, keep, names: renamed(c, keep=keep, names=names), False),
+        "quotes": (plain, lambda c, keep, names: swap_quotes(c, lang), False) if lang.quotes else None,
+        "layout": (plain, lambda c, keep, names: c, True),
+        "combined": (base, lambda c, keep, names: both(c, keep=keep, names=names), True),
     }
     out = {}
     for name, disguise in disguises.items():
@@ -765,7 +769,9 @@ def invalid_pastes(lang: Language, plain: list[tuple[Path, int]], base: list[tup
         valid = [s for s in spots if parses(lang.name, "\n".join(file_lines(s[0])))]
         broken = 0
         for spot in valid:
-            text = put_back(spot, change(chunk_text(spot, 20), reserved(lang, spot[0])))
+            names: dict[str, str] = {}
+            pasted = change(chunk_text(spot, 20), reserved(lang, spot[0]), names)
+            text = put_back(spot, pasted, lang, names)
             broken += not parses(lang.name, layout(text, lang, random.Random(0)) if laid_out else text)
         out[name] = (broken, len(valid))
     return out

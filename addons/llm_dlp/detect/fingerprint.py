@@ -39,7 +39,9 @@ shape whose k-gram holds two telling literals (strings or numbers of 2 character
 which renaming leaves alone) is rarely another file's: it is marked (SHAPE_LITERALS) and counts
 SHAPE_LITERALS_WEIGHT, summed with those as written. One of
 prose counts PROSE_WEIGHT, summed with those as written (renaming leaves comments alone). Matches
-are counted in windows of tokens, not lines: a formatter may turn 20 lines into 40. The lexer
+are counted in windows of tokens, not lines: a formatter may turn 20 lines into 40. A piece of
+the request too short to hold enough (a renamed enum list or run of fields) is one file's when
+nearly all the shapes it carries are (SHORT_SHARE), ``threshold`` of them counting 1 each. The lexer
 and winnowing are compiled (``_winnow.c``): linear in the text whatever it holds, and off the
 GIL, so matching in a worker thread does not hold up the proxy.
 
@@ -733,8 +735,9 @@ def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int,
     alike only in shape, one when spelled alike too, PROSE_WEIGHT each of prose and
     SHAPE_LITERALS_WEIGHT each of a shape holding literals, summed with those spelled alike) fall within
     ``window_lines`` lines' worth of tokens of ``text`` (TOKENS_PER_LINE a line), over at least
-    MIN_LINES lines; each match widened to the whole paste it is in. ``language``: of the
-    request's file, if it names one."""
+    MIN_LINES lines, or, in a piece of the text (a fenced block, or the text between fences)
+    too short for that, ``threshold`` shapes that are SHORT_SHARE of those it carries; each
+    match widened to the whole paste it is in. ``language``: of the request's file, if it names one."""
     encoded = text.encode("utf-8", "surrogatepass")
     key = (threshold, window_lines, language, hashlib.sha256(encoded).digest())
     return index.recent.get(key, lambda: _match(index, text, encoded, threshold, window_lines, language))
@@ -815,7 +818,7 @@ def _edge(lines: _Lines | list[str], line: int, step: int) -> int:
 # A piece of the request (a fenced block, or the text between fences) that carries too few
 # shapes for a match (a renamed enum list, flag table or run of declarations: 20 lines of them
 # hold 4 to 9) is still one file's if nearly all it carries is: SHORT_SHARE of its distinct
-# shapes, and ``threshold`` of them (each counting 1, not SHAPE_WEIGHT), over MIN_LINES lines.
+# shapes, and ``threshold`` of them (each counting 1, not SHAPE_WEIGHT), spanning MIN_LINES lines.
 # What it carries includes the shapes the index dropped as everyone's (the common-code list,
 # boilerplate of several files), so a piece of common idioms does not get there.
 SHORT_SHARE = 0.9
