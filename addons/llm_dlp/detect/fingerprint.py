@@ -758,8 +758,8 @@ def _match(index: FingerprintIndex, text: str, encoded: bytes, threshold: int, w
     query, fids = query[along], fids[along]
     kinds, window = kinds_of(prints.hashes[query]), window_lines * TOKENS_PER_LINE
     regions = _regions(fids, kinds, prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window)
-    piece = np.repeat(np.arange(len(pieces)), [len(p.hashes) for p in pieces])
-    regions += _short_pastes(prints, piece, query, fids, kinds, threshold, regions)
+    offsets = np.cumsum([0] + [len(p.hashes) for p in pieces])  # where each piece's fingerprints start
+    regions += _short_pastes(prints, offsets, query, fids, kinds, threshold, regions)
     lines: _Lines | list[str] = _Lines(encoded) if regions else []
     return [CodeMatch(index.files[fid], count, *_paste_around(lines, start, end)) for fid, count, start, end in regions]
 
@@ -822,39 +822,38 @@ def _edge(lines: _Lines | list[str], line: int, step: int) -> int:
 # What it carries includes the shapes the index dropped as everyone's (the common-code list,
 # boilerplate of several files), so a piece of common idioms does not get there.
 SHORT_SHARE = 0.9
-# A piece whose shapes repeat more than this many times each is not looked at this way (the
-# count of its distinct ones costs a sort; a table repeats a line's shape about 5 times).
-SHORT_REPEATS = 8
+# A piece holding more than this many fingerprints (of any kind, repeats too) for each one of
+# the file's is not looked at this way: a short piece it is not, and counting its distinct
+# shapes costs a sort (a table repeats a line's shape about 5 times; half of all are shapes).
+SHORT_REPEATS = 16
 
 
 def _short_pastes(
-    prints: Prints, piece: np.ndarray, query: np.ndarray, fids: np.ndarray, kinds: np.ndarray, threshold: int, found: list
+    prints: Prints, offsets: np.ndarray, query: np.ndarray, fids: np.ndarray, kinds: np.ndarray, threshold: int, found: list
 ) -> list[tuple[int, int, int, int]]:
-    """(file, fingerprints, first line, last line) of each piece of the text (``piece``: of each
-    fingerprint) where one indexed file holds SHORT_SHARE of the distinct shapes the piece
-    carries, ``threshold`` of them at least, spanning MIN_LINES lines, unless a region ``found``
-    of that file covers it already. ``query`` and ``fids``: one hit per file and fingerprint,
-    by file; ``kinds``: theirs."""
-    least = threshold - 1e-9
+    """(file, fingerprints, first line, last line) of each piece of the text (its fingerprints:
+    ``prints`` from ``offsets[i]`` to ``offsets[i + 1]``) where one indexed file holds
+    SHORT_SHARE of the distinct shapes the piece carries, ``threshold`` of them at least,
+    spanning MIN_LINES lines, unless a region ``found`` of that file covers it already.
+    ``query`` and ``fids``: one hit per file and fingerprint, by file; ``kinds``: theirs."""
+    least, sizes = threshold - 1e-9, np.diff(offsets)
+    if not len(query) or len(query) < least or sizes.min() > SHORT_REPEATS * len(query) / SHORT_SHARE:
+        return []  # (the usual case of a long text: every piece far larger than its hits)
     shaped = (kinds == SHAPE) | (kinds == SHAPE_LITERALS)
-    if shaped.sum() < least:
-        return []
     hits, files = query[shaped], fids[shaped].astype(np.int64)
-    pieces = int(piece[-1]) + 1
-    groups, counts = np.unique(files * pieces + piece[hits], return_counts=True)
-    all_kinds = kinds_of(prints.hashes)
-    of_shape = (all_kinds == SHAPE) | (all_kinds == SHAPE_LITERALS)
-    carried = np.bincount(piece[of_shape], minlength=pieces)  # with repeats
-    worth = (counts >= least) & (carried[groups % pieces] <= SHORT_REPEATS * counts / SHORT_SHARE)
-    out, distinct = [], {}
-    for group in groups[worth].tolist():
-        fid, at = divmod(group, pieces)
-        if at not in distinct:
-            distinct[at] = len(np.unique(prints.hashes[of_shape & (piece == at)]))
-        mine = hits[(files == fid) & (piece[hits] == at)]
+    at = np.searchsorted(offsets, hits, side="right") - 1  # the piece of each hit
+    pieces = len(offsets) - 1
+    groups, counts = np.unique(files * pieces + at, return_counts=True)
+    out = []
+    for group in groups[(counts >= least) & (sizes[groups % pieces] <= SHORT_REPEATS * counts / SHORT_SHARE)].tolist():
+        fid, piece = divmod(group, pieces)
+        mine = hits[(files == fid) & (at == piece)]
+        own = prints.hashes[offsets[piece] : offsets[piece + 1]]
+        own_kinds = kinds_of(own)
+        carried = len(np.unique(own[(own_kinds == SHAPE) | (own_kinds == SHAPE_LITERALS)]))
         first, last = int(prints.lines[mine].min()), int(prints.end_lines[mine].max())
         if (
-            len(mine) >= SHORT_SHARE * distinct[at] - 1e-9
+            len(mine) >= SHORT_SHARE * carried - 1e-9
             and last - first + 1 >= MIN_LINES  # the k-grams' lines, not their starts: a short piece's start in its first lines
             and not any(f == fid and s <= last and first <= e for f, _, s, e in found)
         ):
