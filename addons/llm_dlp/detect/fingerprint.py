@@ -819,8 +819,10 @@ def _edge(lines: _Lines | list[str], line: int, step: int) -> int:
 # shapes for a match (a renamed enum list, flag table or run of declarations: 20 lines of them
 # hold 4 to 9) is still one file's if nearly all it carries is: SHORT_SHARE of its distinct
 # shapes, and ``threshold`` of them (each counting 1, not SHAPE_WEIGHT), spanning MIN_LINES lines.
-# What it carries includes the shapes the index dropped as everyone's (the common-code list,
-# boilerplate of several files), so a piece of common idioms does not get there.
+# What it carries leaves out the shapes of the common-code list (every project's idioms: no
+# evidence either way, and a short piece is often half of them), but counts those of no indexed
+# file and those the index dropped as several of its files' boilerplate (which matching cannot
+# tell apart), so a piece of other code, or of an organisation's boilerplate, does not get there.
 SHORT_SHARE = 0.9
 # A piece holding more than this many fingerprints (of any kind, repeats too) for each one of
 # the file's is not looked at this way: a short piece it is not, and counting its distinct
@@ -833,7 +835,8 @@ def _short_pastes(
 ) -> list[tuple[int, int, int, int]]:
     """(file, fingerprints, first line, last line) of each piece of the text (its fingerprints:
     ``prints`` from ``offsets[i]`` to ``offsets[i + 1]``) where one indexed file holds
-    SHORT_SHARE of the distinct shapes the piece carries, ``threshold`` of them at least,
+    SHORT_SHARE of the distinct shapes the piece carries (but for the common-code list's),
+    ``threshold`` of them at least,
     spanning MIN_LINES lines, unless a region ``found`` of that file covers it already.
     ``query`` and ``fids``: one hit per file and fingerprint, by file; ``kinds``: theirs."""
     least, sizes = threshold - 1e-9, np.diff(offsets)
@@ -850,7 +853,8 @@ def _short_pastes(
         mine = hits[(files == fid) & (at == piece)]
         own = prints.hashes[offsets[piece] : offsets[piece + 1]]
         own_kinds = kinds_of(own)
-        carried = len(np.unique(own[(own_kinds == SHAPE) | (own_kinds == SHAPE_LITERALS)]))
+        shapes = np.unique(own[(own_kinds == SHAPE) | (own_kinds == SHAPE_LITERALS)])
+        carried = len(shapes) - int(np.isin(common_prefix(shapes), common_code()).sum())
         first, last = int(prints.lines[mine].min()), int(prints.end_lines[mine].max())
         if (
             len(mine) >= SHORT_SHARE * carried - 1e-9

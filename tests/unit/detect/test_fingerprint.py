@@ -457,6 +457,25 @@ def test_a_short_renamed_paste_whose_every_shape_is_one_files_is_caught(tmp_path
     assert match(index, f"```c\n{renamed_c(chr(10).join(LEDGER_H.split(chr(10))[3:9]))}\n```\n", 6, 30) == []
 
 
+def test_shapes_everyone_has_do_not_dilute_a_short_piece(tmp_path, monkeypatch):
+    from llm_dlp.detect import fingerprint
+    from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, common_prefix, file_fingerprints, match, text_fingerprints
+
+    (tmp_path / "org").mkdir()
+    (tmp_path / "org" / "ledger.h").write_text(LEDGER_H)
+    build_index([tmp_path / "org"], tmp_path / "i.fpidx")
+    index = FingerprintIndex(tmp_path / "i.fpidx")
+    idiom = "int main(void) {\n\tfor (int i = 0; i < count; i++)\n\t\ttotal += prices[i] * rate / 100;\n\treturn total;\n}"
+    text = f"```c\n{renamed_c(chr(10).join(LEDGER_H.split(chr(10))[3:14]))}\n{idiom}\n```\n"
+    assert match(index, text, 6, 30) == []  # the file's 8 shapes are not 90% of what the piece carries...
+    theirs = set(file_fingerprints(LEDGER_H, "c-like")[0].tolist())
+    others = np.array(sorted(set(text_fingerprints(text).hashes.tolist()) - theirs), np.uint64)
+    monkeypatch.setattr(fingerprint, "common_code", lambda: np.unique(common_prefix(others)))
+    assert [m.file for m in match(FingerprintIndex(tmp_path / "i.fpidx"), text, 6, 30)] == [
+        "org/ledger.h"
+    ]  # ...but of what is not everyone's
+
+
 def test_the_kind_of_a_fingerprint_is_in_its_lowest_bits():
     from llm_dlp.detect.fingerprint import PROSE, SHAPE, SPELLED
 
