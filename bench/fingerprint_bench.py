@@ -16,8 +16,10 @@ or comment and has 8 non-blank lines), under each disguise alone and all combine
   variables and functions are renamed, not its commands and options;
 - quotes: single and double quotes swapped (languages where both are strings);
 - formatted: a chunk of the file run through the language's formatter with settings unlike
-  the project's (black -l 60, prettier, gofmt, clang-format in another style, rustfmt at 60
-  columns, shfmt, sqlformat);
+  the project's (black -l 60, prettier, clang-format in another style, rustfmt at 60 columns,
+  shfmt, sqlformat; gofmt has no settings and Go's sources are its output already, so their
+  lines wider than 60 columns are first broken after every comma, then gofmt -s re-indents
+  them and simplifies composite literals and slices);
 - layout: comments and blank lines dropped, tabs, import lines reordered, and wrapped in a chat
   message, fenced with or without the language's name;
 - combined: all of these at once.
@@ -25,7 +27,8 @@ or comment and has 8 non-blank lines), under each disguise alone and all combine
 The first four go out bare, as a tool result would (no language named); layout and combined in
 a fence. Where the language's parser is installed (Python's ast, gofmt -e, node --check, bash -n,
 rustfmt, php -l, ruby -c), each disguised paste is put back in place of its chunk in a file that
-parses, and those that make it fail are counted. Negatives: random 40-line chunks of other installed code of the same language.
+parses, and those that make it fail are counted. Negatives: random 40-line chunks of other installed code of the same language,
+and short ones: 12-line chunks of it under layout, in a chat message.
 Boilerplate: Debian copyright files, package manifests and the import block at the top of
 unrelated files. Then scale: every installed Python source file (over a million lines) is
 indexed, fresh and again unchanged, and 256 KB of unrelated code is matched against it, beside
@@ -140,7 +143,7 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
             files([go / "net", go / "crypto", go / "encoding"], "*.go", n, rng),
             files([go / "cmd", go / "runtime", go / "go"], "*.go", n, rng),
             "go",
-            ["gofmt", "-w"],
+            ["gofmt", "-s", "-w"],  # after wrap_go_lines: gofmt has no settings, and the sources are gofmt's already
             False,
             c_comment,
         ),
@@ -521,6 +524,9 @@ RAW_STRING = {
 }
 # A here-document is a string to its closing line (Ruby's <<~EOS, PHP's <<<EOT, shell's <<-'EOF').
 HEREDOC = r"(?m:<<<?[~-]?[ \t]*(?P<quote>['\"]?)(?P<tag>[A-Za-z_]\w*)(?P=quote)[^\n]*\n[\s\S]*?^[ \t]*(?P=tag);?$)|"
+# A JavaScript regular expression literal (its escapes and flags are no names): a slash where an
+# operand starts, after punctuation or `return`, not a comment's.
+JS_REGEX = r"(?:(?<=[=(,:;!&|?{}\[\n])|(?<=return ))[ \t]*/(?![/*])(?:\\.|\[(?:\\.|[^\]\\\n])*\]|[^/\\\n\[])+/[a-z]*"
 SHELL_COMMENT = r"(?<![^\s;&|(])#[^\n]*"  # a word starting with #: not $# or ${#x} or ${x#y}
 
 
@@ -532,9 +538,10 @@ def code_regex(lang: str, comment: str) -> re.Pattern[str]:
     backtick = r"|`[^`]*`" if lang in ("javascript", "go", "shell", "sql") else ""
     prefix = rf"(?:(?<!\w)(?:{STRING_PREFIX[lang]}))?" if lang in STRING_PREFIX else ""
     heredoc = HEREDOC if lang in ("ruby", "php", "shell") else ""
+    regex = rf"|(?P<regex>{JS_REGEX})" if lang == "javascript" else ""
     return re.compile(
         rf"(?P<comment>{comment})|(?P<string>{heredoc}{RAW_STRING.get(lang, '')}{prefix}(?:{triple}{double}|{single}{backtick}))"
-        rf"|(?P<number>\d[\w.]*)|(?P<name>{NAMES.get(lang, NAME)})"
+        rf"{regex}|(?P<number>\d[\w.]*)|(?P<name>{NAMES.get(lang, NAME)})"
     )
 
 
@@ -556,10 +563,11 @@ def shell_names(code: str) -> set[str]:
     return {w for w in out if not w.startswith("-")}
 
 
-def rename(code: str, lang: Language, keep: frozenset[str]) -> str:
+def rename(code: str, lang: Language, keep: frozenset[str], names: dict[str, str] | None = None) -> str:
     """Every identifier renamed consistently; the language's keywords, builtins, string prefixes
-    and sigils stay (a shell script's identifiers: its variables and functions)."""
-    names: dict[str, str] = {}
+    and sigils stay (a shell script's identifiers: its variables and functions). ``names``: old
+    name to new, filled in."""
+    names = {} if names is None else names
     only = shell_names(code) if lang.name == "shell" else None
 
     def new(word: str) -> str:
@@ -570,7 +578,9 @@ def rename(code: str, lang: Language, keep: frozenset[str]) -> str:
         constant = lang.name == "ruby" and bare[0].isupper()  # Ruby's constants and classes are capitalised
         return sigil + names.setdefault(bare, f"{'V' if constant else 'v'}{len(names)}")
 
-    def words(s: str) -> str:
+    def words(s: str) -> str:  # a JavaScript template's interpolations are code: their literals stay
+        if lang.name == "javascript":
+            return code_regex(lang.name, lang.comment).sub(rewrite, s)
         return re.sub(NAMES.get(lang.name, NAME), lambda w: new(w.group()), s)
 
     def inside(s: str, pattern: str) -> str:  # interpolated code in a string
@@ -726,22 +736,30 @@ def checkable(lang: Language) -> bool:
     return lang.name == "python" or (lang.name in PARSERS and shutil.which(PARSERS[lang.name][0]) is not None)
 
 
-def put_back(spot: tuple[Path, int], code: str) -> str:
-    """The file with the 20-line chunk at ``spot`` replaced by ``code``."""
+def put_back(spot: tuple[Path, int], code: str, lang: Language, names: dict[str, str]) -> str:
+    """The file with the 20-line chunk at ``spot`` replaced by ``code``, whose renaming of
+    ``names`` renamed JavaScript's private names (`#name`) in the rest of the file too, as a
+    developer renaming a class's field does: JavaScript rejects a private name that no enclosing
+    class declares, and the paste may hold the declaration or the uses alone."""
     path, i = spot
     lines = file_lines(path)
-    return "\n".join(lines[:i] + [code] + lines[i + 20 :])
+    before, after = "\n".join(lines[:i]), "\n".join(lines[i + 20 :])
+    if lang.name == "javascript" and names:
+        private = re.compile(r"#(" + "|".join(map(re.escape, names)) + r")(?![\w$])")
+        before, after = (private.sub(lambda m: "#" + names[m.group(1)], part) for part in (before, after))
+    return "\n".join([before, code, after])
 
 
 def invalid_pastes(lang: Language, plain: list[tuple[Path, int]], base: list[tuple[Path, int]]) -> dict[str, tuple[int, int]]:
     """For each disguise: pastes that, put back in place of their chunk in a file that parses,
     make it fail to parse; and pastes checked (layout's applied to the whole file put back)."""
-    quoted = (lambda c, keep: swap_quotes(rename(c, lang, keep), lang)) if lang.quotes else (lambda c, keep: rename(c, lang, keep))
+    renamed = functools.partial(rename, lang=lang)
+    both = (lambda c, keep, names: swap_quotes(renamed(c, keep=keep, names=names), lang)) if lang.quotes else renamed
     disguises = {
-        "renamed": (plain, lambda c, keep: rename(c, lang, keep), False),
-        "quotes": (plain, lambda c, keep: swap_quotes(c, lang), False) if lang.quotes else None,
-        "layout": (plain, lambda c, keep: c, True),
-        "combined": (base, quoted, True),
+        "renamed": (plain, lambda c, keep, names: renamed(c, keep=keep, names=names), False),
+        "quotes": (plain, lambda c, keep, names: swap_quotes(c, lang), False) if lang.quotes else None,
+        "layout": (plain, lambda c, keep, names: c, True),
+        "combined": (base, lambda c, keep, names: both(c, keep=keep, names=names), True),
     }
     out = {}
     for name, disguise in disguises.items():
@@ -751,7 +769,9 @@ def invalid_pastes(lang: Language, plain: list[tuple[Path, int]], base: list[tup
         valid = [s for s in spots if parses(lang.name, "\n".join(file_lines(s[0])))]
         broken = 0
         for spot in valid:
-            text = put_back(spot, change(chunk_text(spot, 20), reserved(lang, spot[0])))
+            names: dict[str, str] = {}
+            pasted = change(chunk_text(spot, 20), reserved(lang, spot[0]), names)
+            text = put_back(spot, pasted, lang, names)
             broken += not parses(lang.name, layout(text, lang, random.Random(0)) if laid_out else text)
         out[name] = (broken, len(valid))
     return out
@@ -770,17 +790,21 @@ def line_runs(text: str) -> set[int]:
     return {hash(tuple(run)) for run in runs if sum(map(len, run)) >= 120}
 
 
-def formatted_copies(lang: Language, into: Path) -> list[Path]:
-    """The private files run through the language's formatter (those it could format)."""
+def formatted_copies(lang: Language, indexed: list[Path], into: Path) -> list[Path]:
+    """The indexed files run through the language's formatter (those it could format): not
+    the private files the index left out as generated."""
     if not lang.formatter or (lang.formatter != ["SQLFORMAT"] and not shutil.which(lang.formatter[0])):
         return []  # not installed here: the disguise is left out
     into.mkdir(parents=True)
     copies = []
-    for n, p in enumerate(lang.private):
+    for n, p in enumerate(indexed):
         copy = into / f"f{n}{lang.suffix}"
         shutil.copy(p, copy)
         copies.append(copy)
     before = {c: c.read_bytes() for c in copies}
+    if lang.name == "go":
+        for c in copies:
+            c.write_text(wrap_go_lines(c.read_text(errors="replace")))
     if lang.formatter == ["SQLFORMAT"]:
         import sqlparse
 
@@ -790,6 +814,26 @@ def formatted_copies(lang: Language, into: Path) -> list[Path]:
         for at in range(0, len(copies), 50):
             subprocess.run(lang.formatter + [str(c) for c in copies[at : at + 50]], capture_output=True, timeout=600, cwd=into, check=False)
     return [c for c in copies if c.read_bytes() != before[c]]  # formatted (a file it could not parse stays as it was)
+
+
+GO_LEXEMES = re.compile(r'//[^\n]*|/\*[\s\S]*?\*/|"(?:[^"\\\n]|\\.)*"|`[^`]*`|\'(?:[^\'\\\n]|\\.)+\'|(?P<comma>,)[ \t]*(?![ \t\n]|//|/\*)')
+WRAP_COLUMNS = 60
+
+
+def wrap_go_lines(code: str) -> str:
+    """Each line wider than WRAP_COLUMNS (a tab is 4) broken after every comma outside strings
+    and comments, one item a line, for gofmt to re-indent: it keeps a line break after a comma
+    (no semicolon goes there). Go's standard library is gofmt's output already, and gofmt has no
+    settings to format it otherwise."""
+    out, start = [], 0
+    for m in GO_LEXEMES.finditer(code):
+        if m.group("comma") is None:
+            continue
+        line = code[code.rfind("\n", 0, m.start()) + 1 : code.find("\n", m.start()) % (len(code) + 1)]
+        if len(line.expandtabs(4)) > WRAP_COLUMNS:
+            out.append(code[start : m.start() + 1] + "\n")
+            start = m.end()
+    return "".join(out) + code[start:]
 
 
 def lines_left_out(text: str, first: int, last: int, hits) -> int:
@@ -899,12 +943,22 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
         f"index: {stats['files']} files in {len(langs)} languages, {stats['lines']} lines, {stats['fingerprints']} fingerprints in "
         f"{secs:.1f} s ({secs * 1e6 / stats['lines']:.1f} s and {stats['bytes'] * 1e6 / stats['lines'] / 1e6:.0f} MB per million lines)"
     )
-    print(f"{'language':<11} {'formatter':<26} " + " ".join(f"{d:>15}" for d in DISGUISES) + f" {'false alarms':>14}")
-    totals = {"caught": 0, "queries": 0, "whole": 0, "false": 0, "negatives": 0, "copies": 0, "copies_matched": 0}
+    print(f"{'language':<11} {'formatter':<26} " + " ".join(f"{d:>15}" for d in DISGUISES) + f" {'false alarms':>14} {'short ones':>15}")
+    totals = {
+        "caught": 0,
+        "queries": 0,
+        "whole": 0,
+        "false": 0,
+        "negatives": 0,
+        "copies": 0,
+        "copies_matched": 0,
+        "short_false": 0,
+        "short": 0,
+    }
     sparse = {True: [0, 0], False: [0, 0]}  # caught, pastes: with fewer than FEW_TOKENS tokens of code, and the rest
     for lang in langs:
         indexed = [private / name.split("/", 1)[0] / name.split("/", 1)[1] for name in index.files if name.startswith(f"{lang.name}/")]
-        formatted = formatted_copies(lang, tmp / "formatted" / lang.name)
+        formatted = formatted_copies(lang, indexed, tmp / "formatted" / lang.name)
         cells = []
         for disguise in DISGUISES:
             queries = positives_cache(lang, indexed, formatted, args.queries, rng).get(disguise)
@@ -939,6 +993,10 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
             )
         totals["false"] += false
         totals["negatives"] += len(negatives)
+        short = short_negatives(lang, indexed_runs, args)
+        short_false = sum(bool(match(index, text, args.threshold, args.window_lines)) for text, _, _ in short)
+        totals["short_false"] += short_false
+        totals["short"] += len(short)
         tool = (
             "none here"
             if not lang.formatter
@@ -946,7 +1004,11 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
             if formatted
             else "none could run"
         )
-        print(f"{lang.name:<11} {tool:<26} " + " ".join(cells) + f" {false:>5}/{len(negatives):<4}({false / max(len(negatives), 1):.1%})")
+        print(
+            f"{lang.name:<11} {tool:<26} "
+            + " ".join(cells)
+            + f" {false:>5}/{len(negatives):<4}({false / max(len(negatives), 1):.1%}) {short_false:>5}/{len(short):<4}({short_false / max(len(short), 1):.1%})"
+        )
     plates = boilerplate(rng, args.negatives)
     false_plates = sum(bool(match(index, q, args.threshold, args.window_lines)) for q in plates)
     print(
@@ -960,6 +1022,10 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
         f"(licences, manifests, import blocks)"
     )
     print(
+        f"short unrelated pastes ({SHORT_LINES}-line chunks of the same unrelated code, under layout, in a chat message): "
+        f"{totals['short_false']}/{totals['short']} matched ({totals['short_false'] / max(totals['short'], 1):.2%})"
+    )
+    print(
         f"negatives that are copies ({COPIED_LINES} or more consecutive lines of an indexed file, word for word), counted apart: "
         f"{totals['copies']}, of which {totals['copies_matched']} matched"
     )
@@ -971,6 +1037,18 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
         f"the rest {rest_caught / max(rest, 1):.1%} caught"
     )
     return index
+
+
+SHORT_LINES = 12
+
+
+def short_negatives(lang: Language, indexed_runs: set[int], args) -> list[tuple[str, int, int]]:
+    """Unrelated code pasted as the positives are, but short: SHORT_LINES-line chunks under
+    layout, in a chat message (a short piece that carries few shapes is matched by their share,
+    docs/paths.md). Drawn with their own random numbers, so the other samples stay as they were."""
+    rng = random.Random(f"{args.seed}-short-{lang.name}")
+    drawn = chunks(lang.public, lang.pygments, SHORT_LINES, args.negatives, rng)
+    return [chat(layout(q, lang, rng), lang, rng) for q in drawn if not line_runs(q) & indexed_runs]
 
 
 def print_invalid(langs: list[Language]) -> None:

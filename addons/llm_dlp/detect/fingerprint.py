@@ -44,7 +44,9 @@ that the file lacks) count SHAPE_RUN_WEIGHT each: 7 make a match, where shared b
 is a few shapes here and there. Formatted, renamed and stripped of its comments, a 20-line
 paste may hold 30 tokens of code and nothing but its shape. One of
 prose counts PROSE_WEIGHT, summed with those as written (renaming leaves comments alone). Matches
-are counted in windows of tokens, not lines: a formatter may turn 20 lines into 40. The lexer
+are counted in windows of tokens, not lines: a formatter may turn 20 lines into 40. A piece of
+the request too short to hold enough (a renamed enum list or run of fields) is one file's when
+nearly all the shapes it carries are (SHORT_SHARE), ``threshold`` of them counting 1 each. The lexer
 and winnowing are compiled (``_winnow.c``): linear in the text whatever it holds, and off the
 GIL, so matching in a worker thread does not hold up the proxy.
 
@@ -330,8 +332,14 @@ def _fenced_blocks(text: str, fence_lines: list[int]) -> list[tuple[int, int, st
 def text_fingerprints(text: str, language: str | None = None) -> Prints:
     """Fingerprints of a request's text: each fenced code block in the language its info string
     names (else the one it plainly is), the rest in ``language`` (the request's file), else
-    guessed. Lines are the text's; token positions leave a gap between pieces. The fence lines
-    are searched for once, for the cutting into pieces and for the lexer, which drops them."""
+    guessed. Lines are the text's; token positions leave a gap between pieces."""
+    return _joined(_piece_fingerprints(text, language))
+
+
+def _piece_fingerprints(text: str, language: str | None) -> list[Prints]:
+    """The fingerprints of each piece of ``text`` (a fenced block's content, or a stretch
+    between fences), as text_fingerprints numbers their lines and tokens. The fence lines are
+    searched for once, for the cutting into pieces and for the lexer, which drops them."""
     fence_lines = _winnow.fence_lines(text)
     pieces, at = [], 0
     for start, end, info in _fenced_blocks(text, fence_lines):
@@ -355,6 +363,10 @@ def text_fingerprints(text: str, language: str | None = None) -> Prints:
             found.append(prints)
             if len(prints.tokens):  # the next piece starts 2K past this one's last token (already shifted)
                 offset, shapes = int(prints.tokens[-1]) + 2 * K, int(prints.shapes[-1])
+    return found
+
+
+def _joined(found: list[Prints]) -> Prints:
     if len(found) == 1:
         return found[0]
     return Prints(*(np.concatenate([p[i] for p in found]) if found else np.empty(0, t) for i, t in enumerate(_PRINT_TYPES)))
@@ -740,15 +752,17 @@ def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int,
     spelled alike too, PROSE_WEIGHT each of prose and
     SHAPE_LITERALS_WEIGHT each of a shape holding literals, summed with those spelled alike) fall within
     ``window_lines`` lines' worth of tokens of ``text`` (TOKENS_PER_LINE a line), over at least
-    MIN_LINES lines; each match widened to the whole paste it is in. ``language``: of the
-    request's file, if it names one."""
+    MIN_LINES lines, or, in a piece of the text (a fenced block, or the text between fences)
+    too short for that, ``threshold`` shapes that are SHORT_SHARE of those it carries; each
+    match widened to the whole paste it is in. ``language``: of the request's file, if it names one."""
     encoded = text.encode("utf-8", "surrogatepass")
     key = (threshold, window_lines, language, hashlib.sha256(encoded).digest())
     return index.recent.get(key, lambda: _match(index, text, encoded, threshold, window_lines, language))
 
 
 def _match(index: FingerprintIndex, text: str, encoded: bytes, threshold: int, window_lines: int, language: str | None) -> list[CodeMatch]:
-    prints = text_fingerprints(text, language)
+    pieces = _piece_fingerprints(text, language)
+    prints = _joined(pieces)
     query, fids = index.lookup(prints.hashes)
     # One hit per indexed file and fingerprint, at its first place in the text...
     by_print = np.lexsort((query, prints.hashes[query], fids))
@@ -763,6 +777,8 @@ def _match(index: FingerprintIndex, text: str, encoded: bytes, threshold: int, w
     regions = _regions(
         fids, kinds, prints.shapes[query], prints.tokens[query], prints.lines[query], prints.end_lines[query], threshold, window
     )
+    offsets = np.cumsum([0] + [len(p.hashes) for p in pieces])  # where each piece's fingerprints start
+    regions += _short_pastes(prints, offsets, query, fids, kinds, threshold, regions)
     lines: _Lines | list[str] = _Lines(encoded) if regions else []
     return [CodeMatch(index.files[fid], count, *_paste_around(lines, start, end)) for fid, count, start, end in regions]
 
@@ -816,6 +832,56 @@ def _edge(lines: _Lines | list[str], line: int, step: int) -> int:
         line += step
         count -= bool(body)
     return line
+
+
+# A piece of the request (a fenced block, or the text between fences) that carries too few
+# shapes for a match (a renamed enum list, flag table or run of declarations: 20 lines of them
+# hold 4 to 9) is still one file's if nearly all it carries is: SHORT_SHARE of its distinct
+# shapes, and ``threshold`` of them (each counting 1, not SHAPE_WEIGHT), spanning MIN_LINES lines.
+# What it carries leaves out the shapes of the common-code list (every project's idioms: no
+# evidence either way, and a short piece is often half of them), but counts those of no indexed
+# file and those the index dropped as several of its files' boilerplate (which matching cannot
+# tell apart), so a piece of other code, or of an organisation's boilerplate, does not get there.
+SHORT_SHARE = 0.9
+# A piece holding more than this many fingerprints (of any kind, repeats too) for each one of
+# the file's is not looked at this way: a short piece it is not, and counting its distinct
+# shapes costs a sort (a table repeats a line's shape about 5 times; half of all are shapes).
+SHORT_REPEATS = 16
+
+
+def _short_pastes(
+    prints: Prints, offsets: np.ndarray, query: np.ndarray, fids: np.ndarray, kinds: np.ndarray, threshold: int, found: list
+) -> list[tuple[int, int, int, int]]:
+    """(file, fingerprints, first line, last line) of each piece of the text (its fingerprints:
+    ``prints`` from ``offsets[i]`` to ``offsets[i + 1]``) where one indexed file holds
+    SHORT_SHARE of the distinct shapes the piece carries (but for the common-code list's),
+    ``threshold`` of them at least,
+    spanning MIN_LINES lines, unless a region ``found`` of that file covers it already.
+    ``query`` and ``fids``: one hit per file and fingerprint, by file; ``kinds``: theirs."""
+    least, sizes = threshold - 1e-9, np.diff(offsets)
+    if not len(query) or len(query) < least or sizes.min() > SHORT_REPEATS * len(query) / SHORT_SHARE:
+        return []  # (the usual case of a long text: every piece far larger than its hits)
+    shaped = (kinds == SHAPE) | (kinds == SHAPE_LITERALS)
+    hits, files = query[shaped], fids[shaped].astype(np.int64)
+    at = np.searchsorted(offsets, hits, side="right") - 1  # the piece of each hit
+    pieces = len(offsets) - 1
+    groups, counts = np.unique(files * pieces + at, return_counts=True)
+    out = []
+    for group in groups[(counts >= least) & (sizes[groups % pieces] <= SHORT_REPEATS * counts / SHORT_SHARE)].tolist():
+        fid, piece = divmod(group, pieces)
+        mine = hits[(files == fid) & (at == piece)]
+        own = prints.hashes[offsets[piece] : offsets[piece + 1]]
+        own_kinds = kinds_of(own)
+        shapes = np.unique(own[(own_kinds == SHAPE) | (own_kinds == SHAPE_LITERALS)])
+        carried = len(shapes) - int(np.isin(common_prefix(shapes), common_code()).sum())
+        first, last = int(prints.lines[mine].min()), int(prints.end_lines[mine].max())
+        if (
+            len(mine) >= SHORT_SHARE * carried - 1e-9
+            and last - first + 1 >= MIN_LINES  # the k-grams' lines, not their starts: a short piece's start in its first lines
+            and not any(f == fid and s <= last and first <= e for f, _, s, e in found)
+        ):
+            out.append((fid, len(mine), first, last))
+    return out
 
 
 def _regions(

@@ -3,6 +3,7 @@ comment removal, with no path at all; unrelated code is not."""
 
 from __future__ import annotations
 
+import re
 import sysconfig
 from pathlib import Path
 
@@ -419,9 +420,83 @@ def test_a_short_renamed_paste_is_caught_by_its_literals_and_the_same_shape_with
     unrelated = re.sub("|".join(others), lambda m: others[m.group()], renamed)
     assert [m.file for m in match(FingerprintIndex(tmp_path / "i.fpidx"), renamed, 6, 30)] == ["org/web.py"]
     assert match(FingerprintIndex(tmp_path / "i.fpidx"), unrelated, 6, 30) == []
-    monkeypatch.setattr(fingerprint, "SHAPE_LITERALS_WEIGHT", 0.0)  # the 9 shapes alone are not enough, but for their run
+    monkeypatch.setattr(fingerprint, "SHAPE_LITERALS_WEIGHT", 0.0)  # the 9 shapes alone are not enough, but for their run...
     monkeypatch.setattr(fingerprint, "SHAPE_RUN_WEIGHT", 0.0)
+    monkeypatch.setattr(fingerprint, "SHORT_SHARE", 2.0)  # ...or unless every shape the paste carries counts
     assert match(FingerprintIndex(tmp_path / "i.fpidx"), renamed, 6, 30) == []
+
+
+LEDGER_H = """#ifndef LEDGER_FLAGS_H
+#define LEDGER_FLAGS_H
+
+enum ledger_state {
+	LEDGER_OPEN,
+	LEDGER_HELD = LEDGER_OPEN + 4,
+	LEDGER_CLOSED,
+	LEDGER_VOID = -2,
+};
+
+struct ledger_entry {
+	unsigned long amount;
+	struct ledger_entry *next;
+	char memo[LEDGER_MEMO];
+	enum ledger_state state;
+	short *tags[LEDGER_TAGS];
+};
+#endif
+"""
+
+
+def renamed_c(code: str) -> str:
+    names: dict[str, str] = {}
+    keep = r"(?!enum\b|struct\b|unsigned\b|long\b|char\b|short\b)"
+    return re.sub(rf"\b{keep}[A-Za-z_]\w*", lambda m: names.setdefault(m.group(), f"v{len(names)}"), code)
+
+
+def test_a_short_renamed_paste_whose_every_shape_is_one_files_is_caught(tmp_path, monkeypatch):
+    from llm_dlp.detect import fingerprint
+    from llm_dlp.detect.fingerprint import SHAPE, SHAPE_LITERALS, FingerprintIndex, build_index, match
+
+    (tmp_path / "org").mkdir()
+    (tmp_path / "org" / "ledger.h").write_text(LEDGER_H)
+    build_index([tmp_path / "org"], tmp_path / "i.fpidx")
+    index = FingerprintIndex(tmp_path / "i.fpidx")
+    piece = renamed_c("\n".join(LEDGER_H.split("\n")[3:14]))  # the enum and three fields: 8 shapes, 10 would match
+    shapes = {h for h, kind in zip(*by_kind(piece, "c-like")) if kind in (SHAPE, SHAPE_LITERALS)}
+    assert 6 <= len(shapes) < 10
+    text = f"Why does this not compile?\n\n```c\n{piece}\n```\n"
+    assert [(m.file, m.first_line, m.last_line) for m in match(index, text, 6, 30)] == [("org/ledger.h", 4, 14)]
+    # In its own fence beside unrelated code, the piece is still caught; diluted in one fence, not.
+    other = "int main(void) {\n\tfor (int i = 0; i < count; i++)\n\t\ttotal += prices[i] * rate / 100;\n\treturn total;\n}"
+    assert match(index, f"{text}\nAnd this:\n```c\n{other}\n```\n", 6, 30)
+    diluted = f"```c\n{piece}\n{other}\n```\n"
+    assert match(index, diluted, 6, 30)  # (by the unbroken run of its shapes)
+    monkeypatch.setattr(fingerprint, "SHAPE_RUN_WEIGHT", 0.0)  # the rule of short pieces alone from here
+    index = FingerprintIndex(tmp_path / "i.fpidx")
+    assert [(m.file, m.first_line, m.last_line) for m in match(index, text, 6, 30)] == [("org/ledger.h", 4, 14)]
+    assert match(index, diluted, 6, 30) == []
+    # Fewer shapes than the threshold carry too little, however they are all the file's.
+    assert match(index, f"```c\n{renamed_c(chr(10).join(LEDGER_H.split(chr(10))[3:9]))}\n```\n", 6, 30) == []
+
+
+def test_shapes_everyone_has_do_not_dilute_a_short_piece(tmp_path, monkeypatch):
+    from llm_dlp.detect import fingerprint
+    from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, common_prefix, file_fingerprints, match, text_fingerprints
+
+    monkeypatch.setattr(fingerprint, "SHAPE_RUN_WEIGHT", 0.0)  # (its run of shapes would catch the paste alone)
+    (tmp_path / "org").mkdir()
+    (tmp_path / "org" / "ledger.h").write_text(LEDGER_H)
+    build_index([tmp_path / "org"], tmp_path / "i.fpidx")
+    index = FingerprintIndex(tmp_path / "i.fpidx")
+    idiom = "int main(void) {\n\tfor (int i = 0; i < count; i++)\n\t\ttotal += prices[i] * rate / 100;\n\treturn total;\n}"
+    text = f"```c\n{renamed_c(chr(10).join(LEDGER_H.split(chr(10))[3:14]))}\n{idiom}\n```\n"
+    assert match(index, text, 6, 30) == []  # the file's 8 shapes are not 90% of what the piece carries...
+    theirs = set(file_fingerprints(LEDGER_H, "c-like")[0].tolist())
+    others = np.array(sorted(set(text_fingerprints(text).hashes.tolist()) - theirs), np.uint64)
+    monkeypatch.setattr(fingerprint, "common_code", lambda: np.unique(common_prefix(others)))
+    assert [m.file for m in match(FingerprintIndex(tmp_path / "i.fpidx"), text, 6, 30)] == [
+        "org/ledger.h"
+    ]  # ...but of what is not everyone's
 
 
 def test_the_kind_of_a_fingerprint_is_in_its_lowest_bits():
@@ -741,6 +816,7 @@ def test_a_formatted_renamed_paste_is_caught_by_its_unbroken_run_of_shapes(tmp_p
     from llm_dlp.detect import fingerprint
     from llm_dlp.detect.fingerprint import SHAPE, FingerprintIndex, build_index, match
 
+    monkeypatch.setattr(fingerprint, "SHORT_SHARE", 2.0)  # the run alone (the paste is short: its piece would match too)
     (tmp_path / "org").mkdir()
     (tmp_path / "org" / "settle.py").write_text(SETTLEMENT)
     build_index([tmp_path / "org"], tmp_path / "i.fpidx")
