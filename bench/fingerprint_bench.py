@@ -4,7 +4,8 @@ alarms on unrelated code and boilerplate, indexing speed and size, matching time
     .venv/bin/python bench/fingerprint_bench.py [--queries 200] [--negatives 300] [--languages python,go]
 
 "Private" code: for each language found on this machine, some installed code of it (copied into
-one organisation's repositories and indexed together). Positives: random 20-line chunks of the
+one organisation's repositories and indexed together; of TypeScript, C#, Kotlin and Terraform,
+npm and PyPI packages' sources that ``deploy/bootstrap.sh bench`` unpacks, left out when absent). Positives: random 20-line chunks of the
 indexed files, sparse ones included (any chunk that starts and ends outside a multi-line string
 or comment and has 8 non-blank lines), under each disguise alone and all combined:
 
@@ -13,11 +14,12 @@ or comment and has 8 non-blank lines), under each disguise alone and all combine
   f-strings too; what a developer renaming identifiers leaves stays: the language's keywords,
   builtins and standard types (SQL's, PostgreSQL's keyword list, in any case), string prefixes
   (r"...", R"(...)", u8"..."), sigils ($name), Ruby's capitals; of a shell script, only its
-  variables and functions are renamed, not its commands and options;
+  variables and functions are renamed, not its commands and options; of a Terraform configuration,
+  the names it gives (in its block labels too), not the provider's attributes and types;
 - quotes: single and double quotes swapped (languages where both are strings);
 - formatted: a chunk of the file run through the language's formatter with settings unlike
   the project's (black -l 60, prettier, gofmt, clang-format in another style, rustfmt at 60
-  columns, shfmt, sqlformat);
+  columns, shfmt, sqlformat; Kotlin's and Terraform's have no package here);
 - layout: comments and blank lines dropped, tabs, import lines reordered, and wrapped in a chat
   message, fenced with or without the language's name;
 - combined: all of these at once.
@@ -65,6 +67,7 @@ SITE = Path(sysconfig.get_paths()["purelib"])
 NODE_MODULES = Path("/usr/lib/node_modules/npm")
 PRETTIER = [str(p) for p in [Path(sys.prefix) / "share/llm-dlp/prettier/node_modules/.bin/prettier"] if p.exists()]  # bootstrap.sh test
 VENV_BIN = Path(sys.executable).parent
+CORPORA = Path(sys.prefix) / "share/llm-dlp/corpora"  # bootstrap.sh bench: npm and PyPI packages' sources, unpacked
 
 
 @dataclass
@@ -82,7 +85,7 @@ class Language:
 
 def files(roots: list[Path], pattern: str, limit: int, rng: random.Random) -> list[Path]:
     found = sorted({p for r in roots if r.exists() for p in r.rglob(pattern) if p.is_file() and "test" not in p.name.lower()})
-    found = [p for p in found if 1000 < p.stat().st_size < 400_000]
+    found = [p for p in found if 1000 < p.stat().st_size < 400_000 and not p.name.endswith(".d.ts")]  # declarations are no code
     rng.shuffle(found)
     return found[:limit]
 
@@ -224,8 +227,59 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
             r"--[^\n]*|/\*[\s\S]*?\*/",
             any_case=True,
         ),
+        *corpora_languages(rng, n, c_comment, hash_comment),
     ]
     return [lang for lang in out if len(lang.private) >= 5 and len(lang.public) >= 5]
+
+
+def corpora_languages(rng: random.Random, n: int, c_comment: str, hash_comment: str) -> list[Language]:
+    """The languages of CORPORA (absent there: too few files, left out like the others)."""
+
+    def of(packages: str, pattern: str) -> list[Path]:
+        return files([CORPORA / p for p in packages.split()], pattern, n, rng)
+
+    return [
+        Language(
+            "typescript",
+            ".ts",
+            of("rxjs/src", "*.ts"),
+            of("zod/src @tanstack/query-core/src react-native-gesture-handler/src", "*.ts"),
+            "typescript",
+            PRETTIER + ["--log-level", "silent", "--write"] if PRETTIER else None,
+            True,
+            c_comment,
+        ),
+        Language(
+            "csharp",
+            ".cs",
+            of("pythonnet/src", "*.cs"),
+            of("react-native-windows edge-js", "*.cs"),
+            "csharp",
+            ["clang-format", "-i", "--style=Microsoft"],  # by the .cs suffix, as C#
+            False,
+            c_comment,
+        ),
+        Language(
+            "kotlin",
+            ".kt",
+            of("expo-modules-core/android", "*.kt"),
+            of("react-native-screens/android react-native-gesture-handler/android", "*.kt"),
+            "kotlin",
+            None,
+            False,
+            c_comment,
+        ),
+        Language(
+            "terraform",
+            ".tf",
+            of("jupyter-deploy-tf-aws-eks-oidc", "*.tf"),
+            of("jupyter-deploy-tf-aws-ec2-base jupyter-deploy-tf-aws-ec2-jupyterlab", "*.tf"),
+            "terraform",
+            None,
+            False,
+            c_comment + "|" + hash_comment,
+        ),
+    ]
 
 
 def by_extension_name(found: list[Path], n: int) -> tuple[list[Path], list[Path]]:
@@ -500,7 +554,8 @@ def language_words(name: str) -> frozenset[str]:
     if name == "sql":  # PostgreSQL's reserved and non-reserved keywords and types, as Pygments lists them
         entries = postgres.KEYWORDS + postgres.DATATYPES + postgres.PSEUDO_TYPES + postgres.PLPGSQL_KEYWORDS
         return frozenset(w.lower() for e in entries for w in e.split()) | frozenset(SQL_OPTION_WORDS.split())
-    return frozenset({"rust": RUST_MACROS, "shell": BASH_VARIABLES, "javascript": JAVASCRIPT_CONTEXTUAL}.get(name, "").split())
+    own = {"rust": RUST_MACROS, "shell": BASH_VARIABLES, "javascript": JAVASCRIPT_CONTEXTUAL, "typescript": JAVASCRIPT_CONTEXTUAL}
+    return frozenset(own.get(name, "").split())
 
 
 def reserved(lang: Language, path: Path) -> frozenset[str]:
@@ -512,26 +567,32 @@ def reserved(lang: Language, path: Path) -> frozenset[str]:
 
 NAME = r"(?<!\w)[A-Za-z_]\w*"
 SIGILS = r"(?<![\w$])\$?[A-Za-z_]\w*"  # PHP's and Ruby's $name: the sigil stays
-NAMES = {"javascript": r"(?<![\w$])[A-Za-z_$][\w$]*", "php": SIGILS, "ruby": SIGILS, "shell": r"(?<![\w$./-])\$?[A-Za-z_]\w*"}
+JS_NAME = r"(?<![\w$])[A-Za-z_$][\w$]*"
+NAMES = {"javascript": JS_NAME, "typescript": JS_NAME, "php": SIGILS, "ruby": SIGILS, "shell": r"(?<![\w$./-])\$?[A-Za-z_]\w*"}
 # A string's prefix is part of the literal (r"..." in Rust and Python, u8"..." in C++), not a name.
-STRING_PREFIX = {"python": r"[rbuRBUfF]{1,2}", "rust": r"[bc]", "c": r"u8|[uUL]", "c++": r"u8|[uUL]"}
+STRING_PREFIX = {"python": r"[rbuRBUfF]{1,2}", "rust": r"[bc]", "c": r"u8|[uUL]", "c++": r"u8|[uUL]", "csharp": r"\$@|@\$|\$|@"}
 RAW_STRING = {
     "rust": r'(?<!\w)b?r(?P<hashes>#*)"[\s\S]*?"(?P=hashes)|',
     "c++": r'(?<!\w)(?:u8|[uUL])?R"(?P<delim>[^\s()\\"]{0,16})\([\s\S]*?\)(?P=delim)"|',
+    "csharp": r'(?:\$@|@\$?)"(?:[^"]|"")*"|',  # verbatim: no escapes, "" is a quote
 }
 # A here-document is a string to its closing line (Ruby's <<~EOS, PHP's <<<EOT, shell's <<-'EOF').
 HEREDOC = r"(?m:<<<?[~-]?[ \t]*(?P<quote>['\"]?)(?P<tag>[A-Za-z_]\w*)(?P=quote)[^\n]*\n[\s\S]*?^[ \t]*(?P=tag);?$)|"
+# Languages whose double-quoted strings interpolate ${code} (Ruby's #{code}), and
+# those where "$name" names a variable too.
+INTERPOLATING = ("ruby", "php", "shell", "kotlin", "terraform")
+DOLLAR_NAMES = ("php", "shell", "kotlin")
 SHELL_COMMENT = r"(?<![^\s;&|(])#[^\n]*"  # a word starting with #: not $# or ${#x} or ${x#y}
 
 
 @functools.cache
 def code_regex(lang: str, comment: str) -> re.Pattern[str]:
-    triple = r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|' if lang in ("python", "ruby", "java") else ""
+    triple = r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|' if lang in ("python", "ruby", "java", "kotlin", "csharp") else ""
     double = r'"(?:[^"\\]|\\.)*"' if lang == "rust" else r'"(?:[^"\\\n]|\\.)*"'  # Rust's strings span lines
-    single = r"'(?:[^'\\\n]|\\.){0,2}'" if lang in ("rust", "c", "c++", "java", "go") else r"'(?:[^'\\\n]|\\.)*'"
-    backtick = r"|`[^`]*`" if lang in ("javascript", "go", "shell", "sql") else ""
+    single = r"'(?:[^'\\\n]|\\.){0,2}'" if lang in ("rust", "c", "c++", "java", "go", "csharp", "kotlin") else r"'(?:[^'\\\n]|\\.)*'"
+    backtick = r"|`[^`]*`" if lang in ("javascript", "typescript", "go", "shell", "sql", "kotlin") else ""
     prefix = rf"(?:(?<!\w)(?:{STRING_PREFIX[lang]}))?" if lang in STRING_PREFIX else ""
-    heredoc = HEREDOC if lang in ("ruby", "php", "shell") else ""
+    heredoc = HEREDOC if lang in ("ruby", "php", "shell", "terraform") else ""
     return re.compile(
         rf"(?P<comment>{comment})|(?P<string>{heredoc}{RAW_STRING.get(lang, '')}{prefix}(?:{triple}{double}|{single}{backtick}))"
         rf"|(?P<number>\d[\w.]*)|(?P<name>{NAMES.get(lang, NAME)})"
@@ -556,11 +617,31 @@ def shell_names(code: str) -> set[str]:
     return {w for w in out if not w.startswith("-")}
 
 
+TERRAFORM_LABELLED = r'^[ \t]*(?:variable|output|module|resource[ \t]+"\w+"|data[ \t]+"\w+")[ \t]+'  # before a name it gives
+TERRAFORM_LABEL = re.compile(TERRAFORM_LABELLED + "$", re.M)
+TERRAFORM_DECLARED = re.compile(
+    TERRAFORM_LABELLED + r'"(?P<label>[A-Za-z_][\w-]*)"'  # its labels
+    r"|\b(?:var|local|module|data\.\w+)\.(?P<ref>[A-Za-z_]\w*)"  # var.name local.name module.name data.type.name
+    r"|\bfor[ \t]+(?P<loop>[A-Za-z_]\w*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)?)[ \t]+in\b",
+    re.M,
+)
+
+
+def terraform_names(code: str) -> set[str]:
+    """A configuration's identifiers are the names it gives (of variables, locals, modules, resources
+    and loop variables); its attribute names and resource types are the provider's."""
+    out = set()
+    for m in TERRAFORM_DECLARED.finditer(code):
+        out.update(re.split(r"[ \t]*,[ \t]*", m.group("loop")) if m.lastgroup == "loop" else [m.group(m.lastgroup)])
+    return out
+
+
 def rename(code: str, lang: Language, keep: frozenset[str]) -> str:
     """Every identifier renamed consistently; the language's keywords, builtins, string prefixes
-    and sigils stay (a shell script's identifiers: its variables and functions)."""
+    and sigils stay (a shell script's identifiers: its variables and functions; a Terraform
+    configuration's: the names it gives, in its block labels too)."""
     names: dict[str, str] = {}
-    only = shell_names(code) if lang.name == "shell" else None
+    only = shell_names(code) if lang.name == "shell" else terraform_names(code) if lang.name == "terraform" else None
 
     def new(word: str) -> str:
         sigil, bare = ("$", word[1:]) if word.startswith("$") and lang.name != "javascript" else ("", word)
@@ -579,9 +660,13 @@ def rename(code: str, lang: Language, keep: frozenset[str]) -> str:
     def rewrite(m: re.Match[str]) -> str:
         s = m.group()
         if m.lastgroup == "string":
-            if s.startswith("`") or (lang.name in ("ruby", "php", "shell") and s.startswith('"')):
+            if lang.name == "terraform" and TERRAFORM_LABEL.match(code, code.rfind("\n", 0, m.start()) + 1, m.start()):
+                return s[0] + new(s[1:-1]) + s[-1]  # resource "aws_instance" "web": a name given
+            if s.startswith("`") or (lang.name in INTERPOLATING and s.startswith('"')) or (lang.name == "terraform" and s.startswith("<<")):
                 s = inside(s, r"([$#]\{)([^}]*)(\})")
-                return re.sub(r"(?<!\\)\$[A-Za-z_]\w*", lambda w: new(w.group()), s) if lang.name in ("php", "shell") else s
+                return re.sub(r"(?<!\\)\$[A-Za-z_]\w*", lambda w: new(w.group()), s) if lang.name in DOLLAR_NAMES else s
+            if lang.name == "csharp" and s.startswith(("$", "@$")):  # $"{name,8:F2}": the alignment and format stay
+                return inside(s, r"(\{)([^{}:,]*)((?:,[^{}:]*)?(?::[^{}]*)?\})")
             if lang.name == "python" and s[:2].lower() in ("f'", 'f"', "rf", "fr"):
                 return inside(s, r"(\{)([^{}!:]*)((?:![rsa])?(?::[^{}]*)?\})")  # {name!r:>10}: the conversion stays
             return s
