@@ -970,6 +970,8 @@ def boilerplate(rng: random.Random, n: int) -> list[str]:
 
 def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
     langs = [lang for lang in languages(tmp, rng, args.files) if not args.languages or lang.name in args.languages.split(",")]
+    if not langs:
+        raise SystemExit(f"no code here of {args.languages or 'any language'}: deploy/bootstrap.sh bench installs the corpora")
     private = tmp / "org"
     for lang in langs:  # the organisation's repositories, one per language
         for n, p in enumerate(lang.private):
