@@ -26,7 +26,7 @@ or comment and has 8 non-blank lines), under each disguise alone and all combine
 
 The first four go out bare, as a tool result would (no language named); layout and combined in
 a fence. Where the language's parser is installed (Python's ast, gofmt -e, node --check, bash -n,
-rustfmt, php -l, ruby -c), each disguised paste is put back in place of its chunk in a file that
+rustfmt, php -l, ruby -c, python-hcl2), each disguised paste is put back in place of its chunk in a file that
 parses, and those that make it fail are counted. Negatives: random 40-line chunks of other installed code of the same language.
 Boilerplate: Debian copyright files, package manifests and the import block at the top of
 unrelated files. Then scale: every installed Python source file (over a million lines) is
@@ -41,6 +41,7 @@ import ast
 import asyncio
 import builtins
 import functools
+import importlib.util
 import keyword
 import random
 import re
@@ -803,11 +804,21 @@ def parses(lang: str, text: str) -> bool:
         except (SyntaxError, ValueError):
             return False
         return True
+    if lang == "terraform":  # python-hcl2's parser of HCL 2
+        import hcl2
+
+        try:
+            hcl2.loads(text)
+        except Exception:  # its parser's errors (lark's) share no class of their own
+            return False
+        return True
     run = subprocess.run(PARSERS[lang], input=text.encode(), capture_output=True, timeout=60, check=False)
     return run.returncode == 0
 
 
 def checkable(lang: Language) -> bool:
+    if lang.name == "terraform":
+        return importlib.util.find_spec("hcl2") is not None
     return lang.name == "python" or (lang.name in PARSERS and shutil.which(PARSERS[lang.name][0]) is not None)
 
 

@@ -76,7 +76,7 @@ BENCH_DEBIAN=(golang-go openjdk-17-jdk-headless openjdk-17-source ruby php-symfo
               linux-libc-dev libssl-dev python3-dev libstdc++-12-dev libfmt-dev libspdlog-dev nlohmann-json3-dev
               librust-clap-dev librust-regex-dev librust-serde-dev librust-syn-dev bash-completion postgresql-contrib
               clang-format shfmt rustfmt)
-BENCH_PYPI=(sqlparse rstr kingfisher-bin==2.14.0)
+BENCH_PYPI=(sqlparse rstr kingfisher-bin==2.14.0 python-hcl2==8.1.4)  # python-hcl2: parses Terraform
 # Sources of the languages Debian ships none of, unpacked (not installed) under .venv/share/llm-dlp/corpora/,
 # one directory a package: TypeScript (rxjs indexed; zod, TanStack Query and Gesture Handler unrelated),
 # Kotlin (Expo's modules core indexed; React Native Screens and Gesture Handler unrelated), C# (Python.NET
