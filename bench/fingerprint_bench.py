@@ -26,7 +26,7 @@ or comment and has 8 non-blank lines), under each disguise alone and all combine
 
 The first four go out bare, as a tool result would (no language named); layout and combined in
 a fence. Where the language's parser is installed (Python's ast, gofmt -e, node --check, bash -n,
-rustfmt, php -l, ruby -c, python-hcl2), each disguised paste is put back in place of its chunk in a file that
+rustfmt, php -l, ruby -c, python-hcl2, TypeScript's compiler), each disguised paste is put back in place of its chunk in a file that
 parses, and those that make it fail are counted. Negatives: random 40-line chunks of other installed code of the same language.
 Boilerplate: Debian copyright files, package manifests and the import block at the top of
 unrelated files. Then scale: every installed Python source file (over a million lines) is
@@ -537,6 +537,10 @@ RUST_MACROS = (
     "block expr ident item lifetime literal meta pat pat_param path stmt tt ty vis"  # and macro_rules' fragment kinds
 )
 JAVASCRIPT_CONTEXTUAL = "async await get let of set static yield"
+TYPESCRIPT_WORDS = (  # its keywords, contextual ones and types beyond JavaScript's (Pygments' lexer misses some)
+    "abstract accessor any as asserts bigint boolean declare enum implements infer interface is keyof module namespace never "
+    "number object out override private protected public readonly satisfies string symbol type undefined unique unknown"
+)
 BASH_VARIABLES = (
     "BASH BASHOPTS BASHPID BASH_ALIASES BASH_ARGC BASH_ARGV BASH_CMDS BASH_COMMAND BASH_LINENO BASH_REMATCH BASH_SOURCE "
     "BASH_SUBSHELL BASH_VERSINFO BASH_VERSION COLUMNS COMPREPLY COMP_CWORD COMP_KEY COMP_LINE COMP_POINT COMP_TYPE "
@@ -555,7 +559,12 @@ def language_words(name: str) -> frozenset[str]:
     if name == "sql":  # PostgreSQL's reserved and non-reserved keywords and types, as Pygments lists them
         entries = postgres.KEYWORDS + postgres.DATATYPES + postgres.PSEUDO_TYPES + postgres.PLPGSQL_KEYWORDS
         return frozenset(w.lower() for e in entries for w in e.split()) | frozenset(SQL_OPTION_WORDS.split())
-    own = {"rust": RUST_MACROS, "shell": BASH_VARIABLES, "javascript": JAVASCRIPT_CONTEXTUAL, "typescript": JAVASCRIPT_CONTEXTUAL}
+    own = {
+        "rust": RUST_MACROS,
+        "shell": BASH_VARIABLES,
+        "javascript": JAVASCRIPT_CONTEXTUAL,
+        "typescript": f"{JAVASCRIPT_CONTEXTUAL} {TYPESCRIPT_WORDS}",
+    }
     return frozenset(own.get(name, "").split())
 
 
@@ -794,6 +803,14 @@ PARSERS = {  # a command that reads a file on standard input and fails on a synt
     "php": ["php", "-l"],
     "ruby": ["ruby", "-c"],
 }
+TYPESCRIPT = Path(sys.prefix) / "share/llm-dlp/typescript/node_modules/typescript"  # bootstrap.sh bench
+if TYPESCRIPT.exists():  # its compiler's syntax errors, reported without type checking
+    PARSERS["typescript"] = [
+        "node",
+        "-e",
+        f"const ts = require({str(TYPESCRIPT)!r}); const src = require('fs').readFileSync(0, 'utf8');"
+        "process.exit(ts.transpileModule(src, {reportDiagnostics: true}).diagnostics.length ? 1 : 0)",
+    ]
 
 
 @functools.cache

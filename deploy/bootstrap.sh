@@ -127,6 +127,11 @@ if [ "$profile" = bench ]; then
   fi
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${BENCH_PYPI[@]}" >&2
   install_corpora
+  # TypeScript's compiler, whose syntax errors tell if a disguised TypeScript paste is still code
+  typescript_dir="$venv/share/llm-dlp/typescript"
+  if [ ! -f "$typescript_dir/node_modules/typescript/package.json" ]; then
+    npm install --silent --no-audit --no-fund --prefix "$typescript_dir" typescript@5 >&2
+  fi
   exit 0
 fi
 
