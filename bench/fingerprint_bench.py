@@ -4,7 +4,8 @@ alarms on unrelated code and boilerplate, indexing speed and size, matching time
     .venv/bin/python bench/fingerprint_bench.py [--queries 200] [--negatives 300] [--languages python,go]
 
 "Private" code: for each language found on this machine, some installed code of it (copied into
-one organisation's repositories and indexed together). Positives: random 20-line chunks of the
+one organisation's repositories and indexed together; of TypeScript, C#, Kotlin and Terraform,
+npm and PyPI packages' sources that ``deploy/bootstrap.sh bench`` unpacks, left out when absent). Positives: random 20-line chunks of the
 indexed files, sparse ones included (any chunk that starts and ends outside a multi-line string
 or comment and has 8 non-blank lines), under each disguise alone and all combined:
 
@@ -13,20 +14,22 @@ or comment and has 8 non-blank lines), under each disguise alone and all combine
   f-strings too; what a developer renaming identifiers leaves stays: the language's keywords,
   builtins and standard types (SQL's, PostgreSQL's keyword list, in any case), string prefixes
   (r"...", R"(...)", u8"..."), sigils ($name), Ruby's capitals; of a shell script, only its
-  variables and functions are renamed, not its commands and options;
+  variables and functions are renamed, not its commands and options; of a Terraform configuration,
+  the names it gives (in its block labels too), not the provider's attributes and types;
 - quotes: single and double quotes swapped (languages where both are strings);
 - formatted: a chunk of the file run through the language's formatter with settings unlike
   the project's (black -l 60, prettier, clang-format in another style, rustfmt at 60 columns,
   shfmt, sqlformat; gofmt has no settings and Go's sources are its output already, so their
   lines wider than 60 columns are first broken after every comma, then gofmt -s re-indents
-  them and simplifies composite literals and slices);
+  them and simplifies composite literals and slices; Kotlin's and Terraform's have no package
+  here);
 - layout: comments and blank lines dropped, tabs, import lines reordered, and wrapped in a chat
   message, fenced with or without the language's name;
 - combined: all of these at once.
 
 The first four go out bare, as a tool result would (no language named); layout and combined in
 a fence. Where the language's parser is installed (Python's ast, gofmt -e, node --check, bash -n,
-rustfmt, php -l, ruby -c), each disguised paste is put back in place of its chunk in a file that
+rustfmt, php -l, ruby -c, python-hcl2, TypeScript's compiler), each disguised paste is put back in place of its chunk in a file that
 parses, and those that make it fail are counted. Negatives: random 40-line chunks of other installed code of the same language,
 and short ones: 12-line chunks of it under layout, in a chat message.
 Boilerplate: Debian copyright files, package manifests and the import block at the top of
@@ -42,6 +45,7 @@ import ast
 import asyncio
 import builtins
 import functools
+import importlib.util
 import keyword
 import random
 import re
@@ -68,6 +72,7 @@ SITE = Path(sysconfig.get_paths()["purelib"])
 NODE_MODULES = Path("/usr/lib/node_modules/npm")
 PRETTIER = [str(p) for p in [Path(sys.prefix) / "share/llm-dlp/prettier/node_modules/.bin/prettier"] if p.exists()]  # bootstrap.sh test
 VENV_BIN = Path(sys.executable).parent
+CORPORA = Path(sys.prefix) / "share/llm-dlp/corpora"  # bootstrap.sh bench: npm and PyPI packages' sources, unpacked
 
 
 @dataclass
@@ -85,7 +90,7 @@ class Language:
 
 def files(roots: list[Path], pattern: str, limit: int, rng: random.Random) -> list[Path]:
     found = sorted({p for r in roots if r.exists() for p in r.rglob(pattern) if p.is_file() and "test" not in p.name.lower()})
-    found = [p for p in found if 1000 < p.stat().st_size < 400_000]
+    found = [p for p in found if 1000 < p.stat().st_size < 400_000 and not p.name.endswith(".d.ts")]  # declarations are no code
     rng.shuffle(found)
     return found[:limit]
 
@@ -227,8 +232,59 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
             r"--[^\n]*|/\*[\s\S]*?\*/",
             any_case=True,
         ),
+        *corpora_languages(rng, n, c_comment, hash_comment),
     ]
     return [lang for lang in out if len(lang.private) >= 5 and len(lang.public) >= 5]
+
+
+def corpora_languages(rng: random.Random, n: int, c_comment: str, hash_comment: str) -> list[Language]:
+    """The languages of CORPORA (absent there: too few files, left out like the others)."""
+
+    def of(packages: str, pattern: str) -> list[Path]:
+        return files([CORPORA / p for p in packages.split()], pattern, n, rng)
+
+    return [
+        Language(
+            "typescript",
+            ".ts",
+            of("rxjs/src", "*.ts"),
+            of("zod/src @tanstack/query-core/src react-native-gesture-handler/src", "*.ts"),
+            "typescript",
+            PRETTIER + ["--log-level", "silent", "--write"] if PRETTIER else None,
+            True,
+            c_comment,
+        ),
+        Language(
+            "csharp",
+            ".cs",
+            of("pythonnet/src", "*.cs"),
+            of("react-native-windows edge-js", "*.cs"),
+            "csharp",
+            ["clang-format", "-i", "--style=Microsoft"],  # by the .cs suffix, as C#
+            False,
+            c_comment,
+        ),
+        Language(
+            "kotlin",
+            ".kt",
+            of("expo-modules-core/android", "*.kt"),
+            of("react-native-screens/android react-native-gesture-handler/android", "*.kt"),
+            "kotlin",
+            None,
+            False,
+            c_comment,
+        ),
+        Language(
+            "terraform",
+            ".tf",
+            of("jupyter-deploy-tf-aws-eks-oidc", "*.tf"),
+            of("jupyter-deploy-tf-aws-ec2-base jupyter-deploy-tf-aws-ec2-jupyterlab", "*.tf"),
+            "terraform",
+            None,
+            False,
+            c_comment + "|" + hash_comment,
+        ),
+    ]
 
 
 def by_extension_name(found: list[Path], n: int) -> tuple[list[Path], list[Path]]:
@@ -485,6 +541,10 @@ RUST_MACROS = (
     "block expr ident item lifetime literal meta pat pat_param path stmt tt ty vis"  # and macro_rules' fragment kinds
 )
 JAVASCRIPT_CONTEXTUAL = "async await get let of set static yield"
+TYPESCRIPT_WORDS = (  # its keywords, contextual ones and types beyond JavaScript's (Pygments' lexer misses some)
+    "abstract accessor any as asserts bigint boolean declare enum implements infer interface is keyof module namespace never "
+    "number object out override private protected public readonly satisfies string symbol type undefined unique unknown"
+)
 BASH_VARIABLES = (
     "BASH BASHOPTS BASHPID BASH_ALIASES BASH_ARGC BASH_ARGV BASH_CMDS BASH_COMMAND BASH_LINENO BASH_REMATCH BASH_SOURCE "
     "BASH_SUBSHELL BASH_VERSINFO BASH_VERSION COLUMNS COMPREPLY COMP_CWORD COMP_KEY COMP_LINE COMP_POINT COMP_TYPE "
@@ -503,7 +563,13 @@ def language_words(name: str) -> frozenset[str]:
     if name == "sql":  # PostgreSQL's reserved and non-reserved keywords and types, as Pygments lists them
         entries = postgres.KEYWORDS + postgres.DATATYPES + postgres.PSEUDO_TYPES + postgres.PLPGSQL_KEYWORDS
         return frozenset(w.lower() for e in entries for w in e.split()) | frozenset(SQL_OPTION_WORDS.split())
-    return frozenset({"rust": RUST_MACROS, "shell": BASH_VARIABLES, "javascript": JAVASCRIPT_CONTEXTUAL}.get(name, "").split())
+    own = {
+        "rust": RUST_MACROS,
+        "shell": BASH_VARIABLES,
+        "javascript": JAVASCRIPT_CONTEXTUAL,
+        "typescript": f"{JAVASCRIPT_CONTEXTUAL} {TYPESCRIPT_WORDS}",
+    }
+    return frozenset(own.get(name, "").split())
 
 
 def reserved(lang: Language, path: Path) -> frozenset[str]:
@@ -515,30 +581,37 @@ def reserved(lang: Language, path: Path) -> frozenset[str]:
 
 NAME = r"(?<!\w)[A-Za-z_]\w*"
 SIGILS = r"(?<![\w$])\$?[A-Za-z_]\w*"  # PHP's and Ruby's $name: the sigil stays
-NAMES = {"javascript": r"(?<![\w$])[A-Za-z_$][\w$]*", "php": SIGILS, "ruby": SIGILS, "shell": r"(?<![\w$./-])\$?[A-Za-z_]\w*"}
+JS_NAME = r"(?<![\w$])[A-Za-z_$][\w$]*"
+NAMES = {"javascript": JS_NAME, "typescript": JS_NAME, "php": SIGILS, "ruby": SIGILS, "shell": r"(?<![\w$./-])\$?[A-Za-z_]\w*"}
 # A string's prefix is part of the literal (r"..." in Rust and Python, u8"..." in C++), not a name.
-STRING_PREFIX = {"python": r"[rbuRBUfF]{1,2}", "rust": r"[bc]", "c": r"u8|[uUL]", "c++": r"u8|[uUL]"}
+STRING_PREFIX = {"python": r"[rbuRBUfF]{1,2}", "rust": r"[bc]", "c": r"u8|[uUL]", "c++": r"u8|[uUL]", "csharp": r"\$@|@\$|\$|@"}
 RAW_STRING = {
     "rust": r'(?<!\w)b?r(?P<hashes>#*)"[\s\S]*?"(?P=hashes)|',
     "c++": r'(?<!\w)(?:u8|[uUL])?R"(?P<delim>[^\s()\\"]{0,16})\([\s\S]*?\)(?P=delim)"|',
+    "csharp": r'(?:\$@|@\$?)"(?:[^"]|"")*"|',  # verbatim: no escapes, "" is a quote
 }
 # A here-document is a string to its closing line (Ruby's <<~EOS, PHP's <<<EOT, shell's <<-'EOF').
 HEREDOC = r"(?m:<<<?[~-]?[ \t]*(?P<quote>['\"]?)(?P<tag>[A-Za-z_]\w*)(?P=quote)[^\n]*\n[\s\S]*?^[ \t]*(?P=tag);?$)|"
+JS_LIKE = ("javascript", "typescript")  # one syntax of names, templates, regular expressions and private names
 # A JavaScript regular expression literal (its escapes and flags are no names): a slash where an
 # operand starts, after punctuation or `return`, not a comment's.
 JS_REGEX = r"(?:(?<=[=(,:;!&|?{}\[\n])|(?<=return ))[ \t]*/(?![/*])(?:\\.|\[(?:\\.|[^\]\\\n])*\]|[^/\\\n\[])+/[a-z]*"
+# Languages whose double-quoted strings interpolate ${code} (Ruby's #{code}), and
+# those where "$name" names a variable too.
+INTERPOLATING = ("ruby", "php", "shell", "kotlin", "terraform")
+DOLLAR_NAMES = ("php", "shell", "kotlin")
 SHELL_COMMENT = r"(?<![^\s;&|(])#[^\n]*"  # a word starting with #: not $# or ${#x} or ${x#y}
 
 
 @functools.cache
 def code_regex(lang: str, comment: str) -> re.Pattern[str]:
-    triple = r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|' if lang in ("python", "ruby", "java") else ""
+    triple = r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|' if lang in ("python", "ruby", "java", "kotlin", "csharp") else ""
     double = r'"(?:[^"\\]|\\.)*"' if lang == "rust" else r'"(?:[^"\\\n]|\\.)*"'  # Rust's strings span lines
-    single = r"'(?:[^'\\\n]|\\.){0,2}'" if lang in ("rust", "c", "c++", "java", "go") else r"'(?:[^'\\\n]|\\.)*'"
-    backtick = r"|`[^`]*`" if lang in ("javascript", "go", "shell", "sql") else ""
+    single = r"'(?:[^'\\\n]|\\.){0,2}'" if lang in ("rust", "c", "c++", "java", "go", "csharp", "kotlin") else r"'(?:[^'\\\n]|\\.)*'"
+    backtick = r"|`[^`]*`" if lang in ("javascript", "typescript", "go", "shell", "sql", "kotlin") else ""
     prefix = rf"(?:(?<!\w)(?:{STRING_PREFIX[lang]}))?" if lang in STRING_PREFIX else ""
-    heredoc = HEREDOC if lang in ("ruby", "php", "shell") else ""
-    regex = rf"|(?P<regex>{JS_REGEX})" if lang == "javascript" else ""
+    heredoc = HEREDOC if lang in ("ruby", "php", "shell", "terraform") else ""
+    regex = rf"|(?P<regex>{JS_REGEX})" if lang in JS_LIKE else ""
     return re.compile(
         rf"(?P<comment>{comment})|(?P<string>{heredoc}{RAW_STRING.get(lang, '')}{prefix}(?:{triple}{double}|{single}{backtick}))"
         rf"{regex}|(?P<number>\d[\w.]*)|(?P<name>{NAMES.get(lang, NAME)})"
@@ -563,15 +636,35 @@ def shell_names(code: str) -> set[str]:
     return {w for w in out if not w.startswith("-")}
 
 
+TERRAFORM_LABELLED = r'^[ \t]*(?:variable|output|module|resource[ \t]+"\w+"|data[ \t]+"\w+")[ \t]+'  # before a name it gives
+TERRAFORM_LABEL = re.compile(TERRAFORM_LABELLED + "$", re.M)
+TERRAFORM_DECLARED = re.compile(
+    TERRAFORM_LABELLED + r'"(?P<label>[A-Za-z_][\w-]*)"'  # its labels
+    r"|\b(?:var|local|module|data\.\w+)\.(?P<ref>[A-Za-z_]\w*)"  # var.name local.name module.name data.type.name
+    r"|\bfor[ \t]+(?P<loop>[A-Za-z_]\w*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)?)[ \t]+in\b",
+    re.M,
+)
+
+
+def terraform_names(code: str) -> set[str]:
+    """A configuration's identifiers are the names it gives (of variables, locals, modules, resources
+    and loop variables); its attribute names and resource types are the provider's."""
+    out = set()
+    for m in TERRAFORM_DECLARED.finditer(code):
+        out.update(re.split(r"[ \t]*,[ \t]*", m.group("loop")) if m.lastgroup == "loop" else [m.group(m.lastgroup)])
+    return out
+
+
 def rename(code: str, lang: Language, keep: frozenset[str], names: dict[str, str] | None = None) -> str:
     """Every identifier renamed consistently; the language's keywords, builtins, string prefixes
-    and sigils stay (a shell script's identifiers: its variables and functions). ``names``: old
-    name to new, filled in."""
+    and sigils stay (a shell script's identifiers: its variables and functions; a Terraform
+    configuration's: the names it gives, in its block labels too). ``names``: old name to new,
+    filled in."""
     names = {} if names is None else names
-    only = shell_names(code) if lang.name == "shell" else None
+    only = shell_names(code) if lang.name == "shell" else terraform_names(code) if lang.name == "terraform" else None
 
     def new(word: str) -> str:
-        sigil, bare = ("$", word[1:]) if word.startswith("$") and lang.name != "javascript" else ("", word)
+        sigil, bare = ("$", word[1:]) if word.startswith("$") and lang.name not in JS_LIKE else ("", word)
         kept = (bare.lower() if lang.any_case else bare) in keep or (only is not None and bare not in only)
         if kept:
             return word
@@ -579,7 +672,7 @@ def rename(code: str, lang: Language, keep: frozenset[str], names: dict[str, str
         return sigil + names.setdefault(bare, f"{'V' if constant else 'v'}{len(names)}")
 
     def words(s: str) -> str:  # a JavaScript template's interpolations are code: their literals stay
-        if lang.name == "javascript":
+        if lang.name in JS_LIKE:
             return code_regex(lang.name, lang.comment).sub(rewrite, s)
         return re.sub(NAMES.get(lang.name, NAME), lambda w: new(w.group()), s)
 
@@ -589,9 +682,13 @@ def rename(code: str, lang: Language, keep: frozenset[str], names: dict[str, str
     def rewrite(m: re.Match[str]) -> str:
         s = m.group()
         if m.lastgroup == "string":
-            if s.startswith("`") or (lang.name in ("ruby", "php", "shell") and s.startswith('"')):
+            if lang.name == "terraform" and TERRAFORM_LABEL.match(code, code.rfind("\n", 0, m.start()) + 1, m.start()):
+                return s[0] + new(s[1:-1]) + s[-1]  # resource "aws_instance" "web": a name given
+            if s.startswith("`") or (lang.name in INTERPOLATING and s.startswith('"')) or (lang.name == "terraform" and s.startswith("<<")):
                 s = inside(s, r"([$#]\{)([^}]*)(\})")
-                return re.sub(r"(?<!\\)\$[A-Za-z_]\w*", lambda w: new(w.group()), s) if lang.name in ("php", "shell") else s
+                return re.sub(r"(?<!\\)\$[A-Za-z_]\w*", lambda w: new(w.group()), s) if lang.name in DOLLAR_NAMES else s
+            if lang.name == "csharp" and s.startswith(("$", "@$")):  # $"{name,8:F2}": the alignment and format stay
+                return inside(s, r"(\{)([^{}:,]*)((?:,[^{}:]*)?(?::[^{}]*)?\})")
             if lang.name == "python" and s[:2].lower() in ("f'", 'f"', "rf", "fr"):
                 return inside(s, r"(\{)([^{}!:]*)((?:![rsa])?(?::[^{}]*)?\})")  # {name!r:>10}: the conversion stays
             return s
@@ -718,6 +815,14 @@ PARSERS = {  # a command that reads a file on standard input and fails on a synt
     "php": ["php", "-l"],
     "ruby": ["ruby", "-c"],
 }
+TYPESCRIPT = Path(sys.prefix) / "share/llm-dlp/typescript/node_modules/typescript"  # bootstrap.sh bench
+if TYPESCRIPT.exists():  # its compiler's syntax errors, reported without type checking
+    PARSERS["typescript"] = [
+        "node",
+        "-e",
+        f"const ts = require({str(TYPESCRIPT)!r}); const src = require('fs').readFileSync(0, 'utf8');"
+        "process.exit(ts.transpileModule(src, {reportDiagnostics: true}).diagnostics.length ? 1 : 0)",
+    ]
 
 
 @functools.cache
@@ -728,11 +833,21 @@ def parses(lang: str, text: str) -> bool:
         except (SyntaxError, ValueError):
             return False
         return True
+    if lang == "terraform":  # python-hcl2's parser of HCL 2
+        import hcl2
+
+        try:
+            hcl2.loads(text)
+        except Exception:  # its parser's errors (lark's) share no class of their own
+            return False
+        return True
     run = subprocess.run(PARSERS[lang], input=text.encode(), capture_output=True, timeout=60, check=False)
     return run.returncode == 0
 
 
 def checkable(lang: Language) -> bool:
+    if lang.name == "terraform":
+        return importlib.util.find_spec("hcl2") is not None
     return lang.name == "python" or (lang.name in PARSERS and shutil.which(PARSERS[lang.name][0]) is not None)
 
 
@@ -744,7 +859,7 @@ def put_back(spot: tuple[Path, int], code: str, lang: Language, names: dict[str,
     path, i = spot
     lines = file_lines(path)
     before, after = "\n".join(lines[:i]), "\n".join(lines[i + 20 :])
-    if lang.name == "javascript" and names:
+    if lang.name in JS_LIKE and names:
         private = re.compile(r"#(" + "|".join(map(re.escape, names)) + r")(?![\w$])")
         before, after = (private.sub(lambda m: "#" + names[m.group(1)], part) for part in (before, after))
     return "\n".join([before, code, after])
@@ -929,6 +1044,8 @@ def boilerplate(rng: random.Random, n: int) -> list[str]:
 
 def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
     langs = [lang for lang in languages(tmp, rng, args.files) if not args.languages or lang.name in args.languages.split(",")]
+    if not langs:
+        raise SystemExit(f"no code here of {args.languages or 'any language'}: deploy/bootstrap.sh bench installs the corpora")
     private = tmp / "org"
     for lang in langs:  # the organisation's repositories, one per language
         for n, p in enumerate(lang.private):

@@ -76,7 +76,45 @@ BENCH_DEBIAN=(golang-go openjdk-17-jdk-headless openjdk-17-source ruby php-symfo
               linux-libc-dev libssl-dev python3-dev libstdc++-12-dev libfmt-dev libspdlog-dev nlohmann-json3-dev
               librust-clap-dev librust-regex-dev librust-serde-dev librust-syn-dev bash-completion postgresql-contrib
               clang-format shfmt rustfmt)
-BENCH_PYPI=(sqlparse rstr kingfisher-bin==2.14.0)
+BENCH_PYPI=(sqlparse rstr kingfisher-bin==2.14.0 python-hcl2==8.1.4)  # python-hcl2: parses Terraform
+# Sources of the languages Debian ships none of, unpacked (not installed) under .venv/share/llm-dlp/corpora/,
+# one directory a package: TypeScript (rxjs indexed; zod, TanStack Query and Gesture Handler unrelated),
+# Kotlin (Expo's modules core indexed; React Native Screens and Gesture Handler unrelated), C# (Python.NET
+# indexed; React Native for Windows and Edge.js unrelated), Terraform (an EKS template indexed, two EC2 ones unrelated).
+BENCH_NPM_CORPORA=(rxjs@7.8.2 zod@4.6.7 @tanstack/query-core@5.108.4 react-native-gesture-handler@3.5.0
+                   expo-modules-core@58.2.0 react-native-screens@4.30.1 react-native-windows@0.76.17 edge-js@26.1.0)
+BENCH_PYPI_CORPORA=(pythonnet==3.2.1 jupyter-deploy-tf-aws-eks-oidc==0.4.1 jupyter-deploy-tf-aws-ec2-base==0.6.3
+                    jupyter-deploy-tf-aws-ec2-jupyterlab==0.1.2)
+
+install_corpora() {  # npm packages and PyPI sdists or wheels, each unpacked into corpora/<its name>
+  local corpora="$venv/share/llm-dlp/corpora" stamp="$venv/share/llm-dlp/corpora/.llm-dlp-pins"
+  [ "$(cat "$stamp" 2>/dev/null)" = "${BENCH_NPM_CORPORA[*]} ${BENCH_PYPI_CORPORA[*]}" ] && return 0
+  echo "llm-dlp: unpacking the benchmarks' corpora into $corpora" >&2
+  rm -rf "$corpora"
+  local work; work=$(mktemp -d)
+  mkdir -p "$corpora" "$work/npm" "$work/pypi"
+  local pin name
+  for pin in "${BENCH_NPM_CORPORA[@]}"; do
+    name=${pin%@*}
+    (cd "$work/npm" && npm pack --silent "$pin" >/dev/null)
+    mkdir -p "$corpora/$name"
+    tar xzf "$work/npm/$(echo "${name#@}" | tr / -)-${pin##*@}.tgz" -C "$corpora/$name" --strip-components=1
+  done
+  # pythonnet's wheel has no C# sources: its sdist does; the Terraform templates' wheels do
+  "$venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps --no-binary pythonnet --dest "$work/pypi" \
+    "${BENCH_PYPI_CORPORA[@]}" >&2
+  for pin in "${BENCH_PYPI_CORPORA[@]}"; do
+    name=${pin%==*}
+    mkdir -p "$corpora/$name"
+    local file; file=$(compgen -G "$work/pypi/$(echo "$name" | tr - _)-${pin##*==}[.-]*")  # pip's file names have _ for -
+    case "$file" in
+      *.whl) "$venv/bin/python" -m zipfile -e "$file" "$corpora/$name" ;;
+      *) tar xzf "$file" -C "$corpora/$name" --strip-components=1 ;;
+    esac
+  done
+  rm -rf "$work"
+  echo "${BENCH_NPM_CORPORA[*]} ${BENCH_PYPI_CORPORA[*]}" > "$stamp"
+}
 
 if [ "$profile" = bench ]; then
   "$0" test
@@ -88,6 +126,12 @@ if [ "$profile" = bench ]; then
     $sudo apt-get update -qq >&2 && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
   fi
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${BENCH_PYPI[@]}" >&2
+  install_corpora
+  # TypeScript's compiler, whose syntax errors tell if a disguised TypeScript paste is still code
+  typescript_dir="$venv/share/llm-dlp/typescript"
+  if [ ! -f "$typescript_dir/node_modules/typescript/package.json" ]; then
+    npm install --silent --no-audit --no-fund --prefix "$typescript_dir" typescript@5 >&2
+  fi
   exit 0
 fi
 
