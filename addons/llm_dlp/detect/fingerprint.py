@@ -279,6 +279,11 @@ def kinds_of(hashes: np.ndarray) -> np.ndarray:
     return np.where(odd, SPELLED + second, SHAPE_LITERALS * second).astype(np.uint8)
 
 
+def of_shape(kinds: np.ndarray) -> np.ndarray:
+    """Whether each of ``kinds`` is of the shape, holding literals or not."""
+    return (kinds == SHAPE) | (kinds == SHAPE_LITERALS)
+
+
 class Prints(NamedTuple):
     hashes: np.ndarray  # uint64, of every kind (kinds_of)
     lines: np.ndarray  # where each fingerprinted k-gram starts...
@@ -547,8 +552,7 @@ def _in_few_files(hashes: np.ndarray, max_files: int) -> np.ndarray:
     first = np.flatnonzero(_run_starts(hashes))
     runs = np.diff(np.append(first, len(hashes)))  # the files of each fingerprint, one row each
     kinds = kinds_of(hashes)
-    of_shape = (kinds == SHAPE) | (kinds == SHAPE_LITERALS)
-    limit = np.where(of_shape, MAX_FILES_PER_SHAPE, np.where(kinds == PROSE, min(max_files, MAX_FILES_PER_PROSE), max_files))
+    limit = np.where(of_shape(kinds), MAX_FILES_PER_SHAPE, np.where(kinds == PROSE, min(max_files, MAX_FILES_PER_PROSE), max_files))
     return np.repeat(runs, runs) <= limit
 
 
@@ -861,7 +865,7 @@ def _short_pastes(
     least, sizes = threshold - 1e-9, np.diff(offsets)
     if not len(query) or len(query) < least or sizes.min() > SHORT_REPEATS * len(query) / SHORT_SHARE:
         return []  # (the usual case of a long text: every piece far larger than its hits)
-    shaped = (kinds == SHAPE) | (kinds == SHAPE_LITERALS)
+    shaped = of_shape(kinds)
     hits, files = query[shaped], fids[shaped].astype(np.int64)
     at = np.searchsorted(offsets, hits, side="right") - 1  # the piece of each hit
     pieces = len(offsets) - 1
@@ -871,8 +875,7 @@ def _short_pastes(
         fid, piece = divmod(group, pieces)
         mine = hits[(files == fid) & (at == piece)]
         own = prints.hashes[offsets[piece] : offsets[piece + 1]]
-        own_kinds = kinds_of(own)
-        shapes = np.unique(own[(own_kinds == SHAPE) | (own_kinds == SHAPE_LITERALS)])
+        shapes = np.unique(own[of_shape(kinds_of(own))])
         carried = len(shapes) - int(np.isin(common_prefix(shapes), common_code()).sum())
         first, last = int(prints.lines[mine].min()), int(prints.end_lines[mine].max())
         if (
@@ -910,10 +913,10 @@ def _regions(
     distinct = np.cumsum(_run_starts(starts, fids))
     weights = np.array([0.0, 1.0, PROSE_WEIGHT, SHAPE_LITERALS_WEIGHT])[kinds]  # by kind: SHAPE, SPELLED, PROSE, SHAPE_LITERALS
     alike = np.concatenate([[0], np.cumsum(weights)])  # as written (prose and shapes with literals included) up to each...
-    of_shape = (kinds == SHAPE) | (kinds == SHAPE_LITERALS)
-    shaped = np.concatenate([[0], np.cumsum(of_shape)])  # ...and of the shape
+    is_shape = of_shape(kinds)
+    shaped = np.concatenate([[0], np.cumsum(is_shape)])  # ...and of the shape
     enough = (alike[1:] - alike[lo] >= threshold - 1e-9) | ((shaped[1:] - shaped[lo]) * SHAPE_WEIGHT >= threshold - 1e-9)
-    run, run_start = _shape_runs(fids, of_shape, shape_ranks)
+    run, run_start = _shape_runs(fids, is_shape, shape_ranks)
     enough |= (run * SHAPE_RUN_WEIGHT >= threshold - 1e-9) & (run_start >= lo)
     qualifies = enough & (distinct - distinct[lo] + 1 >= MIN_LINES)
     if not qualifies.any():
@@ -929,13 +932,13 @@ def _regions(
     return list(zip(file[opens].tolist(), (lasts - firsts + 1).tolist(), starts[firsts].tolist(), ends[lasts].tolist()))
 
 
-def _shape_runs(fids: np.ndarray, of_shape: np.ndarray, shape_ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _shape_runs(fids: np.ndarray, shaped: np.ndarray, shape_ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each fingerprint of the shape, the length of the unbroken run of the text's shapes,
     each found in its file, that it ends, and where that run starts (0 and -1 for the others).
     A shape repeated in the text is a hit at its first place only, so a run holds distinct
     fingerprints: a block of code repeated (a run of getters) makes no long run."""
     run, run_start = np.zeros(len(fids), np.int64), np.full(len(fids), -1, np.int64)
-    at = np.flatnonzero(of_shape)
+    at = np.flatnonzero(shaped)
     ranks, files = shape_ranks[at], fids[at]
     goes_on = np.zeros(len(at), bool)
     goes_on[1:] = (files[1:] == files[:-1]) & (ranks[1:] == ranks[:-1] + 1)
