@@ -88,7 +88,8 @@ BENCH_PYPI_CORPORA=(pythonnet==3.2.1 jupyter-deploy-tf-aws-eks-oidc==0.4.1 jupyt
 
 install_corpora() {  # npm packages and PyPI sdists or wheels, each unpacked into corpora/<its name>
   local corpora="$venv/share/llm-dlp/corpora" stamp="$venv/share/llm-dlp/corpora/.llm-dlp-pins"
-  [ "$(cat "$stamp" 2>/dev/null)" = "${BENCH_NPM_CORPORA[*]} ${BENCH_PYPI_CORPORA[*]}" ] && return 0
+  local pins="${BENCH_NPM_CORPORA[*]} ${BENCH_PYPI_CORPORA[*]}"
+  [ "$(cat "$stamp" 2>/dev/null)" = "$pins" ] && return 0
   echo "llm-dlp: unpacking the benchmarks' corpora into $corpora" >&2
   rm -rf "$corpora"
   local work; work=$(mktemp -d)
@@ -113,7 +114,7 @@ install_corpora() {  # npm packages and PyPI sdists or wheels, each unpacked int
     esac
   done
   rm -rf "$work"
-  echo "${BENCH_NPM_CORPORA[*]} ${BENCH_PYPI_CORPORA[*]}" > "$stamp"
+  echo "$pins" > "$stamp"
 }
 
 if [ "$profile" = bench ]; then
