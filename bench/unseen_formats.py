@@ -10,15 +10,13 @@ value.
     .venv/bin/python bench/unseen_formats.py [--table TSV] [--rules DIR] [--seed 18] [--misses]
 
 Format notation: literal text, and fields in braces, {class:length} drawn at random from the
-class, {uuid}, {jwt} (an HS256 token with random claims), {password:length} (letters, digits
+class, {uuid}, {jwt} (an HS256 token, as the tests' generator makes one), {password:length} (letters, digits
 and symbols of each kind). Out of scope, and counted apart: private keys (the engine benchmark
 covers them)."""
 
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import random
 import re
 import string
@@ -27,9 +25,12 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
 from llm_dlp.rules.files import bundled_rules_dir
 from llm_dlp.rules.ruleset import load_ruleset
 from public_rules import found
+from support.secretgen import Gen
 
 TABLE = Path(__file__).with_name("unseen_formats.tsv")
 LOWER, UPPER, DIGITS = string.ascii_lowercase, string.ascii_uppercase, string.digits
@@ -84,26 +85,13 @@ def draw_field(kind: str, length: int, rnd: random.Random) -> str:
     if kind == "uuid":
         return str(uuid.UUID(int=rnd.getrandbits(128), version=4))
     if kind == "jwt":
-        return _jwt(rnd)
+        return Gen(rnd).jwt()
     if kind == "password":
         kinds = [LOWER, UPPER, DIGITS, SYMBOLS]
         chars = [rnd.choice(k) for k in kinds] + [rnd.choice("".join(kinds)) for _ in range(length - len(kinds))]
         rnd.shuffle(chars)
         return "".join(chars)
     return "".join(rnd.choice(CLASSES[kind]) for _ in range(length))
-
-
-def _jwt(rnd: random.Random) -> str:
-    def part(obj: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-    claims = {
-        "sub": str(rnd.randrange(10**6, 10**9)),
-        "iat": rnd.randrange(1_600_000_000, 1_800_000_000),
-        "jti": uuid.UUID(int=rnd.getrandbits(128)).hex,
-    }
-    signature = base64.urlsafe_b64encode(rnd.randbytes(32)).rstrip(b"=").decode()
-    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.{signature}"
 
 
 def draw(fmt: str, rnd: random.Random) -> str:
