@@ -29,19 +29,18 @@ CACHE_ENV = "LLM_DLP_CACHE_DIR"
 # 7 MB): a few versions of a rule set and its helpers, in a directory that may have a quota
 KEEP_BYTES = 32 << 20
 _SUFFIX = ".hsdb"
+_TEMPORARY = ".tmp-"
 _DIGEST = hashlib.sha256().digest_size
 
 
 def database(expressions: list[bytes], ids: list[int], flags: list[int]) -> hyperscan.Database:
     """The block-mode database of these expressions; raises ``hyperscan.error`` as compiling does."""
-    directory = cache_directory()
-    entry = directory / (_key(expressions, ids, flags) + _SUFFIX) if directory else None
-    if entry is not None and (db := _load(entry)) is not None:
+    name = _key(expressions, ids, flags) + _SUFFIX
+    if (payload := stored(name)) is not None and (db := _loaded(name, payload)) is not None:
         return db
     db = hyperscan.Database()
     db.compile(expressions=expressions, ids=ids, flags=flags)
-    if entry is not None:
-        _store(entry, db)
+    store(name, hyperscan.dumpb(db))
     return db
 
 
@@ -82,47 +81,65 @@ def _platform() -> bytes:
     return f"{probe.info()!r}\0{metadata.version('hyperscan')}".encode()
 
 
-def _load(entry: Path) -> hyperscan.Database | None:
+def stored(name: str) -> bytes | None:
+    """The payload of the cache entry ``name``: None when there is no cache, no such entry, or
+    one whose digest does not match its bytes (cut short, or changed by hand)."""
+    directory = cache_directory()
+    if directory is None:
+        return None
+    entry = directory / name
     try:
         data = entry.read_bytes()
     except OSError:
         return None
     digest, payload = data[:_DIGEST], data[_DIGEST:]
     if hashlib.sha256(payload).digest() != digest:
-        log.warning("compiled-database cache entry %s is damaged; compiling anew", entry.name)
-        return None
-    try:
-        db = hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK)
-        db.scratch = hyperscan.Scratch(db)  # a compiled database comes with one; a loaded one must too
-    except (hyperscan.error, hyperscan.DatabaseVersionError) as exc:
-        log.warning("compiled-database cache entry %s does not load (%s); compiling anew", entry.name, exc)
+        log.warning("cache entry %s is damaged; computing it anew", name)
         return None
     try:
         os.utime(entry)  # most recently used, for pruning
     except OSError:
         pass
-    return db
+    return payload
 
 
-def _store(entry: Path, db: hyperscan.Database) -> None:
-    payload = hyperscan.dumpb(db)
+def store(name: str, payload: bytes) -> None:
+    """Write the cache entry ``name`` whole or not at all; a cache that cannot be written is skipped."""
+    directory = cache_directory()
+    if directory is not None:
+        _write(directory / name, payload)
+
+
+def _write(entry: Path, payload: bytes) -> None:
     temporary = None
     try:
-        fd, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
+        fd, temporary = tempfile.mkstemp(dir=entry.parent, prefix=_TEMPORARY)
         with os.fdopen(fd, "wb") as out:
             out.write(hashlib.sha256(payload).digest() + payload)
         os.replace(temporary, entry)
-    except OSError as exc:  # a full disk or a read-only cache: the database is compiled, go on
-        log.debug("compiled-database cache: cannot write %s: %s", entry.name, exc)
+    except OSError as exc:  # a full disk or a read-only cache: the caller has its result, go on
+        log.debug("cache: cannot write %s: %s", entry.name, exc)
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)
         return
     _prune(entry.parent)
 
 
+def _loaded(name: str, payload: bytes) -> hyperscan.Database | None:
+    try:
+        db = hyperscan.loadb(payload, hyperscan.HS_MODE_BLOCK)
+        db.scratch = hyperscan.Scratch(db)  # a compiled database comes with one; a loaded one must too
+    except (hyperscan.error, hyperscan.DatabaseVersionError) as exc:
+        log.warning("compiled-database cache entry %s does not load (%s); compiling anew", name, exc)
+        return None
+    return db
+
+
 def _prune(directory: Path) -> None:
     entries = []
-    for path in directory.glob("*" + _SUFFIX):
+    for path in directory.iterdir():
+        if path.name.startswith(_TEMPORARY):
+            continue
         try:
             stat = path.stat()
         except OSError:

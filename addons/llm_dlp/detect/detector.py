@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import hyperscan
 
 from llm_dlp.detect import compiled
-from llm_dlp.detect.secret_rules import AllowList, SecretRule
+from llm_dlp.detect.secret_rules import AllowList, RulePattern, SecretRule
 from llm_dlp.text.positions import occurrences
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class Finding:
 _TRAILING_REPEAT = re.compile(r"\{(\d+),(\d+)\}\??(\)?)(?:\(\?![^()]*\))?$")
 
 
-def _hyperscan_source(pattern: re.Pattern[str]) -> tuple[bytes, int]:
+def _hyperscan_source(pattern: RulePattern | re.Pattern[str]) -> tuple[bytes, int]:
     """The pattern as a hyperscan prefilter, and how far past a prefilter hit the exact match
     may end. Python-only syntax is removed; long bounded repeats are opened up ({16,256} ->
     {16,}), a superset that compiles in milliseconds, not seconds; a repeat that ends the
@@ -96,7 +96,10 @@ def _verifier(pattern: re.Pattern[str]) -> re.Pattern[str]:
     leading = _LEADING_OPTIONAL.match(pattern.pattern)
     if not leading or not _opens_with_optional_class(pattern):
         return pattern
-    stripped = re.compile(leading.group(1) + pattern.pattern[leading.end() :], pattern.flags)
+    try:
+        stripped = re.compile(leading.group(1) + pattern.pattern[leading.end() :], pattern.flags)
+    except re.error:  # made at a pattern's first hit, mid-scan: the whole pattern still verifies
+        return pattern
     return stripped if stripped.groupindex == pattern.groupindex else pattern
 
 
@@ -212,11 +215,11 @@ class Detector:
         self.rules = tuple(rules)
         self.allow = allow or AllowList()
         # one entry per (rule, pattern)
-        self._patterns: list[tuple[SecretRule, re.Pattern[str], int]] = [
+        self._patterns: list[tuple[SecretRule, RulePattern, int]] = [
             (rule, pattern, priority) for priority, rule in enumerate(self.rules) for pattern in rule.patterns
         ]
-        self._verifiers = [_verifier(pattern) for _, pattern, _ in self._patterns]
-        self._leads = [_leading_literals(verifier) for verifier in self._verifiers]
+        # per pattern, its verifier and leading literals, made at its first hit (_verification)
+        self._verifications: list[tuple[re.Pattern[str], tuple[bytes, ...] | None] | None] = [None] * len(self._patterns)
         # Rules with a ``context``: its prefilter joins the same hyperscan pass, one expression per
         # rule, numbered after the patterns.
         contexts = [rule for rule in self.rules if rule.context is not None]
@@ -350,10 +353,20 @@ class Detector:
             db.scan(data[start:end], match_event_handler=_adding_to(ends, start), scratch=scratch)
         return sorted(ends)
 
+    def _verification(self, pid: int) -> tuple[re.Pattern[str], tuple[bytes, ...] | None]:
+        """The pattern's verifier and leading literals. Made when a text first gives the pattern a
+        hit, not with the detector: most patterns see none in a given text, and making them all
+        was a third of the rules' loading. Two threads may both make it; the results are equal."""
+        made = self._verifications[pid]
+        if made is None:
+            verifier = _verifier(self._patterns[pid][1].regex)
+            made = self._verifications[pid] = (verifier, _leading_literals(verifier))
+        return made
+
     def _matches(self, pid: int, text: str, data: bytes, ws: int, we: int) -> Iterator[re.Match[str]]:
         """What ``finditer`` finds in text[ws:we]: leftmost matches that do not overlap. Where the
         pattern starts with known literals, tried only where one occurs."""
-        verifier, lead = self._verifiers[pid], self._leads[pid]
+        verifier, lead = self._verification(pid)
         if lead is None:
             yield from verifier.finditer(text, ws, we)
             return

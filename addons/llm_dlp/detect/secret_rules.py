@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import math
 import re
 import string
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 from detect_secrets.filters import heuristic
 
+from llm_dlp.detect import compiled
 from llm_dlp.rules.files import Located, RuleError
 
 SYMBOLS = set(string.punctuation)
+_CHECKED = ".re-ok"  # a cache entry: every pattern of a set compiled
 
 
 @dataclass(frozen=True)
@@ -31,10 +35,25 @@ class AllowList:
 
 
 @dataclass(frozen=True)
+class RulePattern:
+    """One of a rule's regular expressions, compiled by Python when first used: a text gives most
+    patterns no prefilter hit, and compiling all of them was most of the rules' loading. That it
+    compiles is checked when the rules load (``check_patterns``)."""
+
+    pattern: str
+    flags: int = 0
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        # two threads may both compile it first; either result is the same pattern
+        return re.compile(self.pattern, self.flags)
+
+
+@dataclass(frozen=True)
 class SecretRule:
     id: str
     action: str
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[RulePattern, ...]
     description: str = ""
     kind: str = "secret"
     severity: str = "high"
@@ -250,12 +269,12 @@ def detect_secrets_plugins() -> dict[str, type]:
     return {cls.__name__: cls for cls in plugins}
 
 
-def plugin_patterns(name: str) -> tuple[re.Pattern[str], ...]:
+def plugin_patterns(name: str) -> tuple[RulePattern, ...]:
     cls = detect_secrets_plugins().get(name)
     denylist = getattr(cls, "denylist", None) if cls else None
     if not denylist:
         raise KeyError(name)
-    return tuple(denylist)
+    return tuple(RulePattern(p.pattern, p.flags) for p in denylist)
 
 
 def compile_allow(data: dict | None) -> AllowList:
@@ -303,13 +322,10 @@ def compile_rule(entry: Located, errors: list[RuleError], fragments: dict[str, s
         if "plugin" in d:
             patterns = plugin_patterns(d["plugin"])
         else:
-            patterns = tuple(re.compile(p, flags) for source in sources for p in _per_near_word(source, d.get("near", ())))
+            patterns = tuple(RulePattern(p, flags) for source in sources for p in _per_near_word(source, d.get("near", ())))
     except KeyError:
         known = ", ".join(sorted(n for n, c in detect_secrets_plugins().items() if getattr(c, "denylist", None)))
         errors.append(entry.error("plugin", f"no detect-secrets regex plugin named {d['plugin']!r} (known: {known})"))
-        return None
-    except re.error as exc:
-        errors.append(entry.error("patterns", f"invalid regex: {exc}"))
         return None
     try:
         allow = compile_allow(d.get("allow"))
@@ -340,3 +356,27 @@ def compile_rule(entry: Located, errors: list[RuleError], fragments: dict[str, s
         examples_match=tuple(examples.get("match", ())),
         examples_no_match=tuple(examples.get("no_match", ())),
     )
+
+
+def check_patterns(compiled_rules: list[tuple[Located, SecretRule]], errors: list[RuleError]) -> None:
+    """Append an error for every rule pattern Python cannot compile. A set of patterns that all
+    compiled once, under this Python, is remembered in the cache (by a digest of the patterns):
+    loading the same rules again skips the compiles, and a changed pattern is a new digest."""
+    key = hashlib.sha256(f"python regexes\0{sys.version}\0".encode())
+    for _, rule in compiled_rules:
+        for p in rule.patterns:
+            key.update(b"%d\0%d\0" % (p.flags, len(p.pattern)) + p.pattern.encode("utf-8", "surrogatepass"))
+    name = key.hexdigest() + _CHECKED
+    if compiled.stored(name) is not None:
+        return
+    failed = False
+    for entry, rule in compiled_rules:
+        for p in rule.patterns:
+            try:
+                p.regex  # noqa: B018 (compiled here to be checked)
+            except re.error as exc:
+                errors.append(entry.error("patterns", f"invalid regex: {exc}"))
+                failed = True
+                break
+    if not failed:
+        compiled.store(name, b"")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from llm_dlp.detect.detector import Detector
 from llm_dlp.detect.protected import FingerprintRule, PathRule, compile_fingerprints, compile_paths
-from llm_dlp.detect.secret_rules import AllowList, SecretRule, compile_allow, compile_rule
+from llm_dlp.detect.secret_rules import AllowList, SecretRule, check_patterns, compile_allow, compile_rule
 from llm_dlp.identity.tools import ToolClassifier, compile_tools
 from llm_dlp.inspect.packages import PackagePolicy, compile_packages
 from llm_dlp.policy.catalog import Catalog, compile_endpoints
@@ -79,7 +79,7 @@ def load_ruleset(directory: Path) -> RuleSet:
     doc = load_directory(directory)
     errors: list[RuleError] = []
     seen: dict[str, str] = {}
-    rules: list[SecretRule] = []
+    compiled: list[tuple[Located, SecretRule]] = []
     fragments = _fragments(doc.fragments, errors)
     for entry in doc.secrets:
         rule_id = entry.data["id"]
@@ -88,7 +88,9 @@ def load_ruleset(directory: Path) -> RuleSet:
             continue
         seen[rule_id] = entry.file
         if entry.data["enabled"] and (rule := compile_rule(entry, errors, fragments)):
-            rules.append(rule)
+            compiled.append((entry, rule))
+    check_patterns(compiled, errors)
+    rules = [rule for _, rule in compiled]
     allow = AllowList()
     for entry in doc.allow:
         try:

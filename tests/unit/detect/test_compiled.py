@@ -28,13 +28,13 @@ def cache_dir(tmp_path, monkeypatch):
 def stores(monkeypatch):
     """The entries written: one per compile, none for a cache hit."""
     written: list[str] = []
-    store = compiled._store
+    write = compiled._write
 
-    def spy(entry, db):
+    def spy(entry, payload):
         written.append(entry.name)
-        store(entry, db)
+        write(entry, payload)
 
-    monkeypatch.setattr(compiled, "_store", spy)
+    monkeypatch.setattr(compiled, "_write", spy)
     return written
 
 

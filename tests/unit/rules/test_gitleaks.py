@@ -84,7 +84,7 @@ def test_fields_map_and_the_result_loads_into_the_prefiltered_database(converted
     conversion, ruleset = converted
     rules = {r.id: r for r in ruleset.rules}
     acme = rules["gitleaks.acme-api-token"]
-    assert acme.min_entropy == 3.2 and acme.patterns[0].groupindex == {"secret": 1}
+    assert acme.min_entropy == 3.2 and acme.patterns[0].regex.groupindex == {"secret": 1}
     assert "gitleaks.internal-service-key" in rules and "gitleaks.two-groups" in rules
     assert ruleset.detector.slow_rule_ids() == []  # every converted pattern is hyperscan-prefiltered
     token = _token(random.Random())

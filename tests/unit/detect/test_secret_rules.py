@@ -1,0 +1,117 @@
+"""Rule patterns are compiled by Python at their first use, yet a pattern that does not compile
+is refused when the rules load; a set that compiled once is remembered in the cache, and no
+stale, damaged or unwritable cache entry lets a bad pattern through."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from llm_dlp.detect import compiled
+from llm_dlp.detect.secret_rules import RulePattern
+from llm_dlp.rules.files import RuleFileError
+from llm_dlp.rules.ruleset import load_ruleset
+
+GOOD = "tok_(?P<secret>[a-z0-9]{12})"
+
+
+def write_rules(directory, *patterns: str) -> None:
+    """One rule per pattern: ``r0``, ``r1``..."""
+    rules = "".join(f"  - id: r{i}\n    action: redact\n    patterns: ['{p}']\n" for i, p in enumerate(patterns))
+    (directory / "r.yaml").write_text("secrets:\n" + rules)
+
+
+def compiled_patterns(ruleset) -> list[str]:
+    """The rules' patterns Python has compiled so far."""
+    return [p.pattern for rule in ruleset.rules for p in rule.patterns if "regex" in vars(p)]
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    directory = tmp_path / "cache"
+    monkeypatch.setenv(compiled.CACHE_ENV, str(directory))
+    return directory
+
+
+@pytest.fixture
+def rules_dir(tmp_path):
+    directory = tmp_path / "rules"
+    directory.mkdir()
+    return directory
+
+
+def checked_entries(cache_dir) -> list:
+    return sorted(cache_dir.glob("*.re-ok"))
+
+
+def test_a_pattern_is_compiled_at_its_first_use_and_once():
+    pattern = RulePattern("a(?P<secret>b+)", 0)
+    assert "regex" not in vars(pattern)
+    assert pattern.regex.search("xabb").group("secret") == "bb"
+    assert pattern.regex is pattern.regex
+
+
+def test_the_first_load_checks_every_pattern_and_the_next_compiles_none_until_a_hit(cache_dir, rules_dir):
+    write_rules(rules_dir, GOOD, "key_[0-9]{10}")
+    first = load_ruleset(rules_dir)
+    assert compiled_patterns(first) == [GOOD, "key_[0-9]{10}"]
+    assert len(checked_entries(cache_dir)) == 1
+    again = load_ruleset(rules_dir)
+    assert compiled_patterns(again) == []
+    (found,) = again.detector.scan("x = tok_abcdef123456")
+    assert found.value == "abcdef123456"
+    assert compiled_patterns(again) == [GOOD]  # only the pattern with a prefilter hit
+
+
+@pytest.mark.parametrize("bad", ["tok_(unclosed", "x{2,1}", "(?P<secret>a)(?P<secret>b)"])
+def test_a_bad_pattern_is_refused_even_after_the_good_set_was_remembered(cache_dir, rules_dir, bad):
+    write_rules(rules_dir, GOOD)
+    load_ruleset(rules_dir)
+    write_rules(rules_dir, GOOD, bad)  # a changed file: another set of patterns, another digest
+    with pytest.raises(RuleFileError) as err:
+        load_ruleset(rules_dir)
+    (error,) = err.value.errors
+    assert error.field == "secrets/1/patterns" and error.line == 7 and "invalid regex" in error.message
+    assert len(checked_entries(cache_dir)) == 1  # nothing remembered for the bad set
+    with pytest.raises(RuleFileError):
+        load_ruleset(rules_dir)
+
+
+def test_other_flags_are_another_set(cache_dir, rules_dir):
+    write_rules(rules_dir, GOOD)
+    load_ruleset(rules_dir)
+    (rules_dir / "r.yaml").write_text(f"secrets:\n  - id: r0\n    action: redact\n    ignore_case: true\n    patterns: ['{GOOD}']\n")
+    assert compiled_patterns(load_ruleset(rules_dir)) == [GOOD]
+    assert len(checked_entries(cache_dir)) == 2
+
+
+@pytest.mark.parametrize("damage", [lambda data: data[:-1], lambda data: b"", lambda data: bytes([data[0] ^ 1]) + data[1:]])
+def test_a_damaged_entry_means_every_pattern_is_checked_again(cache_dir, rules_dir, damage):
+    write_rules(rules_dir, GOOD)
+    load_ruleset(rules_dir)
+    (entry,) = checked_entries(cache_dir)
+    entry.write_bytes(damage(entry.read_bytes()))
+    assert compiled_patterns(load_ruleset(rules_dir)) == [GOOD]
+    assert compiled_patterns(load_ruleset(rules_dir)) == []  # the entry was written again, whole
+
+
+def test_a_read_only_cache_checks_every_pattern_every_time(cache_dir, rules_dir, monkeypatch):
+    def read_only(**_):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    write_rules(rules_dir, GOOD)
+    monkeypatch.setattr(compiled.tempfile, "mkstemp", read_only)
+    for _ in range(2):
+        assert compiled_patterns(load_ruleset(rules_dir)) == [GOOD]
+    assert checked_entries(cache_dir) == []
+
+
+def test_without_a_cache_every_pattern_is_checked_every_time(monkeypatch, rules_dir):
+    monkeypatch.setenv(compiled.CACHE_ENV, "off")
+    write_rules(rules_dir, GOOD, "tok_(unclosed")
+    for _ in range(2):
+        with pytest.raises(RuleFileError):
+            load_ruleset(rules_dir)
+    write_rules(rules_dir, GOOD)
+    assert compiled_patterns(load_ruleset(rules_dir)) == [GOOD]
