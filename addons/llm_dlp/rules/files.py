@@ -6,15 +6,20 @@ files is merged into one ``RuleDocument`` (the sections of all files concatenate
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
+
+from llm_dlp.detect import compiled
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 SECTIONS = ("secrets", "endpoints", "tools", "allow", "packages", "policy", "paths", "fingerprints", "fragments")
 OBJECT_SECTIONS = ("allow", "policy", "fragments")  # one object per file, not a list
@@ -120,10 +125,13 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def load_file(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     name = str(path)
     try:
-        loader = _LOADER(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        key = _checked_key(text)
+        checked = _checked(key)
+        loader = _LOADER(text)
         try:
             node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
+            data = checked if checked is not None else loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
     except (OSError, UnicodeDecodeError) as exc:
@@ -138,21 +146,76 @@ def load_file(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     repeated: list[tuple[str, int]] = []
     if node is not None:
         _line_map(node, "", lines, repeated)
-    # one pass checks the file and fills in the schema's defaults (the one place they are written);
-    # no required property has a default, so a filled default never hides a missing one
-    validator = _DEFAULTS(schema())
     errors = [RuleError(name, line, pointer.lstrip("/"), "key given twice (the last would silently win)") for pointer, line in repeated]
-    for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        pointer = "".join(f"/{p}" for p in err.absolute_path)
-        errors.append(RuleError(name, lines.get(pointer), pointer.lstrip("/"), _short(err)))
+    if checked is None:
+        errors += _schema_errors(name, data, lines)
     if errors:
         raise RuleFileError(errors)
+    if checked is None:
+        _remember_checked(key, data)
     return data, lines
 
 
-def _fill_defaults(validator_class):
+def _schema_errors(name: str, data: Any, lines: dict[str, int]) -> list[RuleError]:
+    """The file's schema errors. One pass checks the file and fills in the schema's defaults (the
+    one place they are written); no required property has a default, so a filled default never
+    hides a missing one."""
+    validator = _defaults_validator()(schema())
+    errors = []
+    for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        pointer = "".join(f"/{p}" for p in err.absolute_path)
+        errors.append(RuleError(name, lines.get(pointer), pointer.lstrip("/"), _short(err)))
+    return errors
+
+
+# A file that passed the schema is kept in the cache as its data with the defaults filled in,
+# named by a digest of its text and of the schema, the validator's and this package's versions:
+# the same file loads again without the schema check (and without importing jsonschema), a
+# changed one is checked. An entry that is missing or damaged means the check runs.
+_CHECKED = ".rules.json"
+
+
+def _checked_key(text: str) -> str:
+    h = hashlib.sha256(_schema_identity())
+    h.update(text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest() + _CHECKED
+
+
+@cache
+def _schema_identity() -> bytes:
+    from llm_dlp import __version__
+
+    versions = f"rule file checked\0{__version__}\0{metadata.version('jsonschema')}\0"
+    return versions.encode() + json.dumps(schema(), sort_keys=True).encode()
+
+
+def _checked(key: str) -> dict[str, Any] | None:
+    payload = compiled.stored(key)
+    if payload is None:
+        return None
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _remember_checked(key: str, data: dict[str, Any]) -> None:
+    """Keep the checked data, if JSON gives it back as it is (YAML has types JSON has not)."""
+    try:
+        payload = json.dumps(data, allow_nan=False)
+    except (TypeError, ValueError):
+        return
+    if json.loads(payload) == data:
+        compiled.store(key, payload.encode())
+
+
+@cache
+def _defaults_validator():
     """A validator that, as it checks ``properties``, writes each missing property's default."""
-    check_properties = validator_class.VALIDATORS["properties"]
+    import jsonschema  # 0.1 CPU s: imported only when a file is checked
+
+    check_properties = jsonschema.Draft202012Validator.VALIDATORS["properties"]
 
     def properties(validator, props, instance, schema):
         if isinstance(instance, dict):
@@ -161,13 +224,10 @@ def _fill_defaults(validator_class):
                     instance.setdefault(name, copy.deepcopy(sub["default"]))
         yield from check_properties(validator, props, instance, schema)
 
-    return jsonschema.validators.extend(validator_class, {"properties": properties})
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, {"properties": properties})
 
 
-_DEFAULTS = _fill_defaults(jsonschema.Draft202012Validator)
-
-
-def _short(err: jsonschema.ValidationError) -> str:
+def _short(err: ValidationError) -> str:
     if err.validator == "additionalProperties":
         return err.message.replace("Additional properties are not allowed", "unknown field(s)")
     return err.message if len(err.message) < 300 else err.message[:300] + "…"
