@@ -173,6 +173,8 @@ class FingerprintRule:
 
 
 def compile_fingerprints(entries: list[Located], errors: list[RuleError]) -> tuple[FingerprintRule, ...]:
+    if not entries:
+        return ()  # fingerprint matching (numpy, 0.2 CPU s) is imported only for an index
     from pathlib import Path
 
     from llm_dlp.detect.fingerprint import FingerprintIndex
@@ -209,12 +211,14 @@ def find_code_hits(segments, rules: tuple[FingerprintRule, ...], groups: tuple[s
     """Segments holding code from an indexed repository: each whole paste a match is in (the
     fenced block, or the lines between the prose around it), as hits. A segment that names its
     file (a tool's read) is lexed in that file's language."""
+    active = [r for r in rules if r.rule.applies_to(groups)]
+    if not active:
+        return []  # and fingerprint matching (numpy, 0.2 CPU s) is not even imported
     from llm_dlp.detect.fingerprint import language_of, match
 
-    active = [r for r in rules if r.rule.applies_to(groups)]
     hits = []
     for i, seg in enumerate(segments):
-        if not active or len(seg.text) < 100 or not seg.content:
+        if len(seg.text) < 100 or not seg.content:
             continue
         starts: list[int] = []  # line start offsets, computed on the first match
         language = language_of(seg.path) if seg.path else None

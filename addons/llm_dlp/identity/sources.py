@@ -14,6 +14,7 @@ import ipaddress
 import threading
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import bcrypt
@@ -59,6 +60,7 @@ class Htpasswd:
             self._hashes[user] = hashed.replace("$2y$", "$2b$", 1).encode()
         self._cache: dict[bytes, float] = {}
         self._lock = threading.Lock()
+        _dummy_hash()  # made now, so the first unknown user's check is no slower than the next
 
     def verify(self, user: str, password: str) -> bool:
         """Slow (bcrypt) on a cache miss: call it off the event loop."""
@@ -69,14 +71,18 @@ class Htpasswd:
                 return True
         hashed = self._hashes.get(user)
         # an unknown user costs the same bcrypt check, so timing does not tell who exists
-        ok = bcrypt.checkpw(password.encode(), hashed or _DUMMY_HASH) and hashed is not None
+        ok = bcrypt.checkpw(password.encode(), hashed or _dummy_hash()) and hashed is not None
         if ok:
             with self._lock:
                 self._cache[key] = now + CACHE_SECONDS
         return ok
 
 
-_DUMMY_HASH = bcrypt.hashpw(b"llm-dlp timing equaliser", bcrypt.gensalt(rounds=10))
+@cache
+def _dummy_hash() -> bytes:
+    """A hash to check an unknown user's password against. Made with the first htpasswd file,
+    not at import: a bcrypt hash costs 0.1 CPU s, and most commands check no password."""
+    return bcrypt.hashpw(b"llm-dlp timing equaliser", bcrypt.gensalt(rounds=10))
 
 
 class ClientCertVerifier:
