@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import math
 import re
 import string
@@ -12,14 +13,14 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-
-from detect_secrets.filters import heuristic
+from importlib import metadata
 
 from llm_dlp.detect import compiled
 from llm_dlp.rules.files import Located, RuleError
 
 SYMBOLS = set(string.punctuation)
 _CHECKED = ".re-ok"  # a cache entry: every pattern of a set compiled
+_PLUGIN = ".plugin.json"  # a cache entry: a detect-secrets plugin's patterns
 
 
 @dataclass(frozen=True)
@@ -191,12 +192,21 @@ def _listed_constant(value: str, text: str, start: int, end: int) -> bool:
     return bool(_CONSTANT.fullmatch(value) and _LIST_BEFORE.search(text, max(0, start - 80), start) and _LIST_AFTER.match(text, end))
 
 
+@cache
+def _heuristic():
+    """detect-secrets' heuristics, imported at their first use: the package imports requests and
+    its plugins, 0.12 CPU s that a text whose candidates all fail sooner never needs."""
+    from detect_secrets.filters import heuristic
+
+    return heuristic
+
+
 HEURISTICS = {
-    "templated": lambda v, t, s, e: heuristic.is_templated_secret(v),
-    "indirect_reference": lambda v, t, s, e: heuristic.is_indirect_reference(_line_of(t, s, e)),
-    "sequential": lambda v, t, s, e: heuristic.is_sequential_string(v),
-    "uuid": lambda v, t, s, e: heuristic.is_potential_uuid(v),
-    "not_alphanumeric": lambda v, t, s, e: heuristic.is_not_alphanumeric_string(v),
+    "templated": lambda v, t, s, e: _heuristic().is_templated_secret(v),
+    "indirect_reference": lambda v, t, s, e: _heuristic().is_indirect_reference(_line_of(t, s, e)),
+    "sequential": lambda v, t, s, e: _heuristic().is_sequential_string(v),
+    "uuid": lambda v, t, s, e: _heuristic().is_potential_uuid(v),
+    "not_alphanumeric": lambda v, t, s, e: _heuristic().is_not_alphanumeric_string(v),
     "code_reference": lambda v, t, s, e: _code_reference(v),
     "documented": _documented,
     "reference_name": _reference_name,
@@ -270,11 +280,32 @@ def detect_secrets_plugins() -> dict[str, type]:
 
 
 def plugin_patterns(name: str) -> tuple[RulePattern, ...]:
+    """The regexes of the detect-secrets plugin ``name``; KeyError when it has none. They are
+    kept in the cache by the plugin's name and detect-secrets' version: importing the plugins
+    (and requests with them) cost 0.12 CPU s of every load of rules that name one."""
+    key = hashlib.sha256(f"detect-secrets plugin\0{metadata.version('detect-secrets')}\0{name}".encode()).hexdigest() + _PLUGIN
+    if (kept := _kept_patterns(compiled.stored(key))) is not None:
+        return kept
     cls = detect_secrets_plugins().get(name)
     denylist = getattr(cls, "denylist", None) if cls else None
     if not denylist:
         raise KeyError(name)
-    return tuple(RulePattern(p.pattern, p.flags) for p in denylist)
+    patterns = tuple(RulePattern(p.pattern, p.flags) for p in denylist)
+    compiled.store(key, json.dumps([[p.pattern, p.flags] for p in patterns]).encode())
+    return patterns
+
+
+def _kept_patterns(payload: bytes | None) -> tuple[RulePattern, ...] | None:
+    """The patterns of a plugin's cache entry, or None when it is missing or not a list of them."""
+    try:
+        pairs = json.loads(payload) if payload is not None else None
+    except ValueError:
+        return None
+    if not isinstance(pairs, list) or not pairs:
+        return None
+    if not all(isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and type(pair[1]) is int for pair in pairs):
+        return None
+    return tuple(RulePattern(source, flags) for source, flags in pairs)
 
 
 def compile_allow(data: dict | None) -> AllowList:

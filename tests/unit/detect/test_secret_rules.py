@@ -1,6 +1,7 @@
 """Rule patterns are compiled by Python at their first use, yet a pattern that does not compile
 is refused when the rules load; a set that compiled once is remembered in the cache, and no
-stale, damaged or unwritable cache entry lets a bad pattern through."""
+stale, damaged or unwritable cache entry lets a bad pattern through. A detect-secrets plugin's
+patterns are kept in the cache too, and a malformed entry is read from the plugin again."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import errno
 import pytest
 
 from llm_dlp.detect import compiled
-from llm_dlp.detect.secret_rules import RulePattern
+from llm_dlp.detect.secret_rules import RulePattern, detect_secrets_plugins, plugin_patterns
 from llm_dlp.rules.files import RuleFileError
 from llm_dlp.rules.ruleset import load_ruleset
 
@@ -115,3 +116,34 @@ def test_without_a_cache_every_pattern_is_checked_every_time(monkeypatch, rules_
             load_ruleset(rules_dir)
     write_rules(rules_dir, GOOD)
     assert compiled_patterns(load_ruleset(rules_dir)) == [GOOD]
+
+
+def plugin_entries(cache_dir) -> list:
+    return sorted(cache_dir.glob("*.plugin.json"))
+
+
+def fresh_patterns(name: str) -> list[tuple[str, int]]:
+    return [(p.pattern, p.flags) for p in detect_secrets_plugins()[name].denylist]
+
+
+def test_a_plugins_patterns_come_back_from_the_cache_as_the_plugin_has_them(cache_dir):
+    first = plugin_patterns("GitLabTokenDetector")
+    assert [(p.pattern, p.flags) for p in first] == fresh_patterns("GitLabTokenDetector")
+    (entry,) = plugin_entries(cache_dir)
+    assert plugin_patterns("GitLabTokenDetector") == first
+    assert plugin_entries(cache_dir) == [entry]
+
+
+@pytest.mark.parametrize("payload", [b"[]", b'{"a": 1}', b'[["x", "2"]]', b'[["x"]]', b"not json"])
+def test_a_plugin_entry_that_is_not_a_list_of_patterns_is_not_used(cache_dir, payload):
+    plugin_patterns("GitLabTokenDetector")
+    (entry,) = plugin_entries(cache_dir)
+    compiled.store(entry.name, payload)  # a correct digest over the wrong payload
+    assert [(p.pattern, p.flags) for p in plugin_patterns("GitLabTokenDetector")] == fresh_patterns("GitLabTokenDetector")
+
+
+def test_an_unknown_plugin_is_refused_whatever_the_cache_holds(cache_dir):
+    plugin_patterns("GitLabTokenDetector")
+    with pytest.raises(KeyError):
+        plugin_patterns("NoSuchDetector")
+    assert len(plugin_entries(cache_dir)) == 1
