@@ -16,11 +16,12 @@ import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import bcrypt
-from cryptography import x509
-from cryptography.x509.oid import NameOID
-from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 CACHE_SECONDS = 300
 
@@ -91,11 +92,17 @@ class ClientCertVerifier:
     validation by ``cryptography.x509.verification``). The leaf needs no SAN: the user may be its CN."""
 
     def __init__(self, ca_file: Path, user_from: str):
+        # cryptography's x509 (0.05 CPU s) is imported where certificates are, not for every command
+        from cryptography import x509
+        from cryptography.x509.verification import Store
+
         self.cas = x509.load_pem_x509_certificates(ca_file.read_bytes())
         self.user_from = user_from
         self._store = Store(self.cas)
 
     def user(self, chain: list[x509.Certificate]) -> str | None:
+        from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, VerificationError
+
         if not chain:
             return None
         verifier = (
@@ -113,6 +120,9 @@ class ClientCertVerifier:
 
 
 def _user_of(cert: x509.Certificate, user_from: str) -> str | None:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
     if user_from == "cn":
         names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         return str(names[0].value) if names else None
