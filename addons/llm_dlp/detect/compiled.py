@@ -1,14 +1,16 @@
-"""Hyperscan databases, compiled once and kept on disk: compiling the bundled rules' few hundred
-prefilters takes seconds (every proxy start, rule reload and ``llm-dlp scan``), loading them back
-takes milliseconds.
+"""What loading rules computes, kept on disk: compiling the bundled rules' hyperscan prefilters
+takes seconds (every proxy start, rule reload and ``llm-dlp scan``), loading them back takes
+milliseconds. Beside the databases, other entries (``stored``/``store``) keep rule files that
+passed the schema, the fact that a set of Python patterns compiles, and detect-secrets plugins'
+patterns.
 
 The cache is a directory of the running user's (``LLM_DLP_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/llm-dlp``, else ``~/.cache/llm-dlp``; ``off`` turns it off). An entry is named
-by a digest of everything the compiled database depends on (the expressions, their ids and
-flags, the library's version and this machine's CPU features) and holds a digest of its own
-bytes: a file cut short by a full disk or changed by hand is compiled anew, never scanned with. A
-directory that other users could write to is not used. Whatever goes wrong with the cache, the
-database is compiled as if there were none."""
+by a digest of everything it depends on (for a database: the expressions, their ids and flags,
+the library's version and this machine's CPU features) and holds a digest of its own bytes: a
+file cut short by a full disk or changed by hand is computed anew, never used. A directory that
+other users could write to is not used. Whatever goes wrong with the cache, the result is
+computed as if there were none."""
 
 from __future__ import annotations
 
@@ -26,8 +28,9 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "LLM_DLP_CACHE_DIR"
 # the most recently used entries are kept up to this size (the bundled rules' database is about
-# 7 MB): a few versions of a rule set and its helpers, in a directory that may have a quota
-KEEP_BYTES = 32 << 20
+# 22 MB): a few versions of a rule set and its helpers, in a directory that may have a quota. At
+# 32 MB a second version evicted the first, so going back to it compiled it again (7 CPU s)
+KEEP_BYTES = 96 << 20
 _SUFFIX = ".hsdb"
 _TEMPORARY = ".tmp-"
 _DIGEST = hashlib.sha256().digest_size
