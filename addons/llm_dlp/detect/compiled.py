@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from functools import cache
 from importlib import metadata
@@ -33,6 +34,9 @@ CACHE_ENV = "LLM_DLP_CACHE_DIR"
 KEEP_BYTES = 96 << 20
 _SUFFIX = ".hsdb"
 _TEMPORARY = ".tmp-"
+# what an entry is named: a digest (sha256, in hex) and the kind's suffix. Pruning removes
+# nothing else, whatever directory the cache is pointed at
+_ENTRY = re.compile(r"[0-9a-f]{64}(?:\.[a-z]+)+")
 _DIGEST = hashlib.sha256().digest_size
 
 
@@ -141,8 +145,8 @@ def _loaded(name: str, payload: bytes) -> hyperscan.Database | None:
 def _prune(directory: Path) -> None:
     entries = []
     for path in directory.iterdir():
-        if path.name.startswith(_TEMPORARY):
-            continue
+        if not _ENTRY.fullmatch(path.name):
+            continue  # not an entry: a write in progress, or a file of someone else's
         try:
             stat = path.stat()
         except OSError:

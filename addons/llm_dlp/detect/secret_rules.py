@@ -19,7 +19,7 @@ from llm_dlp.detect import compiled
 from llm_dlp.rules.files import Located, RuleError
 
 SYMBOLS = set(string.punctuation)
-_CHECKED = ".re-ok"  # a cache entry: every pattern of a set compiled
+_CHECKED = ".patterns.ok"  # a cache entry: every pattern of a set compiled
 _PLUGIN = ".plugin.json"  # a cache entry: a detect-secrets plugin's patterns
 
 

@@ -134,3 +134,16 @@ def test_an_entry_larger_than_the_whole_allowance_is_still_kept(cache_dir, monke
     monkeypatch.setattr(compiled, "KEEP_BYTES", 1)
     compiled.database(EXPRESSIONS, IDS, FLAGS)
     assert len(list(cache_dir.iterdir())) == 1
+
+
+def test_pruning_removes_only_entries_whatever_else_the_directory_holds(cache_dir, monkeypatch):
+    cache_dir.mkdir(mode=0o700)
+    foreign = [cache_dir / "notes.txt", cache_dir / ("0" * 64), cache_dir / "report.hsdb"]
+    for i, path in enumerate(foreign):
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, ns=(i, i))  # the oldest files in the directory
+    monkeypatch.setattr(compiled, "KEEP_BYTES", 1)
+    compiled.database(EXPRESSIONS, IDS, FLAGS)
+    compiled.store("f" * 64 + ".other.kind", b"payload")
+    assert all(path.exists() for path in foreign)
+    assert len([p for p in cache_dir.iterdir() if p not in foreign]) == 1  # the newest entry

@@ -44,7 +44,7 @@ def rules_dir(tmp_path):
 
 
 def checked_entries(cache_dir) -> list:
-    return sorted(cache_dir.glob("*.re-ok"))
+    return sorted(cache_dir.glob("*.patterns.ok"))
 
 
 @pytest.fixture
