@@ -2,6 +2,7 @@
 alarms on unrelated code and boilerplate, indexing speed and size, matching time, in one run.
 
     .venv/bin/python bench/fingerprint_bench.py [--queries 200] [--negatives 300] [--languages python,go]
+        [--explain-false-alarms]
 
 "Private" code: for each language found on this machine, some installed code of it (copied into
 one organisation's repositories and indexed together; of TypeScript, C#, Kotlin and Terraform,
@@ -893,8 +894,8 @@ def invalid_pastes(lang: Language, plain: list[tuple[Path, int]], base: list[tup
     return out
 
 
-# A negative that holds this many consecutive lines of an indexed file, alike but for whitespace, is a copy:
-# counted apart from the false alarms (PostgreSQL's extensions share whole upgrade blocks).
+# A negative that holds this many consecutive lines of an indexed file, alike but for whitespace,
+# is a copy: counted apart from the false alarms (PostgreSQL's extensions share whole upgrade blocks).
 COPIED_LINES = 6
 
 
