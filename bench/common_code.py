@@ -1,6 +1,6 @@
 """Build addons/llm_dlp/detect/common_code.fp: the fingerprints found in several files of public
 code, which no index keeps (each language's idioms: equals methods, autoloaders, iterator impls,
-sort interfaces, generated headers). Run it again after any change to the tokenizer or the
+sort interfaces, generated headers), and tables of public registries (HTTP's status codes). Run it again after any change to the tokenizer or the
 fingerprint parameters (the module refuses a list built otherwise).
 
     .venv/bin/python bench/common_code.py [--files 1000] [--min-files 3]
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import random
 import tempfile
+from http import HTTPStatus
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,22 @@ def public_code(java: Path) -> dict[str, tuple[list[Path], str, str]]:
     }
 
 
+# How the common languages write a map of numbers to names: PHP's and Ruby's arrays and hashes,
+# Python's, JavaScript's and Go's dicts, objects and maps.
+TABLE_ENTRIES = ("{code} => '{name}',", "{code}: '{name}',")
+
+
+def public_tables() -> dict[str, str]:
+    """Tables of public registries, as code writes them, by language: HTTP's status codes and
+    reason phrases (IANA's, as Python's http module holds them). Two projects that copy one are
+    alike in it, and it tells nothing of either."""
+    statuses = [(s.value, s.phrase) for s in HTTPStatus]
+    return {
+        f"http-status-{n}": "\n".join(entry.format(code=code, name=name) for code, name in statuses)
+        for n, entry in enumerate(TABLE_ENTRIES)
+    }
+
+
 def sample(roots: list[Path], pattern: str, limit: int, rng: random.Random) -> list[Path]:
     found = sorted({p for r in roots if r.exists() for p in r.rglob(pattern) if p.is_file() and "/extension/" not in str(p)})
     found = [p for p in found if 500 < p.stat().st_size < 400_000]
@@ -133,9 +150,11 @@ def main() -> None:
             sources.append(f"{language}: {len(found)} files")
             print(sources[-1])
     values, counts = np.unique(np.concatenate(per_file), return_counts=True)
-    common = values[counts >= args.min_files]
+    tables = public_tables()
+    common = np.union1d(values[counts >= args.min_files], np.concatenate([file_fingerprints(t, "generic")[0] for t in tables.values()]))
+    sources.append(f"tables: {', '.join(tables)}")
     save_common_code(common, sources)
-    print(f"{len(common)} fingerprints in {args.min_files} files or more, of {len(values)}")
+    print(f"{len(common)} fingerprints in {args.min_files} files or more of {len(values)}, or in the tables")
 
 
 if __name__ == "__main__":

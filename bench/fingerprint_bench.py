@@ -2,6 +2,7 @@
 alarms on unrelated code and boilerplate, indexing speed and size, matching time, in one run.
 
     .venv/bin/python bench/fingerprint_bench.py [--queries 200] [--negatives 300] [--languages python,go]
+        [--explain-false-alarms]
 
 "Private" code: for each language found on this machine, some installed code of it (copied into
 one organisation's repositories and indexed together; of TypeScript, C#, Kotlin and Terraform,
@@ -63,6 +64,7 @@ from pygments.lexers import _postgres_builtins as postgres
 from pygments.lexers import get_lexer_by_name
 from pygments.token import Comment, Keyword, Name, String
 
+from false_alarms import explain
 from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, guess_language, match, tokenise
 from llm_dlp.rules.files import bundled_rules_dir
 from llm_dlp.rules.ruleset import load_ruleset
@@ -892,15 +894,16 @@ def invalid_pastes(lang: Language, plain: list[tuple[Path, int]], base: list[tup
     return out
 
 
-# A negative that holds this many consecutive lines of an indexed file, word for word, is a copy:
-# counted apart from the false alarms (PostgreSQL's extensions share whole upgrade blocks).
+# A negative that holds this many consecutive lines of an indexed file, alike but for whitespace,
+# is a copy: counted apart from the false alarms (PostgreSQL's extensions share whole upgrade blocks).
 COPIED_LINES = 6
 
 
 def line_runs(text: str) -> set[int]:
-    """Hashes of every run of COPIED_LINES consecutive non-blank lines (stripped) with 120
-    characters or more between them: runs of braces or ``END;`` alone are no evidence."""
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    """Hashes of every run of COPIED_LINES consecutive non-blank lines, whitespace left out (a
+    copy re-aligned or re-indented is a copy), with 120 characters or more between them: runs
+    of braces or ``END;`` alone are no evidence."""
+    lines = ["".join(line.split()) for line in text.split("\n") if line.strip()]
     runs = (lines[i : i + COPIED_LINES] for i in range(len(lines) - COPIED_LINES + 1))
     return {hash(tuple(run)) for run in runs if sum(map(len, run)) >= 120}
 
@@ -1103,15 +1106,13 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
         false = len(alarms)
         totals["copies"] += len(copies)
         totals["copies_matched"] += copies_matched
-        for q, hits in alarms[: args.show_false_alarms]:
-            print(
-                f"  false alarm ({lang.name}, {hits[0].file}, {hits[0].fingerprints} fingerprints):\n    "
-                + "\n    ".join(q.split("\n")[:12])
-            )
+        show_false_alarms(args, index, lang, private, "40-line", alarms)
         totals["false"] += false
         totals["negatives"] += len(negatives)
         short = short_negatives(lang, indexed_runs, args)
-        short_false = sum(bool(match(index, text, args.threshold, args.window_lines)) for text, _, _ in short)
+        short_alarms = [(text, hits) for text, _, _ in short if (hits := match(index, text, args.threshold, args.window_lines))]
+        show_false_alarms(args, index, lang, private, "short", short_alarms)
+        short_false = len(short_alarms)
         totals["short_false"] += short_false
         totals["short"] += len(short)
         tool = (
@@ -1143,7 +1144,7 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
         f"{totals['short_false']}/{totals['short']} matched ({totals['short_false'] / max(totals['short'], 1):.2%})"
     )
     print(
-        f"negatives that are copies ({COPIED_LINES} or more consecutive lines of an indexed file, word for word), counted apart: "
+        f"negatives that are copies ({COPIED_LINES} or more consecutive lines of an indexed file, alike but for whitespace), counted apart: "
         f"{totals['copies']}, of which {totals['copies_matched']} matched"
     )
     print_invalid(langs)
@@ -1154,6 +1155,18 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
         f"the rest {rest_caught / max(rest, 1):.1%} caught"
     )
     return index
+
+
+def show_false_alarms(args, index: FingerprintIndex, lang: Language, private: Path, kind: str, alarms: list) -> None:
+    """The first --show-false-alarms of ``alarms`` ((text, matches) of ``kind``) as they read, and
+    with --explain-false-alarms each one's rule and what it shares with the file it matched."""
+    for n, (text, hits) in enumerate(alarms):
+        head = f"  false alarm ({lang.name}, {kind}, {hits[0].file}, {hits[0].fingerprints} fingerprints)"
+        if n < args.show_false_alarms:
+            print(head + ":\n    " + "\n    ".join(text.split("\n")[:12]))
+        if args.explain_false_alarms:
+            path = private / hits[0].file
+            print(head + ": " + explain(index, text, hits[0].file, path, lang.pygments, args.threshold, args.window_lines))
 
 
 SHORT_LINES = 12
@@ -1258,6 +1271,11 @@ def main() -> None:
     ap.add_argument("--window-lines", type=int, default=30, help="the rule's window_lines (default 30)")
     ap.add_argument("--no-scale", action="store_true", help="skip the million-line index and the timings")
     ap.add_argument("--show-false-alarms", type=int, default=0, metavar="N", help="print the first N false alarms of each language")
+    ap.add_argument(
+        "--explain-false-alarms",
+        action="store_true",
+        help="for every false alarm: the matching rule that fired and the fingerprints and tokens it shares with the file",
+    )
     args = ap.parse_args()
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as d:

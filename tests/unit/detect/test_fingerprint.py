@@ -836,3 +836,23 @@ def test_a_string_holding_interpolation_marks_lexes_alike_in_either_quotes():
     double = single.replace("'", '"')
     for language in ("python", "generic", "c-like", "php", "ruby", "shell"):
         assert tokenise(single, language)[0].tolist() == tokenise(double, language)[0].tolist()
+
+
+def test_a_public_table_of_http_statuses_is_no_evidence_but_the_code_beside_it_is(tmp_path):
+    from http import HTTPStatus
+
+    from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, match
+
+    private = "\n".join(
+        f"def settle_{n}(ledger, amount):\n    fee = ledger.rate('tier-{n}') * amount\n    ledger.post('fees/{n}', fee, {n + 11})\n"
+        f"    return ledger.balance('acct-{n}') - fee\n"
+        for n in range(6)
+    )
+    table = "".join(f"  {s.value} => '{s.phrase}',\n" for s in HTTPStatus)  # IANA's registry, copied
+    (tmp_path / "org").mkdir()
+    (tmp_path / "org" / "status.rb").write_text(f"STATUS = {{\n{table}}}\n\n{private}")
+    build_index([tmp_path / "org"], tmp_path / "i.fpidx")
+    index = FingerprintIndex(tmp_path / "i.fpidx")
+    php = "<?php\nfinal class Phrases\n{\n    private const PHRASES = [\n" + table.replace("  ", "        ") + "    ];\n}\n"
+    assert match(index, php, 6, 30) == []
+    assert [m.file for m in match(index, private, 6, 30)] == ["org/status.rb"]
