@@ -72,3 +72,11 @@ def proxy_env(monkeypatch, proxy):
     monkeypatch.setenv("HTTPS_PROXY", proxy.url)
     monkeypatch.setenv("https_proxy", proxy.url)
     return proxy
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    """A fresh, empty compile cache for one test."""
+    directory = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_ENV, str(directory))
+    return directory

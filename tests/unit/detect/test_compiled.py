@@ -18,13 +18,6 @@ TEXT = b"a tok_abcd1234 and Secret = x1 and tok_short"
 
 
 @pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    directory = tmp_path / "cache"
-    monkeypatch.setenv(compiled.CACHE_ENV, str(directory))
-    return directory
-
-
-@pytest.fixture
 def stores(monkeypatch):
     """The entries written: one per compile, none for a cache hit."""
     written: list[str] = []

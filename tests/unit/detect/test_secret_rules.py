@@ -30,13 +30,6 @@ def compiled_patterns(ruleset) -> list[str]:
 
 
 @pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    directory = tmp_path / "cache"
-    monkeypatch.setenv(compiled.CACHE_ENV, str(directory))
-    return directory
-
-
-@pytest.fixture
 def rules_dir(tmp_path):
     directory = tmp_path / "rules"
     directory.mkdir()

@@ -41,13 +41,6 @@ def test_the_same_key_in_two_mappings_is_not_a_repeat(tmp_path):
 
 
 @pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    directory = tmp_path / "cache"
-    monkeypatch.setenv(compiled.CACHE_ENV, str(directory))
-    return directory
-
-
-@pytest.fixture
 def checks(monkeypatch):
     """The files the schema checked, by name."""
     checked: list[str] = []
