@@ -90,10 +90,12 @@ class Language:
     any_case: bool = False  # its keywords are of any case (SQL's CREATE is create)
 
 
-def files(roots: list[Path], pattern: str, limit: int, rng: random.Random) -> list[Path]:
+def files(roots: list[Path], pattern: str, limit: int, seed: int) -> list[Path]:
+    """A sample of the files drawn with random numbers of its own, so that no other sample
+    (another language's, or one the run leaves out) changes which files it holds."""
     found = sorted({p for r in roots if r.exists() for p in r.rglob(pattern) if p.is_file() and "test" not in p.name.lower()})
     found = [p for p in found if 1000 < p.stat().st_size < 400_000 and not p.name.endswith(".d.ts")]  # declarations are no code
-    rng.shuffle(found)
+    random.Random(f"{seed}-{pattern}-{' '.join(map(str, roots))}").shuffle(found)
     return found[:limit]
 
 
@@ -106,7 +108,7 @@ def java_sources(into: Path) -> Path:
     return into / "java" / "java.base" / "java"
 
 
-def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language]:
+def languages(tmp: Path, seed: int, per_language: int) -> list[Language]:
     c_comment = r"//[^\n]*|/\*[\s\S]*?\*/"
     hash_comment = r"#[^\n]*"
     go = Path("/usr/lib/go/src")
@@ -121,8 +123,8 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
         Language(
             "python",
             ".py",
-            files([SITE / p for p in ("mitmproxy", "cryptography", "hypothesis", "pygments")], "*.py", n, rng),
-            files([SITE / p for p in ("openai", "anthropic", "httpx", "jsonschema", "pydantic", "h11", "yaml")], "*.py", n, rng),
+            files([SITE / p for p in ("mitmproxy", "cryptography", "hypothesis", "pygments")], "*.py", n, seed),
+            files([SITE / p for p in ("openai", "anthropic", "httpx", "jsonschema", "pydantic", "h11", "yaml")], "*.py", n, seed),
             "python",
             [str(VENV_BIN / "black"), "-q", "-l", "60"],
             True,
@@ -131,13 +133,13 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
         Language(
             "javascript",
             ".js",
-            files([NODE_MODULES / "lib", NODE_MODULES / "node_modules/@npmcli"], "*.js", n, rng),
+            files([NODE_MODULES / "lib", NODE_MODULES / "node_modules/@npmcli"], "*.js", n, seed),
             files(
                 [NODE_MODULES / "node_modules" / d for d in ("semver", "tar", "minipass", "glob", "cacache", "pacote", "node-gyp", "socks")]
                 + [Path("/usr/share/nodejs")],
                 "*.js",
                 n,
-                rng,
+                seed,
             ),
             "javascript",
             PRETTIER + ["--log-level", "silent", "--write"] if PRETTIER else None,
@@ -147,8 +149,8 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
         Language(
             "go",
             ".go",
-            files([go / "net", go / "crypto", go / "encoding"], "*.go", n, rng),
-            files([go / "cmd", go / "runtime", go / "go"], "*.go", n, rng),
+            files([go / "net", go / "crypto", go / "encoding"], "*.go", n, seed),
+            files([go / "cmd", go / "runtime", go / "go"], "*.go", n, seed),
             "go",
             ["gofmt", "-s", "-w"],  # after wrap_go_lines: gofmt has no settings, and the sources are gofmt's already
             False,
@@ -157,8 +159,8 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
         Language(
             "c",
             ".h",
-            files([include / "linux"], "*.h", n, rng),
-            files([include / "openssl", *include.glob("python3*")], "*.h", n, rng),
+            files([include / "linux"], "*.h", n, seed),
+            files([include / "openssl", *include.glob("python3*")], "*.h", n, seed),
             "c",
             ["clang-format", "-i", "--style=Google"],
             False,
@@ -167,8 +169,8 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
         Language(
             "c++",
             ".hpp",
-            files([include / "c++/12/bits"], "*", n, rng),
-            files([include / "fmt", include / "spdlog", include / "nlohmann"], "*", n, rng),
+            files([include / "c++/12/bits"], "*", n, seed),
+            files([include / "fmt", include / "spdlog", include / "nlohmann"], "*", n, seed),
             "cpp",
             ["clang-format", "-i", "--style=Mozilla"],
             False,
@@ -177,8 +179,8 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
         Language(
             "java",
             ".java",
-            files([java / "util"], "*.java", n, rng),
-            files([java / "net", java / "io", java / "time"], "*.java", n, rng),
+            files([java / "util"], "*.java", n, seed),
+            files([java / "net", java / "io", java / "time"], "*.java", n, seed),
             "java",
             ["clang-format", "-i", "--style=Google"],
             False,
@@ -187,8 +189,8 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
         Language(
             "rust",
             ".rs",
-            files(sorted(cargo.glob("clap*")) + sorted(cargo.glob("regex*")), "*.rs", n, rng),
-            files(sorted(cargo.glob("serde*")) + sorted(cargo.glob("syn-*")), "*.rs", n, rng),
+            files(sorted(cargo.glob("clap*")) + sorted(cargo.glob("regex*")), "*.rs", n, seed),
+            files(sorted(cargo.glob("serde*")) + sorted(cargo.glob("syn-*")), "*.rs", n, seed),
             "rust",
             [str(Path.home() / ".cargo/bin/rustfmt"), "--edition", "2021", "--config", "max_width=60"],
             False,
@@ -197,8 +199,8 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
         Language(
             "php",
             ".php",
-            files([symfony / "Console"], "*.php", n, rng),
-            files([Path("/usr/share/php/GuzzleHttp")], "*.php", n, rng),
+            files([symfony / "Console"], "*.php", n, seed),
+            files([Path("/usr/share/php/GuzzleHttp")], "*.php", n, seed),
             "php",
             None,
             True,
@@ -207,8 +209,8 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
         Language(
             "ruby",
             ".rb",
-            files([ruby / "net", ruby / "rubygems"], "*.rb", n, rng),
-            files([ruby / "irb", ruby / "rdoc", ruby / "ruby_vm"], "*.rb", n, rng),
+            files([ruby / "net", ruby / "rubygems"], "*.rb", n, seed),
+            files([ruby / "irb", ruby / "rdoc", ruby / "ruby_vm"], "*.rb", n, seed),
             "ruby",
             None,
             True,
@@ -217,8 +219,8 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
         Language(
             "shell",
             ".sh",
-            files([Path("/usr/share/bash-completion/completions")], "*", n, rng),
-            files([Path("/usr/lib"), Path("/usr/share/doc"), Path("/usr/share/prometheus-node-exporter-collectors")], "*.sh", n, rng),
+            files([Path("/usr/share/bash-completion/completions")], "*", n, seed),
+            files([Path("/usr/lib"), Path("/usr/share/doc"), Path("/usr/share/prometheus-node-exporter-collectors")], "*.sh", n, seed),
             "bash",
             ["shfmt", "-w", "-i", "3", "-ci"],
             False,
@@ -227,23 +229,23 @@ def languages(tmp: Path, rng: random.Random, per_language: int) -> list[Language
         Language(
             "sql",
             ".sql",
-            *by_extension_name(files([pg], "*.sql", 4 * n, rng), n),
+            *by_extension_name(files([pg], "*.sql", 4 * n, seed), n),
             "postgresql",
             ["SQLFORMAT"],
             False,
             r"--[^\n]*|/\*[\s\S]*?\*/",
             any_case=True,
         ),
-        *corpora_languages(rng, n, c_comment, hash_comment),
+        *corpora_languages(seed, n, c_comment, hash_comment),
     ]
     return [lang for lang in out if len(lang.private) >= 5 and len(lang.public) >= 5]
 
 
-def corpora_languages(rng: random.Random, n: int, c_comment: str, hash_comment: str) -> list[Language]:
+def corpora_languages(seed: int, n: int, c_comment: str, hash_comment: str) -> list[Language]:
     """The languages of CORPORA (absent there: too few files, left out like the others)."""
 
     def of(packages: str, pattern: str) -> list[Path]:
-        return files([CORPORA / p for p in packages.split()], pattern, n, rng)
+        return files([CORPORA / p for p in packages.split()], pattern, n, seed)
 
     return [
         Language(
@@ -1045,8 +1047,8 @@ def boilerplate(rng: random.Random, n: int) -> list[str]:
     return out
 
 
-def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
-    langs = [lang for lang in languages(tmp, rng, args.files) if not args.languages or lang.name in args.languages.split(",")]
+def detection(args, tmp: Path) -> FingerprintIndex:
+    langs = [lang for lang in languages(tmp, args.seed, args.files) if not args.languages or lang.name in args.languages.split(",")]
     if not langs:
         raise SystemExit(f"no code here of {args.languages or 'any language'}: deploy/bootstrap.sh bench installs the corpora")
     private = tmp / "org"
@@ -1077,6 +1079,7 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
     }
     sparse = {True: [0, 0], False: [0, 0]}  # caught, pastes: with fewer than FEW_TOKENS tokens of code, and the rest
     for lang in langs:
+        rng = random.Random(f"{args.seed}-{lang.name}")  # its own, so its samples do not depend on the other languages run
         indexed = [private / name.split("/", 1)[0] / name.split("/", 1)[1] for name in index.files if name.startswith(f"{lang.name}/")]
         formatted = formatted_copies(lang, indexed, tmp / "formatted" / lang.name)
         cells = []
@@ -1127,7 +1130,7 @@ def detection(args, rng: random.Random, tmp: Path) -> FingerprintIndex:
             + " ".join(cells)
             + f" {false:>5}/{len(negatives):<4}({false / max(len(negatives), 1):.1%}) {short_false:>5}/{len(short):<4}({short_false / max(len(short), 1):.1%})"
         )
-    plates = boilerplate(rng, args.negatives)
+    plates = boilerplate(random.Random(f"{args.seed}-boilerplate"), args.negatives)
     false_plates = sum(bool(match(index, q, args.threshold, args.window_lines)) for q in plates)
     print(
         f"(each cell: caught, then w: of those, withheld whole; {args.queries} 20-line pastes per disguise and language; "
@@ -1193,9 +1196,9 @@ def print_invalid(langs: list[Language]) -> None:
 _POSITIVES: dict[str, dict] = {}
 
 
-def positives_cache(lang, indexed, formatted, n, rng):
+def positives_cache(lang, indexed, formatted, n, seed):
     if lang.name not in _POSITIVES:
-        _POSITIVES[lang.name] = positives(lang, indexed, formatted, n, rng)
+        _POSITIVES[lang.name] = positives(lang, indexed, formatted, n, seed)
     return _POSITIVES[lang.name]
 
 
@@ -1277,11 +1280,10 @@ def main() -> None:
         help="for every false alarm: the matching rule that fired and the fingerprints and tokens it shares with the file",
     )
     args = ap.parse_args()
-    rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as d:
-        index = detection(args, rng, Path(d))
+        index = detection(args, Path(d))
         if not args.no_scale:
-            scale(args, rng, Path(d), index)
+            scale(args, random.Random(f"{args.seed}-scale"), Path(d), index)
 
 
 if __name__ == "__main__":
