@@ -1079,7 +1079,7 @@ def detection(args, tmp: Path) -> FingerprintIndex:
     }
     sparse = {True: [0, 0], False: [0, 0]}  # caught, pastes: with fewer than FEW_TOKENS tokens of code, and the rest
     for lang in langs:
-        rng = random.Random(f"{args.seed}-{lang.name}")  # its own, so its samples do not depend on the other languages run
+        rng = random.Random(f"{args.seed}-{lang.name}")  # its own (and its negatives' theirs): no sample depends on what else is run
         indexed = [private / name.split("/", 1)[0] / name.split("/", 1)[1] for name in index.files if name.startswith(f"{lang.name}/")]
         formatted = formatted_copies(lang, indexed, tmp / "formatted" / lang.name)
         cells = []
@@ -1100,7 +1100,7 @@ def detection(args, tmp: Path) -> FingerprintIndex:
             totals["queries"] += len(queries)
             totals["whole"] += whole
             cells.append(f"{len(caught) / len(queries):>6.1%} w{whole / max(len(caught), 1):>6.1%}")
-        drawn = chunks(lang.public, lang.pygments, 40, args.negatives, rng)
+        drawn = chunks(lang.public, lang.pygments, 40, args.negatives, random.Random(f"{args.seed}-negatives-{lang.name}"))
         indexed_runs = set().union(*(line_runs(p.read_text(errors="replace")) for p in indexed))
         negatives = [q for q in drawn if not line_runs(q) & indexed_runs]
         copies = [q for q in drawn if line_runs(q) & indexed_runs]
