@@ -11,6 +11,8 @@ indexed files, sparse ones included (any chunk that starts and ends outside a mu
 or comment and has 8 non-blank lines), under each disguise alone and all combined:
 
 - plain: the chunk as it is;
+- numbered: the chunk as an assistant's file-reading tool returns it, each line after its
+  number in the file and a tab (`cat -n`, `nl -ba`, Claude Code's Read);
 - renamed: every identifier renamed consistently, interpolations in template literals and
   f-strings too; what a developer renaming identifiers leaves stays: the language's keywords,
   builtins and standard types (SQL's, PostgreSQL's keyword list, in any case), string prefixes
@@ -26,7 +28,7 @@ or comment and has 8 non-blank lines), under each disguise alone and all combine
   here);
 - layout: comments and blank lines dropped, tabs, import lines reordered, and wrapped in a chat
   message, fenced with or without the language's name;
-- combined: all of these at once.
+- combined: all of these but the numbering at once (a tool lists a file as it is).
 
 The first four go out bare, as a tool result would (no language named); layout and combined in
 a fence. Where the language's parser is installed (Python's ast, gofmt -e, node --check, bash -n,
@@ -750,6 +752,12 @@ def import_runs(at: list[int], lines: list[str]) -> list[list[int]]:
     return runs
 
 
+def numbered(code: str, first: int) -> str:
+    """The code as an assistant's file-reading tool returns it: `cat -n`'s numbers from the
+    chunk's own first line, right-aligned, then a tab."""
+    return "\n".join(f"{first + n:>6}\t{line}" for n, line in enumerate(code.split("\n")))
+
+
 def chat(code: str, lang: Language, rng: random.Random) -> tuple[str, int, int]:
     """The code in a chat message; with the first and last lines (from 1) of the code in it."""
     info = rng.choice([lang.name, ""])
@@ -1002,7 +1010,7 @@ def event_loop_lateness_ms(work) -> float:
 
 
 # ---- the run ---------------------------------------------------------------------------------
-DISGUISES = ("plain", "renamed", "quotes", "formatted", "layout", "combined")
+DISGUISES = ("plain", "numbered", "renamed", "quotes", "formatted", "layout", "combined")
 FEW_TOKENS = 40
 INVALID: dict[str, dict[str, tuple[int, int]]] = {}  # language: disguise: (pastes that break their file, checked)
 
@@ -1020,7 +1028,11 @@ def positives(
     def renamed(spot: tuple[Path, int]) -> str:
         return rename(chunk_text(spot, 20), lang, reserved(lang, spot[0]))
 
-    out = {"plain": [bare(chunk_text(s, 20)) for s in plain], "renamed": [bare(renamed(s)) for s in plain]}
+    out = {
+        "plain": [bare(chunk_text(s, 20)) for s in plain],
+        "numbered": [bare(numbered(chunk_text(s, 20), s[1] + 1)) for s in plain],
+        "renamed": [bare(renamed(s)) for s in plain],
+    }
     if lang.quotes:
         out["quotes"] = [bare(swap_quotes(chunk_text(s, 20), lang)) for s in plain]
     out["layout"] = [chat(layout(chunk_text(s, 20), lang, rng), lang, rng) for s in plain]

@@ -367,10 +367,8 @@ static Py_ssize_t string_end(const uint32_t *buf, Py_ssize_t r, Py_ssize_t n, ui
         return -1;
     if ((syntax & TRIPLE_QUOTES) && r + 2 < n && buf[r + 1] == q && buf[r + 2] == q) {
         Py_ssize_t j = find_closing(buf, r + 3, n, q == '"' ? TRIPLE_DQ : TRIPLE_SQ, memo);
-        if (j >= 0) {
-            *from = r + 3, *to = j;
-            return j + 3;
-        }
+        *from = r + 3, *to = j < 0 ? n : j; /* unclosed: a paste cut inside a docstring, whose rest is its words */
+        return j < 0 ? n : j + 3;
     }
     if (q == '\'' && (syntax & RUST_QUOTES) && !(r + 1 < n && buf[r + 1] == '\\') && !(r + 2 < n && buf[r + 2] == '\''))
         return -1; /* a lifetime */
@@ -812,7 +810,9 @@ static void lex_range(Lexer *L, Py_ssize_t r, Py_ssize_t n, int nested)
             uint64_t h;
             Py_ssize_t e = hashed_word_end(buf, r, n, &h);
             if (L->line_start && opens_import(buf, e, h, n)) {
-                r = statement_end(buf, r, n);
+                end = statement_end(buf, r, n);
+                L->line += (int32_t)count_newlines(buf, r, end); /* a bracketed import's own lines */
+                r = end;
                 continue;
             }
             if (e < n && (buf[e] == '"' || buf[e] == '\'') && string_prefix(buf, r, e, &braces))

@@ -9,7 +9,8 @@ Python, Rust, C, shell or SQL. The index and the request must tokenise alike, so
 only where the generic guess is wrong for them (``//`` is floor division in Python, ``#`` a
 private field in JavaScript, ``'a`` a lifetime in Rust). (Pygments' lexer for one language
 takes about 450 ms per 256 KB; bench/fingerprint_bench.py measures it beside ours.) Markdown
-fence lines, comments, whitespace, imports and what formatters add or remove at will (commas,
+fence lines, comments, whitespace, imports, the line numbers of a numbered listing (a file read
+through a tool) and what formatters add or remove at will (commas,
 semicolons, parentheses, line continuations) leave no tokens. Each token becomes a code:
 
 - punctuation stays itself; reserved words of the common languages keep their own codes;
@@ -334,6 +335,38 @@ def _fenced_blocks(text: str, fence_lines: list[int]) -> list[tuple[int, int, st
     return blocks
 
 
+# A line-number prefix as file-reading tools print it: `cat -n` and `nl -ba` (the number
+# right-aligned, a tab), agents' read tools (a tab, an arrow or a colon), editors' and
+# compilers' excerpts (`12 | `). Looked for after a newline, one put before the text.
+_NUMBERED = re.compile(r"\n[ \t]*(\d{1,9})(?:\t|\u2192|:|[ \t]*\|[ \t]?)")
+NUMBERED_RUN = 4  # consecutive numbered lines (n, n + 1, ...) that make a listing, not code
+
+
+def without_line_numbers(text: str) -> str:
+    """``text`` with the line-number prefixes of its numbered listings removed, each line kept
+    where it was. A file read through an assistant's tool arrives numbered; every number would
+    otherwise be a token of its own between the file's, which no indexed file has."""
+    runs: list[list[tuple[int, int, int, int]]] = []  # (line, number, prefix start, prefix end)
+    line, at = 0, 0
+    for m in _NUMBERED.finditer("\n" + text):
+        start, end = m.start(), m.end() - 1  # in text: the newline put before it shifts every match by one
+        line += text.count("\n", at, start)
+        at, number = start, int(m.group(1))
+        if runs and runs[-1][-1][:2] == (line - 1, number - 1):
+            runs[-1].append((line, number, start, end))
+        else:
+            runs.append([(line, number, start, end)])
+    cuts = [(start, end) for run in runs if len(run) >= NUMBERED_RUN for _, _, start, end in run]
+    if not cuts:
+        return text
+    parts, at = [], 0
+    for start, end in cuts:
+        parts.append(text[at:start])
+        at = end
+    parts.append(text[at:])
+    return "".join(parts)
+
+
 def text_fingerprints(text: str, language: str | None = None) -> Prints:
     """Fingerprints of a request's text: each fenced code block in the language its info string
     names (else the one it plainly is), the rest in ``language`` (the request's file), else
@@ -353,7 +386,7 @@ def _piece_fingerprints(text: str, language: str | None) -> list[Prints]:
     pieces.append((at, len(text), language))
     found, offset, shapes = [], 0, 0
     for start, end, lang in pieces:
-        piece = text[start:end]
+        piece = without_line_numbers(text[start:end])
         if piece and not piece.isspace():  # (strip would copy it)
             before = text.count("\n", 0, start)
             inside = [line - start for line in fence_lines[bisect.bisect_left(fence_lines, start) : bisect.bisect_left(fence_lines, end)]]

@@ -856,3 +856,70 @@ def test_a_public_table_of_http_statuses_is_no_evidence_but_the_code_beside_it_i
     php = "<?php\nfinal class Phrases\n{\n    private const PHRASES = [\n" + table.replace("  ", "        ") + "    ];\n}\n"
     assert match(index, php, 6, 30) == []
     assert [m.file for m in match(index, private, 6, 30)] == ["org/status.rb"]
+
+
+NUMBERINGS = {
+    "cat -n, nl -ba": lambda n, line: f"{n:>6}\t{line}",
+    "an arrow": lambda n, line: f"{n:>6}\u2192{line}",
+    "a colon": lambda n, line: f"{n}:{line}",
+    "an excerpt's bar": lambda n, line: f"{n:>4} | {line}",
+}
+
+
+@pytest.mark.parametrize("number", NUMBERINGS.values(), ids=NUMBERINGS.keys())
+def test_a_numbered_listing_fingerprints_as_its_code(number):
+    """A file read through an assistant's tool (Claude Code's Read, `cat -n`, `nl -ba`) arrives
+    with each line's number before it, from wherever the read started."""
+    listing = "\n".join(number(120 + n, line) for n, line in enumerate(CODE.split("\n")))
+    bare, read = text_fingerprints(CODE), text_fingerprints(listing)
+    assert read.hashes.tolist() == bare.hashes.tolist() and read.lines.tolist() == bare.lines.tolist()
+    in_chat = text_fingerprints(f"Why is this slow?\n```\n{listing}\n```\n")
+    assert in_chat.hashes.tolist() == bare.hashes.tolist() and in_chat.lines.tolist() == (bare.lines + 2).tolist()
+
+
+def test_numbers_that_start_lines_of_code_are_left_alone():
+    from llm_dlp.detect.fingerprint import NUMBERED_RUN, without_line_numbers
+
+    keys = "codes = {\n" + "".join(f"    {n}: 'x{n}',\n" for n in range(1, NUMBERED_RUN)) + "}\n"  # too few to be a listing
+    unordered = "".join(f"{n}:\tstep {n}\n" for n in (3, 1, 4, 1, 5, 9, 2, 6))  # not one after another
+    gapped = "".join(f"{n}\tline\n" for n in (1, 2, 4, 5, 7, 8))
+    for text in (keys, unordered, gapped, CODE):
+        assert without_line_numbers(text) == text
+    listing = "".join(f"{n:>6}\t{line}\n" for n, line in enumerate(["a = 1", "", "  b = a", "c = b"], 7))
+    assert without_line_numbers(listing) == "a = 1\n\n  b = a\nc = b\n"  # numbered blank lines, indentation kept
+
+
+def test_a_numbered_read_of_an_indexed_file_is_matched_and_withheld_whole(tmp_path):
+    from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, match
+
+    source = (SITE / "h11" / "_connection.py").read_text().split("\n")
+    (tmp_path / "org").mkdir()
+    (tmp_path / "org" / "conn.py").write_text("\n".join(source))
+    build_index([tmp_path / "org"], tmp_path / "i.fpidx")
+    index = FingerprintIndex(tmp_path / "i.fpidx")
+    start = next(n for n, line in enumerate(source) if line.startswith("    def ") and n > 200)
+    read = "\n".join(f"{start + 1 + n:>6}\t{line}" for n, line in enumerate(source[start : start + 30]))
+    found = match(index, read, 6, 30)
+    assert [(m.file, m.first_line, m.last_line) for m in found] == [("org/conn.py", 1, 30)]
+
+
+def test_tokens_after_a_bracketed_import_keep_their_lines():
+    """The import's own lines make no tokens but still count: a match's lines are the text's."""
+    text = "from billing import (\n    Ledger,\n    Rate,\n)\n\ntotal = Ledger(Rate(3))\n"
+    assert set(tokenise(text, "python")[1].tolist()) == {6}
+    assert set(tokenise("import {\n  a,\n  b,\n} from './x'\nrun(a, b)\n", "c-like")[1].tolist()) == {5}
+
+
+def test_a_paste_cut_inside_a_docstring_keeps_the_words_of_its_file():
+    """A read that stops inside a docstring (a tool's line limit, a selection) leaves it unclosed:
+    its rest is still the docstring's words, fingerprinted as prose as in the file."""
+    from llm_dlp.detect.fingerprint import PROSE
+
+    source = (SITE / "h11" / "_connection.py").read_text()
+    lines = source.split("\n")
+    opener = next(n for n, line in enumerate(lines) if line.strip().startswith('"""') and not line.strip().endswith('"""') and n > 100)
+    cut = "\n".join(lines[opener - 1 : opener + 12])  # the def, then the docstring's first 12 lines
+    assert '"""' not in cut.split("\n", 2)[2]  # left open
+    prints = fingerprints(cut, "python")
+    prose = prints.hashes[kinds_of(prints.hashes) == PROSE]
+    assert len(prose) and set(prose.tolist()) <= set(fingerprints(source, "python").hashes.tolist())
