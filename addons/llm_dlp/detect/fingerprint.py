@@ -482,7 +482,7 @@ def build_index(
     once = _run_starts(hashes, files)  # one row per fingerprint and file (at its first line): a file's repeats add nothing
     hashes, files, lines = hashes[once], files[once], lines[once]
     keep = _in_few_files(hashes, max_files_per_fp)
-    keep &= ~np.isin(hashes, _hashes_of(public_files)) & ~np.isin(common_prefix(hashes), common_code())
+    keep &= ~np.isin(hashes, _hashes_of(public_files)) & ~in_common_code(hashes)
     rows = (hashes[keep], files[keep], lines[keep])
     _write_index(out, names, rows)
     return {
@@ -509,7 +509,8 @@ COMMON_MAGIC = b"LLMDLPCC1"
 def common_code() -> np.ndarray:
     """Fingerprints found in several files of public code of the common languages (the list
     shipped beside this module, which bench/common_code.py builds): each language's idioms
-    (equals methods, autoloaders, iterator impls, sort interfaces) are no evidence of a copy."""
+    (equals methods, autoloaders, iterator impls, sort interfaces) are no evidence of a copy.
+    Their prefixes (common_prefix), ascending."""
     return load_common_code(COMMON_CODE)
 
 
@@ -528,6 +529,16 @@ def common_prefix(hashes: np.ndarray) -> np.ndarray:
     """The top 32 bits of each fingerprint, as the common-code list keeps them (half the size;
     one fingerprint of an index in 20,000 is dropped by chance)."""
     return (hashes >> np.uint64(32)).astype(np.uint32)
+
+
+def in_common_code(hashes: np.ndarray) -> np.ndarray:
+    """Whether each fingerprint is in the common-code list, by a binary search of the ascending
+    list (np.isin sorted or hashed its 240k entries anew on every call: 0.4 s, where a short
+    paste's 30 shapes take 0.02 ms this way)."""
+    common, prefixes = common_code(), common_prefix(hashes)
+    if not len(common):
+        return np.zeros(len(prefixes), bool)
+    return common[np.minimum(np.searchsorted(common, prefixes), len(common) - 1)] == prefixes
 
 
 def save_common_code(hashes: np.ndarray, sources: list[str], out: Path = COMMON_CODE) -> None:
@@ -884,7 +895,7 @@ def _short_pastes(
         mine = hits[(files == fid) & (at == piece)]
         own = prints.hashes[offsets[piece] : offsets[piece + 1]]
         shapes = np.unique(own[of_shape(kinds_of(own))])
-        carried = len(shapes) - int(np.isin(common_prefix(shapes), common_code()).sum())
+        carried = len(shapes) - int(in_common_code(shapes).sum())
         first, last = int(prints.lines[mine].min()), int(prints.end_lines[mine].max())
         if (
             len(mine) >= SHORT_SHARE * carried - 1e-9

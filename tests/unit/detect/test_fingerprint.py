@@ -600,6 +600,20 @@ def test_shapes_in_several_indexed_files_and_common_code_are_dropped(tmp_path, m
     assert not set(common.tolist()) & set(fingerprint.FingerprintIndex(tmp_path / "b.fpidx")._hashes.tolist())
 
 
+def test_in_common_code_finds_what_isin_finds(monkeypatch):
+    from llm_dlp.detect import fingerprint
+
+    rng = np.random.default_rng(5)
+    listed = np.unique(rng.integers(1 << 40, 1 << 62, 500, dtype=np.uint64))
+    extremes = np.array([0, 2**64 - 1], np.uint64)
+    queries = np.concatenate([listed[::7], rng.integers(0, 2**64, 500, dtype=np.uint64, endpoint=False), extremes])
+    monkeypatch.setattr(fingerprint, "common_code", lambda: fingerprint.common_prefix(listed))
+    expected = np.isin(fingerprint.common_prefix(queries), fingerprint.common_prefix(listed))
+    assert (fingerprint.in_common_code(queries) == expected).all() and expected.sum() >= len(listed[::7])
+    monkeypatch.setattr(fingerprint, "common_code", lambda: np.empty(0, np.uint32))
+    assert not fingerprint.in_common_code(queries).any() and len(fingerprint.in_common_code(queries[:0])) == 0
+
+
 def test_the_shipped_common_code_list_is_of_this_tokenizer(tmp_path, monkeypatch):
     from llm_dlp.detect import fingerprint
     from llm_dlp.detect.fingerprint import VERSION, common_code, load_common_code, save_common_code
