@@ -778,12 +778,20 @@ def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int,
     MIN_LINES lines, or, in a piece of the text (a fenced block, or the text between fences)
     too short for that, ``threshold`` shapes that are SHORT_SHARE of those it carries; each
     match widened to the whole paste it is in. ``language``: of the request's file, if it names one."""
-    encoded = text.encode("utf-8", "surrogatepass")
-    key = (threshold, window_lines, language, hashlib.sha256(encoded).digest())
-    return index.recent.get(key, lambda: _match(index, text, encoded, threshold, window_lines, language))
+    key = (threshold, window_lines, language, *_digest(text))
+    return index.recent.get(key, lambda: _match(index, text, threshold, window_lines, language))
 
 
-def _match(index: FingerprintIndex, text: str, encoded: bytes, threshold: int, window_lines: int, language: str | None) -> list[CodeMatch]:
+def _digest(text: str) -> tuple[bool, bytes]:
+    """A text's digest, of its UTF-8 when it is ASCII (its own bytes, copied), else of its UTF-16
+    (a text of one character past Latin-1 is 2 bytes a character: encoding 256 KB of it in UTF-8
+    took 0.64 ms, in UTF-16 0.16 ms, the digest of twice the bytes 0.18 ms more); the
+    encoding told apart in the key."""
+    plain = text.isascii()
+    return plain, hashlib.sha256(text.encode("utf-8" if plain else "utf-16-le", "surrogatepass")).digest()
+
+
+def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int, language: str | None) -> list[CodeMatch]:
     pieces = _piece_fingerprints(text, language)
     prints = _joined(pieces)
     query, fids = index.lookup(prints.hashes)
@@ -802,7 +810,7 @@ def _match(index: FingerprintIndex, text: str, encoded: bytes, threshold: int, w
     )
     offsets = np.cumsum([0] + [len(p.hashes) for p in pieces])  # where each piece's fingerprints start
     regions += _short_pastes(prints, offsets, query, fids, kinds, threshold, regions)
-    lines: _Lines | list[str] = _Lines(encoded) if regions else []
+    lines: _Lines | list[str] = _Lines(text.encode("utf-8", "surrogatepass")) if regions else []
     return [CodeMatch(index.files[fid], count, *_paste_around(lines, start, end)) for fid, count, start, end in regions]
 
 

@@ -649,6 +649,25 @@ def test_the_index_lookup_loses_no_hit(tmp_path):
     assert index.lookup(np.empty(0, np.uint64))[0].tolist() == []
 
 
+def test_a_text_past_ascii_is_matched_and_widened_as_its_ascii_twin_and_cached_apart(tmp_path):
+    from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, match
+
+    code = "".join(
+        f"def total_{n}(order, rate):\n    fee = order.amount * rate + {n}\n    return fee - order.discount({n})\n" for n in range(12)
+    )
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "ledger.py").write_text(code)
+    build_index([tmp_path / "repo"], tmp_path / "i.fpidx")
+    index = FingerprintIndex(tmp_path / "i.fpidx")
+    found = {}
+    for note in ("Why is it slow? It is.", "Why is it slow \u2014 \u00e9t\u00e9? It is.", "Why is it slow \U0001f600 \ud800? It is."):
+        text = f"{note}\n\n{code}\n{note}"
+        found[note] = [(m.file, m.fingerprints, m.first_line, m.last_line) for m in match(index, text, 6, 30)]
+        assert match(index, text, 6, 30) == match(index, text, 6, 30)  # the second from the cache
+    assert len(set(map(tuple, found.values()))) == 1 and list(found.values())[0][0][2:] == (2, 39)
+    assert len(index.recent._items) == 3
+
+
 WORDS = [
     "order",
     "amount",
