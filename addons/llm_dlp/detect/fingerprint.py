@@ -778,20 +778,27 @@ def match(index: FingerprintIndex, text: str, threshold: int, window_lines: int,
     MIN_LINES lines, or, in a piece of the text (a fenced block, or the text between fences)
     too short for that, ``threshold`` shapes that are SHORT_SHARE of those it carries; each
     match widened to the whole paste it is in. ``language``: of the request's file, if it names one."""
-    key = (threshold, window_lines, language, *_digest(text))
-    return index.recent.get(key, lambda: _match(index, text, threshold, window_lines, language))
+    encoding, encoded = _encoded(text)
+    key = (threshold, window_lines, language, encoding, hashlib.sha256(encoded).digest())
+    return index.recent.get(key, lambda: _match(index, text, _Lines(encoded, encoding), threshold, window_lines, language))
 
 
-def _digest(text: str) -> tuple[bool, bytes]:
-    """A text's digest, of its UTF-8 when it is ASCII (its own bytes, copied), else of its UTF-16
-    (a text of one character past Latin-1 is 2 bytes a character: encoding 256 KB of it in UTF-8
-    took 0.64 ms, in UTF-16 0.16 ms, the digest of twice the bytes 0.18 ms more); the
-    encoding told apart in the key."""
-    plain = text.isascii()
-    return plain, hashlib.sha256(text.encode("utf-8" if plain else "utf-16-le", "surrogatepass")).digest()
+def _encoded(text: str) -> tuple[str, bytes]:
+    """A text's encoding and its bytes in it, for the key of its results and the lines a match
+    widens over: UTF-8 when it is ASCII (its own bytes, copied), else UTF-16 (a text of one
+    character past Latin-1 is 2 bytes a character: encoding 256 KB of it in UTF-8 took 0.64 ms,
+    in UTF-16 0.16 ms, the digest of twice the bytes 0.18 ms more), unless it holds a lone
+    surrogate, which UTF-16 would pair with the next (two texts alike in it): then UTF-8 with
+    each surrogate on its own."""
+    if not text.isascii():
+        try:
+            return "utf-16-le", text.encode("utf-16-le")
+        except UnicodeEncodeError:
+            pass
+    return "utf-8", text.encode("utf-8", "surrogatepass")
 
 
-def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int, language: str | None) -> list[CodeMatch]:
+def _match(index: FingerprintIndex, text: str, lines: _Lines, threshold: int, window_lines: int, language: str | None) -> list[CodeMatch]:
     pieces = _piece_fingerprints(text, language)
     prints = _joined(pieces)
     query, fids = index.lookup(prints.hashes)
@@ -810,25 +817,30 @@ def _match(index: FingerprintIndex, text: str, threshold: int, window_lines: int
     )
     offsets = np.cumsum([0] + [len(p.hashes) for p in pieces])  # where each piece's fingerprints start
     regions += _short_pastes(prints, offsets, query, fids, kinds, threshold, regions)
-    lines: _Lines | list[str] = _Lines(text.encode("utf-8", "surrogatepass")) if regions else []
     return [CodeMatch(index.files[fid], count, *_paste_around(lines, start, end)) for fid, count, start, end in regions]
 
 
 class _Lines:
-    """The lines of a text, from its UTF-8 encoding, each decoded when read: a match widens over
-    a few dozen of them, and splitting 256 KB into lines takes 0.5 ms."""
+    """The lines of a text, from its encoding (_encoded), each decoded when read: a match widens
+    over a few dozen of them, and splitting 256 KB into lines takes 0.5 ms. Its newlines are
+    looked for once a match asks."""
 
-    def __init__(self, encoded: bytes):
-        self._encoded = encoded
-        self._ends = np.flatnonzero(np.frombuffer(encoded, np.uint8) == ord("\n"))  # a newline is one byte in UTF-8
+    def __init__(self, encoded: bytes, encoding: str):
+        self._encoded, self._encoding = encoded, encoding
+        self._unit = 2 if encoding == "utf-16-le" else 1  # a newline is one unit of either, and no part of another character
+
+    @functools.cached_property
+    def _ends(self) -> np.ndarray:
+        units = np.frombuffer(self._encoded, "<u2" if self._unit == 2 else np.uint8)
+        return np.flatnonzero(units == ord("\n")) * self._unit
 
     def __len__(self) -> int:
         return len(self._ends) + 1
 
     def __getitem__(self, line: int) -> str:
-        start = int(self._ends[line - 1]) + 1 if line else 0
+        start = int(self._ends[line - 1]) + self._unit if line else 0
         end = int(self._ends[line]) if line < len(self._ends) else len(self._encoded)
-        return self._encoded[start:end].decode("utf-8", "surrogatepass")
+        return self._encoded[start:end].decode(self._encoding, "surrogatepass")
 
 
 # Where a paste ends: a markdown fence line (the text outside is the developer's), or a line

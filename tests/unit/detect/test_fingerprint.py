@@ -650,7 +650,7 @@ def test_the_index_lookup_loses_no_hit(tmp_path):
 
 
 def test_a_text_past_ascii_is_matched_and_widened_as_its_ascii_twin_and_cached_apart(tmp_path):
-    from llm_dlp.detect.fingerprint import FingerprintIndex, build_index, match
+    from llm_dlp.detect.fingerprint import FingerprintIndex, _encoded, build_index, match
 
     code = "".join(
         f"def total_{n}(order, rate):\n    fee = order.amount * rate + {n}\n    return fee - order.discount({n})\n" for n in range(12)
@@ -666,6 +666,8 @@ def test_a_text_past_ascii_is_matched_and_widened_as_its_ascii_twin_and_cached_a
         assert match(index, text, 6, 30) == match(index, text, 6, 30)  # the second from the cache
     assert len(set(map(tuple, found.values()))) == 1 and list(found.values())[0][0][2:] == (2, 39)
     assert len(index.recent._items) == 3
+    paired, lone = _encoded("\U0001f600 x"), _encoded("\ud83d\ude00 x")  # alike in UTF-16: one is not encoded so
+    assert paired[0] == "utf-16-le" and lone[0] == "utf-8" and paired[1] != lone[1]
 
 
 WORDS = [
