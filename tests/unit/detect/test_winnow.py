@@ -88,6 +88,31 @@ def test_buckets_hold_a_few_fingerprints_each():
     assert (starts[1:-1] == np.searchsorted(index >> np.uint64(64 - bits), np.arange(1, 2**bits, dtype=np.uint64))).all()
 
 
+EDGE_TEXTS = {
+    "empty": "",
+    "one huge line": "total = price * rate + fee; " * 20_000,
+    "NUL bytes": "def f(x):\n    return x\0 + 1\0\0\n" * 200,
+    "lone surrogates": "name = '\ud800' + \"\udfff\"  # \udc80 note\nvalue = \ud83d + 1\n" * 200,
+    "deeply nested brackets": "x = " + "[{(" * 5000 + "y" + ")}]" * 5000 + "\n",
+}
+
+
+@pytest.mark.parametrize("name", EDGE_TEXTS)
+def test_fingerprints_of_odd_texts_are_each_found_in_an_index_of_them(name):
+    """Every fingerprint of a text is found through the filter in an index holding it among
+    others; random hashes are found as a binary search finds them."""
+    from llm_dlp.detect.fingerprint import fingerprints
+
+    own = fingerprints(EDGE_TEXTS[name]).hashes
+    assert (name == "empty") == (len(own) == 0)
+    others = np.random.default_rng(2).integers(0, 2**64, 50_000, dtype=np.uint64, endpoint=False)
+    index = np.sort(np.concatenate([np.unique(own), others]))  # each once, as an index holds it per file
+    files = np.arange(len(index), dtype=np.uint32)
+    queries = np.concatenate([own, others[:5000] ^ np.uint64(1 << 40)])
+    found = looked_up(index, files, queries, bucket_bits(len(index)), filter_bits(len(index)))
+    assert found == searched(index, files, queries) and set(range(len(own))) <= set(found[0])
+
+
 def test_the_filter_is_sparse():
     """8 to 16 bits a fingerprint, two of them set by each: an eighth to a quarter of its bits set."""
     assert [filter_bits(n) for n in (0, 1000, 6_300_000, 2**40)] == [0, 7, 20, 32]
