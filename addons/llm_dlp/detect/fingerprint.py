@@ -831,15 +831,15 @@ class _Lines:
 
     @functools.cached_property
     def _ends(self) -> np.ndarray:
-        units = np.frombuffer(self._encoded, "<u2" if self._unit == 2 else np.uint8)
-        return np.flatnonzero(units == ord("\n")) * self._unit
+        """In units of the encoding."""
+        return np.flatnonzero(np.frombuffer(self._encoded, "<u2" if self._unit == 2 else np.uint8) == ord("\n"))
 
     def __len__(self) -> int:
         return len(self._ends) + 1
 
     def __getitem__(self, line: int) -> str:
-        start = int(self._ends[line - 1]) + self._unit if line else 0
-        end = int(self._ends[line]) if line < len(self._ends) else len(self._encoded)
+        start = (int(self._ends[line - 1]) + 1) * self._unit if line else 0
+        end = int(self._ends[line]) * self._unit if line < len(self._ends) else len(self._encoded)
         return self._encoded[start:end].decode(self._encoding, "surrogatepass")
 
 

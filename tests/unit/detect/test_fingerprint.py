@@ -670,6 +670,21 @@ def test_a_text_past_ascii_is_matched_and_widened_as_its_ascii_twin_and_cached_a
     assert paired[0] == "utf-16-le" and lone[0] == "utf-8" and paired[1] != lone[1]
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "\n", "\n\n", "\u00e9", "\u2014", "\U0001f600", "\ud800", "\udc00", "x y "]), max_size=400).map("".join),
+    st.randoms(),
+)
+def test_the_lines_a_match_widens_over_are_the_texts_in_any_order(text, rng):
+    from llm_dlp.detect.fingerprint import _encoded, _Lines
+
+    encoding, encoded = _encoded(text)
+    lines, expected = _Lines(encoded, encoding), text.split("\n")
+    order = list(range(len(expected)))
+    rng.shuffle(order)
+    assert len(lines) == len(expected) and [lines[i] for i in order] == [expected[i] for i in order]
+
+
 WORDS = [
     "order",
     "amount",
