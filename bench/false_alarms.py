@@ -44,8 +44,9 @@ def _weights(**values: float) -> Iterator[None]:
 
 
 def _files_matched(index: fp.FingerprintIndex, text: str, threshold: int, window_lines: int) -> set[str]:
-    encoded = text.encode("utf-8", "surrogatepass")
-    return {m.file for m in fp._match(index, text, encoded, threshold, window_lines, None)}  # uncached: the weights differ
+    encoding, encoded = fp._encoded(text)
+    lines = fp._Lines(encoded, encoding)
+    return {m.file for m in fp._match(index, text, lines, threshold, window_lines, None)}  # uncached: the weights differ
 
 
 def rules_fired(index: fp.FingerprintIndex, text: str, file: str, threshold: int, window_lines: int) -> list[str]:

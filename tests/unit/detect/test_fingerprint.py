@@ -600,6 +600,20 @@ def test_shapes_in_several_indexed_files_and_common_code_are_dropped(tmp_path, m
     assert not set(common.tolist()) & set(fingerprint.FingerprintIndex(tmp_path / "b.fpidx")._hashes.tolist())
 
 
+def test_in_common_code_finds_what_isin_finds(monkeypatch):
+    from llm_dlp.detect import fingerprint
+
+    rng = np.random.default_rng(5)
+    listed = np.unique(rng.integers(1 << 40, 1 << 62, 500, dtype=np.uint64))
+    extremes = np.array([0, 2**64 - 1], np.uint64)
+    queries = np.concatenate([listed[::7], rng.integers(0, 2**64, 500, dtype=np.uint64, endpoint=False), extremes])
+    monkeypatch.setattr(fingerprint, "common_code", lambda: fingerprint.common_prefix(listed))
+    expected = np.isin(fingerprint.common_prefix(queries), fingerprint.common_prefix(listed))
+    assert (fingerprint.in_common_code(queries) == expected).all() and expected.sum() >= len(listed[::7])
+    monkeypatch.setattr(fingerprint, "common_code", lambda: np.empty(0, np.uint32))
+    assert not fingerprint.in_common_code(queries).any() and len(fingerprint.in_common_code(queries[:0])) == 0
+
+
 def test_the_shipped_common_code_list_is_of_this_tokenizer(tmp_path, monkeypatch):
     from llm_dlp.detect import fingerprint
     from llm_dlp.detect.fingerprint import VERSION, common_code, load_common_code, save_common_code
@@ -633,6 +647,42 @@ def test_the_index_lookup_loses_no_hit(tmp_path):
     query, files = index.lookup(asked)
     assert sorted(query.tolist()) == sorted(np.flatnonzero(np.isin(asked, hashes)).repeat(2).tolist())
     assert index.lookup(np.empty(0, np.uint64))[0].tolist() == []
+
+
+def test_a_text_past_ascii_is_matched_and_widened_as_its_ascii_twin_and_cached_apart(tmp_path):
+    from llm_dlp.detect.fingerprint import FingerprintIndex, _encoded, build_index, match
+
+    code = "".join(
+        f"def total_{n}(order, rate):\n    fee = order.amount * rate + {n}\n    return fee - order.discount({n})\n" for n in range(12)
+    )
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "ledger.py").write_text(code)
+    build_index([tmp_path / "repo"], tmp_path / "i.fpidx")
+    index = FingerprintIndex(tmp_path / "i.fpidx")
+    found = {}
+    for note in ("Why is it slow? It is.", "Why is it slow \u2014 \u00e9t\u00e9? It is.", "Why is it slow \U0001f600 \ud800? It is."):
+        text = f"{note}\n\n{code}\n{note}"
+        found[note] = [(m.file, m.fingerprints, m.first_line, m.last_line) for m in match(index, text, 6, 30)]
+        assert match(index, text, 6, 30) == match(index, text, 6, 30)  # the second from the cache
+    assert len(set(map(tuple, found.values()))) == 1 and list(found.values())[0][0][2:] == (2, 39)
+    assert len(index.recent._items) == 3
+    paired, lone = _encoded("\U0001f600 x"), _encoded("\ud83d\ude00 x")  # alike in UTF-16: one is not encoded so
+    assert paired[0] == "utf-16-le" and lone[0] == "utf-8" and paired[1] != lone[1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "\n", "\n\n", "\u00e9", "\u2014", "\U0001f600", "\ud800", "\udc00", "x y "]), max_size=400).map("".join),
+    st.randoms(),
+)
+def test_the_lines_a_match_widens_over_are_the_texts_in_any_order(text, rng):
+    from llm_dlp.detect.fingerprint import _encoded, _Lines
+
+    encoding, encoded = _encoded(text)
+    lines, expected = _Lines(encoded, encoding), text.split("\n")
+    order = list(range(len(expected)))
+    rng.shuffle(order)
+    assert len(lines) == len(expected) and [lines[i] for i in order] == [expected[i] for i in order]
 
 
 WORDS = [

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from llm_dlp.detect import _winnow
-from llm_dlp.detect.fingerprint import bucket_bits
+from llm_dlp.detect.fingerprint import bucket_bits, filter_bits
 
 TOP = 2**64 - 1
 
@@ -18,15 +18,16 @@ def searched(index: np.ndarray, files: np.ndarray, queries: np.ndarray) -> tuple
     return [i for i, _ in rows], [f for _, f in rows]
 
 
-def bucket_starts(index: np.ndarray, bits: int) -> np.ndarray:
-    starts = np.empty((1 << bits) + 1, np.uint32)
-    _winnow.bucket_starts(index, bits, starts)
-    return starts
+def bucket_starts(index: np.ndarray, bits: int, fbits: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """The bucket starts and a filter of 2**fbits words."""
+    starts, words = np.empty((1 << bits) + 1, np.uint32), np.empty(1 << fbits, np.uint64)
+    _winnow.bucket_starts(index, bits, starts, words)
+    return starts, words
 
 
-def looked_up(index: np.ndarray, files: np.ndarray, queries: np.ndarray, bits: int) -> tuple[list[int], list[int]]:
-    starts = bucket_starts(index, bits)
-    positions, found = _winnow.lookup(index, files, starts, bits, queries)
+def looked_up(index: np.ndarray, files: np.ndarray, queries: np.ndarray, bits: int, fbits: int = 4) -> tuple[list[int], list[int]]:
+    starts, words = bucket_starts(index, bits, fbits)
+    positions, found = _winnow.lookup(index, files, starts, words, bits, queries)
     return np.frombuffer(positions, np.intp).tolist(), np.frombuffer(found, np.uint32).tolist()
 
 
@@ -37,8 +38,8 @@ def edges(bits: int) -> np.ndarray:
     return np.array(sorted({0, 1, TOP - 1, TOP} | boundaries | {b - 1 for b in boundaries}), np.uint64)
 
 
-@pytest.mark.parametrize("bits", [1, 8, 13, 20])
-def test_lookup_finds_what_a_binary_search_finds(bits):
+@pytest.mark.parametrize(("bits", "fbits"), [(1, 0), (8, 3), (13, 9), (20, 12)])  # filters of one word (passing all) to a sparse one
+def test_lookup_finds_what_a_binary_search_finds(bits, fbits):
     rng = np.random.default_rng(bits)
     values = np.concatenate([rng.integers(0, 2**64, 3000, dtype=np.uint64, endpoint=False), edges(bits)])
     index = np.sort(np.concatenate([values, values[::5], values[::11]]))  # some in several files
@@ -46,7 +47,7 @@ def test_lookup_finds_what_a_binary_search_finds(bits):
     queries = np.concatenate([values[::3], rng.integers(0, 2**64, 2000, dtype=np.uint64, endpoint=False), edges(bits), edges(bits)[::-1]])
     rng.shuffle(queries)
     expected = searched(index, files, queries)
-    assert looked_up(index, files, queries, bits) == expected and len(expected[0]) > 1000
+    assert looked_up(index, files, queries, bits, fbits) == expected and len(expected[0]) > 1000
 
 
 def test_lookup_of_nothing_and_in_an_empty_index():
@@ -63,23 +64,62 @@ def test_an_index_of_one_hash_in_many_files():
 
 def test_lookup_refuses_mismatched_arrays():
     index = np.sort(edges(8))
+    starts, words = bucket_starts(index, 8)
     with pytest.raises(ValueError):
-        _winnow.lookup(index, np.zeros(3, np.uint32), bucket_starts(index, 8), 8, index)
+        _winnow.lookup(index, np.zeros(3, np.uint32), starts, words, 8, index)
     with pytest.raises(ValueError):
-        _winnow.lookup(index, np.zeros(len(index), np.uint32), bucket_starts(index, 9), 8, index)
+        _winnow.lookup(index, np.zeros(len(index), np.uint32), bucket_starts(index, 9)[0], words, 8, index)
     with pytest.raises(ValueError):
-        _winnow.bucket_starts(index, 8, np.empty(2**8, np.uint32))  # one short
+        _winnow.lookup(index, np.zeros(len(index), np.uint32), starts, words[:3], 8, index)  # no power of two
     with pytest.raises(ValueError):
-        _winnow.bucket_starts(index, 33, np.empty(3, np.uint32))
+        _winnow.bucket_starts(index, 8, np.empty(2**8, np.uint32), words)  # one short
+    with pytest.raises(ValueError):
+        _winnow.bucket_starts(index, 33, np.empty(3, np.uint32), words)
+    with pytest.raises(ValueError):
+        _winnow.bucket_starts(index, 8, starts, np.empty(0, np.uint64))
 
 
 def test_buckets_hold_a_few_fingerprints_each():
     assert [bucket_bits(n) for n in (0, 1000, 5_280_000, 2**40)] == [1, 9, 22, 32]
     index = np.sort(np.random.default_rng(3).integers(0, 2**64, 100_000, dtype=np.uint64, endpoint=False))
     bits = bucket_bits(len(index))
-    starts = bucket_starts(index, bits)
+    starts = bucket_starts(index, bits)[0]
     assert starts[0] == 0 and starts[-1] == len(index) and 1 <= len(index) / (len(starts) - 1) <= 2
     assert (starts[1:-1] == np.searchsorted(index >> np.uint64(64 - bits), np.arange(1, 2**bits, dtype=np.uint64))).all()
+
+
+EDGE_TEXTS = {
+    "empty": "",
+    "one huge line": "total = price * rate + fee; " * 20_000,
+    "NUL bytes": "def f(x):\n    return x\0 + 1\0\0\n" * 200,
+    "lone surrogates": "name = '\ud800' + \"\udfff\"  # \udc80 note\nvalue = \ud83d + 1\n" * 200,
+    "deeply nested brackets": "x = " + "[{(" * 5000 + "y" + ")}]" * 5000 + "\n",
+}
+
+
+@pytest.mark.parametrize("name", EDGE_TEXTS)
+def test_fingerprints_of_odd_texts_are_each_found_in_an_index_of_them(name):
+    """Every fingerprint of a text is found through the filter in an index holding it among
+    others; random hashes are found as a binary search finds them."""
+    from llm_dlp.detect.fingerprint import fingerprints
+
+    own = fingerprints(EDGE_TEXTS[name]).hashes
+    assert (name == "empty") == (len(own) == 0)
+    others = np.random.default_rng(2).integers(0, 2**64, 50_000, dtype=np.uint64, endpoint=False)
+    index = np.sort(np.concatenate([np.unique(own), others]))  # each once, as an index holds it per file
+    files = np.arange(len(index), dtype=np.uint32)
+    queries = np.concatenate([own, others[:5000] ^ np.uint64(1 << 40)])
+    found = looked_up(index, files, queries, bucket_bits(len(index)), filter_bits(len(index)))
+    assert found == searched(index, files, queries) and set(range(len(own))) <= set(found[0])
+
+
+def test_the_filter_is_sparse():
+    """8 to 16 bits a fingerprint, two of them set by each: an eighth to a quarter of its bits set."""
+    assert [filter_bits(n) for n in (0, 1000, 6_300_000, 2**40)] == [0, 7, 20, 32]
+    for n in (20_000, 30_000):
+        index = np.sort(np.random.default_rng(n).integers(0, 2**64, n, dtype=np.uint64, endpoint=False))
+        words = bucket_starts(index, bucket_bits(n), filter_bits(n))[1]
+        assert 0.1 < np.unpackbits(words.view(np.uint8)).mean() < 0.25
 
 
 def fence_lines_read(text: str) -> list[int]:
