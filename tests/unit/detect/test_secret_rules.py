@@ -184,7 +184,9 @@ def test_an_unknown_plugin_is_refused_whatever_the_cache_holds(cache_dir):
     assert len(plugin_entries(cache_dir)) == 1
 
 
-@pytest.mark.parametrize("value", ["ReadableStreamDefaultReader", "XMLHttpRequestUpload", "RFC3161SignedTimestamp", "ClientSecretCredential"])
+@pytest.mark.parametrize(
+    "value", ["ReadableStreamDefaultReader", "XMLHttpRequestUpload", "RFC3161SignedTimestamp", "ClientSecretCredential"]
+)
 def test_the_words_heuristic_takes_identifiers_made_of_words(value):
     assert secret_rules.HEURISTICS["words"](value, value, 0, len(value))
 
