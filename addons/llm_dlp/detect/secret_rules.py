@@ -134,6 +134,15 @@ _RANDOM_RUN = re.compile(r"(?=[A-Za-z0-9]{20})(?=(?:[a-zA-Z]*\d){2})(?=(?:[a-z0-
 _WORDS = re.compile(r"(?>[A-Z]?[a-z]{3,}|[A-Z]{2,}(?![a-z])|[A-Z]?\d{1,4})+")
 
 
+def _reads_as_words(value: str) -> bool:
+    """Words run together, one of them of small letters (HmacSHA256, ReadableStreamDefaultReader):
+    capitals and digits alone (6I61FX70PVDV6B0W) split into acronyms and numbers however random."""
+    return _WORDS.fullmatch(value) is not None and _SMALL_WORD.search(value) is not None
+
+
+_SMALL_WORD = re.compile(r"[a-z]{3}")
+
+
 def _code_reference(value: str) -> bool:
     """An unquoted value that is a variable, attribute, call or keyword, not a literal: a dotted
     token whose parts look random (``zfR3T3VI.GLEC5p3cggDGTDhOwTdNwuYxxq``) is a literal."""
@@ -214,7 +223,7 @@ HEURISTICS = {
     "reference_name": _reference_name,
     "sdk_example": _sdk_example,
     "listed_constant": _listed_constant,
-    "words": lambda v, t, s, e: _WORDS.fullmatch(v) is not None,
+    "words": lambda v, t, s, e: _reads_as_words(v),
 }
 
 
