@@ -191,7 +191,9 @@ def test_the_words_heuristic_takes_identifiers_made_of_words(value):
     assert secret_rules.HEURISTICS["words"](value, value, 0, len(value))
 
 
-@pytest.mark.parametrize("value", ["RxgZTPSbicCSOdOfyoJvKq", "kxzjxBiPZKkdfauGJGVNaDzU", "parseTimeOfDayWindowV1Alpha", "6I61FX70PVDV6B0WYXKX6CJ4DCC5"])
+@pytest.mark.parametrize(
+    "value", ["RxgZTPSbicCSOdOfyoJvKq", "kxzjxBiPZKkdfauGJGVNaDzU", "parseTimeOfDayWindowV1Alpha", "6I61FX70PVDV6B0WYXKX6CJ4DCC5"]
+)
 def test_the_words_heuristic_leaves_random_letters(value):
     assert not secret_rules.HEURISTICS["words"](value, value, 0, len(value))
 
