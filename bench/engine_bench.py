@@ -38,6 +38,7 @@ CHUNK = 256 * 1024
 GENERIC = {
     "secret-assignment",
     "secret-assignment-unquoted",
+    "letters-key-assignment",
     "secret-in-prose",
     "authorization-header",
     "vendor-credential",

@@ -128,8 +128,19 @@ _CODE_REFERENCE = re.compile(
 # parseTimeOfDayWindowV1Alpha)
 _RANDOM_RUN = re.compile(r"(?=[A-Za-z0-9]{20})(?=(?:[a-zA-Z]*\d){2})(?=(?:[a-z0-9]*[A-Z]){2})(?=(?:[A-Z0-9]*[a-z]){2})[A-Za-z0-9]+")
 # ...unless it reads as words: capitalised or small words of 3 letters or more, acronyms and short
-# numbers, a version letter (RFC3161SignedTimestamp, Sha256HashAlgorithmV2); random text breaks into single letters
-_WORDS = re.compile(r"(?:[A-Z]?[a-z]{3,}|[A-Z]{2,}(?![a-z])|[A-Z]?\d{1,4})+")
+# numbers, a version letter (RFC3161SignedTimestamp, Sha256HashAlgorithmV2); random text breaks into single letters.
+# Each word is atomic: a run has one way to split, so a value that is no words fails in linear
+# time (backtracking into the runs made 50 small letters and "Bz" take seconds)
+_WORDS = re.compile(r"(?>[A-Z]?[a-z]{3,}|[A-Z]{2,}(?![a-z])|[A-Z]?\d{1,4})+")
+
+
+def _reads_as_words(value: str) -> bool:
+    """Words run together, one of them of small letters (HmacSHA256, ReadableStreamDefaultReader):
+    capitals and digits alone (6I61FX70PVDV6B0W) split into acronyms and numbers however random."""
+    return _WORDS.fullmatch(value) is not None and _SMALL_WORD.search(value) is not None
+
+
+_SMALL_WORD = re.compile(r"[a-z]{3}")
 
 
 def _code_reference(value: str) -> bool:
@@ -212,6 +223,7 @@ HEURISTICS = {
     "reference_name": _reference_name,
     "sdk_example": _sdk_example,
     "listed_constant": _listed_constant,
+    "words": lambda v, t, s, e: _reads_as_words(v),
 }
 
 

@@ -182,3 +182,24 @@ def test_an_unknown_plugin_is_refused_whatever_the_cache_holds(cache_dir):
     with pytest.raises(KeyError):
         plugin_patterns("NoSuchDetector")
     assert len(plugin_entries(cache_dir)) == 1
+
+
+@pytest.mark.parametrize(
+    "value", ["ReadableStreamDefaultReader", "XMLHttpRequestUpload", "RFC3161SignedTimestamp", "ClientSecretCredential"]
+)
+def test_the_words_heuristic_takes_identifiers_made_of_words(value):
+    assert secret_rules.HEURISTICS["words"](value, value, 0, len(value))
+
+
+@pytest.mark.parametrize(
+    "value", ["RxgZTPSbicCSOdOfyoJvKq", "kxzjxBiPZKkdfauGJGVNaDzU", "parseTimeOfDayWindowV1Alpha", "6I61FX70PVDV6B0WYXKX6CJ4DCC5"]
+)
+def test_the_words_heuristic_leaves_random_letters(value):
+    assert not secret_rules.HEURISTICS["words"](value, value, 0, len(value))
+
+
+def test_a_long_run_that_is_no_words_is_refused_without_backtracking_into_it():
+    # splitting the run of small letters every way it can be split took longer than any request
+    value = "a" * 400 + "1B1Bz"
+    assert not secret_rules.HEURISTICS["words"](value, value, 0, len(value))
+    assert not secret_rules._code_reference("x." + value)
