@@ -1,10 +1,11 @@
 """The real coding-agent CLIs through the real proxy, against the fake model (tests/support/fake_model.py).
 
-Each agent runs non-interactively in a project holding ``settings.py`` (generated secrets) and ``.env``
-(a protected path). The fake model asks it to read both files in one turn of parallel tool calls, then to
-write ``out.py`` with the placeholders it was given, then answers with a final text. For each agent:
-it exits 0 with that text; no secret and no line of ``.env`` reached the model, in any encoding; every
-body the model got was valid for its API; ``out.py`` holds the real values of the rules that restore;
+Each agent runs non-interactively in a project holding ``settings.py`` (generated secrets), ``.env``
+(a protected path) and ``ledger.py`` (private code, in the proxy's fingerprint index; each agent's read
+tool returns it its own way, Claude Code's with line numbers). The fake model asks it to read the three
+files in one turn of parallel tool calls, then to write ``out.py`` with the placeholders it was given, then
+answers with a final text. For each agent: it exits 0 with that text; no secret, no line of ``.env`` and no
+line of ``ledger.py`` reached the model, in any encoding; every body the model got was valid for its API; ``out.py`` holds the real values of the rules that restore;
 one audit record per model request, naming the agent's tool.
 
 The agents are installed by ``deploy/bootstrap.sh test`` into ``.tools/`` at pinned versions. They run
@@ -17,6 +18,7 @@ import os
 import random
 import subprocess
 import sys
+import sysconfig
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from llm_dlp.detect.fingerprint import build_index
 from support.fake_model import FINAL_TEXT, OUT_FILE, FakeModel, leaks, serve_fake_model
 from support.proxy import ROOT, Proxy, start_proxy, stop_proxy
 from support.secretgen import AN, Gen
@@ -52,6 +55,7 @@ class Project:
     protected_lines: list[str]
     restored: dict[str, str]  # label -> value that out.py must hold (rules that restore)
     protected_file: str = ".env"
+    private_code: str = "ledger.py"  # indexed: no line of it may reach the model
 
 
 # Gemini CLI refuses by itself to read a path with a ".env" segment (hasBlockedPathSegment), so it
@@ -78,7 +82,32 @@ def make_project(root: Path, rng: random.Random, protected_file: str = ".env") -
     )
     protected = [f"APP_REGION=region-{g.s(AN, 12)}", f"FEATURE_SET=features-{g.s(AN, 14)}", f"TEAM_CHANNEL=channel-{g.s(AN, 10)}"]
     (root / protected_file).write_text("\n".join(protected) + "\n")
+    (root / "ledger.py").write_text(PRIVATE_CODE)
     return Project(root, secrets, protected, dict(secrets), protected_file)
+
+
+# The organisation's private code: 45 lines of an installed library's connection class.
+PRIVATE_CODE = (
+    "class Ledger:\n"
+    + "\n".join((Path(sysconfig.get_paths()["purelib"]) / "h11" / "_connection.py").read_text().split("\n")[254:299])
+    + "\n"
+)
+FINGERPRINT_RULES = "fingerprints:\n  - id: private-ledger\n    index: private.fpidx\n    action: redact\n"
+
+
+def private_index(project: Project, into: Path) -> bytes:
+    """The fingerprint index of the project's private code, as the proxy's rules ship it."""
+    repo = into / "acme"
+    repo.mkdir(parents=True)
+    (repo / project.private_code).write_text(PRIVATE_CODE)
+    build_index([repo], into / "private.fpidx")
+    return (into / "private.fpidx").read_bytes()
+
+
+def private_lines(project: Project) -> dict[str, str]:
+    """The lines of the private code that tell it apart (a bare `return` is anyone's)."""
+    lines = [line.strip() for line in PRIVATE_CODE.split("\n") if len(line.strip()) > 24]
+    return {f"{project.private_code} line {i}": line for i, line in enumerate(lines)}
 
 
 # ---- the agents ---------------------------------------------------------------------------------
@@ -209,6 +238,8 @@ def agent(name: str, model: FakeModel, proxy: Proxy, project: Project, home: Pat
                 "settings.py",
                 "--read",
                 ".env",
+                "--read",
+                "ledger.py",
             ],
             {"SSL_CERT_FILE": ca, "REQUESTS_CA_BUNDLE": ca, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
             # the header that names Aider (docs/clients.md), and a fresh model-price cache so that
@@ -235,8 +266,13 @@ class Run:
 
 def run_agent(name: str, tmp: Path, pki) -> Run:
     project = make_project(tmp / "project", random.Random(f"{name}-{time.time_ns()}"), PROTECTED_FILE.get(name, ".env"))
-    server, model = serve_fake_model(pki, str(project.root), ("settings.py", project.protected_file))
-    proxy = start_proxy(tmp / "proxy", pki, model.port)
+    server, model = serve_fake_model(pki, str(project.root), ("settings.py", project.protected_file, project.private_code))
+    proxy = start_proxy(
+        tmp / "proxy",
+        pki,
+        model.port,
+        files={"fingerprints.yaml": FINGERPRINT_RULES, "private.fpidx": private_index(project, tmp / "index")},
+    )
     home = tmp / "home"
     home.mkdir()
     try:
@@ -332,9 +368,11 @@ def check_agent(run: Run) -> None:
     script = ["read", "write", "text"] if run.agent.uses_tools else ["text"]
     assert [e.answer for e in requests if e.answer in ("read", "write", "text")][-len(script) :] == script, why
     assert any("withheld by policy env-files" in e.body.decode() for e in requests), why  # the file was read, and withheld
+    assert any("withheld by policy private-ledger" in e.body.decode() for e in requests), why
     assert not run.model.invalid(), why
     assert not leaks(run.model.exchanges, run.project.secrets), why
     assert not leaks(run.model.exchanges, {f"env line {i}": line for i, line in enumerate(run.project.protected_lines)}), why
+    assert not leaks(run.model.exchanges, private_lines(run.project)), why
     out = (run.project.root / OUT_FILE).read_text()
     for label, value in run.project.restored.items():
         assert value in out, f"{label} not restored in {OUT_FILE}:\n{out}\n{why}"
