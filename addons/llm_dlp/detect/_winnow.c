@@ -238,6 +238,58 @@ static PyObject *fence_line_starts(PyObject *text)
     return starts;
 }
 
+/* The end of the line-number prefix of the line starting at i (spaces and tabs, 1 to 9 digits,
+   then a tab, an arrow, a colon, or a bar between spaces and tabs), its number into *number;
+   or -1. */
+static Py_ssize_t number_prefix_end(int kind, const void *data, Py_ssize_t i, Py_ssize_t n, long long *number)
+{
+    while (i < n && (PyUnicode_READ(kind, data, i) == ' ' || PyUnicode_READ(kind, data, i) == '\t'))
+        i++;
+    Py_ssize_t digits = 0;
+    for (*number = 0; i < n && Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, i)); i++, digits++)
+        *number = *number * 10 + Py_UNICODE_TODECIMAL(PyUnicode_READ(kind, data, i));
+    if (digits < 1 || digits > 9 || i >= n)
+        return -1;
+    Py_UCS4 c = PyUnicode_READ(kind, data, i);
+    if (c == '\t' || c == 0x2192 || c == ':')
+        return i + 1;
+    while (i < n && (PyUnicode_READ(kind, data, i) == ' ' || PyUnicode_READ(kind, data, i) == '\t'))
+        i++;
+    if (i >= n || PyUnicode_READ(kind, data, i) != '|')
+        return -1;
+    return i + 1 < n && (PyUnicode_READ(kind, data, i + 1) == ' ' || PyUnicode_READ(kind, data, i + 1) == '\t') ? i + 2 : i + 1;
+}
+
+/* [start, end, start, end, ...]: the line-number prefixes of the runs of at least run lines
+   numbered one after another (n, n + 1, ...). */
+static PyObject *numbered_prefixes(PyObject *text, Py_ssize_t run)
+{
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), begun = 0, length = 0, line = 0, last_line = -2;
+    long long last_number = -2, number;
+    PyObject *out = PyList_New(0);
+    for (Py_ssize_t i = 0; out && i <= n; i = next_mark(kind, data, i, n, '\n') + 1, line++) {
+        Py_ssize_t end = number_prefix_end(kind, data, i, n, &number);
+        if (end < 0)
+            continue;
+        if (line != last_line + 1 || number != last_number + 1) { /* a new run: the last one stays if long enough */
+            if (length < run && PyList_SetSlice(out, begun, PyList_GET_SIZE(out), NULL) < 0)
+                Py_CLEAR(out);
+            begun = out ? PyList_GET_SIZE(out) : 0, length = 0;
+        }
+        PyObject *a = PyLong_FromSsize_t(i), *b = PyLong_FromSsize_t(end);
+        if (!out || !a || !b || PyList_Append(out, a) < 0 || PyList_Append(out, b) < 0)
+            Py_CLEAR(out);
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        last_line = line, last_number = number, length++;
+    }
+    if (out && length < run && PyList_SetSlice(out, begun, PyList_GET_SIZE(out), NULL) < 0)
+        Py_CLEAR(out);
+    return out;
+}
+
 static Py_ssize_t line_end(const uint32_t *buf, Py_ssize_t from, Py_ssize_t n)
 {
     while (from < n && buf[from] != '\n')
@@ -1424,6 +1476,18 @@ static PyObject *py_fence_lines(PyObject *Py_UNUSED(self), PyObject *text)
     return fence_line_starts(text);
 }
 
+PyDoc_STRVAR(numbered_prefixes_doc, "numbered_prefixes(text, run) -> [int]: start and end of each line-number prefix of the runs "
+                                    "of at least run lines numbered one after another");
+
+static PyObject *py_numbered_prefixes(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *text;
+    Py_ssize_t run;
+    if (!PyArg_ParseTuple(args, "Un", &text, &run))
+        return NULL;
+    return numbered_prefixes(text, run);
+}
+
 PyDoc_STRVAR(bucket_starts_doc,
              "bucket_starts(hashes: sorted uint64 buffer, bits, starts: writable uint32 buffer of 2**bits + 1, filter: writable uint64 "
              "buffer of 2**n words): where the hashes of each value of their top bits start, and their count, into starts; the filter "
@@ -1527,6 +1591,7 @@ static PyMethodDef methods[] = {
     {"tokens", py_tokens, METH_VARARGS, tokens_doc},
     {"fingerprints", py_fingerprints, METH_VARARGS, fingerprints_doc},
     {"fence_lines", py_fence_lines, METH_O, fence_lines_doc},
+    {"numbered_prefixes", py_numbered_prefixes, METH_VARARGS, numbered_prefixes_doc},
     {"bucket_starts", py_bucket_starts, METH_VARARGS, bucket_starts_doc},
     {"lookup", py_lookup, METH_VARARGS, lookup_doc},
     {NULL, NULL, 0, NULL},

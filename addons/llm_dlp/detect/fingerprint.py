@@ -335,32 +335,21 @@ def _fenced_blocks(text: str, fence_lines: list[int]) -> list[tuple[int, int, st
     return blocks
 
 
-# A line-number prefix as file-reading tools print it: `cat -n` and `nl -ba` (the number
-# right-aligned, a tab), agents' read tools (a tab, an arrow or a colon), editors' and
-# compilers' excerpts (`12 | `). Looked for after a newline, one put before the text.
-_NUMBERED = re.compile(r"\n[ \t]*(\d{1,9})(?:\t|\u2192|:|[ \t]*\|[ \t]?)")
 NUMBERED_RUN = 4  # consecutive numbered lines (n, n + 1, ...) that make a listing, not code
 
 
 def without_line_numbers(text: str) -> str:
     """``text`` with the line-number prefixes of its numbered listings removed, each line kept
-    where it was. A file read through an assistant's tool arrives numbered; every number would
-    otherwise be a token of its own between the file's, which no indexed file has."""
-    runs: list[list[tuple[int, int, int, int]]] = []  # (line, number, prefix start, prefix end)
-    line, at = 0, 0
-    for m in _NUMBERED.finditer("\n" + text):
-        start, end = m.start(), m.end() - 1  # in text: the newline put before it shifts every match by one
-        line += text.count("\n", at, start)
-        at, number = start, int(m.group(1))
-        if runs and runs[-1][-1][:2] == (line - 1, number - 1):
-            runs[-1].append((line, number, start, end))
-        else:
-            runs.append([(line, number, start, end)])
-    cuts = [(start, end) for run in runs if len(run) >= NUMBERED_RUN for _, _, start, end in run]
+    where it was. A file read through an assistant's tool arrives numbered (`cat -n`, `nl -ba`:
+    the number, a tab; agents' read tools: a tab, an arrow or a colon; excerpts: `12 | `);
+    every number would otherwise be a token of its own between the file's, which no indexed
+    file has. Found in C: a regular expression tried at every line took 2.8 ms per 256 KB of
+    code with none, every request's text passes here."""
+    cuts = _winnow.numbered_prefixes(text, NUMBERED_RUN)
     if not cuts:
         return text
     parts, at = [], 0
-    for start, end in cuts:
+    for start, end in zip(cuts[::2], cuts[1::2]):
         parts.append(text[at:start])
         at = end
     parts.append(text[at:])

@@ -937,6 +937,10 @@ def test_numbers_that_start_lines_of_code_are_left_alone():
         assert without_line_numbers(text) == text
     listing = "".join(f"{n:>6}\t{line}\n" for n, line in enumerate(["a = 1", "", "  b = a", "c = b"], 7))
     assert without_line_numbers(listing) == "a = 1\n\n  b = a\nc = b\n"  # numbered blank lines, indentation kept
+    wide = "".join(f"{n}\u2192\U0001f600 {n}\n" for n in range(9, 13))  # 4 bytes a character, a run from 9 to 12
+    assert without_line_numbers(wide) == "".join(f"\U0001f600 {n}\n" for n in range(9, 13))
+    ids = "".join(f"{n}\tid\n" for n in range(1234567890, 1234567894))  # ten digits: no line number
+    assert without_line_numbers(ids) == ids
 
 
 def test_a_numbered_read_of_an_indexed_file_is_matched_and_withheld_whole(tmp_path):
