@@ -1208,9 +1208,9 @@ def print_invalid(langs: list[Language]) -> None:
 _POSITIVES: dict[str, dict] = {}
 
 
-def positives_cache(lang, indexed, formatted, n, seed):
+def positives_cache(lang, indexed, formatted, n, rng):
     if lang.name not in _POSITIVES:
-        _POSITIVES[lang.name] = positives(lang, indexed, formatted, n, seed)
+        _POSITIVES[lang.name] = positives(lang, indexed, formatted, n, rng)
     return _POSITIVES[lang.name]
 
 

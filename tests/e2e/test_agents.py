@@ -5,7 +5,8 @@ Each agent runs non-interactively in a project holding ``settings.py`` (generate
 tool returns it its own way, Claude Code's with line numbers). The fake model asks it to read the three
 files in one turn of parallel tool calls, then to write ``out.py`` with the placeholders it was given, then
 answers with a final text. For each agent: it exits 0 with that text; no secret, no line of ``.env`` and no
-line of ``ledger.py`` reached the model, in any encoding; every body the model got was valid for its API; ``out.py`` holds the real values of the rules that restore;
+line of ``ledger.py`` reached the model, in any encoding; every body the model got was valid for its API;
+``out.py`` holds the real values of the rules that restore;
 one audit record per model request, naming the agent's tool.
 
 The agents are installed by ``deploy/bootstrap.sh test`` into ``.tools/`` at pinned versions. They run
@@ -55,7 +56,6 @@ class Project:
     protected_lines: list[str]
     restored: dict[str, str]  # label -> value that out.py must hold (rules that restore)
     protected_file: str = ".env"
-    private_code: str = "ledger.py"  # indexed: no line of it may reach the model
 
 
 # Gemini CLI refuses by itself to read a path with a ".env" segment (hasBlockedPathSegment), so it
@@ -82,11 +82,12 @@ def make_project(root: Path, rng: random.Random, protected_file: str = ".env") -
     )
     protected = [f"APP_REGION=region-{g.s(AN, 12)}", f"FEATURE_SET=features-{g.s(AN, 14)}", f"TEAM_CHANNEL=channel-{g.s(AN, 10)}"]
     (root / protected_file).write_text("\n".join(protected) + "\n")
-    (root / "ledger.py").write_text(PRIVATE_CODE)
+    (root / PRIVATE_FILE).write_text(PRIVATE_CODE)
     return Project(root, secrets, protected, dict(secrets), protected_file)
 
 
 # The organisation's private code: 45 lines of an installed library's connection class.
+PRIVATE_FILE = "ledger.py"  # indexed: no line of it may reach the model
 PRIVATE_CODE = (
     "class Ledger:\n"
     + "\n".join((Path(sysconfig.get_paths()["purelib"]) / "h11" / "_connection.py").read_text().split("\n")[254:299])
@@ -95,19 +96,19 @@ PRIVATE_CODE = (
 FINGERPRINT_RULES = "fingerprints:\n  - id: private-ledger\n    index: private.fpidx\n    action: redact\n"
 
 
-def private_index(project: Project, into: Path) -> bytes:
+def private_index(into: Path) -> bytes:
     """The fingerprint index of the project's private code, as the proxy's rules ship it."""
     repo = into / "acme"
     repo.mkdir(parents=True)
-    (repo / project.private_code).write_text(PRIVATE_CODE)
+    (repo / PRIVATE_FILE).write_text(PRIVATE_CODE)
     build_index([repo], into / "private.fpidx")
     return (into / "private.fpidx").read_bytes()
 
 
-def private_lines(project: Project) -> dict[str, str]:
+def private_lines() -> dict[str, str]:
     """The lines of the private code that tell it apart (a bare `return` is anyone's)."""
     lines = [line.strip() for line in PRIVATE_CODE.split("\n") if len(line.strip()) > 24]
-    return {f"{project.private_code} line {i}": line for i, line in enumerate(lines)}
+    return {f"{PRIVATE_FILE} line {i}": line for i, line in enumerate(lines)}
 
 
 # ---- the agents ---------------------------------------------------------------------------------
@@ -239,7 +240,7 @@ def agent(name: str, model: FakeModel, proxy: Proxy, project: Project, home: Pat
                 "--read",
                 ".env",
                 "--read",
-                "ledger.py",
+                PRIVATE_FILE,
             ],
             {"SSL_CERT_FILE": ca, "REQUESTS_CA_BUNDLE": ca, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
             # the header that names Aider (docs/clients.md), and a fresh model-price cache so that
@@ -266,12 +267,12 @@ class Run:
 
 def run_agent(name: str, tmp: Path, pki) -> Run:
     project = make_project(tmp / "project", random.Random(f"{name}-{time.time_ns()}"), PROTECTED_FILE.get(name, ".env"))
-    server, model = serve_fake_model(pki, str(project.root), ("settings.py", project.protected_file, project.private_code))
+    server, model = serve_fake_model(pki, str(project.root), ("settings.py", project.protected_file, PRIVATE_FILE))
     proxy = start_proxy(
         tmp / "proxy",
         pki,
         model.port,
-        files={"fingerprints.yaml": FINGERPRINT_RULES, "private.fpidx": private_index(project, tmp / "index")},
+        files={"fingerprints.yaml": FINGERPRINT_RULES, "private.fpidx": private_index(tmp / "index")},
     )
     home = tmp / "home"
     home.mkdir()
@@ -372,7 +373,7 @@ def check_agent(run: Run) -> None:
     assert not run.model.invalid(), why
     assert not leaks(run.model.exchanges, run.project.secrets), why
     assert not leaks(run.model.exchanges, {f"env line {i}": line for i, line in enumerate(run.project.protected_lines)}), why
-    assert not leaks(run.model.exchanges, private_lines(run.project)), why
+    assert not leaks(run.model.exchanges, private_lines()), why
     out = (run.project.root / OUT_FILE).read_text()
     for label, value in run.project.restored.items():
         assert value in out, f"{label} not restored in {OUT_FILE}:\n{out}\n{why}"
